@@ -1,0 +1,325 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Client is a connection to one KalamDB server: HTTP calls (login, refresh,
+// me, sql, health) plus one multiplexed WebSocket carrying every
+// subscription, kept alive and reconnected in the background.
+//
+// Goroutines: a supervisor (dials, reconnects, emits lifecycle events);
+// per socket a read loop (decodes, taps, routes frames, pages next_batch)
+// and a keepalive loop; per subscription a pump that feeds its Events
+// channel. Close stops them all before it returns.
+//
+// All methods are safe for concurrent use.
+type Client struct {
+	o      options
+	base   *url.URL // http(s)://host[:port][/prefix]
+	hc     *http.Client
+	wsHC   *http.Client // hc without Timeout, for the upgrade
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	userProvider bool // o.provider came from WithAuthProvider
+
+	emitMu   sync.RWMutex // guards sends on events/tap against Close
+	chClosed bool
+	events   chan Event
+	tap      chan Frame
+
+	st counters
+
+	mu        sync.Mutex
+	auth      Auth    // credentials in use for HTTP and the next dial (never Basic)
+	tokens    *Tokens // last tokens obtained by this client
+	state     ConnState
+	conn      *wsConn
+	connIDs   uint64
+	want      bool // the supervisor keeps a socket up
+	started   bool // supervisor running
+	compress  bool // false: compress=false on the next dial
+	subs      map[string]*Subscription
+	closed    bool
+	kick      chan struct{}
+	upCh      chan struct{} // closed (and replaced) whenever a socket comes up
+	lastErr   error
+	subSerial uint64
+
+	refreshMu   sync.Mutex
+	refreshCall *refreshCall
+}
+
+type counters struct {
+	framesIn, framesOut, wireIn, decodedIn, wireOut atomic.Uint64
+	reconnects, tapDrops, eventDrops, providerCalls atomic.Uint64
+	httpRequests, decodeErrors, refreshCoalesced    atomic.Uint64
+	tapSeq                                          atomic.Uint64
+	rtt, lastKeepalive, connectedSince              atomic.Int64
+}
+
+// Connect validates rawURL (http, https, ws or wss; a path prefix is kept),
+// resolves credentials (calling the provider, exchanging Basic for a JWT),
+// and, unless WithLazyConnect(true), opens and authenticates the WebSocket.
+// An eager Connect fails if that first socket cannot be opened; reconnects
+// after that happen in the background.
+func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if len(o.errs) > 0 {
+		return nil, &Error{Kind: ErrOther, Op: "connect", Message: "invalid option", Err: o.errs[0]}
+	}
+	if o.provider != nil && o.staticAuth != nil {
+		return nil, &Error{Kind: ErrOther, Op: "connect", Message: "WithAuth and WithAuthProvider are exclusive; use only WithAuthProvider"}
+	}
+	base, err := parseBaseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		o:        o,
+		base:     base,
+		compress: !o.disableCompress,
+		subs:     map[string]*Subscription{},
+		kick:     make(chan struct{}, 1),
+		upCh:     make(chan struct{}),
+		events:   make(chan Event, o.eventBuffer),
+	}
+	if o.tapBuffer > 0 {
+		c.tap = make(chan Frame, o.tapBuffer)
+	}
+	c.userProvider = o.provider != nil
+	if o.staticAuth != nil {
+		a := *o.staticAuth
+		c.o.provider = func(context.Context) (Auth, error) { return a, nil }
+	}
+	if err := c.buildHTTP(); err != nil {
+		return nil, err
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+
+	trigger := "connect"
+	if _, _, err := c.resolveAuth(ctx, trigger); err != nil {
+		c.cancel()
+		c.closeChannels()
+		return nil, err
+	}
+	var first *wsConn
+	if !o.lazy {
+		c.setState(StateConnecting)
+		c.emit(ConnectingEvent{Time: c.now(), Attempt: 1, URL: c.wsURL()})
+		first, err = c.dial(ctx)
+		if err != nil {
+			c.cancel()
+			c.closeChannels()
+			return nil, err
+		}
+	}
+	c.mu.Lock()
+	c.want = !o.lazy
+	c.started = true
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go c.supervise(first)
+	return c, nil
+}
+
+func (c *Client) buildHTTP() error {
+	if c.o.httpClient != nil {
+		c.hc = c.o.httpClient
+	} else {
+		tlsCfg, err := c.o.tlsClientConfig()
+		if err != nil {
+			return &Error{Kind: ErrTLS, Op: "connect", Message: "bad TLS settings", Err: err}
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tlsCfg
+		tr.ForceAttemptHTTP2 = false // KalamDB clients speak HTTP/1.1; the upgrade needs it
+		c.hc = &http.Client{Transport: tr, Timeout: c.o.httpTimeout}
+	}
+	ws := *c.hc
+	ws.Timeout = 0
+	c.wsHC = &ws
+	return nil
+}
+
+// parseBaseURL accepts http(s):// and ws(s):// URLs, keeps a path prefix
+// (for servers behind a proxy) and drops a trailing /v1/ws or /v1/api.
+func parseBaseURL(raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, &Error{Kind: ErrOther, Op: "connect", Message: "empty server URL; try http://127.0.0.1:8080"}
+	}
+	if !strings.Contains(raw, "://") {
+		return nil, &Error{Kind: ErrOther, Op: "connect", Message: fmt.Sprintf("URL %q has no scheme; did you mean http://%s?", raw, raw)}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, &Error{Kind: ErrOther, Op: "connect", Message: "cannot parse server URL", Err: err}
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "ws":
+		u.Scheme = "http"
+	case "https", "wss":
+		u.Scheme = "https"
+	default:
+		return nil, &Error{Kind: ErrOther, Op: "connect", Message: fmt.Sprintf("unsupported URL scheme %q; use http://, https://, ws:// or wss://", u.Scheme)}
+	}
+	if u.Host == "" {
+		return nil, &Error{Kind: ErrOther, Op: "connect", Message: fmt.Sprintf("URL %q has no host", raw)}
+	}
+	if u.User != nil {
+		return nil, &Error{Kind: ErrOther, Op: "connect", Message: "credentials in the URL are not used; pass them as Basic auth instead"}
+	}
+	p := strings.TrimRight(u.Path, "/")
+	for _, suffix := range []string{"/v1/ws", "/v1/api", "/v1"} {
+		p = strings.TrimSuffix(p, suffix)
+	}
+	u.Path, u.RawPath, u.RawQuery, u.Fragment = p, "", "", ""
+	return u, nil
+}
+
+// URL returns the server's base URL (http or https, without secrets).
+func (c *Client) URL() string { return c.base.String() }
+
+func (c *Client) now() time.Time { return c.o.now() }
+
+// emit delivers ev without blocking; it is dropped and counted when the
+// Events channel is full or closed.
+func (c *Client) emit(ev Event) {
+	c.emitMu.RLock()
+	defer c.emitMu.RUnlock()
+	if c.chClosed {
+		return
+	}
+	select {
+	case c.events <- ev:
+	default:
+		c.st.eventDrops.Add(1)
+	}
+}
+
+// Events returns the channel of connection lifecycle events. It is
+// bounded (WithEventBuffer) and closed by Close.
+func (c *Client) Events() <-chan Event { return c.events }
+
+// State returns the WebSocket's current state.
+func (c *Client) State() ConnState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+func (c *Client) setState(s ConnState) {
+	c.mu.Lock()
+	if c.state != StateClosed {
+		c.state = s
+	}
+	c.mu.Unlock()
+}
+
+// Credentials returns the access and refresh tokens in use ("" if none).
+// They are secrets: the session decodes their claims, nobody logs them.
+func (c *Client) Credentials() (access, refresh string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	access = c.auth.Token()
+	if c.tokens != nil && c.tokens.AccessToken == access {
+		refresh = c.tokens.RefreshToken
+	}
+	return access, refresh
+}
+
+// Stats returns a snapshot of the client's counters.
+func (c *Client) Stats() Stats {
+	s := Stats{
+		FramesIn:         c.st.framesIn.Load(),
+		FramesOut:        c.st.framesOut.Load(),
+		WireBytesIn:      c.st.wireIn.Load(),
+		DecodedBytesIn:   c.st.decodedIn.Load(),
+		WireBytesOut:     c.st.wireOut.Load(),
+		Reconnects:       c.st.reconnects.Load(),
+		KeepaliveRTT:     time.Duration(c.st.rtt.Load()),
+		TapDrops:         c.st.tapDrops.Load(),
+		EventDrops:       c.st.eventDrops.Load(),
+		ProviderCalls:    c.st.providerCalls.Load(),
+		HTTPRequests:     c.st.httpRequests.Load(),
+		DecodeErrors:     c.st.decodeErrors.Load(),
+		RefreshCoalesced: c.st.refreshCoalesced.Load(),
+	}
+	if t := c.st.lastKeepalive.Load(); t != 0 {
+		s.LastKeepalive = time.Unix(0, t)
+	}
+	if t := c.st.connectedSince.Load(); t != 0 {
+		s.ConnectedSince = time.Unix(0, t)
+	}
+	c.mu.Lock()
+	if c.conn != nil {
+		s.ConnID = c.conn.id
+	}
+	c.mu.Unlock()
+	return s
+}
+
+// Close closes the socket (code 1000), stops every goroutine, ends every
+// subscription's Events channel, then closes Events and Frames. It is
+// idempotent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.state = StateClosed
+	conn := c.conn
+	subs := make([]*Subscription, 0, len(c.subs))
+	for _, s := range c.subs {
+		subs = append(subs, s)
+	}
+	c.subs = map[string]*Subscription{}
+	c.mu.Unlock()
+
+	if conn != nil {
+		conn.close(1000, "client closed")
+	}
+	c.cancel()
+	for _, s := range subs {
+		s.finish(ErrClientClosed)
+	}
+	c.wg.Wait()
+	c.closeChannels()
+	return nil
+}
+
+func (c *Client) closeChannels() {
+	c.emitMu.Lock()
+	defer c.emitMu.Unlock()
+	if c.chClosed {
+		return
+	}
+	c.chClosed = true
+	close(c.events)
+	if c.tap != nil {
+		close(c.tap)
+	}
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}

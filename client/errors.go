@@ -1,0 +1,213 @@
+package client
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+)
+
+// ErrorKind classifies an Error so callers (and Hint) can react without
+// parsing messages.
+type ErrorKind uint8
+
+// Error kinds.
+const (
+	ErrOther         ErrorKind = iota
+	ErrAuth                    // credentials refused (wrong password, invalid token, locked account)
+	ErrTokenExpired            // access token past its expiry
+	ErrUnreachable             // nothing listening, DNS failure, connection reset
+	ErrTLS                     // handshake or certificate problem, or http/https mismatch
+	ErrNotKalamDB              // HTML, 404 on /v1/api, or otherwise not a KalamDB answer
+	ErrSQL                     // the server refused a statement (Code holds its code)
+	ErrProtocol                // malformed or oversized frame, unexpected message
+	ErrTimeout                 // deadline exceeded
+	ErrClosed                  // the client or subscription is closed
+	ErrRateLimited             // 429 or rate_limited
+	ErrSetupRequired           // the server has no root password yet
+	ErrSubscription            // the server refused a subscription
+	ErrProvider                // the AuthProvider failed
+)
+
+// String names the kind.
+func (k ErrorKind) String() string {
+	switch k {
+	case ErrAuth:
+		return "auth"
+	case ErrTokenExpired:
+		return "token expired"
+	case ErrUnreachable:
+		return "unreachable"
+	case ErrTLS:
+		return "tls"
+	case ErrNotKalamDB:
+		return "not kalamdb"
+	case ErrSQL:
+		return "sql"
+	case ErrProtocol:
+		return "protocol"
+	case ErrTimeout:
+		return "timeout"
+	case ErrClosed:
+		return "closed"
+	case ErrRateLimited:
+		return "rate limited"
+	case ErrSetupRequired:
+		return "setup required"
+	case ErrSubscription:
+		return "subscription"
+	case ErrProvider:
+		return "auth provider"
+	}
+	return "other"
+}
+
+// Error is the error type of every client operation. Messages never carry
+// secrets.
+type Error struct {
+	Kind    ErrorKind
+	Op      string // "login", "query", "connect", "subscribe", …
+	Status  int    // HTTP status, or WebSocket close code for connection errors
+	Code    string // server error code (TOKEN_EXPIRED, INVALID_SQL, unauthorized, …)
+	Message string // what happened, in words
+	Err     error  // underlying cause
+}
+
+// Error formats "op: message [code]: cause".
+func (e *Error) Error() string {
+	s := e.Op
+	if s != "" {
+		s += ": "
+	}
+	s += e.Message
+	if e.Code != "" {
+		s += " [" + e.Code + "]"
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrClientClosed is returned by calls on a closed Client.
+var ErrClientClosed = &Error{Kind: ErrClosed, Message: "client is closed"}
+
+func kindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ErrOther
+}
+
+// IsAuthError reports whether err means the credentials were refused
+// (including expired tokens).
+func IsAuthError(err error) bool {
+	k := kindOf(err)
+	return k == ErrAuth || k == ErrTokenExpired
+}
+
+// IsTokenExpired reports whether err means the access token has expired.
+func IsTokenExpired(err error) bool { return kindOf(err) == ErrTokenExpired }
+
+// IsUnreachable reports whether err means the server could not be reached.
+func IsUnreachable(err error) bool { return kindOf(err) == ErrUnreachable }
+
+// IsTLS reports whether err is a TLS problem.
+func IsTLS(err error) bool { return kindOf(err) == ErrTLS }
+
+// IsNotKalamDB reports whether the peer answered but is not KalamDB.
+func IsNotKalamDB(err error) bool { return kindOf(err) == ErrNotKalamDB }
+
+// IsSQLError reports whether the server refused a statement; SQLCode
+// returns its code.
+func IsSQLError(err error) bool { return kindOf(err) == ErrSQL }
+
+// Hint returns a short suggestion of what to try next, or "" if none.
+func Hint(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return ""
+	}
+	switch e.Kind {
+	case ErrAuth:
+		if e.Code == "account_locked" {
+			return "the account is locked after repeated failures; wait and retry"
+		}
+		return "check the user name and password, or log in again for a fresh token"
+	case ErrTokenExpired:
+		return "the access token expired: refresh it (RefreshAuth) or log in again"
+	case ErrUnreachable:
+		return "is the server running at that address? check host, port and firewall"
+	case ErrTLS:
+		return "check http vs https (ws vs wss), the CA file, or use insecure-skip-verify for local servers"
+	case ErrNotKalamDB:
+		return "the URL points at something that is not KalamDB: check host, port and path"
+	case ErrRateLimited:
+		return "the server is rate limiting; wait a moment and retry"
+	case ErrSetupRequired:
+		return "run the server's initial setup (POST /v1/api/auth/setup) first"
+	case ErrTimeout:
+		return "the server did not answer in time; check the network or raise the timeout"
+	case ErrProvider:
+		return "the credentials provider failed; check its source (file, env, command)"
+	case ErrProtocol:
+		return "the server sent something unexpected; inspect the frame tap"
+	}
+	return ""
+}
+
+// classifyNetErr turns a transport error into an *Error with a useful message.
+func classifyNetErr(op, target string, err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var (
+		certErr   *tls.CertificateVerificationError
+		unknownCA x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		recordErr tls.RecordHeaderError
+		dnsErr    *net.DNSError
+		netErr    net.Error
+	)
+	switch {
+	case errors.As(err, &recordErr):
+		return &Error{Kind: ErrTLS, Op: op, Message: fmt.Sprintf("TLS handshake with %s failed: the server speaks plain HTTP? use http:// or ws://", target), Err: err}
+	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
+		return &Error{Kind: ErrTLS, Op: op, Message: fmt.Sprintf("certificate of %s not trusted", target), Err: err}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &Error{Kind: ErrUnreachable, Op: op, Message: fmt.Sprintf("connection refused: is the server running at %s?", target), Err: err}
+	case errors.As(err, &dnsErr):
+		return &Error{Kind: ErrUnreachable, Op: op, Message: fmt.Sprintf("cannot resolve host of %s", target), Err: err}
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return &Error{Kind: ErrUnreachable, Op: op, Message: fmt.Sprintf("connection to %s lost", target), Err: err}
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return &Error{Kind: ErrTimeout, Op: op, Message: fmt.Sprintf("%s did not answer in time", target), Err: err}
+	}
+	if isTLSText(err) {
+		return &Error{Kind: ErrTLS, Op: op, Message: fmt.Sprintf("TLS problem talking to %s", target), Err: err}
+	}
+	return &Error{Kind: ErrOther, Op: op, Message: fmt.Sprintf("request to %s failed", target), Err: err}
+}
+
+// isTLSText catches TLS failures the standard library reports only as
+// strings (e.g. "http: server gave HTTP response to HTTPS client").
+func isTLSText(err error) bool {
+	s := err.Error()
+	for _, sub := range []string{"server gave HTTP response to HTTPS client", "tls: ", "x509: "} {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,137 @@
+package client
+
+import "time"
+
+// Event is a connection lifecycle event delivered on Client.Events. The
+// concrete types are ConnectingEvent, ConnectedEvent, AuthRefreshedEvent,
+// DisconnectedEvent, ReconnectScheduledEvent, ErrorEvent and
+// ProviderCalledEvent.
+//
+// Events are emitted by the connection supervisor goroutine (connecting,
+// connected, disconnected, reconnect scheduled, provider called), by the
+// socket's read loop (errors about frames) and by the goroutine calling
+// RefreshAuth/Query (auth refreshed, provider called). Emission never
+// blocks: when the channel is full the event is dropped and counted in
+// Stats.EventDrops.
+type Event interface{ isEvent() }
+
+// ConnectingEvent: a WebSocket connection attempt starts.
+type ConnectingEvent struct {
+	Time    time.Time
+	Attempt int    // 1 for the first attempt after a success or a Reconnect
+	URL     string // WebSocket URL, without secrets
+}
+
+// ConnectedEvent: the socket is authenticated (auth_success received).
+type ConnectedEvent struct {
+	Time     time.Time
+	User     string
+	Role     string
+	Protocol Protocol
+	ConnID   uint64 // increments with every socket
+	Resumed  int    // live subscriptions re-sent on this socket
+}
+
+// AuthRefreshedEvent: credentials were swapped (RefreshAuth, RefreshToken,
+// or re-authentication after TOKEN_EXPIRED).
+type AuthRefreshedEvent struct {
+	Time            time.Time
+	Trigger         string // "refresh-auth", "refresh-token", "token-expired", "login"
+	OldExpiry       time.Time
+	NewExpiry       time.Time
+	SocketUntouched bool // the live socket keeps its old authentication
+	Err             error
+}
+
+// DisconnectedEvent: the socket closed or failed.
+type DisconnectedEvent struct {
+	Time      time.Time
+	ConnID    uint64
+	Code      int    // WebSocket close code, or -1 if the connection just broke
+	Reason    string // close reason
+	Err       error
+	WillRetry bool
+}
+
+// ReconnectScheduledEvent: the next connection attempt waits Delay.
+type ReconnectScheduledEvent struct {
+	Time    time.Time
+	Attempt int
+	Delay   time.Duration
+	At      time.Time
+}
+
+// ErrorEvent: something went wrong that did not fit another event
+// (malformed frame, failed attempt, gave up reconnecting).
+type ErrorEvent struct {
+	Time        time.Time
+	Err         error
+	Recoverable bool
+}
+
+// ProviderCalledEvent: the AuthProvider ran (once per call, retries
+// included in Duration).
+type ProviderCalledEvent struct {
+	Time        time.Time
+	Duration    time.Duration
+	Trigger     string // "connect", "reconnect", "refresh-auth", "token-expired"
+	Kind        AuthKind
+	Err         error
+	Fingerprint string // Auth.Fingerprint of the result
+}
+
+func (ConnectingEvent) isEvent()         {}
+func (ConnectedEvent) isEvent()          {}
+func (AuthRefreshedEvent) isEvent()      {}
+func (DisconnectedEvent) isEvent()       {}
+func (ReconnectScheduledEvent) isEvent() {}
+func (ErrorEvent) isEvent()              {}
+func (ProviderCalledEvent) isEvent()     {}
+
+// ConnState is the state of the client's WebSocket.
+type ConnState uint8
+
+// Connection states.
+const (
+	StateIdle         ConnState = iota // no socket wanted yet (lazy) or after Disconnect
+	StateConnecting                    // first attempt in progress
+	StateConnected                     // authenticated socket up
+	StateReconnecting                  // lost; waiting or attempting again
+	StateClosed                        // Close called, or gave up
+)
+
+// String names the state.
+func (s ConnState) String() string {
+	switch s {
+	case StateIdle:
+		return "idle"
+	case StateConnecting:
+		return "connecting"
+	case StateConnected:
+		return "connected"
+	case StateReconnecting:
+		return "reconnecting"
+	case StateClosed:
+		return "closed"
+	}
+	return "?"
+}
+
+// Stats are cumulative counters of a Client.
+type Stats struct {
+	FramesIn, FramesOut uint64
+	WireBytesIn         uint64 // bytes as received (gzip/msgpack)
+	DecodedBytesIn      uint64 // bytes after decompression/conversion to JSON
+	WireBytesOut        uint64
+	Reconnects          uint64        // sockets opened after the first
+	KeepaliveRTT        time.Duration // last WS ping → pong
+	LastKeepalive       time.Time
+	TapDrops            uint64
+	EventDrops          uint64
+	ProviderCalls       uint64
+	HTTPRequests        uint64
+	DecodeErrors        uint64
+	ConnID              uint64
+	ConnectedSince      time.Time
+	RefreshCoalesced    uint64 // RefreshAuth calls that joined one already in flight
+}

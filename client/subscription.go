@@ -1,0 +1,459 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// SubEventKind says what a SubEvent carries.
+type SubEventKind uint8
+
+// Kinds of subscription events.
+const (
+	SubAck    SubEventKind = iota + 1 // subscription_ack: Schema, Batch
+	SubBatch                          // initial_data_batch: Rows, Batch
+	SubInsert                         // change/insert: Rows
+	SubUpdate                         // change/update: Rows (new), OldValues (changed columns)
+	SubDelete                         // change/delete: OldValues
+	SubError                          // error frame for this subscription: Err, Code
+	SubGap                            // the client knows changes were lost: Err says which
+)
+
+// String names the kind.
+func (k SubEventKind) String() string {
+	switch k {
+	case SubAck:
+		return "ack"
+	case SubBatch:
+		return "batch"
+	case SubInsert:
+		return "insert"
+	case SubUpdate:
+		return "update"
+	case SubDelete:
+		return "delete"
+	case SubError:
+		return "error"
+	case SubGap:
+		return "gap"
+	}
+	return "?"
+}
+
+// SubEvent is one event of a subscription. Row values keep KalamDB's
+// encoding (BIGINT and _seq as strings, other numbers json.Number).
+type SubEvent struct {
+	Kind           SubEventKind
+	SubscriptionID string
+	Time           time.Time
+	ConnID         uint64 // socket that carried it
+	Schema         []SchemaField
+	Batch          BatchControl
+	Rows           []Row
+	OldValues      []Row
+	Err            error
+	Code           string
+	Resumed        bool // SubAck: first ack after a reconnect (subscribe re-sent with from)
+	Dropped        int  // rows dropped as replays of already delivered ones
+}
+
+// SubOption configures a subscription.
+type SubOption func(*subOptions)
+
+type subOptions struct {
+	batchSize *int
+	lastRows  *int
+	from      *int64
+	id        string
+	noInitial bool
+}
+
+// WithBatchSize sets rows per initial-data batch (server default 1000).
+func WithBatchSize(n int) SubOption { return func(o *subOptions) { o.batchSize = &n } }
+
+// WithLastRows loads only the newest n rows as initial data.
+func WithLastRows(n int) SubOption { return func(o *subOptions) { o.lastRows = &n } }
+
+// WithFrom loads only rows with _seq > seq as initial data.
+func WithFrom(seq int64) SubOption { return func(o *subOptions) { o.from = &seq } }
+
+// WithSubscriptionID sets the subscription id (default "sub-<unique>").
+func WithSubscriptionID(id string) SubOption { return func(o *subOptions) { o.id = id } }
+
+// WithoutInitialData subscribes to changes only ("options": null).
+func WithoutInitialData() SubOption { return func(o *subOptions) { o.noInitial = true } }
+
+// Subscription is one live query multiplexed on the client's socket. It
+// survives reconnects: the client re-sends it with options.from = the
+// highest _seq delivered and drops replayed rows.
+type Subscription struct {
+	c   *Client
+	id  string
+	sql string
+	o   subOptions
+
+	mu         sync.Mutex
+	lastSeq    int64
+	hasSeq     bool
+	resumeFrom int64
+	filter     bool // drop rows with _seq <= resumeFrom
+	acked      bool
+	resumeAck  bool // the next ack answers a re-sent subscribe
+	ackCh      chan error
+	queue      []SubEvent
+	ended      bool
+
+	signal   chan struct{}
+	done     chan struct{}
+	doneOnce sync.Once
+	out      chan SubEvent
+}
+
+// ID returns the subscription id used on the wire.
+func (s *Subscription) ID() string { return s.id }
+
+// SQL returns the subscribed query.
+func (s *Subscription) SQL() string { return s.sql }
+
+// Events returns the subscription's events, in wire order. The client
+// queues them without bound so the read loop never waits for a slow
+// consumer; the channel is closed after Unsubscribe or Close.
+func (s *Subscription) Events() <-chan SubEvent { return s.out }
+
+// LastSeq returns the highest _seq delivered (0 if none yet).
+func (s *Subscription) LastSeq() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastSeq
+}
+
+// Subscribe starts a live query and waits for its acknowledgement. In
+// lazy mode it opens the socket first. sql must be a SELECT on
+// namespace.table, as KalamDB requires. The returned error is an *Error of
+// kind ErrSubscription when the server refused it.
+func (c *Client) Subscribe(ctx context.Context, sql string, opts ...SubOption) (*Subscription, error) {
+	s := &Subscription{c: c, sql: sql, ackCh: make(chan error, 1), signal: make(chan struct{}, 1),
+		done: make(chan struct{}), out: make(chan SubEvent)}
+	for _, o := range opts {
+		if o != nil {
+			o(&s.o)
+		}
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClientClosed
+	}
+	s.id = s.o.id
+	if s.id == "" {
+		c.subSerial++
+		s.id = "sub-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.FormatUint(c.subSerial, 10)
+	}
+	if _, dup := c.subs[s.id]; dup {
+		c.mu.Unlock()
+		return nil, &Error{Kind: ErrSubscription, Op: "subscribe", Message: fmt.Sprintf("subscription id %q is already in use on this client", s.id)}
+	}
+	c.subs[s.id] = s
+	conn := c.conn
+	c.wg.Add(1)
+	c.mu.Unlock()
+	go s.pump()
+
+	if conn != nil {
+		s.sendSubscribe(conn)
+	} else {
+		c.ensureSocket()
+	}
+	var err error
+	select {
+	case err = <-s.ackCh:
+	case <-ctx.Done():
+		err = &Error{Kind: ErrTimeout, Op: "subscribe", Message: "no subscription_ack before the context ended", Err: ctx.Err()}
+	case <-c.ctx.Done():
+		err = ErrClientClosed
+	}
+	if err != nil {
+		_ = s.Unsubscribe(context.Background())
+		return nil, err
+	}
+	return s, nil
+}
+
+// wireOptions builds the subscribe options: a resume sends from = the
+// last delivered _seq; otherwise the caller's options ({} by default,
+// null for WithoutInitialData).
+func (s *Subscription) wireOptions() *SubscriptionOptions {
+	if s.hasSeq {
+		from := s.lastSeq
+		return &SubscriptionOptions{BatchSize: s.o.batchSize, From: &from}
+	}
+	if s.o.noInitial {
+		return nil
+	}
+	return &SubscriptionOptions{BatchSize: s.o.batchSize, LastRows: s.o.lastRows, From: s.o.from}
+}
+
+// sendSubscribe sends (or re-sends) the subscription on wc and reports
+// whether it is a resume of an acknowledged subscription.
+func (s *Subscription) sendSubscribe(wc *wsConn) bool {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return false
+	}
+	resume := s.acked
+	gap := resume && !s.hasSeq && s.o.noInitial
+	s.resumeAck = resume
+	if s.hasSeq {
+		s.resumeFrom, s.filter = s.lastSeq, true
+	}
+	msg := SubscribeMessage{Type: TypeSubscribe, Subscription: SubscriptionRequest{ID: s.id, SQL: s.sql, Options: s.wireOptions()}}
+	s.mu.Unlock()
+	if gap {
+		s.push(SubEvent{Kind: SubGap, ConnID: wc.id, Err: &Error{Kind: ErrSubscription, Op: "resume",
+			Message: "subscription without initial data had no _seq to resume from: changes during the outage are lost"}})
+	}
+	_ = wc.send(wc.ctx, msg) // a failed send means the socket is dying; the next one re-sends
+	return resume
+}
+
+// Unsubscribe stops the subscription (the server does not answer) and
+// closes its Events channel. Frames already in flight are dropped.
+func (s *Subscription) Unsubscribe(ctx context.Context) error {
+	c := s.c
+	c.mu.Lock()
+	if c.subs[s.id] == s {
+		delete(c.subs, s.id)
+	}
+	conn := c.conn
+	c.mu.Unlock()
+	s.mu.Lock()
+	was := s.ended
+	s.ended = true
+	s.mu.Unlock()
+	s.finish(nil)
+	if was || conn == nil {
+		return nil
+	}
+	if err := conn.send(ctx, UnsubscribeMessage{Type: TypeUnsubscribe, SubscriptionID: s.id}); err != nil {
+		return classifyNetErr("unsubscribe", c.URL(), err)
+	}
+	return nil
+}
+
+func (s *Subscription) finish(err error) {
+	s.doneOnce.Do(func() {
+		s.mu.Lock()
+		s.ended = true
+		s.mu.Unlock()
+		select {
+		case s.ackCh <- err:
+		default:
+		}
+		close(s.done)
+	})
+}
+
+func (s *Subscription) push(ev SubEvent) {
+	ev.SubscriptionID = s.id
+	if ev.Time.IsZero() {
+		ev.Time = s.c.now()
+	}
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.queue = append(s.queue, ev)
+	s.mu.Unlock()
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}
+
+// pump moves queued events to the Events channel; it ends with the
+// subscription and is the only goroutine that closes out.
+func (s *Subscription) pump() {
+	defer s.c.wg.Done()
+	defer close(s.out)
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.mu.Unlock()
+			select {
+			case <-s.signal:
+				continue
+			case <-s.done:
+				return
+			}
+		}
+		ev := s.queue[0]
+		s.queue[0] = SubEvent{}
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		select {
+		case s.out <- ev:
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// sub returns the live subscription with id, or nil.
+func (c *Client) sub(id string) *Subscription {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.subs[id]
+}
+
+// failPending fails every Subscribe still waiting for its first ack.
+func (c *Client) failPending(err error) {
+	c.mu.Lock()
+	subs := make([]*Subscription, 0, len(c.subs))
+	for _, s := range c.subs {
+		subs = append(subs, s)
+	}
+	c.mu.Unlock()
+	for _, s := range subs {
+		s.mu.Lock()
+		pending := !s.acked
+		s.mu.Unlock()
+		if pending {
+			select {
+			case s.ackCh <- err:
+			default:
+			}
+		}
+	}
+}
+
+// dispatch routes one server message; it runs on the socket's read loop.
+func (c *Client) dispatch(wc *wsConn, m *ServerMessage) {
+	switch m.Type {
+	case TypeSubscriptionAck, TypeInitialDataBatch, TypeChange:
+		if s := c.sub(m.SubscriptionID); s != nil {
+			s.handle(wc, m)
+		}
+	case TypeError:
+		err := &Error{Kind: ErrSubscription, Op: "subscribe", Code: m.Code, Message: m.Message}
+		if s := c.sub(m.SubscriptionID); s != nil {
+			s.handleError(wc, err)
+			return
+		}
+		c.emit(ErrorEvent{Time: c.now(), Recoverable: true,
+			Err: &Error{Kind: ErrProtocol, Op: "server", Code: m.Code, Message: m.Message + " (" + m.SubscriptionID + ")"}})
+	case TypeAuthError:
+		c.setLastErr(&Error{Kind: ErrAuth, Op: "connect", Code: TypeAuthError, Message: "server refused the token: " + m.Message})
+	}
+}
+
+func (s *Subscription) handleError(wc *wsConn, err *Error) {
+	s.mu.Lock()
+	pending := !s.acked
+	s.mu.Unlock()
+	if pending {
+		select {
+		case s.ackCh <- err:
+		default:
+		}
+		return
+	}
+	s.push(SubEvent{Kind: SubError, ConnID: wc.id, Err: err, Code: err.Code})
+}
+
+// handle processes an ack, batch or change for s, tracking the highest
+// _seq and dropping replays after a resume.
+func (s *Subscription) handle(wc *wsConn, m *ServerMessage) {
+	ev := SubEvent{ConnID: wc.id}
+	var next *NextBatchMessage
+	s.mu.Lock()
+	switch m.Type {
+	case TypeSubscriptionAck:
+		ev.Kind, ev.Schema, ev.Resumed = SubAck, m.Schema, s.resumeAck
+		if m.BatchControl != nil {
+			ev.Batch = *m.BatchControl
+		}
+		s.acked, s.resumeAck = true, false
+		select {
+		case s.ackCh <- nil:
+		default:
+		}
+	case TypeInitialDataBatch:
+		ev.Kind = SubBatch
+		if m.BatchControl != nil {
+			ev.Batch = *m.BatchControl
+		}
+		ev.Rows, ev.Dropped = s.keepNew(m.Rows)
+		s.track(m.Rows)
+		if ev.Batch.LastSeqID != nil {
+			s.see(*ev.Batch.LastSeqID)
+		}
+		if ev.Batch.HasMore {
+			next = &NextBatchMessage{Type: TypeNextBatch, SubscriptionID: s.id, LastSeqID: ev.Batch.LastSeqID}
+		}
+	case TypeChange:
+		ev.Rows, ev.OldValues = m.Rows, m.OldValues
+		switch m.ChangeType {
+		case ChangeInsert:
+			ev.Kind = SubInsert
+			ev.Rows, ev.Dropped = s.keepNew(m.Rows)
+		case ChangeUpdate:
+			ev.Kind = SubUpdate
+			if kept, _ := s.keepNew(m.Rows); len(m.Rows) > 0 && len(kept) == 0 {
+				ev.Dropped = len(m.Rows)
+			}
+		case ChangeDelete:
+			ev.Kind = SubDelete
+		default:
+			s.mu.Unlock()
+			wc.c.emit(ErrorEvent{Time: wc.c.now(), Recoverable: true, Err: &Error{Kind: ErrProtocol, Op: "read",
+				Message: fmt.Sprintf("change with unknown change_type %q for %s", m.ChangeType, s.id)}})
+			return
+		}
+		s.track(m.Rows)
+		s.track(m.OldValues)
+	}
+	s.mu.Unlock()
+	// A fully replayed insert or update is dropped, not delivered empty.
+	skip := ev.Dropped > 0 && (ev.Kind == SubUpdate || ev.Kind == SubInsert && len(ev.Rows) == 0)
+	if !skip {
+		s.push(ev)
+	}
+	if next != nil {
+		_ = wc.send(wc.ctx, *next)
+	}
+}
+
+// keepNew drops rows with _seq <= resumeFrom after a resume. Caller holds s.mu.
+func (s *Subscription) keepNew(rows []Row) ([]Row, int) {
+	if !s.filter || len(rows) == 0 {
+		return rows, 0
+	}
+	kept := rows[:0:0]
+	for _, r := range rows {
+		if seq, ok := r.Seq(); ok && seq <= s.resumeFrom {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return kept, len(rows) - len(kept)
+}
+
+// track raises lastSeq to the highest _seq in rows. Caller holds s.mu.
+func (s *Subscription) track(rows []Row) {
+	for _, r := range rows {
+		if seq, ok := r.Seq(); ok {
+			s.see(seq)
+		}
+	}
+}
+
+func (s *Subscription) see(seq int64) {
+	if !s.hasSeq || seq > s.lastSeq {
+		s.lastSeq, s.hasSeq = seq, true
+	}
+}

@@ -1,0 +1,296 @@
+package client
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// supervise keeps a socket up while one is wanted: it serves the current
+// socket until it ends, then backs off and redials, calling the provider
+// before every attempt. It is the only goroutine that dials after Connect.
+func (c *Client) supervise(first *wsConn) {
+	defer c.wg.Done()
+	conn := first
+	attempt := 0 // failed attempts since the last success
+	for {
+		if conn != nil {
+			attempt = 0
+			c.up(conn)
+			<-conn.done
+			c.down(conn)
+			conn = nil
+		}
+		if !c.waitWant() {
+			return
+		}
+		kicked := c.takeKick()
+		if !kicked {
+			delay := c.backoff(attempt)
+			c.setState(StateReconnecting)
+			c.emit(ReconnectScheduledEvent{Time: c.now(), Attempt: attempt + 1, Delay: delay, At: c.now().Add(delay)})
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-c.kick:
+			case <-c.ctx.Done():
+				t.Stop()
+				return
+			}
+			t.Stop()
+			if !c.wanted() {
+				continue
+			}
+		}
+		attempt++
+		if c.State() != StateConnecting {
+			c.setState(StateReconnecting)
+		}
+		c.emit(ConnectingEvent{Time: c.now(), Attempt: attempt, URL: c.wsURL()})
+		var err error
+		if _, _, err = c.resolveAuth(c.ctx, "reconnect"); err == nil {
+			conn, err = c.dial(c.ctx)
+		}
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return
+			}
+			c.setLastErr(err)
+			giveUp := c.o.reconnectAttempts > 0 && attempt >= c.o.reconnectAttempts
+			c.emit(ErrorEvent{Time: c.now(), Err: err, Recoverable: !giveUp})
+			if giveUp {
+				c.mu.Lock()
+				c.want = false
+				c.state = StateIdle
+				c.mu.Unlock()
+				c.failPending(err)
+			}
+		}
+	}
+}
+
+// backoff is min·2^attempt capped at max, jittered up to 20 % shorter so
+// many clients do not reconnect in lockstep.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.o.reconnectMin
+	for i := 0; i < attempt && d < c.o.reconnectMax; i++ {
+		d *= 2
+	}
+	d = min(d, c.o.reconnectMax)
+	return d - time.Duration(rand.Float64()*0.2*float64(d))
+}
+
+// waitWant blocks until a socket is wanted; false when the client closes.
+func (c *Client) waitWant() bool {
+	for {
+		c.mu.Lock()
+		want, closed := c.want, c.closed
+		if !want && !closed {
+			c.state = StateIdle
+		}
+		c.mu.Unlock()
+		if closed {
+			return false
+		}
+		if want {
+			return true
+		}
+		select {
+		case <-c.kick:
+			c.mu.Lock()
+			c.want = true
+			c.mu.Unlock()
+			// Keep the kick meaningful: dial at once.
+			select {
+			case c.kick <- struct{}{}:
+			default:
+			}
+		case <-c.ctx.Done():
+			return false
+		}
+	}
+}
+
+func (c *Client) wanted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.want && !c.closed
+}
+
+func (c *Client) takeKick() bool {
+	select {
+	case <-c.kick:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *Client) setLastErr(err error) {
+	c.mu.Lock()
+	c.lastErr = err
+	c.mu.Unlock()
+}
+
+// up registers a freshly authenticated socket, re-sends every live
+// subscription (resuming from its last _seq) and announces the connection.
+func (c *Client) up(wc *wsConn) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		wc.close(1000, "client closed")
+		return
+	}
+	if wc.id > 1 {
+		c.st.reconnects.Add(1)
+	}
+	c.conn = wc
+	c.state = StateConnected
+	c.lastErr = nil
+	subs := make([]*Subscription, 0, len(c.subs))
+	for _, s := range c.subs {
+		subs = append(subs, s)
+	}
+	ch := c.upCh
+	c.upCh = make(chan struct{})
+	c.mu.Unlock()
+	c.st.connectedSince.Store(time.Now().UnixNano())
+
+	wc.run()
+	resumed := 0
+	for _, s := range subs {
+		if s.sendSubscribe(wc) {
+			resumed++
+		}
+	}
+	c.emit(ConnectedEvent{Time: c.now(), User: wc.user, Role: wc.role, Protocol: wc.proto, ConnID: wc.id, Resumed: resumed})
+	close(ch)
+}
+
+// down unregisters an ended socket and reports why it ended.
+func (c *Client) down(wc *wsConn) {
+	wc.endMu.Lock()
+	err, code, reason, local := wc.endErr, wc.endCode, wc.endReason, wc.local
+	wc.endMu.Unlock()
+	c.mu.Lock()
+	if c.conn == wc {
+		c.conn = nil
+	}
+	willRetry := c.want && !c.closed
+	if !c.closed {
+		if willRetry {
+			c.state = StateReconnecting
+		} else {
+			c.state = StateIdle
+		}
+	}
+	c.mu.Unlock()
+	c.st.connectedSince.Store(0)
+	var derr error
+	if !local || willRetry {
+		derr = err
+	}
+	c.emit(DisconnectedEvent{Time: c.now(), ConnID: wc.id, Code: code, Reason: reason, Err: derr, WillRetry: willRetry})
+}
+
+// Reconnect drops the current socket (if any) and connects again at once,
+// calling the provider and resuming every subscription. It returns when
+// the new socket is up, or with ctx's error.
+func (c *Client) Reconnect(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClientClosed
+	}
+	c.want = true
+	conn := c.conn
+	wait := c.upCh
+	c.mu.Unlock()
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+	if conn != nil {
+		conn.close(1000, "client reconnect")
+	}
+	return c.waitUp(ctx, wait)
+}
+
+// waitUp waits for the socket generation wait to come up.
+func (c *Client) waitUp(ctx context.Context, wait chan struct{}) error {
+	for {
+		select {
+		case <-wait:
+			return nil
+		case <-ctx.Done():
+			c.mu.Lock()
+			last := c.lastErr
+			c.mu.Unlock()
+			if last != nil {
+				return last
+			}
+			return ctx.Err()
+		case <-c.ctx.Done():
+			return ErrClientClosed
+		}
+	}
+}
+
+// Disconnect closes the socket (code 1000) and stops reconnecting until
+// Reconnect, Subscribe or SetCompression asks for a socket again.
+// Subscriptions stay registered and resume then.
+func (c *Client) Disconnect() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClientClosed
+	}
+	c.want = false
+	conn := c.conn
+	c.mu.Unlock()
+	c.takeKick()
+	if conn != nil {
+		conn.close(1000, "client disconnect")
+	}
+	return nil
+}
+
+// SetCompression switches compress=false on (disabled=true) or off for the
+// next socket and, if one is live, drops it so the supervisor reconnects
+// at once with the new setting (subscriptions resume). It does not wait.
+func (c *Client) SetCompression(disabled bool) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClientClosed
+	}
+	changed := c.compress == disabled
+	c.compress = !disabled
+	conn := c.conn
+	if changed && conn != nil {
+		c.want = true
+	}
+	c.mu.Unlock()
+	if changed && conn != nil {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+		conn.close(1000, "client switching compression")
+	}
+	return nil
+}
+
+// ensureSocket asks for a socket (lazy mode) without waiting for it.
+func (c *Client) ensureSocket() {
+	c.mu.Lock()
+	need := !c.want && !c.closed
+	c.want = true
+	c.mu.Unlock()
+	if need {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+}
