@@ -1,14 +1,128 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+)
+
+// serveFlags are the flags of `kalamdash serve`.
+type serveFlags struct {
+	addr       string
+	users      []string
+	secret     string
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	demo       bool
+	origins    []string
+}
 
 // newServeCmd runs client/kalamtest standalone until Ctrl-C.
 func newServeCmd() *cobra.Command {
-	return &cobra.Command{
+	var f serveFlags
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the KalamDB-compatible test server",
+		Long: `Run the KalamDB-compatible server from client/kalamtest until Ctrl-C.
+
+It speaks KalamDB's HTTP API (/v1/api/auth/*, /v1/api/sql, /health) and the
+/v1/ws WebSocket, over an in-memory SQL engine. Logs go to stderr, one line
+per connection and request; tokens and passwords are never logged.`,
+		Example: `  kalamdash serve --demo
+  kalamdash serve --addr 127.0.0.1:9090 --user alice:Secret123!:user --user ops:pw:dba --access-ttl 2m`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return nil
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, cmd, f)
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
+	fl.StringArrayVar(&f.users, "user", nil, "add a user NAME:PASSWORD[:ROLE] (repeatable; roles user, service, dba, system)")
+	fl.StringVar(&f.secret, "jwt-secret", "", "HS256 signing secret (random when empty)")
+	fl.DurationVar(&f.accessTTL, "access-ttl", kalamtest.DefaultAccessTTL, "access-token lifetime")
+	fl.DurationVar(&f.refreshTTL, "refresh-ttl", 0, "refresh-token lifetime (default 7× access-ttl)")
+	fl.BoolVar(&f.demo, "demo", false, "create the demo namespace, tables and users (demo/demo, admin/admin) and keep writing rows")
+	fl.StringArrayVar(&f.origins, "allowed-origin", nil, "allowed WebSocket Origin (repeatable; default: any)")
+	return cmd
+}
+
+func runServe(ctx context.Context, cmd *cobra.Command, f serveFlags) error {
+	opts, err := serveOptions(f)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	opts = append(opts, kalamtest.WithLogger(log))
+	srv, err := kalamtest.NewServer(opts...)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "kalamdash serve: KalamDB-compatible server on %s (WebSocket %s)\n", srv.URL, srv.WSURL())
+	if f.demo {
+		fmt.Fprintf(out, "demo users: %s/%s (user), %s/%s (dba); tables demo.messages (USER), demo.metrics (SHARED)\n",
+			kalamtest.DemoUser, kalamtest.DemoPassword, kalamtest.DemoAdmin, kalamtest.DemoAdminPW)
+	}
+	fmt.Fprintln(out, "press Ctrl-C to stop")
+	<-ctx.Done()
+	fmt.Fprintln(out, "shutting down: closing sockets with 1001")
+	return srv.Close()
+}
+
+// serveOptions turns flags into server options, validating them.
+func serveOptions(f serveFlags) ([]kalamtest.Option, error) {
+	opts := []kalamtest.Option{kalamtest.WithAddr(f.addr)}
+	for _, u := range f.users {
+		name, rest, ok := strings.Cut(u, ":")
+		if !ok || name == "" || rest == "" {
+			return nil, fmt.Errorf("--user %q: want NAME:PASSWORD[:ROLE], e.g. alice:Secret123!:user", u)
+		}
+		pw, role := rest, kalamtest.RoleUser
+		if i := strings.LastIndex(rest, ":"); i >= 0 && kalamtest.ValidRole(strings.ToLower(rest[i+1:])) {
+			pw, role = rest[:i], strings.ToLower(rest[i+1:])
+		}
+		if pw == "" {
+			return nil, fmt.Errorf("--user %q: empty password", name)
+		}
+		opts = append(opts, kalamtest.WithUser(name, pw, role))
+	}
+	secret := f.secret
+	if secret == "" {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, fmt.Errorf("generate a JWT secret: %w (pass --jwt-secret)", err)
+		}
+		secret = hex.EncodeToString(b)
+	}
+	opts = append(opts, kalamtest.WithJWTSecret(secret))
+	if f.accessTTL <= 0 {
+		return nil, fmt.Errorf("--access-ttl %s: must be positive", f.accessTTL)
+	}
+	opts = append(opts, kalamtest.WithAccessTTL(f.accessTTL))
+	if f.refreshTTL < 0 {
+		return nil, fmt.Errorf("--refresh-ttl %s: must be positive", f.refreshTTL)
+	}
+	if f.refreshTTL > 0 {
+		opts = append(opts, kalamtest.WithRefreshTTL(f.refreshTTL))
+	}
+	if f.demo {
+		opts = append(opts, kalamtest.WithDemo())
+	}
+	if len(f.origins) > 0 {
+		opts = append(opts, kalamtest.WithAllowedOrigins(f.origins...))
+	}
+	return opts, nil
 }

@@ -1,0 +1,145 @@
+package kalamtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/kalamdash/kalamdash/client/kalamtest/internal/sqlengine"
+)
+
+// engine binds the SQL engine to the server: it supplies system.users and
+// system.live, and fans committed changes out to live subscriptions from
+// one dispatcher goroutine, in commit order.
+type engine struct {
+	s      *Server
+	e      *sqlengine.Engine
+	remove func()
+
+	mu    sync.Mutex
+	queue []sqlengine.Change
+	wake  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newEngine(s *Server) (*engine, error) {
+	e, err := sqlengine.New(sqlengine.Options{Now: s.cfg.clock})
+	if err != nil {
+		return nil, err
+	}
+	db := &engine{s: s, e: e, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	e.SetUserLister(s.userRecords)
+	e.SetLiveLister(s.liveRecords)
+	// The callback runs inside the committing goroutine and must not
+	// block: queue the change and let the dispatcher do the work.
+	db.remove = e.OnChange(func(ch sqlengine.Change) {
+		db.mu.Lock()
+		db.queue = append(db.queue, ch)
+		db.mu.Unlock()
+		select {
+		case db.wake <- struct{}{}:
+		default:
+		}
+	})
+	go db.dispatch()
+	return db, nil
+}
+
+func (db *engine) dispatch() {
+	defer close(db.done)
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-db.wake:
+		}
+		for {
+			db.mu.Lock()
+			batch := db.queue
+			db.queue = nil
+			db.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			conns := db.s.connList()
+			for _, ch := range batch {
+				for _, c := range conns {
+					c.deliver(ch)
+				}
+			}
+		}
+	}
+}
+
+// userAdded is called when a user is created after start (setup); the
+// engine reads users through the lister, so nothing is needed today.
+func (db *engine) userAdded(string) {}
+
+func (db *engine) close() {
+	db.once.Do(func() {
+		db.remove()
+		close(db.stop)
+		<-db.done
+		_ = db.e.Close()
+	})
+}
+
+// exec runs SQL as a user, for the fault API and the demo writer.
+func (db *engine) exec(ctx context.Context, u user, sql string, params ...any) (sqlengine.ExecResult, error) {
+	res, err := db.e.Exec(ctx, sqlengine.Caller{UserID: u.id, Role: u.role}, sqlengine.Request{SQL: sql, Params: params})
+	if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func (s *Server) userRecords() []sqlengine.UserRecord {
+	s.users.mu.Lock()
+	defer s.users.mu.Unlock()
+	out := make([]sqlengine.UserRecord, 0, len(s.users.users))
+	for _, u := range s.users.users {
+		r := sqlengine.UserRecord{UserID: u.id, PasswordHash: string(u.hash), Role: u.role, Email: u.email,
+			CreatedAt: u.createdAt, UpdatedAt: u.updatedAt}
+		if l := s.users.locks[u.id]; l != nil {
+			r.FailedLoginAttempts = l.failures
+			if !l.lockedUntil.IsZero() {
+				t := l.lockedUntil
+				r.LockedUntil = &t
+			}
+		}
+		if u.deleted {
+			t := u.updatedAt
+			r.DeletedAt = &t
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (s *Server) liveRecords() []sqlengine.LiveRecord {
+	var out []sqlengine.LiveRecord
+	for _, c := range s.connList() {
+		c.mu.Lock()
+		for _, sub := range c.subs {
+			out = append(out, sqlengine.LiveRecord{
+				LiveID:         fmt.Sprintf("%s-conn%d-%s-%s", c.userID, c.id, sub.q.Table(), sub.id),
+				ConnectionID:   fmt.Sprintf("conn%d", c.id),
+				SubscriptionID: sub.id,
+				Namespace:      sub.q.Namespace(),
+				Table:          sub.q.Table(),
+				UserID:         c.userID,
+				Query:          sub.sql,
+				Options:        optionsJSON(sub.opts),
+				Status:         "active",
+				CreatedAt:      sub.createdAt,
+				LastUpdate:     sub.createdAt,
+				Changes:        sub.changes,
+				LastPingAt:     c.lastInbound,
+			})
+		}
+		c.mu.Unlock()
+	}
+	return out
+}

@@ -1,0 +1,61 @@
+package kalamtest
+
+import (
+	"sync"
+	"time"
+)
+
+// bucket is a token bucket refilled at rate tokens per second up to rate,
+// read against the server clock so a frozen test clock makes limits exact.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func (b *bucket) take(now time.Time, rate int) bool {
+	if rate <= 0 {
+		return true
+	}
+	if b.last.IsZero() {
+		b.tokens = float64(rate)
+		b.last = now
+	}
+	if el := now.Sub(b.last); el > 0 {
+		b.tokens += el.Seconds() * float64(rate)
+		if b.tokens > float64(rate) {
+			b.tokens = float64(rate)
+		}
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// ipLimiter is the per-IP authentication limiter shared by login, refresh,
+// setup and WebSocket authentication.
+type ipLimiter struct {
+	mu      sync.Mutex
+	rate    int
+	buckets map[string]*bucket
+}
+
+func newIPLimiter(rate int) *ipLimiter {
+	return &ipLimiter{rate: rate, buckets: map[string]*bucket{}}
+}
+
+func (l *ipLimiter) allow(ip string, now time.Time) bool {
+	if l.rate <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[ip]
+	if b == nil {
+		b = &bucket{}
+		l.buckets[ip] = b
+	}
+	return b.take(now, l.rate)
+}

@@ -1,0 +1,250 @@
+// Package kalamtest is a KalamDB-compatible server for tests and demos, in
+// the manner of net/http/httptest: NewServer starts one on a loopback port,
+// URL says where, Close stops it. It speaks the wire protocol of
+// shared/kalamdb-protocol.md (HTTP auth and SQL endpoints, JWTs, the /v1/ws
+// WebSocket with live subscriptions) over an embedded SQL engine, and offers
+// fault controls (drop, stall, expire tokens, raw frames…) as Go methods.
+//
+// It must not import "testing": the kalamdash binary links it for the
+// offline demo and `kalamdash serve`.
+package kalamtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server is a running KalamDB-compatible server.
+type Server struct {
+	// URL is the base URL, e.g. "http://127.0.0.1:41234".
+	URL string
+
+	cfg     *config
+	ln      net.Listener
+	httpSrv *http.Server
+	log     *slog.Logger
+
+	users   *userStore
+	tokens  *tokenBook
+	authLim *ipLimiter
+	db      *engine
+
+	secretMu sync.RWMutex
+	secretV  string
+
+	mu       sync.Mutex
+	conns    map[uint64]*wsConn
+	nextConn uint64
+
+	shutting    atomic.Bool
+	stallUntil  atomic.Int64 // unix nanos of the real clock
+	refuseUntil atomic.Int64 // unix nanos of the real clock
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed sync.Once
+}
+
+// NewServer starts a server on 127.0.0.1 and a free port (or WithAddr).
+// Close it when done.
+func NewServer(opts ...Option) (*Server, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o(cfg)
+		}
+	}
+	if cfg.accessTTL <= 0 {
+		return nil, errors.New("kalamtest: access TTL must be positive")
+	}
+	if cfg.checkInterval <= 0 {
+		cfg.checkInterval = DefaultCheckInterval
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.logger,
+		users:   newUserStore(cfg.clock),
+		tokens:  newTokenBook(),
+		authLim: newIPLimiter(cfg.authRate),
+		secretV: cfg.secret,
+		conns:   map[uint64]*wsConn{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+
+	if err := s.users.add("root", cfg.rootPassword, RoleSystem, ""); err != nil {
+		return nil, err
+	}
+	if cfg.demo {
+		cfg.users = append(demoUsers(), cfg.users...)
+	}
+	for _, u := range cfg.users {
+		if err := s.users.add(u.name, u.password, u.role, u.email); err != nil {
+			return nil, err
+		}
+	}
+	db, err := newEngine(s)
+	if err != nil {
+		return nil, fmt.Errorf("kalamtest: start SQL engine: %w", err)
+	}
+	s.db = db
+	if cfg.demo {
+		if err := s.setupDemo(); err != nil {
+			db.close()
+			return nil, fmt.Errorf("kalamtest: demo data: %w", err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		db.close()
+		return nil, fmt.Errorf("kalamtest: listen on %s: %w (is the port in use? try another --addr)", cfg.addr, err)
+	}
+	s.ln = &refusingListener{Listener: ln, s: s}
+	s.URL = "http://" + ln.Addr().String()
+	s.httpSrv = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+	}
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		_ = s.httpSrv.Serve(s.ln)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.checker()
+	}()
+	if cfg.demo {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.demoWriter()
+		}()
+	}
+	s.log.Info("kalamtest listening", "url", s.URL, "demo", cfg.demo)
+	return s, nil
+}
+
+// MustNewServer is NewServer that panics on error, for tests and examples.
+func MustNewServer(opts ...Option) *Server {
+	s, err := NewServer(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Addr returns the listening address ("127.0.0.1:41234").
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// WSURL returns the WebSocket endpoint, "ws://host:port/v1/ws".
+func (s *Server) WSURL() string { return "ws" + s.URL[len("http"):] + "/v1/ws" }
+
+// Close shuts the server down like upstream: new upgrades get 503, every
+// socket is closed with 1001 "Server shutting down", then the listener and
+// the engine stop. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closed.Do(func() {
+		s.shutting.Store(true)
+		s.closeAllConns(1001, "Server shutting down", true)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = s.httpSrv.Shutdown(ctx)
+		cancel()
+		s.cancel()
+		s.wg.Wait()
+		s.db.close()
+		s.log.Info("kalamtest stopped", "url", s.URL)
+	})
+	return nil
+}
+
+// now is the injected clock.
+func (s *Server) now() time.Time { return s.cfg.clock() }
+
+func (s *Server) secret() string {
+	s.secretMu.RLock()
+	defer s.secretMu.RUnlock()
+	return s.secretV
+}
+
+// stalled blocks while a Stall is in effect (real time, not the clock:
+// a stall is about the wire going quiet).
+func (s *Server) waitStall(ctx context.Context) {
+	for {
+		until := s.stallUntil.Load()
+		d := time.Until(time.Unix(0, until))
+		if until == 0 || d <= 0 {
+			return
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// refusingListener drops accepted TCP connections while RefuseFor is in
+// effect, which clients see as a connection reset.
+type refusingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *refusingListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if until := l.s.refuseUntil.Load(); until != 0 && time.Now().UnixNano() < until {
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // RST, like a port nobody listens on
+			}
+			_ = c.Close()
+			continue
+		}
+		return c, nil
+	}
+}
+
+// checker is the shared timer of upstream's connections manager: on every
+// tick it closes sockets that did not authenticate in time and sockets
+// whose last inbound frame is older than the heartbeat timeout.
+func (s *Server) checker() {
+	t := time.NewTicker(s.cfg.checkInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := s.now()
+		for _, c := range s.connList() {
+			c.check(now)
+		}
+	}
+}
+
+func (s *Server) connList() []*wsConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*wsConn, 0, len(s.conns))
+	for _, c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}

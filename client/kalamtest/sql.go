@@ -1,0 +1,208 @@
+package kalamtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest/internal/sqlengine"
+)
+
+// sqlAuthError is the /sql authentication failure body. Its keys are in
+// serde_json's alphabetical order because upstream builds it with json!.
+type sqlAuthError struct {
+	Error   client.SQLError `json:"error"`
+	Results []struct{}      `json:"results"`
+	Status  string          `json:"status"`
+	Took    float64         `json:"took"`
+}
+
+// sqlResult is one results entry. Rows is a pointer so a query with no
+// rows still says "rows":[] while DML/DDL omit the key.
+type sqlResult struct {
+	Schema   []client.SchemaField `json:"schema,omitempty"`
+	Rows     *[][]json.RawMessage `json:"rows,omitempty"`
+	RowCount int                  `json:"row_count"`
+	Message  string               `json:"message,omitempty"`
+	AsUser   string               `json:"as_user"`
+}
+
+// sqlEnvelope is the normal (non-streamed) response; error is omitted on
+// success.
+type sqlEnvelope struct {
+	Status  string           `json:"status"`
+	Results []sqlResult      `json:"results"`
+	Took    float64          `json:"took"`
+	Error   *client.SQLError `json:"error,omitempty"`
+}
+
+// sqlStreamed is the single-SELECT shape, which always ends "error":null.
+type sqlStreamed struct {
+	Status  string           `json:"status"`
+	Results []sqlResult      `json:"results"`
+	Took    float64          `json:"took"`
+	Error   *client.SQLError `json:"error"`
+}
+
+func tookMS(start time.Time) float64 {
+	return math.Round(float64(time.Since(start).Nanoseconds())/1e3) / 1e3
+}
+
+func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	u, ok := s.sqlAuth(w, r, start)
+	if !ok {
+		return
+	}
+	fail := func(status int, code, msg string) {
+		writeJSON(w, status, sqlEnvelope{Status: "error", Results: []sqlResult{}, Took: tookMS(start),
+			Error: &client.SQLError{Code: code, Message: msg}})
+	}
+	if ct := strings.ToLower(r.Header.Get("Content-Type")); !strings.HasPrefix(ct, "application/json") {
+		fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: Content type error")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20+1))
+	if err != nil {
+		fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: "+err.Error())
+		return
+	}
+	if len(body) > 10<<20 {
+		writeJSON(w, http.StatusRequestEntityTooLarge, struct {
+			Error     string `json:"error"`
+			MaxBytes  int    `json:"max_bytes"`
+			Message   string `json:"message"`
+			SizeBytes int    `json:"size_bytes"`
+		}{"BODY_TOO_LARGE", 10 << 20, "Request body too large", len(body)})
+		return
+	}
+	f, msg := parseObject(body, "struct QueryRequest")
+	if msg != "" {
+		fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: "+msg)
+		return
+	}
+	sql, msg := f.str("sql")
+	if msg != "" {
+		fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: "+msg)
+		return
+	}
+	if len(sql) > maxSQLBytes {
+		fail(http.StatusBadRequest, "INVALID_INPUT", fmt.Sprintf("SQL exceeds maximum size of %d bytes", maxSQLBytes))
+		return
+	}
+	var ns string
+	if f.has("namespace_id") {
+		if ns, msg = f.str("namespace_id"); msg != "" {
+			fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: "+msg)
+			return
+		}
+	}
+	params, code, msg := parseParams(f["params"])
+	if msg != "" {
+		fail(http.StatusBadRequest, code, msg)
+		return
+	}
+
+	res, xerr := s.db.e.Exec(r.Context(), sqlengine.Caller{UserID: u.id, Role: u.role},
+		sqlengine.Request{SQL: sql, Params: params, Namespace: ns})
+	if xerr != nil {
+		status := xerr.Status
+		if status == 0 {
+			status = http.StatusBadRequest
+		}
+		writeJSON(w, status, sqlEnvelope{Status: "error", Results: []sqlResult{}, Took: tookMS(start),
+			Error: &client.SQLError{Code: xerr.Code, Message: xerr.Message, Details: xerr.Details}})
+		return
+	}
+	out := make([]sqlResult, 0, len(res.Results))
+	for _, rr := range res.Results {
+		o := sqlResult{Schema: rr.Schema, RowCount: rr.RowCount, Message: rr.Message, AsUser: u.id}
+		if rr.IsQuery {
+			rows := rr.RawRows()
+			if rows == nil {
+				rows = [][]json.RawMessage{}
+			}
+			o.Rows = &rows
+			o.Message = ""
+		}
+		out = append(out, o)
+	}
+	if res.SingleSelect {
+		writeJSON(w, http.StatusOK, sqlStreamed{Status: "success", Results: out, Took: tookMS(start)})
+		return
+	}
+	writeJSON(w, http.StatusOK, sqlEnvelope{Status: "success", Results: out, Took: tookMS(start)})
+}
+
+// sqlAuth authenticates a /sql request: only "Authorization: Bearer" with
+// an access token (section 1.7).
+func (s *Server) sqlAuth(w http.ResponseWriter, r *http.Request, start time.Time) (user, bool) {
+	fail := func(code string) {
+		writeJSON(w, http.StatusUnauthorized, sqlAuthError{
+			Error:   client.SQLError{Code: code, Message: map[bool]string{true: "Authentication required", false: "Invalid credentials"}[code == "MISSING_AUTHORIZATION"]},
+			Results: []struct{}{}, Status: "error",
+			Took: float64(time.Since(start).Nanoseconds()) / 1e6, // unrounded, as upstream
+		})
+	}
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		fail("MISSING_AUTHORIZATION")
+		return user{}, false
+	}
+	scheme, tok, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		fail("INVALID_CREDENTIALS")
+		return user{}, false
+	}
+	_, u, st, _ := s.validate(strings.TrimSpace(tok), TokenAccess)
+	switch st {
+	case tokOK:
+		return u, true
+	case tokExpired:
+		fail("TOKEN_EXPIRED")
+	default:
+		fail("INVALID_CREDENTIALS")
+	}
+	return user{}, false
+}
+
+// parseParams validates the params array: JSON scalars only, at most 50,
+// each at most 512 KiB.
+func parseParams(raw json.RawMessage) ([]any, string, string) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, "", ""
+	}
+	if raw[0] != '[' {
+		return nil, "INVALID_INPUT", "Invalid JSON payload: invalid type: " + jsonKind(raw) + ", expected a sequence"
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, "INVALID_INPUT", "Invalid JSON payload: " + serdeText(err)
+	}
+	if len(items) > maxSQLParams {
+		return nil, "INVALID_PARAMETER", fmt.Sprintf("Too many parameters: %d (maximum %d)", len(items), maxSQLParams)
+	}
+	out := make([]any, len(items))
+	for i, it := range items {
+		it = bytes.TrimSpace(it)
+		if len(it) > 512<<10 {
+			return nil, "INVALID_PARAMETER", fmt.Sprintf("Parameter $%d exceeds maximum size of 524288 bytes", i+1)
+		}
+		if it[0] == '[' || it[0] == '{' {
+			return nil, "INVALID_PARAMETER", fmt.Sprintf("Parameter $%d must be a scalar (arrays and objects are not supported)", i+1)
+		}
+		dec := json.NewDecoder(bytes.NewReader(it))
+		dec.UseNumber()
+		if err := dec.Decode(&out[i]); err != nil {
+			return nil, "INVALID_INPUT", "Invalid JSON payload: " + serdeText(err)
+		}
+	}
+	return out, "", ""
+}

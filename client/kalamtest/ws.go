@@ -1,0 +1,428 @@
+package kalamtest
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/kalamdash/kalamdash/client"
+)
+
+// wsConn is one /v1/ws socket. The read loop (handleWS) owns parsing and
+// request handling; one writer goroutine owns every write, fed by an
+// ordered outbox so replies, batches, changes and the final close frame
+// leave in the order they were produced.
+type wsConn struct {
+	s        *Server
+	id       uint64
+	c        *websocket.Conn
+	remote   string
+	compress bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the writer has finished
+	wake     chan struct{}
+
+	mu          sync.Mutex
+	authed      bool
+	authStarted bool
+	userID      string
+	role        string
+	protocol    client.Protocol
+	connectedAt time.Time
+	lastInbound time.Time
+	subs        map[string]*subscription
+	closing     bool
+	queue       []outItem
+	pending     int // notifications in queue
+	drops       uint64
+	sent        uint64
+	msgBucket   bucket
+}
+
+type outKind uint8
+
+const (
+	outMsg outKind = iota
+	outRaw
+	outClose
+)
+
+// outItem is one queued server → client frame.
+type outItem struct {
+	kind       outKind
+	v          any  // message value for outMsg
+	data       bool // ack/batch/change: MessagePack on msgpack sockets
+	noCompress bool // auth_error is always plain text
+	notify     bool // counts against the notification queue cap
+	op         client.Opcode
+	payload    []byte
+	code       websocket.StatusCode
+	reason     string
+}
+
+func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	if s.shutting.Load() {
+		http.Error(w, "Server is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if msg := s.checkOrigin(r); msg != "" {
+		http.Error(w, msg, http.StatusForbidden)
+		return
+	}
+	var bearer string
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		bearer = strings.TrimPrefix(h, "Bearer ")
+	}
+	compress, proto := true, client.Protocol{Serialization: "json", Compression: "gzip"}
+	for _, pair := range strings.Split(r.URL.RawQuery, "&") {
+		switch {
+		case strings.EqualFold(pair, "compress=false"):
+			compress = false
+		case bearer != "" && strings.EqualFold(pair, "serialization=msgpack"):
+			proto.Serialization = "msgpack"
+		case bearer != "" && strings.EqualFold(pair, "compression=none"):
+			proto.Compression = "none"
+		}
+	}
+
+	wc := &wsConn{s: s, remote: r.RemoteAddr, compress: compress, protocol: proto,
+		subs: map[string]*subscription{}, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // origins are checked above, with upstream's rules
+		OnPingReceived: func(context.Context, []byte) bool {
+			wc.touch()
+			return true
+		},
+		OnPongReceived: func(context.Context, []byte) { wc.touch() },
+	})
+	if err != nil {
+		s.log.Info("ws upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	// Above the 1 MiB protocol limit so oversize text gets the
+	// MESSAGE_TOO_LARGE frame instead of a 1009 close from the library.
+	c.SetReadLimit(int64(s.cfg.maxMessage) + 16<<20)
+	wc.c = c
+	wc.ctx, wc.cancel = context.WithCancel(s.ctx)
+	now := s.now()
+	wc.connectedAt, wc.lastInbound = now, now
+
+	s.mu.Lock()
+	if s.shutting.Load() {
+		s.mu.Unlock()
+		_ = c.Close(websocket.StatusGoingAway, "Server shutting down")
+		return
+	}
+	s.nextConn++
+	wc.id = s.nextConn
+	s.conns[wc.id] = wc
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	s.log.Info("ws open", "conn", wc.id, "remote", wc.remote, "compress", compress, "header_auth", bearer != "")
+	go wc.writer()
+
+	if bearer != "" {
+		// Header auth: validate before reading any client frame and send
+		// auth_success unprompted.
+		wc.authenticate(bearer, proto, clientIP(r))
+	}
+	wc.readLoop(clientIP(r))
+
+	wc.cleanup()
+	<-wc.done
+	wc.mu.Lock()
+	user, drops := wc.userID, wc.drops
+	wc.mu.Unlock()
+	s.log.Info("ws close", "conn", wc.id, "user", user, "drops", drops)
+}
+
+// checkOrigin applies section 3.2's origin policy; it returns the 403
+// body, or "" when allowed.
+func (s *Server) checkOrigin(r *http.Request) string {
+	list := s.cfg.allowedOrigins
+	if len(list) == 0 || slices.Contains(list, "*") {
+		return ""
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		if s.cfg.strictOrigin {
+			return "Origin header required"
+		}
+		return ""
+	}
+	if slices.Contains(list, origin) {
+		return ""
+	}
+	return "Origin not allowed"
+}
+
+func (wc *wsConn) touch() {
+	now := wc.s.now()
+	wc.mu.Lock()
+	wc.lastInbound = now
+	wc.mu.Unlock()
+}
+
+// check runs on every checker tick: auth timeout, then heartbeat timeout.
+func (wc *wsConn) check(now time.Time) {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	if wc.closing {
+		return
+	}
+	if !wc.authed && !wc.authStarted && now.Sub(wc.connectedAt) >= wc.s.cfg.authTimeout {
+		// The text says 3 seconds whatever the configured timeout, as upstream.
+		wc.pushLocked(outItem{kind: outMsg, noCompress: true, v: client.AuthErrorMessage{
+			Type: client.TypeAuthError, Message: "Authentication timeout - no auth message received within 3 seconds"}})
+		wc.closeLocked(websocket.StatusPolicyViolation, "Authentication timeout")
+		return
+	}
+	if now.Sub(wc.lastInbound) > wc.s.cfg.heartbeatTimeout {
+		wc.closeLocked(websocket.StatusNormalClosure, "Heartbeat timeout")
+	}
+}
+
+func (wc *wsConn) readLoop(ip string) {
+	for {
+		typ, data, err := wc.c.Read(wc.ctx)
+		if err != nil {
+			return
+		}
+		wc.s.waitStall(wc.ctx)
+		wc.touch()
+		if typ == websocket.MessageBinary {
+			wc.handleBinary(data, ip)
+			continue
+		}
+		if len(data) > wc.s.cfg.maxMessage {
+			wc.sendError("protocol", "MESSAGE_TOO_LARGE", "Message exceeds maximum size of "+itoa(wc.s.cfg.maxMessage)+" bytes")
+			continue
+		}
+		if !wc.allowMessage() {
+			wc.sendError("rate_limit", "RATE_LIMIT_EXCEEDED", "Too many messages")
+			continue
+		}
+		m, msg := parseClientMessage(data)
+		if msg != "" {
+			wc.close(websocket.StatusInternalError, "Invalid message: "+msg)
+			continue
+		}
+		wc.handle(m, ip)
+	}
+}
+
+func (wc *wsConn) allowMessage() bool {
+	now := wc.s.now()
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	return wc.msgBucket.take(now, wc.s.cfg.msgRate)
+}
+
+func (wc *wsConn) handleBinary(data []byte, ip string) {
+	wc.mu.Lock()
+	msgpack := wc.protocol.Serialization == "msgpack"
+	wc.mu.Unlock()
+	if !msgpack {
+		wc.sendError("protocol", "UNSUPPORTED_DATA", "Binary not supported")
+		return
+	}
+	js, errText := msgpackToJSON(data)
+	if errText != "" {
+		wc.sendError("protocol", "UNSUPPORTED_DATA", errText)
+		return
+	}
+	m, msg := parseClientMessage(js)
+	if msg != "" {
+		wc.sendError("protocol", "UNSUPPORTED_DATA", "Invalid MessagePack: "+msg)
+		return
+	}
+	wc.handle(m, ip)
+}
+
+// handle dispatches one parsed client message.
+func (wc *wsConn) handle(m inMsg, ip string) {
+	wc.mu.Lock()
+	authed := wc.authed
+	wc.mu.Unlock()
+	switch m.typ {
+	case client.TypePing:
+		// Only refreshes the heartbeat (done by the read loop).
+	case client.TypeAuthenticate:
+		if authed {
+			// Not re-validated: echo the stored identity (S19).
+			wc.mu.Lock()
+			msg := client.AuthSuccessMessage{Type: client.TypeAuthSuccess, User: wc.userID, Role: wc.role, Protocol: wc.protocol}
+			wc.pushLocked(outItem{kind: outMsg, v: msg})
+			wc.mu.Unlock()
+			return
+		}
+		wc.authenticate(m.token, m.protocol, ip)
+	case client.TypeSubscribe:
+		if !authed {
+			wc.sendError("subscribe", "AUTH_REQUIRED", "Authentication required before subscribing")
+			return
+		}
+		wc.subscribe(m)
+	case client.TypeNextBatch:
+		if authed {
+			wc.nextBatch(m)
+		}
+	case client.TypeUnsubscribe:
+		if authed {
+			wc.unsubscribe(m.subID)
+		}
+	}
+}
+
+// authenticate validates an access token for this socket (both paths).
+func (wc *wsConn) authenticate(tok string, proto client.Protocol, ip string) {
+	wc.mu.Lock()
+	wc.authStarted = true
+	wc.mu.Unlock()
+	fail := func(text string) {
+		wc.mu.Lock()
+		defer wc.mu.Unlock()
+		wc.pushLocked(outItem{kind: outMsg, noCompress: true, v: client.AuthErrorMessage{Type: client.TypeAuthError, Message: text}})
+		wc.closeLocked(websocket.StatusPolicyViolation, "Authentication failed")
+	}
+	if !wc.s.authLim.allow(ip, wc.s.now()) {
+		fail("Too many authentication attempts. Please retry shortly.")
+		return
+	}
+	_, u, st, _ := wc.s.validate(tok, TokenAccess)
+	if st != tokOK {
+		fail("Invalid credentials")
+		return
+	}
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	wc.authed, wc.userID, wc.role, wc.protocol = true, u.id, u.role, proto
+	wc.pushLocked(outItem{kind: outMsg, v: client.AuthSuccessMessage{Type: client.TypeAuthSuccess, User: u.id, Role: u.role, Protocol: proto}})
+	wc.s.log.Info("ws auth", "conn", wc.id, "user", u.id, "role", u.role, "serialization", proto.Serialization)
+}
+
+func (wc *wsConn) sendError(subID, code, msg string) {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	wc.pushLocked(outItem{kind: outMsg, v: client.ErrorMessage{Type: client.TypeError, SubscriptionID: subID, Code: code, Message: msg}})
+}
+
+// close queues a close frame after everything already queued.
+func (wc *wsConn) close(code websocket.StatusCode, reason string) {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	wc.closeLocked(code, reason)
+}
+
+func (wc *wsConn) closeLocked(code websocket.StatusCode, reason string) {
+	if wc.closing {
+		return
+	}
+	wc.pushLocked(outItem{kind: outClose, code: code, reason: closeReason(reason)})
+	wc.closing = true
+}
+
+// pushLocked appends to the outbox. Notifications beyond the queue cap are
+// dropped and counted, like upstream's bounded channel (3.10 item 7).
+func (wc *wsConn) pushLocked(it outItem) bool {
+	if wc.closing {
+		return false
+	}
+	if it.notify {
+		if wc.pending >= wc.s.cfg.notifyQueue {
+			wc.drops++
+			return false
+		}
+		wc.pending++
+	}
+	wc.queue = append(wc.queue, it)
+	select {
+	case wc.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (wc *wsConn) writer() {
+	defer close(wc.done)
+	for {
+		select {
+		case <-wc.ctx.Done():
+			_ = wc.c.CloseNow()
+			return
+		case <-wc.wake:
+		}
+		for {
+			wc.mu.Lock()
+			if len(wc.queue) == 0 {
+				wc.mu.Unlock()
+				break
+			}
+			it := wc.queue[0]
+			wc.queue[0] = outItem{}
+			wc.queue = wc.queue[1:]
+			if it.notify {
+				wc.pending--
+			}
+			wc.mu.Unlock()
+
+			wc.s.waitStall(wc.ctx)
+			if it.kind == outClose {
+				// Close waits for the peer's close frame, which the read
+				// loop receives; then everything unwinds.
+				_ = wc.c.Close(it.code, it.reason)
+				wc.cancel()
+				return
+			}
+			if err := wc.write(it); err != nil {
+				wc.cancel()
+				_ = wc.c.CloseNow()
+				return
+			}
+		}
+	}
+}
+
+func (wc *wsConn) write(it outItem) error {
+	ctx, cancel := context.WithTimeout(wc.ctx, 10*time.Second)
+	defer cancel()
+	if it.kind == outRaw {
+		return writeRaw(ctx, wc.c, it.op, it.payload)
+	}
+	wc.mu.Lock()
+	msgpack := wc.protocol.Serialization == "msgpack"
+	wc.mu.Unlock()
+	typ, b, err := encodeFrame(it.v, it.data && msgpack, wc.compress && !it.noCompress)
+	if err != nil {
+		return err
+	}
+	wc.mu.Lock()
+	wc.sent++
+	wc.mu.Unlock()
+	return wc.c.Write(ctx, typ, b)
+}
+
+// cleanup unregisters the connection and its subscriptions.
+func (wc *wsConn) cleanup() {
+	wc.mu.Lock()
+	ids := make([]string, 0, len(wc.subs))
+	for id := range wc.subs {
+		ids = append(ids, id)
+	}
+	wc.mu.Unlock()
+	for _, id := range ids {
+		wc.unsubscribe(id)
+	}
+	wc.s.mu.Lock()
+	delete(wc.s.conns, wc.id)
+	wc.s.mu.Unlock()
+	wc.cancel()
+}

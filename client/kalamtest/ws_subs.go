@@ -1,0 +1,255 @@
+package kalamtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest/internal/sqlengine"
+)
+
+// subscription is one live query of a connection.
+type subscription struct {
+	id        string
+	sql       string
+	q         *sqlengine.LiveQuery
+	opts      *subOptions // nil: subscribed without options (no initial data)
+	batchSize int
+	boundary  int64 // snapshot boundary: changes at or below it are in the snapshot
+	batchNum  int
+	// loading holds live changes back until the initial load is done
+	// (final batch sent), as upstream's per-subscription buffer (3.10).
+	loading   bool
+	buffer    []client.ChangeMessage
+	createdAt time.Time
+	changes   int64
+}
+
+func (wc *wsConn) subscribe(m inMsg) {
+	s := wc.s
+	id := m.subID
+	if strings.TrimSpace(id) == "" {
+		wc.sendError("invalid_subscription", "INVALID_SUBSCRIPTION_ID", "Subscription ID cannot be empty")
+		return
+	}
+	wc.mu.Lock()
+	_, replacing := wc.subs[id]
+	caller := sqlengine.Caller{UserID: wc.userID, Role: wc.role}
+	nsubs := len(wc.subs)
+	wc.mu.Unlock()
+
+	if !replacing && s.userSubs(caller.UserID) >= s.cfg.maxSubsPerUser {
+		wc.sendError(id, "SUBSCRIPTION_LIMIT_EXCEEDED", "Maximum subscriptions reached")
+		return
+	}
+	batchSize := DefaultBatchSize
+	if m.options != nil && m.options.BatchSize != nil && *m.options.BatchSize > 0 {
+		batchSize = int(min(*m.options.BatchSize, 1<<30))
+	}
+	if m.options != nil && m.options.LastRows != nil && *m.options.LastRows > int64(batchSize) {
+		wc.sendError(id, "UNSUPPORTED", fmt.Sprintf(
+			"last_rows (%d) cannot exceed batch_size (%d); paginated last_rows replay is not supported",
+			*m.options.LastRows, batchSize))
+		return
+	}
+	q, qerr := s.db.e.PrepareLive(caller, m.sql)
+	if qerr != nil {
+		wc.sendError(id, qerr.Code, qerr.Message)
+		return
+	}
+	if !replacing && nsubs >= s.cfg.maxSubsPerConn {
+		wc.sendError(id, "UNSUPPORTED", fmt.Sprintf(
+			"Invalid operation: Maximum subscriptions (%d) per connection exceeded", s.cfg.maxSubsPerConn))
+		return
+	}
+
+	sub := &subscription{id: id, sql: m.sql, q: q, opts: m.options, batchSize: batchSize,
+		loading: true, createdAt: s.now()}
+	wc.mu.Lock()
+	wc.subs[id] = sub
+	// Read the boundary while the dispatcher cannot deliver to this
+	// connection: later changes are either in the snapshot (≤ boundary,
+	// dropped) or buffered (> boundary).
+	sub.boundary = s.db.e.MaxSeq()
+	wc.mu.Unlock()
+
+	ack := client.SubscriptionAckMessage{Type: client.TypeSubscriptionAck, SubscriptionID: id,
+		Schema: q.Schema()}
+	if m.options == nil {
+		ack.BatchControl = client.BatchControl{BatchNum: 0, HasMore: false, Status: client.StatusReady}
+		wc.mu.Lock()
+		wc.pushLocked(outItem{kind: outMsg, data: true, v: ack})
+		wc.goLiveLocked(sub)
+		wc.mu.Unlock()
+		return
+	}
+
+	var rows []client.Row
+	var hasMore bool
+	var err error
+	switch o := m.options; {
+	case o.From != nil:
+		rows, hasMore, err = q.Page(o.From, sub.boundary, batchSize)
+	case o.LastRows != nil:
+		rows, err = q.Last(int(*o.LastRows), sub.boundary)
+	default:
+		rows, hasMore, err = q.Page(nil, sub.boundary, batchSize)
+	}
+	if err != nil {
+		wc.dropSub(id, sub)
+		wc.sendError(id, "SUBSCRIPTION_FAILED", err.Error())
+		return
+	}
+	bc := batchControl(0, hasMore, rows)
+	ack.BatchControl = bc
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	if wc.subs[id] != sub {
+		return // unsubscribed or replaced meanwhile
+	}
+	wc.pushLocked(outItem{kind: outMsg, data: true, v: ack})
+	wc.pushLocked(outItem{kind: outMsg, data: true, v: client.InitialDataBatchMessage{
+		Type: client.TypeInitialDataBatch, SubscriptionID: id, Rows: nonNil(rows), BatchControl: bc}})
+	if !hasMore {
+		wc.goLiveLocked(sub)
+	}
+}
+
+func (wc *wsConn) nextBatch(m inMsg) {
+	wc.mu.Lock()
+	sub := wc.subs[m.subID]
+	wc.mu.Unlock()
+	if sub == nil || sub.opts == nil {
+		wc.sendError(m.subID, "BATCH_FETCH_FAILED", "Not found: Subscription not found: "+m.subID)
+		return
+	}
+	after := m.lastSeq
+	if after == nil {
+		after = sub.opts.From // a missing last_seq_id restarts the snapshot
+	}
+	rows, hasMore, err := sub.q.Page(after, sub.boundary, sub.batchSize)
+	if err != nil {
+		wc.sendError(m.subID, "BATCH_FETCH_FAILED", err.Error())
+		return
+	}
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	if wc.subs[m.subID] != sub {
+		return
+	}
+	sub.batchNum++
+	bc := batchControl(sub.batchNum, hasMore, rows)
+	wc.pushLocked(outItem{kind: outMsg, data: true, v: client.InitialDataBatchMessage{
+		Type: client.TypeInitialDataBatch, SubscriptionID: m.subID, Rows: nonNil(rows), BatchControl: bc}})
+	if !hasMore {
+		wc.goLiveLocked(sub)
+	}
+}
+
+// goLiveLocked ends the initial-load gate: buffered changes follow the
+// final batch, then changes flow as they commit.
+func (wc *wsConn) goLiveLocked(sub *subscription) {
+	if !sub.loading {
+		return
+	}
+	sub.loading = false
+	for _, ch := range sub.buffer {
+		wc.pushLocked(outItem{kind: outMsg, data: true, v: ch})
+	}
+	sub.buffer = nil
+}
+
+func (wc *wsConn) unsubscribe(id string) {
+	wc.mu.Lock()
+	sub := wc.subs[id]
+	wc.mu.Unlock()
+	if sub != nil {
+		wc.dropSub(id, sub)
+	}
+}
+
+func (wc *wsConn) dropSub(id string, sub *subscription) {
+	wc.mu.Lock()
+	if wc.subs[id] == sub {
+		delete(wc.subs, id)
+	}
+	wc.mu.Unlock()
+}
+
+// deliver fans one committed change out to this connection's
+// subscriptions (called by the dispatcher, in commit order).
+func (wc *wsConn) deliver(ch sqlengine.Change) {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	for _, sub := range wc.subs {
+		if sub.q.Namespace() != ch.Namespace || sub.q.Table() != ch.Table || ch.Seq <= sub.boundary {
+			continue
+		}
+		ct, rows, old, ok := sub.q.Notification(ch)
+		if !ok {
+			continue
+		}
+		sub.changes++
+		msg := client.ChangeMessage{Type: client.TypeChange, SubscriptionID: sub.id, ChangeType: ct, Rows: rows, OldValues: old}
+		if sub.loading {
+			if len(sub.buffer) >= DefaultInitialBuffer {
+				sub.buffer = sub.buffer[1:] // drop the oldest, as upstream
+			}
+			sub.buffer = append(sub.buffer, msg)
+			continue
+		}
+		wc.pushLocked(outItem{kind: outMsg, data: true, notify: true, v: msg})
+	}
+}
+
+func batchControl(num int, hasMore bool, rows []client.Row) client.BatchControl {
+	bc := client.BatchControl{BatchNum: num, HasMore: hasMore, Status: client.StatusReady}
+	if hasMore {
+		bc.Status = client.StatusLoadingBatch
+		if num == 0 {
+			bc.Status = client.StatusLoading
+		}
+	}
+	if len(rows) > 0 {
+		if seq, ok := rows[len(rows)-1].Seq(); ok {
+			bc.LastSeqID = &seq
+		}
+	}
+	return bc
+}
+
+func nonNil(rows []client.Row) []client.Row {
+	if rows == nil {
+		return []client.Row{}
+	}
+	return rows
+}
+
+// userSubs counts a user's subscriptions across connections.
+func (s *Server) userSubs(user string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.conns {
+		c.mu.Lock()
+		if c.userID == user {
+			n += len(c.subs)
+		}
+		c.mu.Unlock()
+	}
+	return n
+}
+
+func optionsJSON(o *subOptions) *string {
+	if o == nil {
+		return nil
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return nil
+	}
+	str := string(b)
+	return &str
+}
