@@ -1,0 +1,251 @@
+package ui
+
+import (
+	"context"
+	"time"
+)
+
+// This file declares what the dashboard needs from the layer below it
+// (package session, adapted in main). The UI never imports client: it sees
+// plain values and a handful of control calls, so tests drive it with a stub
+// and main adapts the real session.Manager.
+
+// Backend opens connections and delivers their events.
+type Backend interface {
+	// Open connects as the login request says. It blocks (network), so the
+	// UI only calls it from a command.
+	Open(ctx context.Context, req LoginRequest) (Conn, error)
+	// Profiles lists saved profiles for the login form's picker.
+	Profiles() []Profile
+	// Events delivers coalesced change notices for every connection. The
+	// channel must never be closed while the program runs; a nil channel
+	// means no events (tests).
+	Events() <-chan Event
+	// Demo reports whether the embedded demo server is in use, and its URL.
+	Demo() (url string, ok bool)
+}
+
+// Conn is one open connection (a tab).
+type Conn interface {
+	// ID names the connection; events carry it.
+	ID() string
+	// Snapshot copies the connection's current state. It is cheap and never
+	// blocks on the network, so Update may call it on every event.
+	Snapshot() Snapshot
+	// Frames pages through the frame log.
+	Frames() FrameSource
+
+	// The calls below may block on the network; the UI runs them in
+	// commands, never in Update.
+
+	RefreshAuth(ctx context.Context) error     // ask the auth provider again
+	UseRefreshToken(ctx context.Context) error // rotate via the refresh token
+	SetPolicy(p Policy) error                  // change the refresh policy
+	SetCompression(disabled bool) error        // reconnect with/without compress=false
+	Reconnect(ctx context.Context) error       // drop and reconnect now
+	Query(ctx context.Context, sql string) (QueryResult, error)
+	Subscribe(ctx context.Context, sql string, opts SubOptions) (string, error)
+	Unsubscribe(ctx context.Context, id string) error
+	// ExpireToken and DropSocket are fault controls of the embedded demo
+	// server (Snapshot.Demo); they return an error elsewhere.
+	ExpireToken(ctx context.Context) error
+	DropSocket(ctx context.Context) error
+	// SetRevealSecrets asks the connection to stop redacting new frames.
+	SetRevealSecrets(reveal bool)
+	Close() error
+}
+
+// FrameSource pages through a connection's bounded frame log. Page returns
+// at most n frames of the filtered view starting at offset (0 = oldest).
+// Implementations keep Len and Page cheap at any history size.
+type FrameSource interface {
+	Len(f FrameFilter) int
+	Page(f FrameFilter, offset, n int) []Frame
+}
+
+// FrameFilter selects frames. The zero value selects everything.
+type FrameFilter struct {
+	Dir   string // "" all, "in", "out"
+	Class string // "" all, "data" (no ping/pong/close), "control", "http"
+	Text  string // substring (case-insensitive) or regular expression
+	Regex bool
+}
+
+// Frame is one tapped frame as the dashboard shows it. Wire and Decoded are
+// already redacted unless secrets are revealed.
+type Frame struct {
+	ID          uint64
+	Time        time.Time
+	Dir         string // "in" | "out"
+	Opcode      string // text, binary, ping, pong, close, http
+	Encoding    string // json, gzip+json, msgpack, gzip+msgpack, -
+	Type        string // message type, or "POST /v1/api/sql" for HTTP
+	Sub         string // subscription id
+	Wire        []byte
+	WireSize    int
+	Decoded     []byte
+	DecodedSize int
+	CloseCode   int
+	CloseReason string
+	Status      int // HTTP status
+	ConnID      uint64
+	Err         string
+}
+
+// Event tells the UI that something changed on a connection. The UI
+// re-reads the connection's Snapshot; the kind only decides what else to do.
+type Event struct {
+	ConnID string
+	Kind   EventKind
+	Count  int // frames appended (EventFrames)
+}
+
+// EventKind classifies events.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EventState    EventKind = iota + 1 // connection state changed
+	EventToken                         // token or policy changed
+	EventRotation                      // a rotation was recorded
+	EventFrames                        // frames appended
+	EventRows                          // subscription rows changed
+	EventStats                         // statistics moved
+)
+
+// LoginRequest is what the login form submits.
+type LoginRequest struct {
+	Name          string // tab name (profile name or host)
+	URL           string
+	Auth          string // "password" | "jwt" | "none"
+	User          string
+	Password      string
+	Token         string
+	NoCompress    bool
+	Serialization string // "json" | "msgpack"
+	Profile       string // profile the form was filled from, if any
+}
+
+// Profile is a saved connection profile (never holding a password).
+type Profile struct {
+	Name          string
+	URL           string
+	Auth          string
+	User          string
+	NoCompress    bool
+	Serialization string
+}
+
+// Snapshot is a copy of one connection's state.
+type Snapshot struct {
+	Name          string
+	URL           string
+	User          string
+	Role          string
+	Demo          bool   // the embedded demo server: fault keys are enabled
+	State         string // connecting, connected, reconnecting, disconnected, closed
+	ReconnectAt   time.Time
+	Attempt       int
+	CloseCode     int
+	CloseReason   string
+	LastError     string // plain-words description of the last failure
+	Hint          string // what to try next, if anything
+	NoCompress    bool
+	Serialization string
+	ConnID        uint64
+	Token         Token
+	Policy        Policy
+	Rotations     []Rotation // newest last
+	Stats         Stats
+	Subs          []Sub
+}
+
+// Token describes the credentials in use. It never carries the token.
+type Token struct {
+	Kind             string // "jwt" (from login or pasted), "none"
+	Subject          string
+	Role             string
+	Email            string
+	Issuer           string
+	TokenType        string
+	IssuedAt         time.Time
+	ExpiresAt        time.Time
+	RefreshExpiresAt time.Time // zero without a refresh token
+	Fingerprint      string    // short hash of the access token
+	Phase            string    // fresh, expiring, leeway, dead
+	Leeway           time.Duration
+	SocketOutlived   bool      // socket authenticated with a token now dead is still open
+	SocketTokenExp   time.Time // exp of the token the socket authenticated with
+}
+
+// Policy is the refresh policy of a connection.
+type Policy struct {
+	Kind     string        // manual, periodic, before-expiry
+	Interval time.Duration // periodic: every; before-expiry: lead time
+	NextAt   time.Time     // next scheduled refresh, zero if none
+	Retrying bool          // last refresh failed; NextAt is the retry
+}
+
+// Rotation is one entry of the rotation history.
+type Rotation struct {
+	Time      time.Time
+	Trigger   string // manual, periodic, before-expiry, reconnect, 401, provider, refresh-token
+	Latency   time.Duration
+	OldExp    time.Time
+	NewExp    time.Time
+	OK        bool
+	Err       string
+	OldFinger string
+	NewFinger string
+}
+
+// Stats are the connection's counters and rates.
+type Stats struct {
+	FramesIn, FramesOut int64
+	BytesIn, BytesOut   int64
+	WireBytes           int64 // inbound payload bytes as sent
+	DecodedBytes        int64 // inbound payload bytes after gunzip/msgpack
+	FramesPerSec        []float64 // sparkline history, oldest first
+	BytesPerSec         []float64
+	RTT                 time.Duration // last keepalive round trip, 0 if unknown
+	TapDrops            uint64
+	Reconnects          int
+	Evicted             int64 // frames dropped from the bounded log
+	LogLen              int
+}
+
+// Sub is one live subscription and its rows.
+type Sub struct {
+	ID      string
+	SQL     string
+	Status  string // loading, ready, error
+	Columns []string
+	PK      string
+	Rows    []Row
+	LastSeq int64
+	Gap     string // seq-gap warning, if any
+	Err     string
+	Changes int64
+}
+
+// Row is one live row. Values are display strings in Columns order.
+type Row struct {
+	Key       string
+	Values    []string
+	Change    string // insert, update, delete (recent change marker)
+	ChangedAt time.Time
+}
+
+// SubOptions are the subscription options the UI can set.
+type SubOptions struct {
+	BatchSize int // 0 = server default
+	LastRows  int // 0 = all
+}
+
+// QueryResult is the outcome of one SQL console statement.
+type QueryResult struct {
+	Columns []string
+	Rows    [][]string
+	Message string
+	Took    time.Duration
+}

@@ -1,0 +1,286 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/kalamdash/kalamdash/theme"
+)
+
+// highlightFor is how long an inserted, updated or deleted row stays
+// highlighted.
+const highlightFor = 3 * time.Second
+
+// dataPanel shows live subscriptions (rows keyed by primary key) and the
+// SQL console.
+type dataPanel struct {
+	keys    DataKeyMap
+	sel     int // selected subscription
+	scroll  int // first visible row of the selected subscription
+	input   textinput.Model
+	editing bool
+	// subscribing is true when the input starts a subscription rather
+	// than running a statement.
+	subscribing bool
+	running     bool
+	result      *QueryResult
+	resultSQL   string
+	resultErr   string
+	history     []string
+}
+
+func newDataPanel(st theme.Styles) dataPanel {
+	return dataPanel{keys: DefaultDataKeyMap(), input: newInput(st, "sql> ", "SELECT * FROM demo.events LIMIT 10")}
+}
+
+// sqlRequest is what the data panel asks the root to run.
+type sqlRequest struct {
+	subscribe bool
+	sql       string
+	opts      SubOptions
+}
+
+// Update handles keys while the data panel has focus; it returns a request
+// when the user submitted SQL.
+func (d *dataPanel) Update(msg tea.KeyPressMsg, subs []Sub) (bool, tea.Cmd, *sqlRequest) {
+	if d.editing {
+		switch msg.String() {
+		case "esc":
+			d.editing = false
+			d.input.Blur()
+			return true, nil, nil
+		case "enter":
+			text := strings.TrimSpace(d.input.Value())
+			if text == "" {
+				return true, nil, nil
+			}
+			d.history = append(d.history, text)
+			d.editing = false
+			d.input.Blur()
+			req := &sqlRequest{subscribe: d.subscribing, sql: text}
+			if d.subscribing {
+				req.sql, req.opts = parseSubOptions(text)
+			} else {
+				d.running = true
+				d.resultSQL = text
+			}
+			return true, nil, req
+		case "up":
+			if n := len(d.history); n > 0 {
+				d.input.SetValue(d.history[n-1])
+				d.input.CursorEnd()
+			}
+			return true, nil, nil
+		}
+		var cmd tea.Cmd
+		d.input, cmd = d.input.Update(msg)
+		return true, cmd, nil
+	}
+	switch {
+	case key.Matches(msg, d.keys.Up):
+		d.scroll = max(d.scroll-1, 0)
+	case key.Matches(msg, d.keys.Down):
+		d.scroll++
+	case key.Matches(msg, d.keys.NextSub):
+		if len(subs) > 0 {
+			d.sel = (d.sel + 1) % len(subs)
+			d.scroll = 0
+		}
+	case msg.String() == "h" || msg.String() == "left":
+		if len(subs) > 0 {
+			d.sel = (d.sel - 1 + len(subs)) % len(subs)
+			d.scroll = 0
+		}
+	case key.Matches(msg, d.keys.Subscribe):
+		return true, d.edit(true, "SELECT * FROM demo.events"), nil
+	case key.Matches(msg, d.keys.SQL):
+		return true, d.edit(false, ""), nil
+	default:
+		return false, nil, nil
+	}
+	return true, nil, nil
+}
+
+func (d *dataPanel) edit(subscribe bool, initial string) tea.Cmd {
+	d.editing = true
+	d.subscribing = subscribe
+	if subscribe {
+		d.input.Prompt = "subscribe> "
+		d.input.Placeholder = "SQL [batch=N] [last=N]"
+	} else {
+		d.input.Prompt = "sql> "
+		d.input.Placeholder = "SELECT * FROM demo.events LIMIT 10"
+	}
+	d.input.SetValue(initial)
+	d.input.CursorEnd()
+	return d.input.Focus()
+}
+
+// parseSubOptions splits trailing "batch=N" and "last=N" words off a
+// subscription's SQL.
+func parseSubOptions(text string) (string, SubOptions) {
+	var o SubOptions
+	words := strings.Fields(text)
+	for len(words) > 0 {
+		w := words[len(words)-1]
+		k, v, ok := strings.Cut(w, "=")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n < 0 {
+			break
+		}
+		switch k {
+		case "batch", "batch_size":
+			o.BatchSize = n
+		case "last", "last_rows":
+			o.LastRows = n
+		default:
+			return strings.Join(words, " "), o
+		}
+		words = words[:len(words)-1]
+	}
+	return strings.Join(words, " "), o
+}
+
+// View renders the panel into exactly width×height cells.
+func (d *dataPanel) View(st theme.Styles, subs []Sub, now time.Time, focused bool, width, height int) string {
+	sqlH := clamp(height/3, 4, 12)
+	if d.result == nil && d.resultErr == "" && !d.running {
+		sqlH = 4
+	}
+	subsH := height - sqlH
+	top := d.subsView(st, subs, now, focused, width, subsH)
+	bottom := d.sqlView(st, focused, width, sqlH)
+	return top + "\n" + bottom
+}
+
+func (d *dataPanel) subsView(st theme.Styles, subs []Sub, now time.Time, focused bool, width, height int) string {
+	ts := st.Title
+	if focused && !d.editing {
+		ts = st.TitleFocused
+	}
+	var lines []string
+	if len(subs) == 0 {
+		lines = append(lines, ts.Render("Subscriptions"),
+			st.Muted.Render("  none: press s to subscribe with SQL (options: batch=N last=N)"))
+		return box(lines, width, height)
+	}
+	d.sel = clamp(d.sel, 0, len(subs)-1)
+	var tabs []string
+	for i, s := range subs {
+		label := fmt.Sprintf("%s %s %d", s.ID, s.Status, len(s.Rows))
+		if i == d.sel {
+			tabs = append(tabs, st.TabActive.Render(label))
+		} else {
+			tabs = append(tabs, st.Tab.Render(label))
+		}
+	}
+	lines = append(lines, ts.Render("Subscriptions ")+joinFit(tabs, "", width-14))
+	s := subs[d.sel]
+	status := st.OK.Render(s.Status)
+	if s.Status != "ready" {
+		status = st.Warn.Render(s.Status)
+	}
+	info := st.Muted.Render(truncate(s.SQL, max(width/2, 10))) + "  " + status +
+		st.Muted.Render(fmt.Sprintf("  last seq %d  changes %d", s.LastSeq, s.Changes))
+	lines = append(lines, info)
+	if s.Gap != "" {
+		lines = append(lines, st.BadgeWarn.Render("SEQ GAP")+" "+st.Warn.Render(s.Gap))
+	}
+	if s.Err != "" {
+		lines = append(lines, st.Err.Render("error: "+s.Err))
+	}
+	// Columns: share the width, key column first.
+	cols := s.Columns
+	if len(cols) == 0 {
+		return box(lines, width, height)
+	}
+	cw := max((width-2)/len(cols), 6)
+	hdr := " "
+	for _, c := range cols {
+		if c == s.PK {
+			c += "*"
+		}
+		hdr += fit(c, cw)
+	}
+	lines = append(lines, st.Header.Render(fit(hdr, width)))
+	room := height - len(lines)
+	d.scroll = clamp(d.scroll, 0, max(len(s.Rows)-room, 0))
+	for i := d.scroll; i < len(s.Rows) && room > 0; i++ {
+		r := s.Rows[i]
+		line := " "
+		for j := range cols {
+			v := ""
+			if j < len(r.Values) {
+				v = r.Values[j]
+			}
+			line += fit(v, cw)
+		}
+		line = fit(line, width)
+		if r.Change != "" && now.Sub(r.ChangedAt) < highlightFor {
+			switch r.Change {
+			case "insert":
+				line = st.Insert.Render(line)
+			case "update":
+				line = st.Update.Render(line)
+			case "delete":
+				line = st.Delete.Render(line)
+			}
+		}
+		lines = append(lines, line)
+		room--
+	}
+	return box(lines, width, height)
+}
+
+func (d *dataPanel) sqlView(st theme.Styles, focused bool, width, height int) string {
+	ts := st.Title
+	if focused && d.editing {
+		ts = st.TitleFocused
+	}
+	lines := []string{st.Border.Render(strings.Repeat("─", 2)) + " " + ts.Render("SQL console") + " " +
+		st.Border.Render(strings.Repeat("─", max(width-16, 0)))}
+	if d.editing {
+		d.input.SetWidth(max(width-14, 10))
+		lines = append(lines, d.input.View())
+	} else {
+		lines = append(lines, st.Muted.Render("  enter: type SQL · s: subscribe · ↑ in the prompt recalls history"))
+	}
+	switch {
+	case d.running:
+		lines = append(lines, st.Muted.Render("  running: "+truncate(d.resultSQL, width-12)))
+	case d.resultErr != "":
+		lines = append(lines, st.Err.Render("  "+d.resultErr))
+	case d.result != nil:
+		r := d.result
+		lines = append(lines, st.Muted.Render(fmt.Sprintf("  %d rows in %s  %s", len(r.Rows), shortDur(r.Took), r.Message)))
+		if len(r.Columns) > 0 {
+			cw := max((width-2)/len(r.Columns), 6)
+			hdr := " "
+			for _, c := range r.Columns {
+				hdr += fit(c, cw)
+			}
+			lines = append(lines, st.Header.Render(fit(hdr, width)))
+			for _, row := range r.Rows {
+				if len(lines) >= height {
+					break
+				}
+				l := " "
+				for j := range r.Columns {
+					v := ""
+					if j < len(row) {
+						v = row[j]
+					}
+					l += fit(v, cw)
+				}
+				lines = append(lines, l)
+			}
+		}
+	}
+	return box(lines, width, height)
+}

@@ -1,0 +1,356 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/kalamdash/kalamdash/theme"
+)
+
+// Login form fields, in tab order.
+const (
+	fieldProfile = iota
+	fieldURL
+	fieldAuth
+	fieldUser
+	fieldPassword
+	fieldToken
+	fieldCompress
+	fieldSerial
+	numFields
+)
+
+var authModes = []string{"password", "jwt", "none"}
+
+// loginForm collects a LoginRequest. Enter submits from any field, so the
+// pre-filled demo form is one key away from a live dashboard.
+type loginForm struct {
+	profiles   []Profile
+	profile    int // -1: none
+	url        textinput.Model
+	user       textinput.Model
+	password   textinput.Model
+	token      textinput.Model
+	auth       int
+	noCompress bool
+	msgpack    bool
+	focus      int
+	err        string
+	hint       string
+	busy       bool
+	banner     string
+}
+
+// LoginDefaults pre-fills the login form.
+type LoginDefaults struct {
+	URL, User, Password, Token string
+	Auth                       string // password, jwt, none
+	NoCompress, Msgpack        bool
+	Profile                    string
+	// Banner is shown above the form (the demo-server notice).
+	Banner string
+}
+
+func newLoginForm(st theme.Styles, profiles []Profile, d LoginDefaults) loginForm {
+	f := loginForm{profiles: profiles, profile: -1, banner: d.Banner, noCompress: d.NoCompress, msgpack: d.Msgpack}
+	f.url = newInput(st, "", "https://kalamdb.example.com:8080")
+	f.user = newInput(st, "", "user")
+	f.password = newInput(st, "", "password")
+	f.password.EchoMode = textinput.EchoPassword
+	f.password.EchoCharacter = '•'
+	f.token = newInput(st, "", "paste a JWT")
+	f.token.EchoMode = textinput.EchoPassword
+	f.token.EchoCharacter = '•'
+	f.url.SetValue(d.URL)
+	f.user.SetValue(d.User)
+	f.password.SetValue(d.Password)
+	f.token.SetValue(d.Token)
+	for i, m := range authModes {
+		if m == d.Auth {
+			f.auth = i
+		}
+	}
+	if d.Auth == "" && d.Token != "" {
+		f.auth = 1
+	}
+	for i, p := range profiles {
+		if p.Name == d.Profile {
+			f.applyProfile(i)
+		}
+	}
+	f.focus = fieldURL
+	f.focusInputs()
+	return f
+}
+
+func (f *loginForm) applyProfile(i int) {
+	f.profile = i
+	if i < 0 || i >= len(f.profiles) {
+		return
+	}
+	p := f.profiles[i]
+	f.url.SetValue(p.URL)
+	f.user.SetValue(p.User)
+	for j, m := range authModes {
+		if m == p.Auth {
+			f.auth = j
+		}
+	}
+	f.noCompress = p.NoCompress
+	f.msgpack = p.Serialization == "msgpack"
+}
+
+// visible reports whether a field applies to the current auth mode.
+func (f *loginForm) visible(field int) bool {
+	switch field {
+	case fieldUser, fieldPassword:
+		return authModes[f.auth] == "password"
+	case fieldToken:
+		return authModes[f.auth] == "jwt"
+	case fieldProfile:
+		return len(f.profiles) > 0
+	}
+	return true
+}
+
+func (f *loginForm) move(dir int) {
+	for i := 0; i < numFields; i++ {
+		f.focus = (f.focus + dir + numFields) % numFields
+		if f.visible(f.focus) {
+			break
+		}
+	}
+	f.focusInputs()
+}
+
+func (f *loginForm) focusInputs() {
+	for i, in := range map[int]*textinput.Model{fieldURL: &f.url, fieldUser: &f.user, fieldPassword: &f.password, fieldToken: &f.token} {
+		if i == f.focus {
+			in.Focus()
+		} else {
+			in.Blur()
+		}
+	}
+}
+
+// validateURL checks the server URL and says in plain words what is wrong.
+func validateURL(raw string) error {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return errors.New("enter the server URL, for example http://localhost:8080")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("the URL does not parse: %v", err)
+	}
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+	default:
+		return fmt.Errorf("the URL must start with http://, https://, ws:// or wss:// (got %q)", u.Scheme+"://")
+	}
+	if u.Host == "" {
+		return errors.New("the URL has no host")
+	}
+	return nil
+}
+
+// request builds the LoginRequest, or an error to show in place.
+func (f *loginForm) request() (LoginRequest, error) {
+	if err := validateURL(f.url.Value()); err != nil {
+		return LoginRequest{}, err
+	}
+	r := LoginRequest{
+		URL:        strings.TrimSpace(f.url.Value()),
+		Auth:       authModes[f.auth],
+		NoCompress: f.noCompress,
+	}
+	r.Serialization = "json"
+	if f.msgpack {
+		r.Serialization = "msgpack"
+	}
+	if f.profile >= 0 && f.profile < len(f.profiles) {
+		r.Profile = f.profiles[f.profile].Name
+		r.Name = r.Profile
+	}
+	switch r.Auth {
+	case "password":
+		r.User, r.Password = strings.TrimSpace(f.user.Value()), f.password.Value()
+		if r.User == "" {
+			return r, errors.New("enter a user name (or switch auth to jwt or none)")
+		}
+	case "jwt":
+		r.Token = strings.TrimSpace(f.token.Value())
+		if r.Token == "" {
+			return r, errors.New("paste a JWT access token (or switch auth to password or none)")
+		}
+	}
+	if r.Name == "" {
+		u, _ := url.Parse(r.URL)
+		r.Name = u.Host
+		if r.User != "" {
+			r.Name = r.User + "@" + u.Host
+		}
+	}
+	return r, nil
+}
+
+// Update handles a key; it returns a request when the form is submitted.
+func (f *loginForm) Update(msg tea.KeyPressMsg) (tea.Cmd, *LoginRequest) {
+	if f.busy {
+		return nil, nil
+	}
+	switch msg.String() {
+	case "enter", "ctrl+s":
+		r, err := f.request()
+		if err != nil {
+			f.err, f.hint = err.Error(), ""
+			return nil, nil
+		}
+		f.err, f.hint = "", ""
+		f.busy = true
+		return nil, &r
+	case "tab", "down":
+		f.move(1)
+		return nil, nil
+	case "shift+tab", "up":
+		f.move(-1)
+		return nil, nil
+	case "left", "right", "space":
+		dir := 1
+		if msg.String() == "left" {
+			dir = -1
+		}
+		switch f.focus {
+		case fieldProfile:
+			n := len(f.profiles) + 1
+			f.applyProfile((f.profile+1+dir+n)%n - 1)
+			return nil, nil
+		case fieldAuth:
+			f.auth = (f.auth + dir + len(authModes)) % len(authModes)
+			return nil, nil
+		case fieldCompress:
+			f.noCompress = !f.noCompress
+			return nil, nil
+		case fieldSerial:
+			f.msgpack = !f.msgpack
+			return nil, nil
+		}
+	}
+	var cmd tea.Cmd
+	switch f.focus {
+	case fieldURL:
+		f.url, cmd = f.url.Update(msg)
+	case fieldUser:
+		f.user, cmd = f.user.Update(msg)
+	case fieldPassword:
+		f.password, cmd = f.password.Update(msg)
+	case fieldToken:
+		f.token, cmd = f.token.Update(msg)
+	}
+	return cmd, nil
+}
+
+// paste forwards a bracketed paste to the focused input.
+func (f *loginForm) paste(msg tea.PasteMsg) tea.Cmd {
+	var cmd tea.Cmd
+	switch f.focus {
+	case fieldURL:
+		f.url, cmd = f.url.Update(msg)
+	case fieldUser:
+		f.user, cmd = f.user.Update(msg)
+	case fieldPassword:
+		f.password, cmd = f.password.Update(msg)
+	case fieldToken:
+		f.token, cmd = f.token.Update(msg)
+	}
+	return cmd
+}
+
+// View renders the form centred in width×height.
+func (f *loginForm) View(st theme.Styles, width, height int) string {
+	inner := clamp(width-8, 30, 72)
+	label := func(i int, s string) string {
+		if f.focus == i {
+			return st.InputFocus.Render(fit("› "+s, 15))
+		}
+		return st.Label.Render(fit("  "+s, 15))
+	}
+	choice := func(opts []string, sel int) string {
+		var parts []string
+		for i, o := range opts {
+			if i == sel {
+				parts = append(parts, st.TabActive.Render(o))
+			} else {
+				parts = append(parts, st.Tab.Render(o))
+			}
+		}
+		return strings.Join(parts, "")
+	}
+	fieldW := inner - 16
+	for _, in := range []*textinput.Model{&f.url, &f.user, &f.password, &f.token} {
+		in.SetWidth(max(fieldW-1, 8))
+	}
+	var rows []string
+	rows = append(rows, st.App.Render("kalamdash")+st.Muted.Render(" · connect to a KalamDB server"), "")
+	if len(f.profiles) > 0 {
+		names := []string{"(none)"}
+		for _, p := range f.profiles {
+			names = append(names, p.Name)
+		}
+		rows = append(rows, label(fieldProfile, "profile")+choice(names, f.profile+1))
+	}
+	rows = append(rows, label(fieldURL, "server URL")+f.url.View())
+	rows = append(rows, label(fieldAuth, "auth")+choice([]string{"user/password", "JWT", "none"}, f.auth))
+	switch authModes[f.auth] {
+	case "password":
+		rows = append(rows, label(fieldUser, "user")+f.user.View())
+		rows = append(rows, label(fieldPassword, "password")+f.password.View())
+	case "jwt":
+		rows = append(rows, label(fieldToken, "token")+f.token.View())
+	}
+	comp := 0
+	if f.noCompress {
+		comp = 1
+	}
+	ser := 0
+	if f.msgpack {
+		ser = 1
+	}
+	rows = append(rows, label(fieldCompress, "compression")+choice([]string{"gzip", "off (compress=false)"}, comp))
+	rows = append(rows, label(fieldSerial, "serialization")+choice([]string{"json", "msgpack"}, ser))
+	rows = append(rows, "")
+	switch {
+	case f.busy:
+		rows = append(rows, st.Warn.Render("connecting…"))
+	case f.err != "":
+		for _, l := range strings.Split(lipgloss.Wrap(f.err, inner, " "), "\n") {
+			rows = append(rows, st.ErrorBox.Render(l))
+		}
+		if f.hint != "" {
+			for _, l := range strings.Split(lipgloss.Wrap(f.hint, inner, " "), "\n") {
+				rows = append(rows, st.Muted.Render(l))
+			}
+		}
+	default:
+		rows = append(rows, st.Muted.Render("enter connect · tab/↑↓ move · ←/→ change · esc back · ctrl+c quit"))
+	}
+	for i := range rows {
+		rows[i] = fit(rows[i], inner)
+	}
+	form := st.Dialog.Render(strings.Join(rows, "\n"))
+	var blocks []string
+	if f.banner != "" {
+		for _, l := range strings.Split(lipgloss.Wrap(f.banner, clamp(width-4, 20, 100), " "), "\n") {
+			blocks = append(blocks, st.Banner.Render(l))
+		}
+		blocks = append(blocks, "")
+	}
+	blocks = append(blocks, form)
+	return lipgloss.Place(width, height, lipgloss.Center, lipgloss.Center, strings.Join(blocks, "\n"))
+}

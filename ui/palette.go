@@ -1,0 +1,154 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// paletteCommands are the : commands, offered as completions.
+var paletteCommands = []string{
+	"refresh", "refresh-token", "reconnect", "expire", "drop",
+	"policy manual", "policy periodic 30s", "policy before-expiry 30s",
+	"compress off", "compress on", "reveal", "hide",
+	"sql SELECT * FROM demo.events LIMIT 10", "sub SELECT * FROM demo.events", "unsub ",
+	"filter ", "regex ", "export", "connect", "close", "theme dark", "theme light",
+	"frames", "token", "data", "help", "quit",
+}
+
+func (m Model) updatePalette(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch msg.String() {
+	case "esc":
+		m.paletteOn = false
+		m.palette.Blur()
+		return m, nil
+	case "enter":
+		line := strings.TrimSpace(m.palette.Value())
+		m.paletteOn = false
+		m.palette.Blur()
+		return m.runCommand(line)
+	}
+	var cmd tea.Cmd
+	m.palette, cmd = m.palette.Update(msg)
+	return m, cmd
+}
+
+// runCommand executes one palette command line.
+func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
+	name, arg, _ := strings.Cut(line, " ")
+	arg = strings.TrimSpace(arg)
+	switch name {
+	case "":
+		return m, nil
+	case "quit", "q":
+		m.quitting = true
+		return m, tea.Quit
+	case "help":
+		m.showHelp = true
+		return m, nil
+	case "connect", "new":
+		m.loggingIn = true
+		m.login.err, m.login.busy = "", false
+		return m, nil
+	case "theme":
+		m.setStyles(themeFor(arg, m.st))
+		return m, nil
+	}
+	t := m.current()
+	if t == nil {
+		m.say(true, "no connection: %q needs one (press n to connect)", name)
+		return m, nil
+	}
+	c := t.conn
+	switch name {
+	case "frames":
+		t.view = viewFrames
+	case "token":
+		t.view = viewToken
+	case "data":
+		t.view = viewData
+	case "refresh":
+		return m, actionCmd(c, "refreshAuth", func(ctx context.Context) error { return c.RefreshAuth(ctx) })
+	case "refresh-token":
+		return m, actionCmd(c, "refresh-token rotation", func(ctx context.Context) error { return c.UseRefreshToken(ctx) })
+	case "reconnect":
+		return m, actionCmd(c, "reconnect", func(ctx context.Context) error { return c.Reconnect(ctx) })
+	case "expire":
+		return m, actionCmd(c, "expire token (server side)", func(ctx context.Context) error { return c.ExpireToken(ctx) })
+	case "drop":
+		return m, actionCmd(c, "drop socket", func(ctx context.Context) error { return c.DropSocket(ctx) })
+	case "policy":
+		p, err := parsePolicy(arg)
+		if err != nil {
+			m.say(true, "%v", err)
+			return m, nil
+		}
+		return m, m.setPolicy(t, p)
+	case "compress":
+		want := arg != "off" && arg != "false" && arg != "no"
+		if want == !t.snap.NoCompress {
+			m.say(false, "compression is already %s", arg)
+			return m, nil
+		}
+		return m, m.toggleCompression(t)
+	case "reveal", "hide":
+		t.reveal = name == "reveal"
+		c.SetRevealSecrets(t.reveal)
+		m.syncDetail()
+	case "sql":
+		t.view = viewData
+		t.data.running, t.data.resultSQL = true, arg
+		return m, queryCmd(c, arg)
+	case "sub", "subscribe":
+		t.view = viewData
+		sql, o := parseSubOptions(arg)
+		return m, subscribeCmd(c, sql, o)
+	case "unsub", "unsubscribe":
+		return m, actionCmd(c, "unsubscribe "+arg, func(ctx context.Context) error { return c.Unsubscribe(ctx, arg) })
+	case "filter", "regex":
+		t.view = viewFrames
+		t.insp.filter.Text, t.insp.filter.Regex = arg, name == "regex"
+		t.insp.follow = true
+		t.insp.sync(c.Frames(), 0)
+		m.syncDetail()
+	case "export":
+		return m, m.export(t, arg)
+	case "close":
+		_ = c.Close()
+		m.tabs = append(m.tabs[:m.active], m.tabs[m.active+1:]...)
+		m.active = clamp(m.active, 0, len(m.tabs)-1)
+		if len(m.tabs) == 0 {
+			m.loggingIn = true
+			m.login.busy = false
+		}
+		m.relayout()
+	default:
+		m.say(true, "unknown command %q (try refresh, policy, compress, sql, sub, export, quit)", name)
+	}
+	return m, nil
+}
+
+// parsePolicy reads "manual", "periodic 30s" or "before-expiry 1m".
+func parsePolicy(s string) (Policy, error) {
+	kind, dur, _ := strings.Cut(strings.TrimSpace(s), " ")
+	p := Policy{Kind: kind}
+	switch kind {
+	case "manual":
+		return p, nil
+	case "periodic", "before-expiry":
+		if dur == "" {
+			p.Interval = 30 * time.Second
+			return p, nil
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(dur))
+		if err != nil || d <= 0 {
+			return p, fmt.Errorf("policy %s needs a positive duration like 30s or 2m (got %q)", kind, dur)
+		}
+		p.Interval = d
+		return p, nil
+	}
+	return p, fmt.Errorf("unknown policy %q: use manual, periodic <dur> or before-expiry <dur>", kind)
+}

@@ -1,0 +1,729 @@
+// Package ui is kalamdash's Bubble Tea v2 dashboard: a login form, one tab
+// per connection, and three views per connection (frames inspector with
+// detail pane, token panel, subscriptions and SQL console), with a status
+// bar, full help and a command palette.
+//
+// The root Model routes: it handles resizes, global keys and backend events,
+// forwards other keys to the focused panel, and runs every blocking call in a
+// command. Backend events arrive through one re-armed command that coalesces
+// everything that arrived within 50 ms, and a 1 s tick drives countdowns.
+package ui
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/kalamdash/kalamdash/theme"
+)
+
+// Views of a connection.
+const (
+	viewFrames = iota
+	viewToken
+	viewData
+	numViews
+)
+
+var viewNames = [numViews]string{"Frames", "Token", "Data/SQL"}
+
+// Minimum usable size; smaller terminals get a notice instead of a broken
+// layout.
+const (
+	minWidth  = 60
+	minHeight = 16
+)
+
+// tab is one connection and the UI state that belongs to it.
+type tab struct {
+	conn   Conn
+	snap   Snapshot
+	insp   inspector
+	det    detail
+	data   dataPanel
+	reveal bool
+	view   int
+	focus  int // frames view: 0 list, 1 detail
+}
+
+// notice is a one-off message shown in the footer until it expires.
+type notice struct {
+	text  string
+	err   bool
+	until time.Time
+}
+
+// Model is the root model of the dashboard.
+type Model struct {
+	be         Backend
+	st         theme.Styles
+	fixedStyle bool
+	now        func() time.Time
+	ticks      bool
+	exportDir  string
+
+	keys      KeyMap
+	tokenKeys TokenKeyMap
+	help      help.Model
+	showHelp  bool
+
+	width, height int
+
+	loggingIn  bool // the login screen is shown
+	login      loginForm
+	loginDefs  LoginDefaults
+	tabs       []*tab
+	active     int
+	palette    textinput.Model
+	paletteOn  bool
+	notice     notice
+	quitting   bool
+	lastAction string
+}
+
+// Option configures New.
+type Option func(*Model)
+
+// WithStyles sets the styles. When fixed is true the background-colour
+// answer from the terminal does not replace them (NO_COLOR, tests).
+func WithStyles(st theme.Styles, fixed bool) Option {
+	return func(m *Model) { m.st, m.fixedStyle = st, fixed }
+}
+
+// WithClock injects the clock used for countdowns and highlights, so tests
+// and screenshots are deterministic.
+func WithClock(now func() time.Time) Option { return func(m *Model) { m.now = now } }
+
+// WithLogin pre-fills the login form.
+func WithLogin(d LoginDefaults) Option { return func(m *Model) { m.loginDefs = d } }
+
+// WithoutTicks disables the 1 s countdown tick (tests drive time directly).
+func WithoutTicks() Option { return func(m *Model) { m.ticks = false } }
+
+// WithExportDir sets where e writes JSONL exports (default: current dir).
+func WithExportDir(dir string) Option { return func(m *Model) { m.exportDir = dir } }
+
+// New returns the root model over a backend.
+func New(b Backend, opts ...Option) Model {
+	m := Model{
+		be:        b,
+		st:        theme.New(true),
+		now:       time.Now,
+		ticks:     true,
+		keys:      DefaultKeyMap(),
+		tokenKeys: DefaultTokenKeyMap(),
+		help:      help.New(),
+		loggingIn: true,
+		width:     80,
+		height:    24,
+	}
+	for _, o := range opts {
+		o(&m)
+	}
+	m.applyStyles()
+	var profiles []Profile
+	if b != nil {
+		profiles = b.Profiles()
+	}
+	m.login = newLoginForm(m.st, profiles, m.loginDefs)
+	m.palette = newInput(m.st, ":", "refresh · policy periodic 30s · compress off · sql SELECT 1 · export · quit")
+	m.palette.ShowSuggestions = true
+	m.palette.SetSuggestions(paletteCommands)
+	return m
+}
+
+func (m *Model) applyStyles() {
+	hs := help.DefaultStyles(m.st.IsDark)
+	hs.ShortKey, hs.FullKey = m.st.HelpKey, m.st.HelpKey
+	hs.ShortDesc, hs.FullDesc = m.st.HelpDesc, m.st.HelpDesc
+	hs.ShortSeparator, hs.FullSeparator, hs.Ellipsis = m.st.HelpSep, m.st.HelpSep, m.st.HelpSep
+	m.help.Styles = hs
+}
+
+// Init asks for the background colour, starts the event pump and the tick.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.login.url.Focus()}
+	if !m.fixedStyle {
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
+	if m.be != nil {
+		cmds = append(cmds, waitEventsCmd(m.be.Events()))
+	}
+	if m.ticks {
+		cmds = append(cmds, tickCmd())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) current() *tab {
+	if m.active < 0 || m.active >= len(m.tabs) {
+		return nil
+	}
+	return m.tabs[m.active]
+}
+
+func (m *Model) tabByID(id string) *tab {
+	for _, t := range m.tabs {
+		if t.conn.ID() == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// Update routes a message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.relayout()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		if !m.fixedStyle {
+			m.setStyles(theme.New(msg.IsDark()))
+		}
+		return m, nil
+	case tickMsg:
+		m.refreshAll()
+		return m, tickCmd()
+	case eventsMsg:
+		m.handleEvents(msg)
+		return m, waitEventsCmd(m.be.Events())
+	case openedMsg:
+		return m.handleOpened(msg)
+	case actionMsg:
+		return m.handleAction(msg), nil
+	case queryMsg:
+		return m.handleQuery(msg), nil
+	case subscribedMsg:
+		return m.handleSubscribed(msg), nil
+	case exportMsg:
+		return m.handleExport(msg), nil
+	case tea.KeyPressMsg:
+		return m.handleKey(msg)
+	case tea.PasteMsg:
+		return m.handlePaste(msg)
+	case tea.MouseWheelMsg:
+		return m.handleWheel(msg), nil
+	case tea.MouseClickMsg:
+		return m.handleClick(msg), nil
+	}
+	return m, nil
+}
+
+func (m *Model) setStyles(st theme.Styles) {
+	m.st = st
+	m.applyStyles()
+	is := inputStyles(st)
+	m.palette.SetStyles(is)
+	for _, in := range []*textinput.Model{&m.login.url, &m.login.user, &m.login.password, &m.login.token} {
+		in.SetStyles(is)
+	}
+	for _, t := range m.tabs {
+		t.insp.input.SetStyles(is)
+		t.data.input.SetStyles(is)
+		t.det.key = detailKey{}
+	}
+	m.syncDetail()
+}
+
+// say sets a footer notice for five seconds.
+func (m *Model) say(err bool, format string, args ...any) {
+	m.notice = notice{text: fmt.Sprintf(format, args...), err: err, until: m.now().Add(5 * time.Second)}
+}
+
+// refreshAll re-reads every tab's snapshot (the tick).
+func (m *Model) refreshAll() {
+	for _, t := range m.tabs {
+		t.snap = t.conn.Snapshot()
+	}
+}
+
+func (m *Model) handleEvents(evs eventsMsg) {
+	// Coalesce: one snapshot and one frame sync per connection per batch.
+	frames := map[string]int{}
+	touched := map[string]bool{}
+	for _, e := range evs {
+		touched[e.ConnID] = true
+		if e.Kind == EventFrames {
+			frames[e.ConnID] += max(e.Count, 1)
+		}
+	}
+	for id := range touched {
+		t := m.tabByID(id)
+		if t == nil {
+			continue
+		}
+		t.snap = t.conn.Snapshot()
+		if n, ok := frames[id]; ok {
+			t.insp.sync(t.conn.Frames(), n)
+		}
+	}
+	m.syncDetail()
+}
+
+func (m Model) handleOpened(msg openedMsg) (tea.Model, tea.Cmd) {
+	m.login.busy = false
+	if msg.err != nil {
+		m.login.err = msg.err.Error()
+		m.login.hint = ""
+		if h, ok := msg.err.(interface{ Hint() string }); ok {
+			m.login.hint = h.Hint()
+		}
+		return m, nil
+	}
+	t := &tab{conn: msg.conn, insp: newInspector(m.st), det: newDetail(), data: newDataPanel(m.st)}
+	t.snap = msg.conn.Snapshot()
+	if t.snap.Name == "" {
+		t.snap.Name = msg.req.Name
+	}
+	m.tabs = append(m.tabs, t)
+	m.active = len(m.tabs) - 1
+	m.loggingIn = false
+	m.relayout()
+	m.say(false, "connected to %s", t.snap.URL)
+	return m, nil
+}
+
+func (m Model) handleAction(msg actionMsg) Model {
+	t := m.tabByID(msg.connID)
+	if t != nil {
+		t.snap = t.conn.Snapshot()
+		t.insp.sync(t.conn.Frames(), 0)
+		m.syncDetail()
+	}
+	if msg.err != nil {
+		m.say(true, "%s failed: %v", msg.what, msg.err)
+	} else {
+		m.say(false, "%s: done", msg.what)
+	}
+	return m
+}
+
+func (m Model) handleQuery(msg queryMsg) Model {
+	t := m.tabByID(msg.connID)
+	if t == nil {
+		return m
+	}
+	t.data.running = false
+	if msg.err != nil {
+		t.data.result, t.data.resultErr = nil, msg.err.Error()
+	} else {
+		r := msg.res
+		t.data.result, t.data.resultErr = &r, ""
+	}
+	t.snap = t.conn.Snapshot()
+	return m
+}
+
+func (m Model) handleSubscribed(msg subscribedMsg) Model {
+	t := m.tabByID(msg.connID)
+	if t == nil {
+		return m
+	}
+	if msg.err != nil {
+		m.say(true, "subscribe failed: %v", msg.err)
+		return m
+	}
+	t.snap = t.conn.Snapshot()
+	for i, s := range t.snap.Subs {
+		if s.ID == msg.id {
+			t.data.sel = i
+		}
+	}
+	m.say(false, "subscribed as %s", msg.id)
+	return m
+}
+
+func (m Model) handleExport(msg exportMsg) Model {
+	if msg.err != nil {
+		m.say(true, "export failed: %v", msg.err)
+	} else {
+		m.say(false, "exported %d frames to %s (mode 0600)", msg.n, msg.path)
+	}
+	return m
+}
+
+// typing reports whether a text input owns the keyboard.
+func (m *Model) typing() bool {
+	if m.loggingIn || m.paletteOn {
+		return true
+	}
+	t := m.current()
+	if t == nil {
+		return false
+	}
+	return (t.view == viewFrames && t.insp.editing) || (t.view == viewData && t.data.editing)
+}
+
+func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if msg.String() == "ctrl+c" {
+		m.quitting = true
+		return m, tea.Quit
+	}
+	if m.paletteOn {
+		return m.updatePalette(msg)
+	}
+	if m.loggingIn {
+		if msg.String() == "esc" && len(m.tabs) > 0 {
+			m.loggingIn = false
+			return m, nil
+		}
+		cmd, req := m.login.Update(msg)
+		if req != nil && m.be != nil {
+			return m, openCmd(m.be, *req)
+		}
+		return m, cmd
+	}
+	t := m.current()
+	if m.showHelp {
+		// Any key closes the help; ? toggles it.
+		m.showHelp = false
+		return m, nil
+	}
+	if !m.typing() {
+		switch {
+		case key.Matches(msg, m.keys.Quit):
+			m.quitting = true
+			return m, tea.Quit
+		case key.Matches(msg, m.keys.Help):
+			m.showHelp = true
+			return m, nil
+		case key.Matches(msg, m.keys.Palette):
+			m.paletteOn = true
+			m.palette.SetValue("")
+			return m, m.palette.Focus()
+		case key.Matches(msg, m.keys.NewConn):
+			m.loggingIn = true
+			m.login.err, m.login.busy = "", false
+			return m, nil
+		case t == nil:
+			return m, nil
+		case key.Matches(msg, m.keys.ViewFrames):
+			t.view = viewFrames
+		case key.Matches(msg, m.keys.ViewToken):
+			t.view = viewToken
+		case key.Matches(msg, m.keys.ViewData):
+			t.view = viewData
+		case key.Matches(msg, m.keys.NextTab):
+			m.active = (m.active + 1) % len(m.tabs)
+		case key.Matches(msg, m.keys.PrevTab):
+			m.active = (m.active - 1 + len(m.tabs)) % len(m.tabs)
+		case key.Matches(msg, m.keys.NextFocus), key.Matches(msg, m.keys.PrevFocus):
+			m.cycleFocus()
+		case key.Matches(msg, m.keys.Compression):
+			return m, m.toggleCompression(t)
+		case key.Matches(msg, m.keys.Reveal):
+			t.reveal = !t.reveal
+			t.conn.SetRevealSecrets(t.reveal)
+			if t.reveal {
+				m.say(false, "secrets revealed on this tab (ctrl+r hides them again)")
+			} else {
+				m.say(false, "secrets hidden")
+			}
+		default:
+			return m.routeKey(t, msg)
+		}
+		m.relayout()
+		m.syncDetail()
+		return m, nil
+	}
+	return m.routeKey(t, msg)
+}
+
+// routeKey forwards a key to the focused panel of the current tab.
+func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if t == nil {
+		return m, nil
+	}
+	switch t.view {
+	case viewFrames:
+		if t.focus == 1 && !t.insp.editing {
+			if key.Matches(msg, t.det.keys.Back) {
+				t.focus = 0
+				return m, nil
+			}
+			if t.det.Update(msg) {
+				m.syncDetail()
+				return m, nil
+			}
+		}
+		ok, cmd := t.insp.Update(msg, t.conn.Frames())
+		if ok {
+			m.syncDetail()
+			return m, cmd
+		}
+		return m, m.frameAction(t, msg)
+	case viewToken:
+		return m, m.tokenAction(t, msg)
+	case viewData:
+		_, cmd, req := t.data.Update(msg, t.snap.Subs)
+		if req != nil {
+			if req.subscribe {
+				return m, subscribeCmd(t.conn, req.sql, req.opts)
+			}
+			return m, queryCmd(t.conn, req.sql)
+		}
+		if cmd == nil && key.Matches(msg, t.data.keys.Unsubscribe) && len(t.snap.Subs) > 0 {
+			id := t.snap.Subs[clamp(t.data.sel, 0, len(t.snap.Subs)-1)].ID
+			return m, actionCmd(t.conn, "unsubscribe "+id, func(ctx context.Context) error { return t.conn.Unsubscribe(ctx, id) })
+		}
+		return m, cmd
+	}
+	return m, nil
+}
+
+// frameAction handles the frame keys that do more than move the list.
+func (m *Model) frameAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
+	k := t.insp.keys
+	switch {
+	case key.Matches(msg, k.Detail):
+		t.focus = 1
+	case key.Matches(msg, t.det.keys.Mode):
+		t.det.Update(msg)
+		m.syncDetail()
+	case key.Matches(msg, k.Copy):
+		f, ok := t.insp.selected()
+		if !ok {
+			return nil
+		}
+		m.say(false, "copied frame #%d to the clipboard (OSC 52)", f.ID)
+		return tea.SetClipboard(copyText(f, t.reveal))
+	case key.Matches(msg, k.Export):
+		return m.export(t, "")
+	}
+	return nil
+}
+
+func (m *Model) export(t *tab, path string) tea.Cmd {
+	src := t.conn.Frames()
+	n := src.Len(t.insp.filter)
+	frames := src.Page(t.insp.filter, 0, n)
+	if path == "" {
+		path = filepath.Join(m.exportDir, fmt.Sprintf("kalamdash-frames-%s.jsonl", m.now().Format("20060102-150405")))
+	}
+	return exportCmd(path, frames, t.reveal)
+}
+
+func (m *Model) tokenAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
+	k := m.tokenKeys
+	c := t.conn
+	switch {
+	case key.Matches(msg, k.Refresh):
+		return actionCmd(c, "refreshAuth", func(ctx context.Context) error { return c.RefreshAuth(ctx) })
+	case key.Matches(msg, k.UseRefresh):
+		return actionCmd(c, "refresh-token rotation", func(ctx context.Context) error { return c.UseRefreshToken(ctx) })
+	case key.Matches(msg, k.Policy):
+		return m.setPolicy(t, nextPolicy(t.snap.Policy))
+	case key.Matches(msg, k.Longer):
+		return m.setPolicy(t, stepInterval(t.snap.Policy, 1))
+	case key.Matches(msg, k.Shorter):
+		return m.setPolicy(t, stepInterval(t.snap.Policy, -1))
+	case key.Matches(msg, k.Reconnect):
+		return actionCmd(c, "reconnect", func(ctx context.Context) error { return c.Reconnect(ctx) })
+	case key.Matches(msg, k.Expire):
+		if !t.snap.Demo {
+			m.say(true, "expire works only against the embedded demo server")
+			return nil
+		}
+		return actionCmd(c, "expire token (server side)", func(ctx context.Context) error { return c.ExpireToken(ctx) })
+	case key.Matches(msg, k.Drop):
+		if !t.snap.Demo {
+			m.say(true, "drop works only against the embedded demo server")
+			return nil
+		}
+		return actionCmd(c, "drop socket", func(ctx context.Context) error { return c.DropSocket(ctx) })
+	}
+	return nil
+}
+
+func (m *Model) setPolicy(t *tab, p Policy) tea.Cmd {
+	if p.Kind == "" || p.Kind == "manual" && t.snap.Policy.Kind == "manual" && p.Interval != 0 {
+		p.Kind = "manual"
+		p.Interval = 0
+	}
+	if err := t.conn.SetPolicy(p); err != nil {
+		m.say(true, "policy: %v", err)
+		return nil
+	}
+	t.snap = t.conn.Snapshot()
+	m.say(false, "refresh policy: %s", t2s(p))
+	return nil
+}
+
+func (m *Model) toggleCompression(t *tab) tea.Cmd {
+	disable := !t.snap.NoCompress
+	c := t.conn
+	what := "reconnect with compress=false"
+	if !disable {
+		what = "reconnect with gzip"
+	}
+	m.say(false, "%s…", what)
+	return actionCmd(c, what, func(context.Context) error { return c.SetCompression(disable) })
+}
+
+func (m *Model) cycleFocus() {
+	t := m.current()
+	if t == nil {
+		return
+	}
+	switch t.view {
+	case viewFrames:
+		t.focus = 1 - t.focus
+	case viewData:
+		if !t.data.editing {
+			t.data.edit(false, "")
+		}
+	}
+}
+
+func (m Model) handlePaste(msg tea.PasteMsg) (tea.Model, tea.Cmd) {
+	if m.loggingIn {
+		return m, m.login.paste(msg)
+	}
+	if m.paletteOn {
+		var cmd tea.Cmd
+		m.palette, cmd = m.palette.Update(msg)
+		return m, cmd
+	}
+	if t := m.current(); t != nil {
+		var cmd tea.Cmd
+		switch {
+		case t.view == viewData && t.data.editing:
+			t.data.input, cmd = t.data.input.Update(msg)
+		case t.view == viewFrames && t.insp.editing:
+			t.insp.input, cmd = t.insp.input.Update(msg)
+		}
+		return m, cmd
+	}
+	return m, nil
+}
+
+// relayout recomputes panel sizes after a resize or view change.
+func (m *Model) relayout() {
+	l := m.layout()
+	for _, t := range m.tabs {
+		t.insp.height = l.listRows
+		t.insp.width = l.listW
+		t.det.height = l.detailRows
+		t.insp.sync(t.conn.Frames(), 0)
+	}
+	m.syncDetail()
+}
+
+// syncDetail shows the selected frame of the current tab in its detail pane.
+func (m *Model) syncDetail() {
+	t := m.current()
+	if t == nil {
+		return
+	}
+	f, ok := t.insp.selected()
+	t.det.show(m.st, f, ok, m.layout().detailW, t.reveal)
+}
+
+// layoutInfo is where things go on screen; View and mouse handling share it.
+type layoutInfo struct {
+	bodyY, bodyH int
+	side         bool // list and detail side by side
+	listW        int
+	listRows     int // frame rows (title and header excluded)
+	detailX      int
+	detailY      int
+	detailW      int
+	detailRows   int
+}
+
+func (m *Model) layout() layoutInfo {
+	l := layoutInfo{bodyY: 2, bodyH: max(m.height-4, 1)}
+	if m.width >= 140 {
+		l.side = true
+		l.listW = m.width * 11 / 20
+		l.detailX = l.listW + 1
+		l.detailW = m.width - l.listW - 1
+		l.listRows = max(l.bodyH-2, 1)
+		l.detailY = l.bodyY
+		l.detailRows = max(l.bodyH-1, 1)
+		return l
+	}
+	l.listW = m.width
+	l.detailW = m.width
+	listBlock := max(l.bodyH*11/20, 4)
+	l.listRows = max(listBlock-2, 1)
+	l.detailY = l.bodyY + listBlock + 1
+	l.detailRows = max(l.bodyH-listBlock-2, 1)
+	return l
+}
+
+func (m Model) handleWheel(msg tea.MouseWheelMsg) Model {
+	t := m.current()
+	if t == nil || m.loggingIn || t.view != viewFrames {
+		return m
+	}
+	ms := msg.Mouse()
+	l := m.layout()
+	delta := 3
+	if ms.Button == tea.MouseWheelUp {
+		delta = -3
+	}
+	inDetail := (l.side && ms.X >= l.detailX) || (!l.side && ms.Y >= l.detailY-1)
+	if inDetail {
+		t.det.scroll(delta)
+		return m
+	}
+	t.insp.move(t.conn.Frames(), delta)
+	m.syncDetail()
+	return m
+}
+
+func (m Model) handleClick(msg tea.MouseClickMsg) Model {
+	ms := msg.Mouse()
+	if m.loggingIn || ms.Button != tea.MouseLeft {
+		return m
+	}
+	t := m.current()
+	if ms.Y == 0 {
+		// Tab bar: find the tab under the pointer.
+		for i, r := range m.tabRanges() {
+			if ms.X >= r[0] && ms.X < r[1] {
+				m.active = i
+				m.relayout()
+			}
+		}
+		return m
+	}
+	if t == nil {
+		return m
+	}
+	if ms.Y == 1 {
+		for v, r := range m.viewRanges() {
+			if ms.X >= r[0] && ms.X < r[1] {
+				t.view = v
+			}
+		}
+		return m
+	}
+	if t.view != viewFrames {
+		return m
+	}
+	l := m.layout()
+	if (l.side && ms.X >= l.detailX) || (!l.side && ms.Y >= l.detailY-1) {
+		t.focus = 1
+		return m
+	}
+	t.focus = 0
+	t.insp.clickRow(t.conn.Frames(), ms.Y-l.bodyY-2)
+	m.syncDetail()
+	return m
+}
+
+var _ tea.Model = Model{}
+
+// joinLines joins rendered lines with newlines.
+func joinLines(lines []string) string { return strings.Join(lines, "\n") }

@@ -1,0 +1,284 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/lipgloss/v2"
+
+	"github.com/kalamdash/kalamdash/theme"
+)
+
+// policyKinds is the cycle order of the p key.
+var policyKinds = []string{"manual", "periodic", "before-expiry"}
+
+// nextPolicy returns the policy after p in the p-key cycle, with a sensible
+// default interval for the new kind.
+func nextPolicy(p Policy) Policy {
+	i := 0
+	for j, k := range policyKinds {
+		if k == p.Kind {
+			i = j
+		}
+	}
+	n := Policy{Kind: policyKinds[(i+1)%len(policyKinds)], Interval: p.Interval}
+	if n.Interval <= 0 {
+		n.Interval = 30 * time.Second
+	}
+	if n.Kind == "manual" {
+		n.Interval = 0
+	}
+	return n
+}
+
+// stepInterval changes a policy's interval by one step in direction dir.
+func stepInterval(p Policy, dir int) Policy {
+	steps := []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+		time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 30 * time.Minute}
+	i := 0
+	for j, s := range steps {
+		if s <= p.Interval {
+			i = j
+		}
+	}
+	i = clamp(i+dir, 0, len(steps)-1)
+	p.Interval = steps[i]
+	return p
+}
+
+// phaseBadge renders a token phase as a coloured badge.
+func phaseBadge(st theme.Styles, phase string) string {
+	switch phase {
+	case "fresh":
+		return st.BadgeOK.Render("FRESH")
+	case "expiring":
+		return st.BadgeWarn.Render("EXPIRING")
+	case "leeway":
+		return st.BadgeErr.Render("IN LEEWAY")
+	case "dead":
+		return st.BadgeErr.Render("DEAD")
+	case "":
+		return st.BadgeInfo.Render("NO TOKEN")
+	}
+	return st.BadgeInfo.Render(strings.ToUpper(phase))
+}
+
+// expiryBar draws remaining/lifetime as a bar that turns from the OK
+// colour to warn (under 50 %) to error (under 20 %).
+func expiryBar(st theme.Styles, remaining, lifetime time.Duration, width int) string {
+	if width < 3 {
+		return ""
+	}
+	frac := 0.0
+	if lifetime > 0 {
+		frac = float64(remaining) / float64(lifetime)
+	}
+	frac = min(max(frac, 0), 1)
+	full := int(frac*float64(width) + 0.5)
+	style := st.OK
+	switch {
+	case frac < 0.2:
+		style = st.Err
+	case frac < 0.5:
+		style = st.Warn
+	}
+	if !st.Colour {
+		style = lipgloss.NewStyle()
+	}
+	return style.Render(strings.Repeat("█", full)) + st.BarEmpty.Render(strings.Repeat("░", width-full))
+}
+
+// countdownLine renders "label  in m:ss  [bar]  at hh:mm:ss".
+func countdownLine(st theme.Styles, label string, now, iat, exp time.Time, width int) string {
+	if exp.IsZero() {
+		return st.Label.Render(fit(label, 9)) + st.Muted.Render("—")
+	}
+	rem := exp.Sub(now)
+	lifetime := exp.Sub(iat)
+	if iat.IsZero() || lifetime <= 0 {
+		lifetime = max(rem, time.Second)
+	}
+	left := st.Label.Render(fit(label, 9))
+	cd := countdown(rem)
+	if rem < 0 {
+		cd = "expired " + countdown(-rem) + " ago"
+	} else {
+		cd = "in " + cd
+	}
+	txt := st.Value.Render(fit(cd, 18))
+	at := st.Muted.Render(" at " + clockTime(exp))
+	barW := clamp(width-9-18-13-2, 0, 40)
+	return left + txt + expiryBar(st, rem, lifetime, barW) + at
+}
+
+// tokenView renders the token panel.
+func tokenView(st theme.Styles, s Snapshot, now time.Time, keys TokenKeyMap, width, height int) string {
+	t := s.Token
+	var lines []string
+	head := st.TitleFocused.Render("Token") + "  " + phaseBadge(st, t.Phase)
+	if t.SocketOutlived {
+		head += " " + st.BadgeErr.Render("SOCKET OUTLIVED ITS TOKEN")
+	}
+	if t.Fingerprint != "" {
+		head += st.Muted.Render("  fp " + t.Fingerprint)
+	}
+	lines = append(lines, head)
+	if t.Kind == "none" || (t.ExpiresAt.IsZero() && t.Kind != "") {
+		lines = append(lines, st.Muted.Render("  no expiring token on this connection (auth none or no exp claim)"))
+	}
+	lines = append(lines,
+		"  "+countdownLine(st, "access", now, t.IssuedAt, t.ExpiresAt, width-2),
+		"  "+countdownLine(st, "refresh", now, t.IssuedAt, t.RefreshExpiresAt, width-2),
+	)
+	if t.SocketOutlived {
+		lines = append(lines, "  "+st.Warn.Render(fmt.Sprintf(
+			"the socket authenticated with a token that expired at %s; KalamDB never re-checks a live socket", clockTime(t.SocketTokenExp))))
+	}
+	kv := func(k, v string) string {
+		if v == "" {
+			v = "-"
+		}
+		return st.Label.Render(k+" ") + st.Value.Render(v)
+	}
+	claims := []string{kv("sub", t.Subject), kv("role", t.Role), kv("email", t.Email), kv("iss", t.Issuer),
+		kv("type", t.TokenType), kv("iat", clockTime(t.IssuedAt))}
+	lines = append(lines, "  "+joinFit(claims, "  ", width-2))
+
+	// Policy.
+	pol := st.Label.Render("policy ") + st.Value.Render(t2s(s.Policy))
+	if !s.Policy.NextAt.IsZero() {
+		what := "next refresh"
+		if s.Policy.Retrying {
+			what = "retry"
+		}
+		pol += st.Muted.Render(fmt.Sprintf("  %s %s (in %s)", what, clockTime(s.Policy.NextAt), countdown(s.Policy.NextAt.Sub(now))))
+	}
+	lines = append(lines, "  "+pol)
+	hint := []string{bindHelp(st, keys.Refresh), bindHelp(st, keys.UseRefresh), bindHelp(st, keys.Policy), bindHelp(st, keys.Longer), bindHelp(st, keys.Reconnect)}
+	lines = append(lines, "  "+joinFit(hint, st.HelpSep.Render(" • "), width-2))
+	if s.Demo {
+		demo := []string{st.Muted.Render("demo server:"), bindHelp(st, keys.Expire), bindHelp(st, keys.Drop)}
+		lines = append(lines, "  "+joinFit(demo, " ", width-2))
+	}
+	lines = append(lines, "")
+	if height-len(lines) >= 12 {
+		lines = append(lines, connInfo(st, s, width)...)
+		lines = append(lines, "")
+	}
+
+	// Rotation history, newest first, as many as fit.
+	lines = append(lines, st.TitleFocused.Render(fmt.Sprintf("Rotations %d", len(s.Rotations))))
+	lines = append(lines, st.Header.Render(fit(rotationRow("TIME", "TRIGGER", "LATENCY", "OLD EXP", "NEW EXP", "RESULT", width), width)))
+	room := height - len(lines)
+	if len(s.Rotations) == 0 {
+		lines = append(lines, st.Muted.Render("  none yet: press R to refresh now, or p for a policy"))
+	}
+	for i := len(s.Rotations) - 1; i >= 0 && room > 0; i-- {
+		r := s.Rotations[i]
+		res := st.OK.Render("ok")
+		if !r.OK {
+			res = st.Err.Render("failed: " + r.Err)
+		} else if r.NewFinger != "" {
+			res = st.OK.Render("ok") + st.Muted.Render(" "+r.OldFinger+"→"+r.NewFinger)
+		}
+		lines = append(lines, rotationRow(clockTime(r.Time), r.Trigger, shortDur(r.Latency), clockTime(r.OldExp), clockTime(r.NewExp), res, width))
+		room--
+	}
+	return box(lines, width, height)
+}
+
+func rotationRow(t, trig, lat, oldE, newE, res string, width int) string {
+	return " " + fit(t, 9) + fit(trig, 15) + fitLeft(lat, 8) + "  " + fit(oldE, 9) + fit(newE, 9) + truncate(res, max(width-53, 6))
+}
+
+func t2s(p Policy) string {
+	switch p.Kind {
+	case "periodic":
+		return "periodic every " + p.Interval.String()
+	case "before-expiry":
+		return "before expiry (lead " + p.Interval.String() + ")"
+	case "":
+		return "manual"
+	}
+	return p.Kind
+}
+
+// bindHelp renders one binding as "key desc".
+func bindHelp(st theme.Styles, b key.Binding) string {
+	h := b.Help()
+	return st.HelpKey.Render(h.Key) + " " + st.HelpDesc.Render(h.Desc)
+}
+
+// joinFit joins parts with sep while they fit in width.
+func joinFit(parts []string, sep string, width int) string {
+	var b strings.Builder
+	w := 0
+	for i, p := range parts {
+		pw := lipgloss.Width(p)
+		if i > 0 {
+			pw += lipgloss.Width(sep)
+		}
+		if w+pw > width {
+			break
+		}
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(p)
+		w += pw
+	}
+	return b.String()
+}
+
+// tokenSummary is the one-line token state shown above every view.
+func tokenSummary(st theme.Styles, s Snapshot, now time.Time, width int) string {
+	t := s.Token
+	if t.ExpiresAt.IsZero() {
+		return ""
+	}
+	rem := t.ExpiresAt.Sub(now)
+	life := t.ExpiresAt.Sub(t.IssuedAt)
+	if t.IssuedAt.IsZero() {
+		life = max(rem, time.Second)
+	}
+	parts := st.Label.Render("access ") + st.Value.Render(countdown(rem)) + " " + expiryBar(st, rem, life, 8) + " " + phaseBadge(st, t.Phase)
+	if !t.RefreshExpiresAt.IsZero() && width > 60 {
+		parts += st.Label.Render("  refresh ") + st.Value.Render(countdown(t.RefreshExpiresAt.Sub(now)))
+	}
+	if t.SocketOutlived {
+		parts += " " + st.BadgeErr.Render("OUTLIVED")
+	}
+	return parts
+}
+
+// connInfo renders the connection block of the token view (shown when the
+// terminal is tall enough).
+func connInfo(st theme.Styles, s Snapshot, width int) []string {
+	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
+	ratio := "-"
+	if s.Stats.WireBytes > 0 && s.Stats.DecodedBytes > 0 {
+		ratio = fmt.Sprintf("%.1f×", float64(s.Stats.DecodedBytes)/float64(s.Stats.WireBytes))
+	}
+	proto := s.Serialization
+	if s.NoCompress {
+		proto += ", compress=false"
+	} else {
+		proto += ", gzip"
+	}
+	l1 := []string{kv("url", s.URL), kv("user", s.User), kv("role", s.Role), kv("protocol", proto), kv("socket", fmt.Sprintf("#%d", s.ConnID))}
+	l2 := []string{
+		kv("frames in/out", fmt.Sprintf("%d/%d", s.Stats.FramesIn, s.Stats.FramesOut)),
+		kv("bytes in/out", humanBytes(s.Stats.BytesIn)+"/"+humanBytes(s.Stats.BytesOut)),
+		kv("wire→decoded", humanBytes(s.Stats.WireBytes)+"→"+humanBytes(s.Stats.DecodedBytes)+" ("+ratio+")"),
+		kv("reconnects", fmt.Sprint(s.Stats.Reconnects)),
+		kv("log", fmt.Sprintf("%d kept, %d evicted", s.Stats.LogLen, s.Stats.Evicted)),
+	}
+	return []string{
+		st.TitleFocused.Render("Connection"),
+		"  " + joinFit(l1, "  ", width-2),
+		"  " + joinFit(l2[:3], "  ", width-2),
+		"  " + joinFit(l2[3:], "  ", width-2),
+	}
+}

@@ -1,0 +1,260 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/kalamdash/kalamdash/theme"
+)
+
+func themeFor(name string, cur theme.Styles) theme.Styles {
+	switch name {
+	case "light":
+		return theme.New(false)
+	case "dark":
+		return theme.New(true)
+	case "none", "mono":
+		return theme.NoColor()
+	}
+	return cur
+}
+
+// View renders the whole screen. It only formats state prepared by Update.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "kalamdash"
+	if t := m.current(); t != nil && !m.loggingIn {
+		v.WindowTitle = fmt.Sprintf("kalamdash — %s (%s)", t.snap.Name, t.snap.State)
+	}
+	return v
+}
+
+func (m Model) render() string {
+	w, h := m.width, m.height
+	if m.quitting {
+		return ""
+	}
+	if w < minWidth || h < minHeight {
+		msg := fmt.Sprintf("kalamdash needs at least %d×%d (now %d×%d): enlarge the terminal", minWidth, minHeight, w, h)
+		return box([]string{truncate(msg, w)}, w, h)
+	}
+	if m.loggingIn {
+		return box(strings.Split(m.login.View(m.st, w, h), "\n"), w, h)
+	}
+	t := m.current()
+	if t == nil {
+		return box(nil, w, h)
+	}
+	lines := []string{m.topBar(), m.viewBar(t)}
+	body := m.body(t)
+	lines = append(lines, strings.Split(body, "\n")...)
+	lines = lines[:min(len(lines), h-2)]
+	for len(lines) < h-2 {
+		lines = append(lines, "")
+	}
+	lines = append(lines, statusBar(m.st, t.snap, m.now(), w), m.footer(t))
+	return box(lines, w, h)
+}
+
+// tabLabels returns the rendered connection tabs and their plain widths.
+func (m *Model) tabLabel(i int) string {
+	t := m.tabs[i]
+	dot := "●"
+	if t.snap.State != "connected" {
+		dot = "○"
+	}
+	return fmt.Sprintf("%d %s %s", i+1, t.snap.Name, dot)
+}
+
+// tabRanges returns the x ranges of the connection tabs on row 0.
+func (m *Model) tabRanges() [][2]int {
+	x := lipgloss.Width(" kalamdash ")
+	var out [][2]int
+	for i := range m.tabs {
+		w := lipgloss.Width(m.tabLabel(i)) + 2 // Tab padding
+		out = append(out, [2]int{x, x + w})
+		x += w
+	}
+	return out
+}
+
+func (m *Model) viewRanges() [][2]int {
+	x := 0
+	var out [][2]int
+	for v := range numViews {
+		w := lipgloss.Width(fmt.Sprintf("%d %s", v+1, viewNames[v])) + 2
+		out = append(out, [2]int{x, x + w})
+		x += w
+	}
+	return out
+}
+
+func (m Model) topBar() string {
+	s := m.st.App.Render(" kalamdash ")
+	for i := range m.tabs {
+		st := m.st.Tab
+		if i == m.active {
+			st = m.st.TabActive
+		}
+		s += st.Render(m.tabLabel(i))
+	}
+	s += m.st.Muted.Render(" n new")
+	right := ""
+	if t := m.current(); t != nil && t.snap.Demo {
+		right = m.st.BadgeInfo.Render("DEMO SERVER")
+	}
+	if t := m.current(); t != nil && t.reveal {
+		right = m.st.BadgeErr.Render("SECRETS REVEALED") + " " + right
+	}
+	gap := m.width - lipgloss.Width(s) - lipgloss.Width(right)
+	if gap < 1 {
+		return fit(s, m.width)
+	}
+	return s + strings.Repeat(" ", gap) + right
+}
+
+func (m Model) viewBar(t *tab) string {
+	s := ""
+	for v := range numViews {
+		label := fmt.Sprintf("%d %s", v+1, viewNames[v])
+		if v == t.view {
+			s += m.st.TabActive.Render(label)
+		} else {
+			s += m.st.Tab.Render(label)
+		}
+	}
+	sum := tokenSummary(m.st, t.snap, m.now(), m.width-lipgloss.Width(s)-2)
+	gap := m.width - lipgloss.Width(s) - lipgloss.Width(sum)
+	if gap < 2 {
+		return fit(s, m.width)
+	}
+	return s + strings.Repeat(" ", gap) + sum
+}
+
+func (m Model) body(t *tab) string {
+	l := m.layout()
+	if m.showHelp {
+		return m.fullHelp(t, l.bodyH)
+	}
+	switch t.view {
+	case viewToken:
+		return tokenView(m.st, t.snap, m.now(), m.tokenKeys, m.width, l.bodyH)
+	case viewData:
+		return t.data.View(m.st, t.snap.Subs, m.now(), true, m.width, l.bodyH)
+	}
+	list := t.insp.View(m.st, t.focus == 0, l.listW)
+	det := t.det.View(m.st, t.focus == 1, l.detailW)
+	if l.side {
+		sepSt := m.st.Border
+		sep := strings.TrimSuffix(strings.Repeat(sepSt.Render("│")+"\n", l.bodyH), "\n")
+		listBlock := box(strings.Split(list, "\n"), l.listW, l.bodyH)
+		detBlock := box(strings.Split(det, "\n"), l.detailW, l.bodyH)
+		return joinH("", listBlock, sep, detBlock)
+	}
+	return list + "\n" + m.st.Border.Render(strings.Repeat("─", m.width)) + "\n" + det
+}
+
+// footer shows a notice, the palette, or the short help of the focused panel.
+func (m Model) footer(t *tab) string {
+	if m.paletteOn {
+		m.palette.SetWidth(max(m.width-4, 10))
+		return fit(m.palette.View(), m.width)
+	}
+	if m.notice.text != "" && m.now().Before(m.notice.until) {
+		st := m.st.Info
+		if m.notice.err {
+			st = m.st.Err
+		}
+		return fit(st.Render(m.notice.text), m.width)
+	}
+	m.help.SetWidth(m.width)
+	return fit(m.help.ShortHelpView(m.shortHelp(t)), m.width)
+}
+
+// shortHelp returns the footer bindings for the focused panel.
+func (m Model) shortHelp(t *tab) []key.Binding {
+	g := m.keys
+	switch t.view {
+	case viewFrames:
+		if t.insp.editing {
+			return []key.Binding{
+				key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply")),
+				key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+				key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "text/regex")),
+			}
+		}
+		if t.focus == 1 {
+			d := t.det.keys
+			return []key.Binding{d.Mode, d.Down, d.Back, g.Compression, g.Help, g.Quit}
+		}
+		k := t.insp.keys
+		return []key.Binding{g.Help, g.ViewToken, k.Filter, k.Pause, k.Direction, k.Class, k.Detail, g.Compression, k.Copy, k.Export, g.Palette, g.Quit}
+	case viewToken:
+		k := m.tokenKeys
+		b := []key.Binding{g.Help, g.ViewFrames, k.Refresh, k.UseRefresh, k.Policy, k.Longer}
+		if t.snap.Demo {
+			b = append(b, k.Expire, k.Drop)
+		}
+		return append(b, g.Compression, g.Quit)
+	case viewData:
+		if t.data.editing {
+			return []key.Binding{
+				key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run")),
+				key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+				key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "history")),
+			}
+		}
+		k := t.data.keys
+		return []key.Binding{g.Help, k.SQL, k.Subscribe, k.Unsubscribe, k.NextSub, k.Down, g.ViewFrames, g.Quit}
+	}
+	return []key.Binding{g.Help, g.Quit}
+}
+
+// fullHelp renders every binding, grouped, for ? .
+func (m Model) fullHelp(t *tab, height int) string {
+	g := m.keys
+	k := t.insp.keys
+	d := t.det.keys
+	tk := m.tokenKeys
+	dk := t.data.keys
+	if !t.snap.Demo {
+		tk.Expire.SetEnabled(false)
+		tk.Drop.SetEnabled(false)
+	}
+	groups := [][]key.Binding{
+		{g.ViewFrames, g.ViewToken, g.ViewData, g.NextFocus, g.NextTab, g.PrevTab, g.NewConn, g.Palette, g.Compression, g.Reveal, g.Help, g.Quit},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Pause, k.Filter, k.ClearFilter, k.Direction, k.Class, k.Detail, k.Copy, k.Export},
+		{d.Mode, d.Up, d.Down, d.Back, tk.Refresh, tk.UseRefresh, tk.Policy, tk.Longer, tk.Shorter, tk.Reconnect, tk.Expire, tk.Drop},
+		{dk.SQL, dk.Subscribe, dk.Unsubscribe, dk.NextSub, dk.Up, dk.Down},
+	}
+	titles := []string{"global", "frames", "detail · token", "data/sql"}
+	// Flow the groups into as many columns as the height needs.
+	var flow []string
+	for i, grp := range groups {
+		if i > 0 {
+			flow = append(flow, "")
+		}
+		flow = append(flow, m.st.TitleFocused.Render(titles[i]))
+		for _, b := range grp {
+			if b.Enabled() {
+				h := b.Help()
+				flow = append(flow, m.st.HelpKey.Render(fit(h.Key, 9))+m.st.HelpDesc.Render(h.Desc))
+			}
+		}
+	}
+	colH := max(height-1, 1)
+	ncol := (len(flow) + colH - 1) / colH
+	colW := max((m.width-ncol+1)/ncol, 10)
+	var cols []string
+	for i := 0; i < len(flow); i += colH {
+		cols = append(cols, box(flow[i:min(i+colH, len(flow))], colW, colH))
+	}
+	title := m.st.TitleFocused.Render("Help") + m.st.Muted.Render(" (any key closes) · filter: / then text, ctrl+r regex · subscribe options: batch=N last=N")
+	return fit(title, m.width) + "\n" + joinH(" ", cols...)
+}
