@@ -203,8 +203,8 @@ type Rotation struct {
 type Stats struct {
 	FramesIn, FramesOut int64
 	BytesIn, BytesOut   int64
-	WireBytes           int64 // inbound payload bytes as sent
-	DecodedBytes        int64 // inbound payload bytes after gunzip/msgpack
+	WireBytes           int64     // inbound payload bytes as sent
+	DecodedBytes        int64     // inbound payload bytes after gunzip/msgpack
 	FramesPerSec        []float64 // sparkline history, oldest first
 	BytesPerSec         []float64
 	RTT                 time.Duration // last keepalive round trip, 0 if unknown

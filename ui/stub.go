@@ -251,7 +251,7 @@ func (c *stubConn) DropSocket(context.Context) error {
 }
 
 func (c *stubConn) SetRevealSecrets(r bool) { c.reveal = r }
-func (c *stubConn) Close() error           { c.closed = true; return nil }
+func (c *stubConn) Close() error            { c.closed = true; return nil }
 
 // stubLog is a simple FrameSource: unfiltered access is O(1), filtered
 // access scans (fine for tests; the session's log keeps indexes).
