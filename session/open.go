@@ -1,0 +1,88 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/kalamdash/kalamdash/client"
+)
+
+// open builds the client for p and attaches it.
+func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*Conn, error) {
+	provider, err := m.providerFor(&p)
+	if err != nil {
+		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
+	}
+	opts := []client.Option{client.WithDisableCompression(p.NoCompress)}
+	if provider != nil {
+		opts = append(opts, client.WithAuthProvider(provider))
+	}
+	if p.Serialization != "" {
+		opts = append(opts, client.WithSerialization(p.Serialization))
+	}
+	if p.CAFile != "" {
+		opts = append(opts, client.WithCAFile(p.CAFile))
+	}
+	if p.Insecure {
+		opts = append(opts, client.WithInsecureSkipVerify())
+	}
+	opts = append(opts, m.o.clientOpts...)
+	opts = append(opts, extra...)
+
+	c := newConn(m, p)
+	c.mu.Lock()
+	c.setStateLocked(StateConnecting, StateDetail{Attempt: 1})
+	c.mu.Unlock()
+	cl, err := client.Connect(ctx, p.URL, opts...)
+	if err != nil {
+		c.cancel()
+		return nil, err
+	}
+	c.start(cl)
+	if err := m.add(c); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// providerFor returns the auth provider for p's mode. The password and
+// token stay inside the closure; p is cleared of them.
+func (m *Manager) providerFor(p *Profile) (client.AuthProvider, error) {
+	mode := p.Mode()
+	if p.CacheToken && m.o.tokenCache != nil && p.Token == "" && p.Password == "" &&
+		(mode == AuthPassword || mode == AuthJWT) {
+		if t, ok, err := m.o.tokenCache.Load(p.Name); err == nil && ok &&
+			DecodeToken(t.AccessToken).Phase(m.o.clock.Now()) < PhaseDead {
+			p.Token, mode = t.AccessToken, AuthJWT
+		}
+	}
+	switch mode {
+	case AuthPassword:
+		if p.User == "" {
+			return nil, errors.New("password login needs a user: set user or KALAMDB_USER")
+		}
+		if p.Password == "" {
+			return nil, errors.New("password login needs a password: type it in the login form, use --password-stdin or KALAMDB_PASSWORD")
+		}
+		auth := client.Basic(p.User, p.Password)
+		p.Password = ""
+		return func(context.Context) (client.Auth, error) { return auth, nil }, nil
+	case AuthJWT:
+		if p.Token == "" {
+			return nil, errors.New("jwt auth needs a token: paste it, use --token or KALAMDB_TOKEN")
+		}
+		auth := client.JWT(p.Token)
+		p.Token = ""
+		return func(context.Context) (client.Auth, error) { return auth, nil }, nil
+	case AuthNone:
+		return nil, nil
+	case AuthTokenCommand, AuthTokenFile:
+		if m.o.providerFactory == nil {
+			return nil, fmt.Errorf("auth mode %s is not available in this build", mode)
+		}
+		return m.o.providerFactory(*p)
+	}
+	return nil, fmt.Errorf("unknown auth mode %q", mode)
+}

@@ -1,0 +1,246 @@
+package session
+
+import (
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+)
+
+// pumpBatch bounds how many tapped frames one log append takes.
+const pumpBatch = 512
+
+// start attaches cl and starts the goroutines that follow it: lifecycle
+// events, the frame tap and the stats sampler.
+func (c *Conn) start(cl *client.Client) {
+	c.mu.Lock()
+	c.cl = cl
+	c.mu.Unlock()
+	c.syncTokens()
+	c.mu.Lock()
+	if st := cl.State(); st == client.StateConnected {
+		access, _ := cl.Credentials()
+		c.socket = DecodeToken(access)
+		c.setStateLocked(StateConnected, StateDetail{ConnID: cl.Stats().ConnID})
+	} else if st == client.StateConnecting || st == client.StateReconnecting {
+		c.setStateLocked(StateConnecting, StateDetail{})
+	}
+	c.lastRefresh = c.clock.Now()
+	c.scheduleLocked()
+	c.statsTimer = c.clock.AfterFunc(c.m.o.statsInterval, c.sampleStats)
+	c.mu.Unlock()
+	c.wg.Add(2)
+	go c.eventPump(cl)
+	go c.framePump(cl)
+}
+
+// sampleStats records one stats sample and re-arms itself on the clock.
+func (c *Conn) sampleStats() {
+	c.mu.Lock()
+	cl := c.cl
+	closed := c.closed
+	c.mu.Unlock()
+	if closed || cl == nil {
+		return
+	}
+	counters := countersOf(cl.Stats())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.sampler.sample(c.clock.Now(), counters)
+	c.statsTimer = c.clock.AfterFunc(c.m.o.statsInterval, c.sampleStats)
+}
+
+// framePump drains the client's frame tap into the log in batches and
+// emits at most one FramesAppended per pump interval.
+func (c *Conn) framePump(cl *client.Client) {
+	defer c.wg.Done()
+	frames := cl.Frames()
+	if frames == nil {
+		return
+	}
+	tick := time.NewTicker(c.m.o.pumpInterval)
+	defer tick.Stop()
+	buf := make([]Frame, 0, pumpBatch)
+	pending := 0
+	var lastID uint64
+	flush := func() {
+		if pending > 0 {
+			c.m.emit(FramesAppendedEvent{Conn: c.name, Count: pending, LastID: lastID})
+			pending = 0
+		}
+	}
+	for {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				flush()
+				return
+			}
+			buf = append(buf[:0], f)
+		drain:
+			for len(buf) < pumpBatch {
+				select {
+				case f, ok := <-frames:
+					if !ok {
+						break drain
+					}
+					buf = append(buf, f)
+				default:
+					break drain
+				}
+			}
+			lastID = c.log.Append(buf...)
+			pending += len(buf)
+			clear(buf) // drop references to payloads held by the log only
+		case <-tick.C:
+			flush()
+		case <-c.ctx.Done():
+			flush()
+			return
+		}
+	}
+}
+
+// eventPump follows the client's lifecycle events.
+func (c *Conn) eventPump(cl *client.Client) {
+	defer c.wg.Done()
+	events := cl.Events()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			c.handle(ev)
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// handle applies one client event to the state machine and histories.
+func (c *Conn) handle(ev client.Event) {
+	now := c.clock.Now()
+	switch e := ev.(type) {
+	case client.ConnectingEvent:
+		c.mu.Lock()
+		to, d := StateConnecting, c.detail
+		if c.state == StateReconnecting {
+			to = StateReconnecting
+		}
+		d.Attempt, d.RetryAt, d.RetryDelay = e.Attempt, time.Time{}, 0
+		sev := c.setStateLocked(to, d)
+		c.mu.Unlock()
+		c.m.emit(sev)
+
+	case client.ConnectedEvent:
+		c.syncTokens()
+		access, _ := cl(c).Credentials()
+		c.mu.Lock()
+		c.socket = DecodeToken(access)
+		d := StateDetail{Attempt: c.detail.Attempt, User: e.User, Role: e.Role, ConnID: e.ConnID, Resumed: e.Resumed,
+			Compression: e.Protocol.Compression, Serialization: e.Protocol.Serialization}
+		sev := c.setStateLocked(StateConnected, d)
+		pr := c.pendingReconnect
+		c.pendingReconnect = nil
+		if pr != nil {
+			pr.NewExpiry, pr.NewFingerprint = c.access.Claims.ExpiresAt, c.access.Fingerprint
+		}
+		c.mu.Unlock()
+		c.m.emit(sev)
+		if pr != nil && pr.NewFingerprint != pr.OldFingerprint {
+			c.recordExternal(*pr) // same token again (pasted JWT) is no rotation
+		}
+
+	case client.DisconnectedEvent:
+		c.mu.Lock()
+		to := StateDisconnected
+		if e.WillRetry {
+			to = StateReconnecting
+		}
+		d := c.detail
+		d.CloseCode, d.CloseReason = e.Code, e.Reason
+		d.Err, d.Hint = errText(e.Err), client.Hint(e.Err)
+		d.RetryAt, d.RetryDelay = time.Time{}, 0
+		sev := c.setStateLocked(to, d)
+		pr := c.pendingReconnect
+		c.pendingReconnect = nil
+		c.mu.Unlock()
+		c.m.emit(sev)
+		if pr != nil {
+			pr.Err = "reconnect failed: " + closeText(e)
+			c.recordExternal(*pr)
+		}
+
+	case client.ReconnectScheduledEvent:
+		c.mu.Lock()
+		d := c.detail
+		d.Attempt, d.RetryAt, d.RetryDelay = e.Attempt, e.At, e.Delay
+		sev := c.setStateLocked(StateReconnecting, d)
+		c.mu.Unlock()
+		c.m.emit(sev)
+
+	case client.ErrorEvent:
+		level := NoticeWarn
+		if !e.Recoverable {
+			level = NoticeError
+		}
+		c.notice(level, errText(e.Err), client.Hint(e.Err))
+
+	case client.AuthRefreshedEvent:
+		c.syncTokens()
+		// refresh-auth / refresh-token are this session's own calls,
+		// recorded by refresh(); record what the client did by itself.
+		if e.Trigger == "refresh-auth" || e.Trigger == "refresh-token" {
+			return
+		}
+		c.mu.Lock()
+		r := Rotation{Time: now, Trigger: ParseTrigger(e.Trigger), Method: MethodClient,
+			OldExpiry: e.OldExpiry, NewExpiry: e.NewExpiry, SocketUntouched: e.SocketUntouched,
+			NewFingerprint: c.access.Fingerprint}
+		c.mu.Unlock()
+		if e.Err != nil {
+			r.Err, r.Hint, r.NewFingerprint = errText(e.Err), client.Hint(e.Err), ""
+		}
+		c.recordExternal(r)
+
+	case client.ProviderCalledEvent:
+		call := ProviderCall{Time: now, Duration: e.Duration, Kind: e.Kind.String(), Fingerprint: e.Fingerprint, Err: errText(e.Err)}
+		c.mu.Lock()
+		c.providers.add(call)
+		var done *Rotation
+		if e.Trigger == "reconnect" {
+			r := Rotation{Time: now, Trigger: TriggerReconnect, Method: MethodProvider, Latency: e.Duration,
+				OldExpiry: c.access.Claims.ExpiresAt, OldFingerprint: c.access.Fingerprint}
+			if e.Err != nil {
+				r.Err, r.Hint = errText(e.Err), client.Hint(e.Err)
+				done = &r
+			} else {
+				c.pendingReconnect = &r // completed by the next Connected/Disconnected
+			}
+		}
+		c.mu.Unlock()
+		c.m.emit(ProviderCalledEvent{Conn: c.name, Call: call})
+		if done != nil {
+			c.recordExternal(*done)
+		}
+	}
+}
+
+func cl(c *Conn) *client.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cl
+}
+
+func closeText(e client.DisconnectedEvent) string {
+	switch {
+	case e.Err != nil:
+		return errText(e.Err)
+	case e.Reason != "":
+		return e.Reason
+	}
+	return "connection closed"
+}

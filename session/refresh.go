@@ -1,0 +1,176 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+)
+
+// Refresh refreshes the connection's credentials now (trigger manual) and
+// returns the history entry it recorded. The error is the refresh's
+// failure, also recorded in the entry.
+func (c *Conn) Refresh(ctx context.Context) (Rotation, error) {
+	return c.refresh(ctx, TriggerManual, 1)
+}
+
+// scheduleLocked (re)arms the refresh timer from the policy, the tokens and
+// the failure count. Called with c.mu held.
+func (c *Conn) scheduleLocked() {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	c.next, c.nextTrigger = time.Time{}, 0
+	if c.closed || c.cl == nil || c.policy.Kind == PolicyManual {
+		return
+	}
+	now := c.clock.Now()
+	var due time.Time
+	var trig Trigger
+	if c.failures > 0 {
+		due, trig = c.retryAtLocked(), TriggerRetry
+	} else {
+		d, ok := c.policy.NextDue(c.lastRefresh, c.access)
+		if !ok {
+			return
+		}
+		due, trig = d, TriggerPeriodic
+		if c.policy.Kind == PolicyBeforeExpiry {
+			trig = TriggerBeforeExpiry
+		}
+	}
+	c.next, c.nextTrigger = due, trig
+	attempt := c.failures + 1
+	c.timer = c.clock.AfterFunc(due.Sub(now), func() { c.fire(trig, attempt) })
+}
+
+// retryAtLocked is when the next retry after c.failures failures is due:
+// retryMin doubling per failure, capped at retryMax, from the last attempt.
+func (c *Conn) retryAtLocked() time.Time {
+	d := c.m.o.retryMin
+	for i := 1; i < c.failures && d < c.m.o.retryMax; i++ {
+		d *= 2
+	}
+	d = min(d, c.m.o.retryMax)
+	last := c.lastRefresh
+	if n := len(c.history.items); n > 0 {
+		last = c.history.items[n-1].Time
+	}
+	return last.Add(d)
+}
+
+// fire runs a scheduled refresh. It runs on the clock's goroutine (for a
+// FakeClock: inside Advance), so scheduled refreshes finish before
+// Advance returns.
+func (c *Conn) fire(trig Trigger, attempt int) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.timer = nil
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(c.ctx, c.m.o.refreshTimeout)
+	defer cancel()
+	c.refresh(ctx, trig, attempt)
+}
+
+// refresh performs one refresh attempt, records it, updates the failure
+// count and reschedules.
+func (c *Conn) refresh(ctx context.Context, trig Trigger, attempt int) (Rotation, error) {
+	cl, err := c.client()
+	if err != nil {
+		return Rotation{}, err
+	}
+	c.syncTokens()
+	c.mu.Lock()
+	c.refreshing = true
+	old := c.access
+	method := c.method
+	if method == MethodAuto {
+		method = MethodProvider
+		if c.refreshTS.Valid && c.refreshTS.Phase(c.clock.Now()) != PhaseDead && !c.lastFailAuth {
+			method = MethodRefreshToken
+		}
+	}
+	start := c.clock.Now()
+	c.mu.Unlock()
+
+	wall := time.Now() // latency is real elapsed time, whatever the clock
+	var untouched bool
+	switch method {
+	case MethodRefreshToken:
+		_, refreshTok := cl.Credentials()
+		if refreshTok == "" {
+			err = errors.New("no refresh token held (this connection did not log in with a password): use the provider method")
+			break
+		}
+		_, err = cl.RefreshToken(ctx, refreshTok)
+		untouched = cl.State() == client.StateConnected
+	default:
+		var res client.RefreshResult
+		res, err = cl.RefreshAuth(ctx)
+		untouched = res.SocketUntouched
+		if err == nil && !res.Ran {
+			err = errors.New("no auth provider configured: nothing to refresh with (pasted tokens cannot be refreshed; log in with a password or use a token command)")
+		}
+	}
+	latency := time.Since(wall)
+	c.syncTokens()
+
+	c.mu.Lock()
+	c.refreshing = false
+	c.rotID++
+	r := Rotation{
+		ID: c.rotID, Time: start, Trigger: trig, Method: method, Attempt: attempt, Latency: latency,
+		OldExpiry: old.Claims.ExpiresAt, OldFingerprint: old.Fingerprint, SocketUntouched: untouched,
+	}
+	if err != nil {
+		r.Err, r.Hint = errText(err), client.Hint(err)
+		c.failures++
+		c.lastFailAuth = method == MethodRefreshToken && client.IsAuthError(err)
+	} else {
+		r.NewExpiry, r.NewFingerprint = c.access.Claims.ExpiresAt, c.access.Fingerprint
+		c.failures = 0
+		c.lastFailAuth = false
+		c.lastRefresh = c.clock.Now()
+	}
+	c.history.add(r)
+	c.scheduleLocked() // a no-op under the manual policy: no automatic retries
+	pev := c.policyEventLocked()
+	c.mu.Unlock()
+	c.m.emit(RotationRecordedEvent{Conn: c.name, Rotation: r})
+	c.m.emit(pev)
+	return r, err
+}
+
+// recordExternal appends a rotation the client did by itself (reconnect
+// re-login, 401 re-authentication).
+func (c *Conn) recordExternal(r Rotation) {
+	c.mu.Lock()
+	c.rotID++
+	r.ID = c.rotID
+	if r.Attempt == 0 {
+		r.Attempt = 1
+	}
+	c.history.add(r)
+	if r.OK() {
+		c.lastRefresh = c.clock.Now()
+		if c.policy.Kind == PolicyPeriodic && c.failures == 0 {
+			c.scheduleLocked() // a periodic timer restarts from any rotation
+		}
+	}
+	c.mu.Unlock()
+	c.m.emit(RotationRecordedEvent{Conn: c.name, Rotation: r})
+}
+
+// errText renders an error for history and notices. Client errors never
+// contain secrets (the client redacts them).
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,56 @@
+package session
+
+import "time"
+
+// MaxHistory bounds the rotation and provider-call histories per
+// connection; the oldest entries are dropped first.
+const MaxHistory = 200
+
+// Rotation is one refresh attempt in a connection's rotation history.
+type Rotation struct {
+	ID              int           // 1, 2, … per connection
+	Time            time.Time     // when the attempt started
+	Trigger         Trigger       // what started it
+	Method          RefreshMethod // how it obtained credentials
+	Attempt         int           // 1 for a first try, 2+ for retries after failures
+	Latency         time.Duration // how long it took
+	OldExpiry       time.Time     // access exp before (zero if unknown)
+	NewExpiry       time.Time     // access exp after (zero on failure)
+	OldFingerprint  string        // access token fingerprints, never tokens
+	NewFingerprint  string
+	SocketUntouched bool   // the live socket keeps its original authentication
+	Err             string // empty on success; secrets never appear here
+	Hint            string // what to try next when Err is set
+}
+
+// OK reports whether the refresh succeeded.
+func (r Rotation) OK() bool { return r.Err == "" }
+
+// ProviderCall is one call of the client's auth provider (password login,
+// token command, token file, …).
+type ProviderCall struct {
+	Time        time.Time
+	Duration    time.Duration
+	Kind        string // "basic", "jwt", "none"
+	Fingerprint string // of the token obtained, never the token
+	Err         string
+}
+
+// ring is a small bounded FIFO used for histories.
+type ring[T any] struct {
+	items []T
+	max   int
+}
+
+func (r *ring[T]) add(v T) {
+	if r.max <= 0 {
+		r.max = MaxHistory
+	}
+	if len(r.items) == r.max {
+		copy(r.items, r.items[1:])
+		r.items = r.items[:len(r.items)-1]
+	}
+	r.items = append(r.items, v)
+}
+
+func (r *ring[T]) snapshot() []T { return append([]T(nil), r.items...) }

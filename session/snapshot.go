@@ -1,0 +1,48 @@
+package session
+
+import "time"
+
+// ConnSnapshot is a copy of everything the UI shows about one connection.
+// It holds plain values only (no pointers into the session), so the UI may
+// keep it as long as it likes; taking it holds the connection's lock only
+// while copying.
+type ConnSnapshot struct {
+	Name string
+	URL  string    // without secrets
+	Now  time.Time // session clock when taken; use it for countdowns
+
+	State  ConnState
+	Detail StateDetail
+
+	AuthMode AuthMode   // how the profile authenticates
+	Access   TokenState // access token in use (claims only)
+	Refresh  TokenState // refresh token held, if any
+	// Socket is the access token the live socket authenticated with. The
+	// server never re-checks it, so it may be older than Access.
+	Socket TokenState
+	// SocketOutlivedToken: the socket is open although the token it
+	// authenticated with is past exp+Leeway.
+	SocketOutlivedToken bool
+
+	Policy        RefreshPolicy
+	Method        RefreshMethod
+	NextRefresh   time.Time // zero: none scheduled (manual policy, or unknown exp)
+	NextTrigger   Trigger   // trigger of the scheduled refresh (periodic, before-expiry, retry)
+	Refreshing    bool      // a refresh is in flight
+	Failures      int       // consecutive failed refreshes
+	LastRefreshAt time.Time // last successful refresh (or connect)
+
+	History   []Rotation     // oldest first, at most MaxHistory
+	Providers []ProviderCall // oldest first, at most MaxHistory
+
+	Stats Stats
+	Log   LogStats
+	Subs  []SubSnapshot // in subscribe order
+
+	Compression   bool   // gzip requested (compress=false not sent)
+	Serialization string // requested: "json" | "msgpack"
+	Embedded      bool   // the server is the embedded kalamtest demo (fault keys apply)
+}
+
+// Phase is a shortcut for s.Access.Phase(s.Now).
+func (s ConnSnapshot) Phase() Phase { return s.Access.Phase(s.Now) }

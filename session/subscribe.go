@@ -1,0 +1,195 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+)
+
+// SubscribeOptions tune a live query. The zero value loads all current rows
+// in server-sized batches.
+type SubscribeOptions struct {
+	ID            string // subscription ID; empty: the client picks one
+	BatchSize     int    // rows per initial batch; 0: server default
+	LastRows      int    // load only the newest n rows; 0: all
+	From          int64  // load only rows with _seq > From; 0: all
+	NoInitialData bool   // skip the initial load; changes only
+}
+
+// Subscribe starts a live query and keeps its rows in a live table (see
+// Snapshot().Subs and SubRows). It returns the subscription ID.
+func (c *Conn) Subscribe(ctx context.Context, sql string, o SubscribeOptions) (string, error) {
+	cl, err := c.client()
+	if err != nil {
+		return "", err
+	}
+	var opts []client.SubOption
+	if o.ID != "" {
+		opts = append(opts, client.WithSubscriptionID(o.ID))
+	}
+	if o.BatchSize > 0 {
+		opts = append(opts, client.WithBatchSize(o.BatchSize))
+	}
+	if o.LastRows > 0 {
+		opts = append(opts, client.WithLastRows(o.LastRows))
+	}
+	if o.From > 0 {
+		opts = append(opts, client.WithFrom(o.From))
+	}
+	if o.NoInitialData {
+		opts = append(opts, client.WithoutInitialData())
+	}
+	sub, err := cl.Subscribe(ctx, sql, opts...)
+	if err != nil {
+		return "", err
+	}
+	id := sub.ID()
+	c.mu.Lock()
+	if _, dup := c.subs[id]; !dup {
+		c.subOrder = append(c.subOrder, id)
+	}
+	c.subs[id] = newLiveTable(id, sql, c.clock.Now())
+	c.subHandles[id] = sub
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go c.subPump(id, sub)
+	c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+	return id, nil
+}
+
+// Unsubscribe stops a subscription; its table stays visible with status
+// closed until Forget.
+func (c *Conn) Unsubscribe(ctx context.Context, id string) error {
+	c.mu.Lock()
+	sub := c.subHandles[id]
+	delete(c.subHandles, id)
+	if t := c.subs[id]; t != nil {
+		t.snap.Status = SubClosed
+	}
+	c.mu.Unlock()
+	if sub == nil {
+		return fmt.Errorf("no live subscription %q", id)
+	}
+	c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+	return sub.Unsubscribe(ctx)
+}
+
+// Forget removes a closed subscription's table.
+func (c *Conn) Forget(id string) {
+	c.mu.Lock()
+	if _, live := c.subHandles[id]; !live {
+		delete(c.subs, id)
+		for i, x := range c.subOrder {
+			if x == id {
+				c.subOrder = append(c.subOrder[:i], c.subOrder[i+1:]...)
+				break
+			}
+		}
+	}
+	c.mu.Unlock()
+	c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+}
+
+// Subscription returns one subscription's summary.
+func (c *Conn) Subscription(id string) (SubSnapshot, bool) {
+	now := c.clock.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.subs[id]
+	if t == nil {
+		return SubSnapshot{}, false
+	}
+	return t.snapshot(now), true
+}
+
+// SubRows returns up to n rows of a live table from offset, in arrival
+// order. Row maps are shared and must not be modified.
+func (c *Conn) SubRows(id string, offset, n int) []LiveRow {
+	now := c.clock.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.subs[id]
+	if t == nil {
+		return nil
+	}
+	return t.page(now, offset, n)
+}
+
+// subPump applies a subscription's events to its live table, emitting at
+// most one SubscriptionChanged per pump interval.
+func (c *Conn) subPump(id string, sub *client.Subscription) {
+	defer c.wg.Done()
+	tick := time.NewTicker(c.m.o.pumpInterval)
+	defer tick.Stop()
+	dirty := false
+	events := sub.Events()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				c.mu.Lock()
+				if t := c.subs[id]; t != nil && t.snap.Status != SubFailed {
+					t.snap.Status = SubClosed
+				}
+				c.mu.Unlock()
+				c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+				return
+			}
+			c.apply(id, ev)
+			dirty = true
+		case <-tick.C:
+			if dirty {
+				dirty = false
+				c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+			}
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *Conn) apply(id string, ev client.SubEvent) {
+	now := c.clock.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.subs[id]
+	if t == nil {
+		return
+	}
+	t.snap.Updated = now
+	switch ev.Kind {
+	case client.SubAck:
+		t.ack(ev.Schema, ev.Batch, 0, ev.Resumed, now)
+	case client.SubBatch:
+		for _, r := range ev.Rows {
+			t.upsert(r, ChangeInitial, now)
+		}
+		t.batch(ev.Batch, now)
+	case client.SubInsert:
+		for _, r := range ev.Rows {
+			t.upsert(r, ChangeInsert, now)
+			t.snap.Inserts++
+		}
+	case client.SubUpdate:
+		for _, r := range ev.Rows {
+			t.upsert(r, ChangeUpdate, now)
+			t.snap.Updates++
+		}
+	case client.SubDelete:
+		for _, r := range ev.OldValues {
+			t.markDeleted(r, now)
+			t.snap.Deletes++
+		}
+	case client.SubError:
+		t.snap.Status, t.snap.Code = SubFailed, ev.Code
+		t.snap.Err = errText(ev.Err)
+		if t.snap.Err == "" {
+			t.snap.Err = errors.New("subscription failed").Error()
+		}
+	case client.SubGap:
+		t.gap(errText(ev.Err), now)
+	}
+}
