@@ -82,6 +82,10 @@ func newTokenBook() *tokenBook {
 func (b *tokenBook) add(tok string) {
 	b.mu.Lock()
 	b.issued[tok] = struct{}{}
+	// Same user, same second, same claims: the same token string can be
+	// issued again after a fault; the new issue is valid.
+	delete(b.expired, tok)
+	delete(b.revoked, tok)
 	b.mu.Unlock()
 }
 

@@ -54,6 +54,8 @@ func serdeText(err error) string {
 	case errors.As(err, &se):
 		msg := se.Error()
 		switch {
+		case strings.Contains(msg, "in literal"):
+			return fmt.Sprintf("expected ident at line 1 column %d", se.Offset)
 		case strings.Contains(msg, "looking for beginning of value"):
 			return fmt.Sprintf("expected value at line 1 column %d", se.Offset)
 		case strings.Contains(msg, "after top-level value"):

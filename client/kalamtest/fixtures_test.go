@@ -1,0 +1,194 @@
+package kalamtest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	fixtureDirOnce sync.Once
+	fixtureDirPath string
+)
+
+// fixtureDir finds shared/fixtures/kalamdb by walking up from the package
+// directory past the module root; tests skip loudly when it is absent.
+func fixtureDir(t *testing.T) string {
+	t.Helper()
+	fixtureDirOnce.Do(func() {
+		dir, err := os.Getwd()
+		if err != nil {
+			return
+		}
+		for {
+			cand := filepath.Join(dir, "shared", "fixtures", "kalamdb")
+			if st, err := os.Stat(cand); err == nil && st.IsDir() {
+				fixtureDirPath = cand
+				return
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				return
+			}
+			dir = parent
+		}
+	})
+	if fixtureDirPath == "" {
+		t.Skip("SKIPPED LOUDLY: shared/fixtures/kalamdb not found above the module; fixture comparisons did not run")
+	}
+	return fixtureDirPath
+}
+
+// loadFixture decodes a fixture with UseNumber, keeping integer types.
+func loadFixture(t *testing.T, name string) any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(fixtureDir(t), name))
+	if err != nil {
+		t.Fatalf("fixture %s: %v", name, err)
+	}
+	return decodeJSON(t, b)
+}
+
+func decodeJSON(t *testing.T, b []byte) any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	return v
+}
+
+// kind names a JSON value's type for the structural comparison; integers
+// and non-integers are different kinds (a _seq must not become a float).
+func kind(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "bool"
+	case string:
+		return "string"
+	case json.Number:
+		if strings.ContainsAny(x.String(), ".eE") {
+			return "float"
+		}
+		return "integer"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// sameShape reports every structural difference between a fixture and
+// what the server produced: same keys (omitted vs null matters), same
+// value kinds, recursively. Arrays compare each produced element against
+// the fixture's first element. A float fixture accepts an integer answer
+// (took can be whole), nothing else is lenient.
+func sameShape(fix, got any) []string {
+	var diffs []string
+	var walk func(path string, f, g any)
+	walk = func(path string, f, g any) {
+		fk, gk := kind(f), kind(g)
+		if fk != gk && !(fk == "float" && gk == "integer") {
+			diffs = append(diffs, fmt.Sprintf("%s: fixture has %s, server sent %s", path, fk, gk))
+			return
+		}
+		switch fv := f.(type) {
+		case map[string]any:
+			gv := g.(map[string]any)
+			keys := map[string]bool{}
+			for k := range fv {
+				keys[k] = true
+			}
+			for k := range gv {
+				keys[k] = true
+			}
+			sorted := make([]string, 0, len(keys))
+			for k := range keys {
+				sorted = append(sorted, k)
+			}
+			sort.Strings(sorted)
+			for _, k := range sorted {
+				fe, fok := fv[k]
+				ge, gok := gv[k]
+				switch {
+				case !fok:
+					diffs = append(diffs, fmt.Sprintf("%s.%s: server sent a key the fixture lacks", path, k))
+				case !gok:
+					diffs = append(diffs, fmt.Sprintf("%s.%s: server omitted a key the fixture has", path, k))
+				default:
+					walk(path+"."+k, fe, ge)
+				}
+			}
+		case []any:
+			gv := g.([]any)
+			if len(fv) == 0 {
+				return
+			}
+			for i, ge := range gv {
+				walk(fmt.Sprintf("%s[%d]", path, i), fv[0], ge)
+			}
+		}
+	}
+	walk("$", fix, got)
+	return diffs
+}
+
+// checkFixture compares produced JSON with a fixture file.
+func checkFixture(t *testing.T, name string, got []byte) {
+	t.Helper()
+	fix := loadFixture(t, name)
+	g := decodeJSON(t, got)
+	if d := sameShape(fix, g); len(d) > 0 {
+		t.Errorf("%s differs in shape:\n  %s\nserver sent: %s", name, strings.Join(d, "\n  "), got)
+	}
+}
+
+// checkFixtureExact compares produced JSON with a fixture for equality
+// (for messages whose every value is fixed by the protocol).
+func checkFixtureExact(t *testing.T, name string, got []byte) {
+	t.Helper()
+	fix, _ := json.Marshal(loadFixture(t, name))
+	g, _ := json.Marshal(decodeJSON(t, got))
+	if !bytes.Equal(fix, g) {
+		t.Errorf("%s differs:\n fixture: %s\n server:  %s", name, fix, g)
+	}
+}
+
+func TestSameShapeCatchesDifferences(t *testing.T) {
+	fix := decodeJSON(t, []byte(`{"a":1,"b":null,"c":"x","d":[{"e":true}]}`))
+	cases := map[string]string{
+		`{"a":1,"b":null,"c":"x","d":[{"e":true}]}`:       "",
+		`{"a":1,"c":"x","d":[{"e":true}]}`:                "omitted",
+		`{"a":1,"b":null,"c":"x","d":[{"e":true}],"z":1}`: "lacks",
+		`{"a":"1","b":null,"c":"x","d":[{"e":true}]}`:     "fixture has integer",
+		`{"a":1.5,"b":null,"c":"x","d":[{"e":true}]}`:     "fixture has integer",
+		`{"a":1,"b":null,"c":"x","d":[{"e":1}]}`:          "fixture has bool",
+	}
+	for in, want := range cases {
+		d := strings.Join(sameShape(fix, decodeJSON(t, []byte(in))), ";")
+		if want == "" && d != "" || want != "" && !strings.Contains(d, want) {
+			t.Errorf("%s: diffs %q, want %q", in, d, want)
+		}
+	}
+}
+
+// mustRead returns a fixture's bytes as stored.
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(fixtureDir(t), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
