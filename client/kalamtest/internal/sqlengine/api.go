@@ -202,9 +202,10 @@ func (e *Engine) PrepareLive(c Caller, sql string) (*LiveQuery, *Error) {
 	return e.prepareLive(c, sql)
 }
 
-// Schema returns the subscription's schema: the projected columns in order,
-// with _seq always present (and _deleted for SELECT * on USER/SHARED
-// tables).
+// Schema returns the subscription's schema, as upstream builds it: for
+// SELECT * every column including _seq (and _deleted on USER/SHARED
+// tables); for a projection only the projected columns that exist (rows
+// still carry _seq).
 func (q *LiveQuery) Schema() []client.SchemaField { return q.schema() }
 
 // Namespace returns the subscribed table's namespace.
