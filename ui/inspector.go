@@ -288,11 +288,7 @@ func (m *inspector) title(st theme.Styles, focused bool, width int) string {
 			mode = "regex"
 		}
 		m.input.SetWidth(max(width-20, 10))
-		s := m.input.View() + st.Muted.Render(" ["+mode+"]")
-		if m.filterErr != "" {
-			s += " " + st.Err.Render(m.filterErr)
-		}
-		return fit(s, width)
+		return fit(m.input.View()+st.Muted.Render(" ["+mode+"]"), width)
 	}
 	ts := st.Title
 	if focused {
@@ -329,7 +325,11 @@ func (m *inspector) title(st theme.Styles, focused bool, width int) string {
 // View renders the list into exactly width×(height+2) cells.
 func (m *inspector) View(st theme.Styles, focused bool, width int) string {
 	lines := make([]string, 0, m.height+2)
-	lines = append(lines, m.title(st, focused, width), m.header(st, width))
+	hdr := m.header(st, width)
+	if m.editing && m.filterErr != "" {
+		hdr = fit(st.Err.Render(" "+m.filterErr), width)
+	}
+	lines = append(lines, m.title(st, focused, width), hdr)
 	if m.total == 0 {
 		msg := "no frames yet"
 		if m.filter != (FrameFilter{}) {

@@ -1,0 +1,86 @@
+package ui
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/kalamdash/kalamdash/theme"
+)
+
+// testClock is a settable clock for deterministic countdowns.
+type testClock struct{ t time.Time }
+
+func (c *testClock) now() time.Time          { return c.t }
+func (c *testClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// newTestModel returns a model over a stub backend with the no-colour
+// theme, a fixed clock and no ticks, sized w×h.
+func newTestModel(t *testing.T, w, h int) (Model, *stubBackend, *testClock) {
+	t.Helper()
+	clk := &testClock{t: stubEpoch}
+	b := newStubBackend(clk.now)
+	m := New(b, WithStyles(theme.NoColor(), true), WithClock(clk.now), WithoutTicks(),
+		WithExportDir(t.TempDir()),
+		WithLogin(LoginDefaults{URL: "http://127.0.0.1:38080", User: "admin", Password: "secret-pw",
+			Banner: "Demo server on 127.0.0.1:38080 — press Enter. Real server: kalamdash --url https://…"}))
+	m = drive(m, tea.WindowSizeMsg{Width: w, Height: h})
+	return m, b, clk
+}
+
+// loggedIn returns a test model already past the login form.
+func loggedIn(t *testing.T, w, h int) (Model, *stubBackend, *testClock) {
+	m, b, clk := newTestModel(t, w, h)
+	m = drive(m, keyPress("enter"))
+	if m.loggingIn || len(m.tabs) != 1 {
+		t.Fatalf("login did not open a tab:\n%s", screen(m))
+	}
+	return m, b, clk
+}
+
+// screen returns the plain text of the current view.
+func screen(m Model) string { return ansi.Strip(m.View().Content) }
+
+func requireContains(t *testing.T, m Model, want ...string) {
+	t.Helper()
+	s := screen(m)
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			t.Fatalf("screen lacks %q:\n%s", w, s)
+		}
+	}
+}
+
+func requireNotContains(t *testing.T, m Model, bad ...string) {
+	t.Helper()
+	s := screen(m)
+	for _, b := range bad {
+		if strings.Contains(s, b) {
+			t.Fatalf("screen unexpectedly contains %q:\n%s", b, s)
+		}
+	}
+}
+
+// requireFits checks the view is exactly h lines of at most w cells.
+func requireFits(t *testing.T, name, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) != h {
+		t.Errorf("%s: %d lines, want %d", name, len(lines), h)
+	}
+	for i, l := range lines {
+		if lw := ansi.StringWidth(l); lw > w {
+			t.Errorf("%s: line %d is %d cells wide (max %d): %q", name, i, lw, w, ansi.Strip(l))
+		}
+	}
+}
+
+func TestMain(m *testing.M) {
+	// The theme must not depend on the developer's terminal.
+	os.Unsetenv("NO_COLOR")
+	os.Exit(m.Run())
+}
