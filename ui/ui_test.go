@@ -476,4 +476,3 @@ func TestNoColorTheme(t *testing.T) {
 		t.Error("no-colour theme emitted colour codes")
 	}
 }
-
