@@ -16,3 +16,5 @@
 //
 // The same input, size, options and fonts always give the same image bytes.
 package screenshots
+
+//go:generate go run ./cmd/shoot -out .
