@@ -55,6 +55,7 @@ type Renderer struct {
 	ascent   int
 	thin     int
 	strong   int
+	gap      int
 	glyphs   map[glyphKey]*glyph
 	fontSize float64
 }
@@ -109,6 +110,7 @@ func NewRenderer(opts Options) (*Renderer, error) {
 	r.cellW = adv.Round()
 	r.thin = max(1, int(math.Round(opts.FontSize/14)))
 	r.strong = r.thin*2 + 1
+	r.gap = max(r.thin+1, (r.cellW+2)/6)
 	return r, nil
 }
 
@@ -207,7 +209,7 @@ func (r *Renderer) drawContent(img *image.RGBA, rect image.Rectangle, c *uv.Cell
 	}
 	first, size := utf8.DecodeRuneInString(content)
 	if size == len(content) {
-		p := cellPainter{dst: img, r: rect, fg: fg, thin: r.thin, strong: r.strong}
+		p := cellPainter{dst: img, r: rect, fg: fg, thin: r.thin, strong: r.strong, gap: r.gap}
 		if p.drawShape(first) {
 			return
 		}

@@ -363,3 +363,36 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+func TestRenderDoubleLinesFormFrames(t *testing.T) {
+	r := newRenderer(t, screenshots.Options{})
+	img := render(t, r, "╔═╗\n╚═╝", 3, 2)
+	fg := screenshots.DarkPalette.Foreground
+	mid := r.CellRect(1, 0)
+	cx := (mid.Min.X + mid.Max.X) / 2
+	var ys []int
+	for y := mid.Min.Y; y < mid.Max.Y; y++ {
+		if img.RGBAAt(cx, y) == fg {
+			ys = append(ys, y)
+		}
+	}
+	if len(ys) != 2 {
+		t.Fatalf("═ has fg pixels at rows %v, want two strokes", ys)
+	}
+	outer, inner := ys[0], ys[1]
+	left, right := r.CellRect(0, 0), r.CellRect(2, 0)
+	// The outer stroke runs unbroken from corner to corner.
+	for x := (left.Min.X + left.Max.X) / 2; x <= (right.Min.X+right.Max.X)/2; x++ {
+		if img.RGBAAt(x, outer) != fg {
+			t.Fatalf("gap in the outer stroke at x=%d", x)
+		}
+	}
+	// The inner stroke turns down before the cell centre of ╔: an inner
+	// corner, so the centre column of ╔ is empty on that row.
+	if img.RGBAAt((left.Min.X+left.Max.X)/2, inner) == fg {
+		t.Error("inner stroke of ╔ reaches the centre: corners do not join as a frame")
+	}
+	if img.RGBAAt(left.Max.X, inner) != fg {
+		t.Error("inner stroke of ╔ does not reach the right edge")
+	}
+}

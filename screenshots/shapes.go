@@ -19,7 +19,7 @@ const (
 )
 
 // arms gives, for U+2500–U+257F, the weight of the up, right, down and left
-// arms. Entries left zero (double lines, diagonals) are drawn from the font.
+// arms. Diagonals are left to the font; double lines are in doubleArms.
 var arms = func() map[rune][4]uint8 {
 	m := map[rune][4]uint8{
 		'─': {0, 1, 0, 1}, '━': {0, 2, 0, 2}, '│': {1, 0, 1, 0}, '┃': {2, 0, 2, 0},
@@ -46,6 +46,20 @@ var arms = func() map[rune][4]uint8 {
 	return m
 }()
 
+// doubleArms gives the arms of U+2550–U+256C: 1 single, 3 double.
+var doubleArms = map[rune][4]uint8{
+	'═': {0, 3, 0, 3}, '║': {3, 0, 3, 0},
+	'╒': {0, 3, 1, 0}, '╓': {0, 1, 3, 0}, '╔': {0, 3, 3, 0},
+	'╕': {0, 0, 1, 3}, '╖': {0, 0, 3, 1}, '╗': {0, 0, 3, 3},
+	'╘': {1, 3, 0, 0}, '╙': {3, 1, 0, 0}, '╚': {3, 3, 0, 0},
+	'╛': {1, 0, 0, 3}, '╜': {3, 0, 0, 1}, '╝': {3, 0, 0, 3},
+	'╞': {1, 3, 1, 0}, '╟': {3, 1, 3, 0}, '╠': {3, 3, 3, 0},
+	'╡': {1, 0, 1, 3}, '╢': {3, 0, 3, 1}, '╣': {3, 0, 3, 3},
+	'╤': {0, 3, 1, 3}, '╥': {0, 1, 3, 1}, '╦': {0, 3, 3, 3},
+	'╧': {1, 3, 0, 3}, '╨': {3, 1, 0, 1}, '╩': {3, 3, 0, 3},
+	'╪': {1, 3, 1, 3}, '╫': {3, 1, 3, 1}, '╬': {3, 3, 3, 3},
+}
+
 // dashes maps the dashed lines to (weight, vertical, segments).
 var dashes = map[rune]struct {
 	weight   uint8
@@ -64,6 +78,7 @@ type cellPainter struct {
 	fg     color.RGBA
 	thin   int // light stroke width in pixels
 	strong int // heavy stroke width in pixels
+	gap    int // offset of each stroke of a double line from the centre
 }
 
 // blendPixel composites fg over the pixel at (x, y) with coverage a in [0,1].
@@ -116,6 +131,10 @@ func (p *cellPainter) drawShape(r rune) bool {
 		p.lines(a)
 		return true
 	}
+	if a, ok := doubleArms[r]; ok {
+		p.doubleLines(a)
+		return true
+	}
 	if d, ok := dashes[r]; ok {
 		p.dashed(d.weight, d.vertical, d.n)
 		return true
@@ -157,6 +176,76 @@ func (p *cellPainter) lines(a [4]uint8) {
 		t := p.width(right)
 		y := centre(h, t)
 		p.fill(cx, y, w, y+t, 1)
+	}
+}
+
+// doubleLines draws U+2550–U+256C. A double arm is two strokes at ±gap
+// from the centre line. Where strokes meet, each one stops either at the
+// near stroke of the crossing arm (an inner corner) or runs on to the far
+// one (an outer corner), so the outlines join up like a drawn frame:
+//
+//   - no crossing double: stop at the centre (straight lines, single junctions);
+//   - a single arm meeting a double one: go through if the arm continues on
+//     the other side, stop at the near stroke if the double runs on both
+//     sides (╤), else reach the far stroke (╒);
+//   - a stroke of a double arm: stop at the near stroke if there is an arm on
+//     its side (inner corner), else reach the far one (outer corner).
+func (p *cellPainter) doubleLines(a [4]uint8) {
+	w, h := p.r.Dx(), p.r.Dy()
+	t, g := p.thin, p.gap
+	xAt := func(o int) int { return centre(w, t) + o } // left edge of a vertical stroke
+	yAt := func(o int) int { return centre(h, t) + o } // top edge of a horizontal stroke
+	for d := range 4 {                                 // up, right, down, left
+		if a[d] == none {
+			continue
+		}
+		opposite := a[(d+2)%4]
+		// For offsets < 0 the neighbour is up (of a horizontal arm) or left
+		// (of a vertical one); for offsets > 0, down or right.
+		var before, after uint8
+		if d == 1 || d == 3 {
+			before, after = a[0], a[2]
+		} else {
+			before, after = a[3], a[1]
+		}
+		crossDouble := before == 3 || after == 3
+		offsets := []int{0}
+		if a[d] == 3 {
+			offsets = []int{-g, g}
+		}
+		for _, o := range offsets {
+			e := 0 // where the stroke ends, as an offset towards this arm
+			switch {
+			case !crossDouble:
+			case a[d] != 3:
+				switch {
+				case opposite != none:
+				case before != none && after != none:
+					e = g
+				default:
+					e = -g
+				}
+			default:
+				side := after
+				if o < 0 {
+					side = before
+				}
+				e = -g
+				if side != none {
+					e = g
+				}
+			}
+			switch d {
+			case 0:
+				p.fill(xAt(o), 0, xAt(o)+t, yAt(-e)+t, 1)
+			case 1:
+				p.fill(xAt(e), yAt(o), w, yAt(o)+t, 1)
+			case 2:
+				p.fill(xAt(o), yAt(e), xAt(o)+t, h, 1)
+			case 3:
+				p.fill(0, yAt(o), xAt(-e)+t, yAt(o)+t, 1)
+			}
+		}
 	}
 }
 
