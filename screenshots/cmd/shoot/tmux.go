@@ -64,6 +64,13 @@ func shootTmux(r *screenshots.Renderer, c *config) error {
 	defer t.run("kill-server") //nolint:errcheck // best effort on the way out
 
 	deadline := time.Now().Add(time.Duration(c.timeout * float64(time.Second)))
+	if c.keys != "" {
+		// Keys sent before the program has drawn (and so put the terminal
+		// in raw mode) are lost: wait for a settled first screen.
+		if err := waitSettled(t, deadline); err != nil {
+			return err
+		}
+	}
 	for _, k := range strings.Fields(c.keys) {
 		// Give the program a moment to draw between keys by waiting for
 		// the screen to change or settle, not by sleeping blindly.
@@ -110,6 +117,28 @@ func waitChange(t *tmux, before string, deadline time.Time) {
 		now, err := t.run("capture-pane", "-p", "-t", "shoot")
 		if err != nil || now != before {
 			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// waitSettled polls until the pane shows something and has not changed for
+// 200 ms, or fails at the deadline.
+func waitSettled(t *tmux, deadline time.Time) error {
+	var last string
+	since := time.Now()
+	for {
+		now, err := t.run("capture-pane", "-p", "-t", "shoot")
+		if err != nil {
+			return err
+		}
+		if now != last {
+			last, since = now, time.Now()
+		} else if strings.TrimSpace(now) != "" && time.Since(since) >= 200*time.Millisecond {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the program drew nothing steady before the deadline; the screen was:\n%s", now)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
