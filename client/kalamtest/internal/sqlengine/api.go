@@ -46,7 +46,9 @@ type Options struct {
 	// time.Now. _seq stays strictly increasing even if the clock stalls or
 	// goes backwards.
 	Now func() time.Time
-	// WorkerID is the 10-bit Snowflake worker id (0–1023) placed in _seq.
+	// WorkerID is the 10-bit Snowflake worker id (1–1023) placed in _seq;
+	// 0 means 1, upstream's default node id (the fixtures' _seq values
+	// carry worker 1).
 	WorkerID int64
 	// DefaultNamespace is used for unqualified table names when a request
 	// carries no namespace; "" means "default", as upstream.

@@ -87,6 +87,9 @@ func New(opts Options) (*Engine, error) {
 		tables:           map[string]*tableDef{},
 		listeners:        map[int]func(Change){},
 	}
+	if e.worker == 0 {
+		e.worker = 1
+	}
 	if e.now == nil {
 		e.now = time.Now
 	}
