@@ -36,7 +36,7 @@ type dataPanel struct {
 }
 
 func newDataPanel(st theme.Styles) dataPanel {
-	return dataPanel{keys: DefaultDataKeyMap(), input: newInput(st, "sql> ", "SELECT * FROM demo.events LIMIT 10")}
+	return dataPanel{keys: DefaultDataKeyMap(), input: newInput(st, "sql> ", "SELECT * FROM demo.metrics LIMIT 10")}
 }
 
 // sqlRequest is what the data panel asks the root to run.
@@ -98,7 +98,7 @@ func (d *dataPanel) Update(msg tea.KeyPressMsg, subs []Sub) (bool, tea.Cmd, *sql
 			d.scroll = 0
 		}
 	case key.Matches(msg, d.keys.Subscribe):
-		return true, d.edit(true, "SELECT * FROM demo.events"), nil
+		return true, d.edit(true, "SELECT * FROM demo.messages"), nil
 	case key.Matches(msg, d.keys.SQL):
 		return true, d.edit(false, ""), nil
 	default:
@@ -115,7 +115,7 @@ func (d *dataPanel) edit(subscribe bool, initial string) tea.Cmd {
 		d.input.Placeholder = "SQL [batch=N] [last=N]"
 	} else {
 		d.input.Prompt = "sql> "
-		d.input.Placeholder = "SELECT * FROM demo.events LIMIT 10"
+		d.input.Placeholder = "SELECT * FROM demo.metrics LIMIT 10"
 	}
 	d.input.SetValue(initial)
 	d.input.CursorEnd()

@@ -246,7 +246,9 @@ func (m *inspector) row(st theme.Styles, f Frame, width int, sel bool) string {
 	case f.Opcode == "close":
 		typ = fmt.Sprintf("close %d %s", f.CloseCode, f.CloseReason)
 	case f.Opcode == "http" && f.Status != 0:
-		typ = fmt.Sprintf("%s %d", f.Type, f.Status)
+		typ = fmt.Sprintf("%s %d", shortHTTP(f.Type), f.Status)
+	case f.Opcode == "http":
+		typ = shortHTTP(f.Type)
 	case typ == "":
 		typ = "-"
 	}
@@ -341,4 +343,10 @@ func (m *inspector) View(st theme.Styles, focused bool, width int) string {
 		lines = append(lines, m.row(st, f, width, focused && m.top+i == m.cursor || !focused && m.top+i == m.cursor))
 	}
 	return box(lines, width, m.height+2)
+}
+
+// shortHTTP drops the API prefix from an HTTP exchange's type so the
+// endpoint fits the column: "POST /v1/api/auth/login" → "POST auth/login".
+func shortHTTP(t string) string {
+	return strings.Replace(t, " /v1/api/", " ", 1)
 }

@@ -14,7 +14,7 @@ var paletteCommands = []string{
 	"refresh", "refresh-token", "reconnect", "expire", "drop",
 	"policy manual", "policy periodic 30s", "policy before-expiry 30s",
 	"compress off", "compress on", "reveal", "hide",
-	"sql SELECT * FROM demo.events LIMIT 10", "sub SELECT * FROM demo.events", "unsub ",
+	"sql SELECT * FROM demo.metrics LIMIT 10", "sub SELECT * FROM demo.messages", "unsub ",
 	"filter ", "regex ", "export", "connect", "close", "theme dark", "theme light",
 	"frames", "token", "data", "help", "quit",
 }
