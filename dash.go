@@ -206,7 +206,7 @@ func (c *conn) SetPolicy(p ui.Policy) error {
 	return c.c.SetPolicy(sp)
 }
 
-func (c *conn) SetCompression(disabled bool) error { return c.c.SetCompression(!disabled) }
+func (c *conn) SetCompression(disabled bool) error  { return c.c.SetCompression(!disabled) }
 func (c *conn) Reconnect(ctx context.Context) error { return c.c.Reconnect(ctx) }
 
 // SetRevealSecrets only affects display: the client redacts its tapped
