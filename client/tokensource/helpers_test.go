@@ -1,0 +1,128 @@
+package tokensource_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const secret = "tokensource-test-secret-0123456789"
+
+// newServer starts a kalamtest server that accepts tokens minted with
+// secret for users alice and bob.
+func newServer(t *testing.T) *kalamtest.Server {
+	t.Helper()
+	srv, err := kalamtest.NewServer(
+		kalamtest.WithJWTSecret(secret),
+		kalamtest.WithUser("alice", "alice-pw", "user"),
+		kalamtest.WithUser("bob", "bob-pw", "user"),
+		kalamtest.WithAuthRateLimit(100000),
+	)
+	if err != nil {
+		t.Fatalf("kalamtest.NewServer: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+func mint(t *testing.T, user string, ttl time.Duration) string {
+	t.Helper()
+	tok, err := kalamtest.MintToken(secret, user, "user", ttl, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	// Write then rename, as a rotating sidecar does, so a reader never
+	// sees a half-written token.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// script writes an executable shell script into dir and returns its path.
+func script(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func countLines(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return 0
+		}
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "\n")
+}
+
+func connect(t *testing.T, srv *kalamtest.Server, p client.AuthProvider) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := client.Connect(ctx, srv.URL,
+		client.WithAuthProvider(p),
+		client.WithReconnect(10*time.Millisecond, 100*time.Millisecond, 0),
+		client.WithEventBuffer(4096),
+		client.WithTapBuffer(65536),
+	)
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// waitConnected reads events until the next ConnectedEvent.
+func waitConnected(t *testing.T, c *client.Client) client.ConnectedEvent {
+	t.Helper()
+	deadline := time.NewTimer(15 * time.Second)
+	defer deadline.Stop()
+	for {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				t.Fatal("events closed while waiting for a connection")
+			}
+			if e, ok := ev.(client.ConnectedEvent); ok {
+				return e
+			}
+		case <-deadline.C:
+			t.Fatal("timed out waiting for ConnectedEvent")
+		}
+	}
+}
+
+// reconnectN drops the socket n times, waiting for each reconnection.
+func reconnectN(t *testing.T, srv *kalamtest.Server, c *client.Client, n int) {
+	t.Helper()
+	for range n {
+		if srv.DropAll() == 0 {
+			t.Fatal("DropAll found no socket to drop")
+		}
+		waitConnected(t, c)
+	}
+}
