@@ -18,3 +18,4 @@
 package screenshots
 
 //go:generate go run ./cmd/shoot -out .
+//go:generate go run ./cmd/shoot -out . -light -only dashboard -80x24=false

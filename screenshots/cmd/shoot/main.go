@@ -30,6 +30,8 @@ type config struct {
 	fontSize float64
 	embedded bool
 	light    bool
+	only     string // -from ui: comma-separated screen names
+	small    bool   // -from ui: also shoot the compact screens at 80×24
 
 	in     string // -from file
 	output string // -from file/tmux: the PNG path
@@ -51,6 +53,8 @@ func main() {
 	flag.Float64Var(&c.fontSize, "font-size", 16, "text size in pixels")
 	flag.BoolVar(&c.embedded, "embedded-font", false, "use only the embedded Go Mono font (same pixels everywhere)")
 	flag.BoolVar(&c.light, "light", false, "light palette and, with -from ui, the light theme")
+	flag.StringVar(&c.only, "only", "", "-from ui: comma-separated screen names to write (default all)")
+	flag.BoolVar(&c.small, "80x24", true, "-from ui: also write the compact screens at 80×24 as NAME-80x24.png")
 	flag.StringVar(&c.in, "in", "", "-from file: ANSI text file to render ('-' for stdin)")
 	flag.StringVar(&c.output, "o", "", "-from file/tmux: PNG file to write")
 	flag.StringVar(&c.cmd, "cmd", "", "-from tmux: shell command to run in the pane")

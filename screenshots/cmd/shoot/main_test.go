@@ -41,7 +41,7 @@ func wantSize(t *testing.T, c *config, cols, rows int) image.Point {
 }
 
 func TestShootUIWritesEveryScreen(t *testing.T) {
-	c := &config{from: "ui", out: t.TempDir(), cols: 100, rows: 30, fontSize: 8, embedded: true, log: io.Discard}
+	c := &config{from: "ui", out: t.TempDir(), cols: 100, rows: 30, fontSize: 8, embedded: true, small: true, log: io.Discard}
 	if err := run(c); err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +116,52 @@ func TestShootRejectsBadFlags(t *testing.T) {
 			t.Errorf("run(%+v): no error", *c)
 		} else if strings.TrimSpace(err.Error()) == "" {
 			t.Errorf("run(%+v): empty error", *c)
+		}
+	}
+}
+
+func TestShootUIOnlyAndLight(t *testing.T) {
+	c := &config{from: "ui", out: t.TempDir(), cols: 90, rows: 28, fontSize: 8, embedded: true, light: true, only: "dashboard", small: true, log: io.Discard}
+	if err := run(c); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(c.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "dashboard-80x24-light.png,dashboard-light.png" {
+		t.Errorf("wrote %v, want only the light dashboard at both sizes", names)
+	}
+	img := decode(t, filepath.Join(c.out, "dashboard-light.png"))
+	bg := screenshots.LightPalette.Background
+	if r, g, b, _ := img.At(0, 0).RGBA(); uint8(r>>8) != bg.R || uint8(g>>8) != bg.G || uint8(b>>8) != bg.B {
+		t.Errorf("light screenshot padding is %v, want %v", img.At(0, 0), bg)
+	}
+	c.only = "no-such-screen"
+	if err := run(c); err == nil || !strings.Contains(err.Error(), "no-such-screen") {
+		t.Errorf("-only with an unknown name: err %v", err)
+	}
+}
+
+// TestCommittedScreenshotsCoverEveryScreen keeps the README honest: every
+// screen ui.Screens offers has a PNG in screenshots/ that the README shows.
+// Regenerate with: go generate ./screenshots
+func TestCommittedScreenshotsCoverEveryScreen(t *testing.T) {
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ui.Screens(120, 36) {
+		png := "screenshots/" + s.Name + ".png"
+		if _, err := os.Stat("../../" + s.Name + ".png"); err != nil {
+			t.Errorf("%s is missing (go generate ./screenshots)", png)
+		}
+		if !strings.Contains(string(readme), "("+png+")") {
+			t.Errorf("README.md does not show %s", png)
 		}
 	}
 }

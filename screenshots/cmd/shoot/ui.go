@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kalamdash/kalamdash/screenshots"
 	"github.com/kalamdash/kalamdash/ui"
@@ -34,20 +35,33 @@ func shootUI(r *screenshots.Renderer, c *config) error {
 		fmt.Fprintf(c.log, "shoot: wrote %s (%s)\n", path, s.Title)
 		return nil
 	}
-	all := screens(c.cols, c.rows)
-	if len(all) == 0 {
-		return fmt.Errorf("ui.Screens returned no screens")
+	want := func(string) bool { return true }
+	if c.only != "" {
+		names := map[string]bool{}
+		for _, n := range strings.Split(c.only, ",") {
+			names[strings.TrimSpace(n)] = true
+		}
+		want = func(n string) bool { return names[n] }
 	}
+	all := screens(c.cols, c.rows)
+	wrote := 0
 	for _, s := range all {
+		if !want(s.Name) {
+			continue
+		}
 		if err := write(s, c.cols, c.rows, s.Name); err != nil {
 			return err
 		}
+		wrote++
 	}
-	if c.cols == 80 && c.rows == 24 {
+	if wrote == 0 {
+		return fmt.Errorf("no screen to write: ui.Screens returned %d, none matching -only %q", len(all), c.only)
+	}
+	if !c.small || (c.cols == 80 && c.rows == 24) {
 		return nil
 	}
 	for _, s := range screens(80, 24) {
-		if compact[s.Name] {
+		if compact[s.Name] && want(s.Name) {
 			if err := write(s, 80, 24, s.Name+"-80x24"); err != nil {
 				return err
 			}
