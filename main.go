@@ -87,6 +87,7 @@ KALAMDB_PASSWORD and KALAMDB_TOKEN are read too.`,
 	fl.DurationVar(&f.demoAccessTTL, "demo-access-ttl", 2*time.Minute, "access-token lifetime of the embedded demo server")
 	fl.DurationVar(&f.demoRefresh, "demo-refresh-ttl", 10*time.Minute, "refresh-token lifetime of the embedded demo server")
 	root.AddCommand(newServeCmd())
+	root.AddCommand(newTokenCmd())
 	return root
 }
 
