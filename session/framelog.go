@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"math"
 	"sync"
 	"time"
 )
@@ -115,7 +116,7 @@ func (l *FrameLog) Append(frames ...Frame) (lastID uint64) {
 
 func (l *FrameLog) appendLocked(f *Frame) uint64 {
 	r := rec{
-		unixNano:    f.Time.UnixNano(),
+		unixNano:    unixNano(f.Time),
 		seq:         f.Seq,
 		wireSize:    int32(f.WireSize),
 		decodedSize: int32(f.DecodedSize),
@@ -204,7 +205,7 @@ func (l *FrameLog) entry(id uint64) Entry {
 	r := l.at(id)
 	f := Frame{
 		Seq:            r.seq,
-		Time:           time.Unix(0, r.unixNano),
+		Time:           fromUnixNano(r.unixNano),
 		Direction:      Direction(r.dir),
 		Opcode:         Opcode(r.op),
 		Encoding:       Encoding(r.enc),
@@ -262,6 +263,23 @@ func (l *FrameLog) Clear() {
 		l.evictOldest()
 	}
 	clear(l.idx)
+}
+
+// zeroTime stands for the zero time.Time, which UnixNano cannot represent.
+const zeroTime = math.MinInt64
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return zeroTime
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == zeroTime {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // intern maps strings to small integers so records stay compact.

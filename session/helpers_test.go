@@ -1,0 +1,82 @@
+package session
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+)
+
+// env is a kalamtest server and a manager sharing one fake clock, so token
+// iat/exp, phases and scheduling all follow Advance.
+type env struct {
+	t     *testing.T
+	clock *FakeClock
+	srv   *kalamtest.Server
+	m     *Manager
+}
+
+const (
+	testAccessTTL  = 100 * time.Second
+	testRefreshTTL = 1000 * time.Second
+)
+
+func newEnv(t *testing.T, opts ...ManagerOption) *env {
+	t.Helper()
+	// Whole seconds: JWT iat/exp are seconds, so boundaries line up exactly.
+	clk := NewFakeClock(time.Unix(time.Now().Unix(), 0))
+	srv, err := kalamtest.NewServer(
+		kalamtest.WithClock(clk.Now),
+		kalamtest.WithUser("alice", "alice-pw", "user"),
+		kalamtest.WithUser("bob", "bob-pw", "dba"),
+		kalamtest.WithAccessTTL(testAccessTTL),
+		kalamtest.WithRefreshTTL(testRefreshTTL),
+		kalamtest.WithAuthRateLimit(0),
+		// The fake clock jumps minutes ahead; the real socket must not be
+		// closed for inactivity meanwhile.
+		kalamtest.WithHeartbeatTimeout(1000*time.Hour),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := []ManagerOption{WithClock(clk), WithPumpInterval(5 * time.Millisecond),
+		WithClientOptions(client.WithReconnect(10*time.Millisecond, 50*time.Millisecond, 0))}
+	m := NewManager(append(base, opts...)...)
+	e := &env{t: t, clock: clk, srv: srv, m: m}
+	t.Cleanup(func() {
+		m.CloseAll()
+		srv.Close()
+	})
+	return e
+}
+
+func (e *env) open(name, user, pw string) *Conn {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := e.m.Open(ctx, Profile{Name: name, URL: e.srv.URL, User: user, Password: pw})
+	if err != nil {
+		e.t.Fatalf("open %s: %v", name, err)
+	}
+	e.waitState(c, StateConnected)
+	return c
+}
+
+// eventually polls cond until it holds or 10 s of wall time pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (e *env) waitState(c *Conn, s ConnState) {
+	e.t.Helper()
+	eventually(e.t, "state "+s.String(), func() bool { return c.Snapshot().State == s })
+}
