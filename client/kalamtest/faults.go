@@ -84,7 +84,9 @@ func (s *Server) DropAll() int {
 }
 
 // Stall stops the server reading and writing (WebSocket frames and HTTP
-// requests) for d of real time; clients see a silent peer.
+// requests) for d of real time; clients see a silent peer. Stall(0) ends a
+// stall early. Server.Exec keeps working, so tests can fill notification
+// queues while the sockets are stalled.
 func (s *Server) Stall(d time.Duration) {
 	s.stallUntil.Store(time.Now().Add(d).UnixNano())
 }

@@ -92,7 +92,7 @@ func kind(v any) string {
 // sameShape reports every structural difference between a fixture and
 // what the server produced: same keys (omitted vs null matters), same
 // value kinds, recursively. Arrays compare each produced element against
-// the fixture's first element. A float fixture accepts an integer answer
+// the fixture's element at the same index (or its last one). A float fixture accepts an integer answer
 // (took can be whole), nothing else is lenient.
 func sameShape(fix, got any) []string {
 	var diffs []string
@@ -136,7 +136,7 @@ func sameShape(fix, got any) []string {
 				return
 			}
 			for i, ge := range gv {
-				walk(fmt.Sprintf("%s[%d]", path, i), fv[0], ge)
+				walk(fmt.Sprintf("%s[%d]", path, i), fv[min(i, len(fv)-1)], ge)
 			}
 		}
 	}

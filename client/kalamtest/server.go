@@ -177,8 +177,9 @@ func (s *Server) secret() string {
 	return s.secretV
 }
 
-// stalled blocks while a Stall is in effect (real time, not the clock:
-// a stall is about the wire going quiet).
+// waitStall blocks while a Stall is in effect (real time, not the clock:
+// a stall is about the wire going quiet). It re-checks often so Stall(0)
+// ends a stall at once.
 func (s *Server) waitStall(ctx context.Context) {
 	for {
 		until := s.stallUntil.Load()
@@ -186,7 +187,7 @@ func (s *Server) waitStall(ctx context.Context) {
 		if until == 0 || d <= 0 {
 			return
 		}
-		t := time.NewTimer(d)
+		t := time.NewTimer(min(d, 10*time.Millisecond))
 		select {
 		case <-ctx.Done():
 			t.Stop()

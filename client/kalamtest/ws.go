@@ -361,6 +361,9 @@ func (wc *wsConn) writer() {
 		case <-wc.wake:
 		}
 		for {
+			// Stall before taking the next item, so a stalled socket keeps
+			// its queue full and the drop count is exact.
+			wc.s.waitStall(wc.ctx)
 			wc.mu.Lock()
 			if len(wc.queue) == 0 {
 				wc.mu.Unlock()
@@ -374,7 +377,6 @@ func (wc *wsConn) writer() {
 			}
 			wc.mu.Unlock()
 
-			wc.s.waitStall(wc.ctx)
 			if it.kind == outClose {
 				// Close waits for the peer's close frame, which the read
 				// loop receives; then everything unwinds.

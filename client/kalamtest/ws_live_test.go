@@ -1,0 +1,528 @@
+package kalamtest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+)
+
+const messagesDDL = "CREATE USER TABLE app.messages (id BIGINT PRIMARY KEY, body TEXT, author TEXT, created_at TIMESTAMP)"
+
+// liveKT is a server with app.messages created and tokens for alice/bob.
+type liveKT struct {
+	*ktServer
+	alice, bob, ops tokens
+}
+
+func newLive(t *testing.T, opts ...kalamtest.Option) *liveKT {
+	t.Helper()
+	s := newKT(t, opts...)
+	l := &liveKT{ktServer: s, alice: s.login(t, "alice", alicePW), bob: s.login(t, "bob", bobPW), ops: s.login(t, "ops", "OpsPass123!")}
+	s.mustSQL(t, l.ops.access, "CREATE NAMESPACE app")
+	s.mustSQL(t, l.ops.access, messagesDDL)
+	return l
+}
+
+// insertMessages inserts rows id from..to for alice, like the fixtures.
+func (l *liveKT) insertMessages(t *testing.T, tok string, from, to int) {
+	t.Helper()
+	var vals []string
+	for i := from; i <= to; i++ {
+		vals = append(vals, fmt.Sprintf("(%d, 'message %d', 'alice', %d)", i, i, 1777924795000000+int64(i)*1000000))
+	}
+	l.mustSQL(t, tok, "INSERT INTO app.messages (id, body, author, created_at) VALUES "+strings.Join(vals, ", "))
+}
+
+func subscribeMsg(id, sql, options string) string {
+	if options == "" {
+		return fmt.Sprintf(`{"type":"subscribe","subscription":{"id":%q,"sql":%q}}`, id, sql)
+	}
+	return fmt.Sprintf(`{"type":"subscribe","subscription":{"id":%q,"sql":%q,"options":%s}}`, id, sql, options)
+}
+
+func rowsOf(t *testing.T, f frame) []map[string]any {
+	t.Helper()
+	raw, _ := f.msg["rows"].([]any)
+	out := make([]map[string]any, len(raw))
+	for i, r := range raw {
+		out[i] = r.(map[string]any)
+	}
+	return out
+}
+
+func seqOf(t *testing.T, row map[string]any) int64 {
+	t.Helper()
+	s, ok := row["_seq"].(string)
+	if !ok {
+		t.Fatalf("_seq must be a string, got %T %v", row["_seq"], row["_seq"])
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func batchControl(t *testing.T, f frame) map[string]any {
+	t.Helper()
+	bc, ok := f.msg["batch_control"].(map[string]any)
+	if !ok {
+		t.Fatalf("no batch_control: %s", f.text)
+	}
+	return bc
+}
+
+// S4 + S14: header auth without compression, paged initial load with
+// next_batch, then insert/update/delete made over HTTP by another
+// connection, each compared with its fixture.
+func TestS4SubscribeFlowAndS14Changes(t *testing.T) {
+	l := newLive(t)
+	l.insertMessages(t, l.alice.access, 1, 5)
+	w := l.dialAuthed(t, l.alice.access, "compress=false")
+	w.send(mustRead(t, "ws-client-subscribe-batch-size.json"))
+
+	ack := w.readType("subscription_ack")
+	checkFixture(t, "ws-server-subscription_ack.json", ack.text)
+	fix := loadFixture(t, "ws-server-subscription_ack.json").(map[string]any)
+	gotSchema, _ := json.Marshal(ack.msg["schema"])
+	fixSchema, _ := json.Marshal(fix["schema"])
+	if !bytes.Equal(gotSchema, fixSchema) {
+		t.Errorf("schema\n got %s\nwant %s", gotSchema, fixSchema)
+	}
+
+	names := []string{"ws-server-initial_data_batch-first.json", "ws-server-initial_data_batch-next.json", "ws-server-initial_data_batch-final.json"}
+	var seen []int64
+	for i, name := range names {
+		f := w.readType("initial_data_batch")
+		if f.binary {
+			t.Errorf("compress=false but batch %d is binary", i)
+		}
+		checkFixture(t, name, f.text)
+		bc := batchControl(t, f)
+		wantStatus := loadFixture(t, name).(map[string]any)["batch_control"].(map[string]any)["status"]
+		if bc["status"] != wantStatus || mustJSONNumber(t, bc["batch_num"]) != int64(i) {
+			t.Errorf("batch %d control = %v", i, bc)
+		}
+		rows := rowsOf(t, f)
+		last := seqOf(t, rows[len(rows)-1])
+		if mustJSONNumber(t, bc["last_seq_id"]) != last {
+			t.Errorf("last_seq_id %v != last row _seq %d", bc["last_seq_id"], last)
+		}
+		for _, r := range rows {
+			seen = append(seen, seqOf(t, r))
+		}
+		if i == 0 {
+			if !bytes.Equal(mustMarshal(ack.msg["batch_control"]), mustMarshal(f.msg["batch_control"])) {
+				t.Errorf("ack and batch 0 batch_control differ: %v / %v", ack.msg["batch_control"], f.msg["batch_control"])
+			}
+		}
+		if bc["has_more"] == true {
+			w.send(fmt.Sprintf(`{"type":"next_batch","subscription_id":"sub-1","last_seq_id":%d}`, last))
+		}
+	}
+	if len(seen) != 5 {
+		t.Fatalf("initial load had %d rows, want 5", len(seen))
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] <= seen[i-1] {
+			t.Fatalf("_seq not ascending: %v", seen)
+		}
+	}
+
+	l.mustSQL(t, l.alice.access, "INSERT INTO app.messages (id, body, author, created_at) VALUES (6, 'hello again', 'alice', 1777924800000000)")
+	f := w.readType("change")
+	checkFixture(t, "ws-server-change-insert.json", f.text)
+
+	l.mustSQL(t, l.alice.access, "UPDATE app.messages SET body = 'hello (edited)' WHERE id = 1")
+	f = w.readType("change")
+	checkFixture(t, "ws-server-change-update.json", f.text)
+	if old := f.msg["old_values"].([]any)[0].(map[string]any); old["body"] != "message 1" {
+		t.Errorf("update old_values: %s", f.text)
+	}
+
+	l.mustSQL(t, l.alice.access, "DELETE FROM app.messages WHERE id = 2")
+	f = w.readType("change")
+	checkFixture(t, "ws-server-change-delete.json", f.text)
+
+	// bob's rows live in bob's partition of the USER table: alice sees none.
+	l.mustSQL(t, l.bob.access, "INSERT INTO app.messages (id, body, author, created_at) VALUES (100, 'bob', 'bob', 1)")
+	l.mustSQL(t, l.alice.access, "INSERT INTO app.messages (id, body, author, created_at) VALUES (7, 'seven', 'alice', 1)")
+	f = w.readType("change")
+	if rowsOf(t, f)[0]["id"] != "7" {
+		t.Errorf("alice received another user's row: %s", f.text)
+	}
+	w.sentinel()
+}
+
+func mustMarshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// S6: with compression on, big frames arrive as binary gzip, small ones
+// as text.
+func TestS6Compression(t *testing.T) {
+	l := newLive(t)
+	l.insertMessages(t, l.alice.access, 1, 20)
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", "{}"))
+	ack := w.readType("subscription_ack") // schema of six columns: ≥512 bytes
+	if len(ack.text) >= 512 && !ack.binary {
+		t.Errorf("ack of %d bytes sent as text", len(ack.text))
+	}
+	f := w.readType("initial_data_batch")
+	if !f.binary || len(f.raw) >= len(f.text) || f.raw[0] != 0x1f || f.raw[1] != 0x8b {
+		t.Errorf("big batch: binary=%v wire=%d json=%d", f.binary, len(f.raw), len(f.text))
+	}
+	l.mustSQL(t, l.alice.access, "INSERT INTO app.messages (id, body, author, created_at) VALUES (21, 'x', 'alice', 1)")
+	f = w.readType("change")
+	if f.binary || len(f.text) >= 512 {
+		t.Errorf("small change: binary=%v len=%d", f.binary, len(f.text))
+	}
+	if l.Conns()[0].Compress != true {
+		t.Error("Conns() says compression off")
+	}
+}
+
+// S11: subscribe errors keep the socket open.
+func TestS11SubscribeErrors(t *testing.T) {
+	l := newLive(t, kalamtest.WithSubscriptionLimits(2, 100))
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.send(subscribeMsg("", "SELECT * FROM app.messages", "{}"))
+	checkFixtureExact(t, "ws-server-error-invalid_subscription_id.json", w.read().text)
+	w.send(subscribeMsg("sub-2", "SELECT * FROM messages", "{}"))
+	checkFixtureExact(t, "ws-server-error-invalid_sql.json", w.read().text)
+	w.send(subscribeMsg("sub-3", "SELECT * FROM app.missing", "{}"))
+	checkFixtureExact(t, "ws-server-error-not_found.json", w.read().text)
+	w.send(mustRead(t, "ws-client-subscribe-last-rows.json")) // 50 ≤ 50: fine
+	w.readType("subscription_ack")
+	w.readType("initial_data_batch")
+	w.send(subscribeMsg("sub-recent", "SELECT id, body FROM app.messages WHERE author = 'alice'", `{"batch_size":50,"last_rows":51}`))
+	checkFixtureExact(t, "ws-server-error-unsupported-last_rows.json", w.read().text)
+	w.send(`{"type":"next_batch","subscription_id":"sub-9"}`)
+	checkFixtureExact(t, "ws-server-error-batch_fetch_failed.json", w.read().text)
+
+	// Per-user limit 2: one on this socket, one on another, then refused.
+	w2 := l.dialAuthed(t, l.alice.access, "")
+	w2.send(subscribeMsg("sub-10", "SELECT * FROM app.messages", ""))
+	w2.readType("subscription_ack")
+	w2.send(subscribeMsg("sub-11", "SELECT * FROM app.messages", ""))
+	f := w2.read()
+	checkFixtureExact(t, "ws-server-error-subscription_limit_exceeded.json", f.text)
+	w.sentinel()
+	w2.sentinel()
+
+	// Per-connection limit.
+	l2 := newLive(t, kalamtest.WithSubscriptionLimits(10, 1))
+	w3 := l2.dialAuthed(t, l2.alice.access, "")
+	w3.send(subscribeMsg("a", "SELECT * FROM app.messages", ""))
+	w3.readType("subscription_ack")
+	w3.send(subscribeMsg("b", "SELECT * FROM app.messages", ""))
+	f = w3.read()
+	if f.msg["code"] != "UNSUPPORTED" || f.msg["message"] != "Invalid operation: Maximum subscriptions (1) per connection exceeded" {
+		t.Errorf("per-connection cap: %s", f.text)
+	}
+	// Re-subscribing an existing id replaces it and is not a new one.
+	w3.send(subscribeMsg("a", "SELECT * FROM app.messages", ""))
+	w3.readType("subscription_ack")
+	w3.sentinel()
+}
+
+// S12: options null → ack only (ready, last_seq_id null), then changes.
+func TestS12SubscribeWithoutOptions(t *testing.T) {
+	l := newLive(t)
+	l.insertMessages(t, l.alice.access, 1, 3)
+	w := l.dialAuthed(t, l.alice.access, "compress=false")
+	w.send(mustRead(t, "ws-client-subscribe-no-initial-data.json"))
+	checkFixtureExact(t, "ws-server-subscription_ack-ready-no-initial-data.json", w.read().text)
+	w.send(subscribeMsg("sub-absent", "SELECT * FROM app.messages", "")) // options absent: same
+	f := w.readType("subscription_ack")
+	if bc := batchControl(t, f); bc["status"] != "ready" || bc["last_seq_id"] != nil {
+		t.Errorf("absent options: %s", f.text)
+	}
+	w.sentinel() // no initial_data_batch for either
+	l.insertMessages(t, l.alice.access, 4, 4)
+	a, b := w.readType("change"), w.readType("change")
+	if a.msg["subscription_id"] == b.msg["subscription_id"] {
+		t.Errorf("want one change per subscription, got %s and %s", a.text, b.text)
+	}
+}
+
+// S13: {} on an empty table → ack + empty ready batch.
+func TestS13EmptyTable(t *testing.T) {
+	l := newLive(t)
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.send(mustRead(t, "ws-client-subscribe.json"))
+	ack := w.readType("subscription_ack")
+	if bc := batchControl(t, ack); bc["last_seq_id"] != nil || bc["status"] != "ready" {
+		t.Errorf("ack: %s", ack.text)
+	}
+	checkFixtureExact(t, "ws-server-initial_data_batch-empty.json", w.read().text)
+}
+
+// S15: resume with from returns only newer, live rows; deletions in the
+// gap are not replayed.
+func TestS15Resume(t *testing.T) {
+	l := newLive(t)
+	l.insertMessages(t, l.alice.access, 1, 3)
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", "{}"))
+	w.readType("subscription_ack")
+	rows := rowsOf(t, w.readType("initial_data_batch"))
+	last := seqOf(t, rows[len(rows)-1])
+	_ = w.c.Close(websocket.StatusNormalClosure, "bye")
+
+	l.insertMessages(t, l.alice.access, 4, 5)
+	l.mustSQL(t, l.alice.access, "DELETE FROM app.messages WHERE id = 1")
+	l.mustSQL(t, l.alice.access, "DELETE FROM app.messages WHERE id = 5")
+
+	w = l.dialAuthed(t, l.alice.access, "")
+	var fix map[string]any
+	_ = json.Unmarshal(mustRead(t, "ws-client-subscribe-resume.json"), &fix)
+	w.send(strings.Replace(string(mustRead(t, "ws-client-subscribe-resume.json")), "309781248081924101", strconv.FormatInt(last, 10), 1))
+	w.readType("subscription_ack")
+	f := w.readType("initial_data_batch")
+	got := rowsOf(t, f)
+	if len(got) != 1 || got[0]["id"] != "4" {
+		t.Fatalf("resume batch: %s", f.text)
+	}
+	if batchControl(t, f)["status"] != "ready" {
+		t.Errorf("resume batch not ready: %s", f.text)
+	}
+	// from_seq_id is an accepted alias.
+	w.send(subscribeMsg("sub-2", "SELECT * FROM app.messages", fmt.Sprintf(`{"from_seq_id":%d}`, last)))
+	w.readType("subscription_ack")
+	if got := rowsOf(t, w.readType("initial_data_batch")); len(got) != 1 {
+		t.Errorf("from_seq_id alias: %v", got)
+	}
+	l.insertMessages(t, l.alice.access, 6, 6)
+	w.readType("change")
+	w.readType("change")
+}
+
+// S16: unsubscribe is silent and stops that subscription's changes.
+func TestS16Unsubscribe(t *testing.T) {
+	l := newLive(t)
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", ""))
+	w.readType("subscription_ack")
+	w.send(subscribeMsg("sub-2", "SELECT id FROM app.messages", ""))
+	w.readType("subscription_ack")
+	w.send(mustRead(t, "ws-client-unsubscribe.json"))
+	w.send(`{"type":"unsubscribe","subscription_id":"never-existed"}`)
+	w.sentinel()
+	if subs := l.Conns()[0].Subs; len(subs) != 1 || subs[0] != "sub-2" {
+		t.Errorf("Conns().Subs = %v", subs)
+	}
+	l.insertMessages(t, l.alice.access, 1, 1)
+	f := w.readType("change")
+	if f.msg["subscription_id"] != "sub-2" {
+		t.Fatalf("change for %v after unsubscribe", f.msg["subscription_id"])
+	}
+	if row := rowsOf(t, f)[0]; len(row) != 2 || row["id"] != "1" || row["_seq"] == nil {
+		t.Errorf("projection must keep only id and _seq: %v", row)
+	}
+	w.sentinel() // sub-1's change would have been queued beside sub-2's
+}
+
+// The initial-load gate: no batch after 0 unless asked, and changes made
+// during the load arrive only after the final batch.
+func TestInitialLoadGate(t *testing.T) {
+	l := newLive(t)
+	l.insertMessages(t, l.alice.access, 1, 4)
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", `{"batch_size":2}`))
+	w.readType("subscription_ack")
+	b0 := w.readType("initial_data_batch")
+	l.insertMessages(t, l.alice.access, 5, 5)
+	w.sentinel() // neither batch 1 nor the change came unasked
+	w.send(fmt.Sprintf(`{"type":"next_batch","subscription_id":"sub-1","last_seq_id":%d}`, mustJSONNumber(t, batchControl(t, b0)["last_seq_id"])))
+	b1 := w.readType("initial_data_batch")
+	if batchControl(t, b1)["status"] != "ready" || len(rowsOf(t, b1)) != 2 {
+		t.Fatalf("final batch (the snapshot excludes row 5): %s", b1.text)
+	}
+	f := w.readType("change")
+	if rowsOf(t, f)[0]["id"] != "5" {
+		t.Errorf("buffered change: %s", f.text)
+	}
+}
+
+// last_rows returns the newest rows, ascending, in one ready batch.
+func TestLastRows(t *testing.T) {
+	l := newLive(t)
+	l.insertMessages(t, l.alice.access, 1, 6)
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.send(subscribeMsg("r", "SELECT id, body FROM app.messages", `{"batch_size":10,"last_rows":2}`))
+	w.readType("subscription_ack")
+	f := w.readType("initial_data_batch")
+	rows := rowsOf(t, f)
+	if len(rows) != 2 || rows[0]["id"] != "5" || rows[1]["id"] != "6" || batchControl(t, f)["has_more"] != false {
+		t.Errorf("last_rows: %s", f.text)
+	}
+}
+
+// A 5 000-row initial load paged to ready over a compressed socket, then
+// changes from another connection.
+func TestLargeInitialLoad(t *testing.T) {
+	l := newLive(t)
+	for i := 0; i < 5; i++ {
+		l.insertMessages(t, l.alice.access, i*1000+1, (i+1)*1000)
+	}
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.send(subscribeMsg("big", "SELECT * FROM app.messages", "{}"))
+	w.readType("subscription_ack")
+	ids := map[string]bool{}
+	var prev int64
+	for n := 0; ; n++ {
+		f := w.readType("initial_data_batch")
+		if !f.binary {
+			t.Errorf("batch %d of %d bytes not compressed", n, len(f.text))
+		}
+		bc := batchControl(t, f)
+		if mustJSONNumber(t, bc["batch_num"]) != int64(n) {
+			t.Fatalf("batch_num %v, want %d", bc["batch_num"], n)
+		}
+		for _, r := range rowsOf(t, f) {
+			seq := seqOf(t, r)
+			if seq <= prev {
+				t.Fatalf("_seq not ascending at %v", r)
+			}
+			prev = seq
+			ids[r["id"].(string)] = true
+		}
+		if bc["has_more"] == false {
+			if bc["status"] != "ready" {
+				t.Fatalf("final status %v", bc["status"])
+			}
+			break
+		}
+		want := "loading_batch"
+		if n == 0 {
+			want = "loading"
+		}
+		if bc["status"] != want {
+			t.Fatalf("batch %d status %v", n, bc["status"])
+		}
+		w.send(fmt.Sprintf(`{"type":"next_batch","subscription_id":"big","last_seq_id":%d}`, mustJSONNumber(t, bc["last_seq_id"])))
+	}
+	if len(ids) != 5000 {
+		t.Fatalf("loaded %d distinct rows, want 5000", len(ids))
+	}
+	l.mustSQL(t, l.alice.access, "UPDATE app.messages SET body = 'edited' WHERE id = 4999")
+	if f := w.readType("change"); f.msg["change_type"] != "update" {
+		t.Errorf("after load: %s", f.text)
+	}
+}
+
+// The per-connection notification queue drops (and counts) what does not
+// fit while the socket cannot write.
+func TestNotificationQueueDrops(t *testing.T) {
+	l := newLive(t, kalamtest.WithNotifyQueue(4))
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", ""))
+	w.readType("subscription_ack")
+	l.Stall(time.Hour)
+	for i := 1; i <= 10; i++ {
+		if _, err := l.Exec("alice", fmt.Sprintf("INSERT INTO app.messages (id, body, author, created_at) VALUES (%d, 'x', 'alice', 1)", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(ktWait)
+	for l.NotificationDrops() < 6 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if d := l.NotificationDrops(); d != 6 {
+		t.Fatalf("drops = %d, want 6", d)
+	}
+	l.Stall(0)
+	for i := 1; i <= 4; i++ {
+		f := w.readType("change")
+		if rowsOf(t, f)[0]["id"] != strconv.Itoa(i) {
+			t.Errorf("change %d: %s", i, f.text)
+		}
+	}
+	w.sentinel()
+}
+
+// A program that knows only the protocol: HTTP DDL and DML, msgpack frames.
+func TestMsgpackLiveFrames(t *testing.T) {
+	l := newLive(t)
+	l.insertMessages(t, l.alice.access, 1, 2)
+	w := l.mustDial(t, "serialization=msgpack&compress=false", bearer(l.alice.access))
+	w.read()
+	w.send(subscribeMsg("m", "SELECT * FROM app.messages", "{}"))
+	for _, typ := range []string{"subscription_ack", "initial_data_batch"} {
+		f := readMsgpack(t, w)
+		if f["type"] != typ {
+			t.Fatalf("want %s, got %v", typ, f)
+		}
+	}
+}
+
+func TestSystemLiveListsSubscriptions(t *testing.T) {
+	l := newLive(t)
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.send(subscribeMsg("watch-1", "SELECT * FROM app.messages", ""))
+	w.readType("subscription_ack")
+	r := l.sql(t, l.ops.access, "SELECT * FROM system.live")
+	if r.status != 200 || !strings.Contains(string(r.body), "watch-1") {
+		t.Errorf("system.live: %d %s", r.status, r.body)
+	}
+}
+
+func TestDemoMode(t *testing.T) {
+	s := newKT(t, kalamtest.WithDemo(), kalamtest.WithDemoInterval(5*time.Millisecond))
+	tk := s.login(t, kalamtest.DemoUser, kalamtest.DemoPassword)
+	w := s.dialAuthed(t, tk.access, "")
+	w.send(subscribeMsg("demo", "SELECT * FROM demo.messages", "{}"))
+	w.readType("subscription_ack")
+	if rows := rowsOf(t, w.readType("initial_data_batch")); len(rows) < 5 {
+		t.Errorf("demo starts with %d rows", len(rows))
+	}
+	w.readType("change") // the writer keeps frames flowing
+	w.send(subscribeMsg("metrics", "SELECT * FROM demo.metrics", "{}"))
+	for {
+		f := w.read()
+		if f.msg["type"] == "initial_data_batch" {
+			// A metric updated after the snapshot boundary is not in the
+			// snapshot; its update change follows the batch.
+			if n := len(rowsOf(t, f)); n == 0 || n > 5 {
+				t.Errorf("metrics: %s", f.text)
+			}
+			break
+		}
+	}
+	admin := s.login(t, kalamtest.DemoAdmin, kalamtest.DemoAdminPW)
+	if r := s.sql(t, admin.access, "SELECT * FROM system.users"); r.status != 200 {
+		t.Errorf("admin reads system.users: %d %s", r.status, r.body)
+	}
+}
+
+// readMsgpack reads one binary MessagePack frame into a map.
+func readMsgpack(t *testing.T, w *wsc) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(w.ctx, ktWait)
+	defer cancel()
+	typ, b, err := w.c.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if typ != websocket.MessageBinary {
+		t.Fatalf("want a binary msgpack frame, got text %s", b)
+	}
+	var m map[string]any
+	if err := msgpack.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not msgpack: %v", err)
+	}
+	return m
+}
