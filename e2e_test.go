@@ -1,0 +1,160 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tmuxSession runs the kalamdash binary in a private tmux server at a fixed
+// size and reads its screen (go-tui-stack.md 4(c)).
+type tmuxSession struct {
+	t    *testing.T
+	sock string
+	dir  string
+}
+
+func startTmux(t *testing.T, w, h int, args ...string) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("SKIPPED: tmux is not installed; the end-to-end dashboard test needs it (apt-get install tmux)")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "kalamdash")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	conf := filepath.Join(dir, "tmux.conf")
+	os.WriteFile(conf, []byte("set -g default-terminal tmux-256color\nset -g escape-time 0\nset -g status off\nset -g remain-on-exit on\n"), 0o600)
+	s := &tmuxSession{t: t, sock: filepath.Join(dir, "sock"), dir: dir}
+	// Wrap the command so its exit status lands in a file (tmux may leave
+	// #{pane_dead_status} empty for a while).
+	cmd := append([]string{"sh", "-c", `"$@"; echo $? > "$0"`, filepath.Join(dir, "status"), bin}, args...)
+	tmuxArgs := append([]string{"-S", s.sock, "-f", conf, "new-session", "-d", "-s", "app",
+		"-x", itoa(w), "-y", itoa(h), "-e", "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "-e", "NO_COLOR="}, cmd...)
+	if out, err := exec.Command("tmux", tmuxArgs...).CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "-S", s.sock, "kill-server").Run() })
+	return s
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func (s *tmuxSession) screen() string {
+	out, err := exec.Command("tmux", "-S", s.sock, "capture-pane", "-p", "-t", "app").Output()
+	if err != nil {
+		s.t.Fatalf("capture-pane: %v", err)
+	}
+	return string(out)
+}
+
+func (s *tmuxSession) keys(keys ...string) {
+	s.t.Helper()
+	args := append([]string{"-S", s.sock, "send-keys", "-t", "app"}, keys...)
+	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
+		s.t.Fatalf("send-keys %v: %v\n%s", keys, err, out)
+	}
+}
+
+// waitFor polls the screen until ok returns true, failing with the screen
+// after the deadline.
+func (s *tmuxSession) waitFor(what string, d time.Duration, ok func(screen string) bool) string {
+	s.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		scr := s.screen()
+		if ok(scr) {
+			return scr
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out waiting for %s; screen:\n%s", what, scr)
+		}
+		time.Sleep(40 * time.Millisecond)
+	}
+}
+
+func (s *tmuxSession) waitText(d time.Duration, subs ...string) string {
+	s.t.Helper()
+	return s.waitFor(strings.Join(subs, " & "), d, func(scr string) bool {
+		for _, sub := range subs {
+			if !strings.Contains(scr, sub) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+var (
+	countdownRE = regexp.MustCompile(`access\s+(\d+:\d\d)`)
+	rotationsRE = regexp.MustCompile(`Rotations (\d+)`)
+)
+
+// TestDashboardEndToEnd runs the real binary on the embedded demo server:
+// one Enter logs in, the access countdown moves, the compression key
+// switches to text frames whose raw JSON shows in the detail pane, and a
+// manual refresh adds a rotation row. Run: go test -run TestDashboardEndToEnd .
+func TestDashboardEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SKIPPED in -short: builds the binary and drives it in tmux")
+	}
+	s := startTmux(t, 100, 30)
+	s.waitText(15*time.Second, "Demo server", "Press Enter to connect")
+	s.keys("Enter")
+	s.waitText(10*time.Second, "● connected", "Frames", "DEMO SERVER")
+	// Gzip is on: the initial batches arrive as binary gzip frames.
+	s.waitText(10*time.Second, "binary initial_data_batch")
+
+	// The countdown moves.
+	first := countdownRE.FindStringSubmatch(s.screen())
+	if first == nil {
+		t.Fatalf("no access countdown on screen:\n%s", s.screen())
+	}
+	s.waitFor("the countdown to move from "+first[1], 5*time.Second, func(scr string) bool {
+		m := countdownRE.FindStringSubmatch(scr)
+		return m != nil && m[1] != first[1]
+	})
+
+	// The compression key reconnects with compress=false: text frames.
+	s.keys("c")
+	s.waitText(10*time.Second, "json plain", "↓ text   subscription_ack")
+	s.waitText(10*time.Second, "↓ text   change")
+	// Raw view of the newest (followed) frame is readable JSON.
+	s.keys("v")
+	s.waitFor("raw JSON in the detail pane", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, " raw ") && strings.Contains(scr, `{"type":"`)
+	})
+
+	// A manual refresh adds a rotation row.
+	s.keys("2")
+	scr := s.waitText(5*time.Second, "Rotations")
+	before := rotationsRE.FindStringSubmatch(scr)
+	s.keys("R")
+	s.waitFor("a new rotation row", 10*time.Second, func(scr string) bool {
+		m := rotationsRE.FindStringSubmatch(scr)
+		return m != nil && m[1] != before[1] && strings.Contains(scr, " manual ")
+	})
+
+	// q quits cleanly with status 0.
+	s.keys("q")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(filepath.Join(s.dir, "status"))
+		if err == nil && len(b) > 0 {
+			if got := strings.TrimSpace(string(b)); got != "0" {
+				t.Fatalf("exit status %s; screen:\n%s", got, s.screen())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kalamdash did not exit after q; screen:\n%s", s.screen())
+		}
+		time.Sleep(40 * time.Millisecond)
+	}
+}
