@@ -142,7 +142,7 @@ func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, 
 	if def.perUser() {
 		owner = c.UserID
 	}
-	tx, err := e.conn.BeginTx(ctx, nil)
+	tx, err := e.begin(ctx)
 	if err != nil {
 		return Result{}, errf(kindExecution, "%v", err)
 	}
@@ -195,7 +195,7 @@ func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, 
 		}
 		replace := int64(-1)
 		if def.pk != "" {
-			existing, err := scanRows(ctx, tx, def, quoteIdent(colOwner)+" = ? AND "+quoteIdent(def.pk)+" = ?", []any{owner, toSQLite(row[def.pk])}, "")
+			existing, err := scanRows(ctx, e.on(tx), def, quoteIdent(colOwner)+" = ? AND "+quoteIdent(def.pk)+" = ?", []any{owner, toSQLite(row[def.pk])}, "")
 			if err != nil {
 				return Result{}, errf(kindExecution, "%v", err)
 			}
@@ -211,7 +211,7 @@ func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, 
 		if def.hasDeleted() {
 			row[colDeleted] = false
 		}
-		if err := writeRow(ctx, tx, def, owner, row, replace); err != nil {
+		if err := writeRow(ctx, e.on(tx), def, owner, row, replace); err != nil {
 			return Result{}, errf(kindExecution, "%v", err)
 		}
 		changes = append(changes, Change{Namespace: def.ns, Table: def.name, Owner: owner, Type: client.ChangeInsert, Seq: seq, newRow: row, tbl: def})
@@ -226,7 +226,7 @@ func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, 
 }
 
 // writeRow inserts row, or overwrites the stored row rowid when >= 0.
-func writeRow(ctx context.Context, tx *sql.Tx, def *tableDef, owner string, row map[string]any, rowid int64) error {
+func writeRow(ctx context.Context, tx runner, def *tableDef, owner string, row map[string]any, rowid int64) error {
 	cols := storedColumns(def)
 	args := make([]any, 0, len(cols)+2)
 	if rowid >= 0 {
@@ -252,7 +252,7 @@ func writeRow(ctx context.Context, tx *sql.Tx, def *tableDef, owner string, row 
 }
 
 // matchRows returns the caller-visible rows of def matching where.
-func (e *Engine) matchRows(ctx context.Context, tx *sql.Tx, c Caller, def *tableDef, where expr, params []any, ectx *evalCtx) ([]storedRow, *kerr) {
+func (e *Engine) matchRows(ctx context.Context, tx *txn, c Caller, def *tableDef, where expr, params []any, ectx *evalCtx) ([]storedRow, *kerr) {
 	base, args := e.baseFilter(def, c)
 	r := &renderer{colType: def.colType}
 	ws, _, k := e.whereSQL(def, where, params, ectx, r)
@@ -263,7 +263,7 @@ func (e *Engine) matchRows(ctx context.Context, tx *sql.Tx, c Caller, def *table
 		base += " AND " + ws
 		args = append(args, r.args...)
 	}
-	rows, err := scanRows(ctx, tx, def, base, args, "ORDER BY "+quoteIdent(colSeq))
+	rows, err := scanRows(ctx, e.on(tx), def, base, args, "ORDER BY "+quoteIdent(colSeq))
 	if err != nil {
 		return nil, errf(kindExecution, "%v", err)
 	}
@@ -296,7 +296,7 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 		sets[i] = setClause{col: sc.col, x: x}
 	}
 	ectx := &evalCtx{now: e.now(), user: c.UserID, genID: e.nextSeq}
-	tx, err := e.conn.BeginTx(ctx, nil)
+	tx, err := e.begin(ctx)
 	if err != nil {
 		return Result{}, errf(kindExecution, "%v", err)
 	}
@@ -333,7 +333,7 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 		}
 		seq := e.nextSeq()
 		next[colSeq] = seq
-		if err := writeRow(ctx, tx, def, owner, next, old.rowid); err != nil {
+		if err := writeRow(ctx, e.on(tx), def, owner, next, old.rowid); err != nil {
 			return Result{}, errf(kindExecution, "%v", err)
 		}
 		changes = append(changes, Change{Namespace: def.ns, Table: def.name, Owner: owner, Type: client.ChangeUpdate, Seq: seq, oldRow: old.vals, newRow: next, tbl: def})
@@ -356,7 +356,7 @@ func (e *Engine) delete(ctx context.Context, c Caller, s deleteStmt, ns string, 
 		return Result{}, k
 	}
 	ectx := &evalCtx{now: e.now(), user: c.UserID, genID: e.nextSeq}
-	tx, err := e.conn.BeginTx(ctx, nil)
+	tx, err := e.begin(ctx)
 	if err != nil {
 		return Result{}, errf(kindExecution, "%v", err)
 	}
@@ -373,7 +373,7 @@ func (e *Engine) delete(ctx context.Context, c Caller, s deleteStmt, ns string, 
 	for _, old := range rows {
 		if !def.hasDeleted() {
 			// Stream tables delete for real.
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+def.sqlName+" WHERE rowid = ?", old.rowid); err != nil {
+			if _, err := e.on(tx).ExecContext(ctx, "DELETE FROM "+def.sqlName+" WHERE rowid = ?", old.rowid); err != nil {
 				return Result{}, errf(kindExecution, "%v", err)
 			}
 			seq, _ := old.vals[colSeq].(int64)
@@ -387,7 +387,7 @@ func (e *Engine) delete(ctx context.Context, c Caller, s deleteStmt, ns string, 
 		seq := e.nextSeq()
 		tomb[colSeq] = seq
 		tomb[colDeleted] = true
-		if err := writeRow(ctx, tx, def, owner, tomb, old.rowid); err != nil {
+		if err := writeRow(ctx, e.on(tx), def, owner, tomb, old.rowid); err != nil {
 			return Result{}, errf(kindExecution, "%v", err)
 		}
 		changes = append(changes, Change{Namespace: def.ns, Table: def.name, Owner: owner, Type: client.ChangeDelete, Seq: seq, oldRow: old.vals, newRow: tomb, tbl: def})

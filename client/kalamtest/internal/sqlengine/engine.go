@@ -33,6 +33,7 @@ type Engine struct {
 
 	namespaces map[string]bool
 	tables     map[string]*tableDef // by "ns.table"
+	stmts      map[string]*sql.Stmt // prepared-statement cache (stmtcache.go)
 	closed     bool
 
 	// Listener and lister registration is independent of mu so callbacks
@@ -85,6 +86,7 @@ func New(opts Options) (*Engine, error) {
 		defaultNamespace: opts.DefaultNamespace,
 		namespaces:       map[string]bool{"default": true},
 		tables:           map[string]*tableDef{},
+		stmts:            map[string]*sql.Stmt{},
 		listeners:        map[int]func(Change){},
 	}
 	if e.worker == 0 {
@@ -108,6 +110,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.dropStmts()
 	err1 := e.conn.Close()
 	err2 := e.db.Close()
 	if err1 != nil {

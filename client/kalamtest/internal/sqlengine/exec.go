@@ -99,19 +99,16 @@ func (e *Engine) exec(ctx context.Context, c Caller, r Request) (ExecResult, *Er
 // prepare classifies and parses one statement, as upstream does for the
 // whole batch before running anything.
 func (e *Engine) prepare(c Caller, s string) (statement, *Error) {
-	toks, _ := lex(s)
-	if len(toks) >= 2 {
-		w0, w1 := toks[0].upper(), toks[1].upper()
-		if (w0 == "CREATE" || w0 == "DROP" || w0 == "ALTER") && (w1 == "NAMESPACE" || w1 == "SCHEMA") && !c.IsAdmin() {
-			return nil, &Error{Status: http.StatusForbidden, Code: CodePermissionDenied, Message: namespaceAdminMsg}
-		}
+	w := firstWords(s, 3)
+	if (w[0] == "CREATE" || w[0] == "DROP" || w[0] == "ALTER") && (w[1] == "NAMESPACE" || w[1] == "SCHEMA") && !c.IsAdmin() {
+		return nil, &Error{Status: http.StatusForbidden, Code: CodePermissionDenied, Message: namespaceAdminMsg}
 	}
 	st, err := parseStatement(s)
 	if err != nil {
 		msg := err.Error()
 		if errors.Is(err, errUnsupported) {
 			msg = "Unsupported statement type: " + s
-		} else if len(toks) > 0 && toks[0].upper() == "CREATE" && isCreateTable(toks) {
+		} else if w[0] == "CREATE" && (w[1] == "TABLE" || w[2] == "TABLE") {
 			msg = "Invalid CREATE TABLE statement: " + msg
 		}
 		return nil, forPrivilege(c, http.StatusBadRequest, CodeInvalidSQL, msg)
@@ -119,13 +116,15 @@ func (e *Engine) prepare(c Caller, s string) (statement, *Error) {
 	return st, nil
 }
 
-func isCreateTable(toks []token) bool {
-	for i := 1; i < len(toks) && i < 3; i++ {
-		if toks[i].upper() == "TABLE" {
-			return true
-		}
+// firstWords returns the first n bare words of a statement, upper-cased
+// ("" past the end), without lexing the whole (possibly huge) text.
+func firstWords(s string, n int) []string {
+	toks, _ := lex(s[:min(len(s), 128)])
+	out := make([]string, n)
+	for i := 0; i < n && i < len(toks); i++ {
+		out[i] = toks[i].upper()
 	}
-	return false
+	return out
 }
 
 // checkParams validates request parameters (parse_scalar_params upstream).
@@ -212,6 +211,7 @@ func (e *Engine) dropNamespace(ctx context.Context, c Caller, s dropNamespaceStm
 		if t.ns != s.name {
 			continue
 		}
+		e.dropStmts()
 		if _, err := e.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+t.sqlName); err != nil {
 			return Result{}, errf(kindExecution, "DROP TABLE failed: %v", err)
 		}
@@ -325,6 +325,7 @@ func (e *Engine) dropTable(ctx context.Context, c Caller, s dropTableStmt, ns st
 		}
 		return Result{}, errf(kindNotFound, "Table '%s' not found in namespace '%s'", s.ref.name, ns)
 	}
+	e.dropStmts()
 	if _, err := e.conn.ExecContext(ctx, "DROP TABLE "+def.sqlName); err != nil {
 		return Result{}, errf(kindExecution, "DROP TABLE failed: %v", err)
 	}

@@ -166,7 +166,7 @@ func (q *LiveQuery) scan(after *int64, boundary int64, desc bool, limit int) ([]
 	if limit >= 0 {
 		tail += " LIMIT " + strconv.Itoa(limit)
 	}
-	rows, err := scanRows(context.Background(), e.conn, q.def, where, args, tail)
+	rows, err := scanRows(context.Background(), e.on(nil), q.def, where, args, tail)
 	if err != nil {
 		return nil, err
 	}

@@ -198,7 +198,7 @@ func (e *Engine) selectQuery(ctx context.Context, c Caller, s selectStmt, ns str
 		q.WriteString(" LIMIT ? OFFSET ?")
 		r.args = append(r.args, limit, offset)
 	}
-	rows, err := e.conn.QueryContext(ctx, q.String(), r.args...)
+	rows, err := e.on(nil).QueryContext(ctx, q.String(), r.args...)
 	if err != nil {
 		return Result{}, errf(kindExecution, "%v", err)
 	}

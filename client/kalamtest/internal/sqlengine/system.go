@@ -198,7 +198,7 @@ func (e *Engine) materialize(ctx context.Context, sr *systemRows) error {
 		for i, v := range row {
 			args[i] = toSQLite(v)
 		}
-		if _, err := e.conn.ExecContext(ctx, ins, args...); err != nil {
+		if _, err := e.on(nil).ExecContext(ctx, ins, args...); err != nil {
 			return err
 		}
 	}
