@@ -40,8 +40,9 @@ type Conn struct {
 	nextTrigger      Trigger
 	refreshing       bool
 	failures         int
-	lastFailAuth     bool // last refresh-token attempt was refused: retry via provider
-	pendingReconnect *Rotation
+	lastFailAuth     bool      // last refresh-token attempt was refused: retry via provider
+	pendingReconnect *Rotation // provider called for a reconnect; completed on Connected
+	pendingLogin     bool      // …and it returned a password (so a login follows)
 	lastRefresh      time.Time
 	rotID            int
 	history          ring[Rotation]

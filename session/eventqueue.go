@@ -3,6 +3,7 @@ package session
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // maxQueued bounds the events waiting inside the manager while the UI is
@@ -22,10 +23,12 @@ type eventQueue struct {
 	done bool
 	drop atomic.Uint64
 	wg   sync.WaitGroup
+	// abandon is closed when close gives up waiting for a consumer.
+	abandon chan struct{}
 }
 
 func newEventQueue(buffer int) *eventQueue {
-	e := &eventQueue{out: make(chan Event, buffer)}
+	e := &eventQueue{out: make(chan Event, buffer), abandon: make(chan struct{})}
 	e.cond = sync.NewCond(&e.mu)
 	e.wg.Add(1)
 	go e.run()
@@ -94,12 +97,20 @@ func (e *eventQueue) run() {
 		e.q[0] = nil
 		e.q = e.q[1:]
 		e.mu.Unlock()
-		e.out <- ev // blocks only this goroutine; close() drains
+		select {
+		case e.out <- ev: // blocks only this goroutine
+		case <-e.abandon:
+			return
+		}
 	}
 }
 
-// close stops accepting events and closes out once the queue is
-// delivered. If nobody reads out any more, it discards what is left.
+// closeWait bounds how long close waits for a consumer to take the last
+// events before discarding them.
+const closeWait = time.Second
+
+// close stops accepting events and closes out once the queued events are
+// delivered, or after closeWait if nobody reads them any more.
 func (e *eventQueue) close() {
 	e.mu.Lock()
 	if e.done {
@@ -109,12 +120,14 @@ func (e *eventQueue) close() {
 	e.done = true
 	e.cond.Signal()
 	e.mu.Unlock()
-	// Drain so run can finish even if the consumer has gone.
-	go func() {
-		for range e.out {
-		}
-	}()
-	e.wg.Wait()
+	finished := make(chan struct{})
+	go func() { e.wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(closeWait):
+		close(e.abandon)
+		<-finished
+	}
 }
 
 func (e *eventQueue) dropped() uint64 { return e.drop.Load() }

@@ -144,9 +144,9 @@ func TestFrameLogTextFilter(t *testing.T) {
 		f    Filter
 		want int
 	}{
-		{Filter{Text: "alice"}, 2},      // smart case: lower-case needle folds
-		{Filter{Text: "Alice"}, 1},      // upper case: exact
-		{Filter{Text: "auth_"}, 1},      // type matches
+		{Filter{Text: "alice"}, 2}, // smart case: lower-case needle folds
+		{Filter{Text: "Alice"}, 1}, // upper case: exact
+		{Filter{Text: "auth_"}, 1}, // type matches
 		{Filter{Text: `"author":"[ab]`, Regex: true}, 1},
 		{Filter{Text: `(?i)alice|bob`, Regex: true}, 3},
 		{Filter{Text: "(", Regex: true}, 0},

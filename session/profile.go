@@ -220,16 +220,16 @@ func ParseProfiles(name string, data []byte) (*ProfilesFile, error) {
 	var f ProfilesFile
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		var de *toml.DecodeError
-		if errors.As(err, &de) {
-			row, col := de.Position()
-			return nil, fmt.Errorf("%s:%d:%d: %s", name, row, col, de.Error())
-		}
 		var se *toml.StrictMissingError
 		if errors.As(err, &se) && len(se.Errors) > 0 {
 			row, _ := se.Errors[0].Position()
 			return nil, fmt.Errorf("%s:%d: unknown key %s (known: name, url, auth, user, no_compress, serialization, refresh_policy, token_command, token_file, ca_file, insecure, cache_token)",
 				name, row, strings.Join(se.Errors[0].Key(), "."))
+		}
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			row, col := de.Position()
+			return nil, fmt.Errorf("%s:%d:%d: %s", name, row, col, de.Error())
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}

@@ -150,8 +150,10 @@ func (c *Conn) handle(ev client.Event) {
 		}
 		c.mu.Unlock()
 		c.m.emit(sev)
-		if pr != nil && pr.NewFingerprint != pr.OldFingerprint {
-			c.recordExternal(*pr) // same token again (pasted JWT) is no rotation
+		// A password provider logged in again: a rotation. The same pasted
+		// JWT handed out again is not.
+		if pr != nil && (pr.NewFingerprint != pr.OldFingerprint || c.pendingLogin) {
+			c.recordExternal(*pr)
 		}
 
 	case client.DisconnectedEvent:
@@ -219,6 +221,7 @@ func (c *Conn) handle(ev client.Event) {
 				done = &r
 			} else {
 				c.pendingReconnect = &r // completed by the next Connected/Disconnected
+				c.pendingLogin = e.Kind == client.AuthBasic
 			}
 		}
 		c.mu.Unlock()

@@ -1,0 +1,158 @@
+package session
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const goodProfiles = `default = "local"
+
+[[profile]]
+name = "local"
+url = "http://127.0.0.1:8080"
+auth = "password"
+user = "alice"
+refresh_policy = "before 80%"
+
+[[profile]]
+name = "prod"
+url = "https://db.example.com"
+auth = "jwt"
+no_compress = true
+serialization = "msgpack"
+cache_token = true
+`
+
+func TestParseProfiles(t *testing.T) {
+	f, err := ParseProfiles("profiles.toml", []byte(goodProfiles))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := f.Get("")
+	if !ok || p.Name != "local" || p.User != "alice" || p.Mode() != AuthPassword {
+		t.Fatalf("default %+v", p)
+	}
+	if pol, _ := p.Policy(); pol != BeforeExpiryFraction(0.8) {
+		t.Errorf("policy %v", pol)
+	}
+	prod, ok := f.Get("prod")
+	if !ok || !prod.NoCompress || prod.Serialization != "msgpack" || !prod.CacheToken || prod.Mode() != AuthJWT {
+		t.Errorf("prod %+v", prod)
+	}
+	if _, ok := f.Get("nope"); ok {
+		t.Error("unknown profile found")
+	}
+}
+
+func TestParseProfilesErrorsNameTheLine(t *testing.T) {
+	cases := map[string]struct{ text, want string }{
+		"syntax":      {"[[profile]]\nname = \"a\"\nurl = http://x\n", "p.toml:3:"},
+		"unknown key": {"[[profile]]\nname = \"a\"\nurl = \"http://x:1\"\npassword = \"pw\"\n", "p.toml:4: unknown key"},
+		"bad url":     {"[[profile]]\nname = \"a\"\n\nurl = \"ftp://x\"\n", "p.toml:4:"},
+		"bad policy":  {"[[profile]]\nname = \"a\"\nurl = \"http://x:1\"\nrefresh_policy = \"sometimes\"\n", "p.toml:4:"},
+		"bad auth":    {"[[profile]]\nname = \"a\"\nurl = \"http://x:1\"\nauth = \"kerberos\"\n", "p.toml:4:"},
+		"no name":     {"[[profile]]\nurl = \"http://x:1\"\n\n[[profile]]\nurl = \"http://y:1\"\n", "p.toml:1: profile has no name"},
+		"duplicate":   {"[[profile]]\nname = \"a\"\nurl = \"http://x:1\"\n[[profile]]\nname = \"a\"\nurl = \"http://x:1\"\n", "p.toml:4:"},
+		"bad default": {"default = \"zz\"\n[[profile]]\nname = \"a\"\nurl = \"http://x:1\"\n", "p.toml:1: default profile"},
+		"token-cmd":   {"[[profile]]\nname = \"a\"\nurl = \"http://x:1\"\nauth = \"token-command\"\n", "p.toml:4:"},
+	}
+	for name, c := range cases {
+		_, err := ParseProfiles("p.toml", []byte(c.text))
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s: %v, want prefix %q", name, err, c.want)
+		}
+	}
+	// A password is never accepted from the file (unknown key above) —
+	// nor written to it.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "profiles.toml")
+	f := &ProfilesFile{}
+	f.Put(Profile{Name: "x", URL: "http://h:1", User: "u", Password: "hunter2", Token: "tok"})
+	if err := SaveProfiles(path, f); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if strings.Contains(string(data), "hunter2") || strings.Contains(string(data), "tok\"") {
+		t.Errorf("secret saved: %s", data)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode().Perm())
+	}
+	back, err := LoadProfiles(path)
+	if err != nil || len(back.Profiles) != 1 || back.Profiles[0].User != "u" {
+		t.Errorf("reload %+v %v", back, err)
+	}
+	if empty, err := LoadProfiles(filepath.Join(dir, "missing.toml")); err != nil || len(empty.Profiles) != 0 {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestApplyEnv(t *testing.T) {
+	env := map[string]string{EnvURL: "http://env:9", EnvUser: "eve", EnvPassword: "pw"}
+	p := ApplyEnv(Profile{Name: "a", URL: "http://file:1"}, func(k string) string { return env[k] })
+	if p.URL != "http://env:9" || p.User != "eve" || p.Password != "pw" || p.Mode() != AuthPassword {
+		t.Errorf("%+v", p)
+	}
+	env[EnvToken] = "jwt"
+	p = ApplyEnv(Profile{Name: "a"}, func(k string) string { return env[k] })
+	if p.Mode() != AuthJWT || p.Token != "jwt" {
+		t.Errorf("%+v", p)
+	}
+	if strings.Contains(p.String(), "pw") || strings.Contains(p.String(), "jwt\"") {
+		t.Errorf("String leaks: %s", p)
+	}
+}
+
+func TestConfigDirFollowsXDG(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", "/xdg")
+	if p, _ := DefaultProfilesPath(); p != "/xdg/kalamdash/profiles.toml" {
+		t.Errorf("%s", p)
+	}
+	t.Setenv("XDG_CONFIG_HOME", "")
+	t.Setenv("HOME", "/home/u")
+	if p, _ := DefaultProfilesPath(); p != "/home/u/.config/kalamdash/profiles.toml" {
+		t.Errorf("%s", p)
+	}
+}
+
+func TestTokenCache(t *testing.T) {
+	c := TokenCache{Dir: filepath.Join(t.TempDir(), "tokens")}
+	if _, ok, err := c.Load("p"); ok || err != nil {
+		t.Fatalf("empty: %v %v", ok, err)
+	}
+	in := CachedTokens{AccessToken: "aaa.bbb.ccc", RefreshToken: "rrr", SavedAt: time.Unix(5, 0).UTC()}
+	if err := c.Save("p/../x", in); err != nil {
+		t.Fatal(err)
+	}
+	out, ok, err := c.Load("p/../x")
+	if !ok || err != nil || out != in {
+		t.Fatalf("load %+v %v %v", out, ok, err)
+	}
+	if strings.Contains(out.String(), "aaa") || strings.Contains(out.String(), "rrr") {
+		t.Errorf("String leaks: %s", out)
+	}
+	ents, _ := os.ReadDir(c.Dir)
+	if len(ents) != 1 {
+		t.Fatalf("files %v", ents)
+	}
+	p := filepath.Join(c.Dir, ents[0].Name())
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode().Perm())
+	}
+	if fi, _ := os.Stat(c.Dir); fi.Mode().Perm() != 0o700 {
+		t.Errorf("dir mode %v", fi.Mode().Perm())
+	}
+	os.Chmod(p, 0o644)
+	if _, _, err := c.Load("p/../x"); err == nil || !strings.Contains(err.Error(), "readable by others") {
+		t.Errorf("world-readable cache: %v", err)
+	}
+	if err := c.Delete("p/../x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := c.Load("p/../x"); ok {
+		t.Error("still cached")
+	}
+}

@@ -1,0 +1,71 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestSubscriptionLiveTable(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.srv.Exec("root", "CREATE NAMESPACE IF NOT EXISTS app"); err != nil {
+		t.Fatalf("kalamtest SQL: %v", err)
+	}
+	e.srv.MustExec("root", "CREATE TABLE app.items (id BIGINT PRIMARY KEY, name TEXT) WITH (TYPE = 'USER')")
+	for i := 1; i <= 5; i++ {
+		e.srv.MustExec("alice", fmt.Sprintf("INSERT INTO app.items (id, name) VALUES (%d, 'n%d')", i, i))
+	}
+	c := e.open("alice", "alice", "alice-pw")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	id, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: "items", BatchSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "initial load ready", func() bool {
+		s, _ := c.Subscription(id)
+		return s.Status == SubReady && s.Rows == 5
+	})
+	s, _ := c.Subscription(id)
+	if len(s.Columns) == 0 || s.LastSeq == 0 || s.BatchNum < 2 {
+		t.Errorf("snapshot %+v", s)
+	}
+	e.srv.MustExec("alice", "INSERT INTO app.items (id, name) VALUES (6, 'six')")
+	e.srv.MustExec("alice", "UPDATE app.items SET name = 'uno' WHERE id = 1")
+	e.srv.MustExec("alice", "DELETE FROM app.items WHERE id = 2")
+	eventually(t, "live changes", func() bool {
+		s, _ := c.Subscription(id)
+		return s.Inserts == 1 && s.Updates == 1 && s.Deletes == 1
+	})
+	rows := c.SubRows(id, 0, 100)
+	byKey := map[string]LiveRow{}
+	for _, r := range rows {
+		byKey[r.Key] = r
+	}
+	now := e.clock.Now()
+	if r := byKey["1"]; r.Change != ChangeUpdate || fmt.Sprint(r.Values["name"]) != "uno" || !r.Recent(now) {
+		t.Errorf("row 1 %+v", r)
+	}
+	if r := byKey["2"]; r.Change != ChangeDelete {
+		t.Errorf("row 2 %+v", r)
+	}
+	if r := byKey["6"]; r.Change != ChangeInsert || fmt.Sprint(r.Values["name"]) != "six" {
+		t.Errorf("row 6 %+v", r)
+	}
+	// Markers fade; deleted rows go.
+	e.clock.Advance(RecentChange)
+	if rows := c.SubRows(id, 0, 100); len(rows) != 5 || rows[0].Recent(e.clock.Now()) {
+		t.Errorf("after fade: %d rows", len(rows))
+	}
+	// Frames of the subscription are in the log, filterable by its id.
+	if n := c.Log().Len(Filter{Subscription: id}); n < 4 {
+		t.Errorf("%d frames for %s", n, id)
+	}
+	if err := c.Unsubscribe(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.Subscription(id); s.Status != SubClosed {
+		t.Errorf("status %v", s.Status)
+	}
+}
