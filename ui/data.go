@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/kalamdash/kalamdash/theme"
 )
@@ -195,35 +196,42 @@ func (d *dataPanel) subsView(st theme.Styles, subs []Sub, now time.Time, focused
 	if s.Err != "" {
 		lines = append(lines, st.Err.Render("error: "+s.Err))
 	}
-	// Columns: share the width, key column first.
-	cols := s.Columns
-	if len(cols) == 0 {
+	// Columns sized to their content; system columns other than _seq hidden.
+	var idx []int
+	for i, c := range s.Columns {
+		if strings.HasPrefix(c, "_") && c != "_seq" {
+			continue
+		}
+		idx = append(idx, i)
+	}
+	if len(idx) == 0 {
 		return box(lines, width, height)
 	}
-	cw := max((width-2)/len(cols), 6)
-	hdr := " "
-	for _, c := range cols {
-		if c == s.PK {
-			c += "*"
-		}
-		hdr += fit(c, cw)
-	}
-	lines = append(lines, st.Header.Render(fit(hdr, width)))
-	room := height - len(lines)
+	room := height - len(lines) - 1
 	d.scroll = clamp(d.scroll, 0, max(len(s.Rows)-room, 0))
-	for i := d.scroll; i < len(s.Rows) && room > 0; i++ {
-		r := s.Rows[i]
-		line := " "
-		for j := range cols {
-			v := ""
-			if j < len(r.Values) {
-				v = r.Values[j]
-			}
-			line += fit(v, cw)
+	visible := s.Rows[d.scroll:min(d.scroll+max(room, 0), len(s.Rows))]
+	headers := make([]string, len(idx))
+	cells := make([][]string, len(visible))
+	for j, i := range idx {
+		headers[j] = s.Columns[i]
+		if s.Columns[i] == s.PK {
+			headers[j] += "*"
 		}
-		line = fit(line, width)
-		if r.Change != "" && now.Sub(r.ChangedAt) < highlightFor {
-			switch r.Change {
+	}
+	for r, row := range visible {
+		cells[r] = make([]string, len(idx))
+		for j, i := range idx {
+			if i < len(row.Values) {
+				cells[r][j] = row.Values[i]
+			}
+		}
+	}
+	widths := columnWidths(headers, cells, width-1)
+	lines = append(lines, st.Header.Render(fit(" "+joinCells(headers, widths), width)))
+	for r, row := range visible {
+		line := fit(" "+joinCells(cells[r], widths), width)
+		if row.Change != "" && now.Sub(row.ChangedAt) < highlightFor {
+			switch row.Change {
 			case "insert":
 				line = st.Insert.Render(line)
 			case "update":
@@ -233,7 +241,6 @@ func (d *dataPanel) subsView(st theme.Styles, subs []Sub, now time.Time, focused
 			}
 		}
 		lines = append(lines, line)
-		room--
 	}
 	return box(lines, width, height)
 }
@@ -260,27 +267,64 @@ func (d *dataPanel) sqlView(st theme.Styles, focused bool, width, height int) st
 		r := d.result
 		lines = append(lines, st.Muted.Render(fmt.Sprintf("  %d rows in %s  %s", len(r.Rows), shortDur(r.Took), r.Message)))
 		if len(r.Columns) > 0 {
-			cw := max((width-2)/len(r.Columns), 6)
-			hdr := " "
-			for _, c := range r.Columns {
-				hdr += fit(c, cw)
-			}
-			lines = append(lines, st.Header.Render(fit(hdr, width)))
-			for _, row := range r.Rows {
-				if len(lines) >= height {
-					break
-				}
-				l := " "
-				for j := range r.Columns {
-					v := ""
-					if j < len(row) {
-						v = row[j]
-					}
-					l += fit(v, cw)
-				}
-				lines = append(lines, l)
+			n := max(height-len(lines)-1, 0)
+			rows := r.Rows[:min(n, len(r.Rows))]
+			widths := columnWidths(r.Columns, rows, width-1)
+			lines = append(lines, st.Header.Render(fit(" "+joinCells(r.Columns, widths), width)))
+			for _, row := range rows {
+				lines = append(lines, fit(" "+joinCells(row, widths), width))
 			}
 		}
 	}
 	return box(lines, width, height)
+}
+
+// columnWidths sizes columns to their widest cell (header included), then
+// shrinks the widest ones until the row fits total cells.
+func columnWidths(headers []string, rows [][]string, total int) []int {
+	w := make([]int, len(headers))
+	for i, h := range headers {
+		w[i] = ansi.StringWidth(h)
+	}
+	for _, r := range rows {
+		for i := range w {
+			if i < len(r) {
+				w[i] = max(w[i], min(ansi.StringWidth(r[i]), 40))
+			}
+		}
+	}
+	sum := func() int {
+		s := 0
+		for _, x := range w {
+			s += x + 2
+		}
+		return s
+	}
+	for sum() > total {
+		wi := 0
+		for i := range w {
+			if w[i] > w[wi] {
+				wi = i
+			}
+		}
+		if w[wi] <= 4 {
+			break
+		}
+		w[wi]--
+	}
+	return w
+}
+
+// joinCells lays out one table row with two spaces between columns.
+func joinCells(cells []string, widths []int) string {
+	var b strings.Builder
+	for i, wd := range widths {
+		v := ""
+		if i < len(cells) {
+			v = cells[i]
+		}
+		b.WriteString(fit(v, wd))
+		b.WriteString("  ")
+	}
+	return b.String()
 }

@@ -239,11 +239,15 @@ func (m *Model) say(err bool, format string, args ...any) {
 	m.notice = notice{text: fmt.Sprintf(format, args...), err: err, until: m.now().Add(5 * time.Second)}
 }
 
-// refreshAll re-reads every tab's snapshot (the tick).
+// refreshAll re-reads every tab's snapshot and visible frames (the tick):
+// events are hints a busy backend may drop, so the tick bounds staleness to
+// one second.
 func (m *Model) refreshAll() {
 	for _, t := range m.tabs {
 		t.snap = t.conn.Snapshot()
+		t.insp.sync(t.conn.Frames(), 0)
 	}
+	m.syncDetail()
 }
 
 func (m *Model) handleEvents(evs eventsMsg) {
