@@ -249,9 +249,11 @@ type Change struct {
 }
 
 // OnChange registers fn to be called synchronously after each committed
-// row change, in commit order, from the goroutine that made the change.
-// fn must not block and must not call back into the engine's Exec (copy
-// the Change into a queue instead). remove unregisters it.
+// row change, in commit order, from the goroutine that made the change,
+// while the engine lock is held. fn must not block and must not call
+// Exec, PrepareLive, Page or Last (they would deadlock); MaxSeq and
+// LiveQuery.Notification are safe. Copy the Change into a queue instead.
+// remove unregisters fn and may be called more than once.
 func (e *Engine) OnChange(fn func(Change)) (remove func()) { return e.onChange(fn) }
 
 // Notification turns a change into this subscription's wire payload, or

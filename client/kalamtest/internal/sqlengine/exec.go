@@ -29,9 +29,12 @@ func (e *Engine) exec(ctx context.Context, c Caller, r Request) (ExecResult, *Er
 		return ExecResult{}, &Error{Status: http.StatusBadRequest, Code: CodeInvalidInput,
 			Message: fmt.Sprintf("SQL query too long: %d bytes (max %d bytes)", len(r.SQL), maxSQLBytes)}
 	}
-	raw, err := splitStatements(r.SQL)
-	if err != nil {
-		return ExecResult{}, forPrivilege(c, http.StatusBadRequest, CodeBatchParseError, "Failed to parse SQL batch: "+err.Error())
+	raw := fastSingleStatement(r.SQL)
+	if raw == nil {
+		var err error
+		if raw, err = splitStatements(r.SQL); err != nil {
+			return ExecResult{}, forPrivilege(c, http.StatusBadRequest, CodeBatchParseError, "Failed to parse SQL batch: "+err.Error())
+		}
 	}
 	if len(raw) == 0 {
 		return ExecResult{}, &Error{Status: http.StatusBadRequest, Code: CodeEmptySQL, Message: "No SQL statements provided"}
@@ -94,6 +97,18 @@ func (e *Engine) exec(ctx context.Context, c Caller, r Request) (ExecResult, *Er
 	}
 	out.SingleSelect = !batch && len(out.Results) == 1 && out.Results[0].IsQuery
 	return out, nil
+}
+
+// fastSingleStatement mirrors upstream's fast path: text without ';'
+// (after one optional trailing ';') and without comments is one statement
+// and is not run through the batch splitter.
+func fastSingleStatement(sql string) []string {
+	s := strings.TrimSpace(sql)
+	s = strings.TrimSpace(strings.TrimSuffix(s, ";"))
+	if s == "" || strings.Contains(s, ";") || strings.Contains(s, "--") || strings.Contains(s, "/*") || strings.Contains(s, "*/") {
+		return nil
+	}
+	return []string{s}
 }
 
 // prepare classifies and parses one statement, as upstream does for the

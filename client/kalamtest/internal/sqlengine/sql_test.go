@@ -520,3 +520,90 @@ func TestConcurrentCallers(t *testing.T) {
 		t.Errorf("listener saw %d distinct changes, want 200", n)
 	}
 }
+
+func TestDefaultsAndGeneratedKeys(t *testing.T) {
+	clk := &stepClock{t: fixtureTime}
+	e := newEngine(t, sqlengine.Options{Now: clk.Now})
+	exec(t, e, root, "CREATE NAMESPACE app")
+	exec(t, e, alice, `CREATE USER TABLE app.todo (
+		id BIGINT PRIMARY KEY DEFAULT SNOWFLAKE_ID(),
+		title TEXT NOT NULL,
+		done BOOLEAN DEFAULT false,
+		owner TEXT DEFAULT CURRENT_USER(),
+		at TIMESTAMP DEFAULT NOW(),
+		prio INT DEFAULT 3)`)
+	exec(t, e, alice, "CREATE USER TABLE app.seq (id BIGINT AUTO_INCREMENT PRIMARY KEY, v TEXT)")
+	exec(t, e, alice, "CREATE USER TABLE app.ser (id BIGSERIAL PRIMARY KEY, v TEXT)")
+	exec(t, e, alice, "INSERT INTO app.todo (title) VALUES ('one'), ('two')")
+	r := query(t, e, alice, "SELECT id, done, owner, at, prio FROM app.todo ORDER BY id")
+	if len(r.Rows) != 2 || r.Rows[0][0] == r.Rows[1][0] {
+		t.Fatalf("generated ids = %v", r.Rows)
+	}
+	if got := r.Rows[0][1:]; !reflect.DeepEqual(got, []any{false, "alice", fixtureTime.UnixMicro(), int64(3)}) {
+		t.Errorf("defaults = %#v", got)
+	}
+	for _, tbl := range []string{"app.seq", "app.ser"} {
+		exec(t, e, alice, "INSERT INTO "+tbl+" (v) VALUES ('a')")
+		if got := query(t, e, alice, "SELECT id FROM "+tbl).Rows; len(got) != 1 || got[0][0] == nil {
+			t.Errorf("%s generated id = %v", tbl, got)
+		}
+	}
+	err := execErr(t, e, alice, "INSERT INTO app.todo (title) VALUES (NULL)")
+	if err.Message != "Statement 1 failed: Execution error: NOT NULL constraint violation: column 'title' cannot be NULL (row 1)" {
+		t.Errorf("NULL into NOT NULL = %+v", err)
+	}
+	err = execErr(t, e, alice, "UPDATE app.todo SET id = 5")
+	if err.Code != sqlengine.CodeSQLExecutionError || !strings.Contains(err.Message, "PRIMARY KEY") {
+		t.Errorf("PK update = %+v", err)
+	}
+}
+
+func TestBatchSplittingAndQuotes(t *testing.T) {
+	e := newEngine(t, sqlengine.Options{})
+	setupMessages(t, e)
+	res := exec(t, e, alice, "INSERT INTO app.messages (id, body) VALUES (1, 'a;b -- not a comment'); SELECT body FROM app.messages -- trailing\n;")
+	if len(res.Results) != 2 || !reflect.DeepEqual(res.Results[0].Rows, [][]any{{"a;b -- not a comment"}}) {
+		t.Errorf("batch with quoted ';' = %+v", res.Results)
+	}
+	// One statement with an unterminated string is INVALID_SQL; inside a
+	// batch the splitter reports BATCH_PARSE_ERROR.
+	if err := execErr(t, e, dba, "SELECT 'abc"); err.Code != sqlengine.CodeInvalidSQL {
+		t.Errorf("single unterminated = %+v", err)
+	}
+	if err := execErr(t, e, alice, "SELECT 1; SELECT 'abc"); err.Code != sqlengine.CodeBatchParseError || err.Message != "Failed to parse SQL batch" {
+		t.Errorf("batch unterminated = %+v", err)
+	}
+}
+
+func TestCloseAndListenerRemoval(t *testing.T) {
+	e, err := sqlengine.New(sqlengine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setupMessages(t, e)
+	n := 0
+	remove := e.OnChange(func(sqlengine.Change) { n++ })
+	exec(t, e, alice, "INSERT INTO app.messages (id) VALUES (1)")
+	remove()
+	remove() // idempotent
+	exec(t, e, alice, "INSERT INTO app.messages (id) VALUES (2)")
+	if n != 1 {
+		t.Errorf("listener called %d times, want 1", n)
+	}
+	q := prepare(t, e, alice, "SELECT * FROM app.messages")
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := e.Exec(context.Background(), alice, sqlengine.Request{SQL: "SELECT 1"}); err == nil {
+		t.Error("Exec after Close succeeded")
+	}
+	if _, _, err := q.Page(nil, 1<<62, 10); err == nil {
+		t.Error("Page after Close succeeded")
+	}
+	if _, err := e.PrepareLive(alice, "SELECT * FROM app.messages"); err == nil {
+		t.Error("PrepareLive after Close succeeded")
+	}
+}
