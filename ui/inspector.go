@@ -32,7 +32,9 @@ type inspector struct {
 	cursor int // index of the selected frame in the filtered view
 	top    int // index of the first visible row
 	rows   []Frame
-	height int // visible frame rows (excluding title and header)
+	// prevConn is the socket number of the frame just above the window.
+	prevConn uint64
+	height   int // visible frame rows (excluding title and header)
 	width  int
 }
 
@@ -75,6 +77,14 @@ func (m *inspector) sync(src FrameSource, appended int) {
 	}
 	m.top = clamp(m.top, 0, max(m.total-h, 0))
 	m.rows = src.Page(m.filter, m.top, h)
+	// Remember the socket of the frame above the window, so the first
+	// visible frame of a new socket is marked even at the window's top.
+	m.prevConn = 0
+	if m.top > 0 {
+		if p := src.Page(m.filter, m.top-1, 1); len(p) == 1 {
+			m.prevConn = p[0].ConnID
+		}
+	}
 }
 
 // move shifts the selection by delta rows and leaves follow mode unless the
@@ -231,7 +241,7 @@ func (m *inspector) header(st theme.Styles, width int) string {
 	return st.Header.Render(fit(b.String(), width))
 }
 
-func (m *inspector) row(st theme.Styles, f Frame, width int, sel bool) string {
+func (m *inspector) row(st theme.Styles, f Frame, width int, sel, newSocket bool) string {
 	c := layoutCols(width)
 	ts := f.Time.Format("15:04:05.000")
 	if c.time < 12 {
@@ -267,15 +277,23 @@ func (m *inspector) row(st theme.Styles, f Frame, width int, sel bool) string {
 		cols = append(cols, fit(f.Sub, c.sub))
 	}
 	cols = append(cols, fitLeft(humanBytes(int64(f.WireSize)), c.size), fitLeft(dec, c.size))
+	gutter := " "
+	if newSocket {
+		gutter = "↻" // first frame of a new socket (reconnect, compression switch)
+	}
 	if sel {
-		line := " " + strings.Join(cols, " ") + " " + fit(enc, c.enc)
-		return st.Selected.Render(fit(">"+line[1:], width))
+		gutter = ">"
+		line := gutter + strings.Join(cols, " ") + " " + fit(enc, c.enc)
+		return st.Selected.Render(fit(line, width))
 	}
 	encS := fit(enc, c.enc)
 	if enc != "" {
 		encS = st.Warn.Render(encS)
 	}
-	line := " " + strings.Join(cols, " ") + " " + encS
+	if newSocket {
+		gutter = st.Info.Render(gutter)
+	}
+	line := gutter + strings.Join(cols, " ") + " " + encS
 	if f.Err != "" {
 		line = st.Err.Render(line)
 	}
@@ -339,8 +357,13 @@ func (m *inspector) View(st theme.Styles, focused bool, width int) string {
 		}
 		lines = append(lines, st.Muted.Render("  "+msg))
 	}
+	prev := m.prevConn
 	for i, f := range m.rows {
-		lines = append(lines, m.row(st, f, width, focused && m.top+i == m.cursor || !focused && m.top+i == m.cursor))
+		newSocket := f.ConnID != 0 && prev != 0 && f.ConnID != prev
+		if f.ConnID != 0 {
+			prev = f.ConnID
+		}
+		lines = append(lines, m.row(st, f, width, m.top+i == m.cursor, newSocket))
 	}
 	return box(lines, width, m.height+2)
 }

@@ -135,7 +135,7 @@ func (c *stubConn) seed(t0 time.Time) {
 }
 
 func textFrame(t time.Time, dir, typ, sub, body string) Frame {
-	return Frame{Time: t, Dir: dir, Opcode: "text", Encoding: "json", Type: typ, Sub: sub,
+	return Frame{Time: t, Dir: dir, Opcode: "text", Encoding: "json", Type: typ, Sub: sub, ConnID: 1,
 		Wire: []byte(body), WireSize: len(body), Decoded: []byte(body), DecodedSize: len(body)}
 }
 
@@ -152,7 +152,7 @@ func (c *stubConn) frame(t time.Time, dir, typ, sub, body string, gz bool) Frame
 	zw.Close()
 	w := buf.Bytes() // Go's gzip header has mtime 0: the bytes are stable
 
-	return Frame{Time: t, Dir: dir, Opcode: "binary", Encoding: "gzip+json", Type: typ, Sub: sub,
+	return Frame{Time: t, Dir: dir, Opcode: "binary", Encoding: "gzip+json", Type: typ, Sub: sub, ConnID: 1,
 		Wire: w, WireSize: len(w), Decoded: []byte(body), DecodedSize: len(body)}
 }
 
@@ -197,6 +197,7 @@ func (c *stubConn) SetCompression(disabled bool) error {
 	c.log.add(Frame{Time: now, Dir: "out", Opcode: "close", Encoding: "-", CloseCode: 1000, CloseReason: "switching compression", ConnID: c.snap.ConnID})
 	c.snap.NoCompress = disabled
 	c.snap.ConnID++
+	c.log.conn = c.snap.ConnID
 	c.snap.Stats.Reconnects++
 	comp := "gzip"
 	if disabled {
@@ -258,9 +259,13 @@ func (c *stubConn) Close() error            { c.closed = true; return nil }
 type stubLog struct {
 	frames []Frame
 	next   uint64
+	conn   uint64 // socket number stamped on new frames (after a switch)
 }
 
 func (l *stubLog) add(f Frame) {
+	if f.ConnID == 1 && l.conn > 1 {
+		f.ConnID = l.conn
+	}
 	l.next++
 	f.ID = l.next
 	if f.WireSize == 0 {
