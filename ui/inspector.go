@@ -35,7 +35,7 @@ type inspector struct {
 	// prevConn is the socket number of the frame just above the window.
 	prevConn uint64
 	height   int // visible frame rows (excluding title and header)
-	width  int
+	width    int
 }
 
 func newInspector(st theme.Styles) inspector {
