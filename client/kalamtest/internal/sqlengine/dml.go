@@ -130,7 +130,7 @@ func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, 
 			return Result{}, errf(kindExecution, "System column violation: cannot insert into system column '%s'", name)
 		}
 		if _, ok := def.col(name); !ok {
-			return Result{}, errf(kindExecution, "Schema error: No field named %s.", name)
+			return Result{}, noField(def, name)
 		}
 		if seen[name] {
 			return Result{}, errf(kindExecution, "Schema error: Schema contains duplicate unqualified field name %s", name)
@@ -254,7 +254,7 @@ func writeRow(ctx context.Context, tx runner, def *tableDef, owner string, row m
 // matchRows returns the caller-visible rows of def matching where.
 func (e *Engine) matchRows(ctx context.Context, tx *txn, c Caller, def *tableDef, where expr, params []any, ectx *evalCtx) ([]storedRow, *kerr) {
 	base, args := e.baseFilter(def, c)
-	r := &renderer{colType: def.colType}
+	r := &renderer{colType: def.colType, def: def}
 	ws, _, k := e.whereSQL(def, where, params, ectx, r)
 	if k != nil {
 		return nil, k
@@ -284,7 +284,7 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 			return Result{}, errf(kindExecution, "System column violation: cannot update system column '%s'", sc.col)
 		}
 		if _, ok := def.col(sc.col); !ok {
-			return Result{}, errf(kindExecution, "Schema error: No field named %s.", sc.col)
+			return Result{}, noField(def, sc.col)
 		}
 		if sc.col == def.pk {
 			return Result{}, errf(kindInvalidOperation, "Updating PRIMARY KEY column '%s' is not supported", sc.col)

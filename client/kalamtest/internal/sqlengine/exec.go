@@ -356,7 +356,7 @@ func (e *Engine) lookup(ref tableRef, ns string) (*tableDef, *kerr) {
 	}
 	def, ok := e.tables[ns+"."+ref.name]
 	if !ok {
-		return nil, errf(kindTableNotFound, "%s.%s", ns, ref.name)
+		return nil, errf(kindTableNotFound, "Error during planning: table 'kalam.%s.%s' not found", ns, ref.name)
 	}
 	return def, nil
 }

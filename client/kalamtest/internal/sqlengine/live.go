@@ -110,7 +110,7 @@ func (e *Engine) prepareLive(c Caller, sqlText string) (*LiveQuery, *Error) {
 			return nil, invalidLive(err.Error())
 		}
 		x = coerceLiterals(x, def.colType)
-		r := &renderer{colType: def.colType}
+		r := &renderer{colType: def.colType, def: def}
 		if _, rerr := r.render(x); rerr != nil {
 			return nil, liveErr(WSCodeSubscriptionFailed, rerr.Error())
 		}
@@ -151,7 +151,7 @@ func (q *LiveQuery) scan(after *int64, boundary int64, desc bool, limit int) ([]
 		args = append(args, *after)
 	}
 	if q.where != nil {
-		r := &renderer{colType: q.def.colType}
+		r := &renderer{colType: q.def.colType, def: q.def}
 		w, err := r.render(q.where)
 		if err != nil {
 			return nil, err

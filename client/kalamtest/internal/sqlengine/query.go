@@ -33,7 +33,7 @@ func (e *Engine) selectQuery(ctx context.Context, c Caller, s selectStmt, ns str
 	var def *tableDef
 	if s.from.ns == systemNamespace || (s.from.ns == "" && ns == systemNamespace) {
 		if sys == nil {
-			return Result{}, errf(kindTableNotFound, "system.%s", s.from.name)
+			return Result{}, errf(kindTableNotFound, "Error during planning: table 'kalam.system.%s' not found", s.from.name)
 		}
 		if k := canRead(c, sys.def); k != nil {
 			return Result{}, k
@@ -61,7 +61,7 @@ func (e *Engine) selectQuery(ctx context.Context, c Caller, s selectStmt, ns str
 		}
 		return coerceLiterals(x, def.colType), nil
 	}
-	r := &renderer{colType: def.colType, aliases: map[string]bool{}}
+	r := &renderer{colType: def.colType, def: def, aliases: map[string]bool{}}
 	for _, it := range s.items {
 		if it.alias != "" {
 			r.aliases[it.alias] = true

@@ -168,6 +168,7 @@ func coerceLiterals(x expr, colType func(string) (kalamType, bool)) expr {
 // renderer turns an expression into SQLite SQL with bound arguments.
 type renderer struct {
 	colType func(string) (kalamType, bool) // nil when there is no FROM
+	def     *tableDef                      // for error messages; may be nil
 	aliases map[string]bool
 	args    []any
 }
@@ -199,7 +200,7 @@ func (r *renderer) render(x expr) (string, error) {
 		if r.aliases[n.name] && n.qual == "" {
 			return quoteIdent(n.name), nil
 		}
-		return "", errf(kindExecution, "Schema error: No field named %s.", n.name)
+		return "", noField(r.def, n.name)
 	case paramExpr:
 		return "", errf(kindPlain, "No value found for placeholder with name $%d", n.n)
 	case unExpr:
@@ -447,4 +448,17 @@ func hasAggregate(x expr) bool {
 		return x
 	})
 	return found
+}
+
+// noField is DataFusion's unknown-column error, which upstream classifies
+// as InvalidOperation (shown to every caller).
+func noField(def *tableDef, name string) *kerr {
+	if def == nil {
+		return errf(kindInvalidOperation, "Schema error: No field named %s.", name)
+	}
+	var valid []string
+	for _, c := range def.starColumns() {
+		valid = append(valid, def.fullName()+"."+c)
+	}
+	return errf(kindInvalidOperation, "Schema error: No field named %s. Valid fields are %s.", name, strings.Join(valid, ", "))
 }

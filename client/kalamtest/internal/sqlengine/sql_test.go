@@ -161,7 +161,7 @@ func TestNamespaceAndTableDDL(t *testing.T) {
 		t.Errorf("dropped table, non-admin = %+v", err)
 	}
 	err = execErr(t, e, dba, "SELECT * FROM app.todo")
-	if err.Message != "Statement 1 failed: Table not found: app.todo" || err.Details != "SELECT * FROM app.todo" {
+	if err.Message != "Statement 1 failed: Table not found: Error during planning: table 'kalam.app.todo' not found" || err.Details != "SELECT * FROM app.todo" {
 		t.Errorf("dropped table, admin = %+v", err)
 	}
 	if got := msg(exec(t, e, dba, "DROP NAMESPACE app")); got != "Namespace 'app' dropped successfully" {
@@ -408,7 +408,7 @@ func TestErrors(t *testing.T) {
 		t.Errorf("NOT NULL = %+v", err)
 	}
 	err = execErr(t, e, alice, "SELECT nope FROM app.messages")
-	if err.Message != "Statement 1 failed: Execution error: Schema error: No field named nope." {
+	if err.Message != "Statement 1 failed: Invalid operation: Schema error: No field named nope. Valid fields are app.messages.id, app.messages.body, app.messages.author, app.messages.created_at, app.messages._seq, app.messages._deleted." {
 		t.Errorf("unknown column = %+v", err)
 	}
 	err = execErr(t, e, alice, "INSERT INTO app.messages (id) VALUES ('abc')")
