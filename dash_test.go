@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/session"
+	"github.com/kalamdash/kalamdash/ui"
+)
+
+// newDemoBackend starts a kalamtest demo server and a backend over a real
+// session manager, as runDashboard does.
+func newDemoBackend(t *testing.T) (*backend, *kalamtest.Server) {
+	t.Helper()
+	srv, err := kalamtest.NewServer(kalamtest.WithDemo(), kalamtest.WithAccessTTL(2*time.Minute), kalamtest.WithRefreshTTL(10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBackend(session.NewManager(), srv, nil)
+	t.Cleanup(func() {
+		b.Close()
+		srv.Close()
+	})
+	return b, srv
+}
+
+func openDemo(t *testing.T, b *backend, srv *kalamtest.Server, req ui.LoginRequest) ui.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if req.URL == "" {
+		req.URL = srv.URL
+	}
+	c, err := b.Open(ctx, req)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return c
+}
+
+// waitSnap polls the connection's snapshot until ok holds.
+func waitSnap(t *testing.T, c ui.Conn, what string, ok func(ui.Snapshot) bool) ui.Snapshot {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s := c.Snapshot()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; snapshot: %+v", what, s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBackendDemoConnection drives the adapter against the real demo
+// server: snapshot mapping, demo subscriptions, frame paging and filter
+// classes, policy changes, a manual refresh, and the demo fault controls.
+func TestBackendDemoConnection(t *testing.T) {
+	b, srv := newDemoBackend(t)
+	c := openDemo(t, b, srv, ui.LoginRequest{Name: "admin@demo", Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW, Serialization: "json"})
+
+	s := waitSnap(t, c, "connected with both demo subscriptions ready", func(s ui.Snapshot) bool {
+		ready := 0
+		for _, sub := range s.Subs {
+			if sub.Status == "ready" {
+				ready++
+			}
+		}
+		return s.State == "connected" && ready == 2
+	})
+	if !s.Demo || s.User != kalamtest.DemoAdmin || s.Role == "" || s.NoCompress {
+		t.Errorf("snapshot: demo=%v user=%q role=%q noCompress=%v", s.Demo, s.User, s.Role, s.NoCompress)
+	}
+	if s.Token.ExpiresAt.IsZero() || s.Token.RefreshExpiresAt.IsZero() || s.Token.Fingerprint == "" || s.Token.Phase != "fresh" {
+		t.Errorf("token: %+v", s.Token)
+	}
+	if life := s.Token.ExpiresAt.Sub(s.Token.IssuedAt); life != 2*time.Minute {
+		t.Errorf("access lifetime %v, want 2m", life)
+	}
+	var metrics ui.Sub
+	for _, sub := range s.Subs {
+		if sub.ID == "metrics" {
+			metrics = sub
+		}
+	}
+	if len(metrics.Rows) == 0 || metrics.PK != "id" || len(metrics.Columns) == 0 {
+		t.Errorf("metrics subscription: %+v", metrics)
+	}
+
+	// Frames: HTTP login first, then socket frames; classes filter them.
+	src := c.Frames()
+	all := src.Len(ui.FrameFilter{})
+	if all == 0 {
+		t.Fatal("no frames logged")
+	}
+	page := src.Page(ui.FrameFilter{}, 0, all)
+	if page[0].Opcode != "http" || !strings.Contains(page[0].Type, "login") {
+		t.Errorf("first frame %+v, want the HTTP login", page[0])
+	}
+	for _, f := range page {
+		if strings.Contains(string(f.Decoded)+string(f.Wire), `"password":"`+kalamtest.DemoAdminPW+`"`) {
+			t.Errorf("password visible in frame %d: %s", f.ID, f.Decoded)
+		}
+	}
+	data := src.Page(ui.FrameFilter{Class: "data"}, 0, all)
+	if len(data) == 0 {
+		t.Fatal("no data frames")
+	}
+	for _, f := range data {
+		if f.Opcode == "http" || f.Opcode == "ping" || f.Opcode == "pong" {
+			t.Errorf("data class holds %s frame %q", f.Opcode, f.Type)
+		}
+	}
+	if n := src.Len(ui.FrameFilter{Class: "http"}); n == 0 {
+		t.Error("http class is empty")
+	}
+	if n := src.Len(ui.FrameFilter{Dir: "out", Text: "subscribe"}); n < 2 {
+		t.Errorf("outbound subscribe frames: %d, want ≥ 2", n)
+	}
+
+	// Policy mapping round-trips.
+	if err := c.SetPolicy(ui.Policy{Kind: "periodic", Interval: 45 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Snapshot().Policy; p.Kind != "periodic" || p.Interval != 45*time.Second || p.NextAt.IsZero() {
+		t.Errorf("policy after periodic 45s: %+v", p)
+	}
+	if err := c.SetPolicy(ui.Policy{Kind: "manual"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A manual refresh records a rotation with a new fingerprint.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	before := len(c.Snapshot().Rotations)
+	if err := c.RefreshAuth(ctx); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	s = waitSnap(t, c, "a rotation row", func(s ui.Snapshot) bool { return len(s.Rotations) > before })
+	r := s.Rotations[len(s.Rotations)-1]
+	if !r.OK || r.Trigger != "manual" || r.NewFinger == "" {
+		t.Errorf("rotation %+v", r)
+	}
+
+	// SQL console.
+	res, err := c.Query(ctx, "SELECT id, name FROM demo.metrics ORDER BY id")
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	if len(res.Columns) != 2 || len(res.Rows) == 0 || res.Rows[0][0] != "1" {
+		t.Errorf("query result %+v", res)
+	}
+	if _, err := c.Query(ctx, "SELECT * FROM demo.nosuch"); err == nil {
+		t.Error("query of a missing table succeeded")
+	}
+
+	// Demo faults: dropping the socket makes the session reconnect.
+	id0 := c.Snapshot().ConnID
+	if err := c.DropSocket(ctx); err != nil {
+		t.Fatalf("drop: %v", err)
+	}
+	waitSnap(t, c, "a reconnect after the drop", func(s ui.Snapshot) bool { return s.State == "connected" && s.ConnID > id0 })
+	if err := c.ExpireToken(ctx); err != nil {
+		t.Fatalf("expire: %v", err)
+	}
+}
+
+// TestBackendCompressionSwitch: SetCompression(true) reconnects with
+// compress=false and later inbound frames are text.
+func TestBackendCompressionSwitch(t *testing.T) {
+	b, srv := newDemoBackend(t)
+	c := openDemo(t, b, srv, ui.LoginRequest{Name: "gz", Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW})
+	waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+	if err := c.SetCompression(true); err != nil {
+		t.Fatal(err)
+	}
+	s := waitSnap(t, c, "reconnected with compress=false", func(s ui.Snapshot) bool {
+		return s.State == "connected" && s.NoCompress && s.ConnID > 1
+	})
+	src := c.Frames()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n := src.Len(ui.FrameFilter{Dir: "in", Class: "data"})
+		page := src.Page(ui.FrameFilter{Dir: "in", Class: "data"}, 0, n)
+		var after []ui.Frame
+		for _, f := range page {
+			if f.ConnID == s.ConnID {
+				after = append(after, f)
+			}
+		}
+		if len(after) >= 3 {
+			for _, f := range after {
+				if f.Opcode != "text" || f.Encoding != "json" {
+					t.Fatalf("frame %d after compress=false is %s/%s", f.ID, f.Opcode, f.Encoding)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d inbound data frames on socket %d", len(after), s.ConnID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBackendLoginErrorHasHint: a wrong password comes back with a hint.
+func TestBackendLoginErrorHasHint(t *testing.T) {
+	b, srv := newDemoBackend(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := b.Open(ctx, ui.LoginRequest{URL: srv.URL, Name: "x", Auth: "password", User: kalamtest.DemoAdmin, Password: "wrong"})
+	if err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	h, ok := err.(interface{ Hint() string })
+	if !ok || h.Hint() == "" {
+		t.Fatalf("error %q has no hint", err)
+	}
+	if strings.Contains(err.Error(), "wrong\"") {
+		t.Errorf("error leaks the password: %v", err)
+	}
+}
+
+// TestLoginDefaultsPrecedence: flags beat the environment, which beats the
+// profile; a token switches to JWT auth.
+func TestLoginDefaultsPrecedence(t *testing.T) {
+	pf, err := session.ParseProfiles("profiles.toml", []byte("default = \"p\"\n[[profile]]\nname = \"p\"\nurl = \"http://profile:1\"\nauth = \"password\"\nuser = \"pu\"\nno_compress = true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KALAMDB_URL", "")
+	t.Setenv("KALAMDB_USER", "")
+	t.Setenv("KALAMDB_PASSWORD", "")
+	t.Setenv("KALAMDB_TOKEN", "")
+	cmd := newRootCmd()
+
+	d, err := loginDefaults(cmd, rootFlags{}, pf, "profiles.toml")
+	if err != nil || d.URL != "http://profile:1" || d.User != "pu" || !d.NoCompress || d.Profile != "p" {
+		t.Fatalf("default profile: %+v, %v", d, err)
+	}
+	t.Setenv("KALAMDB_USER", "envuser")
+	d, _ = loginDefaults(cmd, rootFlags{profile: "p"}, pf, "profiles.toml")
+	if d.User != "envuser" {
+		t.Errorf("env user: %+v", d)
+	}
+	d, _ = loginDefaults(cmd, rootFlags{profile: "p", user: "flaguser", url: "http://flag:2", msgpack: true}, pf, "profiles.toml")
+	if d.User != "flaguser" || d.URL != "http://flag:2" || !d.Msgpack {
+		t.Errorf("flags: %+v", d)
+	}
+	d, _ = loginDefaults(cmd, rootFlags{url: "http://x:3", token: "tok"}, pf, "profiles.toml")
+	if d.Auth != "jwt" || d.Token != "tok" || d.Profile != "" {
+		t.Errorf("token flag: %+v", d)
+	}
+	cmd.SetIn(strings.NewReader("s3cret\n"))
+	d, _ = loginDefaults(cmd, rootFlags{url: "http://x:3", user: "u", passwordStdin: true}, pf, "profiles.toml")
+	if d.Password != "s3cret" || d.Auth != "password" {
+		t.Errorf("password-stdin: %+v", d)
+	}
+	if _, err := loginDefaults(cmd, rootFlags{profile: "missing"}, pf, "profiles.toml"); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing profile error: %v", err)
+	}
+}
