@@ -428,7 +428,7 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			t.reveal = !t.reveal
 			t.conn.SetRevealSecrets(t.reveal)
 			if t.reveal {
-				m.say(false, "secrets revealed on this tab (ctrl+r hides them again)")
+				m.say(false, "secrets shown on this tab (ctrl+r hides them); frames are captured redacted unless kalamdash runs with --reveal-secrets")
 			} else {
 				m.say(false, "secrets hidden")
 			}
