@@ -132,6 +132,11 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error
 	c.want = !o.lazy
 	c.started = true
 	c.mu.Unlock()
+	if first != nil {
+		// Register the socket before returning, so State() is Connected
+		// and Subscribe uses it at once.
+		c.up(first)
+	}
 	c.wg.Add(1)
 	go c.supervise(first)
 	return c, nil

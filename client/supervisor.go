@@ -9,17 +9,24 @@ import (
 // supervise keeps a socket up while one is wanted: it serves the current
 // socket until it ends, then backs off and redials, calling the provider
 // before every attempt. It is the only goroutine that dials after Connect.
+// first, if set, is already registered (eager Connect).
 func (c *Client) supervise(first *wsConn) {
 	defer c.wg.Done()
 	conn := first
+	registered := first != nil
 	attempt := 0 // failed attempts since the last success
 	for {
 		if conn != nil {
 			attempt = 0
-			c.up(conn)
+			if !registered && !c.up(conn) {
+				// Closed before the socket was registered: it never ran.
+				conn.cancel()
+				_ = conn.ws.CloseNow()
+				return
+			}
 			<-conn.done
 			c.down(conn)
-			conn = nil
+			conn, registered = nil, false
 		}
 		if !c.waitWant() {
 			return
@@ -134,12 +141,12 @@ func (c *Client) setLastErr(err error) {
 
 // up registers a freshly authenticated socket, re-sends every live
 // subscription (resuming from its last _seq) and announces the connection.
-func (c *Client) up(wc *wsConn) {
+// It reports false if the client closed first.
+func (c *Client) up(wc *wsConn) bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		wc.close(1000, "client closed")
-		return
+		return false
 	}
 	if wc.id > 1 {
 		c.st.reconnects.Add(1)
@@ -165,6 +172,7 @@ func (c *Client) up(wc *wsConn) {
 	}
 	c.emit(ConnectedEvent{Time: c.now(), User: wc.user, Role: wc.role, Protocol: wc.proto, ConnID: wc.id, Resumed: resumed})
 	close(ch)
+	return true
 }
 
 // down unregisters an ended socket and reports why it ended.

@@ -1,0 +1,253 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+)
+
+func TestConnectErrorsSayWhatHappened(t *testing.T) {
+	// A port with nothing listening.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + ln.Addr().String()
+	ln.Close()
+
+	html := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<!DOCTYPE html><html><body>router admin</body></html>"))
+	}))
+	defer html.Close()
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	defer notFound.Close()
+	srv := newServer(t)
+
+	cases := []struct {
+		name string
+		url  string
+		auth client.Auth
+		is   func(error) bool
+		text string
+	}{
+		{"unreachable", deadURL, client.Basic("alice", alicePW), client.IsUnreachable, "is the server running"},
+		{"html", html.URL, client.Basic("alice", alicePW), client.IsNotKalamDB, "not a KalamDB server? got text/html"},
+		{"404", notFound.URL, client.Basic("alice", alicePW), client.IsNotKalamDB, "404"},
+		{"https against http", strings.Replace(srv.URL, "http://", "https://", 1), client.Basic("alice", alicePW), client.IsTLS, "TLS"},
+		{"wrong password", srv.URL, client.Basic("alice", "nope"), client.IsAuthError, "wrong user or password"},
+		{"bad token on socket", srv.URL, client.JWT("not.a.jwt"), client.IsAuthError, "refused the token"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.auth
+			_, err := client.Connect(ctxT(t), tc.url, client.WithAuthProvider(func(context.Context) (client.Auth, error) { return a, nil }),
+				client.WithProviderRetry(1, 0, 0), client.WithQueryRetries(0))
+			if err == nil || !tc.is(err) || !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.text)
+			}
+			if client.Hint(err) == "" {
+				t.Fatalf("no hint for %v", err)
+			}
+			if strings.Contains(err.Error(), alicePW) {
+				t.Fatal("error message leaks the password")
+			}
+		})
+	}
+}
+
+func TestBadURLs(t *testing.T) {
+	for _, u := range []string{"", "localhost:8080", "ftp://host", "http://user:pw@host"} {
+		if _, err := client.Connect(context.Background(), u, client.WithLazyConnect(true)); err == nil {
+			t.Errorf("Connect(%q) succeeded", u)
+		}
+	}
+	c, err := client.Connect(context.Background(), "ws://127.0.0.1:1/v1/ws", client.WithLazyConnect(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.URL() != "http://127.0.0.1:1" {
+		t.Fatalf("URL() = %q", c.URL())
+	}
+}
+
+func TestQueryTypedResultsAndSQLErrors(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithLazyConnect(true))
+	ctx := ctxT(t)
+	res, err := c.Query(ctx, "INSERT INTO app.messages (id, body) VALUES ($1, $2)", 9007199254740993, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Results[0].RowCount != 1 {
+		t.Fatalf("insert result %+v", res.Results[0])
+	}
+	res, err = c.Query(ctx, "SELECT id, body FROM app.messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Results[0]
+	if len(r.Rows) != 1 || r.Rows[0][0] != "9007199254740993" || r.Columns()[1] != "body" || r.AsUser != "alice" {
+		t.Fatalf("select result %+v", r)
+	}
+	_, err = c.Query(ctx, "SELEC nonsense")
+	if !client.IsSQLError(err) {
+		t.Fatalf("bad SQL: %v", err)
+	}
+	var e *client.Error
+	if !asError(err, &e) || e.Code == "" || e.Status != 400 {
+		t.Fatalf("bad SQL error fields: %+v", e)
+	}
+	h, err := c.Health(ctx)
+	if err != nil || h.Status != "healthy" {
+		t.Fatalf("health %+v %v", h, err)
+	}
+}
+
+func TestTapRedactsSecrets(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithMessageAuth())
+	access, refresh := c.Credentials()
+	if _, err := c.RefreshToken(ctxT(t), refresh); err != nil {
+		t.Fatal(err)
+	}
+	access2, refresh2 := c.Credentials()
+	if _, err := c.Query(ctxT(t), "SELECT * FROM app.messages"); err != nil {
+		t.Fatal(err)
+	}
+	frames := takeFrames(c)
+	sawAuthMsg := false
+	for _, f := range frames {
+		if s := containsAny(f.Wire, alicePW, access, refresh, access2, refresh2); s != "" {
+			t.Fatalf("secret in tapped %s %s frame wire", f.Direction, f.Type)
+		}
+		if s := containsAny(f.Decoded, alicePW, access, refresh, access2, refresh2); s != "" {
+			t.Fatalf("secret in tapped %s %s frame decoded", f.Direction, f.Type)
+		}
+		if f.Type == client.TypeAuthenticate {
+			sawAuthMsg = true
+			if !bytes.Contains(f.Wire, []byte(`"token":"`+client.Redacted+`"`)) {
+				t.Fatalf("authenticate frame not redacted: %s", f.Wire)
+			}
+		}
+	}
+	if !sawAuthMsg {
+		t.Fatal("message auth: no authenticate frame tapped")
+	}
+
+	// With reveal, the secrets are visible (for token-rotation debugging).
+	r := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithRevealSecrets(true))
+	tok, _ := r.Credentials()
+	f := waitFrame(t, r, func(f client.Frame) bool { return f.Type == "GET /v1/ws" && f.Direction == client.Outbound })
+	if !bytes.Contains(f.Wire, []byte("Bearer "+tok)) {
+		t.Fatal("reveal: Bearer token not visible in the upgrade frame")
+	}
+}
+
+func TestKeepaliveDetectsDeadSocketAndReconnects(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)),
+		client.WithKeepalive(50*time.Millisecond, 100*time.Millisecond))
+	waitFrame(t, c, func(f client.Frame) bool { return f.Opcode == client.OpPong && f.Direction == client.Inbound })
+	if c.Stats().KeepaliveRTT <= 0 {
+		t.Fatal("keepalive RTT not recorded")
+	}
+	srv.Stall(500 * time.Millisecond)
+	d := waitEvent[client.DisconnectedEvent](t, c, nil)
+	if !d.WillRetry || d.Err == nil || !strings.Contains(d.Err.Error(), "keepalive") && !strings.Contains(d.Err.Error(), "dead") {
+		t.Fatalf("disconnect %+v", d)
+	}
+	waitEvent[client.ConnectedEvent](t, c, nil)
+}
+
+func TestMalformedFramesBecomeErrorEvents(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SendRaw(nil, client.OpText, []byte("{not json"))
+	srv.SendRaw(nil, client.OpBinary, []byte{0x1f, 0x8b, 0, 1, 2, 3})
+	srv.SendRaw(nil, client.OpBinary, []byte("plain binary"))
+	for range 3 {
+		e := waitEvent[client.ErrorEvent](t, c, nil)
+		var ce *client.Error
+		if !e.Recoverable || !asError(e.Err, &ce) || ce.Kind != client.ErrProtocol {
+			t.Fatalf("error event %+v", e)
+		}
+	}
+	// The socket still works.
+	insert(t, srv, 1, 2, "after garbage")
+	for {
+		if ev := nextSub(t, s); ev.Kind == client.SubInsert {
+			break
+		}
+	}
+	if c.Stats().DecodeErrors != 3 {
+		t.Fatalf("decode errors = %d", c.Stats().DecodeErrors)
+	}
+}
+
+func TestLazyConnectDisconnectReconnect(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithLazyConnect(true))
+	if c.State() != client.StateIdle || len(srv.Conns()) != 0 {
+		t.Fatalf("lazy: state %s, %d server conns", c.State(), len(srv.Conns()))
+	}
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State() != client.StateConnected {
+		t.Fatalf("state after Subscribe = %s", c.State())
+	}
+	if err := c.Disconnect(); err != nil {
+		t.Fatal(err)
+	}
+	d := waitEvent[client.DisconnectedEvent](t, c, nil)
+	if d.WillRetry || d.Code != 1000 {
+		t.Fatalf("disconnect event %+v", d)
+	}
+	eventually(t, "client idle", func() bool { return c.State() == client.StateIdle })
+	if err := c.Reconnect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if ev := nextSub(t, s); ev.Kind == client.SubAck && ev.Resumed {
+			break
+		}
+	}
+}
+
+func TestServerShutdownIsReportedAndRetried(t *testing.T) {
+	srv, err := kalamtest.NewServer(kalamtest.WithUser("alice", alicePW, "user"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
+	_ = srv.Close()
+	d := waitEvent[client.DisconnectedEvent](t, c, nil)
+	if d.Code != 1001 || d.Reason != "Server shutting down" || !d.WillRetry {
+		t.Fatalf("disconnect %+v", d)
+	}
+	e := waitEvent[client.ErrorEvent](t, c, nil)
+	if !client.IsUnreachable(e.Err) || !e.Recoverable {
+		t.Fatalf("reconnect error %+v", e)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Query(context.Background(), "SELECT 1"); err == nil {
+		t.Fatal("query after Close succeeded")
+	}
+}

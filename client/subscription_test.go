@@ -1,0 +1,276 @@
+package client_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+)
+
+func TestSubscribePagesInitialDataThenStreamsChanges(t *testing.T) {
+	srv := newServer(t)
+	insert(t, srv, 0, 25, "hello")
+	c := connect(t, srv, client.WithAuthProvider(newCountingProvider(client.Basic("alice", alicePW)).provide))
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages", client.WithBatchSize(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack := nextSub(t, s)
+	if ack.Kind != client.SubAck || len(ack.Schema) == 0 || ack.Resumed {
+		t.Fatalf("first event %+v", ack)
+	}
+	var ids []string
+	batches := 0
+	for {
+		ev := nextSub(t, s)
+		if ev.Kind != client.SubBatch {
+			t.Fatalf("want batch, got %s", ev.Kind)
+		}
+		batches++
+		for _, r := range ev.Rows {
+			ids = append(ids, rowID(t, r))
+		}
+		if ev.Batch.Status == client.StatusReady {
+			break
+		}
+	}
+	if batches != 3 || len(ids) != 25 {
+		t.Fatalf("batches=%d rows=%d, want 3 and 25 (auto next_batch)", batches, len(ids))
+	}
+	// BIGINT keeps KalamDB's string encoding.
+	if ids[0] != "0" {
+		t.Fatalf("first id %q", ids[0])
+	}
+
+	insert(t, srv, 100, 101, "live")
+	ins := nextSub(t, s)
+	if ins.Kind != client.SubInsert || len(ins.Rows) != 1 || ins.Rows[0]["id"] != "100" {
+		t.Fatalf("insert event %+v", ins)
+	}
+	srv.MustExec("alice", "UPDATE app.messages SET body = 'edited' WHERE id = 100")
+	up := nextSub(t, s)
+	if up.Kind != client.SubUpdate || up.Rows[0]["body"] != "edited" || len(up.OldValues) != 1 {
+		t.Fatalf("update event %+v", up)
+	}
+	srv.MustExec("alice", "DELETE FROM app.messages WHERE id = 100")
+	del := nextSub(t, s)
+	if del.Kind != client.SubDelete || len(del.OldValues) != 1 || del.OldValues[0]["id"] != "100" {
+		t.Fatalf("delete event %+v", del)
+	}
+	if s.LastSeq() == 0 {
+		t.Fatal("LastSeq not tracked")
+	}
+	if err := s.Unsubscribe(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := <-s.Events(); ok {
+		t.Fatal("Events should be closed after Unsubscribe")
+	}
+}
+
+func TestSubscribeErrorsAreTyped(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
+	_, err := c.Subscribe(ctxT(t), "SELECT * FROM messages")
+	var e *client.Error
+	if !asError(err, &e) || e.Kind != client.ErrSubscription || e.Code != "INVALID_SQL" {
+		t.Fatalf("want INVALID_SQL subscription error, got %v", err)
+	}
+	_, err = c.Subscribe(ctxT(t), "SELECT * FROM app.nope")
+	if !asError(err, &e) || e.Code != "NOT_FOUND" {
+		t.Fatalf("want NOT_FOUND, got %v", err)
+	}
+	// The socket survived both.
+	if _, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCompressionOnSendsBinaryGzipFrames(t *testing.T) {
+	srv := newServer(t)
+	insert(t, srv, 0, 40, "a fairly long message body to make the batch big enough")
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextSub(t, s) // ack
+	nextSub(t, s) // batch
+	f := waitFrame(t, c, func(f client.Frame) bool { return f.Type == client.TypeInitialDataBatch })
+	if f.Opcode != client.OpBinary || f.Encoding != client.EncGzipJSON {
+		t.Fatalf("initial batch frame: opcode=%s encoding=%s, want binary gzip+json", f.Opcode, f.Encoding)
+	}
+	if f.Wire[0] != 0x1f || f.Wire[1] != 0x8b || f.DecodedSize < 512 || f.WireSize >= f.DecodedSize || !json.Valid(f.Decoded) {
+		t.Fatalf("gzip frame: wire=%d decoded=%d valid=%v", f.WireSize, f.DecodedSize, json.Valid(f.Decoded))
+	}
+}
+
+func TestCompressFalseSendsOnlyRawJSONText(t *testing.T) {
+	srv := newServer(t)
+	insert(t, srv, 0, 40, "a fairly long message body to make the batch big enough")
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithDisableCompression(true))
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextSub(t, s)
+	nextSub(t, s)
+	insert(t, srv, 100, 101, "live")
+	nextSub(t, s)
+	sawBig := false
+	for _, f := range takeFrames(c) {
+		if f.Direction != client.Inbound || (f.Opcode != client.OpText && f.Opcode != client.OpBinary) {
+			continue
+		}
+		if f.Opcode != client.OpText || f.Encoding != client.EncJSON || !json.Valid(f.Wire) {
+			t.Fatalf("compress=false: got %s/%s frame %q", f.Opcode, f.Encoding, f.Wire)
+		}
+		if f.WireSize >= 512 {
+			sawBig = true
+		}
+	}
+	if !sawBig {
+		t.Fatal("expected at least one ≥512-byte text frame")
+	}
+	// Switching compression at run time reconnects and resumes.
+	if err := c.SetCompression(false); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent[client.ConnectedEvent](t, c, func(e client.ConnectedEvent) bool { return e.ConnID == 2 })
+	if ack := nextSub(t, s); ack.Kind != client.SubAck || !ack.Resumed {
+		t.Fatalf("after SetCompression want resumed ack, got %+v", ack)
+	}
+}
+
+func TestMsgpackModeDecodes(t *testing.T) {
+	srv := newServer(t)
+	insert(t, srv, 0, 30, "msgpack row with some padding to pass the gzip threshold")
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithSerialization("msgpack"))
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack := nextSub(t, s)
+	if len(ack.Schema) == 0 {
+		t.Fatal("msgpack ack without schema")
+	}
+	b := nextSub(t, s)
+	if len(b.Rows) != 30 {
+		t.Fatalf("msgpack batch rows = %d", len(b.Rows))
+	}
+	if seq, ok := b.Rows[0].Seq(); !ok || seq <= 0 {
+		t.Fatalf("msgpack row _seq %v", b.Rows[0]["_seq"])
+	}
+	insert(t, srv, 100, 101, "x")
+	ins := nextSub(t, s)
+	if ins.Kind != client.SubInsert || fmt.Sprint(ins.Rows[0]["id"]) != "100" {
+		t.Fatalf("msgpack insert %+v", ins)
+	}
+	sawMsgpack := false
+	for _, f := range takeFrames(c) {
+		if f.Encoding == client.EncMsgpack || f.Encoding == client.EncGzipMsgpack {
+			sawMsgpack = true
+			if !json.Valid(f.Decoded) {
+				t.Fatalf("msgpack frame decoded to invalid JSON: %q", f.Decoded)
+			}
+		}
+	}
+	if !sawMsgpack {
+		t.Fatal("no msgpack frames in the tap")
+	}
+}
+
+// TestResumeAfterDropsLosesAndDuplicatesNothing streams ≥1000 inserts while
+// the server cuts the socket several times; every id must arrive exactly
+// once and in _seq order.
+func TestResumeAfterDropsLosesAndDuplicatesNothing(t *testing.T) {
+	srv := newServer(t, kalamtest.WithNotifyQueue(1<<16))
+	const total = 1200
+	insert(t, srv, 0, 50, "before")
+	p := newCountingProvider(client.Basic("alice", alicePW))
+	c := connect(t, srv, client.WithAuthProvider(p.provide))
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages", client.WithBatchSize(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		for i := 50; i < total; i++ {
+			if _, err := srv.Exec("alice", "INSERT INTO app.messages (id, body) VALUES ($1, 'x')", i); err != nil {
+				done <- err
+				return
+			}
+			if i%300 == 0 {
+				// Cut only a socket that carries the subscription, so
+				// every drop really interrupts the stream.
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					if cs := srv.Conns(); len(cs) == 1 && len(cs[0].Subs) == 1 {
+						break
+					}
+				}
+				srv.DropAll()
+			}
+		}
+		done <- nil
+	}()
+
+	seen := make(map[int]int, total)
+	var lastSeq int64
+	resumes := 0
+	for len(seen) < total {
+		ev := nextSub(t, s)
+		switch ev.Kind {
+		case client.SubAck:
+			if ev.Resumed {
+				resumes++
+			}
+		case client.SubBatch, client.SubInsert:
+			for _, r := range ev.Rows {
+				id, _ := strconv.Atoi(rowID(t, r))
+				seen[id]++
+				if seen[id] > 1 {
+					t.Fatalf("id %d delivered twice", id)
+				}
+				seq, ok := r.Seq()
+				if !ok || seq <= lastSeq {
+					t.Fatalf("id %d: _seq %d not after %d", id, seq, lastSeq)
+				}
+				lastSeq = seq
+			}
+		case client.SubError, client.SubGap:
+			t.Fatalf("unexpected %s: %v", ev.Kind, ev.Err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for i := range total {
+		if seen[i] != 1 {
+			t.Fatalf("id %d seen %d times", i, seen[i])
+		}
+	}
+	// A drop can land between the server registering a resumed subscribe
+	// and its ack reaching us, so count reconnects, not acks.
+	if resumes < 1 || c.Stats().Reconnects < 3 {
+		t.Fatalf("resumed acks = %d, reconnects = %d; want ≥ 1 and ≥ 3", resumes, c.Stats().Reconnects)
+	}
+	if p.calls.Load() < 4 {
+		t.Fatalf("provider calls = %d, want ≥ 4", p.calls.Load())
+	}
+	if srv.NotificationDrops() != 0 {
+		t.Fatalf("server dropped notifications: %d", srv.NotificationDrops())
+	}
+}
+
+func asError(err error, target **client.Error) bool {
+	e, ok := err.(*client.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
