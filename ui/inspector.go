@@ -247,9 +247,18 @@ func (m *inspector) row(st theme.Styles, f Frame, width int, sel, newSocket bool
 	if c.time < 12 {
 		ts = f.Time.Format("15:04:05")
 	}
-	arrow := st.In.Render("↓")
+	// The selected row is rendered plain and styled as a whole: inner
+	// styles would reset its background halfway through.
+	arrow := "↓"
 	if f.Dir == "out" {
-		arrow = st.Out.Render("↑")
+		arrow = "↑"
+	}
+	if !sel {
+		if f.Dir == "out" {
+			arrow = st.Out.Render(arrow)
+		} else {
+			arrow = st.In.Render(arrow)
+		}
 	}
 	typ := f.Type
 	switch {

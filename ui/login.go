@@ -59,12 +59,13 @@ type LoginDefaults struct {
 
 func newLoginForm(st theme.Styles, profiles []Profile, d LoginDefaults) loginForm {
 	f := loginForm{profiles: profiles, profile: -1, banner: d.Banner, noCompress: d.NoCompress, msgpack: d.Msgpack}
-	f.url = newInput(st, "", "https://kalamdb.example.com:8080")
-	f.user = newInput(st, "", "user")
-	f.password = newInput(st, "", "password")
+	// A one-space prompt lines the inputs up with the padded choices.
+	f.url = newInput(st, " ", "https://kalamdb.example.com:8080")
+	f.user = newInput(st, " ", "user")
+	f.password = newInput(st, " ", "password")
 	f.password.EchoMode = textinput.EchoPassword
 	f.password.EchoCharacter = '•'
-	f.token = newInput(st, "", "paste a JWT")
+	f.token = newInput(st, " ", "paste a JWT")
 	f.token.EchoMode = textinput.EchoPassword
 	f.token.EchoCharacter = '•'
 	f.url.SetValue(d.URL)

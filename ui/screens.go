@@ -32,8 +32,10 @@ func screens(st theme.Styles, width, height int) []Screen {
 	now := func() time.Time { return stubEpoch }
 	b := newStubBackend(now)
 	m := New(b, WithStyles(st, true), WithClock(now), WithoutTicks(), WithLogin(LoginDefaults{
-		URL: "http://127.0.0.1:38080", User: "admin", Password: "kalamdash-demo",
-		Banner: "Demo server: an embedded KalamDB-compatible server on 127.0.0.1:38080 with demo data, users admin/kalamdash-demo and alice/alice, 2 min access tokens. Press Enter to connect. Point at a real server with: kalamdash --url https://… (or --profile NAME).",
+		URL: "http://127.0.0.1:38080", User: "admin", Password: "admin",
+		Banner: "Demo server: an embedded KalamDB-compatible server at http://127.0.0.1:38080 with demo tables (demo.messages, demo.metrics), " +
+			"users admin/admin and demo/demo, 2m0s access and 10m0s refresh tokens, and a trickle of writes. Press Enter to connect. " +
+			"For a real server: kalamdash --url https://host:8080 --user NAME --password-stdin, or --profile NAME.",
 	}))
 	var out []Screen
 	shot := func(name, title string) {
