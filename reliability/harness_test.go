@@ -1,0 +1,312 @@
+package reliability_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+)
+
+// Timings shared by every scenario. Keepalive and backoff are short so a
+// dead socket is noticed and replaced in well under a second; deadlines
+// only bound a hang and are never what a test asserts.
+const (
+	keepalive    = 100 * time.Millisecond
+	pongTimeout  = 400 * time.Millisecond
+	backoffMin   = 10 * time.Millisecond
+	backoffMax   = 150 * time.Millisecond
+	httpTimeout  = 2 * time.Second
+	waitDeadline = 30 * time.Second
+
+	alicePW = "alice-reliability-pw"
+	adminPW = "admin-reliability-pw"
+)
+
+// env is one scenario's world: a kalamtest server, a fault proxy in front
+// of it, and a client connected through the proxy with a counting
+// provider. Rows are written straight into the server, so writes go on
+// while the client's network is broken.
+type env struct {
+	t    *testing.T
+	srv  *kalamtest.Server
+	px   *kalamtest.Proxy
+	c    *client.Client
+	prov *provider
+	log  *eventLog
+	next atomic.Int64 // next row id for insert
+}
+
+type envConfig struct {
+	serverOpts []kalamtest.Option
+	clientOpts []client.Option
+	tables     []string // created as user tables app.<name> (id BIGINT PK, body TEXT)
+	lazy       bool
+	noConnect  bool
+}
+
+// newEnv builds an env. By default it creates app.messages and connects
+// eagerly through the proxy.
+func newEnv(t *testing.T, cfg envConfig) *env {
+	t.Helper()
+	leakCheck(t)
+	srvOpts := append([]kalamtest.Option{
+		kalamtest.WithUser("alice", alicePW, "user"),
+		kalamtest.WithUser("admin", adminPW, "dba"),
+		kalamtest.WithAuthRateLimit(1_000_000),
+		kalamtest.WithMessageRateLimit(1_000_000),
+		kalamtest.WithNotifyQueue(1 << 16),
+		kalamtest.WithSubscriptionLimits(1000, 1000),
+	}, cfg.serverOpts...)
+	srv, err := kalamtest.NewServer(srvOpts...)
+	if err != nil {
+		t.Fatalf("kalamtest.NewServer: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	if len(cfg.tables) == 0 {
+		cfg.tables = []string{"messages"}
+	}
+	if _, err := srv.Exec("admin", "CREATE NAMESPACE IF NOT EXISTS app"); err != nil {
+		t.Fatalf("create namespace: %v", err)
+	}
+	for _, tb := range cfg.tables {
+		if _, err := srv.Exec("admin", "CREATE TABLE app."+tb+" (id BIGINT PRIMARY KEY, body TEXT) WITH (TYPE = 'USER')"); err != nil {
+			t.Fatalf("create table %s: %v", tb, err)
+		}
+	}
+
+	px, err := kalamtest.NewProxy(srv.URL)
+	if err != nil {
+		t.Fatalf("kalamtest.NewProxy: %v", err)
+	}
+	t.Cleanup(func() { _ = px.Close() })
+
+	e := &env{t: t, srv: srv, px: px, prov: &provider{auth: client.Basic("alice", alicePW)}}
+	if cfg.noConnect {
+		return e
+	}
+	e.connect(cfg)
+	return e
+}
+
+// connect opens the client through the proxy.
+func (e *env) connect(cfg envConfig) {
+	e.t.Helper()
+	opts := append([]client.Option{
+		client.WithAuthProvider(e.prov.provide),
+		client.WithKeepalive(keepalive, pongTimeout),
+		client.WithReconnect(backoffMin, backoffMax, 0),
+		client.WithHTTPTimeout(httpTimeout),
+		client.WithAuthTimeout(httpTimeout),
+		client.WithQueryRetries(0),
+		client.WithEventBuffer(1 << 16),
+		client.WithTapBuffer(0),
+		client.WithLazyConnect(cfg.lazy),
+	}, cfg.clientOpts...)
+	ctx, cancel := context.WithTimeout(context.Background(), waitDeadline)
+	defer cancel()
+	c, err := client.Connect(ctx, e.px.URL(), opts...)
+	if err != nil {
+		e.t.Fatalf("client.Connect through the proxy: %v", err)
+	}
+	e.c = c
+	e.log = newEventLog(c.Events())
+	e.t.Cleanup(func() {
+		_ = c.Close()
+		e.log.wait()
+	})
+}
+
+// leakCheck fails t if goroutines started during it outlive its cleanups.
+func leakCheck(t *testing.T) {
+	t.Helper()
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+}
+
+// insert writes n rows into app.<table> as alice and returns their ids.
+func (e *env) insert(table string, n int) []int64 {
+	e.t.Helper()
+	ids := make([]int64, 0, n)
+	for range n {
+		id := e.next.Add(1)
+		if _, err := e.srv.Exec("alice", "INSERT INTO app."+table+" (id, body) VALUES ($1, $2)", id, fmt.Sprintf("row-%d", id)); err != nil {
+			e.t.Errorf("insert %d: %v", id, err)
+			return ids
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// subscribe subscribes to SELECT * FROM app.<table> and starts collecting.
+func (e *env) subscribe(table string, opts ...client.SubOption) *collector {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitDeadline)
+	defer cancel()
+	s, err := e.c.Subscribe(ctx, "SELECT * FROM app."+table, opts...)
+	if err != nil {
+		e.t.Fatalf("subscribe to app.%s: %v", table, err)
+	}
+	return newCollector(s)
+}
+
+// waitFor polls cond until it holds, failing with what and the state
+// report after waitDeadline.
+func (e *env) waitFor(what string, cond func() bool, report func() string) {
+	e.t.Helper()
+	deadline := time.Now().Add(waitDeadline)
+	for !cond() {
+		if time.Now().After(deadline) {
+			msg := ""
+			if report != nil {
+				msg = report()
+			}
+			e.t.Fatalf("timed out waiting for %s; %s; client events: %s", what, msg, e.log.summary())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// waitConnected waits until the client has announced at least n
+// connections and is connected now.
+func (e *env) waitConnected(n int) {
+	e.t.Helper()
+	e.waitFor(fmt.Sprintf("connection #%d", n), func() bool {
+		return e.log.count(kindConnected) >= n && e.c.State() == client.StateConnected
+	}, nil)
+}
+
+// checkProvider asserts the auth provider ran before every connection
+// attempt: once per ConnectingEvent, nothing skipped, nothing extra.
+func (e *env) checkProvider() {
+	e.t.Helper()
+	attempts := e.log.count(kindConnecting)
+	calls := int(e.prov.calls.Load())
+	if calls != attempts {
+		e.t.Errorf("auth provider ran %d times for %d connection attempts; want one call per attempt (events: %s)",
+			calls, attempts, e.log.summary())
+	}
+	if byTrigger := e.log.providerTriggers(); byTrigger["connect"]+byTrigger["reconnect"] != calls {
+		e.t.Errorf("ProviderCalledEvents %v do not match %d provider calls", byTrigger, calls)
+	}
+}
+
+// provider is an AuthProvider that counts its calls.
+type provider struct {
+	calls atomic.Int64
+	auth  client.Auth
+}
+
+func (p *provider) provide(context.Context) (client.Auth, error) {
+	p.calls.Add(1)
+	return p.auth, nil
+}
+
+// eventLog drains a client's lifecycle events and counts them by kind.
+type eventLog struct {
+	mu       sync.Mutex
+	counts   map[string]int
+	triggers map[string]int
+	last     []string
+	done     chan struct{}
+}
+
+const (
+	kindConnecting   = "connecting"
+	kindConnected    = "connected"
+	kindDisconnected = "disconnected"
+	kindScheduled    = "scheduled"
+	kindError        = "error"
+	kindProvider     = "provider"
+	kindRefreshed    = "refreshed"
+)
+
+func newEventLog(ch <-chan client.Event) *eventLog {
+	l := &eventLog{counts: map[string]int{}, triggers: map[string]int{}, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for ev := range ch {
+			l.add(ev)
+		}
+	}()
+	return l
+}
+
+func (l *eventLog) add(ev client.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var k, detail string
+	switch x := ev.(type) {
+	case client.ConnectingEvent:
+		k, detail = kindConnecting, fmt.Sprintf("#%d", x.Attempt)
+	case client.ConnectedEvent:
+		k, detail = kindConnected, fmt.Sprintf("conn %d resumed %d", x.ConnID, x.Resumed)
+	case client.DisconnectedEvent:
+		k, detail = kindDisconnected, fmt.Sprintf("conn %d code %d %v", x.ConnID, x.Code, x.Err)
+	case client.ReconnectScheduledEvent:
+		k, detail = kindScheduled, x.Delay.String()
+	case client.ErrorEvent:
+		k, detail = kindError, fmt.Sprint(x.Err)
+	case client.ProviderCalledEvent:
+		k, detail = kindProvider, x.Trigger
+		l.triggers[x.Trigger]++
+	case client.AuthRefreshedEvent:
+		k, detail = kindRefreshed, x.Trigger
+	default:
+		k = fmt.Sprintf("%T", ev)
+	}
+	l.counts[k]++
+	l.last = append(l.last, k+"("+detail+")")
+	if len(l.last) > 12 {
+		l.last = l.last[1:]
+	}
+}
+
+func (l *eventLog) count(kind string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.counts[kind]
+}
+
+func (l *eventLog) providerTriggers() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range l.triggers {
+		out[k] = v
+	}
+	return out
+}
+
+func (l *eventLog) summary() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keys := make([]string, 0, len(l.counts))
+	for k := range l.counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%d ", k, l.counts[k])
+	}
+	b.WriteString("last: " + strings.Join(l.last, ", "))
+	return b.String()
+}
+
+// wait returns once the client closed its Events channel.
+func (l *eventLog) wait() {
+	select {
+	case <-l.done:
+	case <-time.After(waitDeadline):
+	}
+}
