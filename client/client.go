@@ -45,6 +45,7 @@ type Client struct {
 	state     ConnState
 	conn      *wsConn
 	connIDs   uint64
+	upCount   int  // sockets authenticated so far
 	want      bool // the supervisor keeps a socket up
 	started   bool // supervisor running
 	compress  bool // false: compress=false on the next dial

@@ -366,15 +366,18 @@ func (wc *wsConn) close(code int, reason string) {
 	if !first {
 		return
 	}
-	wc.c.tapClose(wc.id, Outbound, code, reason)
+	c := wc.c
+	c.tapClose(wc.id, Outbound, code, reason)
+	// Close waits for the peer's answer (up to 5 s in coder/websocket);
+	// don't make the caller wait, and cut the socket after a second if the
+	// peer never answers. Tracked so Close outlives it.
+	c.wg.Add(1)
 	go func() {
-		// Close waits for the peer's answer (up to 5 s); don't make the
-		// caller wait for it, the read loop ends either way.
+		defer c.wg.Done()
+		t := time.AfterFunc(time.Second, func() { _ = wc.ws.CloseNow() })
+		defer t.Stop()
 		_ = wc.ws.Close(websocket.StatusCode(code), reason)
 	}()
-	// Make sure the read loop ends promptly even if the peer never answers.
-	t := time.AfterFunc(time.Second, func() { _ = wc.ws.CloseNow() })
-	go func() { <-wc.done; t.Stop() }()
 }
 
 // fail ends the socket because of a local error (keepalive timeout).

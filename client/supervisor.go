@@ -50,8 +50,10 @@ func (c *Client) supervise(first *wsConn) {
 			}
 		}
 		attempt++
-		if c.State() != StateConnecting {
+		if c.everConnected() {
 			c.setState(StateReconnecting)
+		} else {
+			c.setState(StateConnecting)
 		}
 		c.emit(ConnectingEvent{Time: c.now(), Attempt: attempt, URL: c.wsURL()})
 		var err error
@@ -118,6 +120,13 @@ func (c *Client) waitWant() bool {
 	}
 }
 
+// everConnected reports whether any socket was authenticated before.
+func (c *Client) everConnected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.upCount > 0
+}
+
 func (c *Client) wanted() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -148,9 +157,10 @@ func (c *Client) up(wc *wsConn) bool {
 		c.mu.Unlock()
 		return false
 	}
-	if wc.id > 1 {
+	if c.upCount > 0 {
 		c.st.reconnects.Add(1)
 	}
+	c.upCount++
 	c.conn = wc
 	c.state = StateConnected
 	c.lastErr = nil
