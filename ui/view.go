@@ -234,27 +234,40 @@ func (m Model) fullHelp(t *tab, height int) string {
 		{dk.SQL, dk.Subscribe, dk.Unsubscribe, dk.NextSub, dk.Up, dk.Down},
 	}
 	titles := []string{"global", "frames", "detail · token", "data/sql"}
-	// Flow the groups into as many columns as the height needs.
-	var flow []string
-	for i, grp := range groups {
-		if i > 0 {
-			flow = append(flow, "")
+	// Flow the groups down as few columns as the height allows, never
+	// leaving a group title alone at the bottom of a column.
+	colH := max(height-1, 1)
+	var cols [][]string
+	var cur []string
+	push := func(l string) {
+		if len(cur) == colH {
+			cols, cur = append(cols, cur), nil
 		}
-		flow = append(flow, m.st.TitleFocused.Render(titles[i]))
+		cur = append(cur, l)
+	}
+	for i, grp := range groups {
+		if len(cur) > 0 && len(cur)+3 > colH {
+			cols, cur = append(cols, cur), nil
+		}
+		if len(cur) > 0 {
+			push("")
+		}
+		push(m.st.TitleFocused.Render(titles[i]))
 		for _, b := range grp {
 			if b.Enabled() {
 				h := b.Help()
-				flow = append(flow, m.st.HelpKey.Render(fit(h.Key, 9))+m.st.HelpDesc.Render(h.Desc))
+				push(m.st.HelpKey.Render(fit(h.Key, 9)) + m.st.HelpDesc.Render(h.Desc))
 			}
 		}
 	}
-	colH := max(height-1, 1)
-	ncol := (len(flow) + colH - 1) / colH
-	colW := max((m.width-ncol+1)/ncol, 10)
-	var cols []string
-	for i := 0; i < len(flow); i += colH {
-		cols = append(cols, box(flow[i:min(i+colH, len(flow))], colW, colH))
+	if len(cur) > 0 {
+		cols = append(cols, cur)
+	}
+	colW := clamp((m.width-len(cols)+1)/max(len(cols), 1), 10, 40)
+	blocks := make([]string, len(cols))
+	for i, c := range cols {
+		blocks[i] = box(c, colW, colH)
 	}
 	title := m.st.TitleFocused.Render("Help") + m.st.Muted.Render(" (any key closes) · filter: / then text, ctrl+r regex · subscribe options: batch=N last=N")
-	return fit(title, m.width) + "\n" + joinH(" ", cols...)
+	return fit(title, m.width) + "\n" + joinH(" ", blocks...)
 }
