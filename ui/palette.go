@@ -117,7 +117,6 @@ func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
 	case "export":
 		return m, m.export(t, arg)
 	case "close":
-		_ = c.Close()
 		m.tabs = append(m.tabs[:m.active], m.tabs[m.active+1:]...)
 		m.active = clamp(m.active, 0, len(m.tabs)-1)
 		if len(m.tabs) == 0 {
@@ -125,6 +124,8 @@ func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
 			m.login.busy = false
 		}
 		m.relayout()
+		// Closing sends a close frame: do it off the event loop.
+		return m, actionCmd(c, "close "+c.ID(), func(context.Context) error { return c.Close() })
 	default:
 		m.say(true, "unknown command %q (try refresh, policy, compress, sql, sub, export, quit)", name)
 	}

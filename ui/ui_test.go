@@ -476,3 +476,18 @@ func TestNoColorTheme(t *testing.T) {
 		t.Error("no-colour theme emitted colour codes")
 	}
 }
+
+// TestPaletteCloseTab closes the tab (in a command) and returns to the
+// login form when it was the last one.
+func TestPaletteCloseTab(t *testing.T) {
+	m, b, _ := loggedIn(t, 100, 30)
+	m = drive(m, keyPress(":"))
+	m = driveText(m, "close")
+	m = drive(m, keyPress("enter"))
+	if len(m.tabs) != 0 || !m.loggingIn {
+		t.Fatalf("tabs %d, loggingIn %v", len(m.tabs), m.loggingIn)
+	}
+	if !b.conns[0].closed {
+		t.Error("connection not closed")
+	}
+}
