@@ -1,0 +1,80 @@
+package reliability_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+)
+
+// TestBlackholeDuringSubscribe: the network swallows everything (no FIN, no
+// RST) just as a subscription is sent. Only the client's keepalive can
+// notice; reconnect attempts stall too until the network heals. Then the
+// pending Subscribe completes on a new socket and every row arrives once.
+func TestBlackholeDuringSubscribe(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	all := e.insert("messages", 10)
+
+	e.px.SetBlackhole(true)
+	type result struct {
+		s   *client.Subscription
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitDeadline)
+		defer cancel()
+		s, err := e.c.Subscribe(ctx, "SELECT * FROM app.messages")
+		done <- result{s, err}
+	}()
+	all = append(all, e.insert("messages", 10)...)
+	// The keepalive must declare the silent socket dead while the
+	// blackhole still stands.
+	e.waitFor("the client to notice the dead socket", func() bool { return e.log.count(kindDisconnected) >= 1 }, nil)
+	select {
+	case r := <-done:
+		t.Fatalf("Subscribe returned during the blackhole: %v", r.err)
+	default:
+	}
+
+	e.px.SetBlackhole(false)
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(waitDeadline):
+		t.Fatalf("Subscribe still pending after the network healed; %s", e.log.summary())
+	}
+	if r.err != nil {
+		t.Fatalf("Subscribe after the blackhole: %v", r.err)
+	}
+	sub := newCollector(r.s)
+	all = append(all, e.insert("messages", 10)...)
+	e.waitFor("every row", func() bool { return sub.hasAll(all) }, sub.report(all))
+
+	sub.checkExactlyOnce(t, all)
+	e.checkProvider()
+}
+
+// TestBlackholeLiveSubscription: a live subscription's network goes
+// silent. The keepalive declares the socket dead without any help from the
+// network, reconnect attempts time out while the blackhole stands, and
+// after healing the subscription resumes with nothing lost.
+func TestBlackholeLiveSubscription(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	sub := e.subscribe("messages")
+	all := e.insert("messages", 10)
+	e.waitFor("live rows", func() bool { return sub.hasAll(all) }, sub.report(all))
+
+	e.px.SetBlackhole(true)
+	all = append(all, e.insert("messages", 10)...)
+	e.waitFor("the client to notice the dead socket", func() bool { return e.log.count(kindDisconnected) >= 1 }, nil)
+	e.waitFor("a reconnect attempt to fail in the blackhole", func() bool { return e.log.count(kindError) >= 1 }, nil)
+	e.px.SetBlackhole(false)
+
+	e.waitConnected(2)
+	all = append(all, e.insert("messages", 10)...)
+	e.waitFor("every row", func() bool { return sub.hasAll(all) }, sub.report(all))
+	sub.checkExactlyOnce(t, all)
+	e.checkProvider()
+}
