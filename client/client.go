@@ -47,7 +47,6 @@ type Client struct {
 	connIDs   uint64
 	upCount   int  // sockets authenticated so far
 	want      bool // the supervisor keeps a socket up
-	started   bool // supervisor running
 	compress  bool // false: compress=false on the next dial
 	subs      map[string]*Subscription
 	closed    bool
@@ -81,10 +80,10 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error
 		}
 	}
 	if len(o.errs) > 0 {
-		return nil, &Error{Kind: ErrOther, Op: "connect", Message: "invalid option", Err: o.errs[0]}
+		return nil, &Error{Kind: KindOther, Op: "connect", Message: "invalid option", Err: o.errs[0]}
 	}
 	if o.provider != nil && o.staticAuth != nil {
-		return nil, &Error{Kind: ErrOther, Op: "connect", Message: "WithAuth and WithAuthProvider are exclusive; use only WithAuthProvider"}
+		return nil, &Error{Kind: KindOther, Op: "connect", Message: "WithAuth and WithAuthProvider are exclusive; use only WithAuthProvider"}
 	}
 	base, err := parseBaseURL(rawURL)
 	if err != nil {
@@ -131,7 +130,6 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error
 	}
 	c.mu.Lock()
 	c.want = !o.lazy
-	c.started = true
 	c.mu.Unlock()
 	if first != nil {
 		// Register the socket before returning, so State() is Connected
@@ -149,7 +147,7 @@ func (c *Client) buildHTTP() error {
 	} else {
 		tlsCfg, err := c.o.tlsClientConfig()
 		if err != nil {
-			return &Error{Kind: ErrTLS, Op: "connect", Message: "bad TLS settings", Err: err}
+			return &Error{Kind: KindTLS, Op: "connect", Message: "bad TLS settings", Err: err}
 		}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = tlsCfg
@@ -167,14 +165,14 @@ func (c *Client) buildHTTP() error {
 func parseBaseURL(raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, &Error{Kind: ErrOther, Op: "connect", Message: "empty server URL; try http://127.0.0.1:8080"}
+		return nil, &Error{Kind: KindOther, Op: "connect", Message: "empty server URL; try http://127.0.0.1:8080"}
 	}
 	if !strings.Contains(raw, "://") {
-		return nil, &Error{Kind: ErrOther, Op: "connect", Message: fmt.Sprintf("URL %q has no scheme; did you mean http://%s?", raw, raw)}
+		return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("URL %q has no scheme; did you mean http://%s?", raw, raw)}
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, &Error{Kind: ErrOther, Op: "connect", Message: "cannot parse server URL", Err: err}
+		return nil, &Error{Kind: KindOther, Op: "connect", Message: "cannot parse server URL", Err: err}
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "http", "ws":
@@ -182,13 +180,13 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	case "https", "wss":
 		u.Scheme = "https"
 	default:
-		return nil, &Error{Kind: ErrOther, Op: "connect", Message: fmt.Sprintf("unsupported URL scheme %q; use http://, https://, ws:// or wss://", u.Scheme)}
+		return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("unsupported URL scheme %q; use http://, https://, ws:// or wss://", u.Scheme)}
 	}
 	if u.Host == "" {
-		return nil, &Error{Kind: ErrOther, Op: "connect", Message: fmt.Sprintf("URL %q has no host", raw)}
+		return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("URL %q has no host", raw)}
 	}
 	if u.User != nil {
-		return nil, &Error{Kind: ErrOther, Op: "connect", Message: "credentials in the URL are not used; pass them as Basic auth instead"}
+		return nil, &Error{Kind: KindOther, Op: "connect", Message: "credentials in the URL are not used; pass them as Basic auth instead"}
 	}
 	p := strings.TrimRight(u.Path, "/")
 	for _, suffix := range []string{"/v1/ws", "/v1/api", "/v1"} {

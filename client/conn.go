@@ -129,13 +129,13 @@ func (c *Client) dial(ctx context.Context) (*wsConn, error) {
 func (c *Client) dialError(target string, status int, err error) error {
 	switch {
 	case status == http.StatusNotFound:
-		return &Error{Kind: ErrNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("%s answered 404: wrong path prefix, or not a KalamDB server", target), Err: err}
+		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("%s answered 404: wrong path prefix, or not a KalamDB server", target), Err: err}
 	case status == http.StatusForbidden:
-		return &Error{Kind: ErrOther, Op: "connect", Status: status, Message: "upgrade refused (403): origin not allowed?", Err: err}
+		return &Error{Kind: KindOther, Op: "connect", Status: status, Message: "upgrade refused (403): origin not allowed?", Err: err}
 	case status == http.StatusServiceUnavailable:
-		return &Error{Kind: ErrUnreachable, Op: "connect", Status: status, Message: "server refused the socket (503): shutting down or full", Err: err}
+		return &Error{Kind: KindUnreachable, Op: "connect", Status: status, Message: "server refused the socket (503): shutting down or full", Err: err}
 	case status != 0 && status != http.StatusSwitchingProtocols:
-		return &Error{Kind: ErrNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("upgrade answered HTTP %d, not a WebSocket: not KalamDB?", status), Err: err}
+		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("upgrade answered HTTP %d, not a WebSocket: not KalamDB?", status), Err: err}
 	}
 	return classifyNetErr("connect", target, err)
 }
@@ -146,7 +146,7 @@ func (wc *wsConn) authenticate(ctx context.Context, auth Auth) error {
 	c := wc.c
 	if c.o.messageAuth {
 		if auth.Kind() != AuthJWT {
-			return &Error{Kind: ErrAuth, Op: "connect", Message: "message authentication needs a JWT; the provider returned " + auth.Kind().String()}
+			return &Error{Kind: KindAuth, Op: "connect", Message: "message authentication needs a JWT; the provider returned " + auth.Kind().String()}
 		}
 		compression := "gzip"
 		if !c.compressOn() {
@@ -172,12 +172,12 @@ func (wc *wsConn) authenticate(ctx context.Context, auth Auth) error {
 				c.tapClose(wc.id, Inbound, code, reason)
 			}
 			if code == int(websocket.StatusPolicyViolation) {
-				return &Error{Kind: ErrAuth, Op: "connect", Status: code, Message: "server refused the token: " + reason, Err: err}
+				return &Error{Kind: KindAuth, Op: "connect", Status: code, Message: "server refused the token: " + reason, Err: err}
 			}
 			if actx.Err() != nil && ctx.Err() == nil {
-				return &Error{Kind: ErrTimeout, Op: "connect", Message: fmt.Sprintf("no auth_success within %s", c.o.authTimeout), Err: err}
+				return &Error{Kind: KindTimeout, Op: "connect", Message: fmt.Sprintf("no auth_success within %s", c.o.authTimeout), Err: err}
 			}
-			return &Error{Kind: ErrUnreachable, Op: "connect", Status: code, Message: "socket closed during authentication" + reasonSuffix(reason), Err: err}
+			return &Error{Kind: KindUnreachable, Op: "connect", Status: code, Message: "socket closed during authentication" + reasonSuffix(reason), Err: err}
 		}
 		msg := wc.ingest(typ, data)
 		if msg == nil {
@@ -192,9 +192,9 @@ func (wc *wsConn) authenticate(ctx context.Context, auth Auth) error {
 			}
 			return nil
 		case TypeAuthError:
-			kind := ErrAuth
+			kind := KindAuth
 			if strings.Contains(msg.Message, "Too many") {
-				kind = ErrRateLimited
+				kind = KindRateLimited
 			}
 			return &Error{Kind: kind, Op: "connect", Code: TypeAuthError, Message: "server refused the token: " + msg.Message}
 		}
@@ -244,7 +244,7 @@ func (wc *wsConn) ingest(typ websocket.MessageType, data []byte) *ServerMessage 
 		f.Err = err.Error()
 		c.tapFrame(f)
 		c.emit(ErrorEvent{Time: c.now(), Recoverable: true,
-			Err: &Error{Kind: ErrProtocol, Op: "read", Message: fmt.Sprintf("undecodable %s frame (%d bytes) on socket %d", op, len(data), wc.id), Err: err}})
+			Err: &Error{Kind: KindProtocol, Op: "read", Message: fmt.Sprintf("undecodable %s frame (%d bytes) on socket %d", op, len(data), wc.id), Err: err}})
 		return nil
 	}
 	c.tapFrame(f)
@@ -359,7 +359,7 @@ func (wc *wsConn) close(code int, reason string) {
 	first := !wc.local && wc.endErr == nil
 	if first {
 		wc.local = true
-		wc.endErr = &Error{Kind: ErrClosed, Op: "close", Status: code, Message: reason}
+		wc.endErr = &Error{Kind: KindClosed, Op: "close", Status: code, Message: reason}
 		wc.endCode, wc.endReason = code, reason
 	}
 	wc.endMu.Unlock()
@@ -421,7 +421,7 @@ func (wc *wsConn) keepalive() {
 		if wc.lastIn.Load() >= sent.UnixNano() {
 			continue // no pong, but the socket is carrying data: alive
 		}
-		wc.fail(&Error{Kind: ErrTimeout, Op: "keepalive", Message: fmt.Sprintf("no frame from the server within %s of a ping: connection dead", c.o.pongTimeout)})
+		wc.fail(&Error{Kind: KindTimeout, Op: "keepalive", Message: fmt.Sprintf("no frame from the server within %s of a ping: connection dead", c.o.pongTimeout)})
 		return
 	}
 }

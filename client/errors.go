@@ -16,50 +16,50 @@ type ErrorKind uint8
 
 // Error kinds.
 const (
-	ErrOther         ErrorKind = iota
-	ErrAuth                    // credentials refused (wrong password, invalid token, locked account)
-	ErrTokenExpired            // access token past its expiry
-	ErrUnreachable             // nothing listening, DNS failure, connection reset
-	ErrTLS                     // handshake or certificate problem, or http/https mismatch
-	ErrNotKalamDB              // HTML, 404 on /v1/api, or otherwise not a KalamDB answer
-	ErrSQL                     // the server refused a statement (Code holds its code)
-	ErrProtocol                // malformed or oversized frame, unexpected message
-	ErrTimeout                 // deadline exceeded
-	ErrClosed                  // the client or subscription is closed
-	ErrRateLimited             // 429 or rate_limited
-	ErrSetupRequired           // the server has no root password yet
-	ErrSubscription            // the server refused a subscription
-	ErrProvider                // the AuthProvider failed
+	KindOther         ErrorKind = iota
+	KindAuth                    // credentials refused (wrong password, invalid token, locked account)
+	KindTokenExpired            // access token past its expiry
+	KindUnreachable             // nothing listening, DNS failure, connection reset
+	KindTLS                     // handshake or certificate problem, or http/https mismatch
+	KindNotKalamDB              // HTML, 404 on /v1/api, or otherwise not a KalamDB answer
+	KindSQL                     // the server refused a statement (Code holds its code)
+	KindProtocol                // malformed or oversized frame, unexpected message
+	KindTimeout                 // deadline exceeded
+	KindClosed                  // the client or subscription is closed
+	KindRateLimited             // 429 or rate_limited
+	KindSetupRequired           // the server has no root password yet
+	KindSubscription            // the server refused a subscription
+	KindProvider                // the AuthProvider failed
 )
 
 // String names the kind.
 func (k ErrorKind) String() string {
 	switch k {
-	case ErrAuth:
+	case KindAuth:
 		return "auth"
-	case ErrTokenExpired:
+	case KindTokenExpired:
 		return "token expired"
-	case ErrUnreachable:
+	case KindUnreachable:
 		return "unreachable"
-	case ErrTLS:
+	case KindTLS:
 		return "tls"
-	case ErrNotKalamDB:
+	case KindNotKalamDB:
 		return "not kalamdb"
-	case ErrSQL:
+	case KindSQL:
 		return "sql"
-	case ErrProtocol:
+	case KindProtocol:
 		return "protocol"
-	case ErrTimeout:
+	case KindTimeout:
 		return "timeout"
-	case ErrClosed:
+	case KindClosed:
 		return "closed"
-	case ErrRateLimited:
+	case KindRateLimited:
 		return "rate limited"
-	case ErrSetupRequired:
+	case KindSetupRequired:
 		return "setup required"
-	case ErrSubscription:
+	case KindSubscription:
 		return "subscription"
-	case ErrProvider:
+	case KindProvider:
 		return "auth provider"
 	}
 	return "other"
@@ -96,38 +96,38 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrClientClosed is returned by calls on a closed Client.
-var ErrClientClosed = &Error{Kind: ErrClosed, Message: "client is closed"}
+var ErrClientClosed = &Error{Kind: KindClosed, Message: "client is closed"}
 
 func kindOf(err error) ErrorKind {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
 	}
-	return ErrOther
+	return KindOther
 }
 
 // IsAuthError reports whether err means the credentials were refused
 // (including expired tokens).
 func IsAuthError(err error) bool {
 	k := kindOf(err)
-	return k == ErrAuth || k == ErrTokenExpired
+	return k == KindAuth || k == KindTokenExpired
 }
 
 // IsTokenExpired reports whether err means the access token has expired.
-func IsTokenExpired(err error) bool { return kindOf(err) == ErrTokenExpired }
+func IsTokenExpired(err error) bool { return kindOf(err) == KindTokenExpired }
 
 // IsUnreachable reports whether err means the server could not be reached.
-func IsUnreachable(err error) bool { return kindOf(err) == ErrUnreachable }
+func IsUnreachable(err error) bool { return kindOf(err) == KindUnreachable }
 
 // IsTLS reports whether err is a TLS problem.
-func IsTLS(err error) bool { return kindOf(err) == ErrTLS }
+func IsTLS(err error) bool { return kindOf(err) == KindTLS }
 
 // IsNotKalamDB reports whether the peer answered but is not KalamDB.
-func IsNotKalamDB(err error) bool { return kindOf(err) == ErrNotKalamDB }
+func IsNotKalamDB(err error) bool { return kindOf(err) == KindNotKalamDB }
 
 // IsSQLError reports whether the server refused a statement; SQLCode
 // returns its code.
-func IsSQLError(err error) bool { return kindOf(err) == ErrSQL }
+func IsSQLError(err error) bool { return kindOf(err) == KindSQL }
 
 // Hint returns a short suggestion of what to try next, or "" if none.
 func Hint(err error) string {
@@ -136,28 +136,28 @@ func Hint(err error) string {
 		return ""
 	}
 	switch e.Kind {
-	case ErrAuth:
+	case KindAuth:
 		if e.Code == "account_locked" {
 			return "the account is locked after repeated failures; wait and retry"
 		}
 		return "check the user name and password, or log in again for a fresh token"
-	case ErrTokenExpired:
+	case KindTokenExpired:
 		return "the access token expired: refresh it (RefreshAuth) or log in again"
-	case ErrUnreachable:
+	case KindUnreachable:
 		return "is the server running at that address? check host, port and firewall"
-	case ErrTLS:
+	case KindTLS:
 		return "check http vs https (ws vs wss), the CA file, or use insecure-skip-verify for local servers"
-	case ErrNotKalamDB:
+	case KindNotKalamDB:
 		return "the URL points at something that is not KalamDB: check host, port and path"
-	case ErrRateLimited:
+	case KindRateLimited:
 		return "the server is rate limiting; wait a moment and retry"
-	case ErrSetupRequired:
+	case KindSetupRequired:
 		return "run the server's initial setup (POST /v1/api/auth/setup) first"
-	case ErrTimeout:
+	case KindTimeout:
 		return "the server did not answer in time; check the network or raise the timeout"
-	case ErrProvider:
+	case KindProvider:
 		return "the credentials provider failed; check its source (file, env, command)"
-	case ErrProtocol:
+	case KindProtocol:
 		return "the server sent something unexpected; inspect the frame tap"
 	}
 	return ""
@@ -182,22 +182,22 @@ func classifyNetErr(op, target string, err error) *Error {
 	)
 	switch {
 	case errors.As(err, &recordErr):
-		return &Error{Kind: ErrTLS, Op: op, Message: fmt.Sprintf("TLS handshake with %s failed: the server speaks plain HTTP? use http:// or ws://", target), Err: err}
+		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("TLS handshake with %s failed: the server speaks plain HTTP? use http:// or ws://", target), Err: err}
 	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
-		return &Error{Kind: ErrTLS, Op: op, Message: fmt.Sprintf("certificate of %s not trusted", target), Err: err}
+		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("certificate of %s not trusted", target), Err: err}
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return &Error{Kind: ErrUnreachable, Op: op, Message: fmt.Sprintf("connection refused: is the server running at %s?", target), Err: err}
+		return &Error{Kind: KindUnreachable, Op: op, Message: fmt.Sprintf("connection refused: is the server running at %s?", target), Err: err}
 	case errors.As(err, &dnsErr):
-		return &Error{Kind: ErrUnreachable, Op: op, Message: fmt.Sprintf("cannot resolve host of %s", target), Err: err}
+		return &Error{Kind: KindUnreachable, Op: op, Message: fmt.Sprintf("cannot resolve host of %s", target), Err: err}
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return &Error{Kind: ErrUnreachable, Op: op, Message: fmt.Sprintf("connection to %s lost", target), Err: err}
+		return &Error{Kind: KindUnreachable, Op: op, Message: fmt.Sprintf("connection to %s lost", target), Err: err}
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return &Error{Kind: ErrTimeout, Op: op, Message: fmt.Sprintf("%s did not answer in time", target), Err: err}
+		return &Error{Kind: KindTimeout, Op: op, Message: fmt.Sprintf("%s did not answer in time", target), Err: err}
 	}
 	if isTLSText(err) {
-		return &Error{Kind: ErrTLS, Op: op, Message: fmt.Sprintf("TLS problem talking to %s", target), Err: err}
+		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("TLS problem talking to %s", target), Err: err}
 	}
-	return &Error{Kind: ErrOther, Op: op, Message: fmt.Sprintf("request to %s failed", target), Err: err}
+	return &Error{Kind: KindOther, Op: op, Message: fmt.Sprintf("request to %s failed", target), Err: err}
 }
 
 // isTLSText catches TLS failures the standard library reports only as

@@ -180,7 +180,7 @@ func TestMalformedFramesBecomeErrorEvents(t *testing.T) {
 	for range 3 {
 		e := waitEvent[client.ErrorEvent](t, c, nil)
 		var ce *client.Error
-		if !e.Recoverable || !asError(e.Err, &ce) || ce.Kind != client.ErrProtocol {
+		if !e.Recoverable || !asError(e.Err, &ce) || ce.Kind != client.KindProtocol {
 			t.Fatalf("error event %+v", e)
 		}
 	}

@@ -26,19 +26,19 @@ type httpResult struct {
 // response. bearer is sent as "Authorization: Bearer …" when non-empty.
 func (c *Client) do(ctx context.Context, op, method, path string, body any, bearer string) (*httpResult, error) {
 	if c.isClosed() {
-		return nil, &Error{Kind: ErrClosed, Op: op, Message: "client is closed"}
+		return nil, ErrClientClosed
 	}
 	target := c.base.String() + path
 	var reqBody []byte
 	if body != nil {
 		var err error
 		if reqBody, err = json.Marshal(body); err != nil {
-			return nil, &Error{Kind: ErrOther, Op: op, Message: "cannot encode request", Err: err}
+			return nil, &Error{Kind: KindOther, Op: op, Message: "cannot encode request", Err: err}
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(reqBody))
 	if err != nil {
-		return nil, &Error{Kind: ErrOther, Op: op, Message: "cannot build request", Err: err}
+		return nil, &Error{Kind: KindOther, Op: op, Message: "cannot build request", Err: err}
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -78,10 +78,10 @@ func (c *Client) notKalamDB(op, path string, r *httpResult) *Error {
 	trimmed := bytes.TrimSpace(r.body)
 	switch {
 	case ct == "text/html" || bytes.HasPrefix(bytes.ToLower(trimmed), []byte("<!doctype html")) || bytes.HasPrefix(bytes.ToLower(trimmed), []byte("<html")):
-		return &Error{Kind: ErrNotKalamDB, Op: op, Status: r.status,
+		return &Error{Kind: KindNotKalamDB, Op: op, Status: r.status,
 			Message: fmt.Sprintf("not a KalamDB server? got text/html (HTTP %d) from %s%s", r.status, c.base, path)}
 	case r.status == http.StatusNotFound:
-		return &Error{Kind: ErrNotKalamDB, Op: op, Status: r.status,
+		return &Error{Kind: KindNotKalamDB, Op: op, Status: r.status,
 			Message: fmt.Sprintf("%s%s answered 404: wrong path prefix, or not a KalamDB server", c.base, path)}
 	}
 	return nil
@@ -117,11 +117,11 @@ func (c *Client) authFailure(op, path string, r *httpResult) *Error {
 	e := &Error{Op: op, Status: r.status, Code: body.Error, Message: msg}
 	switch {
 	case r.status == http.StatusPreconditionRequired || body.Error == "setup_required":
-		e.Kind = ErrSetupRequired
+		e.Kind = KindSetupRequired
 	case r.status == http.StatusTooManyRequests:
-		e.Kind = ErrRateLimited
+		e.Kind = KindRateLimited
 	case r.status == http.StatusUnauthorized || r.status == http.StatusForbidden:
-		e.Kind = ErrAuth
+		e.Kind = KindAuth
 		if op == "login" && body.Error == "unauthorized" {
 			e.Message = "wrong user or password (" + msg + ")"
 		}
@@ -129,7 +129,7 @@ func (c *Client) authFailure(op, path string, r *httpResult) *Error {
 			e.Message = "account locked for " + msg
 		}
 	default:
-		e.Kind = ErrOther
+		e.Kind = KindOther
 		if e.Message == "" {
 			e.Message = fmt.Sprintf("HTTP %d", r.status)
 		}
@@ -169,11 +169,11 @@ func (c *Client) tokensAnswer(op, path string, r *httpResult) (*Tokens, error) {
 		if e := c.notKalamDB(op, path, r); e != nil {
 			return nil, e
 		}
-		return nil, &Error{Kind: ErrNotKalamDB, Op: op, Status: r.status, Message: "answer is not a KalamDB token response: " + snippet(r.body), Err: err}
+		return nil, &Error{Kind: KindNotKalamDB, Op: op, Status: r.status, Message: "answer is not a KalamDB token response: " + snippet(r.body), Err: err}
 	}
 	t, err := tokensFrom(&body)
 	if err != nil {
-		return nil, &Error{Kind: ErrProtocol, Op: op, Status: r.status, Message: "bad token response", Err: err}
+		return nil, &Error{Kind: KindProtocol, Op: op, Status: r.status, Message: "bad token response", Err: err}
 	}
 	return t, nil
 }
@@ -223,7 +223,7 @@ func (c *Client) Me(ctx context.Context) (*MeResponse, error) {
 	}
 	var me MeResponse
 	if err := decodeJSON(r.body, &me); err != nil {
-		return nil, &Error{Kind: ErrNotKalamDB, Op: "me", Status: r.status, Message: "answer is not a KalamDB user: " + snippet(r.body), Err: err}
+		return nil, &Error{Kind: KindNotKalamDB, Op: "me", Status: r.status, Message: "answer is not a KalamDB user: " + snippet(r.body), Err: err}
 	}
 	return &me, nil
 }
@@ -240,11 +240,11 @@ func (c *Client) Health(ctx context.Context) (*HealthResponse, error) {
 		return nil, e
 	}
 	if r.status == http.StatusForbidden {
-		return nil, &Error{Kind: ErrOther, Op: "health", Status: r.status, Message: "the health endpoint answers localhost only: " + snippet(r.body)}
+		return nil, &Error{Kind: KindOther, Op: "health", Status: r.status, Message: "the health endpoint answers localhost only: " + snippet(r.body)}
 	}
 	var h HealthResponse
 	if err := decodeJSON(r.body, &h); err != nil || r.status != http.StatusOK {
-		return nil, &Error{Kind: ErrNotKalamDB, Op: "health", Status: r.status, Message: "unexpected health answer: " + snippet(r.body), Err: err}
+		return nil, &Error{Kind: KindNotKalamDB, Op: "health", Status: r.status, Message: "unexpected health answer: " + snippet(r.body), Err: err}
 	}
 	return &h, nil
 }

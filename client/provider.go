@@ -35,7 +35,7 @@ func isTransient(err error) bool {
 	var e *Error
 	if errors.As(err, &e) {
 		switch e.Kind {
-		case ErrUnreachable, ErrTimeout, ErrRateLimited:
+		case KindUnreachable, KindTimeout, KindRateLimited:
 			return true
 		}
 		return e.Status == 502 || e.Status == 503 || e.Status == 504
@@ -69,7 +69,7 @@ func (c *Client) callProvider(ctx context.Context, trigger string) (Auth, error)
 		wait = min(wait*2, c.o.providerMaxWait)
 	}
 	if err != nil {
-		return Auth{}, &Error{Kind: ErrProvider, Op: trigger, Message: "auth provider failed", Err: err}
+		return Auth{}, &Error{Kind: KindProvider, Op: trigger, Message: "auth provider failed", Err: err}
 	}
 	return a, nil
 }

@@ -64,7 +64,7 @@ func (c *Client) Query(ctx context.Context, sql string, params ...any) (*QueryRe
 			continue
 		}
 		k := kindOf(err)
-		if attempt < retries && (k == ErrUnreachable || k == ErrTimeout) && ctx.Err() == nil {
+		if attempt < retries && (k == KindUnreachable || k == KindTimeout) && ctx.Err() == nil {
 			if sleepCtx(ctx, time.Duration(attempt+1)*100*time.Millisecond) != nil {
 				return nil, err
 			}
@@ -91,7 +91,7 @@ func (c *Client) queryOnce(ctx context.Context, sql string, params []any) (*Quer
 	}
 	if err := decodeJSON(r.body, &body); err != nil || body.Status == "" {
 		msg := fmt.Sprintf("answer is not a KalamDB SQL response (HTTP %d): %s", r.status, snippet(r.body))
-		return nil, &Error{Kind: ErrNotKalamDB, Op: "query", Status: r.status, Message: msg, Err: err}
+		return nil, &Error{Kind: KindNotKalamDB, Op: "query", Status: r.status, Message: msg, Err: err}
 	}
 	if body.Status != "success" || body.Error != nil {
 		return nil, sqlError(r.status, body.Error)
@@ -108,7 +108,7 @@ func (c *Client) queryOnce(ctx context.Context, sql string, params []any) (*Quer
 			for j, cell := range row {
 				var v any
 				if err := decodeJSON(cell, &v); err != nil {
-					return nil, &Error{Kind: ErrProtocol, Op: "query", Message: fmt.Sprintf("bad cell at row %d column %d", i, j), Err: err}
+					return nil, &Error{Kind: KindProtocol, Op: "query", Message: fmt.Sprintf("bad cell at row %d column %d", i, j), Err: err}
 				}
 				vals[j] = v
 			}
@@ -121,23 +121,23 @@ func (c *Client) queryOnce(ctx context.Context, sql string, params []any) (*Quer
 
 func sqlError(status int, se *SQLError) *Error {
 	if se == nil {
-		return &Error{Kind: ErrSQL, Op: "query", Status: status, Message: "server reported an error without details"}
+		return &Error{Kind: KindSQL, Op: "query", Status: status, Message: "server reported an error without details"}
 	}
-	e := &Error{Kind: ErrSQL, Op: "query", Status: status, Code: se.Code, Message: se.Message}
+	e := &Error{Kind: KindSQL, Op: "query", Status: status, Code: se.Code, Message: se.Message}
 	if se.Details != "" {
 		e.Message += " (" + se.Details + ")"
 	}
 	switch se.Code {
 	case "TOKEN_EXPIRED":
-		e.Kind, e.Message = ErrTokenExpired, "access token expired ("+se.Message+")"
+		e.Kind, e.Message = KindTokenExpired, "access token expired ("+se.Message+")"
 	case "MISSING_AUTHORIZATION":
-		e.Kind, e.Message = ErrAuth, "no credentials sent: log in or configure auth ("+se.Message+")"
+		e.Kind, e.Message = KindAuth, "no credentials sent: log in or configure auth ("+se.Message+")"
 	case "INVALID_CREDENTIALS", "AUTHENTICATION_ERROR", "ACCOUNT_LOCKED", "REMOTE_ACCESS_DENIED":
-		e.Kind = ErrAuth
+		e.Kind = KindAuth
 	case "SETUP_REQUIRED":
-		e.Kind = ErrSetupRequired
+		e.Kind = KindSetupRequired
 	case "RATE_LIMIT_EXCEEDED":
-		e.Kind = ErrRateLimited
+		e.Kind = KindRateLimited
 	}
 	return e
 }

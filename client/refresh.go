@@ -75,7 +75,7 @@ func (c *Client) RefreshAuth(ctx context.Context) (RefreshResult, error) {
 		res.Coalesced = !leader
 		return res, call.err
 	case <-ctx.Done():
-		return RefreshResult{}, &Error{Kind: ErrTimeout, Op: "refresh-auth", Message: "gave up waiting for the provider", Err: ctx.Err()}
+		return RefreshResult{}, &Error{Kind: KindTimeout, Op: "refresh-auth", Message: "gave up waiting for the provider", Err: ctx.Err()}
 	}
 }
 

@@ -133,7 +133,7 @@ func (s *Subscription) LastSeq() int64 {
 // Subscribe starts a live query and waits for its acknowledgement. In
 // lazy mode it opens the socket first. sql must be a SELECT on
 // namespace.table, as KalamDB requires. The returned error is an *Error of
-// kind ErrSubscription when the server refused it.
+// kind KindSubscription when the server refused it.
 func (c *Client) Subscribe(ctx context.Context, sql string, opts ...SubOption) (*Subscription, error) {
 	s := &Subscription{c: c, sql: sql, ackCh: make(chan error, 1), signal: make(chan struct{}, 1),
 		done: make(chan struct{}), out: make(chan SubEvent)}
@@ -154,7 +154,7 @@ func (c *Client) Subscribe(ctx context.Context, sql string, opts ...SubOption) (
 	}
 	if _, dup := c.subs[s.id]; dup {
 		c.mu.Unlock()
-		return nil, &Error{Kind: ErrSubscription, Op: "subscribe", Message: fmt.Sprintf("subscription id %q is already in use on this client", s.id)}
+		return nil, &Error{Kind: KindSubscription, Op: "subscribe", Message: fmt.Sprintf("subscription id %q is already in use on this client", s.id)}
 	}
 	c.subs[s.id] = s
 	conn := c.conn
@@ -171,7 +171,7 @@ func (c *Client) Subscribe(ctx context.Context, sql string, opts ...SubOption) (
 	select {
 	case err = <-s.ackCh:
 	case <-ctx.Done():
-		err = &Error{Kind: ErrTimeout, Op: "subscribe", Message: "no subscription_ack before the context ended", Err: ctx.Err()}
+		err = &Error{Kind: KindTimeout, Op: "subscribe", Message: "no subscription_ack before the context ended", Err: ctx.Err()}
 	case <-c.ctx.Done():
 		err = ErrClientClosed
 	}
@@ -213,7 +213,7 @@ func (s *Subscription) sendSubscribe(wc *wsConn) bool {
 	msg := SubscribeMessage{Type: TypeSubscribe, Subscription: SubscriptionRequest{ID: s.id, SQL: s.sql, Options: s.wireOptions()}}
 	s.mu.Unlock()
 	if gap {
-		s.push(SubEvent{Kind: SubGap, ConnID: wc.id, Err: &Error{Kind: ErrSubscription, Op: "resume",
+		s.push(SubEvent{Kind: SubGap, ConnID: wc.id, Err: &Error{Kind: KindSubscription, Op: "resume",
 			Message: "subscription without initial data had no _seq to resume from: changes during the outage are lost"}})
 	}
 	_ = wc.send(wc.ctx, msg) // a failed send means the socket is dying; the next one re-sends
@@ -339,15 +339,15 @@ func (c *Client) dispatch(wc *wsConn, m *ServerMessage) {
 			s.handle(wc, m)
 		}
 	case TypeError:
-		err := &Error{Kind: ErrSubscription, Op: "subscribe", Code: m.Code, Message: m.Message}
+		err := &Error{Kind: KindSubscription, Op: "subscribe", Code: m.Code, Message: m.Message}
 		if s := c.sub(m.SubscriptionID); s != nil {
 			s.handleError(wc, err)
 			return
 		}
 		c.emit(ErrorEvent{Time: c.now(), Recoverable: true,
-			Err: &Error{Kind: ErrProtocol, Op: "server", Code: m.Code, Message: m.Message + " (" + m.SubscriptionID + ")"}})
+			Err: &Error{Kind: KindProtocol, Op: "server", Code: m.Code, Message: m.Message + " (" + m.SubscriptionID + ")"}})
 	case TypeAuthError:
-		c.setLastErr(&Error{Kind: ErrAuth, Op: "connect", Code: TypeAuthError, Message: "server refused the token: " + m.Message})
+		c.setLastErr(&Error{Kind: KindAuth, Op: "connect", Code: TypeAuthError, Message: "server refused the token: " + m.Message})
 	}
 }
 
@@ -410,7 +410,7 @@ func (s *Subscription) handle(wc *wsConn, m *ServerMessage) {
 			ev.Kind = SubDelete
 		default:
 			s.mu.Unlock()
-			wc.c.emit(ErrorEvent{Time: wc.c.now(), Recoverable: true, Err: &Error{Kind: ErrProtocol, Op: "read",
+			wc.c.emit(ErrorEvent{Time: wc.c.now(), Recoverable: true, Err: &Error{Kind: KindProtocol, Op: "read",
 				Message: fmt.Sprintf("change with unknown change_type %q for %s", m.ChangeType, s.id)}})
 			return
 		}

@@ -77,7 +77,7 @@ func TestSubscribeErrorsAreTyped(t *testing.T) {
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
 	_, err := c.Subscribe(ctxT(t), "SELECT * FROM messages")
 	var e *client.Error
-	if !asError(err, &e) || e.Kind != client.ErrSubscription || e.Code != "INVALID_SQL" {
+	if !asError(err, &e) || e.Kind != client.KindSubscription || e.Code != "INVALID_SQL" {
 		t.Fatalf("want INVALID_SQL subscription error, got %v", err)
 	}
 	_, err = c.Subscribe(ctxT(t), "SELECT * FROM app.nope")
