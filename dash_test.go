@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/kalamdash/kalamdash/client/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
@@ -264,4 +266,22 @@ func TestLoginDefaultsPrecedence(t *testing.T) {
 	if _, err := loginDefaults(cmd, rootFlags{profile: "missing"}, pf, "profiles.toml"); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("missing profile error: %v", err)
 	}
+}
+
+// TestBackendCloseLeavesNoGoroutines: closing the backend and the demo
+// server stops every goroutine they started (the pump, the session's, the
+// client's, the server's).
+func TestBackendCloseLeavesNoGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv, err := kalamtest.NewServer(kalamtest.WithDemo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBackend(session.NewManager(), srv, nil)
+	c := openDemo(t, b, srv, ui.LoginRequest{Name: "leak", Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW})
+	waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+	if err := b.Close(); err != nil {
+		t.Errorf("backend close: %v", err)
+	}
+	srv.Close()
 }
