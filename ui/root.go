@@ -537,7 +537,7 @@ func (m *Model) tokenAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
 			m.say(true, "expire works only against the embedded demo server")
 			return nil
 		}
-		return actionCmd(c, "expire token (server side)", func(ctx context.Context) error { return c.ExpireToken(ctx) })
+		return actionCmd(c, "expire every issued token on the demo server (the open socket stays authenticated; X drops it)", func(ctx context.Context) error { return c.ExpireToken(ctx) })
 	case key.Matches(msg, k.Drop):
 		if !t.snap.Demo {
 			m.say(true, "drop works only against the embedded demo server")
