@@ -138,6 +138,22 @@ func (r *Renderer) Render(ansi string, cols, rows int) (*image.RGBA, error) {
 		return nil, fmt.Errorf("screenshots: terminal size %d×%d is outside 1×1–%d×%d", cols, rows, maxCells, maxCells)
 	}
 	emu := vt.NewEmulator(cols, rows)
+	// The emulator answers queries on a pipe, and blocks until someone
+	// reads the answer. sanitize drops the queries it recognises; draining
+	// the pipe covers the ones it misses (a parser corner case must not
+	// hang a screenshot). Closing the pipe's writer, not the emulator, ends
+	// the drain: Emulator.Close races with a concurrent Read.
+	if pw, ok := emu.InputPipe().(io.Closer); ok {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = io.Copy(io.Discard, emu)
+		}()
+		defer func() {
+			_ = pw.Close()
+			<-done
+		}()
+	}
 	if _, err := emu.WriteString(sanitize(ansi)); err != nil {
 		return nil, fmt.Errorf("screenshots: emulate terminal: %w", err)
 	}

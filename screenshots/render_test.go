@@ -351,7 +351,7 @@ func TestWritePNG(t *testing.T) {
 func FuzzRender(f *testing.F) {
 	for _, s := range []string{
 		"", "\x1b", "\x1b[", "\x1b[38;5;300m", "\x1b[38;2;999;-1;3mx", "\x1b[4:9mx", "\xff\xfe",
-		"\x1b]8;;", "日本\x1b[2K\r\x1b[1A", "\t\t\t\t\t\t\tx", "e\u0301\u200d\ufe0f", "\x9b31m",
+		"\x1b[\x00cA", "\x1b]8;;", "日本\x1b[2K\r\x1b[1A", "\t\t\t\t\t\t\tx", "e\u0301\u200d\ufe0f", "\x9b31m",
 		strings.Repeat("\n", 50), "\x1b[?1049h\x1b[Hx\x1b[?1049l",
 	} {
 		f.Add(s)
