@@ -174,6 +174,9 @@ func (wc *wsConn) authenticate(ctx context.Context, auth Auth) error {
 			if code == int(websocket.StatusPolicyViolation) {
 				return &Error{Kind: KindAuth, Op: "connect", Status: code, Message: "server refused the token: " + reason, Err: err}
 			}
+			if actx.Err() != nil && ctx.Err() == nil && auth.Kind() == AuthNone {
+				return &Error{Kind: KindAuth, Op: "connect", Message: fmt.Sprintf("no credentials: KalamDB never authenticates an anonymous socket (no auth_success within %s); configure a user or token", c.o.authTimeout), Err: err}
+			}
 			if actx.Err() != nil && ctx.Err() == nil {
 				return &Error{Kind: KindTimeout, Op: "connect", Message: fmt.Sprintf("no auth_success within %s", c.o.authTimeout), Err: err}
 			}

@@ -1,0 +1,133 @@
+package client_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+)
+
+func TestGivesUpAfterMaxAttempts(t *testing.T) {
+	srv, err := kalamtest.NewServer(kalamtest.WithUser("alice", alicePW, "user"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Connect(ctxT(t), srv.URL, client.WithAuth(client.Basic("alice", alicePW)),
+		client.WithReconnect(time.Millisecond, 5*time.Millisecond, 3), client.WithEventBuffer(1024))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = srv.Close()
+	last := waitEvent[client.ErrorEvent](t, c, func(e client.ErrorEvent) bool { return !e.Recoverable })
+	if !client.IsUnreachable(last.Err) {
+		t.Fatalf("final error %v", last.Err)
+	}
+	eventually(t, "client idle after giving up", func() bool { return c.State() == client.StateIdle })
+}
+
+func TestTapDropsWhenConsumerIsSlow(t *testing.T) {
+	srv := newServer(t)
+	insert(t, srv, 0, 5, "x")
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithTapBuffer(2))
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextSub(t, s)
+	nextSub(t, s)
+	// Nobody reads Frames: the protocol still works, the tap counts drops.
+	insert(t, srv, 10, 20, "y")
+	for range 10 {
+		if ev := nextSub(t, s); ev.Kind != client.SubInsert {
+			t.Fatalf("got %s", ev.Kind)
+		}
+	}
+	if c.TapDrops() == 0 || c.Stats().TapDrops != c.TapDrops() {
+		t.Fatalf("tap drops = %d", c.TapDrops())
+	}
+	if n := len(takeFrames(c)); n != 2 {
+		t.Fatalf("tap holds %d frames, want its capacity 2", n)
+	}
+}
+
+func TestTapDisabled(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithTapBuffer(0))
+	if c.Frames() != nil {
+		t.Fatal("Frames() should be nil with WithTapBuffer(0)")
+	}
+	if _, err := c.Query(ctxT(t), "SELECT * FROM app.messages"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMessageAuthWithMsgpack(t *testing.T) {
+	srv := newServer(t)
+	insert(t, srv, 0, 3, "m")
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithMessageAuth(), client.WithSerialization("msgpack"))
+	ev := waitEvent[client.ConnectedEvent](t, c, nil)
+	if ev.Protocol.Serialization != "msgpack" || ev.User != "alice" || ev.Role != "user" {
+		t.Fatalf("connected %+v", ev)
+	}
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextSub(t, s)
+	if b := nextSub(t, s); len(b.Rows) != 3 {
+		t.Fatalf("batch %+v", b)
+	}
+}
+
+func TestCallsAfterCloseFail(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range s.Events() {
+	}
+	if _, ok := <-c.Events(); ok {
+		// drain: events emitted before Close may still be buffered
+		for range c.Events() {
+		}
+	}
+	if _, err := c.Subscribe(context.Background(), "SELECT * FROM app.messages"); err == nil {
+		t.Fatal("Subscribe after Close succeeded")
+	}
+	if err := c.Reconnect(context.Background()); err == nil {
+		t.Fatal("Reconnect after Close succeeded")
+	}
+	if c.State() != client.StateClosed {
+		t.Fatalf("state %s", c.State())
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal("second Close:", err)
+	}
+}
+
+func TestAnonymousSocketSaysWhy(t *testing.T) {
+	srv := newServer(t)
+	_, err := client.Connect(ctxT(t), srv.URL, client.WithAuthTimeout(200*time.Millisecond))
+	if !client.IsAuthError(err) || client.Hint(err) == "" {
+		t.Fatalf("anonymous connect: %v", err)
+	}
+	// Over HTTP the server's own refusal comes back typed.
+	c, err := client.Connect(ctxT(t), srv.URL, client.WithLazyConnect(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Query(ctxT(t), "SELECT * FROM app.messages")
+	var e *client.Error
+	if !asError(err, &e) || e.Code != "MISSING_AUTHORIZATION" || !client.IsAuthError(err) {
+		t.Fatalf("anonymous query: %v", err)
+	}
+}
