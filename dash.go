@@ -81,13 +81,6 @@ func (b *backend) Close() error {
 
 func (b *backend) Events() <-chan ui.Event { return b.events }
 
-func (b *backend) Demo() (string, bool) {
-	if b.demo == nil {
-		return "", false
-	}
-	return b.demo.URL, true
-}
-
 func (b *backend) Profiles() []ui.Profile {
 	out := make([]ui.Profile, 0, len(b.profiles))
 	for _, p := range b.profiles {

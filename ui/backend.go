@@ -21,8 +21,6 @@ type Backend interface {
 	// channel must never be closed while the program runs; a nil channel
 	// means no events (tests).
 	Events() <-chan Event
-	// Demo reports whether the embedded demo server is in use, and its URL.
-	Demo() (url string, ok bool)
 }
 
 // Conn is one open connection (a tab).

@@ -49,7 +49,6 @@ func (b *stubBackend) Events() <-chan Event {
 	}
 	return b.events
 }
-func (b *stubBackend) Demo() (string, bool) { return "http://127.0.0.1:38080", true }
 
 // stubHintErr is an error carrying a hint, like the session adapter's.
 type stubHintErr struct{ msg, hint string }
