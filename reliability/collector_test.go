@@ -197,3 +197,44 @@ func body(r client.Row) string {
 	}
 	return ""
 }
+
+// checkOrder asserts that every delivered row kept _seq order and no
+// error event arrived, for scenarios where an id may legitimately arrive
+// twice (an update re-delivered by a resume).
+func (c *collector) checkOrder(t *testing.T) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.violations) > 0 {
+		t.Errorf("sub %s: %d rows out of _seq order (duplicates or reordering), first: %v",
+			c.s.ID(), len(c.violations), c.violations[:min(5, len(c.violations))])
+	}
+	if len(c.errs) > 0 {
+		t.Errorf("sub %s: error events %v", c.s.ID(), c.errs)
+	}
+}
+
+// snapshot returns the consumer's reconstructed table: id → body.
+func (c *collector) snapshot() map[int64]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[int64]string, len(c.state))
+	for k, v := range c.state {
+		out[k] = v
+	}
+	return out
+}
+
+// rows returns how many rows arrived in events of kind k.
+func (c *collector) rows(k client.SubEventKind) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rowsByKind[k]
+}
+
+// distinct returns how many distinct ids arrived as new rows.
+func (c *collector) distinct() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}

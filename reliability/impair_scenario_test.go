@@ -12,7 +12,7 @@ import (
 // being written. Snapshot and live rows arrive once each, in _seq order.
 func TestLatencyDuringSnapshot(t *testing.T) {
 	e := newEnv(t, envConfig{})
-	all := e.insert("messages", 1000)
+	all := e.insertBulk("messages", 500)
 	e.px.SetLatency(15*time.Millisecond, 10*time.Millisecond)
 
 	written := make(chan []int64, 1)
@@ -24,13 +24,13 @@ func TestLatencyDuringSnapshot(t *testing.T) {
 		}
 		written <- ids
 	}()
-	sub := e.subscribe("messages", client.WithBatchSize(100))
+	sub := e.subscribe("messages", client.WithBatchSize(50))
 	all = append(all, <-written...)
 	e.waitFor("snapshot and live rows", func() bool { return sub.hasAll(all) }, sub.report(all))
 
 	sub.checkExactlyOnce(t, all)
 	if n := sub.count(client.SubBatch); n < 10 {
-		t.Errorf("%d initial batches for 1000 rows at batch size 100, want ≥ 10", n)
+		t.Errorf("%d initial batches for 500 rows at batch size 50, want ≥ 10", n)
 	}
 	e.checkProvider()
 }
@@ -77,7 +77,7 @@ func TestGradualDegradation(t *testing.T) {
 // exactly once.
 func TestTransportImpairments(t *testing.T) {
 	e := newEnv(t, envConfig{clientOpts: []client.Option{client.WithDisableCompression(true)}})
-	all := e.insert("messages", 300)
+	all := e.insertBulk("messages", 300)
 	sub := e.subscribe("messages", client.WithBatchSize(50))
 
 	e.px.SetLatency(3*time.Millisecond, 3*time.Millisecond)

@@ -89,10 +89,10 @@ func TestServerDownWhileConnecting(t *testing.T) {
 // row delivered instead of starting over, so nothing repeats.
 func TestServerDownDuringInitialLoad(t *testing.T) {
 	e := newEnv(t, envConfig{})
-	all := e.insert("messages", 1000)
+	all := e.insertBulk("messages", 500)
 	// Latency makes each next_batch round trip slow enough to cut into.
 	e.px.SetLatency(10*time.Millisecond, 0)
-	sub := e.subscribe("messages", client.WithBatchSize(50))
+	sub := e.subscribe("messages", client.WithBatchSize(25))
 	e.waitFor("a few batches", func() bool { return sub.count(client.SubBatch) >= 3 }, nil)
 	e.down()
 	all = append(all, e.insert("messages", 10)...)
