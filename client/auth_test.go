@@ -121,6 +121,9 @@ func TestRefreshAuthCoalescesConcurrentCalls(t *testing.T) {
 	if c.State() != client.StateConnected {
 		t.Fatalf("socket state after RefreshAuth = %s, want connected (untouched)", c.State())
 	}
+	if c.SocketToken() == "" || c.Stats().ConnID != 1 {
+		t.Fatalf("the live socket should be the original one (conn %d)", c.Stats().ConnID)
+	}
 	ev := waitEvent[client.AuthRefreshedEvent](t, c, func(e client.AuthRefreshedEvent) bool { return e.Trigger == "refresh-auth" })
 	if !ev.SocketUntouched || ev.Err != nil || ev.NewExpiry.IsZero() {
 		t.Fatalf("AuthRefreshedEvent %+v", ev)

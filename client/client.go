@@ -247,6 +247,19 @@ func (c *Client) Credentials() (access, refresh string) {
 	return access, refresh
 }
 
+// SocketToken returns the access token the live socket authenticated
+// with ("" when no socket is up). After RefreshAuth it differs from
+// Credentials until the next reconnect: KalamDB never re-checks a live
+// socket's token. It is a secret.
+func (c *Client) SocketToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn == nil {
+		return ""
+	}
+	return c.conn.token
+}
+
 // Stats returns a snapshot of the client's counters.
 func (c *Client) Stats() Stats {
 	s := Stats{
@@ -274,6 +287,7 @@ func (c *Client) Stats() Stats {
 	if c.conn != nil {
 		s.ConnID = c.conn.id
 	}
+	s.Subscriptions = len(c.subs)
 	c.mu.Unlock()
 	return s
 }

@@ -25,6 +25,7 @@ type wsConn struct {
 	ctx    context.Context // lives as long as the socket
 	cancel context.CancelFunc
 	proto  Protocol
+	token  string // access token this socket authenticated with
 	user   string
 	role   string
 	dec    decoder
@@ -118,6 +119,7 @@ func (c *Client) dial(ctx context.Context) (*wsConn, error) {
 	wc.ctx, wc.cancel = context.WithCancel(c.ctx)
 	wc.dec.msgpack = c.o.serialization == "msgpack"
 
+	wc.token = auth.Token()
 	if err := wc.authenticate(ctx, auth); err != nil {
 		wc.cancel()
 		_ = ws.CloseNow()

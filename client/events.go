@@ -30,6 +30,9 @@ type ConnectedEvent struct {
 	Protocol Protocol
 	ConnID   uint64 // increments with every socket
 	Resumed  int    // live subscriptions re-sent on this socket
+	// TokenFingerprint identifies the access token this socket
+	// authenticated with (Auth.Fingerprint form); SocketToken has the token.
+	TokenFingerprint string
 }
 
 // AuthRefreshedEvent: credentials were swapped (RefreshAuth, RefreshToken,
@@ -134,4 +137,5 @@ type Stats struct {
 	ConnID              uint64
 	ConnectedSince      time.Time
 	RefreshCoalesced    uint64 // RefreshAuth calls that joined one already in flight
+	Subscriptions       int    // live subscriptions registered on the client
 }

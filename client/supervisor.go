@@ -56,8 +56,12 @@ func (c *Client) supervise(first *wsConn) {
 			c.setState(StateConnecting)
 		}
 		c.emit(ConnectingEvent{Time: c.now(), Attempt: attempt, URL: c.wsURL()})
+		trigger := "connect"
+		if c.everConnected() {
+			trigger = "reconnect"
+		}
 		var err error
-		if _, _, err = c.resolveAuth(c.ctx, "reconnect"); err == nil {
+		if _, _, err = c.resolveAuth(c.ctx, trigger); err == nil {
 			conn, err = c.dial(c.ctx)
 		}
 		if err != nil {
@@ -180,7 +184,8 @@ func (c *Client) up(wc *wsConn) bool {
 			resumed++
 		}
 	}
-	c.emit(ConnectedEvent{Time: c.now(), User: wc.user, Role: wc.role, Protocol: wc.proto, ConnID: wc.id, Resumed: resumed})
+	c.emit(ConnectedEvent{Time: c.now(), User: wc.user, Role: wc.role, Protocol: wc.proto, ConnID: wc.id, Resumed: resumed,
+		TokenFingerprint: fingerprint(wc.token)})
 	close(ch)
 	return true
 }
