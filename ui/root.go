@@ -192,6 +192,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tickMsg:
 		m.refreshAll()
+		if !m.ticks {
+			return m, nil // tests deliver ticks themselves
+		}
 		return m, tickCmd()
 	case eventsMsg:
 		m.handleEvents(msg)
