@@ -73,7 +73,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, f serveFlags) error {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "kalamdash serve: KalamDB-compatible server on %s (WebSocket %s)\n", srv.URL, srv.WSURL())
 	if f.demo {
-		fmt.Fprintf(out, "demo users: %s/%s (user), %s/%s (dba); tables demo.messages (USER), demo.metrics (SHARED)\n",
+		fmt.Fprintf(out, "demo users: %s/%s (user), %s/%s (dba); tables demo.messages (USER), demo.metrics (SHARED), demo.events (STREAM)\n",
 			kalamtest.DemoUser, kalamtest.DemoPassword, kalamtest.DemoAdmin, kalamtest.DemoAdminPW)
 	}
 	fmt.Fprintln(out, "press Ctrl-C to stop")

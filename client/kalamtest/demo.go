@@ -22,11 +22,13 @@ func demoUsers() []userSpec {
 }
 
 // demoSchema is what WithDemo creates: a USER table (each user sees only
-// their rows), a SHARED table everyone reads, and starter rows.
+// their rows), a SHARED table everyone reads, a STREAM table of
+// short-lived events, and starter rows.
 var demoSchema = []string{
 	"CREATE NAMESPACE IF NOT EXISTS demo",
 	"CREATE TABLE demo.messages (id BIGINT PRIMARY KEY, body TEXT, author TEXT, created_at TIMESTAMP) WITH (TYPE = 'USER')",
 	"CREATE TABLE demo.metrics (id BIGINT PRIMARY KEY, name TEXT NOT NULL, value DOUBLE, updated_at TIMESTAMP) WITH (TYPE = 'SHARED', ACCESS_LEVEL = 'PUBLIC')",
+	"CREATE STREAM TABLE demo.events (kind TEXT, detail TEXT) WITH (TTL_SECONDS = 300)",
 }
 
 var demoWords = []string{"hello", "deploy finished", "cache warmed", "retrying upstream", "token rotated",
@@ -73,6 +75,9 @@ func (s *Server) demoWriter() {
 		case tick%7 == 6 && next-oldest > 5:
 			_, err = s.Exec(DemoUser, "DELETE FROM demo.messages WHERE id = $1", oldest)
 			oldest++
+		case tick%11 == 10:
+			_, err = s.Exec(DemoUser, "INSERT INTO demo.events (kind, detail) VALUES ($1, $2)",
+				"heartbeat", fmt.Sprintf("tick %d", tick))
 		case tick%3 == 2:
 			m := r.IntN(len(demoMetrics))
 			_, err = s.Exec(DemoAdmin, "UPDATE demo.metrics SET value = $1, updated_at = NOW() WHERE id = $2",

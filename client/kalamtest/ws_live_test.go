@@ -491,13 +491,29 @@ func TestDemoMode(t *testing.T) {
 	}
 	w.readType("change") // the writer keeps frames flowing
 	w.send(subscribeMsg("metrics", "SELECT * FROM demo.metrics", "{}"))
-	for {
+	for i := 0; ; i++ {
+		if i > 2000 {
+			t.Fatal("no demo.metrics batch among 2000 frames")
+		}
 		f := w.read()
 		if f.msg["type"] == "initial_data_batch" {
 			// A metric updated after the snapshot boundary is not in the
 			// snapshot; its update change follows the batch.
 			if n := len(rowsOf(t, f)); n == 0 || n > 5 {
 				t.Errorf("metrics: %s", f.text)
+			}
+			break
+		}
+	}
+	w.send(subscribeMsg("events", "SELECT * FROM demo.events", ""))
+	for i := 0; ; i++ {
+		if i > 2000 {
+			t.Fatal("no demo.events change among 2000 frames")
+		}
+		f := w.read()
+		if f.msg["type"] == "change" && f.msg["subscription_id"] == "events" {
+			if rowsOf(t, f)[0]["kind"] != "heartbeat" {
+				t.Errorf("event: %s", f.text)
 			}
 			break
 		}
