@@ -125,8 +125,12 @@ func IsTLS(err error) bool { return kindOf(err) == KindTLS }
 // IsNotKalamDB reports whether the peer answered but is not KalamDB.
 func IsNotKalamDB(err error) bool { return kindOf(err) == KindNotKalamDB }
 
-// IsSQLError reports whether the server refused a statement; SQLCode
-// returns its code.
+// IsRateLimited reports whether the server (or its middleware) is rate
+// limiting or refusing connections for now; retry later.
+func IsRateLimited(err error) bool { return kindOf(err) == KindRateLimited }
+
+// IsSQLError reports whether the server refused a statement; the
+// *Error's Code holds KalamDB's code (INVALID_SQL, TABLE_NOT_FOUND, …).
 func IsSQLError(err error) bool { return kindOf(err) == KindSQL }
 
 // Hint returns a short suggestion of what to try next, or "" if none.

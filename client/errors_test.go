@@ -249,3 +249,23 @@ func TestServerShutdownIsReportedAndRetried(t *testing.T) {
 		t.Fatal("query after Close succeeded")
 	}
 }
+
+func TestQueryMiddlewareRefusalsAreTyped(t *testing.T) {
+	limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"error":"RATE_LIMIT_EXCEEDED","message":"Too many requests","retry_after_seconds":1}`))
+	}))
+	defer limited.Close()
+	c, err := client.Connect(ctxT(t), limited.URL, client.WithLazyConnect(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Query(ctxT(t), "SELECT * FROM app.messages")
+	var e *client.Error
+	if !client.IsRateLimited(err) || !asError(err, &e) || e.Code != "RATE_LIMIT_EXCEEDED" || !strings.Contains(e.Message, "retry after 1") {
+		t.Fatalf("429 from middleware: %v", err)
+	}
+}

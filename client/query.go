@@ -90,6 +90,9 @@ func (c *Client) queryOnce(ctx context.Context, sql string, params []any) (*Quer
 		Error   *SQLError   `json:"error"`
 	}
 	if err := decodeJSON(r.body, &body); err != nil || body.Status == "" {
+		if e := middlewareError("query", r); e != nil {
+			return nil, e
+		}
 		msg := fmt.Sprintf("answer is not a KalamDB SQL response (HTTP %d): %s", r.status, snippet(r.body))
 		return nil, &Error{Kind: KindNotKalamDB, Op: "query", Status: r.status, Message: msg, Err: err}
 	}
@@ -156,4 +159,30 @@ func isReadOnly(sql string) bool {
 		return true
 	}
 	return false
+}
+
+// middlewareError recognises the connection-protection answers KalamDB's
+// middleware gives before any handler runs ({"error":KIND,"message":…}
+// with 429, 503 or 413).
+func middlewareError(op string, r *httpResult) *Error {
+	var body AuthErrorBody
+	if decodeJSON(r.body, &body) != nil || body.Error == "" {
+		return nil
+	}
+	e := &Error{Kind: KindOther, Op: op, Status: r.status, Code: body.Error, Message: body.Message}
+	if e.Message == "" {
+		e.Message = body.Error
+	}
+	if ra := r.header.Get("Retry-After"); ra != "" {
+		e.Message += " (retry after " + ra + " s)"
+	}
+	switch {
+	case r.status == http.StatusTooManyRequests:
+		e.Kind = KindRateLimited
+	case r.status == http.StatusServiceUnavailable:
+		e.Kind = KindUnreachable
+	case r.status == http.StatusUnauthorized || r.status == http.StatusForbidden:
+		e.Kind = KindAuth
+	}
+	return e
 }
