@@ -1,7 +1,10 @@
 package client_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,5 +132,25 @@ func TestAnonymousSocketSaysWhy(t *testing.T) {
 	var e *client.Error
 	if !asError(err, &e) || e.Code != "MISSING_AUTHORIZATION" || !client.IsAuthError(err) {
 		t.Fatalf("anonymous query: %v", err)
+	}
+}
+
+func TestGzipBombIsCapped(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zero := make([]byte, 1<<20)
+	for range 65 { // 65 MiB of zeros, ~65 KiB on the wire
+		_, _ = zw.Write(zero)
+	}
+	_ = zw.Close()
+	srv.SendRaw(nil, client.OpBinary, buf.Bytes())
+	e := waitEvent[client.ErrorEvent](t, c, nil)
+	if !strings.Contains(e.Err.Error(), "64 MiB") || !e.Recoverable {
+		t.Fatalf("gzip bomb: %+v", e)
+	}
+	if c.State() != client.StateConnected {
+		t.Fatalf("state %s after a refused frame", c.State())
 	}
 }
