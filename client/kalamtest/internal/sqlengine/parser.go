@@ -8,9 +8,41 @@ import (
 
 // parser is a recursive-descent parser over one statement's tokens.
 type parser struct {
-	sql  string
-	toks []token
-	i    int
+	sql   string
+	toks  []token
+	i     int
+	depth int // nesting of parenthesised/unary expressions
+	ops   int // binary operators so far (bounds left-deep chains)
+}
+
+// Limits that keep hostile input from exhausting the stack: sqlparser's
+// default recursion limit is 50; chains of binary operators are bounded
+// separately because they nest without recursing in the parser.
+const (
+	maxExprDepth = 100
+	maxExprOps   = 5000
+)
+
+var errTooDeep = &parseError{"sql parser error: recursion limit exceeded"}
+
+// enter guards one level of expression recursion.
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > maxExprDepth {
+		return errTooDeep
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
+
+// op counts one binary operator.
+func (p *parser) op() error {
+	p.ops++
+	if p.ops > maxExprOps {
+		return errTooDeep
+	}
+	return nil
 }
 
 // parseError is a syntax error, worded like sqlparser's.
@@ -722,7 +754,13 @@ func (p *parser) selectStmt() (statement, error) {
 
 // Expressions, lowest precedence first.
 
-func (p *parser) expr() (expr, error) { return p.orExpr() }
+func (p *parser) expr() (expr, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	return p.orExpr()
+}
 
 func (p *parser) orExpr() (expr, error) {
 	l, err := p.andExpr()
@@ -732,6 +770,9 @@ func (p *parser) orExpr() (expr, error) {
 	for p.acceptKw("OR") {
 		r, err := p.andExpr()
 		if err != nil {
+			return nil, err
+		}
+		if err := p.op(); err != nil {
 			return nil, err
 		}
 		l = binExpr{op: "OR", l: l, r: r}
@@ -749,12 +790,19 @@ func (p *parser) andExpr() (expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := p.op(); err != nil {
+			return nil, err
+		}
 		l = binExpr{op: "AND", l: l, r: r}
 	}
 	return l, nil
 }
 
 func (p *parser) notExpr() (expr, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	if p.acceptKw("NOT") {
 		x, err := p.notExpr()
 		if err != nil {
@@ -786,6 +834,9 @@ func (p *parser) cmpExpr() (expr, error) {
 				}
 				if op == "==" {
 					op = "="
+				}
+				if err := p.op(); err != nil {
+					return nil, err
 				}
 				l = binExpr{op: op, l: l, r: r}
 				continue
@@ -877,6 +928,9 @@ func (p *parser) concatExpr() (expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := p.op(); err != nil {
+			return nil, err
+		}
 		l = binExpr{op: "||", l: l, r: r}
 	}
 	return l, nil
@@ -895,6 +949,9 @@ func (p *parser) addExpr() (expr, error) {
 		p.next()
 		r, err := p.mulExpr()
 		if err != nil {
+			return nil, err
+		}
+		if err := p.op(); err != nil {
 			return nil, err
 		}
 		l = binExpr{op: t.text, l: l, r: r}
@@ -916,11 +973,18 @@ func (p *parser) mulExpr() (expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := p.op(); err != nil {
+			return nil, err
+		}
 		l = binExpr{op: t.text, l: l, r: r}
 	}
 }
 
 func (p *parser) unary() (expr, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	if p.accept("-") {
 		x, err := p.unary()
 		if err != nil {

@@ -607,3 +607,21 @@ func TestCloseAndListenerRemoval(t *testing.T) {
 		t.Error("PrepareLive after Close succeeded")
 	}
 }
+
+func TestHostileNestingIsRefused(t *testing.T) {
+	e := newEngine(t, sqlengine.Options{})
+	deep := "SELECT " + strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000)
+	if err := execErr(t, e, dba, deep); err.Code != sqlengine.CodeInvalidSQL || err.Message != "sql parser error: recursion limit exceeded" {
+		t.Errorf("deep parentheses = %+v", err)
+	}
+	chain := "SELECT 1" + strings.Repeat("+1", 200000)
+	if err := execErr(t, e, dba, chain); err.Code != sqlengine.CodeInvalidSQL {
+		t.Errorf("long operator chain = %+v", err)
+	}
+	if err := execErr(t, e, dba, "SELECT "+strings.Repeat("-", 100000)+"1"); err.Code != sqlengine.CodeInvalidSQL {
+		t.Errorf("deep unary = %+v", err)
+	}
+	if _, err := e.PrepareLive(alice, "SELECT * FROM app.t WHERE "+strings.Repeat("NOT ", 100000)+"true"); err == nil || err.Code != sqlengine.WSCodeInvalidSQL {
+		t.Errorf("deep NOT in live query = %+v", err)
+	}
+}
