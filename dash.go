@@ -414,7 +414,8 @@ func (f frameSource) Page(flt ui.FrameFilter, offset, n int) []ui.Frame {
 			ID: e.ID, Time: e.Time, Dir: e.Direction.String(), Opcode: e.Opcode.String(),
 			Encoding: e.Encoding.String(), Type: e.Type, Sub: e.SubscriptionID,
 			Wire: e.Wire, WireSize: e.WireSize, Decoded: e.Decoded, DecodedSize: e.DecodedSize,
-			CloseCode: e.CloseCode, CloseReason: e.CloseReason, Status: e.Status, ConnID: e.ConnID, Err: e.Err,
+			CloseCode: e.CloseCode, CloseReason: e.CloseReason, Status: e.Status, Duration: e.Duration,
+			ConnID: e.ConnID, Err: e.Err,
 		}
 	}
 	return out

@@ -85,8 +85,9 @@ type Frame struct {
 	DecodedSize int
 	CloseCode   int
 	CloseReason string
-	Status      int // HTTP status
-	ConnID      uint64
+	Status      int           // HTTP status
+	Duration    time.Duration // HTTP round trip
+	ConnID      uint64        // socket number (0 for HTTP)
 	Err         string
 }
 

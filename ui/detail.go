@@ -111,8 +111,15 @@ func (d *detail) View(st theme.Styles, focused bool, width int) string {
 	if f.WireSize > 0 && f.DecodedSize > 0 && f.DecodedSize != f.WireSize {
 		ratio = fmt.Sprintf(" (%.1f×)", float64(f.DecodedSize)/float64(f.WireSize))
 	}
-	info := st.Muted.Render(fmt.Sprintf(" %s %s · wire %s · decoded %s%s · %s",
-		f.Dir, f.Opcode, humanBytes(int64(f.WireSize)), humanBytes(int64(f.DecodedSize)), ratio, f.Encoding))
+	extra := ""
+	if f.ConnID != 0 {
+		extra += fmt.Sprintf(" · socket #%d", f.ConnID)
+	}
+	if f.Duration > 0 {
+		extra += " · took " + shortDur(f.Duration)
+	}
+	info := st.Muted.Render(fmt.Sprintf(" %s %s · wire %s · decoded %s%s · %s%s",
+		f.Dir, f.Opcode, humanBytes(int64(f.WireSize)), humanBytes(int64(f.DecodedSize)), ratio, f.Encoding, extra))
 	if len(d.lines) > d.height {
 		info += st.Muted.Render(fmt.Sprintf(" · %d/%d", d.offset+1, len(d.lines)))
 	}
