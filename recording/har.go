@@ -165,6 +165,7 @@ func HAR(rec *Recording, toolVersion string) *HARFile {
 	pending := map[string][]client.Frame{} // HTTP requests by kind, oldest first
 	sockets := map[uint64]*HAREntry{}
 	var socketOrder []uint64
+	var upgrade *HAREntry // last 101 exchange not yet given to a socket
 	type timed struct {
 		t time.Time
 		e HAREntry
@@ -180,11 +181,19 @@ func HAR(rec *Recording, toolVersion string) *HARFile {
 			if q := pending[f.Type]; len(q) > 0 {
 				req, pending[f.Type] = &q[0], q[1:]
 			}
-			entries = append(entries, timed{f.Time, httpEntry(base, req, &f)})
+			he := httpEntry(base, req, &f)
+			if f.Status == http.StatusSwitchingProtocols {
+				// The upgrade of the socket whose frames come next:
+				// it becomes that socket's entry.
+				upgrade = &he
+				continue
+			}
+			entries = append(entries, timed{f.Time, he})
 		case f.ConnID != 0:
 			e := sockets[f.ConnID]
 			if e == nil {
-				e = wsEntry(base, rec.Header.Options, f)
+				e = wsEntry(base, rec.Header.Options, f, upgrade)
+				upgrade = nil
 				sockets[f.ConnID] = e
 				socketOrder = append(socketOrder, f.ConnID)
 			}
@@ -332,8 +341,9 @@ func resolve(base *url.URL, target string) string {
 	return u.String()
 }
 
-// wsEntry starts the entry of the socket that carried f.
-func wsEntry(base *url.URL, o Options, f client.Frame) *HAREntry {
+// wsEntry starts the entry of the socket that carried f, from its tapped
+// upgrade exchange when there is one.
+func wsEntry(base *url.URL, o Options, f client.Frame, up *HAREntry) *HAREntry {
 	u := "ws://unknown/v1/ws"
 	if base != nil && base.Host != "" {
 		w := *base
@@ -351,6 +361,20 @@ func wsEntry(base *url.URL, o Options, f client.Frame) *HAREntry {
 		}
 		w.RawQuery = q.Encode()
 		u = w.String()
+	}
+	if up != nil {
+		// The tapped upgrade: real request headers (redacted) and URL.
+		e := *up
+		e.ResourceType, e.WebSocketMessages = "websocket", []HARMessage{}
+		if wu, err := url.Parse(e.Request.URL); err == nil {
+			wu.Scheme = map[string]string{"https": "wss"}[wu.Scheme]
+			if wu.Scheme == "" {
+				wu.Scheme = "ws"
+			}
+			e.Request.URL = wu.String()
+		}
+		e.Comment = "WebSocket connection " + strconv.FormatUint(f.ConnID, 10)
+		return &e
 	}
 	e := &HAREntry{Pageref: "page_1", StartedDateTime: harTime(f.Time), ResourceType: "websocket",
 		WebSocketMessages: []HARMessage{},

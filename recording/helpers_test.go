@@ -1,0 +1,220 @@
+package recording_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/recording"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	alicePW   = "alice-secret-pw"
+	adminPW   = "admin-secret-pw"
+	jwtSecret = "recording-test-secret"
+	subID     = "sub-rec-1"
+)
+
+func ctxT(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newServer starts kalamtest with alice (user) and admin (dba) and a
+// per-user table app.messages.
+func newServer(t *testing.T) *kalamtest.Server {
+	t.Helper()
+	srv, err := kalamtest.NewServer(
+		kalamtest.WithUser("alice", alicePW, "user"),
+		kalamtest.WithUser("admin", adminPW, "dba"),
+		kalamtest.WithJWTSecret(jwtSecret),
+		kalamtest.WithAuthRateLimit(100000),
+		kalamtest.WithMessageRateLimit(100000),
+	)
+	if err != nil {
+		t.Fatalf("kalamtest.NewServer: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	srv.MustExec("admin", "CREATE NAMESPACE IF NOT EXISTS app")
+	srv.MustExec("admin", "CREATE TABLE app.messages (id BIGINT PRIMARY KEY, body TEXT) WITH (TYPE = 'USER')")
+	return srv
+}
+
+func insert(t *testing.T, srv *kalamtest.Server, from, to int, body string) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		if _, err := srv.Exec("alice", "INSERT INTO app.messages (id, body) VALUES ($1, $2)", i, fmt.Sprintf("%s-%d", body, i)); err != nil {
+			t.Fatalf("insert %d: %v", i, err)
+		}
+	}
+}
+
+// nextSub returns the next subscription event or fails after a deadline.
+func nextSub(t *testing.T, s *client.Subscription) client.SubEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-s.Events():
+		if !ok {
+			t.Fatal("subscription events closed")
+		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no subscription event within 10s")
+	}
+	return client.SubEvent{}
+}
+
+// waitSub skips events until one satisfies ok.
+func waitSub(t *testing.T, s *client.Subscription, what string, ok func(client.SubEvent) bool) client.SubEvent {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if ev := nextSub(t, s); ok(ev) {
+			return ev
+		}
+	}
+	t.Fatalf("no %s within 10s", what)
+	return client.SubEvent{}
+}
+
+// session is a recorded live session: the tap's frames as the client
+// handed them out, and the file the Writer made of them.
+type session struct {
+	frames []client.Frame
+	file   []byte
+}
+
+// recordSession runs a session against srv — login, SQL, a subscription
+// with paged initial data, live changes, a forced reconnect (DropAll) with
+// resume, more changes and a token refresh — and records it through a
+// recording.Writer, keeping the original frames for comparison.
+func recordSession(t *testing.T, srv *kalamtest.Server, opts ...client.Option) session {
+	t.Helper()
+	insert(t, srv, 0, 25, "initial")
+	provider := func(context.Context) (client.Auth, error) { return client.Basic("alice", alicePW), nil }
+	all := append([]client.Option{client.WithAuthProvider(provider), client.WithReconnect(20*time.Millisecond, 100*time.Millisecond, 0)}, opts...)
+	c, err := client.Connect(ctxT(t), srv.URL, all...)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	var buf bytes.Buffer
+	w, err := recording.NewWriter(&buf, recording.Header{ToolVersion: "test", ServerURL: srv.URL,
+		Options: recording.Options{Auth: "password", User: "alice"}}, recording.WithSecrets(alicePW))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess session
+	copied := make(chan error, 1)
+	go func() {
+		frames, events := c.Frames(), c.Events()
+		for frames != nil || events != nil {
+			select {
+			case f, ok := <-frames:
+				if !ok {
+					frames = nil
+					continue
+				}
+				sess.frames = append(sess.frames, f)
+				if err := w.WriteFrame(f); err != nil {
+					copied <- err
+					return
+				}
+			case ev, ok := <-events:
+				if !ok {
+					events = nil
+					continue
+				}
+				if e, known := recording.FromClientEvent(ev); known {
+					if err := w.WriteEvent(e); err != nil {
+						copied <- err
+						return
+					}
+				}
+			}
+		}
+		copied <- w.Close(recording.End{Reason: "closed"})
+	}()
+
+	if _, err := c.Query(ctxT(t), "SELECT COUNT(*) AS n FROM app.messages"); err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages", client.WithBatchSize(10), client.WithSubscriptionID(subID))
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	waitSub(t, s, "last initial batch", func(ev client.SubEvent) bool {
+		return ev.Kind == client.SubBatch && ev.Batch.Status == client.StatusReady
+	})
+	insert(t, srv, 100, 103, "live")
+	waitSub(t, s, "insert of row 102", func(ev client.SubEvent) bool {
+		return ev.Kind == client.SubInsert && len(ev.Rows) > 0 && ev.Rows[0]["id"] == "102"
+	})
+	if srv.DropAll() == 0 {
+		t.Fatal("DropAll cut no socket")
+	}
+	waitSub(t, s, "resumed ack", func(ev client.SubEvent) bool { return ev.Kind == client.SubAck && ev.Resumed })
+	insert(t, srv, 200, 202, "after-reconnect")
+	waitSub(t, s, "insert of row 201", func(ev client.SubEvent) bool {
+		return ev.Kind == client.SubInsert && len(ev.Rows) > 0 && ev.Rows[0]["id"] == "201"
+	})
+	if res, err := c.RefreshAuth(ctxT(t)); err != nil || !res.Ran {
+		t.Fatalf("refresh: %+v %v", res, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := <-copied; err != nil {
+		t.Fatalf("writer: %v", err)
+	}
+	if d := c.TapDrops(); d != 0 {
+		t.Fatalf("tap dropped %d frames", d)
+	}
+	sess.file = buf.Bytes()
+	return sess
+}
+
+// norm makes a frame comparable with DeepEqual: times without monotonic
+// reading or zone, empty payloads as nil (the format does not tell them
+// apart).
+func norm(f client.Frame) client.Frame {
+	f.Time = f.Time.UTC().Round(0)
+	if len(f.Wire) == 0 {
+		f.Wire = nil
+	}
+	if len(f.Decoded) == 0 {
+		f.Decoded = nil
+	}
+	return f
+}
+
+func sameFrames(t *testing.T, want, got []client.Frame) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Fatalf("%d frames read back, %d recorded", len(got), len(want))
+	}
+	for i := range want {
+		if w, g := norm(want[i]), norm(got[i]); !reflect.DeepEqual(w, g) {
+			t.Fatalf("frame %d differs:\nrecorded %+v\nread     %+v", i, w, g)
+		}
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
