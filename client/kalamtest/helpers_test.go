@@ -292,6 +292,14 @@ func (w *wsc) expectClose(code websocket.StatusCode, reason string) {
 	}
 }
 
+// expectCloseFixture expects the close described by a ws-close-*.json
+// fixture.
+func (w *wsc) expectCloseFixture(name string) {
+	w.t.Helper()
+	fix := loadFixture(w.t, name).(map[string]any)
+	w.expectClose(websocket.StatusCode(mustJSONNumber(w.t, fix["code"])), fix["reason"].(string))
+}
+
 // sentinel proves that nothing was sent in between: it sends a subscribe
 // with a blank id, which the server always answers with an error frame,
 // and requires that answer to be the very next frame. The server handles

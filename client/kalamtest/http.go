@@ -24,6 +24,10 @@ func (s *Server) routes() http.Handler {
 	ws := http.HandlerFunc(s.handleWS)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.waitStall(r.Context())
+		if !s.protect(w, r) {
+			s.log.Info("http refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+			return
+		}
 		if r.URL.Path == "/v1/ws" {
 			// Not wrapped: the upgrade hijacks the ResponseWriter, and the
 			// socket logs its own open/close lines.
@@ -36,6 +40,36 @@ func (s *Server) routes() http.Handler {
 		s.log.Info("http", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 			"remote", r.RemoteAddr, "dur", time.Since(start).Round(time.Microsecond))
 	})
+}
+
+// protect is upstream's connection-protection middleware, in front of
+// every route: a per-IP request rate (429 RATE_LIMIT_EXCEEDED) and a body
+// size cap (413 BODY_TOO_LARGE). Its bodies are json! maps: keys sorted.
+func (s *Server) protect(w http.ResponseWriter, r *http.Request) bool {
+	if !s.reqLim.allow(clientIP(r), time.Now()) {
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set("X-RateLimit-Reset", "1")
+		writeJSON(w, http.StatusTooManyRequests, struct {
+			Error             string `json:"error"`
+			Message           string `json:"message"`
+			RetryAfterSeconds int    `json:"retry_after_seconds"`
+		}{"RATE_LIMIT_EXCEEDED", "Too many requests from your IP address", 1})
+		return false
+	}
+	if r.ContentLength > maxBodyBytes {
+		writeBodyTooLarge(w, r.ContentLength)
+		return false
+	}
+	return true
+}
+
+func writeBodyTooLarge(w http.ResponseWriter, size int64) {
+	writeJSON(w, http.StatusRequestEntityTooLarge, struct {
+		Error     string `json:"error"`
+		MaxBytes  int    `json:"max_bytes"`
+		Message   string `json:"message"`
+		SizeBytes int64  `json:"size_bytes"`
+	}{"BODY_TOO_LARGE", maxBodyBytes, "Request body exceeds maximum allowed size", size})
 }
 
 type statusRecorder struct {

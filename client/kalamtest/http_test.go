@@ -3,6 +3,7 @@ package kalamtest_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ import (
 // S1: login returns the fixture's shape, both cookies and verifiable JWTs.
 func TestS1Login(t *testing.T) {
 	s := newKT(t, kalamtest.WithJWTSecret("kalamdb-emulator-fixture-secret-0123456789"))
-	r := doHTTP(t, "POST", s.URL+"/v1/api/auth/login", `{"user":"alice","password":"Secret123!"}`, nil)
+	r := doHTTP(t, "POST", s.URL+"/v1/api/auth/login", string(mustRead(t, "http-login-request.json")), nil)
 	if r.status != 200 {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
@@ -369,5 +370,57 @@ func TestMeLogoutHealthSetup(t *testing.T) {
 	r = doHTTP(t, "POST", fresh.URL+"/v1/api/auth/login", `{"user":"root","password":"RootPass123!"}`, nil)
 	if r.status != 200 {
 		t.Errorf("login as root after setup: %d %s", r.status, r.body)
+	}
+}
+
+func TestMiddlewareLimits(t *testing.T) {
+	s := newKT(t, kalamtest.WithRequestRateLimit(2))
+	var last httpResp
+	for i := 0; i < 20; i++ { // real time: a burst of 20 beats a 2/s bucket
+		if last = doHTTP(t, "GET", s.URL+"/health", "", nil); last.status == 429 {
+			break
+		}
+	}
+	if last.status != 429 || last.header.Get("Retry-After") != "1" {
+		t.Fatalf("no 429 in a burst: %d", last.status)
+	}
+	checkFixtureExact(t, "http-middleware-rate-limited.json", last.body)
+
+	s2 := newKT(t)
+	tk := s2.login(t, "alice", alicePW)
+	r := doHTTP(t, "POST", s2.URL+"/v1/api/sql", `{"sql":"`+strings.Repeat("x", 10<<20)+`"}`, map[string]string{"Authorization": "Bearer " + tk.access})
+	m := r.json(t)
+	if r.status != 413 || m["error"] != "BODY_TOO_LARGE" || m["max_bytes"] == nil || m["size_bytes"] == nil {
+		t.Errorf("big body: %d %s", r.status, r.body)
+	}
+}
+
+// Health and setup status are localhost-only by socket peer address.
+func TestLocalhostOnlyEndpoints(t *testing.T) {
+	var ip net.IP
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			ip = n.IP
+			break
+		}
+	}
+	if ip == nil {
+		t.Skip("SKIPPED: no non-loopback IPv4 address to reach the server as a remote peer")
+	}
+	s := newKT(t, kalamtest.WithAddr("0.0.0.0:0"))
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.URL, "http://"))
+	remote := "http://" + net.JoinHostPort(ip.String(), port)
+	r := doHTTP(t, "GET", remote+"/v1/api/healthcheck", "", nil)
+	if r.status != 403 {
+		t.Fatalf("remote health: %d %s", r.status, r.body)
+	}
+	checkFixtureExact(t, "http-healthcheck-forbidden.json", r.body)
+	r = doHTTP(t, "GET", remote+"/v1/api/auth/status", "", nil)
+	if r.status != 403 || r.json(t)["message"] != "Setup status can only be checked from localhost" {
+		t.Errorf("remote status: %d %s", r.status, r.body)
+	}
+	if r := doHTTP(t, "GET", s.URL+"/health", "", nil); r.status != 200 {
+		t.Errorf("local health: %d", r.status)
 	}
 }

@@ -16,6 +16,8 @@ const (
 	DefaultCheckInterval       = 5 * time.Second
 	DefaultAuthRatePerSec      = 20
 	DefaultMessagesPerSec      = 50
+	DefaultRequestsPerSec      = 200
+	maxBodyBytes               = 10 << 20
 	DefaultMaxMessageSize      = 1 << 20
 	DefaultNotifyQueue         = 128
 	DefaultInitialBuffer       = 1024
@@ -59,6 +61,7 @@ type config struct {
 	strictOrigin     bool
 	authRate         int
 	msgRate          int
+	reqRate          int
 	maxMessage       int
 	notifyQueue      int
 	maxSubsPerUser   int
@@ -80,6 +83,7 @@ func defaultConfig() *config {
 		checkInterval:    DefaultCheckInterval,
 		authRate:         DefaultAuthRatePerSec,
 		msgRate:          DefaultMessagesPerSec,
+		reqRate:          DefaultRequestsPerSec,
 		maxMessage:       DefaultMaxMessageSize,
 		notifyQueue:      DefaultNotifyQueue,
 		maxSubsPerUser:   DefaultMaxSubsPerUser,
@@ -157,6 +161,11 @@ func WithAuthRateLimit(perSec int) Option { return func(c *config) { c.authRate 
 // WithMessageRateLimit sets the per-connection inbound message rate
 // (50/s); 0 disables.
 func WithMessageRateLimit(perSec int) Option { return func(c *config) { c.msgRate = perSec } }
+
+// WithRequestRateLimit sets the connection-protection limit on HTTP
+// requests per IP (200/s; 0 disables). Unlike the other limits it runs on
+// real time, so tests with a frozen clock do not trip it.
+func WithRequestRateLimit(perSec int) Option { return func(c *config) { c.reqRate = perSec } }
 
 // WithMaxMessageSize sets the inbound text limit (1 MiB).
 func WithMaxMessageSize(n int) Option { return func(c *config) { c.maxMessage = n } }

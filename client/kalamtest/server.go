@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,7 @@ type Server struct {
 	users   *userStore
 	tokens  *tokenBook
 	authLim *ipLimiter
+	reqLim  *ipLimiter
 	db      *engine
 
 	secretMu sync.RWMutex
@@ -74,6 +76,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		users:   newUserStore(cfg.clock),
 		tokens:  newTokenBook(),
 		authLim: newIPLimiter(cfg.authRate),
+		reqLim:  newIPLimiter(cfg.reqRate),
 		secretV: cfg.secret,
 		conns:   map[uint64]*wsConn{},
 	}
@@ -108,7 +111,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("kalamtest: listen on %s: %w (is the port in use? try another --addr)", cfg.addr, err)
 	}
 	s.ln = &refusingListener{Listener: ln, s: s}
-	s.URL = "http://" + ln.Addr().String()
+	s.URL = "http://" + dialable(ln.Addr())
 	s.httpSrv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -133,6 +136,16 @@ func NewServer(opts ...Option) (*Server, error) {
 	}
 	s.log.Info("kalamtest listening", "url", s.URL, "demo", cfg.demo)
 	return s, nil
+}
+
+// dialable turns a listen address into one a local client can dial: an
+// unspecified host (0.0.0.0, ::) becomes 127.0.0.1.
+func dialable(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 }
 
 // MustNewServer is NewServer that panics on error, for tests and examples.

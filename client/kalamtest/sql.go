@@ -68,18 +68,13 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: Content type error")
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil {
 		fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: "+err.Error())
 		return
 	}
-	if len(body) > 10<<20 {
-		writeJSON(w, http.StatusRequestEntityTooLarge, struct {
-			Error     string `json:"error"`
-			MaxBytes  int    `json:"max_bytes"`
-			Message   string `json:"message"`
-			SizeBytes int    `json:"size_bytes"`
-		}{"BODY_TOO_LARGE", 10 << 20, "Request body too large", len(body)})
+	if len(body) > maxBodyBytes {
+		writeBodyTooLarge(w, int64(len(body)))
 		return
 	}
 	f, msg := parseObject(body, "struct QueryRequest")

@@ -268,6 +268,14 @@ func TestS13EmptyTable(t *testing.T) {
 		t.Errorf("ack: %s", ack.text)
 	}
 	checkFixtureExact(t, "ws-server-initial_data_batch-empty.json", w.read().text)
+	// The fixture's next_batch parses; past the end it is an empty batch.
+	w.send(mustRead(t, "ws-client-next_batch.json"))
+	f := w.readType("initial_data_batch")
+	if bc := batchControl(t, f); mustJSONNumber(t, bc["batch_num"]) != 1 || bc["status"] != "ready" || len(rowsOf(t, f)) != 0 {
+		t.Errorf("next_batch past the end: %s", f.text)
+	}
+	w.send(mustRead(t, "ws-client-ping.json"))
+	w.sentinel()
 }
 
 // S15: resume with from returns only newer, live rows; deletions in the
