@@ -60,6 +60,8 @@ func (b *backend) pump() {
 				u.Kind = ui.EventRotation
 			case session.SubscriptionChangedEvent:
 				u.Kind = ui.EventRows
+			case session.NoticeEvent:
+				u.Kind, u.Text, u.Hint, u.Err = ui.EventNotice, e.Text, e.Hint, e.Level != session.NoticeInfo
 			}
 			select {
 			case b.events <- u:

@@ -96,7 +96,10 @@ type Frame struct {
 type Event struct {
 	ConnID string
 	Kind   EventKind
-	Count  int // frames appended (EventFrames)
+	Count  int    // frames appended (EventFrames)
+	Text   string // EventNotice: what happened, in plain words
+	Hint   string // EventNotice: what to try next, may be empty
+	Err    bool   // EventNotice: a problem rather than information
 }
 
 // EventKind classifies events.
@@ -110,6 +113,7 @@ const (
 	EventFrames                        // frames appended
 	EventRows                          // subscription rows changed
 	EventStats                         // statistics moved
+	EventNotice                        // a one-off message for the footer
 )
 
 // LoginRequest is what the login form submits.

@@ -259,8 +259,18 @@ func (m *Model) handleEvents(evs eventsMsg) {
 	touched := map[string]bool{}
 	for _, e := range evs {
 		touched[e.ConnID] = true
-		if e.Kind == EventFrames {
+		switch e.Kind {
+		case EventFrames:
 			frames[e.ConnID] += max(e.Count, 1)
+		case EventNotice:
+			text := e.Text
+			if e.Hint != "" {
+				text += " — " + e.Hint
+			}
+			if len(m.tabs) > 1 && e.ConnID != "" {
+				text = e.ConnID + ": " + text
+			}
+			m.say(e.Err, "%s", text)
 		}
 	}
 	for id := range touched {

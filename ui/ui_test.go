@@ -491,3 +491,10 @@ func TestPaletteCloseTab(t *testing.T) {
 		t.Error("connection not closed")
 	}
 }
+
+// TestNoticeEventShowsInFooter: a backend notice appears with its hint.
+func TestNoticeEventShowsInFooter(t *testing.T) {
+	m, b, _ := loggedIn(t, 100, 30)
+	m = drive(m, eventsMsg{{ConnID: b.conns[0].id, Kind: EventNotice, Err: true, Text: "refresh failed: 401", Hint: "log in again"}})
+	requireContains(t, m, "refresh failed: 401 — log in again")
+}
