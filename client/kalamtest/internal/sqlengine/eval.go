@@ -365,32 +365,32 @@ func toText(v any) string {
 	return fmt.Sprint(v)
 }
 
-// likeMatch implements SQL LIKE with % and _ (no escape character).
+// likeMatch implements SQL LIKE with % and _ (no escape character) by
+// greedy matching with single-point backtracking: O(len(s)·len(p)) time at
+// worst, constant memory.
 func likeMatch(s, p string) bool {
 	sr, pr := []rune(s), []rune(p)
-	var match func(i, j int) bool
-	memo := map[[2]int]bool{}
-	match = func(i, j int) bool {
-		if j == len(pr) {
-			return i == len(sr)
-		}
-		k := [2]int{i, j}
-		if v, ok := memo[k]; ok {
-			return v
-		}
-		var res bool
-		switch pr[j] {
-		case '%':
-			res = match(i, j+1) || (i < len(sr) && match(i+1, j))
-		case '_':
-			res = i < len(sr) && match(i+1, j+1)
+	i, j := 0, 0
+	star, mark := -1, 0
+	for i < len(sr) {
+		switch {
+		case j < len(pr) && (pr[j] == '_' || pr[j] == sr[i]) && pr[j] != '%':
+			i++
+			j++
+		case j < len(pr) && pr[j] == '%':
+			star, mark = j, i
+			j++
+		case star >= 0:
+			mark++
+			i, j = mark, star+1
 		default:
-			res = i < len(sr) && sr[i] == pr[j] && match(i+1, j+1)
+			return false
 		}
-		memo[k] = res
-		return res
 	}
-	return match(0, 0)
+	for j < len(pr) && pr[j] == '%' {
+		j++
+	}
+	return j == len(pr)
 }
 
 // constFuncs are evaluated once per statement, before SQL rendering.
