@@ -82,7 +82,7 @@ func compile(f Filter) *matcher {
 	return m
 }
 
-func (m *matcher) match(l *FrameLog, r *rec) bool {
+func (m *matcher) match(l *FrameLog, id uint64, r *rec) bool {
 	if m.bad {
 		return false
 	}
@@ -98,11 +98,7 @@ func (m *matcher) match(l *FrameLog, r *rec) bool {
 	if m.f.Text == "" {
 		return true
 	}
-	text := r.payload
-	if !r.same && (r.extra == nil || !r.extra.decodedNil) && len(r.payload) > int(r.wireLen) {
-		text = r.payload[r.wireLen:]
-	}
-	return m.find(text) || m.find([]byte(l.types.name(uint32(r.typ)))) || m.find([]byte(l.subs.name(r.sub)))
+	return m.find(l.text(id, r)) || m.find([]byte(l.types.name(uint32(r.typ)))) || m.find([]byte(l.subs.name(r.sub)))
 }
 
 func (m *matcher) find(b []byte) bool {
@@ -203,7 +199,7 @@ func (l *FrameLog) catchUp(ix *index) {
 	from := max(ix.scanned+1, l.firstID)
 	last := l.lastIDLocked()
 	for id := from; id <= last; id++ {
-		if ix.m.match(l, l.at(id)) {
+		if ix.m.match(l, id, l.at(id)) {
 			ix.ids = append(ix.ids, id)
 		}
 	}

@@ -13,8 +13,8 @@ const (
 	DefaultMaxBytes  = 128 << 20
 )
 
-// recOverhead is what one record costs besides its payload, for the byte
-// cap (the size of rec on 64-bit, rounded up).
+// recOverhead is what one frame costs besides its payload, for the byte
+// cap: the record itself (64 bytes) plus room for index entries.
 const recOverhead = 80
 
 // FrameLog is a bounded, filterable store of tapped frames. It keeps at
@@ -24,8 +24,12 @@ const recOverhead = 80
 // use and then extended incrementally, so Len and Page cost O(n) in the page
 // size and O(new frames) in catching up, whatever the log's size.
 //
-// A FrameLog is safe for concurrent use. Payload slices handed out by Page
-// and Get are shared and must not be modified.
+// Records hold no pointers and payloads are copied into large shared
+// chunks, so a log of a million frames adds almost nothing to garbage
+// collection work. Frames returned by Page and Get point into those chunks:
+// they stay valid after eviction but must not be modified.
+//
+// A FrameLog is safe for concurrent use.
 type FrameLog struct {
 	mu       sync.Mutex
 	maxN     int
@@ -36,6 +40,10 @@ type FrameLog struct {
 	n       int   // records held
 	firstID uint64
 	bytes   int64
+
+	arena  arena
+	big    map[uint64][]byte    // payloads > bigPayload, by frame ID
+	extras map[uint64]*recExtra // rare fields, by frame ID
 
 	evicted      uint64
 	evictedBytes int64
@@ -48,12 +56,14 @@ type FrameLog struct {
 	tick uint64
 }
 
-// rec is the compact stored form of a Frame (≈80 bytes + payload).
+// rec is the compact, pointer-free stored form of a Frame (64 bytes).
 type rec struct {
 	unixNano    int64
 	seq         uint64
-	payload     []byte // wire bytes, then decoded bytes unless same
+	chunk       uint32 // arena chunk number
+	off         uint32 // payload offset in the chunk
 	wireLen     int32
+	decLen      int32 // decSame: decoded == wire, stored once; decNil: no decoded bytes
 	wireSize    int32
 	decodedSize int32
 	sub         uint32
@@ -62,9 +72,13 @@ type rec struct {
 	dir         uint8
 	op          uint8
 	enc         uint8
-	same        bool // decoded == wire; payload holds it once
-	extra       *recExtra
+	extra       bool
 }
+
+const (
+	decSame = -1
+	decNil  = -2
+)
 
 // recExtra holds rarely set fields, kept out of line to save memory.
 type recExtra struct {
@@ -73,7 +87,6 @@ type recExtra struct {
 	status      int
 	duration    time.Duration
 	err         string
-	decodedNil  bool
 }
 
 // LogStats summarises a FrameLog.
@@ -98,13 +111,12 @@ func NewFrameLog(maxFrames int, maxBytes int64) *FrameLog {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	return &FrameLog{maxN: maxFrames, maxBytes: maxBytes, firstID: 1, idx: map[string]*index{}}
+	return &FrameLog{maxN: maxFrames, maxBytes: maxBytes, firstID: 1,
+		idx: map[string]*index{}, extras: map[uint64]*recExtra{}, big: map[uint64][]byte{}}
 }
 
-// Append stores frames, evicting the oldest as the caps require, and
-// returns the ID of the last one stored (0 if frames is empty). The log
-// copies nothing but the payload bytes it keeps referenced: callers must
-// not modify Wire/Decoded afterwards (the client tap hands out copies).
+// Append stores copies of frames, evicting the oldest as the caps require,
+// and returns the ID of the last one stored (0 if frames is empty).
 func (l *FrameLog) Append(frames ...Frame) (lastID uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -118,6 +130,7 @@ func (l *FrameLog) appendLocked(f *Frame) uint64 {
 	r := rec{
 		unixNano:    unixNano(f.Time),
 		seq:         f.Seq,
+		wireLen:     int32(len(f.Wire)),
 		wireSize:    int32(f.WireSize),
 		decodedSize: int32(f.DecodedSize),
 		sub:         l.subs.id(f.SubscriptionID),
@@ -127,50 +140,73 @@ func (l *FrameLog) appendLocked(f *Frame) uint64 {
 		op:          uint8(f.Opcode),
 		enc:         uint8(f.Encoding),
 	}
+	var stored int
 	switch {
 	case f.Decoded == nil:
-		r.payload, r.wireLen = f.Wire, int32(len(f.Wire))
-		if f.Wire != nil {
-			r.extraPtr().decodedNil = true
-		}
+		r.decLen = decNil
+		stored = len(f.Wire)
 	case bytes.Equal(f.Wire, f.Decoded):
-		r.payload, r.wireLen, r.same = f.Decoded, int32(len(f.Decoded)), true
+		r.decLen = decSame
+		stored = len(f.Wire)
 	default:
-		p := make([]byte, 0, len(f.Wire)+len(f.Decoded))
-		p = append(append(p, f.Wire...), f.Decoded...)
-		r.payload, r.wireLen = p, int32(len(f.Wire))
+		r.decLen = int32(len(f.Decoded))
+		stored = len(f.Wire) + len(f.Decoded)
 	}
-	if f.CloseCode != 0 || f.CloseReason != "" || f.Status != 0 || f.Duration != 0 || f.Err != "" {
-		x := r.extraPtr()
-		x.closeCode, x.closeReason, x.status, x.duration, x.err = f.CloseCode, f.CloseReason, f.Status, f.Duration, f.Err
-	}
-	size := int64(len(r.payload)) + recOverhead
+	size := int64(stored) + recOverhead
 	for l.n > 0 && (l.n >= l.maxN || l.bytes+size > l.maxBytes) {
 		l.evictOldest()
 	}
 	if l.n == len(l.recs) {
 		l.grow()
 	}
+	id := l.firstID + uint64(l.n)
+	var dst []byte
+	switch {
+	case stored == 0:
+	case stored > bigPayload:
+		r.chunk = bigChunk
+		dst = make([]byte, stored)
+		l.big[id] = dst
+	default:
+		r.chunk, r.off = l.arena.alloc(stored, id)
+		dst = l.arena.bytes(r.chunk, r.off, stored)
+	}
+	n := copy(dst, f.Wire)
+	if r.decLen > 0 {
+		copy(dst[n:], f.Decoded)
+	}
+	if f.CloseCode != 0 || f.CloseReason != "" || f.Status != 0 || f.Duration != 0 || f.Err != "" {
+		r.extra = true
+		l.extras[id] = &recExtra{closeCode: f.CloseCode, closeReason: f.CloseReason, status: f.Status,
+			duration: f.Duration, err: f.Err}
+	}
 	l.recs[(l.head+l.n)%len(l.recs)] = r
 	l.n++
 	l.bytes += size
 	l.appended++
-	return l.firstID + uint64(l.n) - 1
+	return id
 }
 
-func (r *rec) extraPtr() *recExtra {
-	if r.extra == nil {
-		r.extra = &recExtra{}
+func (r *rec) storedLen() int {
+	if r.decLen > 0 {
+		return int(r.wireLen) + int(r.decLen)
 	}
-	return r.extra
+	return int(r.wireLen)
 }
 
 func (l *FrameLog) evictOldest() {
 	r := &l.recs[l.head]
-	size := int64(len(r.payload)) + recOverhead
-	*r = rec{} // release the payload
+	size := int64(r.storedLen()) + recOverhead
+	if r.extra {
+		delete(l.extras, l.firstID)
+	}
+	if r.chunk == bigChunk {
+		delete(l.big, l.firstID)
+	}
+	*r = rec{}
 	l.head = (l.head + 1) % len(l.recs)
 	l.n--
+	l.arena.release(l.firstID)
 	l.firstID++
 	l.bytes -= size
 	l.evicted++
@@ -201,6 +237,27 @@ func (l *FrameLog) at(id uint64) *rec {
 
 func (l *FrameLog) lastIDLocked() uint64 { return l.firstID + uint64(l.n) - 1 }
 
+// payload returns the stored bytes of the record with the given ID.
+func (l *FrameLog) payload(id uint64, r *rec) []byte {
+	n := r.storedLen()
+	switch {
+	case n == 0:
+		return nil
+	case r.chunk == bigChunk:
+		return l.big[id]
+	}
+	return l.arena.bytes(r.chunk, r.off, n)
+}
+
+// text returns the bytes text filters search: decoded, else wire.
+func (l *FrameLog) text(id uint64, r *rec) []byte {
+	p := l.payload(id, r)
+	if r.decLen > 0 {
+		return p[r.wireLen:]
+	}
+	return p
+}
+
 func (l *FrameLog) entry(id uint64) Entry {
 	r := l.at(id)
 	f := Frame{
@@ -215,19 +272,19 @@ func (l *FrameLog) entry(id uint64) Entry {
 		DecodedSize:    int(r.decodedSize),
 		ConnID:         uint64(r.connID),
 	}
+	p := l.payload(id, r)
+	w := p[:r.wireLen:r.wireLen]
+	f.Wire = w
 	switch {
-	case r.same:
-		f.Wire, f.Decoded = r.payload, r.payload
-	case r.extra != nil && r.extra.decodedNil:
-		f.Wire = r.payload
-	default:
-		f.Wire = r.payload[:r.wireLen:r.wireLen]
-		if len(r.payload) > int(r.wireLen) {
-			f.Decoded = r.payload[r.wireLen:]
-		}
+	case r.decLen == decSame:
+		f.Decoded = w
+	case r.decLen >= 0:
+		f.Decoded = p[r.wireLen:]
 	}
-	if x := r.extra; x != nil {
-		f.CloseCode, f.CloseReason, f.Status, f.Duration, f.Err = x.closeCode, x.closeReason, x.status, x.duration, x.err
+	if r.extra {
+		if x := l.extras[id]; x != nil {
+			f.CloseCode, f.CloseReason, f.Status, f.Duration, f.Err = x.closeCode, x.closeReason, x.status, x.duration, x.err
+		}
 	}
 	return Entry{ID: id, Frame: f}
 }
@@ -307,9 +364,4 @@ func (t *intern) name(id uint32) string {
 		return t.names[id]
 	}
 	return ""
-}
-
-func (t *intern) lookup(s string) (uint32, bool) {
-	id, ok := t.ids[s]
-	return id, ok
 }

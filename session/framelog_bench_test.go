@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -83,5 +84,33 @@ func BenchmarkFrameLogPageMiddle(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkFrameLogMemoryPerFrame reports the heap cost of a held frame
+// beyond its payload (target: ≤ 128 B).
+func BenchmarkFrameLogMemoryPerFrame(b *testing.B) {
+	const n = 200_000
+	payload := []byte(`{"type":"change","subscription_id":"sub-1","change_type":"insert","rows":[{"id":"1"}]}`)
+	f := Frame{Direction: Inbound, Opcode: OpText, Encoding: EncJSON, Type: "change", SubscriptionID: "sub-1",
+		Wire: payload, Decoded: payload, WireSize: len(payload), DecodedSize: len(payload)}
+	// One measurement, whatever b.N (-benchtime Nx must not multiply it).
+	b.ResetTimer()
+	{
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		l := NewFrameLog(n, 1<<40)
+		for range n {
+			l.Append(f)
+		}
+		l.Len(Filter{Types: []string{"change"}}) // one filter index
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perFrame := float64(after.HeapAlloc-before.HeapAlloc)/n - float64(len(payload))
+		b.ReportMetric(perFrame, "B-overhead/frame")
+		runtime.KeepAlive(l)
+	}
+	for range b.N {
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func testFrame(i int, dir Direction, typ, sub string) Frame {
@@ -199,5 +200,43 @@ func TestFrameLogMillionAppendsKeepCaps(t *testing.T) {
 	}
 	if len(l.recs) != capN {
 		t.Errorf("ring %d", len(l.recs))
+	}
+}
+
+func TestFrameLogCopiesPayloadsAndFreesChunks(t *testing.T) {
+	l := NewFrameLog(1000, 1<<40)
+	src := []byte(`{"type":"change","n":1}`)
+	l.Append(Frame{Wire: src, Decoded: src})
+	src[2] = 'X' // the tap's buffer is reused: the log must not see it
+	if e, _ := l.Get(1); string(e.Decoded) != `{"type":"change","n":1}` || string(e.Wire) != string(e.Decoded) {
+		t.Errorf("stored %q / %q", e.Wire, e.Decoded)
+	}
+	// Big payloads live outside the chunks and go with their frame.
+	big := make([]byte, bigPayload+1)
+	big[len(big)-1] = 'z'
+	l.Append(Frame{Wire: big})
+	if e, _ := l.Get(2); len(e.Wire) != len(big) || e.Wire[len(big)-1] != 'z' || e.Decoded != nil {
+		t.Errorf("big frame: %d bytes", len(e.Wire))
+	}
+	// 1 k frames of 10 KiB: far more than one chunk; the count cap keeps
+	// the arena at ~10 MiB, old chunks are freed.
+	mid := make([]byte, 10<<10)
+	for i := 0; i < 20_000; i++ {
+		l.Append(Frame{Wire: mid, Decoded: mid})
+	}
+	if n := len(l.arena.chunks); n > 12 {
+		t.Errorf("%d chunks held for %d KiB of frames", n, 1000*10)
+	}
+	if len(l.big) != 0 {
+		t.Errorf("big payload not freed")
+	}
+	if e, ok := l.Get(l.Stats().FirstID); !ok || len(e.Wire) != len(mid) {
+		t.Errorf("oldest held frame broken")
+	}
+}
+
+func TestFrameLogRecordIsSmall(t *testing.T) {
+	if s := unsafe.Sizeof(rec{}); s > 64 || s > recOverhead {
+		t.Errorf("rec is %d bytes", s)
 	}
 }
