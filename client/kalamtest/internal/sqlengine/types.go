@@ -161,6 +161,9 @@ func (t kalamType) arrowName() string {
 }
 
 func castError(v any, t kalamType) error {
+	if s, ok := v.(string); ok {
+		return fmt.Errorf("Arrow error: Cast error: Cannot cast string '%s' to value of %s type", s, t.arrowName())
+	}
 	return fmt.Errorf("Arrow error: Cast error: Cannot cast value '%v' to value of %s type", v, t.arrowName())
 }
 
