@@ -132,7 +132,8 @@ func NewReplayServer(rec *Recording, opts ...ReplayOption) (*ReplayServer, error
 // Sockets returns how many WebSocket connections the recording holds.
 func (s *ReplayServer) Sockets() int { return len(s.sockets) }
 
-// Done is closed once every recorded socket has been replayed to its end.
+// Done is closed once every recorded socket has been replayed: all its
+// server frames sent (the last socket may stay open for the client).
 func (s *ReplayServer) Done() <-chan struct{} { return s.done }
 
 // Close stops the server and cuts every connection.
@@ -325,6 +326,7 @@ func (s *ReplayServer) play(ws *websocket.Conn, n int, script []client.Frame, la
 			}
 		case f.Direction == client.Outbound && f.Opcode == client.OpClose:
 			s.logf("socket %d: the recorded client closed (%d %q); waiting for this one", n+1, f.CloseCode, f.CloseReason)
+			finish() // nothing more to send
 			select {
 			case <-readDone:
 			case <-time.After(s.o.wait):
