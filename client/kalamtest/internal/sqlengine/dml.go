@@ -286,6 +286,9 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 	if k := canWrite(c, def); k != nil {
 		return Result{}, k
 	}
+	if s.where == nil {
+		return Result{}, errf(kindExecution, "Error during planning: UPDATE requires a WHERE clause")
+	}
 	sets := make([]setClause, len(s.sets))
 	for i, sc := range s.sets {
 		if sc.col == colSeq || sc.col == colDeleted || sc.col == "_commit_seq" {
@@ -295,7 +298,7 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 			return Result{}, noField(def, sc.col)
 		}
 		if sc.col == def.pk {
-			return Result{}, errf(kindInvalidOperation, "Updating PRIMARY KEY column '%s' is not supported", sc.col)
+			return Result{}, errf(kindAlreadyExists, "Error during planning: UPDATE cannot modify primary key column '%s'", sc.col)
 		}
 		x, err := bindParams(sc.x, params)
 		if err != nil {
@@ -362,6 +365,9 @@ func (e *Engine) delete(ctx context.Context, c Caller, s deleteStmt, ns string, 
 	}
 	if k := canWrite(c, def); k != nil {
 		return Result{}, k
+	}
+	if s.where == nil {
+		return Result{}, errf(kindExecution, "Error during planning: DELETE requires a WHERE clause")
 	}
 	ectx := &evalCtx{now: e.now(), user: c.UserID, genID: e.nextSeq}
 	tx, err := e.begin(ctx)

@@ -189,7 +189,7 @@ func TestUserTablesAreIsolated(t *testing.T) {
 			t.Errorf("%s sees %v, want %v", tc.c.UserID, got, tc.want)
 		}
 	}
-	if r := exec(t, e, alice, "UPDATE app.messages SET body = 'x'"); r.Results[0].Message != "Updated 1 row(s)" {
+	if r := exec(t, e, alice, "UPDATE app.messages SET body = 'x' WHERE id > 0"); r.Results[0].Message != "Updated 1 row(s)" {
 		t.Errorf("alice's update touched %v", r.Results[0])
 	}
 	if r := exec(t, e, alice, "DELETE FROM app.messages WHERE id = 2"); r.Results[0].Message != "Deleted 0 row(s)" {
@@ -552,9 +552,14 @@ func TestDefaultsAndGeneratedKeys(t *testing.T) {
 	if err.Message != "Statement 1 failed: Already exists: Execution error: NOT NULL constraint violation: column 'title' cannot be NULL (row 1)" {
 		t.Errorf("NULL into NOT NULL = %+v", err)
 	}
-	err = execErr(t, e, alice, "UPDATE app.todo SET id = 5")
-	if err.Code != sqlengine.CodeSQLExecutionError || !strings.Contains(err.Message, "PRIMARY KEY") {
+	err = execErr(t, e, alice, "UPDATE app.todo SET id = 5 WHERE title = 'one'")
+	if err.Code != sqlengine.CodeSQLExecutionError || err.Message != "Statement 1 failed: Already exists: Error during planning: UPDATE cannot modify primary key column 'id'" {
 		t.Errorf("PK update = %+v", err)
+	}
+	for _, sql := range []string{"UPDATE app.todo SET done = true", "DELETE FROM app.todo"} {
+		if err := execErr(t, e, dba, sql); err.Code != sqlengine.CodeSQLExecutionError || !strings.HasSuffix(err.Message, "requires a WHERE clause") {
+			t.Errorf("%s = %+v", sql, err)
+		}
 	}
 }
 
