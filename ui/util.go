@@ -14,7 +14,7 @@ func fit(s string, width int) string {
 	if width <= 0 {
 		return ""
 	}
-	w := ansi.StringWidth(s)
+	w := cellWidth(s)
 	if w > width {
 		s = ansi.Truncate(s, width, "…")
 		w = ansi.StringWidth(s)
@@ -25,12 +25,23 @@ func fit(s string, width int) string {
 	return s
 }
 
+// cellWidth is ansi.StringWidth with a fast path for plain ASCII, which
+// most cells are (the grapheme walk dominates View's cost otherwise).
+func cellWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
+}
+
 // fitLeft right-aligns s in width cells.
 func fitLeft(s string, width int) string {
 	if width <= 0 {
 		return ""
 	}
-	w := ansi.StringWidth(s)
+	w := cellWidth(s)
 	if w > width {
 		return ansi.Truncate(s, width, "…")
 	}
