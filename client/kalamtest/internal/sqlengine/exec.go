@@ -150,7 +150,7 @@ func checkParams(params []any) *Error {
 	}
 	for i, p := range params {
 		switch x := p.(type) {
-		case nil, bool, json.Number, float64, float32, int, int64, int32:
+		case nil, bool, json.Number, float64, float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
 		case string:
 			if len(x) > maxParamBytes {
 				return &Error{Status: http.StatusBadRequest, Code: CodeInvalidParameter,

@@ -3,6 +3,7 @@ package sqlengine
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -39,12 +40,37 @@ func normParam(v any) any {
 		return string(x)
 	case float64:
 		return x
+	case float32:
+		return float64(x)
 	case int:
 		return int64(x)
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case uint:
+		return normUint(uint64(x))
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case uint64:
+		return normUint(x)
 	case int64, string, bool, nil:
 		return x
 	}
 	return fmt.Sprint(v)
+}
+
+func normUint(u uint64) any {
+	if u > math.MaxInt64 {
+		return strconv.FormatUint(u, 10)
+	}
+	return int64(u)
 }
 
 // mapExpr rebuilds x bottom-up, applying f to every node.
