@@ -13,6 +13,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
@@ -119,6 +121,12 @@ func (r Result) RawRows() [][]json.RawMessage {
 	for i, row := range r.Rows {
 		out[i] = make([]json.RawMessage, len(row))
 		for j, v := range row {
+			// serde_json writes integral floats as "1.0"; encoding/json
+			// would write "1", which reads back as an integer.
+			if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1e16 {
+				out[i][j] = json.RawMessage(strconv.FormatFloat(f, 'f', 1, 64))
+				continue
+			}
 			b, err := json.Marshal(v)
 			if err != nil {
 				b = []byte("null")

@@ -310,6 +310,11 @@ func TestRowValueEncoding(t *testing.T) {
 	if got := string(r.Schema[10].DataType); got != `{"Decimal":{"precision":10,"scale":2}}` {
 		t.Errorf("decimal data_type = %s", got)
 	}
+	exec(t, e, root, "UPDATE app.types SET d = 2 WHERE id = 9007199254740993")
+	if raw := query(t, e, root, "SELECT d FROM app.types").RawRows()[0]; string(raw[0]) != "2.0" {
+		t.Errorf("integral DOUBLE encodes as %s, want 2.0 like serde_json", raw[0])
+	}
+	exec(t, e, root, "UPDATE app.types SET d = 1.5 WHERE id = 9007199254740993")
 	raw := r.RawRows()[0]
 	if string(raw[0]) != `"9007199254740993"` || string(raw[1]) != "7" || string(raw[12]) != "null" {
 		t.Errorf("raw cells = %s %s %s", raw[0], raw[1], raw[12])
