@@ -40,9 +40,10 @@ type Conn struct {
 	nextTrigger      Trigger
 	refreshing       bool
 	failures         int
-	lastFailAuth     bool      // last refresh-token attempt was refused: retry via provider
-	pendingReconnect *Rotation // provider called for a reconnect; completed on Connected
-	pendingLogin     bool      // …and it returned a password (so a login follows)
+	lastFailAuth     bool         // last refresh-token attempt was refused: retry via provider
+	pendingReconnect *Rotation    // provider called for a reconnect; completed on Connected
+	pendingLogin     bool         // …and it returned a password (so a login follows)
+	pasted           *tokenHolder // jwt mode: the token SetToken replaces
 	lastRefresh      time.Time
 	rotID            int
 	history          ring[Rotation]

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -56,5 +57,53 @@ func TestConnTokenCountdownAndPhases(t *testing.T) {
 	s = c.Snapshot()
 	if s.Phase() != PhaseFresh || !s.SocketOutlivedToken || s.Socket.Fingerprint == s.Access.Fingerprint {
 		t.Errorf("after refresh: phase %v, outlived %v", s.Phase(), s.SocketOutlivedToken)
+	}
+}
+
+func TestRefreshWithMethod(t *testing.T) {
+	e := newEnv(t)
+	c := e.open("alice", "alice", "alice-pw")
+	e.clock.Advance(time.Second)
+	r, err := c.RefreshWith(context.Background(), MethodProvider)
+	if err != nil || r.Method != MethodProvider || !r.OK() {
+		t.Fatalf("provider: %+v %v", r, err)
+	}
+	e.clock.Advance(time.Second)
+	r, err = c.RefreshWith(context.Background(), MethodRefreshToken)
+	if err != nil || r.Method != MethodRefreshToken || !r.OK() || r.NewFingerprint == r.OldFingerprint {
+		t.Fatalf("refresh token: %+v %v", r, err)
+	}
+	// A pasted JWT has nothing to refresh with: the error says so.
+	tok, _ := c.Client().Credentials()
+	j, err := e.m.Open(context.Background(), Profile{Name: "pasted", URL: e.srv.URL, Auth: AuthJWT, Token: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Asking for a pasted JWT again gives the same token: recorded as unchanged.
+	r, err = j.Refresh(context.Background())
+	if err != nil || !r.OK() || !r.Unchanged || r.Method != MethodProvider {
+		t.Errorf("pasted jwt refresh: %+v %v", r, err)
+	}
+	if s := j.Snapshot(); s.Access.Claims.Subject != "alice" || s.Refresh.Present {
+		t.Errorf("pasted: %+v", s.Access)
+	}
+	if _, err := j.RefreshWith(context.Background(), MethodRefreshToken); err == nil || !strings.Contains(err.Error(), "no refresh token") {
+		t.Errorf("refresh-token flow without one: %v", err)
+	}
+	// Manual rotation: paste another token.
+	e.clock.Advance(time.Second)
+	if _, err := c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tok2, _ := c.Client().Credentials()
+	r, err = j.SetToken(context.Background(), tok2)
+	if err != nil || r.Unchanged || r.NewFingerprint != Fingerprint(tok2) {
+		t.Errorf("SetToken: %+v %v", r, err)
+	}
+	if _, err := j.SetToken(context.Background(), "not-a-jwt"); err == nil {
+		t.Error("garbage token accepted")
+	}
+	if _, err := c.SetToken(context.Background(), tok2); err == nil {
+		t.Error("SetToken on a password connection accepted")
 	}
 }

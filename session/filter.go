@@ -19,6 +19,7 @@ const maxIndexes = 8
 // All set conditions must hold.
 type Filter struct {
 	Direction    Direction // 0: both directions
+	Opcodes      []Opcode  // any of these opcodes (e.g. OpPing, OpPong, OpClose); empty: any
 	Types        []string  // message types (Frame.Type); empty: any
 	Subscription string    // subscription ID; empty: any
 	// Text is matched against the decoded payload (the wire payload when
@@ -31,7 +32,7 @@ type Filter struct {
 
 // IsZero reports whether f matches every frame.
 func (f Filter) IsZero() bool {
-	return f.Direction == 0 && len(f.Types) == 0 && f.Subscription == "" && f.Text == ""
+	return f.Direction == 0 && len(f.Opcodes) == 0 && len(f.Types) == 0 && f.Subscription == "" && f.Text == ""
 }
 
 // Validate reports an invalid regular expression, with a hint.
@@ -47,7 +48,12 @@ func (f Filter) Validate() error {
 func (f Filter) key() string {
 	types := slices.Clone(f.Types)
 	sort.Strings(types)
-	return strconv.Itoa(int(f.Direction)) + "\x00" + strings.Join(types, "\x01") + "\x00" +
+	ops := make([]byte, 0, len(f.Opcodes))
+	for _, o := range f.Opcodes {
+		ops = append(ops, '0'+byte(o))
+	}
+	slices.Sort(ops)
+	return strconv.Itoa(int(f.Direction)) + "\x00" + string(ops) + "\x00" + strings.Join(types, "\x01") + "\x00" +
 		f.Subscription + "\x00" + strconv.FormatBool(f.Regex) + "\x00" + f.Text
 }
 
@@ -87,6 +93,9 @@ func (m *matcher) match(l *FrameLog, id uint64, r *rec) bool {
 		return false
 	}
 	if m.f.Direction != 0 && Direction(r.dir) != m.f.Direction {
+		return false
+	}
+	if len(m.f.Opcodes) > 0 && !slices.Contains(m.f.Opcodes, Opcode(r.op)) {
 		return false
 	}
 	if len(m.f.Types) > 0 && !slices.Contains(m.f.Types, l.types.name(uint32(r.typ))) {

@@ -240,3 +240,19 @@ func TestFrameLogRecordIsSmall(t *testing.T) {
 		t.Errorf("rec is %d bytes", s)
 	}
 }
+
+func TestFrameLogOpcodeFilter(t *testing.T) {
+	l := NewFrameLog(0, 0)
+	l.Append(Frame{Opcode: OpText, Type: "change"}, Frame{Opcode: OpPing}, Frame{Opcode: OpPong},
+		Frame{Opcode: OpClose, CloseCode: 1000}, Frame{Opcode: OpHTTP, Type: "POST /v1/api/sql"})
+	control := Filter{Opcodes: []Opcode{OpPing, OpPong, OpClose}}
+	if n := l.Len(control); n != 3 {
+		t.Errorf("control %d", n)
+	}
+	if n := l.Len(Filter{Opcodes: []Opcode{OpClose, OpPong, OpPing}}); n != 3 || len(l.idx) != 1 {
+		t.Errorf("same filter, other order: %d (%d indexes)", n, len(l.idx))
+	}
+	if n := l.Len(Filter{Opcodes: []Opcode{OpHTTP}, Direction: Outbound}); n != 0 {
+		t.Errorf("http out %d", n)
+	}
+}

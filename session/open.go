@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/kalamdash/kalamdash/client"
 )
 
 // open builds the client for p and attaches it.
 func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*Conn, error) {
-	provider, err := m.providerFor(&p)
+	provider, pasted, err := m.providerFor(&p)
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
 	}
@@ -32,6 +33,7 @@ func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*
 
 	c := newConn(m, p)
 	c.mu.Lock()
+	c.pasted = pasted
 	c.setStateLocked(StateConnecting, StateDetail{Attempt: 1})
 	c.mu.Unlock()
 	cl, err := client.Connect(ctx, p.URL, opts...)
@@ -47,9 +49,20 @@ func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*
 	return c, nil
 }
 
-// providerFor returns the auth provider for p's mode. The password and
-// token stay inside the closure; p is cleared of them.
-func (m *Manager) providerFor(p *Profile) (client.AuthProvider, error) {
+// tokenHolder is the replaceable pasted JWT of a jwt-mode connection.
+type tokenHolder struct {
+	mu  sync.Mutex
+	tok string
+}
+
+func (h *tokenHolder) set(t string) { h.mu.Lock(); h.tok = t; h.mu.Unlock() }
+
+func (h *tokenHolder) get() string { h.mu.Lock(); defer h.mu.Unlock(); return h.tok }
+
+// providerFor returns the auth provider for p's mode (and, for a pasted
+// JWT, the holder SetToken replaces it in). The password and token stay
+// inside the closure; p is cleared of them.
+func (m *Manager) providerFor(p *Profile) (client.AuthProvider, *tokenHolder, error) {
 	mode := p.Mode()
 	if p.CacheToken && m.o.tokenCache != nil && p.Token == "" && p.Password == "" &&
 		(mode == AuthPassword || mode == AuthJWT) {
@@ -61,28 +74,29 @@ func (m *Manager) providerFor(p *Profile) (client.AuthProvider, error) {
 	switch mode {
 	case AuthPassword:
 		if p.User == "" {
-			return nil, errors.New("password login needs a user: set user or KALAMDB_USER")
+			return nil, nil, errors.New("password login needs a user: set user or KALAMDB_USER")
 		}
 		if p.Password == "" {
-			return nil, errors.New("password login needs a password: type it in the login form, use --password-stdin or KALAMDB_PASSWORD")
+			return nil, nil, errors.New("password login needs a password: type it in the login form, use --password-stdin or KALAMDB_PASSWORD")
 		}
 		auth := client.Basic(p.User, p.Password)
 		p.Password = ""
-		return func(context.Context) (client.Auth, error) { return auth, nil }, nil
+		return func(context.Context) (client.Auth, error) { return auth, nil }, nil, nil
 	case AuthJWT:
 		if p.Token == "" {
-			return nil, errors.New("jwt auth needs a token: paste it, use --token or KALAMDB_TOKEN")
+			return nil, nil, errors.New("jwt auth needs a token: paste it, use --token or KALAMDB_TOKEN")
 		}
-		auth := client.JWT(p.Token)
+		h := &tokenHolder{tok: p.Token}
 		p.Token = ""
-		return func(context.Context) (client.Auth, error) { return auth, nil }, nil
+		return func(context.Context) (client.Auth, error) { return client.JWT(h.get()), nil }, h, nil
 	case AuthNone:
-		return nil, nil
+		return nil, nil, nil
 	case AuthTokenCommand, AuthTokenFile:
 		if m.o.providerFactory == nil {
-			return nil, fmt.Errorf("auth mode %s is not available in this build", mode)
+			return nil, nil, fmt.Errorf("auth mode %s is not available in this build", mode)
 		}
-		return m.o.providerFactory(*p)
+		pr, err := m.o.providerFactory(*p)
+		return pr, nil, err
 	}
-	return nil, fmt.Errorf("unknown auth mode %q", mode)
+	return nil, nil, fmt.Errorf("unknown auth mode %q", mode)
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
@@ -12,7 +13,15 @@ import (
 // returns the history entry it recorded. The error is the refresh's
 // failure, also recorded in the entry.
 func (c *Conn) Refresh(ctx context.Context) (Rotation, error) {
-	return c.refresh(ctx, TriggerManual, 1)
+	return c.refresh(ctx, TriggerManual, 1, MethodAuto)
+}
+
+// RefreshWith is Refresh with a one-off method: MethodRefreshToken rotates
+// through POST /v1/api/auth/refresh, MethodProvider asks the auth provider
+// (login again, re-run the token command…), MethodAuto uses the
+// connection's method (SetRefreshMethod).
+func (c *Conn) RefreshWith(ctx context.Context, m RefreshMethod) (Rotation, error) {
+	return c.refresh(ctx, TriggerManual, 1, m)
 }
 
 // scheduleLocked (re)arms the refresh timer from the policy, the tokens and
@@ -74,12 +83,12 @@ func (c *Conn) fire(trig Trigger, attempt int) {
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(c.ctx, c.m.o.refreshTimeout)
 	defer cancel()
-	c.refresh(ctx, trig, attempt)
+	c.refresh(ctx, trig, attempt, MethodAuto)
 }
 
 // refresh performs one refresh attempt, records it, updates the failure
 // count and reschedules.
-func (c *Conn) refresh(ctx context.Context, trig Trigger, attempt int) (Rotation, error) {
+func (c *Conn) refresh(ctx context.Context, trig Trigger, attempt int, override RefreshMethod) (Rotation, error) {
 	cl, err := c.client()
 	if err != nil {
 		return Rotation{}, err
@@ -89,6 +98,9 @@ func (c *Conn) refresh(ctx context.Context, trig Trigger, attempt int) (Rotation
 	c.refreshing = true
 	old := c.access
 	method := c.method
+	if override != MethodAuto && override != MethodClient {
+		method = override
+	}
 	if method == MethodAuto {
 		method = MethodProvider
 		if c.refreshTS.Valid && c.refreshTS.Phase(c.clock.Now()) != PhaseDead && !c.lastFailAuth {
@@ -133,6 +145,7 @@ func (c *Conn) refresh(ctx context.Context, trig Trigger, attempt int) (Rotation
 		c.lastFailAuth = method == MethodRefreshToken && client.IsAuthError(err)
 	} else {
 		r.NewExpiry, r.NewFingerprint = c.access.Claims.ExpiresAt, c.access.Fingerprint
+		r.Unchanged = r.NewFingerprint == r.OldFingerprint
 		c.failures = 0
 		c.lastFailAuth = false
 		c.lastRefresh = c.clock.Now()
@@ -144,6 +157,23 @@ func (c *Conn) refresh(ctx context.Context, trig Trigger, attempt int) (Rotation
 	c.m.emit(RotationRecordedEvent{Conn: c.name, Rotation: r})
 	c.m.emit(pev)
 	return r, err
+}
+
+// SetToken replaces the pasted JWT of a jwt-mode connection and makes the
+// client use it (trigger manual, method provider): manual token rotation.
+// The live socket keeps its original authentication until it reconnects.
+func (c *Conn) SetToken(ctx context.Context, token string) (Rotation, error) {
+	c.mu.Lock()
+	h := c.pasted
+	c.mu.Unlock()
+	if h == nil {
+		return Rotation{}, errors.New("this connection does not use a pasted JWT (auth mode jwt)")
+	}
+	if ts := DecodeToken(token); !ts.Valid {
+		return Rotation{}, fmt.Errorf("that is not a JWT (%s)", ts.DecodeError)
+	}
+	h.set(token)
+	return c.refresh(ctx, TriggerManual, 1, MethodProvider)
 }
 
 // recordExternal appends a rotation the client did by itself (reconnect

@@ -19,6 +19,7 @@ type Rotation struct {
 	OldFingerprint  string        // access token fingerprints, never tokens
 	NewFingerprint  string
 	SocketUntouched bool   // the live socket keeps its original authentication
+	Unchanged       bool   // succeeded but the access token is the same (e.g. a pasted JWT asked again)
 	Err             string // empty on success; secrets never appear here
 	Hint            string // what to try next when Err is set
 }
