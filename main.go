@@ -88,6 +88,8 @@ KALAMDB_PASSWORD and KALAMDB_TOKEN are read too.`,
 	fl.DurationVar(&f.demoRefresh, "demo-refresh-ttl", 10*time.Minute, "refresh-token lifetime of the embedded demo server")
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newTokenCmd())
+	root.AddCommand(newRecordCmd())
+	root.AddCommand(newReplayCmd())
 	return root
 }
 

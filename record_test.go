@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/recording"
+)
+
+const (
+	recAlicePW   = "alice-record-pw"
+	recJWTSecret = "record-cmd-secret"
+)
+
+// anyJWT matches a JSON Web Token anywhere in a file.
+var anyJWT = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+
+// recServer starts kalamtest with alice and a table holding a few rows.
+func recServer(t *testing.T) *kalamtest.Server {
+	t.Helper()
+	for _, k := range []string{"KALAMDB_URL", "KALAMDB_USER", "KALAMDB_PASSWORD", "KALAMDB_TOKEN"} {
+		t.Setenv(k, "")
+	}
+	srv, err := kalamtest.NewServer(kalamtest.WithUser("alice", recAlicePW, "user"), kalamtest.WithUser("admin", "admin-record-pw", "dba"),
+		kalamtest.WithJWTSecret(recJWTSecret), kalamtest.WithAuthRateLimit(100000), kalamtest.WithMessageRateLimit(100000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	srv.MustExec("admin", "CREATE NAMESPACE IF NOT EXISTS app")
+	srv.MustExec("admin", "CREATE TABLE app.messages (id BIGINT PRIMARY KEY, body TEXT) WITH (TYPE = 'USER')")
+	for i := 0; i < 5; i++ {
+		srv.MustExec("alice", "INSERT INTO app.messages (id, body) VALUES ($1, $2)", i, "row")
+	}
+	return srv
+}
+
+func recCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// record runs kalamdash record with f and returns the output file, stderr
+// and the error.
+func record(t *testing.T, f recordFlags, stdin string) ([]byte, string, error) {
+	t.Helper()
+	if f.out == "" {
+		f.out = filepath.Join(t.TempDir(), "out")
+	}
+	if f.format == "" {
+		f.format = "jsonl"
+	}
+	if f.progress == "" {
+		f.progress = "never"
+	}
+	var stdout, stderr bytes.Buffer
+	err := runRecord(recCtx(t), f, strings.NewReader(stdin), &stdout, &stderr)
+	if f.out == "-" {
+		return stdout.Bytes(), stderr.String(), err
+	}
+	data, rerr := os.ReadFile(f.out)
+	if rerr != nil && err == nil {
+		t.Fatalf("read output: %v", rerr)
+	}
+	if err == nil {
+		st, _ := os.Stat(f.out)
+		if st.Mode().Perm() != 0o600 {
+			t.Fatalf("output mode %v, want 0600", st.Mode().Perm())
+		}
+	}
+	return data, stderr.String(), err
+}
+
+func TestRecordCommandWritesARecording(t *testing.T) {
+	srv := recServer(t)
+	data, stderr, err := record(t, recordFlags{url: srv.URL, user: "alice", passwordStdin: true,
+		sql: []string{"SELECT COUNT(*) FROM app.messages"}, subscribe: []string{"SELECT * FROM app.messages"},
+		duration: 300 * time.Millisecond, progress: "always"}, recAlicePW+"\n")
+	if err != nil {
+		t.Fatalf("record: %v\n%s", err, stderr)
+	}
+	rec, err := recording.Read(bytes.NewReader(data), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rec.Header
+	if h.ServerURL != srv.URL || h.ToolVersion != version || h.Options.User != "alice" || h.Options.Auth != "password" ||
+		len(h.Options.Subscribe) != 1 || h.Options.Duration != "300ms" {
+		t.Fatalf("header %+v", h)
+	}
+	types := map[string]int{}
+	for _, f := range rec.Frames {
+		types[f.Type]++
+	}
+	for _, typ := range []string{"POST /v1/api/auth/login", "POST /v1/api/sql", "auth_success", "subscribe", "subscription_ack", "initial_data_batch"} {
+		if types[typ] == 0 {
+			t.Errorf("no %q frame (have %v)", typ, types)
+		}
+	}
+	var sawSQL, sawSub bool
+	for _, e := range rec.Events {
+		sawSQL = sawSQL || (e.Event == recording.EventSQL && e.Error == "")
+		sawSub = sawSub || (e.Event == recording.EventSubscribed && e.SubscriptionID == "sub-1")
+	}
+	if !sawSQL || !sawSub {
+		t.Errorf("events %+v: want a sql and a subscribed event", rec.Events)
+	}
+	if rec.End == nil || rec.End.Reason != "duration" || rec.End.Frames != uint64(len(rec.Frames)) {
+		t.Fatalf("trailer %+v", rec.End)
+	}
+	if !strings.Contains(stderr, "recording: ") || !strings.Contains(stderr, " frames, ") || !strings.Contains(stderr, "frames/s") {
+		t.Fatalf("no progress line on stderr: %q", stderr)
+	}
+}
+
+func TestRecordCommandStopsAfterCount(t *testing.T) {
+	srv := recServer(t)
+	data, _, err := record(t, recordFlags{url: srv.URL, user: "alice", passwordStdin: true, out: "-",
+		subscribe: []string{"SELECT * FROM app.messages"}, count: 4}, recAlicePW+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := recording.Read(bytes.NewReader(data), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Frames) != 4 || rec.End == nil || rec.End.Reason != "count" {
+		t.Fatalf("%d frames, trailer %+v; want 4 and reason count", len(rec.Frames), rec.End)
+	}
+}
+
+func TestRecordCommandExitCodes(t *testing.T) {
+	srv := recServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	for _, tc := range []struct {
+		name  string
+		f     recordFlags
+		stdin string
+		code  int
+	}{
+		{"wrong password", recordFlags{url: srv.URL, user: "alice", passwordStdin: true}, "wrong-password\n", exitAuth},
+		{"forged token", recordFlags{url: srv.URL, token: forgeToken(t)}, "", exitAuth},
+		{"nothing listening", recordFlags{url: closed, user: "alice", passwordStdin: true}, recAlicePW + "\n", exitUnreachable},
+		{"no url", recordFlags{}, "", exitOther},
+		{"bad format", recordFlags{url: srv.URL, format: "xml"}, "", exitOther},
+		{"refused statement", recordFlags{url: srv.URL, user: "alice", passwordStdin: true, sql: []string{"SELEC nonsense"}}, recAlicePW + "\n", exitOther},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.jsonl")
+			tc.f.out = out
+			_, _, err := record(t, tc.f, tc.stdin)
+			if got := exitCode(err); got != tc.code {
+				t.Fatalf("exit code %d (%v), want %d", got, err, tc.code)
+			}
+			if tc.code == exitAuth || tc.code == exitUnreachable {
+				if _, serr := os.Stat(out); !os.IsNotExist(serr) {
+					t.Fatalf("a failed connect left %s behind", out)
+				}
+			}
+		})
+	}
+}
+
+// forgeToken signs a token with the wrong secret.
+func forgeToken(t *testing.T) string {
+	tok, err := kalamtest.MintToken("not-the-server-secret", "alice", "user", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestRecordCommandRedactsSecrets: neither the password nor any token
+// reaches a JSONL or HAR file, unless --reveal-secrets — which the last
+// case uses to prove the checks would see them.
+func TestRecordCommandRedactsSecrets(t *testing.T) {
+	srv := recServer(t)
+	token, err := kalamtest.MintToken(recJWTSecret, "alice", "user", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := func(f recordFlags) recordFlags {
+		f.url = srv.URL
+		f.sql = []string{"SELECT * FROM app.messages"}
+		f.subscribe = []string{"SELECT * FROM app.messages"}
+		f.duration = 200 * time.Millisecond
+		return f
+	}
+	for _, tc := range []struct {
+		name   string
+		f      recordFlags
+		stdin  string
+		reveal bool
+	}{
+		{"password jsonl", base(recordFlags{user: "alice", passwordStdin: true}), recAlicePW + "\n", false},
+		{"password har", base(recordFlags{user: "alice", passwordStdin: true, format: "har"}), recAlicePW + "\n", false},
+		{"token jsonl", base(recordFlags{token: token}), "", false},
+		{"token har", base(recordFlags{token: token, format: "har"}), "", false},
+		{"password revealed", base(recordFlags{user: "alice", passwordStdin: true, reveal: true}), recAlicePW + "\n", true},
+		{"token revealed", base(recordFlags{token: token, reveal: true, format: "har"}), "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, stderr, err := record(t, tc.f, tc.stdin)
+			if err != nil {
+				t.Fatalf("record: %v\n%s", err, stderr)
+			}
+			if !json.Valid(bytes.SplitN(data, []byte("\n"), 2)[0]) && tc.f.format != "har" {
+				t.Fatalf("first line is not JSON")
+			}
+			if tc.f.format != "har" {
+				// Wire bytes are base64 in the file: search them decoded too.
+				rec, err := recording.Read(bytes.NewReader(data), "out")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range rec.Frames {
+					data = append(append(data, '\n'), f.Wire...)
+				}
+			}
+			secret := recAlicePW
+			if tc.f.token != "" {
+				secret = token
+			}
+			hasSecret := bytes.Contains(data, []byte(secret))
+			hasJWT := anyJWT.Match(data)
+			if tc.reveal {
+				if !hasSecret || !hasJWT {
+					t.Fatalf("revealed output lacks the secret (%v) or a token (%v)", hasSecret, hasJWT)
+				}
+				return
+			}
+			if hasSecret {
+				t.Fatalf("output holds the secret %q", secret)
+			}
+			if m := anyJWT.Find(data); m != nil {
+				t.Fatalf("output holds a token: %.40s…", m)
+			}
+			if !bytes.Contains(data, []byte(client.Redacted)) {
+				t.Fatalf("nothing marked %s: were the credentials recorded at all?", client.Redacted)
+			}
+			if bytes.Contains(bytes.ToLower(data), []byte("bearer ey")) {
+				t.Fatal("an Authorization header is in clear")
+			}
+		})
+	}
+}
+
+// TestReplayCommand lists a recording, exports it to HAR and serves it to
+// a real client.
+func TestReplayCommand(t *testing.T) {
+	srv := recServer(t)
+	path := filepath.Join(t.TempDir(), "s.jsonl")
+	if _, stderr, err := record(t, recordFlags{url: srv.URL, user: "alice", passwordStdin: true, out: path, noCompress: true,
+		subscribe: []string{"SELECT * FROM app.messages"}, duration: 200 * time.Millisecond}, recAlicePW+"\n"); err != nil {
+		t.Fatalf("record: %v\n%s", err, stderr)
+	}
+	srv.Close()
+
+	var list bytes.Buffer
+	if err := runReplay(recCtx(t), path, replayFlags{}, &list, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kalamdash recording v1", "auth_success", "subscription_ack", "** subscribed", "end: duration"} {
+		if !strings.Contains(list.String(), want) {
+			t.Fatalf("listing lacks %q:\n%s", want, list.String())
+		}
+	}
+
+	harPath := filepath.Join(t.TempDir(), "s.har")
+	if err := runReplay(recCtx(t), path, replayFlags{har: harPath}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var har recording.HARFile
+	if b, err := os.ReadFile(harPath); err != nil || json.Unmarshal(b, &har) != nil || har.Log.Version != "1.2" || len(har.Log.Entries) == 0 {
+		t.Fatalf("HAR export: %v %+v", err, har.Log.Creator)
+	}
+	if st, _ := os.Stat(harPath); st.Mode().Perm() != 0o600 {
+		t.Fatalf("HAR mode %v", st.Mode().Perm())
+	}
+
+	// --serve: read the URL from the first line, connect like the
+	// recorded client, and get the recorded subscription_ack back.
+	ctx, cancel := context.WithCancel(recCtx(t))
+	pr, pw := io.Pipe()
+	served := make(chan error, 1)
+	go func() {
+		served <- runReplay(ctx, path, replayFlags{serve: true, addr: "127.0.0.1:0", wait: 5 * time.Second, quiet: true}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	url := line[strings.LastIndex(line, " at ")+4:]
+	url = strings.TrimSpace(url)
+	c, err := client.Connect(recCtx(t), url, client.WithAuthProvider(func(context.Context) (client.Auth, error) {
+		return client.Basic("alice", "whatever"), nil
+	}), client.WithDisableCompression(true))
+	if err != nil {
+		t.Fatalf("connect to %q: %v", url, err)
+	}
+	go func() {
+		for range c.Events() {
+		}
+	}()
+	s, err := c.Subscribe(recCtx(t), "SELECT * FROM app.messages", client.WithSubscriptionID("sub-1"))
+	if err != nil {
+		t.Fatalf("subscribe to the replay: %v", err)
+	}
+	rows := 0
+	deadline := time.After(10 * time.Second)
+	for rows < 5 {
+		select {
+		case ev := <-s.Events():
+			rows += len(ev.Rows)
+		case <-deadline:
+			t.Fatalf("%d rows replayed, want 5", rows)
+		}
+	}
+	c.Close()
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}

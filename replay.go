@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/recording"
+)
+
+// replayFlags are the flags of kalamdash replay.
+type replayFlags struct {
+	serve bool
+	addr  string
+	pace  bool
+	wait  time.Duration
+	har   string
+	quiet bool
+}
+
+func newReplayCmd() *cobra.Command {
+	var f replayFlags
+	cmd := &cobra.Command{
+		Use:   "replay FILE [--serve [--addr HOST:PORT]] [--har OUT]",
+		Short: "Replay a recording: list its frames, serve its server side, or export it to HAR",
+		Long: `replay reads a recording made by kalamdash record.
+
+Without flags it lists the recording: header, then one line per frame (time
+since start, direction, socket, opcode, type, subscription, size, decoded
+payload) and event. Opening recordings in the dashboard's inspector is not
+available yet.
+
+--serve replays the server side on a loopback address so a real client can
+reproduce what the recorded client saw: HTTP requests get the recorded answers
+(redacted or expired tokens replaced by fresh ones valid for this server only),
+the n-th WebSocket gets the n-th recorded socket's server frames, in order,
+with their original opcodes and bytes, each sent once the client has sent what
+the recorded client sent before it. Point the client at the printed URL with the
+recorded options (compression, serialization, subscription ids). Ctrl-C stops.
+
+--har OUT converts the recording to HAR 1.2 with _webSocketMessages (0600).`,
+		Args:          cobra.ExactArgs(1),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runReplay(ctx, args[0], f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.serve, "serve", false, "serve the recorded server side on a loopback address until Ctrl-C")
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:0", "listen address for --serve (port 0: a free port)")
+	fl.BoolVar(&f.pace, "pace", false, "with --serve: keep the recorded gaps between server frames (each capped at 5s)")
+	fl.DurationVar(&f.wait, "wait", 10*time.Second, "with --serve: how long to wait for a client message the recording expects")
+	fl.StringVar(&f.har, "har", "", "write the recording as HAR 1.2 to this file (- for stdout)")
+	fl.BoolVar(&f.quiet, "quiet", false, "with --serve: do not log each replayed step on stderr")
+	return cmd
+}
+
+func runReplay(ctx context.Context, path string, f replayFlags, stdout, stderr io.Writer) error {
+	rec, err := recording.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if f.har != "" {
+		if err := exportHAR(rec, f.har, stdout); err != nil {
+			return err
+		}
+		if !f.serve {
+			return nil
+		}
+	}
+	if !f.serve {
+		listRecording(stdout, rec)
+		return nil
+	}
+	var log io.Writer = stderr
+	if f.quiet {
+		log = io.Discard
+	}
+	rs, err := recording.NewReplayServer(rec, recording.WithReplayAddr(f.addr), recording.WithReplayLog(log),
+		recording.WithReplayPace(f.pace), recording.WithReplayWait(f.wait))
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	o := rec.Header.Options
+	var hints []string
+	if o.NoCompress {
+		hints = append(hints, "--no-compress")
+	}
+	if o.Serialization == "msgpack" {
+		hints = append(hints, "--msgpack")
+	}
+	fmt.Fprintf(stdout, "Replaying %s (%d frames, %d sockets, recorded %s from %s) at %s\n",
+		path, len(rec.Frames), rs.Sockets(), rec.Header.StartedAt.Format(time.RFC3339), rec.Header.ServerURL, rs.URL)
+	if len(hints) > 0 {
+		fmt.Fprintf(stdout, "The recorded client connected with %s; connect the same way.\n", strings.Join(hints, " "))
+	}
+	for i, q := range o.Subscribe {
+		fmt.Fprintf(stdout, "Recorded subscription sub-%d: %s\n", i+1, q)
+	}
+	fmt.Fprintln(stdout, "Ctrl-C stops.")
+	<-ctx.Done()
+	return nil
+}
+
+// exportHAR writes rec as HAR to path (- for stdout).
+func exportHAR(rec *recording.Recording, path string, stdout io.Writer) error {
+	if path == "-" {
+		return recording.WriteHAR(stdout, rec, version)
+	}
+	out, err := recording.CreateFile(path)
+	if err != nil {
+		return err
+	}
+	if err := recording.WriteHAR(out, rec, version); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// listRecording prints the header and one line per frame and event, in
+// file order.
+func listRecording(w io.Writer, rec *recording.Recording) {
+	h := rec.Header
+	fmt.Fprintf(w, "kalamdash recording v%d by kalamdash %s: %s, started %s", h.Version, h.ToolVersion, h.ServerURL, h.StartedAt.Format(time.RFC3339))
+	if h.SecretsRevealed {
+		fmt.Fprint(w, " (secrets revealed)")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "options: auth=%s user=%s no-compress=%v serialization=%s sql=%q subscribe=%q\n",
+		h.Options.Auth, h.Options.User, h.Options.NoCompress, h.Options.Serialization, h.Options.SQL, h.Options.Subscribe)
+	start := h.StartedAt
+	ev := 0
+	printEvents := func(upTo int) {
+		for ; ev < len(rec.Events) && rec.Events[ev].FrameIndex <= upTo; ev++ {
+			e := rec.Events[ev]
+			detail := strings.TrimSpace(strings.Join([]string{e.Text, e.Reason, e.Trigger, e.User, e.Error}, " "))
+			fmt.Fprintf(w, "%10s  ** %s %s\n", offset(e.Time, start), e.Event, detail)
+		}
+	}
+	for i, fr := range rec.Frames {
+		printEvents(i)
+		arrow := "←"
+		if fr.Direction == client.Outbound {
+			arrow = "→"
+		}
+		sock := "http"
+		if fr.Opcode != client.OpHTTP {
+			sock = fmt.Sprintf("ws#%d", fr.ConnID)
+		}
+		extra := ""
+		switch {
+		case fr.Opcode == client.OpClose:
+			extra = fmt.Sprintf(" %d %q", fr.CloseCode, fr.CloseReason)
+		case fr.Status != 0:
+			extra = fmt.Sprintf(" %d %s", fr.Status, fr.Duration.Round(time.Microsecond))
+		}
+		if fr.Err != "" {
+			extra += " error: " + fr.Err
+		}
+		fmt.Fprintf(w, "%10s %s %-6s %-6s %-22s %-10s %7d B%s  %s\n", offset(fr.Time, start), arrow, sock, fr.Opcode,
+			fr.Type, fr.SubscriptionID, fr.WireSize, extra, preview(fr.Decoded, 120))
+	}
+	printEvents(len(rec.Frames))
+	if e := rec.End; e != nil {
+		fmt.Fprintf(w, "end: %s, %d frames, %d events, %s on the wire, %d dropped by the tap", e.Reason, e.Frames, e.Events, humanBytes(e.WireBytes), e.TapDrops)
+		if e.Error != "" {
+			fmt.Fprintf(w, ", error: %s", e.Error)
+		}
+		fmt.Fprintln(w)
+	} else {
+		fmt.Fprintln(w, "end: no trailer (the recording was cut short)")
+	}
+}
+
+func offset(t, start time.Time) string {
+	if start.IsZero() {
+		return t.Format("15:04:05.000")
+	}
+	return fmt.Sprintf("+%.3fs", t.Sub(start).Seconds())
+}
+
+// preview returns the first n runes of b on one line.
+func preview(b []byte, n int) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
