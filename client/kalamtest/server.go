@@ -163,12 +163,16 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // WSURL returns the WebSocket endpoint, "ws://host:port/v1/ws".
 func (s *Server) WSURL() string { return "ws" + s.URL[len("http"):] + "/v1/ws" }
 
-// Close shuts the server down like upstream: new upgrades get 503, every
-// socket is closed with 1001 "Server shutting down", then the listener and
-// the engine stop. It is safe to call more than once.
+// Close shuts the server down like upstream: it stops accepting TCP
+// connections (clients that reconnect see "connection refused"), answers
+// upgrades still arriving on open connections with 503, closes every socket
+// with 1001 "Server shutting down", then stops the engine. It is safe to
+// call more than once.
 func (s *Server) Close() error {
 	s.closed.Do(func() {
 		s.shutting.Store(true)
+		_ = s.ln.Close()
+		s.httpSrv.SetKeepAlivesEnabled(false)
 		s.closeAllConns(1001, "Server shutting down", true)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = s.httpSrv.Shutdown(ctx)

@@ -1,7 +1,10 @@
 package kalamtest_test
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -234,23 +237,33 @@ func TestShutdownRefusesUpgradeWith503(t *testing.T) {
 	s := newKT(t)
 	tk := s.login(t, "alice", alicePW)
 	w := s.dialAuthed(t, tk.access, "")
-	// Hold the socket's close handshake open: the server waits for our
-	// close frame, and meanwhile new upgrades must get 503.
+	// A TCP connection opened before shutdown is still served; an upgrade
+	// sent on it once shutdown has begun gets 503.
+	raw, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
 	done := make(chan struct{})
 	go func() { _ = s.Close(); close(done) }()
-	deadline := time.Now().Add(ktWait)
-	for time.Now().Before(deadline) {
-		_, resp, err := s.dial(t, "", nil)
-		if err != nil && resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
-			break
-		}
-		if err != nil && resp == nil {
-			t.Skip("listener closed before a 503 could be observed")
-		}
-		time.Sleep(time.Millisecond)
+	w.expectCloseFixture("ws-close-server-shutdown.json")
+	_, _ = io.WriteString(raw, "GET /v1/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	_ = raw.SetReadDeadline(time.Now().Add(ktWait))
+	res, err := http.ReadResponse(bufio.NewReader(raw), nil)
+	if err != nil {
+		t.Fatalf("no answer to an upgrade during shutdown: %v", err)
 	}
-	w.expectClose(websocket.StatusGoingAway, "Server shutting down")
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusServiceUnavailable || strings.TrimSpace(string(body)) != "Server is shutting down" {
+		t.Errorf("upgrade during shutdown: %d %q", res.StatusCode, body)
+	}
 	<-done
+	// New TCP connections are refused outright.
+	if c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://")); err == nil {
+		c.Close()
+		t.Error("dial after Close succeeded")
+	}
 }
 
 // S21: origin allow-list.
