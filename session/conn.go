@@ -36,6 +36,7 @@ type Conn struct {
 	policy           RefreshPolicy
 	method           RefreshMethod
 	timer            Timer
+	gen              uint64 // schedule generation; a stale timer does nothing
 	next             time.Time
 	nextTrigger      Trigger
 	refreshing       bool
@@ -44,6 +45,7 @@ type Conn struct {
 	pendingReconnect *Rotation    // provider called for a reconnect; completed on Connected
 	pendingLogin     bool         // …and it returned a password (so a login follows)
 	pasted           *tokenHolder // jwt mode: the token SetToken replaces
+	spareRefresh     string       // refresh token from the token cache, until the client holds one
 	lastRefresh      time.Time
 	rotID            int
 	history          ring[Rotation]
@@ -313,8 +315,11 @@ func (c *Conn) syncTokens() bool {
 		return false
 	}
 	access, refresh := cl.Credentials()
-	fa, fr := Fingerprint(access), Fingerprint(refresh)
 	c.mu.Lock()
+	if refresh == "" {
+		refresh = c.spareRefresh
+	}
+	fa, fr := Fingerprint(access), Fingerprint(refresh)
 	if fa == c.access.Fingerprint && fr == c.refreshTS.Fingerprint {
 		c.mu.Unlock()
 		return false

@@ -11,7 +11,7 @@ import (
 
 // open builds the client for p and attaches it.
 func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*Conn, error) {
-	provider, pasted, err := m.providerFor(&p)
+	provider, pasted, spare, err := m.providerFor(&p)
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
 	}
@@ -33,7 +33,7 @@ func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*
 
 	c := newConn(m, p)
 	c.mu.Lock()
-	c.pasted = pasted
+	c.pasted, c.spareRefresh = pasted, spare
 	c.setStateLocked(StateConnecting, StateDetail{Attempt: 1})
 	c.mu.Unlock()
 	cl, err := client.Connect(ctx, p.URL, opts...)
@@ -60,43 +60,44 @@ func (h *tokenHolder) set(t string) { h.mu.Lock(); h.tok = t; h.mu.Unlock() }
 func (h *tokenHolder) get() string { h.mu.Lock(); defer h.mu.Unlock(); return h.tok }
 
 // providerFor returns the auth provider for p's mode (and, for a pasted
-// JWT, the holder SetToken replaces it in). The password and token stay
-// inside the closure; p is cleared of them.
-func (m *Manager) providerFor(p *Profile) (client.AuthProvider, *tokenHolder, error) {
+// JWT, the holder SetToken replaces it in, and a refresh token from the
+// token cache). The password and token stay inside the closure; p is
+// cleared of them.
+func (m *Manager) providerFor(p *Profile) (pr client.AuthProvider, pasted *tokenHolder, spare string, err error) {
 	mode := p.Mode()
 	if p.CacheToken && m.o.tokenCache != nil && p.Token == "" && p.Password == "" &&
 		(mode == AuthPassword || mode == AuthJWT) {
 		if t, ok, err := m.o.tokenCache.Load(p.Name); err == nil && ok &&
 			DecodeToken(t.AccessToken).Phase(m.o.clock.Now()) < PhaseDead {
-			p.Token, mode = t.AccessToken, AuthJWT
+			p.Token, mode, spare = t.AccessToken, AuthJWT, t.RefreshToken
 		}
 	}
 	switch mode {
 	case AuthPassword:
 		if p.User == "" {
-			return nil, nil, errors.New("password login needs a user: set user or KALAMDB_USER")
+			return nil, nil, "", errors.New("password login needs a user: set user or KALAMDB_USER")
 		}
 		if p.Password == "" {
-			return nil, nil, errors.New("password login needs a password: type it in the login form, use --password-stdin or KALAMDB_PASSWORD")
+			return nil, nil, "", errors.New("password login needs a password: type it in the login form, use --password-stdin or KALAMDB_PASSWORD")
 		}
 		auth := client.Basic(p.User, p.Password)
 		p.Password = ""
-		return func(context.Context) (client.Auth, error) { return auth, nil }, nil, nil
+		return func(context.Context) (client.Auth, error) { return auth, nil }, nil, "", nil
 	case AuthJWT:
 		if p.Token == "" {
-			return nil, nil, errors.New("jwt auth needs a token: paste it, use --token or KALAMDB_TOKEN")
+			return nil, nil, "", errors.New("jwt auth needs a token: paste it, use --token or KALAMDB_TOKEN")
 		}
 		h := &tokenHolder{tok: p.Token}
 		p.Token = ""
-		return func(context.Context) (client.Auth, error) { return client.JWT(h.get()), nil }, h, nil
+		return func(context.Context) (client.Auth, error) { return client.JWT(h.get()), nil }, h, spare, nil
 	case AuthNone:
-		return nil, nil, nil
+		return nil, nil, "", nil
 	case AuthTokenCommand, AuthTokenFile:
 		if m.o.providerFactory == nil {
-			return nil, nil, fmt.Errorf("auth mode %s is not available in this build", mode)
+			return nil, nil, "", fmt.Errorf("auth mode %s is not available in this build", mode)
 		}
 		pr, err := m.o.providerFactory(*p)
-		return pr, nil, err
+		return pr, nil, "", err
 	}
-	return nil, nil, fmt.Errorf("unknown auth mode %q", mode)
+	return nil, nil, "", fmt.Errorf("unknown auth mode %q", mode)
 }

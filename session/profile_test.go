@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,5 +155,53 @@ func TestTokenCache(t *testing.T) {
 	}
 	if _, ok, _ := c.Load("p/../x"); ok {
 		t.Error("still cached")
+	}
+}
+
+func TestTokenCacheResumesWithoutPassword(t *testing.T) {
+	cache := TokenCache{Dir: t.TempDir()}
+	e := newEnv(t, WithTokenCache(cache))
+	ctx := context.Background()
+	p := Profile{Name: "cached", URL: e.srv.URL, User: "alice", Password: "alice-pw", CacheToken: true}
+	c, err := e.m.Open(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, ok, err := cache.Load("cached")
+	access, refresh := c.Client().Credentials()
+	if !ok || err != nil || saved.AccessToken != access || saved.RefreshToken != refresh {
+		t.Fatalf("cache after login: ok=%v err=%v", ok, err)
+	}
+	// Another manager (a restart) opens the profile without a password.
+	m2 := NewManager(WithClock(e.clock), WithTokenCache(cache))
+	defer m2.CloseAll()
+	p.Password = ""
+	c2, err := m2.Open(ctx, p)
+	if err != nil {
+		t.Fatalf("reopen from cache: %v", err)
+	}
+	if s := c2.Snapshot(); s.Access.Fingerprint != Fingerprint(access) || s.Access.Claims.Subject != "alice" ||
+		s.Refresh.Fingerprint != Fingerprint(refresh) {
+		t.Errorf("reopened with %+v / %+v", s.Access, s.Refresh)
+	}
+	// The cached refresh token works: a refresh rotates through it.
+	e.clock.Advance(time.Second)
+	if r, err := c2.Refresh(ctx); err != nil || r.Method != MethodRefreshToken || r.Unchanged {
+		t.Errorf("refresh from cache: %+v %v", r, err)
+	}
+	// Later sockets use the rotated token, not the cached one.
+	if err := c2.Reconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "socket on the new token", func() bool {
+		s := c2.Snapshot()
+		return s.State == StateConnected && s.Socket.Fingerprint == s.Access.Fingerprint && s.Access.Fingerprint != Fingerprint(access)
+	})
+	// Without CacheToken nothing is written.
+	if _, err := e.m.Open(ctx, Profile{Name: "nocache", URL: e.srv.URL, User: "bob", Password: "bob-pw"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := cache.Load("nocache"); ok {
+		t.Error("token cached without opt-in")
 	}
 }

@@ -27,6 +27,7 @@ func (c *Conn) RefreshWith(ctx context.Context, m RefreshMethod) (Rotation, erro
 // scheduleLocked (re)arms the refresh timer from the policy, the tokens and
 // the failure count. Called with c.mu held.
 func (c *Conn) scheduleLocked() {
+	c.gen++ // a timer already firing must not run a superseded schedule
 	if c.timer != nil {
 		c.timer.Stop()
 		c.timer = nil
@@ -52,7 +53,9 @@ func (c *Conn) scheduleLocked() {
 	}
 	c.next, c.nextTrigger = due, trig
 	attempt := c.failures + 1
-	c.timer = c.clock.AfterFunc(due.Sub(now), func() { c.fire(trig, attempt) })
+	c.gen++
+	gen := c.gen
+	c.timer = c.clock.AfterFunc(due.Sub(now), func() { c.fire(gen, trig, attempt) })
 }
 
 // retryAtLocked is when the next retry after c.failures failures is due:
@@ -73,9 +76,9 @@ func (c *Conn) retryAtLocked() time.Time {
 // fire runs a scheduled refresh. It runs on the clock's goroutine (for a
 // FakeClock: inside Advance), so scheduled refreshes finish before
 // Advance returns.
-func (c *Conn) fire(trig Trigger, attempt int) {
+func (c *Conn) fire(gen uint64, trig Trigger, attempt int) {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed || gen != c.gen {
 		c.mu.Unlock()
 		return
 	}
@@ -108,6 +111,7 @@ func (c *Conn) refresh(ctx context.Context, trig Trigger, attempt int, override 
 		}
 	}
 	start := c.clock.Now()
+	spare := c.spareRefresh
 	c.mu.Unlock()
 
 	wall := time.Now() // latency is real elapsed time, whatever the clock
@@ -116,11 +120,23 @@ func (c *Conn) refresh(ctx context.Context, trig Trigger, attempt int, override 
 	case MethodRefreshToken:
 		_, refreshTok := cl.Credentials()
 		if refreshTok == "" {
+			refreshTok = spare
+		}
+		if refreshTok == "" {
 			err = errors.New("no refresh token held (this connection did not log in with a password): use the provider method")
 			break
 		}
-		_, err = cl.RefreshToken(ctx, refreshTok)
+		var toks *client.Tokens
+		toks, err = cl.RefreshToken(ctx, refreshTok)
 		untouched = cl.State() == client.StateConnected
+		if err == nil {
+			c.mu.Lock()
+			c.spareRefresh = "" // the client holds the rotated pair now
+			if c.pasted != nil {
+				c.pasted.set(toks.AccessToken) // reconnects must not go back to the old JWT
+			}
+			c.mu.Unlock()
+		}
 	default:
 		var res client.RefreshResult
 		res, err = cl.RefreshAuth(ctx)
