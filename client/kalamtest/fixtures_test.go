@@ -19,7 +19,7 @@ var (
 
 // fixtureDir finds shared/fixtures/kalamdb by walking up from the package
 // directory past the module root; tests skip loudly when it is absent.
-func fixtureDir(t *testing.T) string {
+func fixtureDir(t testing.TB) string {
 	t.Helper()
 	fixtureDirOnce.Do(func() {
 		dir, err := os.Getwd()
@@ -46,7 +46,7 @@ func fixtureDir(t *testing.T) string {
 }
 
 // loadFixture decodes a fixture with UseNumber, keeping integer types.
-func loadFixture(t *testing.T, name string) any {
+func loadFixture(t testing.TB, name string) any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(fixtureDir(t), name))
 	if err != nil {
@@ -55,7 +55,7 @@ func loadFixture(t *testing.T, name string) any {
 	return decodeJSON(t, b)
 }
 
-func decodeJSON(t *testing.T, b []byte) any {
+func decodeJSON(t testing.TB, b []byte) any {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -145,7 +145,7 @@ func sameShape(fix, got any) []string {
 }
 
 // checkFixture compares produced JSON with a fixture file.
-func checkFixture(t *testing.T, name string, got []byte) {
+func checkFixture(t testing.TB, name string, got []byte) {
 	t.Helper()
 	fix := loadFixture(t, name)
 	g := decodeJSON(t, got)
@@ -156,7 +156,7 @@ func checkFixture(t *testing.T, name string, got []byte) {
 
 // checkFixtureExact compares produced JSON with a fixture for equality
 // (for messages whose every value is fixed by the protocol).
-func checkFixtureExact(t *testing.T, name string, got []byte) {
+func checkFixtureExact(t testing.TB, name string, got []byte) {
 	t.Helper()
 	fix, _ := json.Marshal(loadFixture(t, name))
 	g, _ := json.Marshal(decodeJSON(t, got))
@@ -184,7 +184,7 @@ func TestSameShapeCatchesDifferences(t *testing.T) {
 }
 
 // mustRead returns a fixture's bytes as stored.
-func mustRead(t *testing.T, name string) []byte {
+func mustRead(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(fixtureDir(t), name))
 	if err != nil {

@@ -56,7 +56,7 @@ type ktServer struct {
 	clock *fakeClock
 }
 
-func newKT(t *testing.T, opts ...kalamtest.Option) *ktServer {
+func newKT(t testing.TB, opts ...kalamtest.Option) *ktServer {
 	t.Helper()
 	clk := newFakeClock()
 	base := []kalamtest.Option{
@@ -82,7 +82,7 @@ type httpResp struct {
 	body   []byte
 }
 
-func (r httpResp) json(t *testing.T) map[string]any {
+func (r httpResp) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(r.body))
@@ -93,7 +93,7 @@ func (r httpResp) json(t *testing.T) map[string]any {
 	return m
 }
 
-func doHTTP(t *testing.T, method, url string, body string, hdr map[string]string) httpResp {
+func doHTTP(t testing.TB, method, url string, body string, hdr map[string]string) httpResp {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -127,7 +127,7 @@ func doHTTP(t *testing.T, method, url string, body string, hdr map[string]string
 
 type tokens struct{ access, refresh string }
 
-func (s *ktServer) login(t *testing.T, user, pw string) tokens {
+func (s *ktServer) login(t testing.TB, user, pw string) tokens {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"user": user, "password": pw})
 	r := doHTTP(t, "POST", s.URL+"/v1/api/auth/login", string(body), nil)
@@ -138,14 +138,14 @@ func (s *ktServer) login(t *testing.T, user, pw string) tokens {
 	return tokens{access: m["access_token"].(string), refresh: m["refresh_token"].(string)}
 }
 
-func (s *ktServer) sql(t *testing.T, tok, sql string) httpResp {
+func (s *ktServer) sql(t testing.TB, tok, sql string) httpResp {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"sql": sql})
 	return doHTTP(t, "POST", s.URL+"/v1/api/sql", string(body), map[string]string{"Authorization": "Bearer " + tok})
 }
 
 // mustSQL runs SQL over HTTP and fails the test unless it succeeds.
-func (s *ktServer) mustSQL(t *testing.T, tok, sql string) map[string]any {
+func (s *ktServer) mustSQL(t testing.TB, tok, sql string) map[string]any {
 	t.Helper()
 	r := s.sql(t, tok, sql)
 	if r.status != 200 {
@@ -156,7 +156,7 @@ func (s *ktServer) mustSQL(t *testing.T, tok, sql string) map[string]any {
 
 // wsc is a test WebSocket client.
 type wsc struct {
-	t   *testing.T
+	t   testing.TB
 	c   *websocket.Conn
 	ctx context.Context
 }
@@ -169,7 +169,7 @@ type frame struct {
 	msg    map[string]any
 }
 
-func (s *ktServer) dial(t *testing.T, query string, hdr http.Header) (*wsc, *http.Response, error) {
+func (s *ktServer) dial(t testing.TB, query string, hdr http.Header) (*wsc, *http.Response, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -186,7 +186,7 @@ func (s *ktServer) dial(t *testing.T, query string, hdr http.Header) (*wsc, *htt
 	return &wsc{t: t, c: c, ctx: ctx}, resp, nil
 }
 
-func (s *ktServer) mustDial(t *testing.T, query string, hdr http.Header) *wsc {
+func (s *ktServer) mustDial(t testing.TB, query string, hdr http.Header) *wsc {
 	t.Helper()
 	w, _, err := s.dial(t, query, hdr)
 	if err != nil {
@@ -196,7 +196,7 @@ func (s *ktServer) mustDial(t *testing.T, query string, hdr http.Header) *wsc {
 }
 
 // dialAuthed dials with header auth and consumes auth_success.
-func (s *ktServer) dialAuthed(t *testing.T, tok, query string) *wsc {
+func (s *ktServer) dialAuthed(t testing.TB, tok, query string) *wsc {
 	t.Helper()
 	w := s.mustDial(t, query, http.Header{"Authorization": {"Bearer " + tok}})
 	f := w.read()
@@ -314,7 +314,7 @@ func (w *wsc) sentinel() {
 	}
 }
 
-func mustJSONNumber(t *testing.T, v any) int64 {
+func mustJSONNumber(t testing.TB, v any) int64 {
 	t.Helper()
 	n, ok := v.(json.Number)
 	if !ok {
