@@ -11,9 +11,11 @@ import (
 )
 
 // MinSecretLen is the shortest literal secret the Writer scrubs by value:
-// shorter ones would mangle ordinary text. They are still redacted where
-// the client's tap redacts by key (token, password, Authorization, …).
-const MinSecretLen = 4
+// shorter ones (the demo server's password is "demo") would mangle
+// ordinary text such as table and user names. They are still redacted
+// wherever the client's tap redacts by key (token, password,
+// Authorization, …), which is everywhere they are sent.
+const MinSecretLen = 8
 
 // sqlPassword matches SQL password literals (CREATE USER … PASSWORD '…',
 // ALTER USER … SET PASSWORD '…'), which the tap cannot know are secret.
