@@ -1,0 +1,71 @@
+package session
+
+import (
+	"context"
+	"testing"
+)
+
+func TestStateMachineFollowsDisconnectReconnectAndCompression(t *testing.T) {
+	e := newEnv(t)
+	var states []ConnState
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range e.m.Events() {
+			if s, ok := ev.(StateChangedEvent); ok {
+				states = append(states, s.To)
+			}
+		}
+	}()
+	c := e.open("alice", "alice", "alice-pw")
+	first := c.Snapshot().Detail.ConnID
+	if err := c.Disconnect(); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(c, StateDisconnected)
+	if err := c.Reconnect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(c, StateConnected)
+	if s := c.Snapshot(); s.Detail.ConnID <= first || s.Detail.User != "alice" {
+		t.Errorf("detail %+v", s.Detail)
+	}
+	// Compression off: the client reconnects with compress=false.
+	mark := c.Log().Stats().LastID
+	if err := c.SetCompression(false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "reconnected without compression", func() bool {
+		s := c.Snapshot()
+		return s.State == StateConnected && !s.Compression &&
+			c.Log().Len(Filter{Types: []string{"auth_success"}}) >= 3
+	})
+	var sawSwitch bool
+	for _, f := range c.Log().Page(Filter{Opcodes: []Opcode{OpHTTP}}, 0, 100) {
+		if f.ID > mark && f.Type == "GET /v1/ws" && containsFold(f.Wire, []byte("compress=false")) {
+			sawSwitch = true
+		}
+	}
+	if !sawSwitch {
+		t.Error("no upgrade with compress=false in the log")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.m.CloseAll()
+	<-done
+	want := map[ConnState]bool{StateConnected: false, StateDisconnected: false, StateClosed: false}
+	for _, s := range states {
+		if _, ok := want[s]; ok {
+			want[s] = true
+		}
+	}
+	for s, seen := range want {
+		if !seen {
+			t.Errorf("never saw %v in %v", s, states)
+		}
+	}
+	if states[len(states)-1] != StateClosed {
+		t.Errorf("last state %v", states[len(states)-1])
+	}
+}
