@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,7 +27,6 @@ var errInflateLimit = fmt.Errorf("frame inflates beyond %d MiB", inflateLimit>>2
 type decoder struct {
 	msgpack bool // the socket negotiated MessagePack
 	zr      *gzip.Reader
-	buf     bytes.Buffer
 }
 
 // decode returns the frame's JSON text (a fresh slice) and its encoding.
@@ -54,7 +54,18 @@ func (d *decoder) decode(typ websocket.MessageType, data []byte) ([]byte, Encodi
 	return out, enc, err
 }
 
+// gunzip inflates one gzip member. The trailer's ISIZE (the inflated
+// length, checked by the gzip reader against the real output and CRC)
+// lets it refuse a bomb before inflating anything and allocate the output
+// once, at its exact size.
 func (d *decoder) gunzip(data []byte) ([]byte, error) {
+	if len(data) < 18 { // 10-byte header + 8-byte trailer
+		return nil, errors.New("gunzip: frame too short to be gzip")
+	}
+	size := int64(binary.LittleEndian.Uint32(data[len(data)-4:]))
+	if size > inflateLimit {
+		return nil, fmt.Errorf("%w (declares %d MiB)", errInflateLimit, size>>20)
+	}
 	var err error
 	if d.zr == nil {
 		d.zr, err = gzip.NewReader(bytes.NewReader(data))
@@ -64,20 +75,28 @@ func (d *decoder) gunzip(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
-	d.buf.Reset()
-	n, err := io.Copy(&d.buf, io.LimitReader(d.zr, inflateLimit+1))
-	if err != nil {
+	d.zr.Multistream(false)
+	out := make([]byte, size)
+	if _, err := io.ReadFull(d.zr, out); err != nil {
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
-	if n > inflateLimit {
-		return nil, errInflateLimit
+	// The member must end here; reaching EOF also verifies CRC and size.
+	var one [1]byte
+	if n, err := d.zr.Read(one[:]); n > 0 || err != io.EOF {
+		if err == nil || err == io.EOF {
+			err = errors.New("more data than the trailer declares")
+		}
+		return nil, fmt.Errorf("gunzip: %w", err)
 	}
-	return bytes.Clone(d.buf.Bytes()), nil
+	return out, nil
 }
 
 // msgpackToJSON converts a MessagePack document to JSON text. Integers
 // stay integers (never float64), so _seq and BIGINT survive intact.
 func msgpackToJSON(b []byte) ([]byte, error) {
+	if err := checkMsgpack(b); err != nil {
+		return nil, err
+	}
 	dec := msgpack.NewDecoder(bytes.NewReader(b))
 	dec.SetCustomStructTag("json")
 	dec.UseLooseInterfaceDecoding(true)
