@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -344,11 +343,4 @@ func (c *Conn) syncTokens() bool {
 
 func (c *Conn) notice(level NoticeLevel, text, hint string) {
 	c.m.emit(NoticeEvent{Conn: c.name, Level: level, Text: text, Hint: hint, Time: c.clock.Now()})
-}
-
-// sortedSubIDs is for deterministic tests.
-func (c *Conn) subIDs() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.subOrder)
 }

@@ -137,7 +137,7 @@ func (c *Conn) handle(ev client.Event) {
 
 	case client.ConnectedEvent:
 		c.syncTokens()
-		access, _ := cl(c).Credentials()
+		access, _ := c.Client().Credentials()
 		c.mu.Lock()
 		c.socket = DecodeToken(access)
 		d := StateDetail{Attempt: c.detail.Attempt, User: e.User, Role: e.Role, ConnID: e.ConnID, Resumed: e.Resumed,
@@ -230,12 +230,6 @@ func (c *Conn) handle(ev client.Event) {
 			c.recordExternal(*done)
 		}
 	}
-}
-
-func cl(c *Conn) *client.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cl
 }
 
 func closeText(e client.DisconnectedEvent) string {
