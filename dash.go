@@ -434,7 +434,7 @@ var (
 )
 
 func filterOf(f ui.FrameFilter) session.Filter {
-	s := session.Filter{Text: f.Text, Regex: f.Regex}
+	s := session.Filter{Text: f.Text, Regex: f.Regex, Subscription: f.Sub}
 	switch f.Dir {
 	case "in":
 		s.Direction = session.Inbound

@@ -65,6 +65,7 @@ type FrameSource interface {
 type FrameFilter struct {
 	Dir   string // "" all, "in", "out"
 	Class string // "" all, "data" (no ping/pong/close), "control", "http"
+	Sub   string // subscription ID, "" any
 	Text  string // substring (case-insensitive) or regular expression
 	Regex bool
 }

@@ -345,6 +345,9 @@ func (m *inspector) title(st theme.Styles, focused bool, width int) string {
 	if m.filter.Class != "" {
 		parts = append(parts, st.Info.Render("type "+m.filter.Class))
 	}
+	if m.filter.Sub != "" {
+		parts = append(parts, st.Info.Render("sub "+m.filter.Sub))
+	}
 	if m.filterErr != "" {
 		parts = append(parts, st.Err.Render(m.filterErr))
 	}

@@ -106,7 +106,7 @@ func DefaultTokenKeyMap() TokenKeyMap {
 
 // DataKeyMap holds the subscriptions / SQL panel bindings.
 type DataKeyMap struct {
-	Up, Down, NextSub, Subscribe, Unsubscribe, SQL key.Binding
+	Up, Down, NextSub, Subscribe, Unsubscribe, SQL, Frames key.Binding
 }
 
 // DefaultDataKeyMap returns the subscriptions / SQL bindings.
@@ -118,6 +118,7 @@ func DefaultDataKeyMap() DataKeyMap {
 		Subscribe:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "subscribe")),
 		Unsubscribe: key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "unsubscribe")),
 		SQL:         key.NewBinding(key.WithKeys("enter", "i"), key.WithHelp("enter", "sql console")),
+		Frames:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "its frames")),
 	}
 }
 

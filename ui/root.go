@@ -488,6 +488,15 @@ func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			}
 			return m, queryCmd(t.conn, req.sql)
 		}
+		if cmd == nil && !t.data.editing && key.Matches(msg, t.data.keys.Frames) && len(t.snap.Subs) > 0 {
+			// Jump to the frames of the selected subscription.
+			t.insp.filter = FrameFilter{Sub: t.snap.Subs[clamp(t.data.sel, 0, len(t.snap.Subs)-1)].ID}
+			t.insp.follow, t.insp.paused = true, false
+			t.view, t.focus = viewFrames, 0
+			t.insp.sync(t.conn.Frames(), 0)
+			m.syncDetail()
+			return m, nil
+		}
 		if cmd == nil && key.Matches(msg, t.data.keys.Unsubscribe) && len(t.snap.Subs) > 0 {
 			id := t.snap.Subs[clamp(t.data.sel, 0, len(t.snap.Subs)-1)].ID
 			return m, actionCmd(t.conn, "unsubscribe "+id, func(ctx context.Context) error { return t.conn.Unsubscribe(ctx, id) })

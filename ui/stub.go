@@ -331,6 +331,9 @@ func MatchFrame(f FrameFilter, fr Frame, re *regexp.Regexp) bool {
 			return false
 		}
 	}
+	if f.Sub != "" && fr.Sub != f.Sub {
+		return false
+	}
 	if f.Text == "" {
 		return true
 	}

@@ -498,3 +498,14 @@ func TestNoticeEventShowsInFooter(t *testing.T) {
 	m = drive(m, eventsMsg{{ConnID: b.conns[0].id, Kind: EventNotice, Err: true, Text: "refresh failed: 401", Hint: "log in again"}})
 	requireContains(t, m, "refresh failed: 401 — log in again")
 }
+
+// TestSubscriptionFrames: f on a subscription shows only its frames.
+func TestSubscriptionFrames(t *testing.T) {
+	m, _, _ := loggedIn(t, 100, 30)
+	m = drive(m, keyPress("3"), keyPress("f"))
+	if m.tabs[0].view != viewFrames {
+		t.Fatal("f did not switch to the frames view")
+	}
+	requireContains(t, m, "sub events", "Frames 9")
+	requireNotContains(t, m, "auth_success")
+}
