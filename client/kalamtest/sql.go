@@ -77,24 +77,26 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		writeBodyTooLarge(w, int64(len(body)))
 		return
 	}
+	// actix's JSON extractor error, as upstream prints it.
+	const badJSON = "Invalid JSON payload: Json deserialize error: "
 	f, msg := parseObject(body, "struct QueryRequest")
 	if msg != "" {
-		fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: "+msg)
+		fail(http.StatusBadRequest, "INVALID_INPUT", badJSON+msg)
 		return
 	}
 	sql, msg := f.str("sql")
 	if msg != "" {
-		fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: "+msg)
+		fail(http.StatusBadRequest, "INVALID_INPUT", badJSON+msg)
 		return
 	}
 	if len(sql) > maxSQLBytes {
-		fail(http.StatusBadRequest, "INVALID_INPUT", fmt.Sprintf("SQL exceeds maximum size of %d bytes", maxSQLBytes))
+		fail(http.StatusBadRequest, "INVALID_SQL", fmt.Sprintf("SQL query too long: %d bytes (maximum %d bytes)", len(sql), maxSQLBytes))
 		return
 	}
 	var ns string
 	if f.has("namespace_id") {
 		if ns, msg = f.str("namespace_id"); msg != "" {
-			fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: "+msg)
+			fail(http.StatusBadRequest, "INVALID_INPUT", badJSON+msg)
 			return
 		}
 	}
@@ -175,11 +177,11 @@ func parseParams(raw json.RawMessage) ([]any, string, string) {
 		return nil, "", ""
 	}
 	if raw[0] != '[' {
-		return nil, "INVALID_INPUT", "Invalid JSON payload: invalid type: " + jsonKind(raw) + ", expected a sequence"
+		return nil, "INVALID_INPUT", "Invalid JSON payload: Json deserialize error: invalid type: " + jsonKind(raw) + ", expected a sequence"
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, "INVALID_INPUT", "Invalid JSON payload: " + serdeText(err)
+		return nil, "INVALID_INPUT", "Invalid JSON payload: Json deserialize error: " + serdeText(err)
 	}
 	if len(items) > maxSQLParams {
 		return nil, "INVALID_PARAMETER", fmt.Sprintf("Too many parameters: %d (maximum %d)", len(items), maxSQLParams)
@@ -190,8 +192,11 @@ func parseParams(raw json.RawMessage) ([]any, string, string) {
 		if len(it) > 512<<10 {
 			return nil, "INVALID_PARAMETER", fmt.Sprintf("Parameter $%d exceeds maximum size of 524288 bytes", i+1)
 		}
-		if it[0] == '[' || it[0] == '{' {
-			return nil, "INVALID_PARAMETER", fmt.Sprintf("Parameter $%d must be a scalar (arrays and objects are not supported)", i+1)
+		switch it[0] {
+		case '[':
+			return nil, "INVALID_PARAMETER", fmt.Sprintf("Parameter $%d invalid: Array parameters not yet supported", i+1)
+		case '{':
+			return nil, "INVALID_PARAMETER", fmt.Sprintf("Parameter $%d invalid: Object parameters not yet supported", i+1)
 		}
 		dec := json.NewDecoder(bytes.NewReader(it))
 		dec.UseNumber()

@@ -68,9 +68,9 @@ func TestSQLEnvelopes(t *testing.T) {
 	checkFixtureExact(t, "http-sql-response-error-empty-sql.json", withTook(t, r.body, 0.052))
 
 	for body, want := range map[string]string{
-		`{"sql":`:                            "Invalid JSON payload: ",
-		`{"query":"SELECT 1"}`:               "Invalid JSON payload: missing field `sql`",
-		`{"sql":"SELECT $1","params":[[1]]}`: "",
+		`{"sql":`:                            "Invalid JSON payload: Json deserialize error: ",
+		`{"query":"SELECT 1"}`:               "Invalid JSON payload: Json deserialize error: missing field `sql`",
+		`{"sql":"SELECT $1","params":[[1]]}`: "Parameter $1 invalid: Array parameters not yet supported",
 	} {
 		r = doHTTP(t, "POST", s.URL+"/v1/api/sql", body, map[string]string{"Authorization": "Bearer " + alice.access})
 		m := r.json(t)
