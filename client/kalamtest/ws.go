@@ -178,7 +178,7 @@ func (wc *wsConn) check(now time.Time) {
 	if wc.closing {
 		return
 	}
-	if !wc.authed && !wc.authStarted && now.Sub(wc.connectedAt) >= wc.s.cfg.authTimeout {
+	if !wc.authed && !wc.authStarted && now.Sub(wc.connectedAt) > wc.s.cfg.authTimeout {
 		// The text says 3 seconds whatever the configured timeout, as upstream.
 		wc.pushLocked(outItem{kind: outMsg, noCompress: true, v: client.AuthErrorMessage{
 			Type: client.TypeAuthError, Message: "Authentication timeout - no auth message received within 3 seconds"}})
