@@ -52,6 +52,7 @@ type Client struct {
 	closed    bool
 	kick      chan struct{}
 	upCh      chan struct{} // closed (and replaced) whenever a socket comes up
+	gaveUpCh  chan struct{} // closed (and replaced) when reconnecting gives up
 	lastErr   error
 	subSerial uint64
 
@@ -96,6 +97,7 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error
 		subs:     map[string]*Subscription{},
 		kick:     make(chan struct{}, 1),
 		upCh:     make(chan struct{}),
+		gaveUpCh: make(chan struct{}),
 		events:   make(chan Event, o.eventBuffer),
 	}
 	if o.tapBuffer > 0 {

@@ -29,6 +29,10 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 		t.Fatalf("final error %v", last.Err)
 	}
 	eventually(t, "client idle after giving up", func() bool { return c.State() == client.StateIdle })
+	// Reconnect tries again and reports the failure once it gives up.
+	if err := c.Reconnect(ctxT(t)); !client.IsUnreachable(err) {
+		t.Fatalf("Reconnect against a dead server: %v", err)
+	}
 }
 
 func TestTapDropsWhenConsumerIsSlow(t *testing.T) {

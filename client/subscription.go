@@ -19,7 +19,12 @@ const (
 	SubUpdate                         // change/update: Rows (new), OldValues (changed columns)
 	SubDelete                         // change/delete: OldValues
 	SubError                          // error frame for this subscription: Err, Code
-	SubGap                            // the client knows changes were lost: Err says which
+	// SubGap: the client knows changes were lost; Err says which. Today
+	// that is a WithoutInitialData subscription resumed before it saw any
+	// _seq. KalamDB's _seq is a global Snowflake, so a server dropping
+	// notifications (its 128-entry queue) leaves no gap the client can see,
+	// and a resume never replays deletions made during the outage.
+	SubGap
 )
 
 // String names the kind.

@@ -75,6 +75,8 @@ func (c *Client) supervise(first *wsConn) {
 				c.mu.Lock()
 				c.want = false
 				c.state = StateIdle
+				close(c.gaveUpCh)
+				c.gaveUpCh = make(chan struct{})
 				c.mu.Unlock()
 				c.failPending(err)
 			}
@@ -227,7 +229,7 @@ func (c *Client) Reconnect(ctx context.Context) error {
 	}
 	c.want = true
 	conn := c.conn
-	wait := c.upCh
+	wait, gaveUp := c.upCh, c.gaveUpCh
 	c.mu.Unlock()
 	select {
 	case c.kick <- struct{}{}:
@@ -236,15 +238,21 @@ func (c *Client) Reconnect(ctx context.Context) error {
 	if conn != nil {
 		conn.close(1000, "client reconnect")
 	}
-	return c.waitUp(ctx, wait)
+	return c.waitUp(ctx, wait, gaveUp)
 }
 
-// waitUp waits for the socket generation wait to come up.
-func (c *Client) waitUp(ctx context.Context, wait chan struct{}) error {
+// waitUp waits for the socket generation wait to come up, or for the
+// supervisor to give up (WithReconnect's maxAttempts).
+func (c *Client) waitUp(ctx context.Context, wait, gaveUp chan struct{}) error {
 	for {
 		select {
 		case <-wait:
 			return nil
+		case <-gaveUp:
+			c.mu.Lock()
+			last := c.lastErr
+			c.mu.Unlock()
+			return last
 		case <-ctx.Done():
 			c.mu.Lock()
 			last := c.lastErr
