@@ -43,6 +43,7 @@ type Conn struct {
 	lastFailAuth     bool         // last refresh-token attempt was refused: retry via provider
 	pendingReconnect *Rotation    // provider called for a reconnect; completed on Connected
 	pendingLogin     bool         // …and it returned a password (so a login follows)
+	pendingStart     time.Time    // client time the provider call started
 	pasted           *tokenHolder // jwt mode: the token SetToken replaces
 	spareRefresh     string       // refresh token from the token cache, until the client holds one
 	lastRefresh      time.Time

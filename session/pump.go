@@ -147,6 +147,11 @@ func (c *Conn) handle(ev client.Event) {
 		c.pendingReconnect = nil
 		if pr != nil {
 			pr.NewExpiry, pr.NewFingerprint = c.access.Claims.ExpiresAt, c.access.Fingerprint
+			// Latency: from asking for credentials to the authenticated
+			// socket (provider, login, dial, auth), on the client's clock.
+			if !c.pendingStart.IsZero() && e.Time.After(c.pendingStart) {
+				pr.Latency = e.Time.Sub(c.pendingStart)
+			}
 		}
 		c.mu.Unlock()
 		c.m.emit(sev)
@@ -221,6 +226,7 @@ func (c *Conn) handle(ev client.Event) {
 				done = &r
 			} else {
 				c.pendingReconnect = &r // completed by the next Connected/Disconnected
+				c.pendingStart = e.Time.Add(-e.Duration)
 				c.pendingLogin = e.Kind == client.AuthBasic
 			}
 		}
