@@ -163,6 +163,19 @@ func Hint(err error) string {
 		return "the credentials provider failed; check its source (file, env, command)"
 	case KindProtocol:
 		return "the server sent something unexpected; inspect the frame tap"
+	case KindSQL, KindSubscription:
+		switch e.Code {
+		case "INVALID_SQL":
+			return "check the statement; KalamDB wants namespace.table names (subscriptions: SELECT … FROM ns.table)"
+		case "NOT_FOUND", "TABLE_NOT_FOUND":
+			return "check the namespace and table name"
+		case "UNAUTHORIZED", "PERMISSION_DENIED", "INSUFFICIENT_PERMISSIONS":
+			return "this user's role may not access that table; try a dba user"
+		case "SUBSCRIPTION_LIMIT_EXCEEDED":
+			return "too many subscriptions for this user; unsubscribe some first"
+		case "UNSUPPORTED":
+			return "last_rows must not exceed batch_size; at most 100 subscriptions per socket"
+		}
 	}
 	return ""
 }
