@@ -17,11 +17,13 @@ import (
 )
 
 // Timings shared by every scenario. Keepalive and backoff are short so a
-// dead socket is noticed and replaced in well under a second; deadlines
-// only bound a hang and are never what a test asserts.
+// dead socket is noticed and replaced within about a second; deadlines
+// only bound a hang and are never what a test asserts. Scenarios that
+// count events by kind use quietKeepalive instead, so a slow machine
+// cannot add a spurious reconnect.
 const (
 	keepalive    = 100 * time.Millisecond
-	pongTimeout  = 400 * time.Millisecond
+	pongTimeout  = time.Second // generous: -race on a loaded machine is slow
 	backoffMin   = 10 * time.Millisecond
 	backoffMax   = 150 * time.Millisecond
 	httpTimeout  = 2 * time.Second
@@ -30,6 +32,10 @@ const (
 	alicePW = "alice-reliability-pw"
 	adminPW = "admin-reliability-pw"
 )
+
+// quietKeepalive makes the client rely on the network (EOF, RST) rather
+// than on keepalive timing to notice a dead socket.
+var quietKeepalive = client.WithKeepalive(5*time.Second, 20*time.Second)
 
 // env is one scenario's world: a kalamtest server, a fault proxy in front
 // of it, and a client connected through the proxy with a counting
@@ -194,10 +200,29 @@ func (e *env) waitFor(what string, cond func() bool, report func() string) {
 			if report != nil {
 				msg = report()
 			}
-			e.t.Fatalf("timed out waiting for %s; %s; client events: %s", what, msg, e.log.summary())
+			e.t.Fatalf("timed out waiting for %s; %s; client events: %s; client state %v; server sockets: %s; proxy %+v",
+				what, msg, e.log.summary(), e.state(), e.serverConns(), e.px.Stats())
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// state is the client's connection state, or "none" before connect.
+func (e *env) state() string {
+	if e.c == nil {
+		return "none"
+	}
+	return e.c.State().String()
+}
+
+// serverConns describes the server's open sockets, for timeouts.
+func (e *env) serverConns() string {
+	var b strings.Builder
+	for _, ci := range e.srv.Conns() {
+		fmt.Fprintf(&b, "[#%d auth=%v subs=%v sent=%d drops=%d lastIn=%s ago] ", ci.ID, ci.Authenticated, ci.Subs,
+			ci.Sent, ci.Drops, time.Since(ci.LastInbound).Round(time.Millisecond))
+	}
+	return b.String()
 }
 
 // waitConnected waits until the client has announced at least n

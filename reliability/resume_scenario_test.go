@@ -214,7 +214,7 @@ func TestMultipleSubscriptionsBounced(t *testing.T) {
 // kind: live changes as change events, changes made during the outage as
 // rows of the resumed batch, and no event counted twice.
 func TestEventCounterIntegrity(t *testing.T) {
-	e := newEnv(t, envConfig{})
+	e := newEnv(t, envConfig{clientOpts: []client.Option{quietKeepalive}})
 	sub := e.subscribe("messages")
 	ids := e.insert("messages", 40)
 	for _, id := range ids[:10] {
@@ -263,7 +263,7 @@ func TestNotifyQueueOverflow(t *testing.T) {
 	e := newEnv(t, envConfig{
 		serverOpts: []kalamtest.Option{kalamtest.WithNotifyQueue(128)},
 		// A long keepalive, so the stall does not look like a dead socket.
-		clientOpts: []client.Option{client.WithKeepalive(5*time.Second, 20*time.Second)},
+		clientOpts: []client.Option{quietKeepalive},
 	})
 	sub := e.subscribe("messages")
 	e.srv.Stall(waitDeadline)

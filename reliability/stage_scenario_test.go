@@ -13,7 +13,7 @@ import (
 // nothing delivered yet there is no _seq to resume from, so the client
 // must ask for the whole snapshot again, and still deliver each row once.
 func TestCutBetweenAckAndFirstBatch(t *testing.T) {
-	e := newEnv(t, envConfig{clientOpts: []client.Option{client.WithDisableCompression(true)}})
+	e := newEnv(t, envConfig{clientOpts: []client.Option{client.WithDisableCompression(true), quietKeepalive}})
 	all := e.insertBulk("messages", 500)
 
 	// 2 KiB lets the subscribe and its ack through but not a 500-row batch.
