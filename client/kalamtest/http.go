@@ -77,11 +77,13 @@ type statusRecorder struct {
 	status int
 }
 
+// WriteHeader records the status for the log line.
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Flush passes through, so streamed bodies still stream.
 func (r *statusRecorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()

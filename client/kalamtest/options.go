@@ -10,33 +10,39 @@ import (
 // (kalamdb-configs defaults.rs), so a test that sets nothing sees what a
 // stock KalamDB would do.
 const (
-	DefaultAccessTTL           = 24 * time.Hour
-	DefaultAuthTimeout         = 3 * time.Second
-	DefaultHeartbeatTimeout    = 10 * time.Second
-	DefaultCheckInterval       = 5 * time.Second
-	DefaultAuthRatePerSec      = 20
-	DefaultMessagesPerSec      = 50
-	DefaultRequestsPerSec      = 200
-	maxBodyBytes               = 10 << 20
-	DefaultMaxMessageSize      = 1 << 20
-	DefaultNotifyQueue         = 128
-	DefaultInitialBuffer       = 1024
-	DefaultMaxSubsPerUser      = 10
-	DefaultMaxSubsPerConn      = 100
-	DefaultBatchSize           = 1000
-	DefaultLockoutFailures     = 5
-	DefaultLockoutDuration     = 15 * time.Minute
-	DefaultJWTSecret           = "kalamtest-secret-change-me"
-	ServerVersion              = "0.4.3-rc.4"
+	DefaultAccessTTL        = 24 * time.Hour   // auth.jwt_expiry_hours; refresh is 7×
+	DefaultAuthTimeout      = 3 * time.Second  // websocket.auth_timeout_secs
+	DefaultHeartbeatTimeout = 10 * time.Second // websocket.client_timeout_secs
+	DefaultCheckInterval    = 5 * time.Second  // websocket.heartbeat_interval_secs
+	DefaultAuthRatePerSec   = 20               // auth attempts per IP
+	DefaultMessagesPerSec   = 50               // inbound WebSocket messages per socket
+	DefaultRequestsPerSec   = 200              // HTTP requests per IP (middleware)
+	DefaultMaxMessageSize   = 1 << 20          // security.max_ws_message_size
+	DefaultNotifyQueue      = 128              // per-socket notification queue
+	DefaultInitialBuffer    = 1024             // changes held per subscription during its initial load
+	DefaultMaxSubsPerUser   = 10
+	DefaultMaxSubsPerConn   = 100
+	DefaultBatchSize        = 1000 // MAX_ROWS_PER_BATCH
+	DefaultLockoutFailures  = 5
+	DefaultLockoutDuration  = 15 * time.Minute
+	// DefaultJWTSecret is a placeholder for tests; `kalamdash serve` uses
+	// a random secret unless --jwt-secret is given.
+	DefaultJWTSecret = "kalamtest-secret-change-me"
+	// ServerVersion is the version /health reports (upstream's workspace
+	// version at the protocol reference's commit).
+	ServerVersion = "0.4.3-rc.4"
+)
+
+const (
+	maxBodyBytes               = 10 << 20 // middleware body cap
 	serverBuildDate            = "unknown"
 	gzipThreshold              = 512
 	bcryptCostForTests         = 4 // bcrypt.MinCost: hashing stays real but cheap
 	closeReasonMax             = 123
-	defaultNamespace           = "default"
 	maxLoginUserBytes          = 128
 	maxLoginPasswordBytes      = 256
 	maxSQLParams               = 50
-	maxSQLBytes                = 1 << 20
+	maxSQLBytes                = 1 << 20 // MAX_SQL_QUERY_LENGTH
 	healthForbiddenMessageText = "Access denied. Health endpoint is localhost-only."
 )
 

@@ -221,6 +221,7 @@ type refusingListener struct {
 	s *Server
 }
 
+// Accept returns the next connection that is not refused.
 func (l *refusingListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
