@@ -18,7 +18,7 @@ func TestRandomInputNeverPanics(t *testing.T) {
 	m, b, clk := loggedIn(t, 100, 30)
 	c := b.conns[0]
 	w, h := 100, 30
-	for i := 0; i < 1500; i++ {
+	for i := 0; i < 500; i++ {
 		var msg tea.Msg
 		switch r := rng.IntN(100); {
 		case r < 80:
