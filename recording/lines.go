@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -45,15 +46,17 @@ func toLine(f client.Frame) frameLine {
 // isCompactJSON reports whether b is valid JSON that json.Compact leaves
 // unchanged, so embedding it raw round-trips byte for byte.
 func isCompactJSON(b []byte) bool {
-	if !json.Valid(b) {
-		return false
+	if bytes.IndexAny(b, " \t\r\n") < 0 {
+		return json.Valid(b) // no whitespace at all: compact if valid
 	}
-	var c bytes.Buffer
-	if err := json.Compact(&c, b); err != nil {
-		return false
-	}
-	return bytes.Equal(c.Bytes(), b)
+	c := compactBufs.Get().(*bytes.Buffer)
+	defer compactBufs.Put(c)
+	c.Reset()
+	// Compact fails on invalid JSON, so it validates too.
+	return json.Compact(c, b) == nil && bytes.Equal(c.Bytes(), b)
 }
+
+var compactBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // fromLine converts a parsed frame line back to a frame.
 func fromLine(l *frameLine) (client.Frame, error) {
