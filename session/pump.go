@@ -60,8 +60,8 @@ func (c *Conn) framePump(cl *client.Client) {
 	if frames == nil {
 		return
 	}
-	tick := time.NewTicker(c.m.o.pumpInterval)
-	defer tick.Stop()
+	pace := newPacer(c.m.o.pumpInterval)
+	defer pace.stop()
 	buf := make([]Frame, 0, pumpBatch)
 	pending := 0
 	var lastID uint64
@@ -93,8 +93,12 @@ func (c *Conn) framePump(cl *client.Client) {
 			}
 			lastID = c.log.Append(buf...)
 			pending += len(buf)
-			clear(buf) // drop references to payloads held by the log only
-		case <-tick.C:
+			clear(buf) // the log copied the payloads
+			if pace.changed() {
+				flush()
+			}
+		case <-pace.C():
+			pace.fired()
 			flush()
 		case <-c.ctx.Done():
 			flush()

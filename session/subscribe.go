@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/kalamdash/kalamdash/client"
 )
@@ -122,8 +121,8 @@ func (c *Conn) SubRows(id string, offset, n int) []LiveRow {
 // most one SubscriptionChanged per pump interval.
 func (c *Conn) subPump(id string, sub *client.Subscription) {
 	defer c.wg.Done()
-	tick := time.NewTicker(c.m.o.pumpInterval)
-	defer tick.Stop()
+	pace := newPacer(c.m.o.pumpInterval)
+	defer pace.stop()
 	dirty := false
 	events := sub.Events()
 	for {
@@ -140,7 +139,12 @@ func (c *Conn) subPump(id string, sub *client.Subscription) {
 			}
 			c.apply(id, ev)
 			dirty = true
-		case <-tick.C:
+			if pace.changed() {
+				dirty = false
+				c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+			}
+		case <-pace.C():
+			pace.fired()
 			if dirty {
 				dirty = false
 				c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
