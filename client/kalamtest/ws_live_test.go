@@ -251,6 +251,10 @@ func TestS12SubscribeWithoutOptions(t *testing.T) {
 		t.Errorf("absent options: %s", f.text)
 	}
 	w.sentinel() // no initial_data_batch for either
+	w.send(`{"type":"next_batch","subscription_id":"sub-live"}`)
+	if f := w.read(); f.msg["code"] != "BATCH_FETCH_FAILED" || f.msg["message"] != "Invalid operation: Subscription sub-live was created without initial data loading" {
+		t.Errorf("next_batch without initial load: %s", f.text)
+	}
 	l.insertMessages(t, l.alice.access, 4, 4)
 	a, b := w.readType("change"), w.readType("change")
 	if a.msg["subscription_id"] == b.msg["subscription_id"] {

@@ -121,15 +121,17 @@ func (wc *wsConn) nextBatch(m inMsg) {
 	wc.mu.Lock()
 	sub := wc.subs[m.subID]
 	wc.mu.Unlock()
-	if sub == nil || sub.opts == nil {
+	if sub == nil {
 		wc.sendError(m.subID, "BATCH_FETCH_FAILED", "Not found: Subscription not found: "+m.subID)
 		return
 	}
-	after := m.lastSeq
-	if after == nil {
-		after = sub.opts.From // a missing last_seq_id restarts the snapshot
+	if sub.opts == nil {
+		wc.sendError(m.subID, "BATCH_FETCH_FAILED", "Invalid operation: Subscription "+m.subID+" was created without initial data loading")
+		return
 	}
-	rows, hasMore, err := sub.q.Page(after, sub.boundary, sub.batchSize)
+	// A missing last_seq_id restarts the snapshot from its beginning (even
+	// for a resumed subscription), as upstream.
+	rows, hasMore, err := sub.q.Page(m.lastSeq, sub.boundary, sub.batchSize)
 	if err != nil {
 		wc.sendError(m.subID, "BATCH_FETCH_FAILED", err.Error())
 		return
