@@ -340,8 +340,13 @@ func (c *conn) subOf(sub session.SubSnapshot) ui.Sub {
 		if r.Change != session.ChangeInitial {
 			row.Change = r.Change.String()
 		}
-		for _, col := range u.Columns {
-			row.Values = append(row.Values, cell(r.Values[col]))
+		for i, col := range u.Columns {
+			v := r.Values[col]
+			if strings.Contains(strings.ToLower(sub.Columns[i].Type), "timestamp") {
+				row.Values = append(row.Values, timestampCell(v))
+				continue
+			}
+			row.Values = append(row.Values, cell(v))
 		}
 		u.Rows = append(u.Rows, row)
 	}
@@ -375,6 +380,15 @@ func policyOf(p session.RefreshPolicy, access session.TokenState) ui.Policy {
 		return ui.Policy{Kind: "before-expiry", Interval: lead}
 	}
 	return ui.Policy{Kind: "manual"}
+}
+
+// timestampCell shows a KalamDB TIMESTAMP (microseconds since the epoch)
+// as a local wall time with milliseconds; other shapes fall back to cell.
+func timestampCell(v any) string {
+	if n, ok := client.ParseSeq(v); ok && n > 1e14 {
+		return time.UnixMicro(n).Format("15:04:05.000")
+	}
+	return cell(v)
 }
 
 // cell formats one value for a table cell.

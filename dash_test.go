@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,14 @@ func TestBackendDemoConnection(t *testing.T) {
 		}
 	}
 	if len(metrics.Rows) == 0 || metrics.PK != "id" || len(metrics.Columns) == 0 {
-		t.Errorf("metrics subscription: %+v", metrics)
+		t.Fatalf("metrics subscription: %+v", metrics)
+	}
+	for i, col := range metrics.Columns {
+		if col == "updated_at" {
+			if v := metrics.Rows[0].Values[i]; !regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3}$`).MatchString(v) {
+				t.Errorf("updated_at shown as %q, want a wall time", v)
+			}
+		}
 	}
 
 	// Frames: HTTP login first, then socket frames; classes filter them.
