@@ -2,6 +2,7 @@ package kalamtest_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -478,6 +479,31 @@ func TestMsgpackLiveFrames(t *testing.T) {
 		if f["type"] != typ {
 			t.Fatalf("want %s, got %v", typ, f)
 		}
+		if typ == "initial_data_batch" {
+			rows := f["rows"].([]any)
+			if len(rows) != 2 || rows[0].(map[string]any)["id"] != "1" {
+				t.Errorf("msgpack rows: %v", rows)
+			}
+		}
+	}
+	l.insertMessages(t, l.alice.access, 3, 3)
+	if f := readMsgpack(t, w); f["type"] != "change" || f["change_type"] != "insert" {
+		t.Errorf("msgpack change: %v", f)
+	}
+	// Client frames may be gzip-wrapped MessagePack.
+	b, _ := msgpack.Marshal(map[string]any{"type": "unsubscribe", "subscription_id": "m"})
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), ktWait)
+	defer cancel()
+	if err := w.c.Write(ctx, websocket.MessageBinary, z.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	w.sentinel()
+	if subs := l.Conns()[0].Subs; len(subs) != 0 {
+		t.Errorf("gzip msgpack unsubscribe ignored: %v", subs)
 	}
 }
 
