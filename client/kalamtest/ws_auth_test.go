@@ -386,3 +386,18 @@ func TestFaultDropAllAndRefuse(t *testing.T) {
 	s.RefuseFor(0)
 	s.dialAuthed(t, tk.access, "").sentinel()
 }
+
+// S10: before auth, subscribe gets AUTH_REQUIRED; next_batch and
+// unsubscribe get nothing; the socket stays open and can still log in.
+func TestS10SubscribeBeforeAuth(t *testing.T) {
+	s := newKT(t)
+	tk := s.login(t, "alice", alicePW)
+	w := s.mustDial(t, "compress=false", nil)
+	w.send(mustRead(t, "ws-client-subscribe.json"))
+	checkFixtureExact(t, "ws-server-error-auth_required.json", w.read().text)
+	w.send(mustRead(t, "ws-client-next_batch.json"))
+	w.send(mustRead(t, "ws-client-unsubscribe.json"))
+	w.sentinel()
+	w.send(authMsg(tk.access))
+	w.readType("auth_success")
+}
