@@ -321,6 +321,11 @@ func (c *Client) Close() error {
 		s.finish(ErrClientClosed)
 	}
 	c.wg.Wait()
+	if c.o.httpClient == nil {
+		// Our own transport: its idle keep-alive connections would
+		// otherwise keep two goroutines each alive after Close.
+		c.hc.CloseIdleConnections()
+	}
 	c.closeChannels()
 	return nil
 }

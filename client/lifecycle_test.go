@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"go.uber.org/goleak"
 	"strings"
 	"testing"
 	"time"
@@ -157,4 +158,32 @@ func TestGzipBombIsCapped(t *testing.T) {
 	if c.State() != client.StateConnected {
 		t.Fatalf("state %s after a refused frame", c.State())
 	}
+}
+
+// TestCloseLeavesNoGoroutines closes a busy client while its server keeps
+// running: nothing of the client (sockets, keep-alive HTTP connections,
+// pumps) may survive.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	srv := newServer(t)
+	ignore := goleak.IgnoreCurrent()
+	c, err := client.Connect(ctxT(t), srv.URL, client.WithAuthProvider(newCountingProvider(client.Basic("alice", alicePW)).provide),
+		client.WithKeepalive(20*time.Millisecond, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Query(ctxT(t), "SELECT * FROM app.messages"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RefreshAuth(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	_ = s
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t, ignore)
 }
