@@ -248,7 +248,11 @@ func (c *conn) Query(ctx context.Context, sql string) (ui.QueryResult, error) {
 			for _, row := range st.Rows {
 				vals := make([]string, len(row))
 				for i, v := range row {
-					vals[i] = cell(v)
+					if i < len(st.Schema) && strings.Contains(strings.ToLower(st.Schema[i].DataTypeName()), "timestamp") {
+						vals[i] = timestampCell(v)
+					} else {
+						vals[i] = cell(v)
+					}
 				}
 				out.Rows = append(out.Rows, vals)
 			}
