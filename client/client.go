@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -41,6 +42,7 @@ type Client struct {
 
 	mu        sync.Mutex
 	auth      Auth    // credentials in use for HTTP and the next dial (never Basic)
+	authed    bool    // auth was resolved (or set by Login/RefreshToken) at least once
 	tokens    *Tokens // last tokens obtained by this client
 	state     ConnState
 	conn      *wsConn
@@ -115,9 +117,16 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error
 
 	trigger := "connect"
 	if _, _, err := c.resolveAuth(ctx, trigger); err != nil {
-		c.cancel()
-		c.closeChannels()
-		return nil, err
+		// A lazy client may start while the server is down: it resolves
+		// again before the first request or socket. Anything else (wrong
+		// password, broken provider) fails now.
+		if !o.lazy || !(isTransient(err) || isTransient(errors.Unwrap(err))) {
+			c.cancel()
+			c.closeChannels()
+			return nil, err
+		}
+		c.setLastErr(err)
+		c.emit(ErrorEvent{Time: c.now(), Err: err, Recoverable: true})
 	}
 	var first *wsConn
 	if !o.lazy {

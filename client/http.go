@@ -201,6 +201,7 @@ func (c *Client) RefreshToken(ctx context.Context, refreshToken string) (*Tokens
 func (c *Client) swapTokens(t *Tokens) {
 	c.mu.Lock()
 	c.auth = JWT(t.AccessToken)
+	c.authed = true
 	c.tokens = t
 	c.mu.Unlock()
 }
@@ -214,6 +215,9 @@ func (c *Client) bearer() string {
 // Me returns the authenticated user (GET /v1/api/auth/me).
 func (c *Client) Me(ctx context.Context) (*MeResponse, error) {
 	const path = "/v1/api/auth/me"
+	if err := c.ensureAuth(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.do(ctx, "me", http.MethodGet, path, nil, c.bearer())
 	if err != nil {
 		return nil, err

@@ -187,3 +187,31 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 	goleak.VerifyNone(t, ignore)
 }
+
+// TestLazyClientStartsWhileServerIsDown: a lazy client can be created
+// while its server is unreachable and works once the server is back.
+func TestLazyClientStartsWhileServerIsDown(t *testing.T) {
+	srv := newServer(t)
+	srv.RefuseFor(time.Hour)
+	p := newCountingProvider(client.Basic("alice", alicePW))
+	c, err := client.Connect(ctxT(t), srv.URL, client.WithAuthProvider(p.provide), client.WithLazyConnect(true),
+		client.WithProviderRetry(1, 0, 0), client.WithQueryRetries(0))
+	if err != nil {
+		t.Fatalf("lazy Connect with the server down: %v", err)
+	}
+	defer c.Close()
+	e := waitEvent[client.ErrorEvent](t, c, nil)
+	if !client.IsUnreachable(e.Err) || !e.Recoverable {
+		t.Fatalf("startup error event %+v", e)
+	}
+	if _, err := c.Query(ctxT(t), "SELECT * FROM app.messages"); !client.IsUnreachable(err) {
+		t.Fatalf("query while down: %v", err)
+	}
+	srv.RefuseFor(0)
+	if _, err := c.Query(ctxT(t), "SELECT * FROM app.messages"); err != nil {
+		t.Fatalf("query once the server is back: %v", err)
+	}
+	if err := c.Reconnect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -109,6 +109,7 @@ func (c *Client) resolveAuth(ctx context.Context, trigger string) (Auth, *Tokens
 	}
 	c.mu.Lock()
 	c.auth = a
+	c.authed = true
 	if toks != nil {
 		c.tokens = toks
 	}
@@ -128,4 +129,17 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// ensureAuth resolves credentials before an HTTP call if a lazy Connect
+// could not (the server was down then).
+func (c *Client) ensureAuth(ctx context.Context) error {
+	c.mu.Lock()
+	need := !c.authed && c.o.provider != nil
+	c.mu.Unlock()
+	if !need {
+		return nil
+	}
+	_, _, err := c.resolveAuth(ctx, "connect")
+	return err
 }

@@ -76,6 +76,9 @@ func (c *Client) Query(ctx context.Context, sql string, params ...any) (*QueryRe
 
 func (c *Client) queryOnce(ctx context.Context, sql string, params []any) (*QueryResult, error) {
 	const path = "/v1/api/sql"
+	if err := c.ensureAuth(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.do(ctx, "query", http.MethodPost, path, SQLRequest{SQL: sql, Params: params}, c.bearer())
 	if err != nil {
 		return nil, err
