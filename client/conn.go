@@ -430,3 +430,24 @@ func (wc *wsConn) keepalive() {
 		return
 	}
 }
+
+// Ping sends a WebSocket Ping on the live socket now and returns the
+// round-trip time to its Pong (also recorded as Stats.KeepaliveRTT). It
+// fails if no socket is up.
+func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
+	c.mu.Lock()
+	wc := c.conn
+	c.mu.Unlock()
+	if wc == nil {
+		return 0, &Error{Kind: KindClosed, Op: "ping", Message: "no live socket (state " + c.State().String() + ")"}
+	}
+	sent := time.Now()
+	c.tapControl(wc.id, Outbound, OpPing, nil)
+	if err := wc.ws.Ping(ctx); err != nil {
+		return 0, classifyNetErr("ping", c.URL(), err)
+	}
+	rtt := time.Since(sent)
+	c.st.rtt.Store(int64(rtt))
+	c.st.lastKeepalive.Store(time.Now().UnixNano())
+	return rtt, nil
+}

@@ -215,3 +215,19 @@ func TestLazyClientStartsWhileServerIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestManualPing(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithLazyConnect(true))
+	if _, err := c.Ping(ctxT(t)); err == nil {
+		t.Fatal("Ping without a socket succeeded")
+	}
+	if err := c.Reconnect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	rtt, err := c.Ping(ctxT(t))
+	if err != nil || rtt <= 0 || c.Stats().KeepaliveRTT != rtt {
+		t.Fatalf("Ping = %s, %v", rtt, err)
+	}
+	waitFrame(t, c, func(f client.Frame) bool { return f.Opcode == client.OpPong && f.Direction == client.Inbound })
+}
