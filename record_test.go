@@ -17,6 +17,7 @@ import (
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/client/kalamtest"
 	"github.com/kalamdash/kalamdash/recording"
+	"github.com/kalamdash/kalamdash/ui"
 )
 
 const (
@@ -341,5 +342,47 @@ func TestReplayCommand(t *testing.T) {
 	cancel()
 	if err := <-served; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReplayDashboardBackend: the offline backend behind `kalamdash replay
+// FILE` serves the recorded frames through the dashboard's filters and
+// summarises the session, and refuses every network action.
+func TestReplayDashboardBackend(t *testing.T) {
+	srv := recServer(t)
+	path := filepath.Join(t.TempDir(), "s.jsonl")
+	if _, stderr, err := record(t, recordFlags{url: srv.URL, user: "alice", passwordStdin: true, out: path,
+		subscribe: []string{"SELECT * FROM app.messages"}, duration: 200 * time.Millisecond}, recAlicePW+"\n"); err != nil {
+		t.Fatalf("record: %v\n%s", err, stderr)
+	}
+	rec, err := recording.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newRecordingBackend(path, rec).Open(recCtx(t), ui.LoginRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := c.Frames()
+	if n := src.Len(ui.FrameFilter{}); n != len(rec.Frames) {
+		t.Fatalf("%d frames in the inspector, %d recorded", n, len(rec.Frames))
+	}
+	acks := src.Page(ui.FrameFilter{Text: "subscription_ack"}, 0, 10)
+	if len(acks) != 1 || acks[0].Sub != "sub-1" || acks[0].Dir != "in" {
+		t.Fatalf("filtered page %+v", acks)
+	}
+	if n := src.Len(ui.FrameFilter{Class: "http"}); n < 2 {
+		t.Fatalf("%d HTTP frames", n)
+	}
+	s := c.Snapshot()
+	if s.URL != srv.URL || s.User != "alice" || s.Role != "user" || s.ConnID != 1 || s.State != "closed" ||
+		s.Stats.FramesIn == 0 || s.Stats.FramesOut == 0 || len(s.Subs) != 1 || s.Subs[0].ID != "sub-1" || len(s.Stats.FramesPerSec) == 0 {
+		t.Fatalf("snapshot %+v", s)
+	}
+	if err := c.Reconnect(recCtx(t)); err == nil || !strings.Contains(err.Error(), "--serve") {
+		t.Fatalf("Reconnect on a recording: %v", err)
+	}
+	if _, err := c.Query(recCtx(t), "SELECT 1"); err == nil {
+		t.Fatal("Query on a recording succeeded")
 	}
 }

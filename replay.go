@@ -25,19 +25,22 @@ type replayFlags struct {
 	wait  time.Duration
 	har   string
 	quiet bool
+	list  bool
 }
 
 func newReplayCmd() *cobra.Command {
 	var f replayFlags
 	cmd := &cobra.Command{
-		Use:   "replay FILE [--serve [--addr HOST:PORT]] [--har OUT]",
-		Short: "Replay a recording: list its frames, serve its server side, or export it to HAR",
+		Use:   "replay FILE [--list] [--serve [--addr HOST:PORT]] [--har OUT]",
+		Short: "Replay a recording: inspect it in the dashboard, list it, serve its server side, or export it to HAR",
 		Long: `replay reads a recording made by kalamdash record.
 
-Without flags it lists the recording: header, then one line per frame (time
-since start, direction, socket, opcode, type, subscription, size, decoded
-payload) and event. Opening recordings in the dashboard's inspector is not
-available yet.
+Without flags, on a terminal, it opens the dashboard on the recording, offline
+and read-only: the inspector pages through the recorded frames with the usual
+filters and views, and the token and stats panels show what the recording
+says. With --list, or when stdout is not a terminal, it lists the recording
+instead: header, then one line per frame (time since start, direction, socket,
+opcode, type, subscription, size, decoded payload) and event.
 
 --serve replays the server side on a loopback address so a real client can
 reproduce what the recorded client saw: HTTP requests get the recorded answers
@@ -64,6 +67,7 @@ recorded options (compression, serialization, subscription ids). Ctrl-C stops.
 	fl.DurationVar(&f.wait, "wait", 10*time.Second, "with --serve: how long to wait for a client message the recording expects")
 	fl.StringVar(&f.har, "har", "", "write the recording as HAR 1.2 to this file (- for stdout)")
 	fl.BoolVar(&f.quiet, "quiet", false, "with --serve: do not log each replayed step on stderr")
+	fl.BoolVar(&f.list, "list", false, "list the frames and events instead of opening the dashboard")
 	return cmd
 }
 
@@ -81,8 +85,11 @@ func runReplay(ctx context.Context, path string, f replayFlags, stdout, stderr i
 		}
 	}
 	if !f.serve {
-		listRecording(stdout, rec)
-		return nil
+		if f.list || !isTerminal(stdout) {
+			listRecording(stdout, rec)
+			return nil
+		}
+		return runReplayDashboard(path, rec)
 	}
 	var log io.Writer = stderr
 	if f.quiet {
