@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -292,4 +295,30 @@ func TestBackendCloseLeavesNoGoroutines(t *testing.T) {
 		t.Errorf("backend close: %v", err)
 	}
 	srv.Close()
+}
+
+// TestBackendJWTLogin: a pasted access token connects without a password,
+// and the token panel shows its claims but no refresh token.
+func TestBackendJWTLogin(t *testing.T) {
+	b, srv := newDemoBackend(t)
+	body, _ := json.Marshal(map[string]string{"user": kalamtest.DemoUser, "password": kalamtest.DemoPassword})
+	resp, err := http.Post(srv.URL+"/v1/api/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var lr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&lr); err != nil || lr.AccessToken == "" {
+		t.Fatalf("login: %v (status %d)", err, resp.StatusCode)
+	}
+	c := openDemo(t, b, srv, ui.LoginRequest{Name: "jwt", Auth: "jwt", Token: lr.AccessToken})
+	s := waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+	if s.Token.Kind != "jwt" || s.Token.Subject == "" || s.Token.ExpiresAt.IsZero() || !s.Token.RefreshExpiresAt.IsZero() {
+		t.Errorf("token: %+v", s.Token)
+	}
+	if s.User != kalamtest.DemoUser {
+		t.Errorf("user %q, want %q", s.User, kalamtest.DemoUser)
+	}
 }
