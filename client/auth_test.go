@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest"
 )
 
 func TestBasicFromProviderIsExchangedForJWT(t *testing.T) {
@@ -283,5 +282,3 @@ var (
 type stringError string
 
 func (e stringError) Error() string { return string(e) }
-
-var _ = kalamtest.ByUser
