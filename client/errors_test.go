@@ -269,3 +269,31 @@ func TestQueryMiddlewareRefusalsAreTyped(t *testing.T) {
 		t.Fatalf("429 from middleware: %v", err)
 	}
 }
+
+func TestQueryRetriesOnlyIdempotentStatements(t *testing.T) {
+	srv := newServer(t)
+	boot := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithLazyConnect(true))
+	token, _ := boot.Credentials()
+	// RefuseFor refuses new TCP connections only, so start a client with
+	// no pooled connection: a JWT needs no login.
+	srv.RefuseFor(time.Hour)
+	c := connect(t, srv, client.WithAuth(client.JWT(token)), client.WithLazyConnect(true), client.WithQueryRetries(2))
+	before := c.Stats().HTTPRequests
+	if _, err := c.Query(ctxT(t), "INSERT INTO app.messages (id, body) VALUES (1, 'x')"); !client.IsUnreachable(err) {
+		t.Fatalf("insert while refused: %v", err)
+	}
+	if n := c.Stats().HTTPRequests - before; n != 1 {
+		t.Fatalf("INSERT was sent %d times, want 1 (never retried)", n)
+	}
+	before = c.Stats().HTTPRequests
+	if _, err := c.Query(ctxT(t), "SELECT * FROM app.messages"); !client.IsUnreachable(err) {
+		t.Fatalf("select while refused: %v", err)
+	}
+	if n := c.Stats().HTTPRequests - before; n != 3 {
+		t.Fatalf("SELECT was sent %d times, want 3 (1 + 2 retries)", n)
+	}
+	srv.RefuseFor(0)
+	if _, err := c.Query(ctxT(t), "SELECT * FROM app.messages"); err != nil {
+		t.Fatal(err)
+	}
+}
