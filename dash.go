@@ -303,6 +303,11 @@ func (c *conn) Snapshot() ui.Snapshot {
 			OldExp: r.OldExpiry, NewExp: r.NewExpiry, OK: r.OK(), Err: r.Err,
 			OldFinger: r.OldFingerprint, NewFinger: r.NewFingerprint})
 	}
+	out.Refreshing, out.Failures = s.Refreshing, s.Failures
+	for _, p := range s.Providers {
+		out.Providers = append(out.Providers, ui.ProviderCall{Time: p.Time, Duration: p.Duration,
+			Kind: p.Kind, Fingerprint: p.Fingerprint, Err: p.Err})
+	}
 	st := s.Stats
 	out.Stats = ui.Stats{
 		FramesIn: int64(st.FramesIn), FramesOut: int64(st.FramesOut),

@@ -159,7 +159,10 @@ type Snapshot struct {
 	ConnID        uint64
 	Token         Token
 	Policy        Policy
-	Rotations     []Rotation // newest last
+	Rotations     []Rotation     // newest last
+	Providers     []ProviderCall // auth-provider calls, newest last
+	Refreshing    bool           // a refresh is in flight
+	Failures      int            // consecutive failed refreshes
 	Stats         Stats
 	Subs          []Sub
 }
@@ -201,6 +204,16 @@ type Rotation struct {
 	Err       string
 	OldFinger string
 	NewFinger string
+}
+
+// ProviderCall is one call of the auth provider (token command, token
+// file, login exchange).
+type ProviderCall struct {
+	Time        time.Time
+	Duration    time.Duration
+	Kind        string // what the provider returned: jwt, basic, none
+	Fingerprint string
+	Err         string
 }
 
 // Stats are the connection's counters and rates.

@@ -86,6 +86,10 @@ func newStubConn(id string, req LoginRequest, now func() time.Time) *stubConn {
 			{Time: t0.Add(-5*time.Minute - 30*time.Second), Trigger: "manual", Latency: 2 * time.Second, OldExp: t0.Add(-5*time.Minute - 20*time.Second), OK: false, Err: "refresh token expired (401)"},
 			{Time: t0.Add(-95 * time.Second), Trigger: "reconnect", Latency: 11 * time.Millisecond, OldExp: t0.Add(-5*time.Minute - 20*time.Second), NewExp: iat.Add(2 * time.Minute), OK: true, OldFinger: "77e0f1aa", NewFinger: "3fa9c1d2"},
 		},
+		Providers: []ProviderCall{
+			{Time: t0.Add(-9 * time.Minute), Duration: 13 * time.Millisecond, Kind: "basic", Fingerprint: "a1b2c3d4"},
+			{Time: t0.Add(-95 * time.Second), Duration: 10 * time.Millisecond, Kind: "basic", Fingerprint: "3fa9c1d2"},
+		},
 		Stats: Stats{
 			FramesIn: 1234, FramesOut: 96, BytesIn: 389_000, BytesOut: 12_400,
 			WireBytes: 389_000, DecodedBytes: 1_245_000, RTT: 3 * time.Millisecond,

@@ -124,6 +124,12 @@ func tokenView(st theme.Styles, s Snapshot, now time.Time, keys TokenKeyMap, wid
 	if t.Fingerprint != "" {
 		head += st.Muted.Render("  fp " + t.Fingerprint)
 	}
+	if s.Refreshing {
+		head += " " + st.BadgeInfo.Render("REFRESHING")
+	}
+	if s.Failures > 0 {
+		head += " " + st.Err.Render(fmt.Sprintf("%d failed refreshes in a row", s.Failures))
+	}
 	lines = append(lines, head)
 	if t.Kind == "none" || (t.ExpiresAt.IsZero() && t.Kind != "") {
 		lines = append(lines, st.Muted.Render("  no expiring token on this connection (auth none or no exp claim)"))
@@ -163,7 +169,13 @@ func tokenView(st theme.Styles, s Snapshot, now time.Time, keys TokenKeyMap, wid
 		lines = append(lines, "  "+joinFit(demo, " ", width-2))
 	}
 	lines = append(lines, "")
-	if height-len(lines) >= 12 {
+	// The connection block only shows when the rotation history (and the
+	// provider calls) keep enough rows: they matter more for rotation tests.
+	need := 5 + 2 + max(min(len(s.Rotations), 4), 1)
+	if len(s.Providers) > 0 {
+		need += min(len(s.Providers), 3) + 2
+	}
+	if height-len(lines) >= need {
 		lines = append(lines, connInfo(st, s, width)...)
 		lines = append(lines, "")
 	}
@@ -172,6 +184,9 @@ func tokenView(st theme.Styles, s Snapshot, now time.Time, keys TokenKeyMap, wid
 	lines = append(lines, st.TitleFocused.Render(fmt.Sprintf("Rotations %d", len(s.Rotations))))
 	lines = append(lines, st.Header.Render(fit(rotationRow("TIME", "TRIGGER", "LATENCY", "OLD EXP", "NEW EXP", "RESULT", width), width)))
 	room := height - len(lines)
+	if len(s.Providers) > 0 {
+		room -= min(len(s.Providers), 3) + 2 // keep space for the provider calls
+	}
 	if len(s.Rotations) == 0 {
 		lines = append(lines, st.Muted.Render("  none yet: press R to refresh now, or p for a policy"))
 	}
@@ -185,6 +200,17 @@ func tokenView(st theme.Styles, s Snapshot, now time.Time, keys TokenKeyMap, wid
 		}
 		lines = append(lines, rotationRow(clockTime(r.Time), r.Trigger, shortDur(r.Latency), clockTime(r.OldExp), clockTime(r.NewExp), res, width))
 		room--
+	}
+	if n := len(s.Providers); n > 0 && height-len(lines) >= 3 {
+		lines = append(lines, "", st.TitleFocused.Render(fmt.Sprintf("Provider calls %d", n)))
+		for i := n - 1; i >= 0 && height-len(lines) > 0; i-- {
+			p := s.Providers[i]
+			res := st.OK.Render(p.Kind + " " + p.Fingerprint)
+			if p.Err != "" {
+				res = st.Err.Render("failed: " + p.Err)
+			}
+			lines = append(lines, " "+fit(clockTime(p.Time), 9)+fitLeft(shortDur(p.Duration), 8)+"  "+truncate(res, max(width-20, 6)))
+		}
 	}
 	return box(lines, width, height)
 }
