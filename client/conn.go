@@ -136,6 +136,8 @@ func (c *Client) dialError(target string, status int, err error) error {
 		return &Error{Kind: KindOther, Op: "connect", Status: status, Message: "upgrade refused (403): origin not allowed?", Err: err}
 	case status == http.StatusServiceUnavailable:
 		return &Error{Kind: KindUnreachable, Op: "connect", Status: status, Message: "server refused the socket (503): shutting down or full", Err: err}
+	case status == http.StatusBadRequest && c.base.Scheme == "http":
+		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: "upgrade answered HTTP 400: if the server uses TLS, use https:// or wss://", Err: err}
 	case status != 0 && status != http.StatusSwitchingProtocols:
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("upgrade answered HTTP %d, not a WebSocket: not KalamDB?", status), Err: err}
 	}

@@ -77,6 +77,9 @@ func (c *Client) notKalamDB(op, path string, r *httpResult) *Error {
 	ct, _, _ := mime.ParseMediaType(r.header.Get("Content-Type"))
 	trimmed := bytes.TrimSpace(r.body)
 	switch {
+	case r.status == http.StatusBadRequest && bytes.Contains(r.body, []byte("HTTP request to an HTTPS server")):
+		return &Error{Kind: KindTLS, Op: op, Status: r.status,
+			Message: fmt.Sprintf("%s speaks HTTPS: use https:// (or wss://) instead of http://", c.base.Host)}
 	case ct == "text/html" || bytes.HasPrefix(bytes.ToLower(trimmed), []byte("<!doctype html")) || bytes.HasPrefix(bytes.ToLower(trimmed), []byte("<html")):
 		return &Error{Kind: KindNotKalamDB, Op: op, Status: r.status,
 			Message: fmt.Sprintf("not a KalamDB server? got text/html (HTTP %d) from %s%s", r.status, c.base, path)}

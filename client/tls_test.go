@@ -66,6 +66,12 @@ func TestTLS(t *testing.T) {
 		})
 	}
 
+	// Plain HTTP against the TLS port is a TLS mistake, and says so.
+	plain := strings.Replace(front.URL, "https://", "http://", 1)
+	if _, err := client.Connect(ctxT(t), plain, auth); !client.IsTLS(err) || !strings.Contains(err.Error(), "use https://") {
+		t.Fatalf("http against https: %v", err)
+	}
+
 	// A missing CA file is a clear construction error.
 	if _, err := client.Connect(ctxT(t), front.URL, auth, client.WithCAFile(filepath.Join(t.TempDir(), "nope.pem"))); err == nil || !strings.Contains(err.Error(), "CA file") {
 		t.Fatalf("missing CA file: %v", err)
