@@ -386,3 +386,51 @@ func TestReplayDashboardBackend(t *testing.T) {
 		t.Fatal("Query on a recording succeeded")
 	}
 }
+
+// TestRecordCommandStreamsUntilInterrupted: with no --duration or --count
+// the recording streams to the file (readable while it grows) until
+// Ctrl-C (a cancelled context), and then ends with reason "interrupted".
+func TestRecordCommandStreamsUntilInterrupted(t *testing.T) {
+	srv := recServer(t)
+	out := filepath.Join(t.TempDir(), "live.jsonl")
+	ctx, cancel := context.WithCancel(recCtx(t))
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- runRecord(ctx, recordFlags{url: srv.URL, user: "alice", passwordStdin: true, out: out, format: "jsonl",
+			progress: "never", subscribe: []string{"SELECT * FROM app.messages"}}, strings.NewReader(recAlicePW+"\n"), io.Discard, io.Discard)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(out)
+		if bytes.Contains(b, []byte(`"type":"initial_data_batch"`)) {
+			break // flushed while recording
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the file never showed the initial data while recording:\n%s", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	srv.MustExec("alice", "INSERT INTO app.messages (id, body) VALUES (99, 'late')")
+	for {
+		b, _ := os.ReadFile(out)
+		if bytes.Contains(b, []byte(`"type":"change"`)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the change never reached the file")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	rec, err := recording.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.End == nil || rec.End.Reason != "interrupted" {
+		t.Fatalf("trailer %+v, want reason interrupted", rec.End)
+	}
+}
