@@ -19,10 +19,14 @@ func (c *Client) supervise(first *wsConn) {
 		if conn != nil {
 			attempt = 0
 			if !registered && !c.up(conn) {
-				// Closed before the socket was registered: it never ran.
+				// Closed or disconnected while dialing: the socket never ran.
 				conn.cancel()
 				_ = conn.ws.CloseNow()
-				return
+				if c.isClosed() {
+					return
+				}
+				conn = nil
+				continue
 			}
 			<-conn.done
 			c.down(conn)
@@ -156,10 +160,11 @@ func (c *Client) setLastErr(err error) {
 
 // up registers a freshly authenticated socket, re-sends every live
 // subscription (resuming from its last _seq) and announces the connection.
-// It reports false if the client closed first.
+// It reports false if the client closed, or Disconnect was called, while
+// the socket was being dialed.
 func (c *Client) up(wc *wsConn) bool {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed || !c.want {
 		c.mu.Unlock()
 		return false
 	}
