@@ -98,9 +98,11 @@ func (f *File) Watch(ctx context.Context, interval time.Duration) <-chan FileCha
 		interval = time.Second
 	}
 	out := make(chan FileChange, 1)
+	// The baseline is taken before Watch returns, so a change made right
+	// after the call is reported rather than mistaken for the baseline.
+	last := f.digest()
 	go func() {
 		defer close(out)
-		last := f.digest()
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
