@@ -235,7 +235,8 @@ func (e *env) waitConnected(n int) {
 }
 
 // checkProvider asserts the auth provider ran before every connection
-// attempt: once per ConnectingEvent, nothing skipped, nothing extra.
+// attempt (once per ConnectingEvent, nothing skipped, nothing extra) and
+// that the lifecycle events are consistent (checkSequence).
 func (e *env) checkProvider() {
 	e.t.Helper()
 	attempts := e.log.count(kindConnecting)
@@ -246,6 +247,56 @@ func (e *env) checkProvider() {
 	}
 	if byTrigger := e.log.providerTriggers(); byTrigger["connect"]+byTrigger["reconnect"] != calls {
 		e.t.Errorf("ProviderCalledEvents %v do not match %d provider calls", byTrigger, calls)
+	}
+	e.checkSequence()
+}
+
+// checkSequence asserts the lifecycle events tell a consistent story:
+// every socket is announced once, after a connection attempt, with a
+// larger ConnID than the one before; only announced sockets disconnect,
+// each once; and after a disconnect that will be retried, the client
+// schedules or starts another attempt before announcing a new socket.
+func (e *env) checkSequence() {
+	e.t.Helper()
+	e.log.mu.Lock()
+	defer e.log.mu.Unlock()
+	var (
+		attempts   int // connection attempts not yet answered by a socket
+		lastConn   uint64
+		up         = map[uint64]bool{}
+		down       = map[uint64]bool{}
+		retryOwed  bool // a retried disconnect still waits for a new attempt
+		complaints []string
+	)
+	for i, r := range e.log.all {
+		switch r.kind {
+		case kindConnecting:
+			attempts++
+			retryOwed = false
+		case kindScheduled:
+			retryOwed = false
+		case kindConnected:
+			if attempts == 0 {
+				complaints = append(complaints, fmt.Sprintf("#%d: socket %d announced without a connection attempt", i, r.connID))
+			}
+			attempts = 0
+			if r.connID <= lastConn || up[r.connID] {
+				complaints = append(complaints, fmt.Sprintf("#%d: socket %d announced after socket %d", i, r.connID, lastConn))
+			}
+			if retryOwed {
+				complaints = append(complaints, fmt.Sprintf("#%d: socket %d up with no attempt after the last retried disconnect", i, r.connID))
+			}
+			lastConn, up[r.connID] = r.connID, true
+		case kindDisconnected:
+			if !up[r.connID] || down[r.connID] {
+				complaints = append(complaints, fmt.Sprintf("#%d: socket %d disconnected (announced %v, already down %v)", i, r.connID, up[r.connID], down[r.connID]))
+			}
+			down[r.connID] = true
+			retryOwed = r.willRetry
+		}
+	}
+	if len(complaints) > 0 {
+		e.t.Errorf("inconsistent lifecycle events: %v", complaints[:min(5, len(complaints))])
 	}
 }
 
@@ -266,7 +317,15 @@ type eventLog struct {
 	counts   map[string]int
 	triggers map[string]int
 	last     []string
+	all      []record // every event, in order, for checkSequence
 	done     chan struct{}
+}
+
+// record is the part of a lifecycle event that checkSequence looks at.
+type record struct {
+	kind      string
+	connID    uint64
+	willRetry bool
 }
 
 const (
@@ -299,8 +358,10 @@ func (l *eventLog) add(ev client.Event) {
 		k, detail = kindConnecting, fmt.Sprintf("#%d", x.Attempt)
 	case client.ConnectedEvent:
 		k, detail = kindConnected, fmt.Sprintf("conn %d resumed %d", x.ConnID, x.Resumed)
+		l.all = append(l.all, record{kind: k, connID: x.ConnID})
 	case client.DisconnectedEvent:
 		k, detail = kindDisconnected, fmt.Sprintf("conn %d code %d %v", x.ConnID, x.Code, x.Err)
+		l.all = append(l.all, record{kind: k, connID: x.ConnID, willRetry: x.WillRetry})
 	case client.ReconnectScheduledEvent:
 		k, detail = kindScheduled, x.Delay.String()
 	case client.ErrorEvent:
@@ -312,6 +373,9 @@ func (l *eventLog) add(ev client.Event) {
 		k, detail = kindRefreshed, x.Trigger
 	default:
 		k = fmt.Sprintf("%T", ev)
+	}
+	if k != kindConnected && k != kindDisconnected {
+		l.all = append(l.all, record{kind: k})
 	}
 	l.counts[k]++
 	l.last = append(l.last, k+"("+detail+")")
