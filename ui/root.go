@@ -12,7 +12,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -506,95 +505,6 @@ func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// frameAction handles the frame keys that do more than move the list.
-func (m *Model) frameAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
-	k := t.insp.keys
-	switch {
-	case key.Matches(msg, k.Detail):
-		t.focus = 1
-	case key.Matches(msg, t.det.keys.Mode):
-		t.det.Update(msg)
-		m.syncDetail()
-	case key.Matches(msg, k.Copy):
-		f, ok := t.insp.selected()
-		if !ok {
-			return nil
-		}
-		m.say(false, "copied frame #%d to the clipboard (OSC 52)", f.ID)
-		return tea.SetClipboard(copyText(f, t.reveal))
-	case key.Matches(msg, k.Export):
-		return m.export(t, "")
-	}
-	return nil
-}
-
-func (m *Model) export(t *tab, path string) tea.Cmd {
-	src := t.conn.Frames()
-	n := src.Len(t.insp.filter)
-	frames := src.Page(t.insp.filter, 0, n)
-	if path == "" {
-		path = filepath.Join(m.exportDir, fmt.Sprintf("kalamdash-frames-%s.jsonl", m.now().Format("20060102-150405")))
-	}
-	return exportCmd(path, frames, t.reveal)
-}
-
-func (m *Model) tokenAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
-	k := m.tokenKeys
-	c := t.conn
-	switch {
-	case key.Matches(msg, k.Refresh):
-		return actionCmd(c, "refreshAuth", func(ctx context.Context) error { return c.RefreshAuth(ctx) })
-	case key.Matches(msg, k.UseRefresh):
-		return actionCmd(c, "refresh-token rotation", func(ctx context.Context) error { return c.UseRefreshToken(ctx) })
-	case key.Matches(msg, k.Policy):
-		return m.setPolicy(t, nextPolicy(t.snap.Policy))
-	case key.Matches(msg, k.Longer):
-		return m.setPolicy(t, stepInterval(t.snap.Policy, 1))
-	case key.Matches(msg, k.Shorter):
-		return m.setPolicy(t, stepInterval(t.snap.Policy, -1))
-	case key.Matches(msg, k.Reconnect):
-		return actionCmd(c, "reconnect", func(ctx context.Context) error { return c.Reconnect(ctx) })
-	case key.Matches(msg, k.Expire):
-		if !t.snap.Demo {
-			m.say(true, "expire works only against the embedded demo server")
-			return nil
-		}
-		return actionCmd(c, "expire every issued token on the demo server (the open socket stays authenticated; X drops it)", func(ctx context.Context) error { return c.ExpireToken(ctx) })
-	case key.Matches(msg, k.Drop):
-		if !t.snap.Demo {
-			m.say(true, "drop works only against the embedded demo server")
-			return nil
-		}
-		return actionCmd(c, "drop socket", func(ctx context.Context) error { return c.DropSocket(ctx) })
-	}
-	return nil
-}
-
-func (m *Model) setPolicy(t *tab, p Policy) tea.Cmd {
-	if p.Kind == "" || p.Kind == "manual" && t.snap.Policy.Kind == "manual" && p.Interval != 0 {
-		p.Kind = "manual"
-		p.Interval = 0
-	}
-	if err := t.conn.SetPolicy(p); err != nil {
-		m.say(true, "policy: %v", err)
-		return nil
-	}
-	t.snap = t.conn.Snapshot()
-	m.say(false, "refresh policy: %s", t2s(p))
-	return nil
-}
-
-func (m *Model) toggleCompression(t *tab) tea.Cmd {
-	disable := !t.snap.NoCompress
-	c := t.conn
-	what := "reconnect with compress=false"
-	if !disable {
-		what = "reconnect with gzip"
-	}
-	m.say(false, "%s…", what)
-	return actionCmd(c, what, func(context.Context) error { return c.SetCompression(disable) })
-}
-
 func (m *Model) cycleFocus() {
 	t := m.current()
 	if t == nil {
@@ -632,18 +542,6 @@ func (m Model) handlePaste(msg tea.PasteMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// relayout recomputes panel sizes after a resize or view change.
-func (m *Model) relayout() {
-	l := m.layout()
-	for _, t := range m.tabs {
-		t.insp.height = l.listRows
-		t.insp.width = l.listW
-		t.det.height = l.detailRows
-		t.insp.sync(t.conn.Frames(), 0)
-	}
-	m.syncDetail()
-}
-
 // syncDetail shows the selected frame of the current tab in its detail pane.
 func (m *Model) syncDetail() {
 	t := m.current()
@@ -652,101 +550,6 @@ func (m *Model) syncDetail() {
 	}
 	f, ok := t.insp.selected()
 	t.det.show(m.st, f, ok, m.layout().detailW, t.reveal)
-}
-
-// layoutInfo is where things go on screen; View and mouse handling share it.
-type layoutInfo struct {
-	bodyY, bodyH int
-	side         bool // list and detail side by side
-	listW        int
-	listRows     int // frame rows (title and header excluded)
-	detailX      int
-	detailY      int
-	detailW      int
-	detailRows   int
-}
-
-func (m *Model) layout() layoutInfo {
-	l := layoutInfo{bodyY: 2, bodyH: max(m.height-4, 1)}
-	if m.width >= 140 {
-		l.side = true
-		l.listW = m.width * 11 / 20
-		l.detailX = l.listW + 1
-		l.detailW = m.width - l.listW - 1
-		l.listRows = max(l.bodyH-2, 1)
-		l.detailY = l.bodyY
-		l.detailRows = max(l.bodyH-1, 1)
-		return l
-	}
-	l.listW = m.width
-	l.detailW = m.width
-	listBlock := max(l.bodyH*11/20, 4)
-	l.listRows = max(listBlock-2, 1)
-	l.detailY = l.bodyY + listBlock + 1
-	l.detailRows = max(l.bodyH-listBlock-2, 1)
-	return l
-}
-
-func (m Model) handleWheel(msg tea.MouseWheelMsg) Model {
-	t := m.current()
-	if t == nil || m.loggingIn || t.view != viewFrames {
-		return m
-	}
-	ms := msg.Mouse()
-	l := m.layout()
-	delta := 3
-	if ms.Button == tea.MouseWheelUp {
-		delta = -3
-	}
-	inDetail := (l.side && ms.X >= l.detailX) || (!l.side && ms.Y >= l.detailY-1)
-	if inDetail {
-		t.det.scroll(delta)
-		return m
-	}
-	t.insp.move(t.conn.Frames(), delta)
-	m.syncDetail()
-	return m
-}
-
-func (m Model) handleClick(msg tea.MouseClickMsg) Model {
-	ms := msg.Mouse()
-	if m.loggingIn || ms.Button != tea.MouseLeft {
-		return m
-	}
-	t := m.current()
-	if ms.Y == 0 {
-		// Tab bar: find the tab under the pointer.
-		for i, r := range m.tabRanges() {
-			if ms.X >= r[0] && ms.X < r[1] {
-				m.active = i
-				m.relayout()
-			}
-		}
-		return m
-	}
-	if t == nil {
-		return m
-	}
-	if ms.Y == 1 {
-		for v, r := range m.viewRanges() {
-			if ms.X >= r[0] && ms.X < r[1] {
-				t.view = v
-			}
-		}
-		return m
-	}
-	if t.view != viewFrames {
-		return m
-	}
-	l := m.layout()
-	if (l.side && ms.X >= l.detailX) || (!l.side && ms.Y >= l.detailY-1) {
-		t.focus = 1
-		return m
-	}
-	t.focus = 0
-	t.insp.clickRow(t.conn.Frames(), ms.Y-l.bodyY-2)
-	m.syncDetail()
-	return m
 }
 
 var _ tea.Model = Model{}

@@ -1,0 +1,102 @@
+package ui
+
+// This file holds what panel keys do beyond moving a selection: control
+// calls on the connection (always in commands), copy and export.
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// frameAction handles the frame keys that do more than move the list.
+func (m *Model) frameAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
+	k := t.insp.keys
+	switch {
+	case key.Matches(msg, k.Detail):
+		t.focus = 1
+	case key.Matches(msg, t.det.keys.Mode):
+		t.det.Update(msg)
+		m.syncDetail()
+	case key.Matches(msg, k.Copy):
+		f, ok := t.insp.selected()
+		if !ok {
+			return nil
+		}
+		m.say(false, "copied frame #%d to the clipboard (OSC 52)", f.ID)
+		return tea.SetClipboard(copyText(f, t.reveal))
+	case key.Matches(msg, k.Export):
+		return m.export(t, "")
+	}
+	return nil
+}
+
+func (m *Model) export(t *tab, path string) tea.Cmd {
+	src := t.conn.Frames()
+	n := src.Len(t.insp.filter)
+	frames := src.Page(t.insp.filter, 0, n)
+	if path == "" {
+		path = filepath.Join(m.exportDir, fmt.Sprintf("kalamdash-frames-%s.jsonl", m.now().Format("20060102-150405")))
+	}
+	return exportCmd(path, frames, t.reveal)
+}
+
+func (m *Model) tokenAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
+	k := m.tokenKeys
+	c := t.conn
+	switch {
+	case key.Matches(msg, k.Refresh):
+		return actionCmd(c, "refreshAuth", func(ctx context.Context) error { return c.RefreshAuth(ctx) })
+	case key.Matches(msg, k.UseRefresh):
+		return actionCmd(c, "refresh-token rotation", func(ctx context.Context) error { return c.UseRefreshToken(ctx) })
+	case key.Matches(msg, k.Policy):
+		return m.setPolicy(t, nextPolicy(t.snap.Policy))
+	case key.Matches(msg, k.Longer):
+		return m.setPolicy(t, stepInterval(t.snap.Policy, 1))
+	case key.Matches(msg, k.Shorter):
+		return m.setPolicy(t, stepInterval(t.snap.Policy, -1))
+	case key.Matches(msg, k.Reconnect):
+		return actionCmd(c, "reconnect", func(ctx context.Context) error { return c.Reconnect(ctx) })
+	case key.Matches(msg, k.Expire):
+		if !t.snap.Demo {
+			m.say(true, "expire works only against the embedded demo server")
+			return nil
+		}
+		return actionCmd(c, "expire every issued token on the demo server (the open socket stays authenticated; X drops it)", func(ctx context.Context) error { return c.ExpireToken(ctx) })
+	case key.Matches(msg, k.Drop):
+		if !t.snap.Demo {
+			m.say(true, "drop works only against the embedded demo server")
+			return nil
+		}
+		return actionCmd(c, "drop socket", func(ctx context.Context) error { return c.DropSocket(ctx) })
+	}
+	return nil
+}
+
+func (m *Model) setPolicy(t *tab, p Policy) tea.Cmd {
+	if p.Kind == "" || p.Kind == "manual" && t.snap.Policy.Kind == "manual" && p.Interval != 0 {
+		p.Kind = "manual"
+		p.Interval = 0
+	}
+	if err := t.conn.SetPolicy(p); err != nil {
+		m.say(true, "policy: %v", err)
+		return nil
+	}
+	t.snap = t.conn.Snapshot()
+	m.say(false, "refresh policy: %s", t2s(p))
+	return nil
+}
+
+func (m *Model) toggleCompression(t *tab) tea.Cmd {
+	disable := !t.snap.NoCompress
+	c := t.conn
+	what := "reconnect with compress=false"
+	if !disable {
+		what = "reconnect with gzip"
+	}
+	m.say(false, "%s…", what)
+	return actionCmd(c, what, func(context.Context) error { return c.SetCompression(disable) })
+}
