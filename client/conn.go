@@ -19,16 +19,17 @@ import (
 // wsConn is one authenticated WebSocket. Its read loop is the only reader;
 // writes are serialised by wmu.
 type wsConn struct {
-	c      *Client
-	id     uint64
-	ws     *websocket.Conn
-	ctx    context.Context // lives as long as the socket
-	cancel context.CancelFunc
-	proto  Protocol
-	token  string // access token this socket authenticated with
-	user   string
-	role   string
-	dec    decoder
+	c        *Client
+	id       uint64
+	ws       *websocket.Conn
+	ctx      context.Context // lives as long as the socket
+	cancel   context.CancelFunc
+	proto    Protocol
+	token    string // access token this socket authenticated with
+	compress bool   // gzip allowed (no compress=false) when dialed
+	user     string
+	role     string
+	dec      decoder
 
 	wmu    sync.Mutex
 	lastIn atomic.Int64 // unix nanos of the last inbound frame of any kind
@@ -42,7 +43,9 @@ type wsConn struct {
 }
 
 // wsURL returns the WebSocket URL for the next dial (no secrets in it).
-func (c *Client) wsURL() string {
+func (c *Client) wsURL() string { return c.wsURLFor(c.compressOn()) }
+
+func (c *Client) wsURLFor(compress bool) string {
 	u := *c.base
 	if u.Scheme == "https" {
 		u.Scheme = "wss"
@@ -51,9 +54,6 @@ func (c *Client) wsURL() string {
 	}
 	u.Path += "/v1/ws"
 	q := url.Values{}
-	c.mu.Lock()
-	compress := c.compress
-	c.mu.Unlock()
 	if !compress {
 		q.Set("compress", "false")
 	}
@@ -73,12 +73,13 @@ func (c *Client) dial(ctx context.Context) (*wsConn, error) {
 	id := c.connIDs
 	c.mu.Unlock()
 
-	target := c.wsURL()
+	compress := c.compressOn()
+	target := c.wsURLFor(compress)
 	hdr := http.Header{}
 	if !c.o.messageAuth && auth.Kind() == AuthJWT {
 		hdr.Set("Authorization", "Bearer "+auth.Token())
 	}
-	wc := &wsConn{c: c, id: id, done: make(chan struct{}), endCode: -1}
+	wc := &wsConn{c: c, id: id, done: make(chan struct{}), endCode: -1, compress: compress}
 	wc.lastIn.Store(time.Now().UnixNano())
 	dctx := ctx
 	if c.o.httpTimeout > 0 {

@@ -168,6 +168,15 @@ func (c *Client) up(wc *wsConn) bool {
 		c.mu.Unlock()
 		return false
 	}
+	if wc.compress != c.compress {
+		// SetCompression changed the setting during the dial: redial now.
+		c.mu.Unlock()
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+		return false
+	}
 	if c.upCount > 0 {
 		c.st.reconnects.Add(1)
 	}
