@@ -154,7 +154,7 @@ func (wc *wsConn) authenticate(ctx context.Context, auth Auth) error {
 			return &Error{Kind: KindAuth, Op: "connect", Message: "message authentication needs a JWT; the provider returned " + auth.Kind().String()}
 		}
 		compression := "gzip"
-		if !c.compressOn() {
+		if !wc.compress {
 			compression = "none"
 		}
 		msg := AuthenticateMessage{Type: TypeAuthenticate, Method: "jwt", Token: auth.Token(),
