@@ -75,18 +75,19 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, http.StatusForbidden)
 		return
 	}
-	var bearer string
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		bearer = strings.TrimPrefix(h, "Bearer ")
-	}
+	// Exactly "Bearer " (case-sensitive, one space) means header auth, even
+	// with an empty token; anything else waits for an authenticate message.
+	h := r.Header.Get("Authorization")
+	headerAuth := strings.HasPrefix(h, "Bearer ")
+	bearer := strings.TrimPrefix(h, "Bearer ")
 	compress, proto := true, client.Protocol{Serialization: "json", Compression: "gzip"}
 	for _, pair := range strings.Split(r.URL.RawQuery, "&") {
 		switch {
 		case strings.EqualFold(pair, "compress=false"):
 			compress = false
-		case bearer != "" && strings.EqualFold(pair, "serialization=msgpack"):
+		case headerAuth && strings.EqualFold(pair, "serialization=msgpack"):
 			proto.Serialization = "msgpack"
-		case bearer != "" && strings.EqualFold(pair, "compression=none"):
+		case headerAuth && strings.EqualFold(pair, "compression=none"):
 			proto.Compression = "none"
 		}
 	}
@@ -126,10 +127,10 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	defer s.wg.Done()
 
-	s.log.Info("ws open", "conn", wc.id, "remote", wc.remote, "compress", compress, "header_auth", bearer != "")
+	s.log.Info("ws open", "conn", wc.id, "remote", wc.remote, "compress", compress, "header_auth", headerAuth)
 	go wc.writer()
 
-	if bearer != "" {
+	if headerAuth {
 		// Header auth: validate before reading any client frame and send
 		// auth_success unprompted.
 		wc.authenticate(bearer, proto, clientIP(r))

@@ -1,7 +1,6 @@
 package kalamtest_test
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -239,27 +238,19 @@ func TestShutdownRefusesUpgradeWith503(t *testing.T) {
 	s := newKT(t)
 	tk := s.login(t, "alice", alicePW)
 	w := s.dialAuthed(t, tk.access, "")
-	// A TCP connection opened before shutdown is still served; an upgrade
-	// sent on it once shutdown has begun gets 503.
-	raw, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
+	// Upgrades that reach the server once shutdown has begun get 503.
+	s.MarkShuttingDown()
+	_, resp, err := s.dial(t, "", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("upgrade during shutdown: err=%v resp=%v", err, resp)
 	}
-	defer raw.Close()
+	if b, _ := io.ReadAll(resp.Body); strings.TrimSpace(string(b)) != "Server is shutting down" {
+		t.Errorf("503 body %q", b)
+	}
+	w.sentinel() // open sockets are untouched until Close
 	done := make(chan struct{})
 	go func() { _ = s.Close(); close(done) }()
 	w.expectCloseFixture("ws-close-server-shutdown.json")
-	_, _ = io.WriteString(raw, "GET /v1/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
-	_ = raw.SetReadDeadline(time.Now().Add(ktWait))
-	res, err := http.ReadResponse(bufio.NewReader(raw), nil)
-	if err != nil {
-		t.Fatalf("no answer to an upgrade during shutdown: %v", err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusServiceUnavailable || strings.TrimSpace(string(body)) != "Server is shutting down" {
-		t.Errorf("upgrade during shutdown: %d %q", res.StatusCode, body)
-	}
 	<-done
 	// New TCP connections are refused outright.
 	if c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://")); err == nil {
