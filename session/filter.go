@@ -107,7 +107,7 @@ func (m *matcher) match(l *FrameLog, id uint64, r *rec) bool {
 	if m.f.Text == "" {
 		return true
 	}
-	return m.find(l.text(id, r)) || m.find([]byte(l.types.name(uint32(r.typ)))) || m.find([]byte(l.subs.name(r.sub)))
+	return m.find(l.text(id, r)) || m.findString(l.types.name(uint32(r.typ))) || m.findString(l.subs.name(r.sub))
 }
 
 func (m *matcher) find(b []byte) bool {
@@ -120,9 +120,21 @@ func (m *matcher) find(b []byte) bool {
 	return bytes.Contains(b, m.needle)
 }
 
+func (m *matcher) findString(s string) bool {
+	switch {
+	case s == "":
+		return false
+	case m.re != nil:
+		return m.re.MatchString(s)
+	case m.fold:
+		return containsFold(s, m.needle)
+	}
+	return strings.Contains(s, m.f.Text)
+}
+
 // containsFold reports whether b contains the lower-case needle, comparing
 // ASCII letters case-insensitively, without allocating.
-func containsFold(b, needle []byte) bool {
+func containsFold[T string | []byte](b T, needle []byte) bool {
 	n := len(needle)
 	if n == 0 {
 		return true

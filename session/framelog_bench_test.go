@@ -114,3 +114,19 @@ func BenchmarkFrameLogMemoryPerFrame(b *testing.B) {
 	for range b.N {
 	}
 }
+
+// BenchmarkFrameLogNewFilter measures the one-off scan when a filter is
+// used for the first time (grows linearly with the log, by design).
+func BenchmarkFrameLogNewFilter(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			l := filledLog(b, n)
+			f := Filter{Text: "sub-3"}
+			b.ResetTimer()
+			for range b.N {
+				clear(l.idx)
+				l.Len(f)
+			}
+		})
+	}
+}
