@@ -580,3 +580,35 @@ func readMsgpack(t *testing.T, w *wsc) map[string]any {
 	}
 	return m
 }
+
+// A SHARED table's changes, made by one user over HTTP, reach every
+// subscriber; WHERE filters apply per subscription.
+func TestSharedTableChangesReachEveryone(t *testing.T) {
+	l := newLive(t)
+	l.mustSQL(t, l.ops.access, "CREATE SHARED TABLE app.board (id BIGINT PRIMARY KEY, note TEXT, prio INT) WITH (ACCESS_LEVEL = 'PUBLIC')")
+	wa := l.dialAuthed(t, l.alice.access, "")
+	wb := l.dialAuthed(t, l.bob.access, "compress=false")
+	wa.send(subscribeMsg("all", "SELECT * FROM app.board", "{}"))
+	wa.readType("subscription_ack")
+	wa.readType("initial_data_batch")
+	wb.send(subscribeMsg("urgent", "SELECT id, note FROM app.board WHERE prio > 5", ""))
+	wb.readType("subscription_ack")
+
+	l.mustSQL(t, l.ops.access, "INSERT INTO app.board (id, note, prio) VALUES (1, 'low', 1), (2, 'high', 9)")
+	a1, a2 := wa.readType("change"), wa.readType("change")
+	if rowsOf(t, a1)[0]["id"] != "1" || rowsOf(t, a2)[0]["id"] != "2" {
+		t.Errorf("alice: %s / %s", a1.text, a2.text)
+	}
+	b := wb.readType("change")
+	if row := rowsOf(t, b)[0]; row["id"] != "2" || row["prio"] != nil {
+		t.Errorf("bob's filtered, projected change: %s", b.text)
+	}
+	wb.sentinel() // the low-priority row did not match bob's WHERE
+	l.mustSQL(t, l.ops.access, "DELETE FROM app.board WHERE id = 2")
+	if f := wb.readType("change"); f.msg["change_type"] != "delete" {
+		t.Errorf("bob delete: %s", f.text)
+	}
+	if f := wa.readType("change"); f.msg["change_type"] != "delete" {
+		t.Errorf("alice delete: %s", f.text)
+	}
+}
