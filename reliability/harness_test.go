@@ -26,7 +26,7 @@ const (
 	pongTimeout  = time.Second // generous: -race on a loaded machine is slow
 	backoffMin   = 10 * time.Millisecond
 	backoffMax   = 150 * time.Millisecond
-	httpTimeout  = 2 * time.Second
+	httpTimeout  = 5 * time.Second
 	waitDeadline = 30 * time.Second
 
 	alicePW = "alice-reliability-pw"

@@ -271,6 +271,9 @@ func (c *proxyConn) teardown(rst bool) {
 		c.mu.Unlock()
 		close(c.done)
 		c.cancel()
+		// Forget the connection before closing its sockets, so Stats
+		// never counts one that a peer has already seen end.
+		c.p.remove(c)
 		for _, nc := range []*net.TCPConn{c.client, s} {
 			if nc == nil {
 				continue
@@ -280,7 +283,6 @@ func (c *proxyConn) teardown(rst bool) {
 			}
 			_ = nc.Close()
 		}
-		c.p.remove(c)
 	})
 }
 
