@@ -1,0 +1,163 @@
+package client
+
+// This file routes server messages to subscriptions: acks, batches (with
+// automatic next_batch), changes and errors, tracking _seq for resume.
+
+import (
+	"fmt"
+)
+
+// sub returns the live subscription with id, or nil.
+func (c *Client) sub(id string) *Subscription {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.subs[id]
+}
+
+// failPending fails every Subscribe still waiting for its first ack.
+func (c *Client) failPending(err error) {
+	c.mu.Lock()
+	subs := make([]*Subscription, 0, len(c.subs))
+	for _, s := range c.subs {
+		subs = append(subs, s)
+	}
+	c.mu.Unlock()
+	for _, s := range subs {
+		s.mu.Lock()
+		pending := !s.acked
+		s.mu.Unlock()
+		if pending {
+			select {
+			case s.ackCh <- err:
+			default:
+			}
+		}
+	}
+}
+
+// dispatch routes one server message; it runs on the socket's read loop.
+func (c *Client) dispatch(wc *wsConn, m *ServerMessage) {
+	switch m.Type {
+	case TypeSubscriptionAck, TypeInitialDataBatch, TypeChange:
+		if s := c.sub(m.SubscriptionID); s != nil {
+			s.handle(wc, m)
+		}
+	case TypeError:
+		err := &Error{Kind: KindSubscription, Op: "subscribe", Code: m.Code, Message: m.Message}
+		if s := c.sub(m.SubscriptionID); s != nil {
+			s.handleError(wc, err)
+			return
+		}
+		c.emit(ErrorEvent{Time: c.now(), Recoverable: true,
+			Err: &Error{Kind: KindProtocol, Op: "server", Code: m.Code, Message: m.Message + " (" + m.SubscriptionID + ")"}})
+	case TypeAuthError:
+		c.setLastErr(&Error{Kind: KindAuth, Op: "connect", Code: TypeAuthError, Message: "server refused the token: " + m.Message})
+	}
+}
+
+func (s *Subscription) handleError(wc *wsConn, err *Error) {
+	s.mu.Lock()
+	pending := !s.acked
+	s.mu.Unlock()
+	if pending {
+		select {
+		case s.ackCh <- err:
+		default:
+		}
+		return
+	}
+	s.push(SubEvent{Kind: SubError, ConnID: wc.id, Err: err, Code: err.Code})
+}
+
+// handle processes an ack, batch or change for s, tracking the highest
+// _seq and dropping replays after a resume.
+func (s *Subscription) handle(wc *wsConn, m *ServerMessage) {
+	ev := SubEvent{ConnID: wc.id}
+	var next *NextBatchMessage
+	s.mu.Lock()
+	switch m.Type {
+	case TypeSubscriptionAck:
+		ev.Kind, ev.Schema, ev.Resumed = SubAck, m.Schema, s.resumeAck
+		if m.BatchControl != nil {
+			ev.Batch = *m.BatchControl
+		}
+		s.acked, s.resumeAck = true, false
+		select {
+		case s.ackCh <- nil:
+		default:
+		}
+	case TypeInitialDataBatch:
+		ev.Kind = SubBatch
+		if m.BatchControl != nil {
+			ev.Batch = *m.BatchControl
+		}
+		ev.Rows, ev.Dropped = s.keepNew(m.Rows)
+		s.track(m.Rows)
+		if ev.Batch.LastSeqID != nil {
+			s.see(*ev.Batch.LastSeqID)
+		}
+		if ev.Batch.HasMore {
+			next = &NextBatchMessage{Type: TypeNextBatch, SubscriptionID: s.id, LastSeqID: ev.Batch.LastSeqID}
+		}
+	case TypeChange:
+		ev.Rows, ev.OldValues = m.Rows, m.OldValues
+		switch m.ChangeType {
+		case ChangeInsert:
+			ev.Kind = SubInsert
+			ev.Rows, ev.Dropped = s.keepNew(m.Rows)
+		case ChangeUpdate:
+			ev.Kind = SubUpdate
+			if kept, _ := s.keepNew(m.Rows); len(m.Rows) > 0 && len(kept) == 0 {
+				ev.Dropped = len(m.Rows)
+			}
+		case ChangeDelete:
+			ev.Kind = SubDelete
+		default:
+			s.mu.Unlock()
+			wc.c.emit(ErrorEvent{Time: wc.c.now(), Recoverable: true, Err: &Error{Kind: KindProtocol, Op: "read",
+				Message: fmt.Sprintf("change with unknown change_type %q for %s", m.ChangeType, s.id)}})
+			return
+		}
+		s.track(m.Rows)
+		s.track(m.OldValues)
+	}
+	s.mu.Unlock()
+	// A fully replayed insert or update is dropped, not delivered empty.
+	skip := ev.Dropped > 0 && (ev.Kind == SubUpdate || ev.Kind == SubInsert && len(ev.Rows) == 0)
+	if !skip {
+		s.push(ev)
+	}
+	if next != nil {
+		_ = wc.send(wc.ctx, *next)
+	}
+}
+
+// keepNew drops rows with _seq <= resumeFrom after a resume. Caller holds s.mu.
+func (s *Subscription) keepNew(rows []Row) ([]Row, int) {
+	if !s.filter || len(rows) == 0 {
+		return rows, 0
+	}
+	kept := rows[:0:0]
+	for _, r := range rows {
+		if seq, ok := r.Seq(); ok && seq <= s.resumeFrom {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return kept, len(rows) - len(kept)
+}
+
+// track raises lastSeq to the highest _seq in rows. Caller holds s.mu.
+func (s *Subscription) track(rows []Row) {
+	for _, r := range rows {
+		if seq, ok := r.Seq(); ok {
+			s.see(seq)
+		}
+	}
+}
+
+func (s *Subscription) see(seq int64) {
+	if !s.hasSeq || seq > s.lastSeq {
+		s.lastSeq, s.hasSeq = seq, true
+	}
+}

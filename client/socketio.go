@@ -1,0 +1,186 @@
+package client
+
+// This file holds a socket's frame I/O: decoding and tapping inbound
+// frames, writing client messages, the read loop and closing.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// ingest accounts, decodes and taps one inbound frame and returns the
+// parsed message, or nil (after an ErrorEvent) if it was malformed.
+func (wc *wsConn) ingest(typ websocket.MessageType, data []byte) *ServerMessage {
+	c := wc.c
+	wc.lastIn.Store(time.Now().UnixNano())
+	c.st.framesIn.Add(1)
+	c.st.wireIn.Add(uint64(len(data)))
+	text, enc, err := wc.dec.decode(typ, data)
+	op := OpText
+	if typ == websocket.MessageBinary {
+		op = OpBinary
+	}
+	f := Frame{Direction: Inbound, Opcode: op, Encoding: enc, Wire: data, WireSize: len(data),
+		Decoded: text, DecodedSize: len(text), ConnID: wc.id}
+	var msg *ServerMessage
+	if err == nil {
+		c.st.decodedIn.Add(uint64(len(text)))
+		msg, err = parseServerMessage(text)
+	}
+	if msg != nil {
+		f.Type, f.SubscriptionID = msg.Type, msg.SubscriptionID
+	}
+	if err != nil {
+		c.st.decodeErrors.Add(1)
+		f.Err = err.Error()
+		c.tapFrame(f)
+		c.emit(ErrorEvent{Time: c.now(), Recoverable: true,
+			Err: &Error{Kind: KindProtocol, Op: "read", Message: fmt.Sprintf("undecodable %s frame (%d bytes) on socket %d", op, len(data), wc.id), Err: err}})
+		return nil
+	}
+	c.tapFrame(f)
+	return msg
+}
+
+func (c *Client) compressOn() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.compress
+}
+
+// send writes one client message as a single JSON text frame.
+func (wc *wsConn) send(ctx context.Context, msg any) error {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	var typ, sid string
+	switch m := msg.(type) {
+	case AuthenticateMessage:
+		typ = m.Type
+	case SubscribeMessage:
+		typ, sid = m.Type, m.Subscription.ID
+	case NextBatchMessage:
+		typ, sid = m.Type, m.SubscriptionID
+	case UnsubscribeMessage:
+		typ, sid = m.Type, m.SubscriptionID
+	case PingMessage:
+		typ = m.Type
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	wc.wmu.Lock()
+	err = wc.ws.Write(wctx, websocket.MessageText, b)
+	wc.wmu.Unlock()
+	c := wc.c
+	red := redactJSON(b, c.o.revealSecrets)
+	f := Frame{Direction: Outbound, Opcode: OpText, Encoding: EncJSON, Type: typ, SubscriptionID: sid,
+		Wire: red, WireSize: len(b), Decoded: red, DecodedSize: len(b), ConnID: wc.id}
+	if err != nil {
+		f.Err = err.Error()
+	} else {
+		c.st.framesOut.Add(1)
+		c.st.wireOut.Add(uint64(len(b)))
+	}
+	c.tapFrame(f)
+	return err
+}
+
+func (c *Client) tapControl(id uint64, dir Direction, op Opcode, payload []byte) {
+	if dir == Inbound {
+		c.st.framesIn.Add(1)
+		c.st.wireIn.Add(uint64(len(payload)))
+	} else {
+		c.st.framesOut.Add(1)
+		c.st.wireOut.Add(uint64(len(payload)))
+	}
+	p := append([]byte(nil), payload...)
+	c.tapFrame(Frame{Direction: dir, Opcode: op, Encoding: EncNone, Type: op.String(), Wire: p,
+		WireSize: len(p), ConnID: id})
+}
+
+func (c *Client) tapClose(id uint64, dir Direction, code int, reason string) {
+	c.tapFrame(Frame{Direction: dir, Opcode: OpClose, Encoding: EncNone, Type: "close", ConnID: id,
+		CloseCode: code, CloseReason: reason, Wire: []byte(reason), WireSize: len(reason) + 2})
+}
+
+// run starts the socket's read and keepalive loops.
+func (wc *wsConn) run() {
+	c := wc.c
+	c.wg.Add(2)
+	go func() {
+		defer c.wg.Done()
+		wc.readLoop()
+	}()
+	go func() {
+		defer c.wg.Done()
+		wc.keepalive()
+	}()
+}
+
+func (wc *wsConn) readLoop() {
+	c := wc.c
+	defer close(wc.done)
+	defer wc.cancel()
+	for {
+		typ, data, err := wc.ws.Read(wc.ctx)
+		if err != nil {
+			code, reason := closeInfo(err)
+			wc.endMu.Lock()
+			if wc.endErr == nil {
+				wc.endErr, wc.endCode, wc.endReason = err, code, reason
+			}
+			local := wc.local
+			wc.endMu.Unlock()
+			if code >= 0 && !local {
+				c.tapClose(wc.id, Inbound, code, reason)
+			}
+			_ = wc.ws.CloseNow()
+			return
+		}
+		if msg := wc.ingest(typ, data); msg != nil {
+			c.dispatch(wc, msg)
+		}
+	}
+}
+
+// close sends a close frame and ends the socket; the read loop returns.
+func (wc *wsConn) close(code int, reason string) {
+	wc.endMu.Lock()
+	first := !wc.local && wc.endErr == nil
+	if first {
+		wc.local = true
+		wc.endErr = &Error{Kind: KindClosed, Op: "close", Status: code, Message: reason}
+		wc.endCode, wc.endReason = code, reason
+	}
+	wc.endMu.Unlock()
+	if !first {
+		return
+	}
+	c := wc.c
+	c.tapClose(wc.id, Outbound, code, reason)
+	// Close waits for the peer's answer (up to 5 s in coder/websocket);
+	// don't make the caller wait, and cut the socket after a second if the
+	// peer never answers. Tracked so Close outlives it.
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		t := time.AfterFunc(time.Second, func() { _ = wc.ws.CloseNow() })
+		defer t.Stop()
+		_ = wc.ws.Close(websocket.StatusCode(code), reason)
+	}()
+}
+
+// fail ends the socket because of a local error (keepalive timeout).
+func (wc *wsConn) fail(err error) {
+	wc.endMu.Lock()
+	if wc.endErr == nil {
+		wc.endErr = err
+	}
+	wc.endMu.Unlock()
+	_ = wc.ws.CloseNow()
+}
