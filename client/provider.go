@@ -46,6 +46,7 @@ func isTransient(err error) bool {
 
 // callProvider runs the provider, retrying transient failures.
 func (c *Client) callProvider(ctx context.Context, trigger string) (Auth, error) {
+	ctx = context.WithValue(ctx, triggerKey{}, trigger)
 	wait := c.o.providerBackoff
 	var (
 		a   Auth

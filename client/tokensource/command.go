@@ -89,7 +89,8 @@ func (c *Command) String() string { return "command " + c.argv[0] }
 // Provider returns c as a client.AuthProvider.
 func (c *Command) Provider() client.AuthProvider { return c.Provide }
 
-// Invalidate drops the cached token so the next Provide runs the command.
+// Invalidate drops the cached token so the next Provide runs the command,
+// whatever called it.
 func (c *Command) Invalidate() {
 	c.mu.Lock()
 	c.cached = nil
@@ -100,12 +101,15 @@ func (c *Command) Invalidate() {
 func (c *Command) Invocations() []Invocation { return c.hist.snapshot() }
 
 // Provide returns the cached token while it is fresh, else runs the
-// command. Timeouts are marked client.Transient so the client retries them.
+// command. An explicit request for new credentials (RefreshAuth, or a
+// TOKEN_EXPIRED answer) always runs it. Timeouts are marked
+// client.Transient so the client retries them.
 func (c *Command) Provide(ctx context.Context) (client.Auth, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	start := c.now()
-	if c.cached != nil && c.fresh(*c.cached, start) {
+	explicit := client.ProviderTrigger(ctx) == "refresh-auth" || client.ProviderTrigger(ctx) == "token-expired"
+	if c.cached != nil && !explicit && c.fresh(*c.cached, start) {
 		c.hist.add(Invocation{Time: start, Cached: true, Fingerprint: Fingerprint(c.cached.JWT), Expiry: c.cached.Expiry})
 		return client.JWT(c.cached.JWT), nil
 	}

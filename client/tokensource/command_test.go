@@ -72,13 +72,20 @@ func TestCommandCachedWhileFresh(t *testing.T) {
 	if cached != 3 {
 		t.Fatalf("%d cached invocations, want 3", cached)
 	}
-	// Invalidate forces a run, as "invoke now" in the dashboard does.
-	cmd.Invalidate()
+	// RefreshAuth is an explicit request for new credentials: it runs
+	// the command despite the fresh cache; the next reconnect is cached.
 	if _, err := c.RefreshAuth(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	reconnectN(t, srv, c, 1)
 	if got := countLines(t, filepath.Join(dir, "count")); got != 2 {
-		t.Fatalf("command ran %d times after Invalidate+RefreshAuth, want 2", got)
+		t.Fatalf("command ran %d times after RefreshAuth + reconnect, want 2", got)
+	}
+	// Invalidate forces a run for any caller.
+	cmd.Invalidate()
+	reconnectN(t, srv, c, 1)
+	if got := countLines(t, filepath.Join(dir, "count")); got != 3 {
+		t.Fatalf("command ran %d times after Invalidate + reconnect, want 3", got)
 	}
 }
 
