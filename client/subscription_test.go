@@ -274,3 +274,67 @@ func asError(err error, target **client.Error) bool {
 	}
 	return ok
 }
+
+func TestSubscriptionOptions(t *testing.T) {
+	srv := newServer(t)
+	insert(t, srv, 0, 10, "row")
+	c := connect(t, srv, client.WithAuthProvider(newCountingProvider(client.Basic("alice", alicePW)).provide))
+	ctx := ctxT(t)
+
+	last, err := c.Subscribe(ctx, "SELECT * FROM app.messages", client.WithLastRows(3), client.WithBatchSize(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextSub(t, last)
+	b := nextSub(t, last)
+	if len(b.Rows) != 3 || b.Rows[2]["id"] != "9" || b.Batch.Status != client.StatusReady {
+		t.Fatalf("last_rows=3 batch: %d rows, status %s", len(b.Rows), b.Batch.Status)
+	}
+	seq5, _ := b.Rows[0].Seq() // _seq of id 7
+
+	from, err := c.Subscribe(ctx, "SELECT * FROM app.messages", client.WithFrom(seq5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextSub(t, from)
+	if b := nextSub(t, from); len(b.Rows) != 2 || b.Rows[0]["id"] != "8" {
+		t.Fatalf("from=_seq(7) batch: %+v", b.Rows)
+	}
+
+	live, err := c.Subscribe(ctx, "SELECT * FROM app.messages", client.WithoutInitialData())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack := nextSub(t, live); ack.Kind != client.SubAck || ack.Batch.Status != client.StatusReady {
+		t.Fatalf("no-initial-data ack %+v", ack)
+	}
+	// No _seq seen yet: a resume cannot know what it missed, and says so.
+	srv.DropAll()
+	if gap := nextSub(t, live); gap.Kind != client.SubGap || gap.Err == nil {
+		t.Fatalf("want SubGap on resume without _seq, got %+v", gap)
+	}
+	if ack := nextSub(t, live); ack.Kind != client.SubAck || !ack.Resumed {
+		t.Fatalf("resumed ack %+v", ack)
+	}
+	insert(t, srv, 20, 21, "live")
+	if ins := nextSub(t, live); ins.Kind != client.SubInsert || ins.Rows[0]["id"] != "20" {
+		t.Fatalf("live insert %+v", ins)
+	}
+	// With a _seq, the resume asks for what happened while away.
+	srv.DropAll()
+	insert(t, srv, 21, 23, "while away")
+	ack := nextSub(t, live)
+	if ack.Kind != client.SubAck || !ack.Resumed {
+		t.Fatalf("second resumed ack %+v", ack)
+	}
+	var got []string
+	for len(got) < 2 {
+		ev := nextSub(t, live)
+		for _, r := range ev.Rows {
+			got = append(got, rowID(t, r))
+		}
+	}
+	if got[0] != "21" || got[1] != "22" {
+		t.Fatalf("rows written while away: %v", got)
+	}
+}
