@@ -35,6 +35,17 @@
 // dropped for a slow consumer. Close stops every goroutine before it
 // returns and closes all channels.
 //
+// # Frame tap
+//
+// Frames returns every WebSocket frame (text, binary, ping, pong, close)
+// with its wire bytes and its decoded JSON (gzip inflated, MessagePack
+// converted), plus every HTTP exchange as two frames of opcode OpHTTP: the
+// request (request line, headers, body) and the response (status line,
+// headers, body, Status, Duration). The WebSocket upgrade is tapped the
+// same way. Tokens, passwords, Authorization and cookies are replaced by
+// Redacted in the tapped copies unless WithRevealSecrets(true); the
+// protocol itself is never affected.
+//
 // # Errors
 //
 // Every error is an *Error with a Kind; predicates (IsAuthError,
