@@ -91,7 +91,7 @@ func (e Encoding) String() string {
 // (tokens, passwords, Authorization headers) are already redacted in both
 // unless the client was built with WithRevealSecrets.
 type Frame struct {
-	Seq            uint64 // tap sequence number, increasing per client
+	Seq            uint64 // tap sequence number, increasing per client; a gap means frames were dropped
 	Time           time.Time
 	Direction      Direction
 	Opcode         Opcode
