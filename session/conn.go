@@ -40,6 +40,7 @@ type Conn struct {
 	nextTrigger      Trigger
 	refreshing       bool
 	failures         int
+	unchanged        int          // consecutive successful refreshes that returned the same token
 	lastFailAuth     bool         // last refresh-token attempt was refused: retry via provider
 	pendingReconnect *Rotation    // provider called for a reconnect; completed on Connected
 	pendingLogin     bool         // …and it returned a password (so a login follows)

@@ -22,6 +22,9 @@ const (
 	PolicyBeforeExpiry
 )
 
+// MinPeriodic is the shortest periodic refresh interval accepted.
+const MinPeriodic = time.Second
+
 // RefreshPolicy says when a connection refreshes its token. The zero value
 // is Manual. Change it at run time with Conn.SetPolicy.
 type RefreshPolicy struct {
@@ -54,8 +57,8 @@ func (p RefreshPolicy) Validate() error {
 	case PolicyManual:
 		return nil
 	case PolicyPeriodic:
-		if p.Every <= 0 {
-			return fmt.Errorf("periodic refresh needs a positive interval, got %v", p.Every)
+		if p.Every < MinPeriodic {
+			return fmt.Errorf("periodic refresh interval must be at least %v (each refresh is a login or refresh call), got %v", MinPeriodic, p.Every)
 		}
 		return nil
 	case PolicyBeforeExpiry:

@@ -28,7 +28,7 @@ func TestParseRefreshPolicy(t *testing.T) {
 			t.Errorf("%q → %q → %+v, %v", in, got.String(), back, err)
 		}
 	}
-	for _, bad := range []string{"every", "every -1s", "every x", "before 150%", "before 0", "sometimes 5m", "before 1.5"} {
+	for _, bad := range []string{"every", "every -1s", "every x", "before 150%", "before 0", "sometimes 5m", "before 1.5", "every 10ms"} {
 		if _, err := ParseRefreshPolicy(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}

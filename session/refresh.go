@@ -50,6 +50,20 @@ func (c *Conn) scheduleLocked() {
 		if c.policy.Kind == PolicyBeforeExpiry {
 			trig = TriggerBeforeExpiry
 		}
+		// Before-expiry deadlines can lie in the past: a lead longer than
+		// the token's lifetime, or a refresh that brought back the same
+		// token (a pasted JWT, a provider's cached token). Keep a minimum
+		// gap after the last attempt (a tenth of the lifetime, backing off
+		// while the token does not change) instead of looping.
+		if c.policy.Kind == PolicyBeforeExpiry {
+			gap := max(c.m.o.retryMin, c.access.Lifetime()/10)
+			if c.unchanged > 0 {
+				gap = c.backoffLocked(c.unchanged)
+			}
+			if floor := c.lastAttemptLocked().Add(gap); due.Before(floor) {
+				due = floor
+			}
+		}
 	}
 	c.next, c.nextTrigger = due, trig
 	attempt := c.failures + 1
@@ -58,19 +72,27 @@ func (c *Conn) scheduleLocked() {
 	c.timer = c.clock.AfterFunc(due.Sub(now), func() { c.fire(gen, trig, attempt) })
 }
 
-// retryAtLocked is when the next retry after c.failures failures is due:
-// retryMin doubling per failure, capped at retryMax, from the last attempt.
+// retryAtLocked is when the next retry after c.failures failures is due.
 func (c *Conn) retryAtLocked() time.Time {
+	return c.lastAttemptLocked().Add(c.backoffLocked(c.failures))
+}
+
+// backoffLocked is retryMin doubled per repetition after the first,
+// capped at retryMax.
+func (c *Conn) backoffLocked(n int) time.Duration {
 	d := c.m.o.retryMin
-	for i := 1; i < c.failures && d < c.m.o.retryMax; i++ {
+	for i := 1; i < n && d < c.m.o.retryMax; i++ {
 		d *= 2
 	}
-	d = min(d, c.m.o.retryMax)
-	last := c.lastRefresh
+	return min(d, c.m.o.retryMax)
+}
+
+// lastAttemptLocked is when the last refresh attempt started.
+func (c *Conn) lastAttemptLocked() time.Time {
 	if n := len(c.history.items); n > 0 {
-		last = c.history.items[n-1].Time
+		return c.history.items[n-1].Time
 	}
-	return last.Add(d)
+	return c.lastRefresh
 }
 
 // fire runs a scheduled refresh. It runs on the clock's goroutine (for a
@@ -162,6 +184,11 @@ func (c *Conn) refresh(ctx context.Context, trig Trigger, attempt int, override 
 	} else {
 		r.NewExpiry, r.NewFingerprint = c.access.Claims.ExpiresAt, c.access.Fingerprint
 		r.Unchanged = r.NewFingerprint == r.OldFingerprint
+		if r.Unchanged {
+			c.unchanged++
+		} else {
+			c.unchanged = 0
+		}
 		c.failures = 0
 		c.lastFailAuth = false
 		c.lastRefresh = c.clock.Now()

@@ -175,3 +175,54 @@ func TestManualPolicyRecordsFailureWithoutRetry(t *testing.T) {
 		t.Errorf("history %v, next %v, failures %d", triggers(s.History), s.NextRefresh, s.Failures)
 	}
 }
+
+// TestBeforeExpiryWithUnchangedTokenBacksOff: a pasted JWT cannot be
+// renewed, so each before-expiry refresh returns the same token. The
+// schedule must back off rather than loop on a deadline in the past.
+func TestBeforeExpiryWithUnchangedTokenBacksOff(t *testing.T) {
+	e := newEnv(t, WithRetryBackoff(time.Second, 8*time.Second))
+	pw := e.open("alice-pw", "alice", "alice-pw")
+	tok, _ := pw.Client().Credentials()
+	c, err := e.m.Open(context.Background(), Profile{Name: "pasted", URL: e.srv.URL, Auth: AuthJWT, Token: tok,
+		RefreshPolicy: "before 90s"}) // due 10 s after iat
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := e.clock.Now()
+	e.clock.Advance(30 * time.Second) // would hang here if the schedule looped
+	s := c.Snapshot()
+	// Attempts at +10, then backing off 1, 2, 4, 8 s: +11, +13, +17, +25.
+	if len(s.History) != 5 {
+		t.Fatalf("history %v", triggers(s.History))
+	}
+	for i, want := range []time.Duration{10, 11, 13, 17, 25} {
+		r := s.History[i]
+		if !r.Time.Equal(t0.Add(want*time.Second)) || !r.OK() || !r.Unchanged {
+			t.Errorf("entry %d at +%v: %+v", i, r.Time.Sub(t0), r)
+		}
+	}
+	if !s.NextRefresh.Equal(t0.Add(33 * time.Second)) {
+		t.Errorf("next at +%v", s.NextRefresh.Sub(t0))
+	}
+}
+
+// TestBeforeExpiryLeadLongerThanLifetime: "before 5m" on 100 s tokens
+// would always be overdue; it refreshes every tenth of the lifetime.
+func TestBeforeExpiryLeadLongerThanLifetime(t *testing.T) {
+	e := newEnv(t)
+	c := e.open("alice", "alice", "alice-pw")
+	t0 := e.clock.Now()
+	if err := c.SetPolicy(BeforeExpiryLead(5 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(35 * time.Second)
+	s := c.Snapshot()
+	if len(s.History) != 3 {
+		t.Fatalf("history %v", triggers(s.History))
+	}
+	for i, r := range s.History {
+		if want := t0.Add(time.Duration(i+1) * 10 * time.Second); !r.Time.Equal(want) || !r.OK() || r.Unchanged {
+			t.Errorf("entry %d at +%v: %+v", i, r.Time.Sub(t0), r)
+		}
+	}
+}
