@@ -253,6 +253,9 @@ func (m *Manager) Attach(cl *client.Client, p Profile) (*Conn, error) {
 	if cl == nil {
 		return nil, errors.New("attach: nil client")
 	}
+	if _, err := p.Policy(); err != nil {
+		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
+	}
 	name, err := m.reserve(p.Name)
 	if err != nil {
 		return nil, err

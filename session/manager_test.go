@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 func TestTwoUsersSideBySide(t *testing.T) {
@@ -173,4 +175,36 @@ func TestReconnectIsFollowedAndRecorded(t *testing.T) {
 	eventually(t, "two auth_success frames", func() bool {
 		return c.Log().Len(Filter{Types: []string{"auth_success"}}) == 2
 	})
+}
+
+func TestAttachAdoptsAClientBuiltElsewhere(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	cl, err := client.Connect(ctx, e.srv.URL, client.WithAuthProvider(func(context.Context) (client.Auth, error) {
+		return client.Basic("bob", "bob-pw"), nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.m.Attach(cl, Profile{Name: "bob", RefreshPolicy: "every 10s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Snapshot()
+	if s.State != StateConnected || s.Access.Claims.Subject != "bob" || s.Policy != Periodic(10*time.Second) || s.URL == "" {
+		t.Fatalf("attached: %v %q %v %q", s.State, s.Access.Claims.Subject, s.Policy, s.URL)
+	}
+	e.clock.Advance(10 * time.Second)
+	if s := c.Snapshot(); len(s.History) != 1 || !s.History[0].OK() {
+		t.Errorf("history %v", triggers(s.History))
+	}
+	if _, err := e.m.Attach(nil, Profile{}); err == nil {
+		t.Error("nil client attached")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if cl.State() != client.StateClosed {
+		t.Errorf("client %v after Close", cl.State())
+	}
 }
