@@ -73,6 +73,15 @@ func (b *backend) pump() {
 	}
 }
 
+// notice queues a one-off message for the footer; like session events it
+// is a hint, dropped rather than blocking when the UI is behind.
+func (b *backend) notice(ev ui.Event) {
+	select {
+	case b.events <- ev:
+	default:
+	}
+}
+
 // Close stops the pump and closes every connection.
 func (b *backend) Close() error {
 	close(b.stop)
@@ -87,7 +96,7 @@ func (b *backend) Profiles() []ui.Profile {
 	out := make([]ui.Profile, 0, len(b.profiles))
 	for _, p := range b.profiles {
 		out = append(out, ui.Profile{Name: p.Name, URL: p.URL, Auth: string(p.Mode()), User: p.User,
-			NoCompress: p.NoCompress, Serialization: p.Serialization})
+			TokenCommand: p.TokenCommand, TokenFile: p.TokenFile, NoCompress: p.NoCompress, Serialization: p.Serialization})
 	}
 	return out
 }
@@ -117,6 +126,12 @@ func (b *backend) Open(ctx context.Context, req ui.LoginRequest) (ui.Conn, error
 				}
 			}
 		}
+	}
+	if req.TokenCommand != "" {
+		p.TokenCommand = req.TokenCommand
+	}
+	if req.TokenFile != "" {
+		p.TokenFile = req.TokenFile
 	}
 	if p.RefreshPolicy == "" {
 		p.RefreshPolicy = "before 80%"
@@ -287,7 +302,7 @@ func (c *conn) Snapshot() ui.Snapshot {
 	}
 	a := s.Access
 	out.Token = ui.Token{
-		Kind: string(s.AuthMode), Subject: a.Claims.Subject, Role: a.Claims.Role, Email: a.Claims.Email,
+		Kind: string(s.AuthMode), Source: credentialSource(c.c.Profile()), Subject: a.Claims.Subject, Role: a.Claims.Role, Email: a.Claims.Email,
 		Issuer: a.Claims.Issuer, TokenType: a.Claims.TokenType, IssuedAt: a.Claims.IssuedAt,
 		ExpiresAt: a.Claims.ExpiresAt, Fingerprint: a.Fingerprint, Phase: phaseName(s.Phase()),
 		Leeway: session.Leeway, SocketOutlived: s.SocketOutlivedToken, SocketTokenExp: s.Socket.Claims.ExpiresAt,
@@ -473,4 +488,24 @@ func filterOf(f ui.FrameFilter) session.Filter {
 		s.Types = httpTypes
 	}
 	return s
+}
+
+// credentialSource says in words where a connection's credentials come
+// from, for the token panel. It names a token command by its program only:
+// its arguments may carry secrets.
+func credentialSource(p session.Profile) string {
+	switch p.Mode() {
+	case session.AuthPassword:
+		return "password login (" + p.User + ")"
+	case session.AuthJWT:
+		return "pasted JWT"
+	case session.AuthTokenCommand:
+		if f := strings.Fields(p.TokenCommand); len(f) > 0 {
+			return "token command " + f[0]
+		}
+		return "token command"
+	case session.AuthTokenFile:
+		return "token file " + p.TokenFile
+	}
+	return "none"
 }

@@ -41,6 +41,8 @@ type rootFlags struct {
 	user          string
 	passwordStdin bool
 	token         string
+	tokenCommand  string
+	tokenFile     string
 	profile       string
 	noCompress    bool
 	msgpack       bool
@@ -78,6 +80,8 @@ KALAMDB_PASSWORD and KALAMDB_TOKEN are read too.`,
 	fl.StringVar(&f.user, "user", "", "user name for password login")
 	fl.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
 	fl.StringVar(&f.token, "token", "", "JWT access token to authenticate with (prefer KALAMDB_TOKEN: flags show in ps)")
+	fl.StringVar(&f.tokenCommand, "token-command", "", "command that prints a token, run before every (re)connect and on refreshAuth (no shell: use sh -c '…' for pipes)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a token, re-read before every (re)connect and watched for changes")
 	fl.StringVar(&f.profile, "profile", "", "saved profile name from profiles.toml")
 	fl.BoolVar(&f.noCompress, "no-compress", false, "connect with compress=false (text frames)")
 	fl.BoolVar(&f.msgpack, "msgpack", false, "use MessagePack serialization")
@@ -135,9 +139,13 @@ func runDashboard(cmd *cobra.Command, f rootFlags) error {
 			f.demoAccessTTL, f.demoRefresh)
 	}
 
-	mgr := session.NewManager(session.WithClientOptions(client.WithRevealSecrets(f.reveal)))
+	sources := newTokenSources()
+	defer sources.Close()
+	mgr := session.NewManager(session.WithClientOptions(client.WithRevealSecrets(f.reveal)),
+		session.WithProviderFactory(sources.provider))
 	b := newBackend(mgr, demo, pf.Profiles)
 	defer b.Close()
+	sources.notify = b.notice
 
 	st := theme.FromEnv(true)
 	fixed := !st.Colour // NO_COLOR: ignore the background answer
@@ -179,6 +187,12 @@ func loginDefaults(cmd *cobra.Command, f rootFlags, pf *session.ProfilesFile, pa
 	if f.token != "" {
 		p.Token, p.Auth = f.token, session.AuthJWT
 	}
+	if f.tokenCommand != "" {
+		p.TokenCommand, p.Auth = f.tokenCommand, session.AuthTokenCommand
+	}
+	if f.tokenFile != "" {
+		p.TokenFile, p.Auth = f.tokenFile, session.AuthTokenFile
+	}
 	if f.passwordStdin {
 		line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -191,9 +205,12 @@ func loginDefaults(cmd *cobra.Command, f rootFlags, pf *session.ProfilesFile, pa
 	}
 	d := ui.LoginDefaults{
 		URL: p.URL, User: p.User, Password: p.Password, Token: p.Token, Auth: string(p.Mode()),
+		TokenCommand: p.TokenCommand, TokenFile: p.TokenFile,
 		NoCompress: p.NoCompress || f.noCompress, Msgpack: p.Serialization == "msgpack" || f.msgpack, Profile: p.Name,
 	}
-	if d.Auth != "password" && d.Auth != "jwt" && d.Auth != "none" {
+	switch session.AuthMode(d.Auth) {
+	case session.AuthPassword, session.AuthJWT, session.AuthNone, session.AuthTokenCommand, session.AuthTokenFile:
+	default:
 		d.Auth = "password"
 	}
 	return d, nil

@@ -121,10 +121,12 @@ const (
 type LoginRequest struct {
 	Name          string // tab name (profile name or host)
 	URL           string
-	Auth          string // "password" | "jwt" | "none"
+	Auth          string // "password" | "jwt" | "none" | "token-command" | "token-file"
 	User          string
 	Password      string
 	Token         string
+	TokenCommand  string // command line printing a token, for "token-command"
+	TokenFile     string // path of a token file, for "token-file"
 	NoCompress    bool
 	Serialization string // "json" | "msgpack"
 	Profile       string // profile the form was filled from, if any
@@ -136,6 +138,8 @@ type Profile struct {
 	URL           string
 	Auth          string
 	User          string
+	TokenCommand  string
+	TokenFile     string
 	NoCompress    bool
 	Serialization string
 }
@@ -169,7 +173,8 @@ type Snapshot struct {
 
 // Token describes the credentials in use. It never carries the token.
 type Token struct {
-	Kind             string // "jwt" (from login or pasted), "none"
+	Kind             string // the profile's auth mode: password, jwt, none, token-command, token-file
+	Source           string // where the credentials come from, in words ("token command gcloud")
 	Subject          string
 	Role             string
 	Email            string

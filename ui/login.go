@@ -21,12 +21,18 @@ const (
 	fieldUser
 	fieldPassword
 	fieldToken
+	fieldSource
 	fieldCompress
 	fieldSerial
 	numFields
 )
 
-var authModes = []string{"password", "jwt", "none"}
+// authModes are the session's auth modes the form offers; authLabels are
+// what the form shows for them.
+var (
+	authModes  = []string{"password", "jwt", "none", "token-command", "token-file"}
+	authLabels = []string{"user/password", "JWT", "none", "command", "file"}
+)
 
 // loginForm collects a LoginRequest. Enter submits from any field, so the
 // pre-filled demo form is one key away from a live dashboard.
@@ -37,6 +43,7 @@ type loginForm struct {
 	user       textinput.Model
 	password   textinput.Model
 	token      textinput.Model
+	source     textinput.Model // token command line or token file path
 	auth       int
 	noCompress bool
 	msgpack    bool
@@ -50,7 +57,8 @@ type loginForm struct {
 // LoginDefaults pre-fills the login form.
 type LoginDefaults struct {
 	URL, User, Password, Token string
-	Auth                       string // password, jwt, none
+	Auth                       string // password, jwt, none, token-command, token-file
+	TokenCommand, TokenFile    string
 	NoCompress, Msgpack        bool
 	Profile                    string
 	// Banner is shown above the form (the demo-server notice).
@@ -68,6 +76,7 @@ func newLoginForm(st theme.Styles, profiles []Profile, d LoginDefaults) loginFor
 	f.token = newInput(st, " ", "paste a JWT")
 	f.token.EchoMode = textinput.EchoPassword
 	f.token.EchoCharacter = '•'
+	f.source = newInput(st, " ", "")
 	f.url.SetValue(d.URL)
 	f.user.SetValue(d.User)
 	f.password.SetValue(d.Password)
@@ -77,6 +86,12 @@ func newLoginForm(st theme.Styles, profiles []Profile, d LoginDefaults) loginFor
 			f.auth = i
 		}
 	}
+	switch d.Auth {
+	case "token-command":
+		f.source.SetValue(d.TokenCommand)
+	case "token-file":
+		f.source.SetValue(d.TokenFile)
+	}
 	if d.Auth == "" && d.Token != "" {
 		f.auth = 1
 	}
@@ -85,9 +100,20 @@ func newLoginForm(st theme.Styles, profiles []Profile, d LoginDefaults) loginFor
 			f.applyProfile(i)
 		}
 	}
+	f.sourcePlaceholder()
 	f.focus = fieldURL
 	f.focusInputs()
 	return f
+}
+
+// sourcePlaceholder says what the source field wants in the current mode.
+func (f *loginForm) sourcePlaceholder() {
+	switch authModes[f.auth] {
+	case "token-command":
+		f.source.Placeholder = "command printing a token (run before every connect)"
+	case "token-file":
+		f.source.Placeholder = "path of a token file (re-read before every connect)"
+	}
 }
 
 func (f *loginForm) applyProfile(i int) {
@@ -105,6 +131,13 @@ func (f *loginForm) applyProfile(i int) {
 	}
 	f.noCompress = p.NoCompress
 	f.msgpack = p.Serialization == "msgpack"
+	switch p.Auth {
+	case "token-command":
+		f.source.SetValue(p.TokenCommand)
+	case "token-file":
+		f.source.SetValue(p.TokenFile)
+	}
+	f.sourcePlaceholder()
 }
 
 // visible reports whether a field applies to the current auth mode.
@@ -114,6 +147,8 @@ func (f *loginForm) visible(field int) bool {
 		return authModes[f.auth] == "password"
 	case fieldToken:
 		return authModes[f.auth] == "jwt"
+	case fieldSource:
+		return authModes[f.auth] == "token-command" || authModes[f.auth] == "token-file"
 	case fieldProfile:
 		return len(f.profiles) > 0
 	}
@@ -131,7 +166,7 @@ func (f *loginForm) move(dir int) {
 }
 
 func (f *loginForm) focusInputs() {
-	for i, in := range map[int]*textinput.Model{fieldURL: &f.url, fieldUser: &f.user, fieldPassword: &f.password, fieldToken: &f.token} {
+	for i, in := range map[int]*textinput.Model{fieldURL: &f.url, fieldUser: &f.user, fieldPassword: &f.password, fieldToken: &f.token, fieldSource: &f.source} {
 		if i == f.focus {
 			in.Focus()
 		} else {
@@ -190,6 +225,16 @@ func (f *loginForm) request() (LoginRequest, error) {
 		if r.Token == "" {
 			return r, errors.New("paste a JWT access token (or switch auth to password or none)")
 		}
+	case "token-command":
+		r.TokenCommand = strings.TrimSpace(f.source.Value())
+		if r.TokenCommand == "" {
+			return r, errors.New("enter a command that prints a token, e.g. gcloud auth print-identity-token")
+		}
+	case "token-file":
+		r.TokenFile = strings.TrimSpace(f.source.Value())
+		if r.TokenFile == "" {
+			return r, errors.New("enter the path of a file holding the token")
+		}
 	}
 	if r.Name == "" {
 		u, _ := url.Parse(r.URL)
@@ -234,6 +279,7 @@ func (f *loginForm) Update(msg tea.KeyPressMsg) (tea.Cmd, *LoginRequest) {
 			return nil, nil
 		case fieldAuth:
 			f.auth = (f.auth + dir + len(authModes)) % len(authModes)
+			f.sourcePlaceholder()
 			return nil, nil
 		case fieldCompress:
 			f.noCompress = !f.noCompress
@@ -253,6 +299,8 @@ func (f *loginForm) Update(msg tea.KeyPressMsg) (tea.Cmd, *LoginRequest) {
 		f.password, cmd = f.password.Update(msg)
 	case fieldToken:
 		f.token, cmd = f.token.Update(msg)
+	case fieldSource:
+		f.source, cmd = f.source.Update(msg)
 	}
 	return cmd, nil
 }
@@ -269,6 +317,8 @@ func (f *loginForm) paste(msg tea.PasteMsg) tea.Cmd {
 		f.password, cmd = f.password.Update(msg)
 	case fieldToken:
 		f.token, cmd = f.token.Update(msg)
+	case fieldSource:
+		f.source, cmd = f.source.Update(msg)
 	}
 	return cmd
 }
@@ -294,7 +344,7 @@ func (f *loginForm) View(st theme.Styles, width, height int) string {
 		return strings.Join(parts, "")
 	}
 	fieldW := inner - 16
-	for _, in := range []*textinput.Model{&f.url, &f.user, &f.password, &f.token} {
+	for _, in := range []*textinput.Model{&f.url, &f.user, &f.password, &f.token, &f.source} {
 		in.SetWidth(max(fieldW-1, 8))
 	}
 	var rows []string
@@ -307,13 +357,17 @@ func (f *loginForm) View(st theme.Styles, width, height int) string {
 		rows = append(rows, label(fieldProfile, "profile")+choice(names, f.profile+1))
 	}
 	rows = append(rows, label(fieldURL, "server URL")+f.url.View())
-	rows = append(rows, label(fieldAuth, "auth")+choice([]string{"user/password", "JWT", "none"}, f.auth))
+	rows = append(rows, label(fieldAuth, "auth")+choice(authLabels, f.auth))
 	switch authModes[f.auth] {
 	case "password":
 		rows = append(rows, label(fieldUser, "user")+f.user.View())
 		rows = append(rows, label(fieldPassword, "password")+f.password.View())
 	case "jwt":
 		rows = append(rows, label(fieldToken, "token")+f.token.View())
+	case "token-command":
+		rows = append(rows, label(fieldSource, "command")+f.source.View())
+	case "token-file":
+		rows = append(rows, label(fieldSource, "token file")+f.source.View())
 	}
 	comp := 0
 	if f.noCompress {

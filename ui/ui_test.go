@@ -12,6 +12,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/kalamdash/kalamdash/theme"
 )
 
 // Goldens: ANSI-stripped screens with the no-colour theme and a fixed clock.
@@ -508,4 +510,24 @@ func TestSubscriptionFrames(t *testing.T) {
 	}
 	requireContains(t, m, "sub events", "Frames 9")
 	requireNotContains(t, m, "auth_success")
+}
+
+// TestLoginTokenSources: the form offers token-command and token-file
+// modes, pre-fills them from the defaults and refuses an empty source.
+func TestLoginTokenSources(t *testing.T) {
+	st := theme.New(true)
+	f := newLoginForm(st, nil, LoginDefaults{URL: "http://127.0.0.1:8080", Auth: "token-command", TokenCommand: "gcloud auth print-identity-token"})
+	r, err := f.request()
+	if err != nil || r.Auth != "token-command" || r.TokenCommand != "gcloud auth print-identity-token" {
+		t.Fatalf("request = %+v, %v", r, err)
+	}
+	f = newLoginForm(st, nil, LoginDefaults{URL: "http://127.0.0.1:8080", Auth: "token-file"})
+	if _, err := f.request(); err == nil || !strings.Contains(err.Error(), "path of a file") {
+		t.Fatalf("empty token file accepted: %v", err)
+	}
+	m, _, _ := newTestModel(t, 80, 24)
+	m = drive(m, keyPress("down"), keyPress("left")) // url → auth; password → file
+	requireContains(t, m, "token file", "re-read before every connect")
+	m = drive(m, keyPress("left")) // file → command
+	requireContains(t, m, "command", "run before every connect")
 }
