@@ -69,3 +69,22 @@ func TestSubscriptionLiveTable(t *testing.T) {
 		t.Errorf("status %v", s.Status)
 	}
 }
+
+func TestSubscriptionResumesAfterReconnect(t *testing.T) {
+	e := newEnv(t)
+	seedItems(t, e, "alice", 3)
+	c := e.open("alice", "alice", "alice-pw")
+	ctx := context.Background()
+	id, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "loaded", func() bool { s, _ := c.Subscription(id); return s.Status == SubReady && s.Rows == 3 })
+	e.srv.DropAll()
+	eventually(t, "resumed", func() bool { s, _ := c.Subscription(id); return s.Resumes == 1 && c.Snapshot().State == StateConnected })
+	e.srv.MustExec("alice", "INSERT INTO app.items (id, name) VALUES (4, 'after')")
+	eventually(t, "live again", func() bool { s, _ := c.Subscription(id); return s.Rows == 4 && s.Inserts == 1 })
+	if s, _ := c.Subscription(id); len(s.Gaps) != 0 || s.Status != SubReady {
+		t.Errorf("after resume: %+v", s)
+	}
+}
