@@ -17,6 +17,7 @@ const (
 	DefaultAuthRatePerSec   = 20               // auth attempts per IP
 	DefaultMessagesPerSec   = 50               // inbound WebSocket messages per socket
 	DefaultRequestsPerSec   = 200              // HTTP requests per IP (middleware)
+	DefaultQueriesPerSec    = 100              // /v1/api/sql calls per user
 	DefaultMaxMessageSize   = 1 << 20          // security.max_ws_message_size
 	DefaultNotifyQueue      = 128              // per-socket notification queue
 	DefaultInitialBuffer    = 1024             // changes held per subscription during its initial load
@@ -68,6 +69,7 @@ type config struct {
 	authRate         int
 	msgRate          int
 	reqRate          int
+	queryRate        int
 	maxMessage       int
 	notifyQueue      int
 	maxSubsPerUser   int
@@ -90,6 +92,7 @@ func defaultConfig() *config {
 		authRate:         DefaultAuthRatePerSec,
 		msgRate:          DefaultMessagesPerSec,
 		reqRate:          DefaultRequestsPerSec,
+		queryRate:        DefaultQueriesPerSec,
 		maxMessage:       DefaultMaxMessageSize,
 		notifyQueue:      DefaultNotifyQueue,
 		maxSubsPerUser:   DefaultMaxSubsPerUser,
@@ -172,6 +175,10 @@ func WithMessageRateLimit(perSec int) Option { return func(c *config) { c.msgRat
 // requests per IP (200/s; 0 disables). Unlike the other limits it runs on
 // real time, so tests with a frozen clock do not trip it.
 func WithRequestRateLimit(perSec int) Option { return func(c *config) { c.reqRate = perSec } }
+
+// WithQueryRateLimit sets the /v1/api/sql calls allowed per user per
+// second (100; 0 disables). Like the request limit it runs on real time.
+func WithQueryRateLimit(perSec int) Option { return func(c *config) { c.queryRate = perSec } }
 
 // WithMaxMessageSize sets the inbound text limit (1 MiB).
 func WithMaxMessageSize(n int) Option { return func(c *config) { c.maxMessage = n } }

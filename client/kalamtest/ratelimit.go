@@ -34,8 +34,9 @@ func (b *bucket) take(now time.Time, rate int) bool {
 	return true
 }
 
-// ipLimiter is the per-IP authentication limiter shared by login, refresh,
-// setup and WebSocket authentication.
+// ipLimiter is a set of token buckets by key: per IP for authentication
+// (login, refresh, setup and WebSocket auth share one) and HTTP requests,
+// per user for /v1/api/sql.
 type ipLimiter struct {
 	mu      sync.Mutex
 	rate    int

@@ -36,6 +36,7 @@ type Server struct {
 	tokens  *tokenBook
 	authLim *ipLimiter
 	reqLim  *ipLimiter
+	sqlLim  *ipLimiter // keyed by user id
 	db      *engine
 
 	secretMu sync.RWMutex
@@ -77,6 +78,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		tokens:  newTokenBook(),
 		authLim: newIPLimiter(cfg.authRate),
 		reqLim:  newIPLimiter(cfg.reqRate),
+		sqlLim:  newIPLimiter(cfg.queryRate),
 		secretV: cfg.secret,
 		conns:   map[uint64]*wsConn{},
 	}

@@ -64,6 +64,10 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, sqlEnvelope{Status: "error", Results: []sqlResult{}, Took: tookMS(start),
 			Error: &client.SQLError{Code: code, Message: msg}})
 	}
+	if !s.sqlLim.allow(u.id, time.Now()) {
+		fail(http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED", "Too many queries per second. Please slow down.")
+		return
+	}
 	if ct := strings.ToLower(r.Header.Get("Content-Type")); !strings.HasPrefix(ct, "application/json") {
 		fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: Content type error")
 		return

@@ -170,3 +170,22 @@ func TestServerExecHelper(t *testing.T) {
 	}
 	_ = kalamtest.RoleUser
 }
+
+func TestSQLQueryRateLimit(t *testing.T) {
+	s := newKT(t, kalamtest.WithQueryRateLimit(2))
+	tk := s.login(t, "alice", alicePW)
+	var r httpResp
+	for i := 0; i < 20; i++ { // real time: a burst of 20 beats a 2/s bucket
+		if r = s.sql(t, tk.access, "SELECT 1"); r.status == 429 {
+			break
+		}
+	}
+	e, _ := r.json(t)["error"].(map[string]any)
+	if r.status != 429 || e["code"] != "RATE_LIMIT_EXCEEDED" || e["message"] != "Too many queries per second. Please slow down." {
+		t.Fatalf("no 429 in a burst: %d %s", r.status, r.body)
+	}
+	bob := s.login(t, "bob", bobPW) // per user: bob is unaffected
+	if r := s.sql(t, bob.access, "SELECT 1"); r.status != 200 {
+		t.Errorf("bob: %d %s", r.status, r.body)
+	}
+}
