@@ -125,7 +125,8 @@ type liveTable struct {
 	snap  SubSnapshot
 	pk    []string
 	rows  []LiveRow
-	byKey map[string]int // key → index in rows
+	base  int            // absolute index of rows[0] (grows as old rows are dropped)
+	byKey map[string]int // key → absolute index (base + position in rows)
 }
 
 func newLiveTable(id, sql string, now time.Time) *liveTable {
@@ -201,7 +202,7 @@ func (t *liveTable) upsert(r Row, change RowChange, now time.Time) {
 		t.snap.LastSeq = seq
 	}
 	if i, ok := t.byKey[k]; ok {
-		lr := &t.rows[i]
+		lr := &t.rows[i-t.base]
 		if change == ChangeUpdate {
 			merged := make(Row, len(lr.Values)+len(r))
 			for c, v := range lr.Values {
@@ -220,16 +221,18 @@ func (t *liveTable) upsert(r Row, change RowChange, now time.Time) {
 	if len(t.rows) >= MaxLiveRows {
 		t.dropOldest()
 	}
-	t.byKey[k] = len(t.rows)
+	t.byKey[k] = t.base + len(t.rows)
 	t.rows = append(t.rows, LiveRow{Key: k, Values: r, Seq: seq, Change: change, ChangedAt: now})
 }
 
+// dropOldest drops the first row in O(1): later rows keep their absolute
+// indexes; append reallocates the slice from time to time, which frees the
+// dropped prefix.
 func (t *liveTable) dropOldest() {
 	delete(t.byKey, t.rows[0].Key)
-	t.rows = append(t.rows[:0], t.rows[1:]...)
-	for i, r := range t.rows {
-		t.byKey[r.Key] = i
-	}
+	t.rows[0] = LiveRow{}
+	t.rows = t.rows[1:]
+	t.base++
 	t.snap.Dropped++
 }
 
@@ -239,11 +242,14 @@ func (t *liveTable) markDeleted(old Row, now time.Time) {
 		t.snap.LastSeq = seq
 	}
 	if i, ok := t.byKey[k]; ok {
-		t.rows[i].Change, t.rows[i].ChangedAt = ChangeDelete, now
+		t.rows[i-t.base].Change, t.rows[i-t.base].ChangedAt = ChangeDelete, now
 		return
 	}
 	// Deleted before we saw it: show it briefly anyway.
-	t.byKey[k] = len(t.rows)
+	if len(t.rows) >= MaxLiveRows {
+		t.dropOldest()
+	}
+	t.byKey[k] = t.base + len(t.rows)
 	t.rows = append(t.rows, LiveRow{Key: k, Values: old, Change: ChangeDelete, ChangedAt: now})
 }
 
@@ -263,6 +269,7 @@ func (t *liveTable) prune(now time.Time) {
 	clear(t.rows[n:])
 	t.rows = t.rows[:n]
 	clear(t.byKey)
+	t.base = 0
 	for i, r := range t.rows {
 		t.byKey[r.Key] = i
 	}
