@@ -152,20 +152,35 @@ func (t *liveTable) setSchema(schema []SchemaField) {
 
 // key derives a row's identity: its PK columns, else _seq, else all values.
 func (t *liveTable) key(r Row) string {
-	if len(t.pk) > 0 {
+	if len(t.pk) == 1 {
+		return keyText(r[t.pk[0]])
+	}
+	if len(t.pk) > 1 {
 		parts := make([]string, len(t.pk))
 		for i, c := range t.pk {
-			parts[i] = fmt.Sprint(r[c])
+			parts[i] = keyText(r[c])
 		}
 		return strings.Join(parts, "|")
 	}
-	if _, ok := r["id"]; ok {
-		return fmt.Sprint(r["id"])
+	if v, ok := r["id"]; ok {
+		return keyText(v)
 	}
 	if s, ok := r.Seq(); ok {
 		return fmt.Sprint(s)
 	}
 	return fmt.Sprint(map[string]any(r))
+}
+
+// keyText renders a key value; KalamDB sends BIGINT keys as strings, so
+// the common case needs no formatting.
+func keyText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case fmt.Stringer:
+		return x.String() // json.Number
+	}
+	return fmt.Sprint(v)
 }
 
 func (t *liveTable) ack(schema []SchemaField, bc BatchControl, total int, resumed bool, now time.Time) {
