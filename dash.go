@@ -12,6 +12,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
@@ -183,9 +184,13 @@ type conn struct {
 	demo bool
 }
 
-func (c *conn) ID() string             { return c.c.Name() }
-func (c *conn) Frames() ui.FrameSource { return frameSource{c.c.Log()} }
-func (c *conn) Close() error           { return c.b.mgr.Close(c.c.Name()) }
+func (c *conn) ID() string { return c.c.Name() }
+func (c *conn) Frames() ui.FrameSource {
+	p := c.c.Profile()
+	return frameSource{log: c.c.Log(), url: p.URL, opts: recording.Options{Auth: string(p.Mode()), User: p.User,
+		NoCompress: p.NoCompress, Serialization: p.Serialization}}
+}
+func (c *conn) Close() error { return c.b.mgr.Close(c.c.Name()) }
 
 func (c *conn) RefreshAuth(ctx context.Context) error {
 	_, err := c.c.Refresh(ctx)
@@ -442,7 +447,31 @@ func cell(v any) string {
 }
 
 // frameSource implements ui.FrameSource over a session.FrameLog.
-type frameSource struct{ log *session.FrameLog }
+// frameSource pages a session frame log for the inspector and exports it
+// through package recording, so `e` writes files `kalamdash replay` reads.
+type frameSource struct {
+	log  *session.FrameLog
+	url  string
+	opts recording.Options
+}
+
+// ExportFrames implements ui.FrameExporter.
+func (f frameSource) ExportFrames(path, format string, flt ui.FrameFilter, reveal bool) (int, error) {
+	sel := filterOf(flt)
+	entries := f.log.Page(sel, 0, f.log.Len(sel))
+	frames := make([]client.Frame, len(entries))
+	for i, e := range entries {
+		frames[i] = e.Frame
+	}
+	h := recording.Header{ToolVersion: version, ServerURL: f.url, SecretsRevealed: reveal, Options: f.opts}
+	if len(frames) > 0 {
+		h.StartedAt = frames[0].Time
+	}
+	if err := recording.Export(path, format, h, frames, recording.WithReveal(reveal)); err != nil {
+		return 0, err
+	}
+	return len(frames), nil
+}
 
 func (f frameSource) Len(flt ui.FrameFilter) int { return f.log.Len(filterOf(flt)) }
 

@@ -62,7 +62,7 @@ func newRecordingConn(name string, rec *recording.Recording) *recordingConn {
 
 func (c *recordingConn) ID() string             { return c.name }
 func (c *recordingConn) Snapshot() ui.Snapshot  { return c.snap }
-func (c *recordingConn) Frames() ui.FrameSource { return frameSource{c.log} }
+func (c *recordingConn) Frames() ui.FrameSource { return frameSource{log: c.log, url: c.snap.URL} }
 func (c *recordingConn) Close() error           { return nil }
 func (c *recordingConn) SetRevealSecrets(bool)  {}
 

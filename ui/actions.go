@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -34,14 +35,41 @@ func (m *Model) frameAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) export(t *tab, path string) tea.Cmd {
-	src := t.conn.Frames()
-	n := src.Len(t.insp.filter)
-	frames := src.Page(t.insp.filter, 0, n)
+// export writes the frames the inspector's filter selects. arg is what
+// followed ":export": empty (JSONL), "har", a path, or "har PATH"; a path
+// ending in .har selects HAR too.
+func (m *Model) export(t *tab, arg string) tea.Cmd {
+	format, path := exportTarget(strings.Fields(arg))
 	if path == "" {
-		path = filepath.Join(m.exportDir, fmt.Sprintf("kalamdash-frames-%s.jsonl", m.now().Format("20060102-150405")))
+		path = filepath.Join(m.exportDir, fmt.Sprintf("kalamdash-frames-%s.%s", m.now().Format("20060102-150405"), format))
 	}
-	return exportCmd(path, frames, t.reveal)
+	src, filter, reveal := t.conn.Frames(), t.insp.filter, t.reveal
+	if ex, ok := src.(FrameExporter); ok {
+		return func() tea.Msg {
+			n, err := ex.ExportFrames(path, format, filter, reveal)
+			return exportMsg{path: path, n: n, err: err}
+		}
+	}
+	if format != "jsonl" {
+		m.say(true, "this connection can only export JSON lines")
+		return nil
+	}
+	return exportCmd(path, src.Page(filter, 0, src.Len(filter)), reveal)
+}
+
+// exportTarget splits the export command's words into a format and a path.
+func exportTarget(words []string) (format, path string) {
+	format = "jsonl"
+	if len(words) > 0 && (words[0] == "har" || words[0] == "jsonl") {
+		format, words = words[0], words[1:]
+	}
+	if len(words) > 0 {
+		path = strings.Join(words, " ")
+		if strings.HasSuffix(strings.ToLower(path), ".har") {
+			format = "har"
+		}
+	}
+	return format, path
 }
 
 func (m *Model) tokenAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {

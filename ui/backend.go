@@ -61,6 +61,15 @@ type FrameSource interface {
 	Page(f FrameFilter, offset, n int) []Frame
 }
 
+// FrameExporter is implemented by frame sources that can write the frames a
+// filter selects in kalamdash's recording format ("jsonl", readable by
+// `kalamdash replay`) or as HAR 1.2 ("har"), redacted unless reveal. It may
+// block on the disk, so the UI calls it from a command. Sources without it
+// get a plain JSON-lines dump.
+type FrameExporter interface {
+	ExportFrames(path, format string, f FrameFilter, reveal bool) (int, error)
+}
+
 // FrameFilter selects frames. The zero value selects everything.
 type FrameFilter struct {
 	Dir   string // "" all, "in", "out"

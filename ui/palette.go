@@ -15,7 +15,7 @@ var paletteCommands = []string{
 	"policy manual", "policy periodic 30s", "policy before-expiry 30s",
 	"compress off", "compress on", "reveal", "hide",
 	"sql SELECT * FROM demo.metrics LIMIT 10", "sub SELECT * FROM demo.messages", "unsub ",
-	"filter ", "regex ", "export", "connect", "close", "theme dark", "theme light",
+	"filter ", "regex ", "export", "export har", "connect", "close", "theme dark", "theme light",
 	"frames", "token", "data", "help", "quit",
 }
 

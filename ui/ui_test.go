@@ -531,3 +531,21 @@ func TestLoginTokenSources(t *testing.T) {
 	m = drive(m, keyPress("left")) // file → command
 	requireContains(t, m, "command", "run before every connect")
 }
+
+// TestExportTarget: ":export", ":export har", ":export PATH" and
+// ":export har PATH" pick the format and path.
+func TestExportTarget(t *testing.T) {
+	cases := []struct{ arg, format, path string }{
+		{"", "jsonl", ""},
+		{"har", "har", ""},
+		{"out/frames.jsonl", "jsonl", "out/frames.jsonl"},
+		{"frames.HAR", "har", "frames.HAR"},
+		{"har /tmp/x", "har", "/tmp/x"},
+		{"jsonl my frames.jsonl", "jsonl", "my frames.jsonl"},
+	}
+	for _, c := range cases {
+		if f, p := exportTarget(strings.Fields(c.arg)); f != c.format || p != c.path {
+			t.Errorf("exportTarget(%q) = %q, %q; want %q, %q", c.arg, f, p, c.format, c.path)
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/recording"
+	"github.com/kalamdash/kalamdash/ui"
+)
+
+// TestDashboardExportIsARecording: the inspector's export writes the
+// recording format (replayable, redacted, 0600) and HAR 1.2, honouring the
+// filter.
+func TestDashboardExportIsARecording(t *testing.T) {
+	b, srv := newDemoBackend(t)
+	c := openDemo(t, b, srv, ui.LoginRequest{Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW})
+	waitSnap(t, c, "a few inbound frames", func(s ui.Snapshot) bool { return s.Stats.FramesIn >= 5 })
+	ex, ok := c.Frames().(ui.FrameExporter)
+	if !ok {
+		t.Fatal("the session frame source does not implement ui.FrameExporter")
+	}
+	dir := t.TempDir()
+	all := filepath.Join(dir, "all.jsonl")
+	n, err := ex.ExportFrames(all, "jsonl", ui.FrameFilter{}, false)
+	if err != nil || n == 0 {
+		t.Fatalf("export: n=%d err=%v", n, err)
+	}
+	rec, err := recording.ReadFile(all)
+	if err != nil {
+		t.Fatalf("the export is not a readable recording: %v", err)
+	}
+	if len(rec.Frames) != n || rec.Header.ServerURL != srv.URL || rec.Header.SecretsRevealed {
+		t.Fatalf("recording: %d frames (exported %d), header %+v", len(rec.Frames), n, rec.Header)
+	}
+	if st, err := os.Stat(all); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("export mode: %v %v", st.Mode(), err)
+	}
+	raw, _ := os.ReadFile(all)
+	if bytes.Contains(raw, []byte(`"password":"`+kalamtest.DemoAdminPW)) || bytes.Contains(raw, []byte(`\"password\":\"`+kalamtest.DemoAdminPW)) {
+		t.Fatal("the export carries the password")
+	}
+
+	in := filepath.Join(dir, "in.jsonl")
+	nIn, err := ex.ExportFrames(in, "jsonl", ui.FrameFilter{Dir: "in"}, false)
+	if err != nil || nIn == 0 || nIn >= n {
+		t.Fatalf("filtered export: %d of %d frames, err %v", nIn, n, err)
+	}
+
+	har := filepath.Join(dir, "frames.har")
+	if _, err := ex.ExportFrames(har, "har", ui.FrameFilter{}, false); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Log struct {
+			Version string            `json:"version"`
+			Entries []json.RawMessage `json:"entries"`
+		} `json:"log"`
+	}
+	data, _ := os.ReadFile(har)
+	if err := json.Unmarshal(data, &doc); err != nil || doc.Log.Version != "1.2" || len(doc.Log.Entries) == 0 {
+		t.Fatalf("HAR: version %q, %d entries, err %v", doc.Log.Version, len(doc.Log.Entries), err)
+	}
+}
