@@ -14,6 +14,8 @@ func TestImportGraph(t *testing.T) {
 		"client":                              {"session", "ui", "theme", "client/kalamtest", "charm.land/", "github.com/charmbracelet/"},
 		"client/kalamtest":                    {"session", "ui", "theme", "testing", "charm.land/"},
 		"client/kalamtest/internal/sqlengine": {"session", "ui", "theme", "testing", "charm.land/"},
+		"client/tokensource":                  {"session", "ui", "theme", "client/kalamtest", "charm.land/", "github.com/charmbracelet/"},
+		"recording":                           {"session", "ui", "theme", "charm.land/", "github.com/charmbracelet/"},
 		"session":                             {"ui", "theme", "client/kalamtest", "charm.land/", "github.com/charmbracelet/"},
 		"theme":                               {"client", "session", "ui"},
 		"ui":                                  {"client"},
