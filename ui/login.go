@@ -166,7 +166,7 @@ func (f *loginForm) move(dir int) {
 }
 
 func (f *loginForm) focusInputs() {
-	for i, in := range map[int]*textinput.Model{fieldURL: &f.url, fieldUser: &f.user, fieldPassword: &f.password, fieldToken: &f.token, fieldSource: &f.source} {
+	for i, in := range f.inputs() {
 		if i == f.focus {
 			in.Focus()
 		} else {
@@ -289,38 +289,27 @@ func (f *loginForm) Update(msg tea.KeyPressMsg) (tea.Cmd, *LoginRequest) {
 			return nil, nil
 		}
 	}
-	var cmd tea.Cmd
-	switch f.focus {
-	case fieldURL:
-		f.url, cmd = f.url.Update(msg)
-	case fieldUser:
-		f.user, cmd = f.user.Update(msg)
-	case fieldPassword:
-		f.password, cmd = f.password.Update(msg)
-	case fieldToken:
-		f.token, cmd = f.token.Update(msg)
-	case fieldSource:
-		f.source, cmd = f.source.Update(msg)
-	}
-	return cmd, nil
+	return f.updateInput(msg), nil
 }
 
 // paste forwards a bracketed paste to the focused input.
-func (f *loginForm) paste(msg tea.PasteMsg) tea.Cmd {
-	var cmd tea.Cmd
-	switch f.focus {
-	case fieldURL:
-		f.url, cmd = f.url.Update(msg)
-	case fieldUser:
-		f.user, cmd = f.user.Update(msg)
-	case fieldPassword:
-		f.password, cmd = f.password.Update(msg)
-	case fieldToken:
-		f.token, cmd = f.token.Update(msg)
-	case fieldSource:
-		f.source, cmd = f.source.Update(msg)
+func (f *loginForm) paste(msg tea.PasteMsg) tea.Cmd { return f.updateInput(msg) }
+
+// updateInput hands msg to the focused text input, if any.
+func (f *loginForm) updateInput(msg tea.Msg) tea.Cmd {
+	in := f.inputs()[f.focus]
+	if in == nil {
+		return nil
 	}
+	var cmd tea.Cmd
+	*in, cmd = in.Update(msg)
 	return cmd
+}
+
+// inputs maps the text-input fields to their models.
+func (f *loginForm) inputs() map[int]*textinput.Model {
+	return map[int]*textinput.Model{fieldURL: &f.url, fieldUser: &f.user, fieldPassword: &f.password,
+		fieldToken: &f.token, fieldSource: &f.source}
 }
 
 // View renders the form centred in width×height.
@@ -344,7 +333,7 @@ func (f *loginForm) View(st theme.Styles, width, height int) string {
 		return strings.Join(parts, "")
 	}
 	fieldW := inner - 16
-	for _, in := range []*textinput.Model{&f.url, &f.user, &f.password, &f.token, &f.source} {
+	for _, in := range f.inputs() {
 		in.SetWidth(max(fieldW-1, 8))
 	}
 	var rows []string
