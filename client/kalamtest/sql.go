@@ -125,10 +125,7 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 	for _, rr := range res.Results {
 		o := sqlResult{Schema: rr.Schema, RowCount: rr.RowCount, Message: rr.Message, AsUser: u.id}
 		if rr.IsQuery {
-			rows := rr.RawRows()
-			if rows == nil {
-				rows = [][]json.RawMessage{}
-			}
+			rows := rawRows(rr.Rows)
 			o.Rows = &rows
 			o.Message = ""
 		}
@@ -139,6 +136,22 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, sqlEnvelope{Status: "success", Results: out, Took: tookMS(start)})
+}
+
+// rawRows encodes result cells, floats in serde_json's form.
+func rawRows(rows [][]any) [][]json.RawMessage {
+	out := make([][]json.RawMessage, len(rows))
+	for i, row := range rows {
+		out[i] = make([]json.RawMessage, len(row))
+		for j, v := range row {
+			b, err := json.Marshal(serdeCell(v))
+			if err != nil {
+				b = []byte("null")
+			}
+			out[i][j] = b
+		}
+	}
+	return out
 }
 
 // sqlAuth authenticates a /sql request: only "Authorization: Bearer" with

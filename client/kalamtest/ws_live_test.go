@@ -612,3 +612,23 @@ func TestSharedTableChangesReachEveryone(t *testing.T) {
 		t.Errorf("alice delete: %s", f.text)
 	}
 }
+
+// DOUBLE cells keep serde_json's float form on both surfaces: 20 is "20.0".
+func TestDoubleCellsLookLikeSerde(t *testing.T) {
+	l := newLive(t)
+	l.mustSQL(t, l.ops.access, "CREATE SHARED TABLE app.gauges (id BIGINT PRIMARY KEY, v DOUBLE) WITH (ACCESS_LEVEL = 'PUBLIC')")
+	l.mustSQL(t, l.ops.access, "INSERT INTO app.gauges (id, v) VALUES (1, 20)")
+	if r := l.sql(t, l.alice.access, "SELECT v FROM app.gauges"); !strings.Contains(string(r.body), `[[20.0]]`) {
+		t.Errorf("/sql: %s", r.body)
+	}
+	w := l.dialAuthed(t, l.alice.access, "compress=false")
+	w.send(subscribeMsg("g", "SELECT * FROM app.gauges", "{}"))
+	w.readType("subscription_ack")
+	if f := w.readType("initial_data_batch"); !strings.Contains(string(f.text), `"v":20.0`) {
+		t.Errorf("batch: %s", f.text)
+	}
+	l.mustSQL(t, l.ops.access, "UPDATE app.gauges SET v = 21.5 WHERE id = 1")
+	if f := w.readType("change"); !strings.Contains(string(f.text), `"v":21.5`) || !strings.Contains(string(f.text), `"v":20.0`) {
+		t.Errorf("change: %s", f.text)
+	}
+}

@@ -111,7 +111,7 @@ func (wc *wsConn) subscribe(m inMsg) {
 	}
 	wc.pushLocked(outItem{kind: outMsg, data: true, v: ack})
 	wc.pushLocked(outItem{kind: outMsg, data: true, v: client.InitialDataBatchMessage{
-		Type: client.TypeInitialDataBatch, SubscriptionID: id, Rows: nonNil(rows), BatchControl: bc}})
+		Type: client.TypeInitialDataBatch, SubscriptionID: id, Rows: nonNil(serdeFloatRows(rows)), BatchControl: bc}})
 	if !hasMore {
 		wc.goLiveLocked(sub)
 	}
@@ -144,7 +144,7 @@ func (wc *wsConn) nextBatch(m inMsg) {
 	sub.batchNum++
 	bc := batchControl(sub.batchNum, hasMore, rows)
 	wc.pushLocked(outItem{kind: outMsg, data: true, v: client.InitialDataBatchMessage{
-		Type: client.TypeInitialDataBatch, SubscriptionID: m.subID, Rows: nonNil(rows), BatchControl: bc}})
+		Type: client.TypeInitialDataBatch, SubscriptionID: m.subID, Rows: nonNil(serdeFloatRows(rows)), BatchControl: bc}})
 	if !hasMore {
 		wc.goLiveLocked(sub)
 	}
@@ -194,7 +194,8 @@ func (wc *wsConn) deliver(ch sqlengine.Change) {
 			continue
 		}
 		sub.changes++
-		msg := client.ChangeMessage{Type: client.TypeChange, SubscriptionID: sub.id, ChangeType: ct, Rows: rows, OldValues: old}
+		msg := client.ChangeMessage{Type: client.TypeChange, SubscriptionID: sub.id, ChangeType: ct,
+			Rows: serdeFloatRows(rows), OldValues: serdeFloatRows(old)}
 		if sub.loading {
 			if len(sub.buffer) >= DefaultInitialBuffer {
 				sub.buffer = sub.buffer[1:] // drop the oldest, as upstream
