@@ -20,7 +20,7 @@ type sqlAuthError struct {
 	Error   client.SQLError `json:"error"`
 	Results []struct{}      `json:"results"`
 	Status  string          `json:"status"`
-	Took    float64         `json:"took"`
+	Took    serdeFloat      `json:"took"`
 }
 
 // sqlResult is one results entry. Rows is a pointer so a query with no
@@ -38,7 +38,7 @@ type sqlResult struct {
 type sqlEnvelope struct {
 	Status  string           `json:"status"`
 	Results []sqlResult      `json:"results"`
-	Took    float64          `json:"took"`
+	Took    serdeFloat       `json:"took"`
 	Error   *client.SQLError `json:"error,omitempty"`
 }
 
@@ -46,12 +46,14 @@ type sqlEnvelope struct {
 type sqlStreamed struct {
 	Status  string           `json:"status"`
 	Results []sqlResult      `json:"results"`
-	Took    float64          `json:"took"`
+	Took    serdeFloat       `json:"took"`
 	Error   *client.SQLError `json:"error"`
 }
 
-func tookMS(start time.Time) float64 {
-	return math.Round(float64(time.Since(start).Nanoseconds())/1e3) / 1e3
+// tookMS is the elapsed time in milliseconds rounded to 3 decimals, an
+// f64 on the wire ("took":3.0 when whole).
+func tookMS(start time.Time) serdeFloat {
+	return serdeFloat(math.Round(float64(time.Since(start).Nanoseconds())/1e3) / 1e3)
 }
 
 func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
@@ -161,7 +163,7 @@ func (s *Server) sqlAuth(w http.ResponseWriter, r *http.Request, start time.Time
 		writeJSON(w, http.StatusUnauthorized, sqlAuthError{
 			Error:   client.SQLError{Code: code, Message: map[bool]string{true: "Authentication required", false: "Invalid credentials"}[code == "MISSING_AUTHORIZATION"]},
 			Results: []struct{}{}, Status: "error",
-			Took: float64(time.Since(start).Nanoseconds()) / 1e6, // unrounded, as upstream
+			Took: serdeFloat(float64(time.Since(start).Nanoseconds()) / 1e6), // unrounded, as upstream
 		})
 	}
 	h := r.Header.Get("Authorization")
