@@ -12,7 +12,7 @@ import (
 // env is a kalamtest server and a manager sharing one fake clock, so token
 // iat/exp, phases and scheduling all follow Advance.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	clock *FakeClock
 	srv   *kalamtest.Server
 	m     *Manager
@@ -23,7 +23,7 @@ const (
 	testRefreshTTL = 1000 * time.Second
 )
 
-func newEnv(t *testing.T, opts ...ManagerOption) *env {
+func newEnv(t testing.TB, opts ...ManagerOption) *env {
 	t.Helper()
 	// Whole seconds: JWT iat/exp are seconds, so boundaries line up exactly.
 	clk := NewFakeClock(time.Unix(time.Now().Unix(), 0))
@@ -65,7 +65,7 @@ func (e *env) open(name, user, pw string) *Conn {
 }
 
 // eventually polls cond until it holds or 10 s of wall time pass.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

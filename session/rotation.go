@@ -37,9 +37,11 @@ type ProviderCall struct {
 	Err         string
 }
 
-// ring is a small bounded FIFO used for histories.
+// ring is a small bounded FIFO used for histories. It is copy-on-write:
+// add builds a new slice, so snapshot can hand out the current one without
+// copying (histories change rarely, snapshots are taken on every render).
 type ring[T any] struct {
-	items []T
+	items []T // never modified in place
 	max   int
 }
 
@@ -47,11 +49,14 @@ func (r *ring[T]) add(v T) {
 	if r.max <= 0 {
 		r.max = MaxHistory
 	}
-	if len(r.items) == r.max {
-		copy(r.items, r.items[1:])
-		r.items = r.items[:len(r.items)-1]
+	keep := r.items
+	if len(keep) >= r.max {
+		keep = keep[len(keep)-r.max+1:]
 	}
-	r.items = append(r.items, v)
+	next := make([]T, len(keep), len(keep)+1)
+	copy(next, keep)
+	r.items = append(next, v)
 }
 
-func (r *ring[T]) snapshot() []T { return append([]T(nil), r.items...) }
+// snapshot returns the entries, oldest first; callers must not modify it.
+func (r *ring[T]) snapshot() []T { return r.items }

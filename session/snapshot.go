@@ -32,8 +32,8 @@ type ConnSnapshot struct {
 	Failures      int       // consecutive failed refreshes
 	LastRefreshAt time.Time // last successful refresh (or connect)
 
-	History   []Rotation     // oldest first, at most MaxHistory
-	Providers []ProviderCall // oldest first, at most MaxHistory
+	History   []Rotation     // oldest first, at most MaxHistory; shared: read only
+	Providers []ProviderCall // oldest first, at most MaxHistory; shared: read only
 
 	Stats Stats
 	Log   LogStats

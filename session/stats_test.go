@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-func seedItems(t *testing.T, e *env, user string, n int) {
+func seedItems(t testing.TB, e *env, user string, n int) {
 	t.Helper()
 	e.srv.MustExec("root", "CREATE NAMESPACE IF NOT EXISTS app")
 	e.srv.MustExec("root", "CREATE TABLE IF NOT EXISTS app.items (id BIGINT PRIMARY KEY, name TEXT) WITH (TYPE = 'USER')")
