@@ -197,12 +197,10 @@ func (c *conn) RefreshAuth(ctx context.Context) error {
 	return err
 }
 
-// UseRefreshToken rotates through the refresh-token endpoint once, then
-// restores the automatic method.
+// UseRefreshToken rotates once through the refresh-token endpoint; the
+// connection's own refresh method is left as it was.
 func (c *conn) UseRefreshToken(ctx context.Context) error {
-	c.c.SetRefreshMethod(session.MethodRefreshToken)
-	defer c.c.SetRefreshMethod(session.MethodAuto)
-	_, err := c.c.Refresh(ctx)
+	_, err := c.c.RefreshWith(ctx, session.MethodRefreshToken)
 	return err
 }
 
@@ -364,7 +362,8 @@ func (c *conn) subOf(sub session.SubSnapshot) ui.Sub {
 			u.Gap += fmt.Sprintf(" (%d gaps so far)", n)
 		}
 	}
-	for _, r := range c.c.SubRows(sub.ID, 0, maxLiveRows) {
+	// Rows are kept in arrival order: show the newest, where changes land.
+	for _, r := range c.c.SubRows(sub.ID, max(sub.Rows-maxLiveRows, 0), maxLiveRows) {
 		row := ui.Row{Key: r.Key, ChangedAt: r.ChangedAt}
 		if r.Change != session.ChangeInitial {
 			row.Change = r.Change.String()
@@ -491,13 +490,12 @@ func (f frameSource) Page(flt ui.FrameFilter, offset, n int) []ui.Frame {
 }
 
 // Frame classes of the t toggle, as message types.
+// Frame classes by opcode: control frames may carry no message type, so
+// the opcode is the reliable test.
 var (
-	dataTypes = []string{client.TypeAuthenticate, client.TypeSubscribe, client.TypeNextBatch, client.TypeUnsubscribe,
-		client.TypeAuthSuccess, client.TypeAuthError, client.TypeSubscriptionAck, client.TypeInitialDataBatch,
-		client.TypeChange, client.TypeError}
-	controlTypes = []string{"ping", "pong", "close"}
-	httpTypes    = []string{"POST /v1/api/auth/login", "POST /v1/api/auth/refresh", "GET /v1/api/auth/me",
-		"POST /v1/api/sql", "GET /health", "GET /v1/api/healthcheck", "GET /v1/ws", "POST /v1/api/auth/logout"}
+	dataOpcodes    = []session.Opcode{session.OpText, session.OpBinary}
+	controlOpcodes = []session.Opcode{session.OpPing, session.OpPong, session.OpClose}
+	httpOpcodes    = []session.Opcode{session.OpHTTP}
 )
 
 func filterOf(f ui.FrameFilter) session.Filter {
@@ -510,11 +508,11 @@ func filterOf(f ui.FrameFilter) session.Filter {
 	}
 	switch f.Class {
 	case "data":
-		s.Types = dataTypes
+		s.Opcodes = dataOpcodes
 	case "control":
-		s.Types = controlTypes
+		s.Opcodes = controlOpcodes
 	case "http":
-		s.Types = httpTypes
+		s.Opcodes = httpOpcodes
 	}
 	return s
 }
