@@ -1,0 +1,787 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/session"
+	"github.com/kalamdash/kalamdash/theme"
+	"github.com/kalamdash/kalamdash/ui"
+)
+
+// The bad-input catalogue: every way a user can point kalamdash at the
+// wrong thing, or a peer can misbehave, run for real over loopback, each
+// with the exact words the user reads. The README's Troubleshooting table
+// is generated from the same cases (go test -run TestCatalogueREADME
+// -catalogue.update), and TestCatalogueREADME fails when they drift.
+
+var updateCatalogue = flag.Bool("catalogue.update", false, "rewrite the README's Troubleshooting table from the catalogue")
+
+// Where a catalogue message appears on screen.
+const (
+	whereLogin  = "login form"
+	whereFooter = "footer"
+	whereStatus = "status bar"
+	whereToken  = "Token view"
+)
+
+// catUser and catPassword are the kalamtest account the cases log in as.
+const (
+	catUser     = "alice"
+	catPassword = "catalogue-pw-1"
+)
+
+// catalogueCase is one bad input and what the user sees because of it.
+type catalogueCase struct {
+	Name    string // subtest name
+	Input   string // what the user typed or what the peer did (README)
+	Where   string // login form, footer, status bar
+	Message string // exact text; loopback ports read PORT
+	Hint    string // the hint shown with it ("" if none)
+	run     func(t *testing.T) (msg, hint string)
+}
+
+var portRE = regexp.MustCompile(`(127\.0\.0\.1|localhost|\[::1\]):(\d+)`)
+
+var resetRE = regexp.MustCompile(`: (?:dial|read) tcp \S+: (?:connect|read): connection reset by peer`)
+
+// normalise replaces the loopback ports tests listen on (random, from the
+// ephemeral range) with PORT; ports a user typed (8080, 99999) stay.
+func normalise(s string) string {
+	// A reset arrives during connect or during the first read, by timing.
+	s = resetRE.ReplaceAllString(s, ": connection reset by peer")
+	return portRE.ReplaceAllStringFunc(s, func(m string) string {
+		sub := portRE.FindStringSubmatch(m)
+		if n, err := strconv.Atoi(sub[2]); err == nil && n >= 10000 && n <= 65535 {
+			return sub[1] + ":PORT"
+		}
+		return m
+	})
+}
+
+// newCatServer starts a kalamtest server with the catalogue's user.
+func newCatServer(t *testing.T, opts ...kalamtest.Option) *kalamtest.Server {
+	t.Helper()
+	opts = append([]kalamtest.Option{kalamtest.WithUser(catUser, catPassword, "user")}, opts...)
+	srv, err := kalamtest.NewServer(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// newCatBackend is the dashboard's backend over a real session manager,
+// as runDashboard builds it.
+func newCatBackend(t *testing.T, opts ...session.ManagerOption) *backend {
+	t.Helper()
+	b := newBackend(session.NewManager(opts...), nil, nil)
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// loginFails submits req as the login form does and returns what the
+// form then shows: the error text and its hint (ui handleOpened).
+func loginFails(t *testing.T, b *backend, req ui.LoginRequest) (string, string) {
+	t.Helper()
+	if req.Name == "" {
+		req.Name = "cat"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := b.Open(ctx, req)
+	if err == nil {
+		c.Close()
+		t.Fatalf("login to %s succeeded; want a failure", req.URL)
+	}
+	hint := ""
+	if h, ok := err.(interface{ Hint() string }); ok {
+		hint = h.Hint()
+	}
+	return err.Error(), hint
+}
+
+func passwordLogin(url, password string) ui.LoginRequest {
+	return ui.LoginRequest{URL: url, Auth: "password", User: catUser, Password: password}
+}
+
+func jwtLogin(url, token string) ui.LoginRequest {
+	return ui.LoginRequest{URL: url, Auth: "jwt", Token: token}
+}
+
+// passwordFails is the common case: a password login to url fails.
+func passwordFails(t *testing.T, url string) (string, string) {
+	return loginFails(t, newCatBackend(t), passwordLogin(url, catPassword))
+}
+
+// catTokens logs in to srv directly and returns the token pair.
+func catTokens(t *testing.T, srv *kalamtest.Server) *client.Tokens {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl, err := client.Connect(ctx, srv.URL, client.WithLazyConnect(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	toks, err := cl.Login(ctx, catUser, catPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toks
+}
+
+// openCat logs in to url with the catalogue's password and returns the
+// live connection.
+func openCat(t *testing.T, b *backend, url string) ui.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req := passwordLogin(url, catPassword)
+	req.Name = "cat"
+	c, err := b.Open(ctx, req)
+	if err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	return c
+}
+
+// nextNotice waits for the next footer notice (a session NoticeEvent as
+// the ui receives it) and returns its text and hint.
+func nextNotice(t *testing.T, b *backend) (string, string) {
+	t.Helper()
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	for {
+		select {
+		case e := <-b.Events():
+			if e.Kind == ui.EventNotice {
+				return e.Text, e.Hint
+			}
+		case <-deadline.C:
+			t.Fatal("no footer notice within 20s")
+			return "", ""
+		}
+	}
+}
+
+// drainEvents discards queued ui events (the login's own).
+func drainEvents(b *backend) {
+	for {
+		select {
+		case <-b.Events():
+		default:
+			return
+		}
+	}
+}
+
+// waitSnapshot polls c's snapshot until ok holds.
+func waitSnapshot(t *testing.T, c ui.Conn, what string, ok func(ui.Snapshot) bool) ui.Snapshot {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := c.Snapshot()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; snapshot state=%s close=%d err=%q", what, s.State, s.CloseCode, s.LastError)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// streamFault logs in, lets inject misbehave on the live socket, and
+// returns the footer notice it causes.
+func streamFault(t *testing.T, inject func(srv *kalamtest.Server)) (string, string) {
+	t.Helper()
+	srv := newCatServer(t)
+	b := newCatBackend(t)
+	c := openCat(t, b, srv.URL)
+	waitSnapshot(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+	drainEvents(b)
+	inject(srv)
+	return nextNotice(t, b)
+}
+
+// sendRaw queues payload on every socket of srv, failing if none is open.
+func sendRaw(t *testing.T, srv *kalamtest.Server, op client.Opcode, payload []byte) {
+	t.Helper()
+	if n := srv.SendRaw(nil, op, payload); n != 1 {
+		t.Fatalf("SendRaw reached %d sockets, want 1", n)
+	}
+}
+
+// freePort returns a loopback address nothing listens on.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// httpPeer starts a plain HTTP server (not KalamDB) answering every
+// request with status, content type and body.
+func httpPeer(t *testing.T, status int, ctype, body string) string {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+// tlsFront starts an HTTPS reverse proxy (self-signed) in front of srv.
+func tlsFront(t *testing.T, srv *kalamtest.Server) *httptest.Server {
+	t.Helper()
+	target, _ := url.Parse(srv.URL)
+	s := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(target))
+	s.Config.ErrorLog = nil
+	t.Cleanup(s.Close)
+	return s
+}
+
+// hangUpAfterRequest accepts TCP connections, reads the request head and
+// closes without answering: a server dying mid-handshake.
+func hangUpAfterRequest(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			br := bufio.NewReader(c)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil || line == "\r\n" {
+					break
+				}
+			}
+			c.Close()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// hangUpOnUpgrade fronts srv with a server that passes HTTP API calls
+// through but closes the TCP connection on the WebSocket upgrade.
+func hangUpOnUpgrade(t *testing.T, srv *kalamtest.Server) string {
+	t.Helper()
+	target, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/v1/ws") {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+// tlsHangUp completes nothing: it accepts TCP and closes during the TLS
+// handshake (after reading the ClientHello).
+func tlsHangUp(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 512)
+			_, _ = c.Read(buf)
+			c.Close()
+		}
+	}()
+	return "https://" + ln.Addr().String()
+}
+
+// corruptGzip is a real gzip'd KalamDB message with its deflate data
+// damaged, so the CRC or the inflater fails.
+func corruptGzip(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(`{"type":"change","subscription_id":"s1","change_type":"insert","rows":[{"id":"1","_seq":"7"}]}`))
+	zw.Close()
+	b := buf.Bytes()
+	for i := 12; i < len(b)-8; i += 3 {
+		b[i] ^= 0x5a
+	}
+	return b
+}
+
+// subscribedFault is streamFault with a live subscription, whose id it
+// passes to inject.
+func subscribedFault(t *testing.T, inject func(srv *kalamtest.Server, sub string)) (string, string) {
+	t.Helper()
+	srv := newCatServer(t, kalamtest.WithUser("catadmin", "catadmin-pw", "dba"))
+	srv.MustExec("catadmin", "CREATE NAMESPACE IF NOT EXISTS cat")
+	srv.MustExec("catadmin", "CREATE USER TABLE cat.items (id BIGINT PRIMARY KEY, name TEXT)")
+	b := newCatBackend(t)
+	c := openCat(t, b, srv.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sub, err := c.Subscribe(ctx, "SELECT * FROM cat.items", ui.SubOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitSnapshot(t, c, "subscription ready", func(s ui.Snapshot) bool {
+		for _, x := range s.Subs {
+			if x.ID == sub && x.Status == "ready" {
+				return true
+			}
+		}
+		return false
+	})
+	drainEvents(b)
+	inject(srv, sub)
+	msg, hint := nextNotice(t, b)
+	// Subscription ids are random; the catalogue names them generically.
+	return strings.ReplaceAll(msg, sub, "SUBSCRIPTION"), hint
+}
+
+// screenFault runs the real dashboard (teatest, 140 columns so the status
+// bar has room for close-code hints), logs in, lets inject misbehave and
+// returns the status-bar segment starting with want.
+func screenFault(t *testing.T, want string, inject func(srv *kalamtest.Server)) (string, string) {
+	t.Helper()
+	srv := newCatServer(t)
+	// A slow reconnect keeps the disconnected state on screen.
+	b := newCatBackend(t, session.WithClientOptions(client.WithReconnect(time.Hour, time.Hour, 0)))
+	m := ui.New(b, ui.WithStyles(theme.NoColor(), true), ui.WithLogin(ui.LoginDefaults{
+		URL: srv.URL, Auth: "password", User: catUser, Password: catPassword}))
+	const w, h = 140, 30
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
+	scr := newVTScreen(tm.Output(), w, h)
+	defer scr.close()
+	scr.waitFor(t, 10*time.Second, "server URL")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	scr.waitFor(t, 15*time.Second, "● connected")
+	inject(srv)
+	screen := scr.waitFor(t, 15*time.Second, "↻ reconnecting", want)
+	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	// The status bar is the line with the state badge; its segments are
+	// separated by " │ ".
+	for _, line := range strings.Split(screen, "\n") {
+		if !strings.Contains(line, "↻ reconnecting") {
+			continue
+		}
+		for _, seg := range strings.Split(line, " │ ") {
+			if seg = strings.TrimSpace(seg); strings.HasPrefix(seg, want) {
+				return seg, ""
+			}
+		}
+	}
+	t.Fatalf("no status-bar segment %q on screen:\n%s", want, screen)
+	return "", ""
+}
+
+// silentAfterUpgrade fronts srv with a server that passes HTTP API calls
+// through but, on the WebSocket upgrade, answers 101 and then says
+// nothing: the client waits for auth_success in vain.
+func silentAfterUpgrade(t *testing.T, srv *kalamtest.Server) string {
+	t.Helper()
+	target, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/v1/ws") {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		sum := sha1.Sum([]byte(r.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+			base64.StdEncoding.EncodeToString(sum[:]))
+		brw.Flush()
+		// Hold the socket open, silent, until the client gives up.
+		io.Copy(io.Discard, conn)
+		conn.Close()
+	}))
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+// tokenPhase logs in and returns what the Token view shows about the
+// access token: its phase and whether the connection stayed up.
+func tokenPhase(t *testing.T, b *backend, url string) (string, string) {
+	t.Helper()
+	c := openCat(t, b, url)
+	s := waitSnapshot(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" && s.Token.Phase != "" })
+	return "phase " + s.Token.Phase, ""
+}
+
+// catalogue is the table: README and test share it.
+func catalogue() []catalogueCase {
+	return []catalogueCase{
+		{Name: "empty-url", Input: "empty server URL", Where: whereLogin,
+			Message: "profile \"cat\": no server URL: set url (e.g. http://127.0.0.1:8080) or KALAMDB_URL",
+			Hint:    "",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, "") }},
+		{Name: "no-scheme", Input: "`localhost:8080` (no scheme)", Where: whereLogin,
+			Message: "profile \"cat\": url \"localhost:8080\" is not a server URL: want e.g. http://127.0.0.1:8080",
+			Hint:    "",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, "localhost:8080") }},
+		{Name: "bad-scheme", Input: "`ftp://localhost:8080` (unsupported scheme)", Where: whereLogin,
+			Message: "profile \"cat\": url \"ftp://localhost:8080\": scheme \"ftp\" is not supported: use http, https, ws or wss",
+			Hint:    "",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, "ftp://localhost:8080") }},
+		{Name: "no-host", Input: "`http://` (no host)", Where: whereLogin,
+			Message: "profile \"cat\": url \"http://\" is not a server URL: want e.g. http://127.0.0.1:8080",
+			Hint:    "",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, "http://") }},
+		{Name: "space-in-host", Input: "`http://local host:8080` (space in the host)", Where: whereLogin,
+			Message: "profile \"cat\": url \"http://local host:8080\" is not a server URL: want e.g. http://127.0.0.1:8080",
+			Hint:    "",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, "http://local host:8080") }},
+		{Name: "port-not-number", Input: "`http://localhost:80a` (port not a number)", Where: whereLogin,
+			Message: "profile \"cat\": url \"http://localhost:80a\" is not a server URL: want e.g. http://127.0.0.1:8080",
+			Hint:    "",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, "http://localhost:80a") }},
+		{Name: "port-out-of-range", Input: "`http://127.0.0.1:99999` (port out of range)", Where: whereLogin,
+			Message: "login: request to http://127.0.0.1:99999 failed: Post \"http://127.0.0.1:99999/v1/api/auth/login\": dial tcp: address 99999: invalid port",
+			Hint:    "",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, "http://127.0.0.1:99999") }},
+		{Name: "credentials-in-url", Input: "`http://alice:pw@localhost:8080` (password in the URL)", Where: whereLogin,
+			Message: "connect: credentials in the URL are not used; pass them as Basic auth instead",
+			Hint:    "",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, "http://alice:pw@localhost:8080") }},
+		{Name: "refused", Input: "wrong port: nothing listens there", Where: whereLogin,
+			Message: "login: connection refused: is the server running at http://127.0.0.1:PORT?: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": dial tcp 127.0.0.1:PORT: connect: connection refused",
+			Hint:    "is the server running at that address? check host, port and firewall",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, "http://"+freePort(t)) }},
+		{Name: "https-to-http", Input: "`https://` to a plain-HTTP server", Where: whereLogin,
+			Message: "login: TLS problem talking to https://127.0.0.1:PORT: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": http: server gave HTTP response to HTTPS client",
+			Hint:    "check http vs https (ws vs wss), the CA file, or use insecure-skip-verify for local servers",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t)
+				return passwordFails(t, "https://"+srv.Addr())
+			}},
+		{Name: "http-to-https", Input: "`http://` to an HTTPS server", Where: whereLogin,
+			Message: "login: 127.0.0.1:PORT speaks HTTPS: use https:// (or wss://) instead of http://",
+			Hint:    "check http vs https (ws vs wss), the CA file, or use insecure-skip-verify for local servers",
+			run: func(t *testing.T) (string, string) {
+				front := tlsFront(t, newCatServer(t))
+				return passwordFails(t, "http://"+front.Listener.Addr().String())
+			}},
+		{Name: "untrusted-cert", Input: "`https://` to a self-signed server without a CA file", Where: whereLogin,
+			Message: "login: certificate of https://127.0.0.1:PORT not trusted: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": tls: failed to verify certificate: x509: certificate signed by unknown authority",
+			Hint:    "check http vs https (ws vs wss), the CA file, or use insecure-skip-verify for local servers",
+			run: func(t *testing.T) (string, string) {
+				front := tlsFront(t, newCatServer(t))
+				return passwordFails(t, front.URL)
+			}},
+		{Name: "tls-hangup", Input: "server closes the connection during the TLS handshake", Where: whereLogin,
+			Message: "login: connection to https://127.0.0.1:PORT lost: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": connection reset by peer",
+			Hint:    "is the server running at that address? check host, port and firewall",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, tlsHangUp(t)) }},
+		{Name: "not-kalamdb-404", Input: "another HTTP service answering 404 JSON", Where: whereLogin,
+			Message: "login: http://127.0.0.1:PORT/v1/api/auth/login answered 404: wrong path prefix, or not a KalamDB server",
+			Hint:    "the URL points at something that is not KalamDB: check host, port and path",
+			run: func(t *testing.T) (string, string) {
+				return passwordFails(t, httpPeer(t, 404, "application/json", `{"error":"not found"}`))
+			}},
+		{Name: "not-kalamdb-200-text", Input: "another HTTP service answering 200 plain text", Where: whereLogin,
+			Message: "login: answer is not a KalamDB token response: OK: invalid character 'O' looking for beginning of value",
+			Hint:    "the URL points at something that is not KalamDB: check host, port and path",
+			run: func(t *testing.T) (string, string) {
+				return passwordFails(t, httpPeer(t, 200, "text/plain", "OK"))
+			}},
+		{Name: "html-502", Input: "reverse proxy answering a 502 HTML error page (KalamDB behind it down)", Where: whereLogin,
+			Message: "login: not a KalamDB server? got text/html (HTTP 502) from http://127.0.0.1:PORT/v1/api/auth/login",
+			Hint:    "the URL points at something that is not KalamDB: check host, port and path",
+			run: func(t *testing.T) (string, string) {
+				return passwordFails(t, httpPeer(t, 502, "text/html", "<html><body><h1>502 Bad Gateway</h1></body></html>"))
+			}},
+		{Name: "hangup-mid-request", Input: "server closes the connection after reading the request", Where: whereLogin,
+			Message: "login: request to http://127.0.0.1:PORT failed: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": EOF",
+			Hint:    "",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, hangUpAfterRequest(t)) }},
+		{Name: "hangup-mid-upgrade", Input: "server closes the connection during the WebSocket upgrade", Where: whereLogin,
+			Message: "connect: request to ws://127.0.0.1:PORT/v1/ws failed: failed to WebSocket dial: failed to send handshake request: Get \"http://127.0.0.1:PORT/v1/ws\": EOF",
+			Hint:    "",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, hangUpOnUpgrade(t, newCatServer(t))) }},
+		{Name: "wrong-password", Input: "wrong password", Where: whereLogin,
+			Message: "login: wrong user or password (Invalid credentials) [unauthorized]",
+			Hint:    "check the user name and password, or log in again for a fresh token",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t)
+				return loginFails(t, newCatBackend(t), passwordLogin(srv.URL, "not-the-password"))
+			}},
+		{Name: "unknown-user", Input: "user that does not exist", Where: whereLogin,
+			Message: "login: wrong user or password (Invalid credentials) [unauthorized]",
+			Hint:    "check the user name and password, or log in again for a fresh token",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t)
+				req := passwordLogin(srv.URL, catPassword)
+				req.User = "mallory"
+				return loginFails(t, newCatBackend(t), req)
+			}},
+		{Name: "locked-account", Input: "sixth login after 5 wrong passwords (account locked)", Where: whereLogin,
+			Message: "login: account locked for 15 minute(s) [account_locked]",
+			Hint:    "the account is locked after repeated failures; wait and retry",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t)
+				b := newCatBackend(t)
+				for range 5 {
+					loginFails(t, b, passwordLogin(srv.URL, "wrong"))
+				}
+				return loginFails(t, b, passwordLogin(srv.URL, catPassword))
+			}},
+		{Name: "garbage-token", Input: "pasted token that is not a JWT", Where: whereLogin,
+			Message: "connect: server refused the token: Invalid credentials [auth_error]",
+			Hint:    "check the user name and password, or log in again for a fresh token",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t)
+				return loginFails(t, newCatBackend(t), jwtLogin(srv.URL, "not-a-jwt"))
+			}},
+		{Name: "expired-token", Input: "pasted access token that has expired", Where: whereLogin,
+			Message: "connect: server refused the token: Invalid credentials [auth_error]",
+			Hint:    "check the user name and password, or log in again for a fresh token",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t)
+				toks := catTokens(t, srv)
+				srv.ExpireTokens()
+				return loginFails(t, newCatBackend(t), jwtLogin(srv.URL, toks.AccessToken))
+			}},
+		{Name: "refresh-as-access", Input: "refresh token pasted as the access token", Where: whereLogin,
+			Message: "connect: server refused the token: Invalid credentials [auth_error]",
+			Hint:    "check the user name and password, or log in again for a fresh token",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t)
+				toks := catTokens(t, srv)
+				return loginFails(t, newCatBackend(t), jwtLogin(srv.URL, toks.RefreshToken))
+			}},
+		{Name: "wrong-role", Input: "token whose role no longer matches the user's (role changed)", Where: whereLogin,
+			Message: "connect: server refused the token: Invalid credentials [auth_error]",
+			Hint:    "check the user name and password, or log in again for a fresh token",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t)
+				toks := catTokens(t, srv)
+				if err := srv.SetRole(catUser, "dba"); err != nil {
+					t.Fatal(err)
+				}
+				return loginFails(t, newCatBackend(t), jwtLogin(srv.URL, toks.AccessToken))
+			}},
+		{Name: "no-credentials", Input: "auth `none`: socket opened without credentials (server auth timeout)", Where: whereLogin,
+			Message: "connect: server refused the token: Authentication timeout - no auth message received within 3 seconds [auth_error]",
+			Hint:    "check the user name and password, or log in again for a fresh token",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t, kalamtest.WithAuthTimeout(200*time.Millisecond), kalamtest.WithCheckInterval(20*time.Millisecond))
+				return loginFails(t, newCatBackend(t), ui.LoginRequest{URL: srv.URL, Auth: "none"})
+			}},
+		{Name: "refusing", Input: "server resetting every new connection (overloaded, RefuseFor)", Where: whereLogin,
+			Message: "login: connection to http://127.0.0.1:PORT lost: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": connection reset by peer",
+			Hint:    "is the server running at that address? check host, port and firewall",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t)
+				srv.RefuseFor(time.Minute)
+				return passwordFails(t, srv.URL)
+			}},
+		{Name: "rate-limited", Input: "too many logins from this address (rate limited)", Where: whereLogin,
+			Message: "login: Too many authentication attempts. Please retry shortly. [rate_limited]",
+			Hint:    "the server is rate limiting; wait a moment and retry",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t, kalamtest.WithAuthRateLimit(1))
+				b := newCatBackend(t)
+				var msg, hint string
+				for range 5 {
+					msg, hint = loginFails(t, b, passwordLogin(srv.URL, "wrong"))
+					if strings.Contains(msg, "429") || strings.Contains(strings.ToLower(msg), "too many") {
+						break
+					}
+				}
+				return msg, hint
+			}},
+		{Name: "corrupt-gzip", Input: "server sends a gzip frame whose data is corrupt", Where: whereFooter,
+			Message: "read: undecodable binary frame (101 bytes) on socket 1: gunzip: flate: corrupt input before offset 9",
+			Hint:    "the server sent something unexpected; inspect the frame tap",
+			run: func(t *testing.T) (string, string) {
+				return streamFault(t, func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpBinary, corruptGzip(t)) })
+			}},
+		{Name: "gzip-bomb", Input: "server sends a gzip frame declaring more than 64 MiB inflated", Where: whereFooter,
+			Message: "read: undecodable binary frame (34 bytes) on socket 1: frame inflates beyond 64 MiB (declares 256 MiB)",
+			Hint:    "the server sent something unexpected; inspect the frame tap",
+			run: func(t *testing.T) (string, string) {
+				return streamFault(t, func(srv *kalamtest.Server) {
+					sendRaw(t, srv, client.OpBinary, append([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}, []byte("any deflate data\x00\x00\x00\x00\x00\x00\x00\x10")...))
+				})
+			}},
+		{Name: "binary-not-gzip", Input: "server sends a binary frame that is not gzip on a JSON socket", Where: whereFooter,
+			Message: "read: undecodable binary frame (6 bytes) on socket 1: binary frame on a JSON connection is not gzip",
+			Hint:    "the server sent something unexpected; inspect the frame tap",
+			run: func(t *testing.T) (string, string) {
+				return streamFault(t, func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpBinary, []byte{0x82, 0xa4, 't', 'y', 'p', 'e'}) })
+			}},
+		{Name: "invalid-json", Input: "server sends a text frame that is not JSON", Where: whereFooter,
+			Message: "read: undecodable text frame (19 bytes) on socket 1: not a KalamDB message: unexpected EOF",
+			Hint:    "the server sent something unexpected; inspect the frame tap",
+			run: func(t *testing.T) (string, string) {
+				return streamFault(t, func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, []byte(`{"type": "change", `)) })
+			}},
+		{Name: "invalid-utf8", Input: "server sends a text frame with invalid UTF-8", Where: whereFooter,
+			Message: "read: undecodable text frame (19 bytes) on socket 1: not a KalamDB message: invalid character 'ÿ' looking for beginning of value",
+			Hint:    "the server sent something unexpected; inspect the frame tap",
+			run: func(t *testing.T) (string, string) {
+				return streamFault(t, func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, []byte("\xff\xfe{\"type\":\"change\"}")) })
+			}},
+		{Name: "no-type", Input: "server sends a JSON message without a type", Where: whereFooter,
+			Message: "read: undecodable text frame (17 bytes) on socket 1: message has no type",
+			Hint:    "the server sent something unexpected; inspect the frame tap",
+			run: func(t *testing.T) (string, string) {
+				return streamFault(t, func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, []byte(`{"hello":"world"}`)) })
+			}},
+		{Name: "unknown-type", Input: "server sends a message of an unknown type", Where: whereFooter,
+			Message: "(nothing: the frame shows in the inspector as server_gossip)",
+			Hint:    "",
+			run: func(t *testing.T) (string, string) {
+				// Unknown types are ignored (forward compatibility) and only
+				// appear in the frame inspector. A malformed frame sent right
+				// after proves it: its notice is the first one.
+				msg, hint := streamFault(t, func(srv *kalamtest.Server) {
+					sendRaw(t, srv, client.OpText, []byte(`{"type":"server_gossip","text":"hello"}`))
+					sendRaw(t, srv, client.OpText, []byte(`sentinel`))
+				})
+				if !strings.Contains(msg, "(8 bytes)") {
+					return msg, hint
+				}
+				return "(nothing: the frame shows in the inspector as server_gossip)", ""
+			}},
+		{Name: "unknown-change-type", Input: "server sends a change with an unknown change_type", Where: whereFooter,
+			Message: "read: change with unknown change_type \"upsert\" for SUBSCRIPTION",
+			Hint:    "the server sent something unexpected; inspect the frame tap",
+			run: func(t *testing.T) (string, string) {
+				return subscribedFault(t, func(srv *kalamtest.Server, sub string) {
+					sendRaw(t, srv, client.OpText, []byte(`{"type":"change","subscription_id":"`+sub+`","change_type":"upsert","rows":[]}`))
+				})
+			}},
+		{Name: "error-unknown-subscription", Input: "server sends an error for a subscription the client does not have", Where: whereFooter,
+			Message: "server: query failed (ghost) [INTERNAL_ERROR]",
+			Hint:    "the server sent something unexpected; inspect the frame tap",
+			run: func(t *testing.T) (string, string) {
+				return streamFault(t, func(srv *kalamtest.Server) {
+					sendRaw(t, srv, client.OpText, []byte(`{"type":"error","code":"INTERNAL_ERROR","message":"query failed","subscription_id":"ghost"}`))
+				})
+			}},
+		{Name: "oversized", Input: "server sends a frame over 16 MiB", Where: whereStatus,
+			Message: "close -1",
+			Hint:    "",
+			run: func(t *testing.T) (string, string) {
+				return screenFault(t, "close ", func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, make([]byte, 17<<20)) })
+			}},
+		{Name: "shutdown-1001", Input: "server shuts down (close 1001)", Where: whereStatus,
+			Message: "close 1001: server going away (restart or shutdown): reconnecting resumes subscriptions",
+			Hint:    "",
+			run: func(t *testing.T) (string, string) {
+				return screenFault(t, "close ", func(srv *kalamtest.Server) { srv.Close() })
+			}},
+		{Name: "shutdown-reconnect", Input: "server shut down and still down when reconnecting", Where: whereFooter,
+			Message: "login: connection refused: is the server running at http://127.0.0.1:PORT?: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": dial tcp 127.0.0.1:PORT: connect: connection refused",
+			Hint:    "is the server running at that address? check host, port and firewall",
+			run: func(t *testing.T) (string, string) {
+				return streamFault(t, func(srv *kalamtest.Server) { srv.Close() })
+			}},
+		{Name: "auth-timeout", Input: "server accepts the socket but never confirms authentication", Where: whereLogin,
+			Message: "connect: no auth_success within 300ms: failed to get reader: context deadline exceeded",
+			Hint:    "the server did not answer in time; check the network or raise the timeout",
+			run: func(t *testing.T) (string, string) {
+				url := silentAfterUpgrade(t, newCatServer(t))
+				b := newCatBackend(t, session.WithClientOptions(client.WithAuthTimeout(300*time.Millisecond)))
+				return loginFails(t, b, passwordLogin(url, catPassword))
+			}},
+		{Name: "server-clock-behind", Input: "server clock 2 h behind: tokens arrive already expired by this machine's clock", Where: whereToken,
+			Message: "phase dead",
+			Hint:    "",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t, kalamtest.WithClock(func() time.Time { return time.Now().Add(-2 * time.Hour) }), kalamtest.WithAccessTTL(time.Hour))
+				return tokenPhase(t, newCatBackend(t), srv.URL)
+			}},
+		{Name: "server-clock-ahead", Input: "server clock 2 h ahead: token issued in the future", Where: whereToken,
+			Message: "phase fresh",
+			Hint:    "",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t, kalamtest.WithClock(func() time.Time { return time.Now().Add(2 * time.Hour) }), kalamtest.WithAccessTTL(time.Hour))
+				return tokenPhase(t, newCatBackend(t), srv.URL)
+			}},
+		{Name: "client-clock-ahead", Input: "this machine's clock 2 h ahead of the server", Where: whereToken,
+			Message: "phase dead",
+			Hint:    "",
+			run: func(t *testing.T) (string, string) {
+				srv := newCatServer(t, kalamtest.WithAccessTTL(time.Hour))
+				clk := session.NewFakeClock(time.Now().Add(2 * time.Hour))
+				b := newCatBackend(t, session.WithClock(clk),
+					session.WithClientOptions(client.WithClock(clk.Now)))
+				return tokenPhase(t, b, srv.URL)
+			}},
+	}
+}
+
+func TestCatalogue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SKIPPED in -short: starts ~30 loopback servers")
+	}
+	for _, tc := range catalogue() {
+		t.Run(tc.Name, func(t *testing.T) {
+			msg, hint := tc.run(t)
+			msg, hint = normalise(msg), normalise(hint)
+			if msg != tc.Message || hint != tc.Hint {
+				t.Errorf("%s\n got message: %q\n want:        %q\n got hint:    %q\n want:        %q", tc.Input, msg, tc.Message, hint, tc.Hint)
+				t.Logf("CATALOGUE\t%s\t%q\t%q", tc.Name, msg, hint)
+			}
+			for _, secret := range []string{catPassword} {
+				if strings.Contains(msg+hint, secret) {
+					t.Errorf("message shows the password: %q", msg)
+				}
+			}
+		})
+	}
+}
