@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/kalamdash/kalamdash/session"
+	"github.com/kalamdash/kalamdash/ui"
+)
+
+// UIBackend is a ui.Backend over one session.FrameLog and nothing else:
+// the dashboard's inspector on the real log (with its filter indexes), so
+// the UI can be measured at log sizes a stub cannot reach. It maps
+// FrameFilter and frames the way package main's adapter does (dash.go).
+type UIBackend struct {
+	Log    *session.FrameLog
+	events chan ui.Event
+}
+
+// NewUIBackend returns a backend whose single connection shows log.
+func NewUIBackend(log *session.FrameLog) *UIBackend {
+	return &UIBackend{Log: log, events: make(chan ui.Event, 16)}
+}
+
+// ConnID is the ID of the backend's connection.
+const ConnID = "bench"
+
+// Open returns the connection whatever the request.
+func (b *UIBackend) Open(context.Context, ui.LoginRequest) (ui.Conn, error) {
+	return uiConn{b}, nil
+}
+
+// Profiles returns none.
+func (b *UIBackend) Profiles() []ui.Profile { return nil }
+
+// Events returns the event channel (see CaptureEvents).
+func (b *UIBackend) Events() <-chan ui.Event { return b.events }
+
+// NewUIModel builds a dashboard of w×h on b, logged in to its connection
+// with the inspector showing, and returns it with the message Update
+// receives when n frames arrived in one coalescing window (captured once
+// from the model's own event command, so it can be replayed).
+func NewUIModel(b *UIBackend, w, h, n int) (ui.Model, tea.Msg, error) {
+	m := ui.New(b, ui.WithoutTicks(), ui.WithLogin(ui.LoginDefaults{URL: "http://127.0.0.1:1", User: "bench", Password: "x"}))
+	// The first event waits in the channel, so the Init command that
+	// follows the event stream returns it at once (after its window).
+	b.events <- ui.Event{ConnID: ConnID, Kind: ui.EventFrames, Count: n}
+	b.events <- ui.Event{ConnID: ConnID, Kind: ui.EventStats}
+	var framesMsg tea.Msg
+	var run func(cmd tea.Cmd, depth int)
+	run = func(cmd tea.Cmd, depth int) {
+		if cmd == nil || depth > 4 {
+			return
+		}
+		done := make(chan tea.Msg, 1)
+		go func() { done <- cmd() }()
+		var msg tea.Msg
+		select {
+		case msg = <-done:
+		case <-time.After(500 * time.Millisecond):
+			return // a timer or terminal query: not needed here
+		}
+		switch msg := msg.(type) {
+		case nil:
+		case tea.BatchMsg:
+			for _, c := range msg {
+				run(c, depth+1)
+			}
+		default:
+			if framesMsg == nil && isEventsMsg(msg) {
+				framesMsg = msg
+				return
+			}
+			tm, next := m.Update(msg)
+			m = tm.(ui.Model)
+			run(next, depth+1)
+		}
+	}
+	run(m.Init(), 0)
+	tm, _ := m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	m = tm.(ui.Model)
+	tm, cmd := m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	m = tm.(ui.Model)
+	run(cmd, 0)
+	if framesMsg == nil {
+		return m, nil, errors.New("ui: the event command never returned the queued events")
+	}
+	return m, framesMsg, nil
+}
+
+// isEventsMsg recognises the UI's coalesced events message (unexported)
+// by elimination: it is a slice of ui.Event.
+func isEventsMsg(msg tea.Msg) bool {
+	t := reflect.TypeOf(msg)
+	return t != nil && t.Kind() == reflect.Slice && t.Elem() == reflect.TypeFor[ui.Event]()
+}
+
+type uiConn struct{ b *UIBackend }
+
+func (c uiConn) ID() string { return ConnID }
+
+func (c uiConn) Snapshot() ui.Snapshot {
+	st := c.b.Log.Stats()
+	return ui.Snapshot{Name: ConnID, URL: "http://127.0.0.1:1", User: "bench", Role: "dba", State: "connected",
+		Stats: ui.Stats{LogLen: st.Len, Evicted: int64(st.Evicted), FramesIn: int64(st.Appended)}}
+}
+
+func (c uiConn) Frames() ui.FrameSource { return frameSource{c.b.Log} }
+
+var errBench = errors.New("not available in the benchmark backend")
+
+func (uiConn) RefreshAuth(context.Context) error     { return errBench }
+func (uiConn) UseRefreshToken(context.Context) error { return errBench }
+func (uiConn) SetPolicy(ui.Policy) error             { return errBench }
+func (uiConn) SetCompression(bool) error             { return errBench }
+func (uiConn) Reconnect(context.Context) error       { return errBench }
+func (uiConn) Query(context.Context, string) (ui.QueryResult, error) {
+	return ui.QueryResult{}, errBench
+}
+func (uiConn) Subscribe(context.Context, string, ui.SubOptions) (string, error) { return "", errBench }
+func (uiConn) Unsubscribe(context.Context, string) error                        { return errBench }
+func (uiConn) ExpireToken(context.Context) error                                { return errBench }
+func (uiConn) DropSocket(context.Context) error                                 { return errBench }
+func (uiConn) SetRevealSecrets(bool)                                            {}
+func (uiConn) Close() error                                                     { return nil }
+
+type frameSource struct{ log *session.FrameLog }
+
+func filterOf(f ui.FrameFilter) session.Filter {
+	s := session.Filter{Text: f.Text, Regex: f.Regex, Subscription: f.Sub}
+	switch f.Dir {
+	case "in":
+		s.Direction = session.Inbound
+	case "out":
+		s.Direction = session.Outbound
+	}
+	return s
+}
+
+func (f frameSource) Len(flt ui.FrameFilter) int { return f.log.Len(filterOf(flt)) }
+
+func (f frameSource) Page(flt ui.FrameFilter, offset, n int) []ui.Frame {
+	entries := f.log.Page(filterOf(flt), offset, n)
+	out := make([]ui.Frame, len(entries))
+	for i, e := range entries {
+		out[i] = ui.Frame{ID: e.ID, Time: e.Time, Dir: e.Direction.String(), Opcode: e.Opcode.String(),
+			Encoding: e.Encoding.String(), Type: e.Type, Sub: e.SubscriptionID,
+			Wire: e.Wire, WireSize: e.WireSize, Decoded: e.Decoded, DecodedSize: e.DecodedSize,
+			CloseCode: e.CloseCode, CloseReason: e.CloseReason, Status: e.Status, Duration: e.Duration,
+			ConnID: e.ConnID, Err: e.Err}
+	}
+	return out
+}
