@@ -2,6 +2,7 @@ package reliability_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -300,14 +301,24 @@ func (e *env) checkSequence() {
 	}
 }
 
-// provider is an AuthProvider that counts its calls.
+// provider is an AuthProvider that counts its calls. While fail is
+// positive, each call fails (and decrements it), as a credentials source
+// that is briefly unavailable would.
 type provider struct {
 	calls atomic.Int64
+	fail  atomic.Int64
 	auth  client.Auth
 }
 
+// errProviderDown is what a failing provider returns.
+var errProviderDown = errors.New("credentials store unavailable")
+
 func (p *provider) provide(context.Context) (client.Auth, error) {
 	p.calls.Add(1)
+	if p.fail.Add(-1) >= 0 {
+		return client.Auth{}, errProviderDown
+	}
+	p.fail.Store(0)
 	return p.auth, nil
 }
 

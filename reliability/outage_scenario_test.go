@@ -182,3 +182,28 @@ func TestUnsubscribeDuringOutage(t *testing.T) {
 	}
 	e.checkProvider()
 }
+
+// TestProviderFailsDuringReconnect: after a drop, the auth provider
+// itself fails for three attempts (a credentials store that is down). Each
+// failure is reported as a recoverable provider error, the client keeps
+// trying (asking the provider each time), and the subscription resumes
+// once credentials are available again.
+func TestProviderFailsDuringReconnect(t *testing.T) {
+	e := newEnv(t, envConfig{clientOpts: []client.Option{client.WithProviderRetry(1, 0, 0)}})
+	sub := e.subscribe("messages")
+	all := e.insert("messages", 5)
+	e.waitFor("live rows", func() bool { return sub.hasAll(all) }, sub.report(all))
+
+	e.prov.fail.Store(3)
+	e.px.Reset()
+	all = append(all, e.insert("messages", 5)...)
+	e.waitConnected(2)
+	all = append(all, e.insert("messages", 5)...)
+	e.waitFor("rows across the provider outage", func() bool { return sub.hasAll(all) }, sub.report(all))
+
+	if n := e.log.count(kindError); n < 3 {
+		t.Errorf("%d error events for 3 failed provider calls", n)
+	}
+	sub.checkExactlyOnce(t, all)
+	e.checkProvider()
+}
