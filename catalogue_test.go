@@ -396,10 +396,16 @@ func subscribedFault(t *testing.T, inject func(srv *kalamtest.Server, sub string
 func screenFault(t *testing.T, want string, inject func(srv *kalamtest.Server)) (string, string) {
 	t.Helper()
 	srv := newCatServer(t)
+	return screenFaultAt(t, want, srv.URL, func() { inject(srv) })
+}
+
+// screenFaultAt is screenFault against url (a proxy in front of a server).
+func screenFaultAt(t *testing.T, want, url string, inject func()) (string, string) {
+	t.Helper()
 	// A slow reconnect keeps the disconnected state on screen.
 	b := newCatBackend(t, session.WithClientOptions(client.WithReconnect(time.Hour, time.Hour, 0)))
 	m := ui.New(b, ui.WithStyles(theme.NoColor(), true), ui.WithLogin(ui.LoginDefaults{
-		URL: srv.URL, Auth: "password", User: catUser, Password: catPassword}))
+		URL: url, Auth: "password", User: catUser, Password: catPassword}))
 	const w, h = 140, 30
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
 	scr := newVTScreen(tm.Output(), w, h)
@@ -407,7 +413,7 @@ func screenFault(t *testing.T, want string, inject func(srv *kalamtest.Server)) 
 	scr.waitFor(t, 10*time.Second, "server URL")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	scr.waitFor(t, 15*time.Second, "● connected")
-	inject(srv)
+	inject()
 	screen := scr.waitFor(t, 15*time.Second, "↻ reconnecting", want)
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
@@ -425,6 +431,17 @@ func screenFault(t *testing.T, want string, inject func(srv *kalamtest.Server)) 
 	}
 	t.Fatalf("no status-bar segment %q on screen:\n%s", want, screen)
 	return "", ""
+}
+
+// catProxy starts a fault proxy in front of srv.
+func catProxy(t *testing.T, srv *kalamtest.Server) *kalamtest.Proxy {
+	t.Helper()
+	p, err := kalamtest.NewProxy(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
 }
 
 // silentAfterUpgrade fronts srv with a server that passes HTTP API calls
@@ -768,6 +785,26 @@ func catalogue() []catalogueCase {
 			Hint:    "",
 			run: func(t *testing.T) (string, string) {
 				return screenFault(t, "close ", func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, make([]byte, 17<<20)) })
+			}},
+		// TODO(catalogue): "close -1" means no close frame arrived; browsers and the close-code
+		// table call that 1006, and closeHint already explains 1006 ("connection lost without a
+		// close frame (network, proxy or server crash)"). Suggest the session (or the status bar)
+		// show -1 as 1006 with that text.
+		{Name: "reset-mid-session", Input: "network resets the live connection (proxy reset)", Where: whereStatus,
+			Message: "close -1",
+			Hint:    "",
+			run: func(t *testing.T) (string, string) {
+				p := catProxy(t, newCatServer(t))
+				return screenFaultAt(t, "close ", p.URL(), p.Reset)
+			}},
+		{Name: "blackhole-login", Input: "network black hole (nothing comes back) while logging in", Where: whereLogin,
+			Message: "login: http://127.0.0.1:PORT did not answer in time: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+			Hint:    "the server did not answer in time; check the network or raise the timeout",
+			run: func(t *testing.T) (string, string) {
+				p := catProxy(t, newCatServer(t))
+				p.SetBlackhole(true)
+				b := newCatBackend(t, session.WithClientOptions(client.WithHTTPTimeout(300*time.Millisecond)))
+				return loginFails(t, b, passwordLogin(p.URL(), catPassword))
 			}},
 		{Name: "shutdown-1001", Input: "server shuts down (close 1001)", Where: whereStatus,
 			Message: "close 1001: server going away (restart or shutdown): reconnecting resumes subscriptions",
