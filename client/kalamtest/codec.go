@@ -79,6 +79,11 @@ func msgpackToJSON(b []byte) ([]byte, string) {
 		}
 		b = plain
 	}
+	// A few bytes can declare a billion-element array: check the document
+	// before the decoder allocates for it.
+	if err := client.CheckMsgpack(b); err != nil {
+		return nil, "Invalid MessagePack: " + err.Error()
+	}
 	dec := msgpack.NewDecoder(bytes.NewReader(b))
 	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
 	v, err := dec.DecodeInterface()

@@ -83,8 +83,11 @@ func parseObject(b []byte, expecting string) (fields, string) {
 	if err := dec.Decode(&raw); err != nil {
 		return nil, serdeText(err)
 	}
-	if dec.More() {
-		return nil, fmt.Sprintf("trailing characters at line 1 column %d", dec.InputOffset()+1)
+	// Decoder.More only looks inside arrays and objects; serde refuses any
+	// non-space byte after the value ("{...}}" included).
+	rest := b[dec.InputOffset():]
+	if trimmed := bytes.TrimLeft(rest, " \t\r\n"); len(trimmed) > 0 {
+		return nil, fmt.Sprintf("trailing characters at line 1 column %d", int(dec.InputOffset())+len(rest)-len(trimmed)+1)
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
