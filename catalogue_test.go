@@ -797,7 +797,7 @@ func catalogue() []catalogueCase {
 				p := catProxy(t, newCatServer(t))
 				return screenFaultAt(t, "close ", p.URL(), p.Reset)
 			}},
-		{Name: "blackhole-login", Input: "network black hole (nothing comes back) while logging in", Where: whereLogin,
+		{Name: "blackhole-login", Input: "network black hole (nothing comes back) while logging in (HTTP timeout 300 ms here; 30 s by default)", Where: whereLogin,
 			Message: "login: http://127.0.0.1:PORT did not answer in time: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
 			Hint:    "the server did not answer in time; check the network or raise the timeout",
 			run: func(t *testing.T) (string, string) {
@@ -818,7 +818,7 @@ func catalogue() []catalogueCase {
 			run: func(t *testing.T) (string, string) {
 				return streamFault(t, func(srv *kalamtest.Server) { srv.Close() })
 			}},
-		{Name: "auth-timeout", Input: "server accepts the socket but never confirms authentication", Where: whereLogin,
+		{Name: "auth-timeout", Input: "server accepts the socket but never confirms authentication (auth timeout 300 ms here; 5 s by default)", Where: whereLogin,
 			Message: "connect: no auth_success within 300ms: failed to get reader: context deadline exceeded",
 			Hint:    "the server did not answer in time; check the network or raise the timeout",
 			run: func(t *testing.T) (string, string) {
