@@ -221,9 +221,9 @@ func TestSecretsFullSession(t *testing.T) {
 	// 5. The dashboard's export: the key (JSON lines) and HAR.
 	tm.Send(tea.KeyPressMsg{Code: 'e', Text: "e"})
 	exported := waitFiles(t, exportDir, 1)
-	conn := &conn{c: sc, b: b}
+	dc := &conn{c: sc, b: b}
 	harPath := filepath.Join(exportDir, "frames.har")
-	if _, err := conn.Frames().(ui.FrameExporter).ExportFrames(harPath, "har", ui.FrameFilter{}, false); err != nil {
+	if _, err := dc.Frames().(ui.FrameExporter).ExportFrames(harPath, "har", ui.FrameFilter{}, false); err != nil {
 		t.Fatalf("export HAR: %v", err)
 	}
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
