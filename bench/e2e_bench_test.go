@@ -136,3 +136,88 @@ func benchStream(b *testing.B, rowBytes, burst int, compress bool) {
 	b.ReportMetric(float64(ps.cpu.Microseconds())/events, "pipe-cpu-µs/event")
 	b.ReportMetric(float64(drops), "tapdrops")
 }
+
+// BenchmarkReplay is BenchmarkStream against a Replay server: frames are
+// encoded once up front, so the source costs one Write per frame and the
+// ratio shows the reader's own cost. One op is one burst for the bare
+// loop and one for the pipeline, alternating.
+func BenchmarkReplay(b *testing.B) {
+	for _, sc := range streamCases {
+		for _, compress := range []bool{true, false} {
+			mode := "gzip"
+			if !compress {
+				mode = "raw"
+			}
+			b.Run(fmt.Sprintf("%s/%s", sc.name, mode), func(b *testing.B) {
+				benchReplay(b, sc.rowBytes, 2*sc.burst, compress)
+			})
+		}
+	}
+}
+
+func benchReplay(b *testing.B, rowBytes, burst int, compress bool) {
+	ctx, cancel := context.WithTimeout(b.Context(), 4*time.Minute)
+	defer cancel()
+	r, err := NewReplay(rowBytes, 256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	bare, err := DialBareURL(ctx, r.URL, compress)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bare.Close()
+	if err := r.WaitSubscribed(ctx); err != nil {
+		b.Fatal(err)
+	}
+	// Bursts go to every subscribed socket: subscribe the pipeline on a
+	// second server so each burst reaches one reader only.
+	r2, err := NewReplay(rowBytes, 256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r2.Close()
+	p, err := OpenReplayPipeline(ctx, r2, compress, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	if err := r2.WaitSubscribed(ctx); err != nil {
+		b.Fatal(err)
+	}
+	cl := p.Conn.Client()
+	var bs, ps side
+	b.ResetTimer()
+	for range b.N {
+		if err := bs.measure(func() error {
+			r.Burst(burst)
+			n, err := bare.ReadN(ctx, burst)
+			bs.wire += n
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		base, drops := p.Changes()
+		wire0 := cl.Stats().WireBytesIn
+		if err := ps.measure(func() error {
+			r2.Burst(burst)
+			return p.WaitAppended(ctx, base+drops+uint64(burst))
+		}); err != nil {
+			b.Fatal(err)
+		}
+		ps.wire += int64(cl.Stats().WireBytesIn - wire0)
+	}
+	b.StopTimer()
+	_, drops := p.Changes()
+	events := float64(burst * b.N)
+	bareRate, pipeRate := events/bs.wall.Seconds(), events/ps.wall.Seconds()
+	b.ReportMetric(bareRate, "bare-events/s")
+	b.ReportMetric(pipeRate, "pipe-events/s")
+	b.ReportMetric(float64(bs.wire)/bs.wall.Seconds()/1e6, "bare-MB/s")
+	b.ReportMetric(float64(ps.wire)/ps.wall.Seconds()/1e6, "pipe-MB/s")
+	b.ReportMetric(pipeRate/bareRate, "ratio")
+	b.ReportMetric(float64(bs.cpu.Microseconds())/events, "bare-cpu-µs/event")
+	b.ReportMetric(float64(ps.cpu.Microseconds())/events, "pipe-cpu-µs/event")
+	b.ReportMetric(float64(drops), "tapdrops")
+}

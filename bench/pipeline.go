@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 )
 
@@ -23,6 +24,22 @@ type Pipeline struct {
 // Keepalives are off so that a stall (Source.Queue) never looks like a
 // dead server.
 func OpenPipeline(ctx context.Context, src *Source, compress bool, logFrames int) (*Pipeline, error) {
+	return openPipeline(ctx, session.Profile{Name: "bench", URL: src.Srv.URL, User: User,
+		Password: Password, NoCompress: !compress}, logFrames)
+}
+
+// OpenReplayPipeline is OpenPipeline against a Replay server, with a JWT
+// (the replay server has no login endpoint and accepts any token).
+func OpenReplayPipeline(ctx context.Context, r *Replay, compress bool, logFrames int) (*Pipeline, error) {
+	tok, err := kalamtest.MintToken(secret, User, "dba", time.Hour, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return openPipeline(ctx, session.Profile{Name: "bench", URL: r.URL, Auth: session.AuthJWT, Token: tok,
+		NoCompress: !compress}, logFrames)
+}
+
+func openPipeline(ctx context.Context, prof session.Profile, logFrames int) (*Pipeline, error) {
 	m := session.NewManager(session.WithFrameLogLimits(logFrames, 1<<40),
 		session.WithClientOptions(client.WithKeepalive(0, 0)))
 	p := &Pipeline{M: m}
@@ -30,8 +47,7 @@ func OpenPipeline(ctx context.Context, src *Source, compress bool, logFrames int
 		for range m.Events() {
 		}
 	}()
-	conn, err := m.Open(ctx, session.Profile{Name: "bench", URL: src.Srv.URL, User: User,
-		Password: Password, NoCompress: !compress})
+	conn, err := m.Open(ctx, prof)
 	if err != nil {
 		m.CloseAll()
 		return nil, fmt.Errorf("pipeline open: %w", err)

@@ -125,28 +125,35 @@ func main() {
 	var t table
 
 	// End to end.
-	for _, size := range []string{"small", "2KB"} {
-		for _, mode := range []string{"gzip", "raw"} {
-			base := "Stream/" + size + "/" + mode
-			label := fmt.Sprintf("%s rows, compression %s", size, map[string]string{"gzip": "on", "raw": "off"}[mode])
-			be, ok1 := r.get(base, "bare-events/s")
-			pe, ok2 := r.get(base, "pipe-events/s")
-			if !ok1 || !ok2 {
-				t.add(row{"end-to-end", label, missing, missing, missing, "≥ 0.80×", missing})
-				continue
+	for _, src := range []string{"Stream", "Replay"} {
+		for _, size := range []string{"small", "2KB"} {
+			for _, mode := range []string{"gzip", "raw"} {
+				base := src + "/" + size + "/" + mode
+				label := fmt.Sprintf("%s rows, compression %s", size, map[string]string{"gzip": "on", "raw": "off"}[mode])
+				if src == "Replay" {
+					label += " (replay source)"
+				} else {
+					label += " (kalamtest source)"
+				}
+				be, ok1 := r.get(base, "bare-events/s")
+				pe, ok2 := r.get(base, "pipe-events/s")
+				if !ok1 || !ok2 {
+					t.add(row{"end-to-end", label, missing, missing, missing, "≥ 0.80×", missing})
+					continue
+				}
+				bm, _ := r.get(base, "bare-MB/s")
+				pm, _ := r.get(base, "pipe-MB/s")
+				bc, _ := r.get(base, "bare-cpu-µs/event")
+				pc, _ := r.get(base, "pipe-cpu-µs/event")
+				drops, _ := r.get(base, "tapdrops")
+				v := fmt.Sprintf("%s ev/s, %s MB/s, %s cpu-µs/ev", num(pe), num(pm), num(pc))
+				if drops > 0 {
+					v += fmt.Sprintf(", %.0f tap drops", drops)
+				}
+				ratio := pe / be
+				t.add(row{"end-to-end", label, v, fmt.Sprintf("bare %s ev/s, %s MB/s, %s cpu-µs/ev", num(be), num(bm), num(bc)),
+					fmt.Sprintf("%.2f× (cpu %.2f×)", ratio, bc/pc), "≥ 0.80×", yes(ratio >= 0.8)})
 			}
-			bm, _ := r.get(base, "bare-MB/s")
-			pm, _ := r.get(base, "pipe-MB/s")
-			bc, _ := r.get(base, "bare-cpu-µs/event")
-			pc, _ := r.get(base, "pipe-cpu-µs/event")
-			drops, _ := r.get(base, "tapdrops")
-			v := fmt.Sprintf("%s ev/s, %s MB/s, %s cpu-µs/ev", num(pe), num(pm), num(pc))
-			if drops > 0 {
-				v += fmt.Sprintf(", %.0f tap drops", drops)
-			}
-			ratio := pe / be
-			t.add(row{"end-to-end", label, v, fmt.Sprintf("bare %s ev/s, %s MB/s, %s cpu-µs/ev", num(be), num(bm), num(bc)),
-				fmt.Sprintf("%.2f× (cpu %.2f×)", ratio, bc/pc), "≥ 0.80×", yes(ratio >= 0.8)})
 		}
 	}
 
