@@ -91,8 +91,13 @@ func (d *decoder) gunzip(data []byte) ([]byte, error) {
 	return out, nil
 }
 
-// msgpackToJSON converts a MessagePack document to JSON text. Integers
-// stay integers (never float64), so _seq and BIGINT survive intact.
+// MsgpackToJSON converts one untrusted MessagePack document to JSON text,
+// with the bounds checkMsgpack enforces (no huge declared containers, no
+// deep nesting, string map keys only). Integers stay integers (never
+// float64), so _seq and BIGINT survive intact. client/kalamtest decodes a
+// msgpack client's frames with it too.
+func MsgpackToJSON(b []byte) ([]byte, error) { return msgpackToJSON(b) }
+
 func msgpackToJSON(b []byte) ([]byte, error) {
 	if err := checkMsgpack(b); err != nil {
 		return nil, err

@@ -12,12 +12,6 @@ const maxMsgpackDepth = 256
 
 var errMsgpackTruncated = errors.New("msgpack: truncated document")
 
-// CheckMsgpack reports whether b is one MessagePack document that a decoder
-// can read with bounded allocation and recursion (see checkMsgpack). Peers
-// that decode untrusted MessagePack, such as client/kalamtest, call it
-// before decoding.
-func CheckMsgpack(b []byte) error { return checkMsgpack(b) }
-
 // checkMsgpack walks one MessagePack document without allocating and
 // refuses what could make a decoder allocate or recurse without bound: a
 // container declaring more elements than there are bytes left, nesting

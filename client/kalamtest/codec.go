@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,45 +80,13 @@ func msgpackToJSON(b []byte) ([]byte, string) {
 		}
 		b = plain
 	}
-	// A few bytes can declare a billion-element array: check the document
-	// before the decoder allocates for it.
-	if err := client.CheckMsgpack(b); err != nil {
-		return nil, "Invalid MessagePack: " + err.Error()
-	}
-	dec := msgpack.NewDecoder(bytes.NewReader(b))
-	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
-	v, err := dec.DecodeInterface()
+	// The client's decoder bounds what a few hostile bytes can declare
+	// (huge containers, deep nesting, maps as keys).
+	js, err := client.MsgpackToJSON(b)
 	if err != nil {
-		return nil, "Invalid MessagePack: " + err.Error()
-	}
-	js, err := json.Marshal(jsonable(v))
-	if err != nil {
-		return nil, "Invalid MessagePack: " + err.Error()
+		return nil, "Invalid MessagePack: " + strings.TrimPrefix(err.Error(), "msgpack: ")
 	}
 	return js, ""
-}
-
-// jsonable converts msgpack's map[any]any into JSON-encodable values.
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
-	case map[string]any:
-		for k, e := range x {
-			x[k] = jsonable(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = jsonable(e)
-		}
-		return x
-	}
-	return v
 }
 
 // writeRaw sends an arbitrary frame for the SendRaw fault control.
