@@ -549,3 +549,18 @@ func TestExportTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestFooterSaysWhyTheConnectionIsDown: a connection that is not up shows
+// its last error and hint in the footer until it recovers.
+func TestFooterSaysWhyTheConnectionIsDown(t *testing.T) {
+	m, b, clk := loggedIn(t, 120, 30)
+	c := b.conns[0]
+	c.snap.State, c.snap.LastError, c.snap.Hint = "reconnecting", "dial tcp 127.0.0.1:8080: connection refused", "is the server running at http://127.0.0.1:8080?"
+	clk.advance(time.Minute) // past the "connected" notice
+	m = drive(m, tickMsg(clk.t))
+	requireContains(t, m, "connection refused", "is the server running")
+	c.snap.State = "connected"
+	clk.advance(time.Second)
+	m = drive(m, tickMsg(clk.t))
+	requireNotContains(t, m, "connection refused")
+}

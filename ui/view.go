@@ -173,6 +173,15 @@ func (m Model) footer(t *tab) string {
 		}
 		return fit(st.Render(m.notice.text), m.width)
 	}
+	// A connection that is down says why, persistently, in place of the
+	// short help (? still shows the full help).
+	if s := t.snap; s.LastError != "" && s.State != "connected" && s.State != "" {
+		why := m.st.Err.Render(s.LastError)
+		if s.Hint != "" {
+			why += m.st.Muted.Render(" — " + s.Hint)
+		}
+		return fit(why, m.width)
+	}
 	m.help.SetWidth(m.width)
 	return fit(m.help.ShortHelpView(m.shortHelp(t)), m.width)
 }
