@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/client/kalamtest"
 	"github.com/kalamdash/kalamdash/recording"
+	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
 
@@ -63,5 +65,49 @@ func TestDashboardExportIsARecording(t *testing.T) {
 	data, _ := os.ReadFile(har)
 	if err := json.Unmarshal(data, &doc); err != nil || doc.Log.Version != "1.2" || len(doc.Log.Entries) == 0 {
 		t.Fatalf("HAR: version %q, %d entries, err %v", doc.Log.Version, len(doc.Log.Entries), err)
+	}
+}
+
+// TestExportRedactsFramesCapturedWithReveal: with --reveal-secrets the log
+// holds tokens in clear; an export without reveal still carries none.
+func TestExportRedactsFramesCapturedWithReveal(t *testing.T) {
+	srv, err := kalamtest.NewServer(kalamtest.WithDemo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBackend(session.NewManager(session.WithClientOptions(client.WithRevealSecrets(true))), srv, nil)
+	t.Cleanup(func() {
+		b.Close()
+		srv.Close()
+	})
+	c := openDemo(t, b, srv, ui.LoginRequest{Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW})
+	waitSnap(t, c, "a few inbound frames", func(s ui.Snapshot) bool { return s.Stats.FramesIn >= 3 })
+	ex := c.Frames().(ui.FrameExporter)
+	leaks := func(path string) bool {
+		rec, err := recording.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range rec.Frames {
+			for _, p := range [][]byte{f.Wire, f.Decoded} {
+				if bytes.Contains(p, []byte(`"access_token":"eyJ`)) || bytes.Contains(p, []byte("Bearer eyJ")) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	dir := t.TempDir()
+	if _, err := ex.ExportFrames(filepath.Join(dir, "shown.jsonl"), "jsonl", ui.FrameFilter{}, true); err != nil {
+		t.Fatal(err)
+	}
+	if !leaks(filepath.Join(dir, "shown.jsonl")) {
+		t.Fatal("revealed export has no token: the check below would prove nothing")
+	}
+	if _, err := ex.ExportFrames(filepath.Join(dir, "hidden.jsonl"), "jsonl", ui.FrameFilter{}, false); err != nil {
+		t.Fatal(err)
+	}
+	if leaks(filepath.Join(dir, "hidden.jsonl")) {
+		t.Fatal("export without reveal carries a token captured with --reveal-secrets")
 	}
 }

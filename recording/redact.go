@@ -77,6 +77,9 @@ func (r *redactor) frame(f client.Frame) client.Frame {
 	if r.reveal {
 		return f
 	}
+	// Frames tapped with reveal carry secrets by key as well as the
+	// literal ones the writer was given: scrub both.
+	f = client.RedactFrame(f)
 	f.Wire = r.bytes(f.Wire)
 	f.Decoded = r.bytes(f.Decoded)
 	f.Type = r.string(f.Type)
