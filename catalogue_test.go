@@ -620,45 +620,36 @@ func catalogue() []catalogueCase {
 				}
 				return loginFails(t, b, passwordLogin(srv.URL, catPassword))
 			}},
-		// TODO(catalogue): the client can tell before dialing: `connect: the pasted token is not a JWT
-		// (want three base64url parts separated by dots)`; and in jwt mode the hint should not mention
-		// user name and password: "paste the access_token from a login response, or log in with a
-		// password".
 		{Name: "garbage-token", Input: "pasted token that is not a JWT", Where: whereLogin,
-			Message: "connect: server refused the token: Invalid credentials [auth_error]",
-			Hint:    "check the user name and password, or log in again for a fresh token",
+			Message: "connect: server refused the token (Invalid credentials): it is not a JWT (a JWT is three base64url parts separated by dots) [token_malformed]",
+			Hint:    "paste the access_token value of a login response, or log in with a user and password",
 			run: func(t *testing.T) (string, string) {
 				srv := newCatServer(t)
 				return loginFails(t, newCatBackend(t), jwtLogin(srv.URL, "not-a-jwt"))
 			}},
-		// TODO(catalogue): the client can read exp: `connect: the token expired at 13:05:02 UTC (12m
-		// ago); the server refused it (Invalid credentials)` with hint "log in again, or refresh with the
-		// refresh token".
-		{Name: "expired-token", Input: "pasted access token that has expired", Where: whereLogin,
+		// ExpireTokens expires the token on the server only: its exp claim is
+		// still ahead, so the client cannot say more than the server does.
+		// TestCatalogueExpiredByClaim covers a token whose exp has passed.
+		{Name: "expired-token", Input: "pasted access token that the server considers expired", Where: whereLogin,
 			Message: "connect: server refused the token: Invalid credentials [auth_error]",
-			Hint:    "check the user name and password, or log in again for a fresh token",
+			Hint:    "the server refuses expired, revoked, refresh or role-changed tokens alike; log in again for a fresh token",
 			run: func(t *testing.T) (string, string) {
 				srv := newCatServer(t)
 				toks := catTokens(t, srv)
 				srv.ExpireTokens()
 				return loginFails(t, newCatBackend(t), jwtLogin(srv.URL, toks.AccessToken))
 			}},
-		// TODO(catalogue): the claims say token_type refresh: `connect: that is a refresh token; paste
-		// the access token (or use it with "refresh token" to get one)`.
 		{Name: "refresh-as-access", Input: "refresh token pasted as the access token", Where: whereLogin,
-			Message: "connect: server refused the token: Invalid credentials [auth_error]",
-			Hint:    "check the user name and password, or log in again for a fresh token",
+			Message: "connect: server refused the token (Invalid credentials): that is a refresh token; use the access token (or let kalamdash rotate with it) [token_is_refresh]",
+			Hint:    "paste the access token, or log in with a user and password",
 			run: func(t *testing.T) (string, string) {
 				srv := newCatServer(t)
 				toks := catTokens(t, srv)
 				return loginFails(t, newCatBackend(t), jwtLogin(srv.URL, toks.RefreshToken))
 			}},
-		// TODO(catalogue): the server only says Invalid credentials; the jwt-mode hint should cover it:
-		// "the server refuses expired, revoked, refresh or role-changed tokens alike; log in again for a
-		// fresh token".
 		{Name: "wrong-role", Input: "token whose role no longer matches the user's (role changed)", Where: whereLogin,
 			Message: "connect: server refused the token: Invalid credentials [auth_error]",
-			Hint:    "check the user name and password, or log in again for a fresh token",
+			Hint:    "the server refuses expired, revoked, refresh or role-changed tokens alike; log in again for a fresh token",
 			run: func(t *testing.T) (string, string) {
 				srv := newCatServer(t)
 				toks := catTokens(t, srv)
@@ -667,13 +658,10 @@ func catalogue() []catalogueCase {
 				}
 				return loginFails(t, newCatBackend(t), jwtLogin(srv.URL, toks.AccessToken))
 			}},
-		// TODO(catalogue): no token was sent, so "refused the token" is wrong (and the hint asks for a
-		// password): `connect: no credentials: KalamDB closed the socket because nothing authenticated it
-		// within its auth timeout` with hint "choose password or jwt auth". (kalamtest also hard-codes "3
-		// seconds" whatever WithAuthTimeout says.)
+		// The "3 seconds" is upstream's hard-coded text, whatever the timeout.
 		{Name: "no-credentials", Input: "auth `none`: socket opened without credentials (server auth timeout)", Where: whereLogin,
-			Message: "connect: server refused the token: Authentication timeout - no auth message received within 3 seconds [auth_error]",
-			Hint:    "check the user name and password, or log in again for a fresh token",
+			Message: "connect: no credentials: the server closed the unauthenticated socket (Authentication timeout - no auth message received within 3 seconds) [no_credentials]",
+			Hint:    "choose password or JWT auth (or a token command or file): KalamDB authenticates every socket",
 			run: func(t *testing.T) (string, string) {
 				srv := newCatServer(t, kalamtest.WithAuthTimeout(200*time.Millisecond), kalamtest.WithCheckInterval(20*time.Millisecond))
 				return loginFails(t, newCatBackend(t), ui.LoginRequest{URL: srv.URL, Auth: "none"})

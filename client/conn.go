@@ -175,7 +175,9 @@ func (wc *wsConn) authenticate(ctx context.Context, auth Auth) error {
 				c.tapClose(wc.id, Inbound, code, reason)
 			}
 			if code == int(websocket.StatusPolicyViolation) {
-				return &Error{Kind: KindAuth, Op: "connect", Status: code, Message: "server refused the token: " + reason, Err: err}
+				e := refusedTokenError(auth.Token(), c.now(), reason, code)
+				e.Err = err
+				return e
 			}
 			if actx.Err() != nil && ctx.Err() == nil && auth.Kind() == AuthNone {
 				return &Error{Kind: KindAuth, Op: "connect", Message: fmt.Sprintf("no credentials: KalamDB never authenticates an anonymous socket (no auth_success within %s); configure a user or token", c.o.authTimeout), Err: err}
@@ -202,7 +204,10 @@ func (wc *wsConn) authenticate(ctx context.Context, auth Auth) error {
 			if strings.Contains(msg.Message, "Too many") {
 				kind = KindRateLimited
 			}
-			return &Error{Kind: kind, Op: "connect", Code: TypeAuthError, Message: "server refused the token: " + msg.Message}
+			if kind == KindRateLimited {
+				return &Error{Kind: kind, Op: "connect", Code: TypeAuthError, Message: "server refused the token: " + msg.Message}
+			}
+			return refusedTokenError(auth.Token(), c.now(), msg.Message, 0)
 		}
 	}
 }

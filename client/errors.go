@@ -141,8 +141,21 @@ func Hint(err error) string {
 	}
 	switch e.Kind {
 	case KindAuth:
-		if e.Code == "account_locked" {
+		switch e.Code {
+		case "account_locked":
 			return "the account is locked after repeated failures; wait and retry"
+		case CodeTokenMalformed:
+			return "paste the access_token value of a login response, or log in with a user and password"
+		case CodeTokenIsRefresh:
+			return "paste the access token, or log in with a user and password"
+		case CodeTokenExpired:
+			return "get a fresh token (log in again, or refresh it with the refresh token)"
+		case CodeNoCredentials:
+			return "choose password or JWT auth (or a token command or file): KalamDB authenticates every socket"
+		case CodeClockSkew:
+			return "sync this machine's clock (NTP): expiry times and refresh schedules depend on it"
+		case TypeAuthError:
+			return "the server refuses expired, revoked, refresh or role-changed tokens alike; log in again for a fresh token"
 		}
 		return "check the user name and password, or log in again for a fresh token"
 	case KindTokenExpired:
