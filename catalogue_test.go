@@ -522,11 +522,8 @@ func catalogue() []catalogueCase {
 			Message: "login: connection refused: is the server running at http://127.0.0.1:PORT?: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": dial tcp 127.0.0.1:PORT: connect: connection refused",
 			Hint:    "is the server running at that address? check host, port and firewall",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, "http://"+freePort(t)) }},
-		// TODO(catalogue): say which way round it is, as http-to-https does: `login: 127.0.0.1:PORT
-		// speaks plain HTTP: use http:// (or ws://) instead of https://` (classifyNetErr: match "server
-		// gave HTTP response to HTTPS client" before the generic TLS text).
 		{Name: "https-to-http", Input: "`https://` to a plain-HTTP server", Where: whereLogin,
-			Message: "login: TLS problem talking to https://127.0.0.1:PORT: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": http: server gave HTTP response to HTTPS client",
+			Message: "login: https://127.0.0.1:PORT speaks plain HTTP: use http:// (or ws://) instead of https://: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": http: server gave HTTP response to HTTPS client",
 			Hint:    "check http vs https (ws vs wss), the CA file, or use insecure-skip-verify for local servers",
 			run: func(t *testing.T) (string, string) {
 				srv := newCatServer(t)
@@ -549,11 +546,8 @@ func catalogue() []catalogueCase {
 				front := tlsFront(t, newCatServer(t))
 				return passwordFails(t, front.URL)
 			}},
-		// TODO(catalogue): "lost" suggests a connection that was up; with a reset during the TLS
-		// handshake: `login: https://127.0.0.1:PORT reset the connection during the TLS handshake: is it
-		// really HTTPS on this port, or is a firewall cutting it?`.
 		{Name: "tls-hangup", Input: "server closes the connection during the TLS handshake", Where: whereLogin,
-			Message: "login: connection to https://127.0.0.1:PORT lost: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": connection reset by peer",
+			Message: "login: https://127.0.0.1:PORT reset the connection: the server (or a firewall) refused it, or it is overloaded or restarting: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": connection reset by peer",
 			Hint:    "is the server running at that address? check host, port and firewall",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, tlsHangUp(t)) }},
 		{Name: "not-kalamdb-404", Input: "another HTTP service answering 404 JSON", Where: whereLogin,
@@ -568,30 +562,21 @@ func catalogue() []catalogueCase {
 			run: func(t *testing.T) (string, string) {
 				return passwordFails(t, httpPeer(t, 200, "text/plain", "OK"))
 			}},
-		// TODO(catalogue): a 502/503/504 HTML page comes from a proxy in front of KalamDB, not from "not
-		// KalamDB": `login: the proxy at 127.0.0.1:PORT answered HTTP 502 Bad Gateway: the KalamDB server
-		// behind it is down or unreachable` with hint "check the server behind the proxy; kalamdash
-		// retries" (KindUnreachable, transient).
 		{Name: "html-502", Input: "reverse proxy answering a 502 HTML error page (KalamDB behind it down)", Where: whereLogin,
-			Message: "login: not a KalamDB server? got text/html (HTTP 502) from http://127.0.0.1:PORT/v1/api/auth/login",
-			Hint:    "the URL points at something that is not KalamDB: check host, port and path",
+			Message: "login: the proxy at 127.0.0.1:PORT answered HTTP 502 Bad Gateway: the KalamDB server behind it is down or unreachable",
+			Hint:    "is the server running at that address? check host, port and firewall",
 			run: func(t *testing.T) (string, string) {
 				return passwordFails(t, httpPeer(t, 502, "text/html", "<html><body><h1>502 Bad Gateway</h1></body></html>"))
 			}},
-		// TODO(catalogue): no kind, no hint: `login: 127.0.0.1:PORT closed the connection without
-		// answering (EOF): the server crashed, or a proxy or firewall cut it` (KindUnreachable, so the
-		// unreachable hint shows).
 		{Name: "hangup-mid-request", Input: "server closes the connection after reading the request", Where: whereLogin,
-			Message: "login: request to http://127.0.0.1:PORT failed: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": EOF",
-			Hint:    "",
+			Message: "login: http://127.0.0.1:PORT closed the connection without answering: the server crashed, or a proxy or firewall cut it: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": EOF",
+			Hint:    "is the server running at that address? check host, port and firewall",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, hangUpAfterRequest(t)) }},
-		// TODO(catalogue): library jargon, no hint: `connect: the WebSocket upgrade at
-		// ws://127.0.0.1:PORT/v1/ws was cut without an answer: the server crashed, or a proxy in front of
-		// it does not forward WebSockets` with hint "check that proxies pass the Upgrade and Connection
-		// headers".
+		// TODO(catalogue): the dial error still carries library text; a proxy that does not
+		// forward WebSockets deserves its own hint ("check that proxies pass Upgrade/Connection").
 		{Name: "hangup-mid-upgrade", Input: "server closes the connection during the WebSocket upgrade", Where: whereLogin,
-			Message: "connect: request to ws://127.0.0.1:PORT/v1/ws failed: failed to WebSocket dial: failed to send handshake request: Get \"http://127.0.0.1:PORT/v1/ws\": EOF",
-			Hint:    "",
+			Message: "connect: ws://127.0.0.1:PORT/v1/ws closed the connection without answering: the server crashed, or a proxy or firewall cut it: failed to WebSocket dial: failed to send handshake request: Get \"http://127.0.0.1:PORT/v1/ws\": EOF",
+			Hint:    "is the server running at that address? check host, port and firewall",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, hangUpOnUpgrade(t, newCatServer(t))) }},
 		{Name: "wrong-password", Input: "wrong password", Where: whereLogin,
 			Message: "login: wrong user or password (Invalid credentials) [unauthorized]",
@@ -666,11 +651,8 @@ func catalogue() []catalogueCase {
 				srv := newCatServer(t, kalamtest.WithAuthTimeout(200*time.Millisecond), kalamtest.WithCheckInterval(20*time.Millisecond))
 				return loginFails(t, newCatBackend(t), ui.LoginRequest{URL: srv.URL, Auth: "none"})
 			}},
-		// TODO(catalogue): "lost" for a connection that never came up: `login: 127.0.0.1:PORT reset the
-		// connection while connecting: the server (or a firewall) is refusing connections; it may be
-		// overloaded or restarting`.
 		{Name: "refusing", Input: "server resetting every new connection (overloaded, RefuseFor)", Where: whereLogin,
-			Message: "login: connection to http://127.0.0.1:PORT lost: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": connection reset by peer",
+			Message: "login: http://127.0.0.1:PORT reset the connection: the server (or a firewall) refused it, or it is overloaded or restarting: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": connection reset by peer",
 			Hint:    "is the server running at that address? check host, port and firewall",
 			run: func(t *testing.T) (string, string) {
 				srv := newCatServer(t)
@@ -764,22 +746,16 @@ func catalogue() []catalogueCase {
 					sendRaw(t, srv, client.OpText, []byte(`{"type":"error","code":"INTERNAL_ERROR","message":"query failed","subscription_id":"ghost"}`))
 				})
 			}},
-		// TODO(catalogue): the user sees only "close -1" (no close frame received: -1 is not a close
-		// code) and no notice. Suggest an ErrorEvent `read: frame of 17 MiB exceeds the 16 MiB read
-		// limit; socket closed (1009), reconnecting` and the status bar "close 1009: message too big for
-		// the reader limit" (or hide the close segment when the code is -1).
+		// TODO(catalogue): a frame over the 16 MiB read limit shows only as 1006; an ErrorEvent
+		// naming the limit ("frame exceeds the 16 MiB read limit; reconnecting") would say why.
 		{Name: "oversized", Input: "server sends a frame over 16 MiB", Where: whereStatus,
-			Message: "close -1",
+			Message: "close 1006: connection lost without a close frame (network, proxy or server crash)",
 			Hint:    "",
 			run: func(t *testing.T) (string, string) {
 				return screenFault(t, "close ", func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, make([]byte, 17<<20)) })
 			}},
-		// TODO(catalogue): "close -1" means no close frame arrived; browsers and the close-code
-		// table call that 1006, and closeHint already explains 1006 ("connection lost without a
-		// close frame (network, proxy or server crash)"). Suggest the session (or the status bar)
-		// show -1 as 1006 with that text.
 		{Name: "reset-mid-session", Input: "network resets the live connection (proxy reset)", Where: whereStatus,
-			Message: "close -1",
+			Message: "close 1006: connection lost without a close frame (network, proxy or server crash)",
 			Hint:    "",
 			run: func(t *testing.T) (string, string) {
 				p := catProxy(t, newCatServer(t))

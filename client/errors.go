@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -219,10 +220,17 @@ func classifyNetErr(op, target string, err error) *Error {
 		return &Error{Kind: KindUnreachable, Op: op, Message: fmt.Sprintf("connection refused: is the server running at %s?", target), Err: err}
 	case errors.As(err, &dnsErr):
 		return &Error{Kind: KindUnreachable, Op: op, Message: fmt.Sprintf("cannot resolve host of %s", target), Err: err}
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return &Error{Kind: KindUnreachable, Op: op, Message: fmt.Sprintf("connection to %s lost", target), Err: err}
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return &Error{Kind: KindUnreachable, Op: op, Message: fmt.Sprintf("%s reset the connection: the server (or a firewall) refused it, or it is overloaded or restarting", target), Err: err}
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return &Error{Kind: KindUnreachable, Op: op, Message: fmt.Sprintf("no route to %s: check the network", target), Err: err}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &Error{Kind: KindUnreachable, Op: op, Message: fmt.Sprintf("%s closed the connection without answering: the server crashed, or a proxy or firewall cut it", target), Err: err}
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return &Error{Kind: KindTimeout, Op: op, Message: fmt.Sprintf("%s did not answer in time", target), Err: err}
+	}
+	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("%s speaks plain HTTP: use http:// (or ws://) instead of https://", target), Err: err}
 	}
 	if isTLSText(err) {
 		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("TLS problem talking to %s", target), Err: err}

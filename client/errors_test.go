@@ -42,7 +42,7 @@ func TestConnectErrorsSayWhatHappened(t *testing.T) {
 		{"unreachable", deadURL, client.Basic("alice", alicePW), client.IsUnreachable, "is the server running"},
 		{"html", html.URL, client.Basic("alice", alicePW), client.IsNotKalamDB, "not a KalamDB server? got text/html"},
 		{"404", notFound.URL, client.Basic("alice", alicePW), client.IsNotKalamDB, "404"},
-		{"https against http", strings.Replace(srv.URL, "http://", "https://", 1), client.Basic("alice", alicePW), client.IsTLS, "TLS"},
+		{"https against http", strings.Replace(srv.URL, "http://", "https://", 1), client.Basic("alice", alicePW), client.IsTLS, "speaks plain HTTP"},
 		{"wrong password", srv.URL, client.Basic("alice", "nope"), client.IsAuthError, "wrong user or password"},
 		{"bad token on socket", srv.URL, client.JWT("not.a.jwt"), client.IsAuthError, "refused the token"},
 	}

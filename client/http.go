@@ -80,7 +80,11 @@ func (c *Client) notKalamDB(op, path string, r *httpResult) *Error {
 	case r.status == http.StatusBadRequest && bytes.Contains(r.body, []byte("HTTP request to an HTTPS server")):
 		return &Error{Kind: KindTLS, Op: op, Status: r.status,
 			Message: fmt.Sprintf("%s speaks HTTPS: use https:// (or wss://) instead of http://", c.base.Host)}
-	case ct == "text/html" || bytes.HasPrefix(bytes.ToLower(trimmed), []byte("<!doctype html")) || bytes.HasPrefix(bytes.ToLower(trimmed), []byte("<html")):
+	case isHTML(ct, trimmed) && (r.status == http.StatusBadGateway || r.status == http.StatusServiceUnavailable || r.status == http.StatusGatewayTimeout):
+		// An HTML 502/503/504 is a proxy's page: KalamDB itself answers JSON.
+		return &Error{Kind: KindUnreachable, Op: op, Status: r.status,
+			Message: fmt.Sprintf("the proxy at %s answered HTTP %d %s: the KalamDB server behind it is down or unreachable", c.base.Host, r.status, http.StatusText(r.status))}
+	case isHTML(ct, trimmed):
 		return &Error{Kind: KindNotKalamDB, Op: op, Status: r.status,
 			Message: fmt.Sprintf("not a KalamDB server? got text/html (HTTP %d) from %s%s", r.status, c.base, path)}
 	case r.status == http.StatusNotFound:
@@ -266,4 +270,11 @@ func (c *Client) socketUp() bool {
 // currentExpiry is the exp claim of the access token in use.
 func (c *Client) currentExpiry() time.Time {
 	return tokenExpiry(c.bearer())
+}
+
+// isHTML reports whether an answer is an HTML page by its content type or
+// its first bytes.
+func isHTML(contentType string, body []byte) bool {
+	lower := bytes.ToLower(body)
+	return contentType == "text/html" || bytes.HasPrefix(lower, []byte("<!doctype html")) || bytes.HasPrefix(lower, []byte("<html"))
 }
