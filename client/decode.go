@@ -2,7 +2,6 @@ package client
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,9 @@ import (
 	"io"
 
 	"github.com/coder/websocket"
+	// klauspost's gzip is a drop-in for compress/gzip that inflates
+	// 1.3–3.3× faster with fewer allocations per frame (bench/RESULTS.md).
+	"github.com/klauspost/compress/gzip"
 	"github.com/vmihailenco/msgpack/v5"
 )
 

@@ -15,7 +15,9 @@ func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
 	}
-	opts := []client.Option{client.WithDisableCompression(p.NoCompress)}
+	// A deep tap: the dashboard drains it every pump interval, and a
+	// starved pump (a busy terminal) must not lose frames from the log.
+	opts := []client.Option{client.WithTapBuffer(1 << 16), client.WithDisableCompression(p.NoCompress)}
 	if provider != nil {
 		opts = append(opts, client.WithAuthProvider(provider))
 	}
