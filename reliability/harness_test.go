@@ -133,10 +133,12 @@ func (e *env) connect(cfg envConfig) {
 }
 
 // leakCheck fails t if goroutines started during it outlive its cleanups.
+// It also bounds the scenario's memory (memoryCheck).
 func leakCheck(t *testing.T) {
 	t.Helper()
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+	memoryCheck(t)
 }
 
 // insert writes n rows into app.<table> as alice and returns their ids.
