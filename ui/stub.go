@@ -74,7 +74,7 @@ func newStubConn(id string, req LoginRequest, now func() time.Time) *stubConn {
 		Name: req.Name, URL: req.URL, User: req.User, Role: "dba", Demo: true,
 		State: "connected", Serialization: "json", NoCompress: req.NoCompress, ConnID: 1,
 		Token: Token{
-			Kind: "jwt", Subject: req.User, Role: "dba", Email: "admin@demo.kalamdb.local", Issuer: "kalamdb",
+			Kind: "password", Source: "password login (" + req.User + ")", Subject: req.User, Role: "dba", Email: "admin@demo.kalamdb.local", Issuer: "kalamdb",
 			TokenType: "access", IssuedAt: iat, ExpiresAt: iat.Add(2 * time.Minute),
 			RefreshExpiresAt: iat.Add(10 * time.Minute), Fingerprint: "3fa9c1d2", Phase: "expiring",
 			Leeway: 60 * time.Second,

@@ -162,9 +162,9 @@ func tokenView(st theme.Styles, s Snapshot, now time.Time, keys TokenKeyMap, wid
 		pol += st.Muted.Render(fmt.Sprintf("  %s %s (in %s)", what, clockTime(s.Policy.NextAt), countdown(s.Policy.NextAt.Sub(now))))
 	}
 	if t.Source != "" {
-		pol = kv("source", t.Source) + "  " + pol
+		lines = append(lines, "  "+truncate(kv("source", t.Source), width-2))
 	}
-	lines = append(lines, "  "+truncate(pol, width-2))
+	lines = append(lines, "  "+pol)
 	hint := []string{bindHelp(st, keys.Refresh), bindHelp(st, keys.UseRefresh), bindHelp(st, keys.Policy), bindHelp(st, keys.Longer), bindHelp(st, keys.Reconnect)}
 	lines = append(lines, "  "+joinFit(hint, st.HelpSep.Render(" • "), width-2))
 	if s.Demo {
