@@ -508,10 +508,8 @@ func catalogue() []catalogueCase {
 			Message: "profile \"local\": url \"http://localhost:80a\" is not a server URL: want e.g. http://127.0.0.1:8080",
 			Hint:    "",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, "http://localhost:80a") }},
-		// TODO(catalogue): the session URL check should catch it: `profile "local": url
-		// "http://127.0.0.1:99999": port 99999 is out of range (1–65535)`.
 		{Name: "port-out-of-range", Input: "`http://127.0.0.1:99999` (port out of range)", Where: whereLogin,
-			Message: "login: request to http://127.0.0.1:99999 failed: Post \"http://127.0.0.1:99999/v1/api/auth/login\": dial tcp: address 99999: invalid port",
+			Message: "connect: port 99999 in \"http://127.0.0.1:99999\" is out of range (1–65535)",
 			Hint:    "",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, "http://127.0.0.1:99999") }},
 		{Name: "credentials-in-url", Input: "`http://alice:pw@localhost:8080` (password in the URL)", Where: whereLogin,

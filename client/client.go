@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -198,6 +199,11 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	}
 	if u.User != nil {
 		return nil, &Error{Kind: KindOther, Op: "connect", Message: "credentials in the URL are not used; pass them as Basic auth instead"}
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("port %s in %q is out of range (1–65535)", port, raw)}
+		}
 	}
 	p := strings.TrimRight(u.Path, "/")
 	for _, suffix := range []string{"/v1/ws", "/v1/api", "/v1"} {

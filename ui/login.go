@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/textinput"
@@ -192,6 +193,11 @@ func validateURL(raw string) error {
 	}
 	if u.Host == "" {
 		return errors.New("the URL has no host")
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("port %s is out of range (1–65535)", port)
+		}
 	}
 	return nil
 }

@@ -564,3 +564,20 @@ func TestFooterSaysWhyTheConnectionIsDown(t *testing.T) {
 	m = drive(m, tickMsg(clk.t))
 	requireNotContains(t, m, "connection refused")
 }
+
+// TestValidateURLCases: what the form refuses before any network call.
+func TestValidateURLCases(t *testing.T) {
+	for raw, want := range map[string]string{
+		"":                       "enter the server URL",
+		"ftp://x":                "must start with http://",
+		"http://":                "has no host",
+		"http://127.0.0.1:99999": "port 99999 is out of range",
+		"http://127.0.0.1:0":     "port 0 is out of range",
+		"https://db.example:443": "",
+	} {
+		err := validateURL(raw)
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("validateURL(%q) = %v; want %q", raw, err, want)
+		}
+	}
+}
