@@ -326,6 +326,7 @@ func (c *conn) Snapshot() ui.Snapshot {
 			OldExp: r.OldExpiry, NewExp: r.NewExpiry, OK: r.OK(), Err: r.Err,
 			OldFinger: r.OldFingerprint, NewFinger: r.NewFingerprint})
 	}
+	out.Token.ClockSkew = clockSkew(s)
 	out.Refreshing, out.Failures = s.Refreshing, s.Failures
 	for _, p := range s.Providers {
 		out.Providers = append(out.Providers, ui.ProviderCall{Time: p.Time, Duration: p.Duration,
@@ -540,4 +541,29 @@ func credentialSource(p session.Profile) string {
 		return "token file " + p.TokenFile
 	}
 	return "none"
+}
+
+// clockSkew estimates the server's clock minus ours. A token's iat is the
+// server's "now" when it issued the token; ours is when the rotation that
+// brought it ran or, for password logins (a fresh token per connection),
+// when the socket came up. Tokens from elsewhere may be old, so for them
+// only an iat in our future shows skew. 0 means "agree, or unknown".
+func clockSkew(s session.ConnSnapshot) time.Duration {
+	a := s.Access
+	iat := a.Claims.IssuedAt
+	if iat.IsZero() || a.Fingerprint == "" {
+		return 0
+	}
+	for i := len(s.History) - 1; i >= 0; i-- {
+		if r := s.History[i]; r.OK() && r.NewFingerprint == a.Fingerprint {
+			return iat.Sub(r.Time)
+		}
+	}
+	if s.AuthMode == session.AuthPassword && s.Socket.Fingerprint == a.Fingerprint && !s.Detail.Since.IsZero() {
+		return iat.Sub(s.Detail.Since)
+	}
+	if ahead := iat.Sub(s.Now); ahead > session.Leeway {
+		return ahead
+	}
+	return 0
 }

@@ -197,6 +197,9 @@ type Token struct {
 	Leeway           time.Duration
 	SocketOutlived   bool      // socket authenticated with a token now dead is still open
 	SocketTokenExp   time.Time // exp of the token the socket authenticated with
+	// ClockSkew estimates the server's clock minus this machine's, from
+	// the token's iat and when the token arrived; 0 when unknown.
+	ClockSkew time.Duration
 }
 
 // Policy is the refresh policy of a connection.

@@ -138,6 +138,9 @@ func tokenView(st theme.Styles, s Snapshot, now time.Time, keys TokenKeyMap, wid
 		"  "+countdownLine(st, "access", now, t.IssuedAt, t.ExpiresAt, width-2),
 		"  "+countdownLine(st, "refresh", now, t.IssuedAt, t.RefreshExpiresAt, width-2),
 	)
+	if msg := ClockSkewNotice(t.ClockSkew); msg != "" {
+		lines = append(lines, "  "+st.Warn.Render(truncate(msg, width-2)))
+	}
 	if t.SocketOutlived {
 		lines = append(lines, "  "+st.Warn.Render(fmt.Sprintf(
 			"the socket authenticated with a token that expired at %s; KalamDB never re-checks a live socket", clockTime(t.SocketTokenExp))))
@@ -310,4 +313,21 @@ func connInfo(st theme.Styles, s Snapshot, width int) []string {
 		"  " + joinFit(l2[:3], "  ", width-2),
 		"  " + joinFit(l2[3:], "  ", width-2),
 	}
+}
+
+// skewTolerance is the server's own leeway: below it, skew changes nothing.
+const skewTolerance = time.Minute
+
+// ClockSkewNotice explains a clock skew the Token view warns about, or ""
+// when the clocks agree within the server's leeway.
+func ClockSkewNotice(skew time.Duration) string {
+	if skew > -skewTolerance && skew < skewTolerance {
+		return ""
+	}
+	way := "ahead of"
+	if skew < 0 {
+		way, skew = "behind", -skew
+	}
+	return fmt.Sprintf("clock skew: the server's clock is about %s %s this machine's; countdowns and refresh times are off by that much (sync the clocks: NTP)",
+		skew.Round(time.Minute), way)
 }

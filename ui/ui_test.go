@@ -581,3 +581,16 @@ func TestValidateURLCases(t *testing.T) {
 		}
 	}
 }
+
+// TestClockSkewNotice: silent within the server's leeway, explicit beyond.
+func TestClockSkewNotice(t *testing.T) {
+	if ClockSkewNotice(0) != "" || ClockSkewNotice(-59*time.Second) != "" {
+		t.Error("a skew inside the leeway is reported")
+	}
+	if n := ClockSkewNotice(-2 * time.Hour); !strings.Contains(n, "2h0m0s behind") {
+		t.Errorf("behind: %q", n)
+	}
+	if n := ClockSkewNotice(90 * time.Second); !strings.Contains(n, "2m0s ahead") {
+		t.Errorf("ahead: %q", n)
+	}
+}
