@@ -131,7 +131,9 @@ func runDashboard(cmd *cobra.Command, f rootFlags) error {
 			return fmt.Errorf("start the embedded demo server: %w", err)
 		}
 		defer demo.Close()
-		defs.URL, defs.User, defs.Password, defs.Auth = demo.URL, kalamtest.DemoAdmin, kalamtest.DemoAdminPW, "password"
+		// The demo user owns the rows the demo writer keeps changing in
+		// demo.messages (a USER table), so live rows show from the first screen.
+		defs.URL, defs.User, defs.Password, defs.Auth = demo.URL, kalamtest.DemoUser, kalamtest.DemoPassword, "password"
 		defs.Banner = fmt.Sprintf("Demo server: an embedded KalamDB-compatible server at %s with demo tables (demo.messages, demo.metrics), "+
 			"users %s/%s and %s/%s, %s access and %s refresh tokens, and a trickle of writes. Press Enter to connect. "+
 			"For a real server: kalamdash --url https://host:8080 --user NAME --password-stdin, or --profile NAME.",
