@@ -4,7 +4,6 @@ import (
 	"bytes"
 	stdgzip "compress/gzip"
 	"encoding/json"
-	"fmt"
 	"io"
 	"strconv"
 	"testing"
@@ -127,7 +126,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.SetBytes(int64(len(f.json)))
 			b.ReportAllocs()
 			for range b.N {
-				if _, err := msgpackToJSON(f.msgpack); err != nil {
+				if _, err := client.MsgpackToJSON(f.msgpack); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -176,41 +175,4 @@ func benchInflate(b *testing.B, zr gunzipper, f decodeFrame) {
 			b.Fatal("short inflate")
 		}
 	}
-}
-
-// msgpackToJSON mirrors client/decode.go's conversion (unexported there):
-// generic decode with loose integer types, then json.Marshal.
-func msgpackToJSON(b []byte) ([]byte, error) {
-	dec := msgpack.NewDecoder(bytes.NewReader(b))
-	dec.SetCustomStructTag("json")
-	dec.UseLooseInterfaceDecoding(true)
-	v, err := dec.DecodeInterface()
-	if err != nil {
-		return nil, fmt.Errorf("msgpack: %w", err)
-	}
-	return json.Marshal(jsonable(v))
-}
-
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = jsonable(e)
-		}
-		return x
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
-	case []any:
-		for i, e := range x {
-			x[i] = jsonable(e)
-		}
-		return x
-	case []byte:
-		return string(x)
-	}
-	return v
 }
