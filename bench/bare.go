@@ -28,11 +28,16 @@ func DialBare(ctx context.Context, src *Source, compress bool) (*Bare, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := src.Srv.WSURL()
+	return dialBare(ctx, src.Srv.WSURL(), tok, compress)
+}
+
+// dialBare authenticates with tok on the upgrade and subscribes to SQL
+// without initial data, as the client does.
+func dialBare(ctx context.Context, wsURL, tok string, compress bool) (*Bare, error) {
 	if !compress {
-		u += "?compress=false"
+		wsURL += "?compress=false"
 	}
-	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{
+	ws, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{
 		HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
 	if err != nil {
 		return nil, fmt.Errorf("bare dial: %w", err)

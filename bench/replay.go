@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -151,29 +150,6 @@ func (r *Replay) Close() error {
 
 // DialBareURL is DialBare against any server URL with any token.
 func DialBareURL(ctx context.Context, baseURL string, compress bool) (*Bare, error) {
-	u := "ws" + baseURL[len("http"):] + "/v1/ws"
-	if !compress {
-		u += "?compress=false"
-	}
-	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer x.y.z"}}})
-	if err != nil {
-		return nil, fmt.Errorf("bare dial: %w", err)
-	}
-	ws.SetReadLimit(16 << 20)
-	b := &Bare{ws: ws}
-	if err := b.expect(ctx, client.TypeAuthSuccess); err != nil {
-		b.Close()
-		return nil, err
-	}
-	sub, _ := json.Marshal(client.SubscribeMessage{Type: client.TypeSubscribe,
-		Subscription: client.SubscriptionRequest{ID: "bare", SQL: SQL}})
-	if err := ws.Write(ctx, websocket.MessageText, sub); err != nil {
-		b.Close()
-		return nil, fmt.Errorf("bare subscribe: %w", err)
-	}
-	if err := b.expect(ctx, client.TypeSubscriptionAck); err != nil {
-		b.Close()
-		return nil, err
-	}
-	return b, nil
+	// The replay server accepts any token.
+	return dialBare(ctx, "ws"+baseURL[len("http"):]+"/v1/ws", "x.y.z", compress)
 }
