@@ -144,14 +144,38 @@ func jsonable(v any) any {
 	return v
 }
 
-// parseServerMessage decodes JSON text into the server message union.
+// ParseServerMessage decodes one server frame's JSON text (a decoded
+// frame's Decoded bytes) as the client's read loop does. Row values keep
+// KalamDB's encoding: numbers are json.Number, BIGINT and _seq strings.
+func ParseServerMessage(b []byte) (*ServerMessage, error) { return parseServerMessage(b) }
+
+// parseServerMessage decodes JSON text into the server message union:
+// rows-carrying frames through the scanner (rowscan.go), everything else
+// — and anything the scanner is unsure of — through encoding/json.
 func parseServerMessage(b []byte) (*ServerMessage, error) {
-	var m ServerMessage
-	if err := decodeJSON(b, &m); err != nil {
-		return nil, fmt.Errorf("not a KalamDB message: %w", err)
+	m, ok := scanRowMessage(b)
+	if !ok {
+		m = new(ServerMessage)
+		if err := decodeJSONDocument(b, m); err != nil {
+			return nil, fmt.Errorf("not a KalamDB message: %w", err)
+		}
 	}
 	if m.Type == "" {
 		return nil, errors.New("message has no type")
 	}
-	return &m, nil
+	return m, nil
+}
+
+// decodeJSONDocument is decodeJSON for a whole frame: one JSON value and
+// nothing after it but whitespace.
+func decodeJSONDocument(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if rest := bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return fmt.Errorf("%d bytes of data after the message", len(rest))
+	}
+	return nil
 }
