@@ -27,7 +27,8 @@ type wsConn struct {
 	compress bool   // gzip allowed (no compress=false) when dialed
 	user     string
 	role     string
-	dec      decoder
+	dec      decoder // read loop only
+	rbuf     []byte  // read loop only: scratch buffer of readMessage
 
 	wmu    sync.Mutex
 	lastIn atomic.Int64 // unix nanos of the last inbound frame of any kind

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/coder/websocket"
@@ -127,7 +128,7 @@ func (wc *wsConn) readLoop() {
 	defer close(wc.done)
 	defer wc.cancel()
 	for {
-		typ, data, err := wc.ws.Read(wc.ctx)
+		typ, data, err := wc.readMessage()
 		if err != nil {
 			code, reason := closeInfo(err)
 			wc.endMu.Lock()
@@ -146,6 +147,48 @@ func (wc *wsConn) readLoop() {
 			c.dispatch(wc, msg)
 		}
 	}
+}
+
+// Read-buffer bounds: the socket's scratch buffer starts at a typical
+// frame's size and is dropped after a frame larger than maxKeptReadBuffer,
+// so one huge frame does not pin its memory for the socket's lifetime.
+const (
+	initialReadBuffer = 4 << 10
+	maxKeptReadBuffer = 1 << 20
+)
+
+// readMessage reads one message into the socket's reused scratch buffer
+// and returns an exact-size copy (the tap and the frame log keep it).
+// websocket.Conn.Read would io.ReadAll into a fresh slice that grows from
+// 512 bytes: five allocations and copies for a 2 KB frame.
+func (wc *wsConn) readMessage() (websocket.MessageType, []byte, error) {
+	typ, r, err := wc.ws.Reader(wc.ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	buf := wc.rbuf[:0]
+	if buf == nil {
+		buf = make([]byte, 0, initialReadBuffer)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+	if cap(buf) <= maxKeptReadBuffer {
+		wc.rbuf = buf
+	} else {
+		wc.rbuf = nil
+	}
+	return typ, append([]byte{}, buf...), nil
 }
 
 // close sends a close frame and ends the socket; the read loop returns.
