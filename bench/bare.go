@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -13,11 +14,13 @@ import (
 )
 
 // Bare is the limit the client is measured against: a coder/websocket
-// connection that authenticates, subscribes, and then only reads frames
-// with the same Read call the client uses, without decoding, tapping or
-// storing them.
+// connection that authenticates, subscribes, and then only reads frames,
+// each into one reused buffer, without inflating, decoding, tapping or
+// storing them. Nothing that reads the stream through coder/websocket can
+// do less.
 type Bare struct {
-	ws *websocket.Conn
+	ws  *websocket.Conn
+	buf []byte
 }
 
 // DialBare opens a bare reader on src's stream, subscribed to SQL with no
@@ -76,12 +79,24 @@ func (b *Bare) expect(ctx context.Context, typ string) error {
 // ReadN reads n frames and returns the wire bytes they carried.
 func (b *Bare) ReadN(ctx context.Context, n int) (int64, error) {
 	var total int64
+	if b.buf == nil {
+		b.buf = make([]byte, 32<<10)
+	}
 	for i := 0; i < n; i++ {
-		_, data, err := b.ws.Read(ctx)
+		_, r, err := b.ws.Reader(ctx)
+		if err == nil {
+			var m int
+			for err == nil {
+				m, err = r.Read(b.buf)
+				total += int64(m)
+			}
+			if err == io.EOF {
+				err = nil
+			}
+		}
 		if err != nil {
 			return total, fmt.Errorf("bare: frame %d of %d: %w", i+1, n, err)
 		}
-		total += int64(len(data))
 	}
 	return total, nil
 }

@@ -83,8 +83,8 @@ func benchStream(b *testing.B, rowBytes, burst int, compress bool) {
 		b.Fatal(err)
 	}
 	defer bare.Close()
-	// The log holds 200 000 frames (the dashboard's default); bursts
-	// beyond that evict, as they would in the dashboard.
+	// The log has the dashboard's limits (200 000 frames, 128 MiB);
+	// bursts beyond them evict, as they would in the dashboard.
 	p, err := OpenPipeline(ctx, pipeSrc, compress, 0)
 	if err != nil {
 		b.Fatal(err)
@@ -110,6 +110,7 @@ func benchStream(b *testing.B, rowBytes, burst int, compress bool) {
 
 		b.StopTimer()
 		base, drops := p.Changes()
+		ins := p.Inserts()
 		if err := pipeSrc.Queue(burst); err != nil {
 			b.Fatal(err)
 		}
@@ -117,7 +118,7 @@ func benchStream(b *testing.B, rowBytes, burst int, compress bool) {
 		b.StartTimer()
 		if err := ps.measure(func() error {
 			pipeSrc.Release()
-			return p.WaitAppended(ctx, base+drops+uint64(burst))
+			return p.WaitDrained(ctx, base+drops+uint64(burst), ins+burst)
 		}); err != nil {
 			b.Fatal(err)
 		}
@@ -199,10 +200,11 @@ func benchReplay(b *testing.B, rowBytes, burst int, compress bool) {
 			b.Fatal(err)
 		}
 		base, drops := p.Changes()
+		ins := p.Inserts()
 		wire0 := cl.Stats().WireBytesIn
 		if err := ps.measure(func() error {
 			r2.Burst(burst)
-			return p.WaitAppended(ctx, base+drops+uint64(burst))
+			return p.WaitDrained(ctx, base+drops+uint64(burst), ins+burst)
 		}); err != nil {
 			b.Fatal(err)
 		}

@@ -15,8 +15,9 @@ import (
 // FrameLog, live table of the subscription), its events drained as the UI
 // would drain them.
 type Pipeline struct {
-	M    *session.Manager
-	Conn *session.Conn
+	M     *session.Manager
+	Conn  *session.Conn
+	SubID string // the live query whose table receives the stream
 }
 
 // OpenPipeline logs in to src with a password, subscribes to SQL with no
@@ -39,8 +40,10 @@ func OpenReplayPipeline(ctx context.Context, r *Replay, compress bool, logFrames
 		NoCompress: !compress}, logFrames)
 }
 
+// openPipeline opens the pipeline with the dashboard's frame log: logFrames
+// frames (0: the dashboard's 200 000) within its default 128 MiB.
 func openPipeline(ctx context.Context, prof session.Profile, logFrames int) (*Pipeline, error) {
-	m := session.NewManager(session.WithFrameLogLimits(logFrames, 1<<40),
+	m := session.NewManager(session.WithFrameLogLimits(logFrames, 0),
 		session.WithClientOptions(client.WithKeepalive(0, 0)))
 	p := &Pipeline{M: m}
 	go func() {
@@ -53,33 +56,43 @@ func openPipeline(ctx context.Context, prof session.Profile, logFrames int) (*Pi
 		return nil, fmt.Errorf("pipeline open: %w", err)
 	}
 	p.Conn = conn
-	if _, err := conn.Subscribe(ctx, SQL, session.SubscribeOptions{NoInitialData: true}); err != nil {
+	id, err := conn.Subscribe(ctx, SQL, session.SubscribeOptions{NoInitialData: true})
+	if err != nil {
 		m.CloseAll()
 		return nil, fmt.Errorf("pipeline subscribe: %w", err)
 	}
+	p.SubID = id
 	return p, nil
 }
 
-// Changes returns how many inbound change frames the log received so far
-// (held or evicted: Appended counts every frame, so the count also works
-// when the log is smaller than the burst) and the tap's drops.
+// Changes returns how many inbound frames the log received so far (held
+// or evicted: Appended counts every frame, so the count also works when
+// the log is smaller than the burst) and the tap's drops.
 func (p *Pipeline) Changes() (appended uint64, drops uint64) {
 	return p.Conn.Log().Stats().Appended, p.Conn.Client().TapDrops()
 }
 
-// WaitAppended waits until the log has seen want frames in total, or the
-// tap has dropped the rest (a slow pump: reported by the benchmark as
-// drops), polling so that the pump's own 50 ms event pacing is not what is
-// measured.
-func (p *Pipeline) WaitAppended(ctx context.Context, want uint64) error {
+// Inserts returns how many inserts the subscription's live table applied.
+func (p *Pipeline) Inserts() int {
+	s, _ := p.Conn.Subscription(p.SubID)
+	return s.Inserts
+}
+
+// WaitDrained waits until the burst went all the way through: the log has
+// seen wantFrames frames in total (or the tap dropped the rest: a slow
+// pump, reported by the benchmark as drops) and the live table applied
+// wantInserts inserts (every row decoded and upserted). It polls, so that
+// the pumps' own 50 ms event pacing is not what is measured.
+func (p *Pipeline) WaitDrained(ctx context.Context, wantFrames uint64, wantInserts int) error {
 	for {
 		got, drops := p.Changes()
-		if got+drops >= want {
+		ins := p.Inserts()
+		if got+drops >= wantFrames && ins >= wantInserts {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("pipeline: log has %d of %d frames: %w", got, want, ctx.Err())
+			return fmt.Errorf("pipeline: log has %d of %d frames, table %d of %d inserts: %w", got, wantFrames, ins, wantInserts, ctx.Err())
 		case <-time.After(200 * time.Microsecond):
 		}
 	}

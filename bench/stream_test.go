@@ -37,6 +37,7 @@ func TestStreamDelivers(t *testing.T) {
 			}
 			defer p.Close()
 			base, _ := p.Changes()
+			ins := p.Inserts()
 			if err := src.Queue(n); err != nil {
 				t.Fatal(err)
 			}
@@ -48,7 +49,7 @@ func TestStreamDelivers(t *testing.T) {
 			if min := int64(n) * int64(tc.rowBytes) / 3; wire < min {
 				t.Errorf("bare read %d wire bytes for %d rows of %d bytes; want ≥ %d", wire, n, tc.rowBytes, min)
 			}
-			if err := p.WaitAppended(ctx, base+n); err != nil {
+			if err := p.WaitDrained(ctx, base+n, ins+int(n)); err != nil {
 				t.Fatal(err)
 			}
 			// Count change frames, not all frames: a late batch or control
@@ -103,11 +104,12 @@ func TestReplayDelivers(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, _ := p.Changes()
+	ins := p.Inserts()
 	r.Burst(n)
 	if _, err := bare.ReadN(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.WaitAppended(ctx, base+n); err != nil {
+	if err := p.WaitDrained(ctx, base+n, ins+n); err != nil {
 		t.Fatal(err)
 	}
 	if got, drops := p.Changes(); got != base+n || drops != 0 {
