@@ -15,7 +15,7 @@ import (
 )
 
 // wsConn is one authenticated WebSocket. Its read loop is the only reader;
-// writes are serialised by wmu.
+// any goroutine may write (coder/websocket serialises writes).
 type wsConn struct {
 	c        *Client
 	id       uint64
@@ -30,7 +30,6 @@ type wsConn struct {
 	dec      decoder // read loop only
 	rbuf     []byte  // read loop only: scratch buffer of readMessage
 
-	wmu    sync.Mutex
 	lastIn atomic.Int64 // unix nanos of the last inbound frame of any kind
 
 	done      chan struct{} // closed when the read loop ends

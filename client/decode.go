@@ -29,6 +29,7 @@ var errInflateLimit = fmt.Errorf("frame inflates beyond %d MiB", inflateLimit>>2
 type decoder struct {
 	msgpack bool // the socket negotiated MessagePack
 	zr      *gzip.Reader
+	parser  MessageParser
 }
 
 // decode returns the frame's JSON text (a fresh slice) and its encoding.
@@ -147,13 +148,25 @@ func jsonable(v any) any {
 // ParseServerMessage decodes one server frame's JSON text (a decoded
 // frame's Decoded bytes) as the client's read loop does. Row values keep
 // KalamDB's encoding: numbers are json.Number, BIGINT and _seq strings.
-func ParseServerMessage(b []byte) (*ServerMessage, error) { return parseServerMessage(b) }
+func ParseServerMessage(b []byte) (*ServerMessage, error) { return parseServerMessage(b, nil) }
+
+// MessageParser is ParseServerMessage for a stream of frames: like a
+// socket's read loop, it allocates each distinct row key (column name)
+// once and shares it between rows. The zero value is ready to use; a
+// MessageParser must not be used by two goroutines at once.
+type MessageParser struct {
+	keys keyIntern
+}
+
+// Parse decodes one server frame's JSON text.
+func (p *MessageParser) Parse(b []byte) (*ServerMessage, error) { return parseServerMessage(b, &p.keys) }
 
 // parseServerMessage decodes JSON text into the server message union:
 // rows-carrying frames through the scanner (rowscan.go), everything else
 // — and anything the scanner is unsure of — through encoding/json.
-func parseServerMessage(b []byte) (*ServerMessage, error) {
-	m, ok := scanRowMessage(b)
+// keys, if not nil, interns row keys (a socket's decoder keeps one).
+func parseServerMessage(b []byte, keys *keyIntern) (*ServerMessage, error) {
+	m, ok := scanRowMessage(b, keys)
 	if !ok {
 		m = new(ServerMessage)
 		if err := decodeJSONDocument(b, m); err != nil {

@@ -68,7 +68,7 @@ func FuzzDecodeFrame(f *testing.F) {
 			}
 		}
 
-		m, err := parseServerMessage(out)
+		m, err := d.parser.Parse(out)
 		if err == nil && m.Type == "" {
 			t.Fatal("parsed a message without a type")
 		}

@@ -29,8 +29,8 @@ const maxScanDepth = 100
 // type, subscription_id, change_type, rows, old_values and batch_control,
 // each at most once. ok is false when the frame must be decoded by
 // encoding/json instead (see the file comment).
-func scanRowMessage(b []byte) (m *ServerMessage, ok bool) {
-	s := rowScanner{b: b}
+func scanRowMessage(b []byte, keys *keyIntern) (m *ServerMessage, ok bool) {
+	s := rowScanner{b: b, keys: keys}
 	s.space()
 	if !s.eat('{') {
 		return nil, false
@@ -93,6 +93,34 @@ type rowScanner struct {
 	b     []byte
 	i     int
 	depth int
+	keys  *keyIntern // nil: no interning
+}
+
+// keyIntern hands out one string per distinct object key, so the column
+// names of a socket's rows are allocated once, not once per row. A socket's
+// read loop owns one; it stops growing at maxInternKeys.
+type keyIntern struct {
+	m map[string]string
+}
+
+const (
+	maxInternKeys   = 512
+	maxInternKeyLen = 64
+)
+
+// key returns the interned string for the plain key bytes k.
+func (in *keyIntern) key(k []byte) string {
+	if s, ok := in.m[string(k)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(k)
+	if len(k) <= maxInternKeyLen && len(in.m) < maxInternKeys {
+		if in.m == nil {
+			in.m = make(map[string]string)
+		}
+		in.m[s] = s
+	}
+	return s
 }
 
 func (s *rowScanner) space() {
@@ -142,6 +170,19 @@ func (s *rowScanner) plainKey() ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// objectKey reads a key inside a row: interned when it is plain ASCII,
+// otherwise decoded like any string.
+func (s *rowScanner) objectKey() (string, bool) {
+	if s.keys != nil {
+		save := s.i
+		if k, ok := s.plainKey(); ok {
+			return s.keys.key(k), true
+		}
+		s.i = save
+	}
+	return s.stringValue()
 }
 
 // SWAR constants: one byte repeated across a uint64.
@@ -254,7 +295,7 @@ func (s *rowScanner) value() (any, bool) {
 	case '"':
 		return s.stringValue()
 	case '{':
-		m, ok := s.object()
+		m, ok := s.object(0)
 		return map[string]any(m), ok
 	case '[':
 		return s.array()
@@ -269,21 +310,21 @@ func (s *rowScanner) value() (any, bool) {
 	}
 }
 
-// object reads a JSON object into a new map.
-func (s *rowScanner) object() (map[string]any, bool) {
+// object reads a JSON object into a new map sized for hint keys.
+func (s *rowScanner) object(hint int) (map[string]any, bool) {
 	if !s.eat('{') || s.depth >= maxScanDepth {
 		return nil, false
 	}
 	s.depth++
 	defer func() { s.depth-- }()
-	m := make(map[string]any)
+	m := make(map[string]any, hint)
 	s.space()
 	if s.eat('}') {
 		return m, true
 	}
 	for {
 		s.space()
-		k, ok := s.stringValue()
+		k, ok := s.objectKey()
 		if !ok {
 			return nil, false
 		}
@@ -346,16 +387,18 @@ func (s *rowScanner) rows() ([]Row, bool) {
 	if s.eat(']') {
 		return rows, true
 	}
+	width := 0 // keys in the previous row: rows of a query share their shape
 	for {
 		s.space()
 		if s.literal("null") {
 			rows = append(rows, nil)
 		} else {
-			r, ok := s.object()
+			r, ok := s.object(width)
 			if !ok {
 				return nil, false
 			}
 			rows = append(rows, r)
+			width = len(r)
 		}
 		s.space()
 		if s.eat(',') {
@@ -372,7 +415,7 @@ func (s *rowScanner) batchControl() (*BatchControl, bool) {
 		return nil, true
 	}
 	start := s.i
-	if _, ok := s.object(); !ok {
+	if _, ok := s.object(0); !ok {
 		return nil, false
 	}
 	bc := new(BatchControl)

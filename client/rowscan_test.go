@@ -22,7 +22,14 @@ func referenceParse(b []byte) (*ServerMessage, error) {
 // differently from encoding/json (or accepts what encoding/json refuses).
 func checkScanAgrees(t *testing.T, b []byte) (scanned bool) {
 	t.Helper()
-	got, ok := scanRowMessage(b)
+	got, ok := scanRowMessage(b, nil)
+	// With a key interner: once filling it, once served from it.
+	keys := new(keyIntern)
+	first, ok1 := scanRowMessage(b, keys)
+	again, ok2 := scanRowMessage(b, keys)
+	if ok1 != ok || ok2 != ok {
+		t.Fatalf("key interning changed whether the scanner takes\n%q", b)
+	}
 	if !ok {
 		return false
 	}
@@ -30,8 +37,10 @@ func checkScanAgrees(t *testing.T, b []byte) (scanned bool) {
 	if err != nil {
 		t.Fatalf("scanner accepted a frame encoding/json refuses (%v):\n%q", err, b)
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("scanner and encoding/json disagree on\n%q\nscanner: %#v\njson:    %#v", b, got, want)
+	for _, m := range []*ServerMessage{got, first, again} {
+		if !reflect.DeepEqual(m, want) {
+			t.Fatalf("scanner and encoding/json disagree on\n%q\nscanner: %#v\njson:    %#v", b, m, want)
+		}
 	}
 	return true
 }
@@ -104,11 +113,11 @@ func TestScanRowMessageGivesUp(t *testing.T) {
 // after it is a corrupt frame, not something to ignore.
 func TestParseServerMessageRefusesTrailingData(t *testing.T) {
 	for _, f := range []string{`{"type":"change"} {}`, `{"type":"auth_success"}]`, `{"type":"change","rows":[]}garbage`} {
-		if _, err := parseServerMessage([]byte(f)); err == nil || !strings.Contains(err.Error(), "after the message") {
+		if _, err := parseServerMessage([]byte(f), nil); err == nil || !strings.Contains(err.Error(), "after the message") {
 			t.Errorf("parseServerMessage(%q) error = %v, want trailing data refused", f, err)
 		}
 	}
-	if _, err := parseServerMessage([]byte("{\"type\":\"change\"}\n\t ")); err != nil {
+	if _, err := parseServerMessage([]byte("{\"type\":\"change\"}\n\t "), nil); err != nil {
 		t.Errorf("trailing whitespace refused: %v", err)
 	}
 }

@@ -30,7 +30,7 @@ func (wc *wsConn) ingest(typ websocket.MessageType, data []byte) *ServerMessage 
 	var msg *ServerMessage
 	if err == nil {
 		c.st.decodedIn.Add(uint64(len(text)))
-		msg, err = parseServerMessage(text)
+		msg, err = wc.dec.parser.Parse(text)
 	}
 	if msg != nil {
 		f.Type, f.SubscriptionID = msg.Type, msg.SubscriptionID
@@ -74,9 +74,9 @@ func (wc *wsConn) send(ctx context.Context, msg any) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	wc.wmu.Lock()
+	// No lock of ours is held across the write: coder/websocket
+	// serialises concurrent writers itself.
 	err = wc.ws.Write(wctx, websocket.MessageText, b)
-	wc.wmu.Unlock()
 	c := wc.c
 	red := redactJSON(b, c.o.revealSecrets)
 	f := Frame{Direction: Outbound, Opcode: OpText, Encoding: EncJSON, Type: typ, SubscriptionID: sid,

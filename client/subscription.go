@@ -281,14 +281,18 @@ func (s *Subscription) push(ev SubEvent) {
 }
 
 // pump moves queued events to the Events channel; it ends with the
-// subscription and is the only goroutine that closes out.
+// subscription and is the only goroutine that closes out. It takes the
+// whole queue at once (swapping it with its drained buffer), so the read
+// loop and the pump meet on the lock once per batch, not once per event.
 func (s *Subscription) pump() {
 	defer s.c.wg.Done()
 	defer close(s.out)
+	var batch []SubEvent
 	for {
 		s.mu.Lock()
-		if len(s.queue) == 0 {
-			s.mu.Unlock()
+		batch, s.queue = s.queue, batch[:0]
+		s.mu.Unlock()
+		if len(batch) == 0 {
 			select {
 			case <-s.signal:
 				continue
@@ -296,14 +300,13 @@ func (s *Subscription) pump() {
 				return
 			}
 		}
-		ev := s.queue[0]
-		s.queue[0] = SubEvent{}
-		s.queue = s.queue[1:]
-		s.mu.Unlock()
-		select {
-		case s.out <- ev:
-		case <-s.done:
-			return
+		for i := range batch {
+			select {
+			case s.out <- batch[i]:
+				batch[i] = SubEvent{} // let the rows go
+			case <-s.done:
+				return
+			}
 		}
 	}
 }
