@@ -27,15 +27,15 @@ func (c *Client) tapFrame(f Frame) {
 	if c.tap == nil {
 		return
 	}
+	if f.Time.IsZero() {
+		f.Time = c.now() // before the lock: an injected clock is user code
+	}
 	c.emitMu.RLock()
 	defer c.emitMu.RUnlock()
 	if c.chClosed {
 		return
 	}
 	f.Seq = c.st.tapSeq.Add(1)
-	if f.Time.IsZero() {
-		f.Time = c.now()
-	}
 	select {
 	case c.tap <- f:
 	default:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
@@ -44,13 +45,15 @@ var ErrWriterClosed = errors.New("recording: writer is closed")
 // write the trailer. It is safe for concurrent use. After a write error
 // every later call returns that error.
 type Writer struct {
-	mu     sync.Mutex
-	bw     *bufio.Writer
-	enc    *json.Encoder
-	red    redactor
-	frames uint64
-	events uint64
-	wire   uint64
+	mu  sync.Mutex
+	bw  *bufio.Writer
+	enc *json.Encoder
+	red redactor
+	// Counters are atomic so that Counts (a progress line polling it)
+	// never waits behind a write to a slow file or pipe, which holds mu.
+	frames atomic.Uint64
+	events atomic.Uint64
+	wire   atomic.Uint64
 	err    error
 	closed bool
 }
@@ -104,8 +107,8 @@ func (w *Writer) WriteFrame(f client.Frame) error {
 	if err := w.encode(&l); err != nil {
 		return err
 	}
-	w.frames++
-	w.wire += uint64(f.WireSize)
+	w.frames.Add(1)
+	w.wire.Add(uint64(f.WireSize))
 	return nil
 }
 
@@ -118,7 +121,7 @@ func (w *Writer) WriteEvent(e Event) error {
 	if err := w.encode(eventLine{Kind: KindEvent, Event: e}); err != nil {
 		return err
 	}
-	w.events++
+	w.events.Add(1)
 	return nil
 }
 
@@ -142,9 +145,7 @@ func (w *Writer) flushLocked() error {
 // Counts returns how many frames and events were written and the sum of
 // the frames' wire sizes.
 func (w *Writer) Counts() (frames, events, wireBytes uint64) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.frames, w.events, w.wire
+	return w.frames.Load(), w.events.Load(), w.wire.Load()
 }
 
 // Close writes the trailer (its counters filled in from what was written;
@@ -157,7 +158,7 @@ func (w *Writer) Close(end End) error {
 		end.Time = time.Now()
 	}
 	end.Time = end.Time.UTC()
-	end.Frames, end.Events, end.WireBytes = w.frames, w.events, w.wire
+	end.Frames, end.Events, end.WireBytes = w.frames.Load(), w.events.Load(), w.wire.Load()
 	end.Error = w.red.string(end.Error)
 	err := w.encode(endLine{Kind: KindEnd, End: end})
 	if err == nil {

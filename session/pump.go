@@ -16,11 +16,17 @@ func (c *Conn) start(cl *client.Client) {
 	c.cl = cl
 	c.mu.Unlock()
 	c.syncTokens()
-	c.mu.Lock()
-	if st := cl.State(); st == client.StateConnected {
+	// Read the client before taking c.mu: its getters take its own lock.
+	st, connID := cl.State(), cl.Stats().ConnID
+	var socket TokenState
+	if st == client.StateConnected {
 		access, _ := cl.Credentials()
-		c.socket = DecodeToken(access)
-		c.setStateLocked(StateConnected, StateDetail{ConnID: cl.Stats().ConnID})
+		socket = DecodeToken(access)
+	}
+	c.mu.Lock()
+	if st == client.StateConnected {
+		c.socket = socket
+		c.setStateLocked(StateConnected, StateDetail{ConnID: connID})
 	} else if st == client.StateConnecting || st == client.StateReconnecting {
 		c.setStateLocked(StateConnecting, StateDetail{})
 	}
