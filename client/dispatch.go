@@ -128,7 +128,14 @@ func (s *Subscription) handle(wc *wsConn, m *ServerMessage) {
 		s.push(ev)
 	}
 	if next != nil {
-		_ = wc.send(wc.ctx, *next)
+		// Off the read loop: a peer slow to take our write must not stop
+		// us reading. (The read loop is counted in c.wg, so Add is safe.)
+		c := wc.c
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			_ = wc.send(wc.ctx, *next)
+		}()
 	}
 }
 
