@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,18 +10,26 @@ import (
 	"strings"
 
 	"github.com/coder/websocket"
+	kgzip "github.com/klauspost/compress/gzip"
 
 	"github.com/kalamdash/kalamdash/client"
 )
 
 // Bare is the limit the client is measured against: a coder/websocket
 // connection that authenticates, subscribes, and then only reads frames,
-// each into one reused buffer, without inflating, decoding, tapping or
-// storing them. Nothing that reads the stream through coder/websocket can
-// do less.
+// each into one reused buffer, without decoding, tapping or storing them.
+// Nothing that reads the stream through coder/websocket can do less.
+//
+// With Inflate set it also gunzips each gzip frame (klauspost, one reused
+// reader, output discarded): the least any reader of a compressed stream
+// must do to see its messages, for telling the client's own cost from the
+// cost of compression.
 type Bare struct {
+	Inflate bool
+
 	ws  *websocket.Conn
 	buf []byte
+	zr  *kgzip.Reader
 }
 
 // DialBare opens a bare reader on src's stream, subscribed to SQL with no
@@ -79,26 +88,58 @@ func (b *Bare) expect(ctx context.Context, typ string) error {
 // ReadN reads n frames and returns the wire bytes they carried.
 func (b *Bare) ReadN(ctx context.Context, n int) (int64, error) {
 	var total int64
-	if b.buf == nil {
-		b.buf = make([]byte, 32<<10)
-	}
 	for i := 0; i < n; i++ {
-		_, r, err := b.ws.Reader(ctx)
-		if err == nil {
-			var m int
-			for err == nil {
-				m, err = r.Read(b.buf)
-				total += int64(m)
-			}
-			if err == io.EOF {
-				err = nil
-			}
+		typ, msg, err := b.read(ctx)
+		if err == nil && b.Inflate && typ == websocket.MessageBinary {
+			err = b.inflate(msg)
 		}
 		if err != nil {
 			return total, fmt.Errorf("bare: frame %d of %d: %w", i+1, n, err)
 		}
+		total += int64(len(msg))
 	}
 	return total, nil
+}
+
+// read reads one message into the reused buffer.
+func (b *Bare) read(ctx context.Context) (websocket.MessageType, []byte, error) {
+	typ, r, err := b.ws.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if b.buf == nil {
+		b.buf = make([]byte, 0, 32<<10)
+	}
+	buf := b.buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			b.buf = buf
+			return typ, buf, nil
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+}
+
+// inflate gunzips msg into io.Discard.
+func (b *Bare) inflate(msg []byte) error {
+	var err error
+	if b.zr == nil {
+		b.zr, err = kgzip.NewReader(bytes.NewReader(msg))
+	} else {
+		err = b.zr.Reset(bytes.NewReader(msg))
+	}
+	if err == nil {
+		b.zr.Multistream(false)
+		_, err = io.Copy(io.Discard, b.zr)
+	}
+	return err
 }
 
 // Close closes the socket without the close handshake.
