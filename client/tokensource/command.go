@@ -26,7 +26,9 @@ const (
 // Command is an AuthProvider that runs an external command and reads a
 // token from its standard output. The result is cached until shortly before
 // the token expires, so a flapping connection does not hammer the identity
-// provider; RefreshAuth (through Invalidate) forces a new run.
+// provider; RefreshAuth, a TOKEN_EXPIRED answer and Invalidate force a new
+// run. Concurrent callers share one run, and none of them holds a lock while
+// it runs.
 type Command struct {
 	argv    []string
 	display string
@@ -35,9 +37,23 @@ type Command struct {
 	env     []string
 	now     func() time.Time
 
-	mu     sync.Mutex // held while the command runs: concurrent callers share one run
-	cached *Token
-	hist   history
+	// mu guards cached and inflight only; it is never held while the
+	// command runs, so a slow identity provider blocks neither Invalidate
+	// nor a caller whose context ends.
+	mu       sync.Mutex
+	cached   *Token
+	inflight *call // the run new callers join; nil when none is under way
+	hist     history
+}
+
+// call is one run of the command, shared by every caller that asks for a
+// token while it is under way.
+type call struct {
+	done    chan struct{} // closed once tok and err are set
+	cancel  context.CancelFunc
+	waiters int // callers still waiting (guarded by Command.mu)
+	tok     Token
+	err     error
 }
 
 // CommandOption configures a Command.
@@ -90,39 +106,110 @@ func (c *Command) String() string { return "command " + c.argv[0] }
 func (c *Command) Provider() client.AuthProvider { return c.Provide }
 
 // Invalidate drops the cached token so the next Provide runs the command,
-// whatever called it.
+// whatever called it. It never waits: a run already under way still answers
+// the callers waiting for it, but its token is not cached and later callers
+// start a run of their own.
 func (c *Command) Invalidate() {
 	c.mu.Lock()
 	c.cached = nil
+	c.inflight = nil
 	c.mu.Unlock()
 }
 
-// Invocations returns the recent invocations, oldest first.
+// Invocations returns the recent invocations, oldest first: one per run of
+// the command and one per answer from the cache. Callers that joined a run
+// already under way share its entry.
 func (c *Command) Invocations() []Invocation { return c.hist.snapshot() }
 
 // Provide returns the cached token while it is fresh, else runs the
 // command. An explicit request for new credentials (RefreshAuth, or a
-// TOKEN_EXPIRED answer) always runs it. Timeouts are marked
+// TOKEN_EXPIRED answer) never uses the cache. Concurrent callers share one
+// run: whoever arrives while the command runs waits for its token, which is
+// newer than the cache and as fresh as a forced run can get. A caller
+// whose ctx ends stops waiting at once; the run goes on for the others and
+// is stopped only when nobody waits for it any more. Timeouts are marked
 // client.Transient so the client retries them.
 func (c *Command) Provide(ctx context.Context) (client.Auth, error) {
+	trigger := client.ProviderTrigger(ctx)
+	explicit := trigger == "refresh-auth" || trigger == "token-expired"
+	c.mu.Lock()
+	cl := c.inflight
+	if cl == nil {
+		now := c.now()
+		if c.cached != nil && !explicit && c.fresh(*c.cached, now) {
+			tok := *c.cached
+			c.mu.Unlock()
+			c.hist.add(Invocation{Time: now, Cached: true, Fingerprint: Fingerprint(tok.JWT), Expiry: tok.Expiry})
+			return client.JWT(tok.JWT), nil
+		}
+		if err := ctx.Err(); err != nil {
+			c.mu.Unlock()
+			return client.Auth{}, fmt.Errorf("%s not run: %w", c, err)
+		}
+		cl = c.start(ctx)
+	}
+	cl.waiters++
+	c.mu.Unlock()
+
+	select {
+	case <-cl.done:
+		if cl.err != nil {
+			return client.Auth{}, cl.err
+		}
+		return client.JWT(cl.tok.JWT), nil
+	case <-ctx.Done():
+		c.leave(cl)
+		return client.Auth{}, fmt.Errorf("gave up waiting for %s: %w", c, ctx.Err())
+	}
+}
+
+// start launches a run and makes it the one new callers join. The run does
+// not inherit ctx's cancellation: the caller that happened to start it may
+// give up while others still wait. c.mu must be held.
+func (c *Command) start(ctx context.Context) *call {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	cl := &call{done: make(chan struct{}), cancel: cancel}
+	c.inflight = cl
+	go func() {
+		defer cancel()
+		start := c.now()
+		tok, err := c.run(runCtx)
+		inv := Invocation{Time: start, Duration: c.now().Sub(start), Err: err}
+		if err == nil {
+			inv.Fingerprint, inv.Expiry = Fingerprint(tok.JWT), tok.Expiry
+		}
+		// Recorded before done closes, so a caller that got the token
+		// also sees the invocation.
+		c.hist.add(inv)
+		c.mu.Lock()
+		// A run that Invalidate or its callers abandoned is stale: it
+		// answers whoever still waits but does not touch the cache.
+		if c.inflight == cl {
+			c.inflight = nil
+			if err == nil {
+				c.cached = &tok
+			}
+		}
+		cl.tok, cl.err = tok, err
+		close(cl.done)
+		c.mu.Unlock()
+	}()
+	return cl
+}
+
+// leave records that a caller stopped waiting for cl, and stops the run when
+// it was the last one: nobody would use its token.
+func (c *Command) leave(cl *call) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	start := c.now()
-	explicit := client.ProviderTrigger(ctx) == "refresh-auth" || client.ProviderTrigger(ctx) == "token-expired"
-	if c.cached != nil && !explicit && c.fresh(*c.cached, start) {
-		c.hist.add(Invocation{Time: start, Cached: true, Fingerprint: Fingerprint(c.cached.JWT), Expiry: c.cached.Expiry})
-		return client.JWT(c.cached.JWT), nil
+	cl.waiters--
+	if cl.waiters > 0 {
+		return
 	}
-	tok, err := c.run(ctx)
-	inv := Invocation{Time: start, Duration: c.now().Sub(start), Err: err}
-	if err != nil {
-		c.hist.add(inv)
-		return client.Auth{}, err
+	cl.cancel()
+	if c.inflight == cl {
+		c.inflight = nil
 	}
-	inv.Fingerprint, inv.Expiry = Fingerprint(tok.JWT), tok.Expiry
-	c.hist.add(inv)
-	c.cached = &tok
-	return client.JWT(tok.JWT), nil
 }
 
 func (c *Command) fresh(t Token, now time.Time) bool {
@@ -146,6 +233,8 @@ func (c *Command) run(ctx context.Context) (Token, error) {
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		return Token{}, client.Transient(fmt.Errorf("%s timed out after %s%s", c, c.timeout, stderrSuffix(stderr.Bytes())))
+	case err != nil && ctx.Err() == context.Canceled:
+		return Token{}, fmt.Errorf("%s stopped: every caller gave up waiting for it", c)
 	case errors.Is(err, exec.ErrNotFound):
 		return Token{}, fmt.Errorf("%s: not found on PATH", c)
 	case err != nil:
