@@ -50,6 +50,14 @@ func (g *gated) open(t *testing.T) {
 	}
 }
 
+// shut makes the next runs block again.
+func (g *gated) shut(t *testing.T) {
+	t.Helper()
+	if err := os.Remove(g.release); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (g *gated) runs(t *testing.T) int { t.Helper(); return countLines(t, g.count) }
 
 type result struct {
@@ -234,5 +242,51 @@ func TestCommandInvalidateDuringRun(t *testing.T) {
 	}
 	if n := g.runs(t); n != 2 {
 		t.Fatalf("command ran %d times, want 2", n)
+	}
+}
+
+// TestCommandForcedCallersShareOneRun: through real clients, two
+// RefreshAuth calls (which skip the cache) and the reconnects that follow
+// a dropped socket (which would use it) all join the one run in flight
+// rather than running the command one after another.
+func TestCommandForcedCallersShareOneRun(t *testing.T) {
+	srv := newServer(t)
+	g := newGated(t)
+	g.open(t)
+	a := connect(t, srv, g.cmd.Provider())
+	waitConnected(t, a)
+	b := connect(t, srv, g.cmd.Provider())
+	waitConnected(t, b)
+	if n := g.runs(t); n != 1 {
+		t.Fatalf("command ran %d times for two connects, want 1 (cached)", n)
+	}
+	g.shut(t)
+	refreshed := make(chan error, 2)
+	for _, c := range []*client.Client{a, b} {
+		go func() {
+			_, err := c.RefreshAuth(context.Background())
+			refreshed <- err
+		}()
+	}
+	waitFor(t, "both refreshes wait for one run", func() bool { return tokensource.Waiting(g.cmd) == 2 })
+	if srv.DropAll() == 0 {
+		t.Fatal("DropAll found no socket to drop")
+	}
+	waitFor(t, "the reconnects join the run too", func() bool { return tokensource.Waiting(g.cmd) == 4 })
+	g.open(t)
+	for range 2 {
+		select {
+		case err := <-refreshed:
+			if err != nil {
+				t.Fatalf("RefreshAuth: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("timed out waiting for RefreshAuth")
+		}
+	}
+	waitConnected(t, a)
+	waitConnected(t, b)
+	if n := g.runs(t); n != 2 {
+		t.Fatalf("command ran %d times, want 2 (connect + one shared forced run)", n)
 	}
 }
