@@ -17,7 +17,6 @@ import (
 // parsed message, or nil (after an ErrorEvent) if it was malformed.
 func (wc *wsConn) ingest(typ websocket.MessageType, data []byte) *ServerMessage {
 	c := wc.c
-	wc.lastIn.Store(time.Now().UnixNano())
 	c.st.framesIn.Add(1)
 	c.st.wireIn.Add(uint64(len(data)))
 	text, enc, err := wc.dec.decode(typ, data)
@@ -123,13 +122,31 @@ func (wc *wsConn) run() {
 	}()
 }
 
+// readLoop reads the socket and hands each frame to a second goroutine
+// that decodes, taps and dispatches it, so reading the next frame overlaps
+// processing this one (inflating a 2 KB gzip frame costs more than
+// reading it). The hand-off is bounded: a processor that falls behind
+// stops the reader, and TCP pushes back on the server. Frames keep their
+// order, and the close is reported after the last frame was processed.
 func (wc *wsConn) readLoop() {
 	c := wc.c
 	defer close(wc.done)
 	defer wc.cancel()
+	frames := make(chan rawFrame, readAhead)
+	processed := make(chan struct{})
+	go func() {
+		defer close(processed)
+		for f := range frames {
+			if msg := wc.ingest(f.typ, f.data); msg != nil {
+				c.dispatch(wc, msg)
+			}
+		}
+	}()
 	for {
 		typ, data, err := wc.readMessage()
 		if err != nil {
+			close(frames)
+			<-processed
 			code, reason := closeInfo(err)
 			wc.endMu.Lock()
 			if wc.endErr == nil {
@@ -143,10 +160,18 @@ func (wc *wsConn) readLoop() {
 			_ = wc.ws.CloseNow()
 			return
 		}
-		if msg := wc.ingest(typ, data); msg != nil {
-			c.dispatch(wc, msg)
-		}
+		wc.lastIn.Store(time.Now().UnixNano())
+		frames <- rawFrame{typ, data}
 	}
+}
+
+// readAhead is how many frames the reader may get ahead of processing.
+const readAhead = 128
+
+// rawFrame is a frame as read, before decoding.
+type rawFrame struct {
+	typ  websocket.MessageType
+	data []byte
 }
 
 // Read-buffer bounds: the socket's scratch buffer starts at a typical
