@@ -19,9 +19,10 @@ const (
 	SubUpdate                         // change/update: Rows (new), OldValues (changed columns)
 	SubDelete                         // change/delete: OldValues
 	SubError                          // error frame for this subscription: Err, Code
-	// SubGap: the client knows changes were lost; Err says which. Today
-	// that is a WithoutInitialData subscription resumed before it saw any
-	// _seq. KalamDB's _seq is a global Snowflake, so a server dropping
+	// SubGap: the client knows changes were lost; Err says which: a
+	// WithoutInitialData subscription resumed before it saw any _seq, or
+	// events dropped because the consumer of Events fell too far behind
+	// (see WithQueueLimit). KalamDB's _seq is a global Snowflake, so a server dropping
 	// notifications (its 128-entry queue) leaves no gap the client can see,
 	// and a resume never replays deletions made during the outage.
 	SubGap
@@ -74,7 +75,18 @@ type subOptions struct {
 	from      *int64
 	id        string
 	noInitial bool
+	maxQueue  int
 }
+
+// DefaultQueueLimit is how many events a subscription holds for a consumer
+// that is not reading Events, unless WithQueueLimit says otherwise.
+const DefaultQueueLimit = 1 << 16
+
+// WithQueueLimit bounds the events queued for a slow consumer of Events
+// (default DefaultQueueLimit). Beyond it new events are dropped, and one
+// SubGap event saying how many were lost is delivered once there is room
+// again, so memory stays bounded while the read loop never waits.
+func WithQueueLimit(n int) SubOption { return func(o *subOptions) { o.maxQueue = n } }
 
 // WithBatchSize sets rows per initial-data batch (server default 1000).
 func WithBatchSize(n int) SubOption { return func(o *subOptions) { o.batchSize = &n } }
@@ -109,6 +121,7 @@ type Subscription struct {
 	resumeAck  bool // the next ack answers a re-sent subscribe
 	ackCh      chan error
 	queue      []SubEvent
+	overflow   int // events dropped since the queue was last below the limit
 	ended      bool
 
 	signal   chan struct{}
@@ -124,8 +137,9 @@ func (s *Subscription) ID() string { return s.id }
 func (s *Subscription) SQL() string { return s.sql }
 
 // Events returns the subscription's events, in wire order. The client
-// queues them without bound so the read loop never waits for a slow
-// consumer; the channel is closed after Unsubscribe or Close.
+// queues them so the read loop never waits for a slow consumer, up to
+// WithQueueLimit events; beyond that it drops them and reports the loss
+// as a SubGap. The channel is closed after Unsubscribe or Close.
 func (s *Subscription) Events() <-chan SubEvent { return s.out }
 
 // LastSeq returns the highest _seq delivered (0 if none yet).
@@ -271,6 +285,21 @@ func (s *Subscription) push(ev SubEvent) {
 	if s.ended {
 		s.mu.Unlock()
 		return
+	}
+	limit := s.o.maxQueue
+	if limit <= 0 {
+		limit = DefaultQueueLimit
+	}
+	if len(s.queue) >= limit {
+		s.overflow++
+		s.mu.Unlock()
+		return
+	}
+	if s.overflow > 0 {
+		s.queue = append(s.queue, SubEvent{Kind: SubGap, SubscriptionID: s.id, Time: ev.Time, ConnID: ev.ConnID,
+			Err: &Error{Kind: KindSubscription, Op: "events", Message: fmt.Sprintf(
+				"%d events dropped: the consumer of Events fell more than %d events behind", s.overflow, limit)}})
+		s.overflow = 0
 	}
 	s.queue = append(s.queue, ev)
 	s.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -336,5 +337,45 @@ func TestSubscriptionOptions(t *testing.T) {
 	}
 	if got[0] != "21" || got[1] != "22" {
 		t.Fatalf("rows written while away: %v", got)
+	}
+}
+
+// TestSubscriptionQueueLimitReportsDrops: a consumer that stops reading
+// Events costs at most WithQueueLimit events of memory; what was dropped
+// is reported as one SubGap before the next event delivered.
+func TestSubscriptionQueueLimitReportsDrops(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
+	ctx := ctxT(t)
+	s, err := c.Subscribe(ctx, "SELECT * FROM app.messages", client.WithoutInitialData(), client.WithQueueLimit(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nobody reads: the pump holds the ack, the queue takes 5 inserts and
+	// the other 15 are dropped.
+	in0 := c.Stats().FramesIn
+	insert(t, srv, 0, 20, "unread")
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Stats().FramesIn < in0+20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("client received %d of 20 change frames", c.Stats().FramesIn-in0)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if ack := nextSub(t, s); ack.Kind != client.SubAck {
+		t.Fatalf("first event %+v, want the ack", ack)
+	}
+	for i := range 5 {
+		if ev := nextSub(t, s); ev.Kind != client.SubInsert || rowID(t, ev.Rows[0]) != strconv.Itoa(i) {
+			t.Fatalf("queued event %d: %+v", i, ev)
+		}
+	}
+	insert(t, srv, 20, 21, "after")
+	gap := nextSub(t, s)
+	if gap.Kind != client.SubGap || gap.Err == nil || !strings.Contains(gap.Err.Error(), "15 events dropped") {
+		t.Fatalf("want a SubGap counting 15 dropped events, got %+v", gap)
+	}
+	if ev := nextSub(t, s); ev.Kind != client.SubInsert || rowID(t, ev.Rows[0]) != "20" {
+		t.Fatalf("event after the gap %+v", ev)
 	}
 }
