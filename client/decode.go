@@ -159,7 +159,9 @@ type MessageParser struct {
 }
 
 // Parse decodes one server frame's JSON text.
-func (p *MessageParser) Parse(b []byte) (*ServerMessage, error) { return parseServerMessage(b, &p.keys) }
+func (p *MessageParser) Parse(b []byte) (*ServerMessage, error) {
+	return parseServerMessage(b, &p.keys)
+}
 
 // parseServerMessage decodes JSON text into the server message union:
 // rows-carrying frames through the scanner (rowscan.go), everything else
