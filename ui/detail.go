@@ -39,6 +39,12 @@ type detail struct {
 	has   bool
 	key   detailKey
 	lines []string
+	// gen numbers the frame and lines shown: show takes a new number
+	// whenever it changes them, and the pane's View cache keys on it.
+	gen uint64
+	// fitted holds lines already fitted to fitW cells ("" = not yet).
+	fitted []string
+	fitW   int
 }
 
 type detailKey struct {
@@ -55,7 +61,10 @@ func newDetail() detail { return detail{keys: DefaultDetailKeyMap()} }
 // show selects the frame to display and renders it if anything changed.
 func (d *detail) show(st theme.Styles, f Frame, ok bool, width int, reveal bool) {
 	if !ok {
-		d.has, d.lines, d.key = false, nil, detailKey{}
+		if d.has {
+			d.gen = nextRenderID()
+		}
+		d.has, d.lines, d.fitted, d.key = false, nil, nil, detailKey{}
 		return
 	}
 	k := detailKey{id: f.ID, conn: f.ConnID, mode: d.mode, width: width, reveal: reveal, colour: st.Colour}
@@ -67,6 +76,8 @@ func (d *detail) show(st theme.Styles, f Frame, ok bool, width int, reveal bool)
 	}
 	d.frame, d.has, d.key = f, true, k
 	d.lines = renderDetail(st, f, d.mode, width, reveal)
+	d.fitted = nil
+	d.gen = nextRenderID()
 }
 
 // Update handles keys while the detail pane has focus.
@@ -123,12 +134,25 @@ func (d *detail) View(st theme.Styles, focused bool, width int) string {
 	if len(d.lines) > d.height {
 		info += st.Muted.Render(fmt.Sprintf(" · %d/%d", d.offset+1, len(d.lines)))
 	}
-	lines := []string{title + info}
-	end := min(d.offset+d.height, len(d.lines))
-	if d.offset < end {
-		lines = append(lines, d.lines[d.offset:end]...)
+	lines := make([]string, 0, d.height+1)
+	lines = append(lines, fit(title+info, width))
+	for i := max(d.offset, 0); i < min(d.offset+d.height, len(d.lines)); i++ {
+		lines = append(lines, d.fittedLine(i, width))
 	}
-	return box(lines, width, d.height+1)
+	return boxFitted(lines, width, d.height+1)
+}
+
+// fittedLine returns fit(d.lines[i], width), measuring each line once per
+// render of the frame: scrolling a large frame only measures the lines
+// that scroll into view.
+func (d *detail) fittedLine(i, width int) string {
+	if d.fitW != width || len(d.fitted) != len(d.lines) {
+		d.fitW, d.fitted = width, make([]string, len(d.lines))
+	}
+	if d.fitted[i] == "" {
+		d.fitted[i] = fit(d.lines[i], width)
+	}
+	return d.fitted[i]
 }
 
 // jwtRE and secretFieldRE find secrets in frame text. The client already

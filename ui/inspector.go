@@ -356,18 +356,23 @@ func (m *inspector) title(st theme.Styles, focused bool, width int) string {
 
 // View renders the list into exactly width×(height+2) cells.
 func (m *inspector) View(st theme.Styles, focused bool, width int) string {
+	return m.render(st, focused, width, nil)
+}
+
+// render is View; with rows set, rows come from (and go to) its cache.
+func (m *inspector) render(st theme.Styles, focused bool, width int, rows *rowRenderer) string {
 	lines := make([]string, 0, m.height+2)
 	hdr := m.header(st, width)
 	if m.editing && m.filterErr != "" {
 		hdr = fit(st.Err.Render(" "+m.filterErr), width)
 	}
-	lines = append(lines, m.title(st, focused, width), hdr)
+	lines = append(lines, fit(m.title(st, focused, width), width), fit(hdr, width))
 	if m.total == 0 {
 		msg := "no frames yet"
 		if m.filter != (FrameFilter{}) {
 			msg = "no frames match the filter (esc clears it)"
 		}
-		lines = append(lines, st.Muted.Render("  "+msg))
+		lines = append(lines, fit(st.Muted.Render("  "+msg), width))
 	}
 	prev := m.prevConn
 	for i, f := range m.rows {
@@ -375,9 +380,18 @@ func (m *inspector) View(st theme.Styles, focused bool, width int) string {
 		if f.ConnID != 0 {
 			prev = f.ConnID
 		}
-		lines = append(lines, m.row(st, f, width, m.top+i == m.cursor, newSocket))
+		sel := m.top+i == m.cursor
+		if rows != nil {
+			lines = append(lines, rows.row(m, &st, f, width, sel, newSocket))
+		} else {
+			lines = append(lines, fit(m.row(st, f, width, sel, newSocket), width))
+		}
 	}
-	return box(lines, width, m.height+2)
+	if rows != nil {
+		rows.done()
+	}
+	// Every line is fitted to width already.
+	return boxFitted(lines, width, m.height+2)
 }
 
 // shortHTTP drops the API prefix from an HTTP exchange's type so the

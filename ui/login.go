@@ -339,7 +339,9 @@ func (f *loginForm) View(st theme.Styles, width, height int) string {
 		return strings.Join(parts, "")
 	}
 	fieldW := inner - 16
-	for _, in := range f.inputs() {
+	// Not f.inputs(): its map would move the whole form (and the model
+	// holding it) to the heap on every View.
+	for _, in := range [...]*textinput.Model{&f.url, &f.user, &f.password, &f.token, &f.source} {
 		in.SetWidth(max(fieldW-1, 8))
 	}
 	var rows []string

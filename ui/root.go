@@ -63,6 +63,8 @@ type notice struct {
 type Model struct {
 	be         Backend
 	st         theme.Styles
+	stID       uint64 // identifies st in render cache keys; new on every change
+	rc         *renderCache
 	fixedStyle bool
 	now        func() time.Time
 	ticks      bool
@@ -126,6 +128,7 @@ func New(b Backend, opts ...Option) Model {
 	for _, o := range opts {
 		o(&m)
 	}
+	m.stID, m.rc = nextRenderID(), newRenderCache()
 	m.applyStyles()
 	var profiles []Profile
 	if b != nil {
@@ -221,7 +224,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m *Model) setStyles(st theme.Styles) {
-	m.st = st
+	m.st, m.stID = st, nextRenderID()
 	m.applyStyles()
 	is := inputStyles(st)
 	m.palette.SetStyles(is)

@@ -7,13 +7,33 @@ import (
 	"github.com/kalamdash/kalamdash/theme"
 )
 
-// stateBadge renders a connection state.
-func stateBadge(st theme.Styles, s Snapshot, now time.Time) string {
+// Style roles of a piece of text whose style depends on state.
+const (
+	roleOK = iota
+	roleWarn
+	roleErr
+	roleMuted
+)
+
+func roleStyle(st theme.Styles, role int, s string) string {
+	switch role {
+	case roleOK:
+		return st.OK.Render(s)
+	case roleWarn:
+		return st.Warn.Render(s)
+	case roleErr:
+		return st.Err.Render(s)
+	}
+	return st.Muted.Render(s)
+}
+
+// stateText is a connection state in words and the role it is shown in.
+func stateText(s Snapshot, now time.Time) (string, int) {
 	switch s.State {
 	case "connected":
-		return st.OK.Render("● connected")
+		return "● connected", roleOK
 	case "connecting":
-		return st.Warn.Render("◌ connecting")
+		return "◌ connecting", roleWarn
 	case "reconnecting":
 		txt := "↻ reconnecting"
 		if !s.ReconnectAt.IsZero() {
@@ -26,60 +46,105 @@ func stateBadge(st theme.Styles, s Snapshot, now time.Time) string {
 		if s.Attempt > 0 {
 			txt += fmt.Sprintf(" (attempt %d)", s.Attempt)
 		}
-		return st.Warn.Render(txt)
+		return txt, roleWarn
 	case "disconnected":
-		return st.Err.Render("○ disconnected")
+		return "○ disconnected", roleErr
 	case "closed":
-		return st.Err.Render("○ closed")
+		return "○ closed", roleErr
 	case "":
-		return st.Muted.Render("○ idle")
+		return "○ idle", roleMuted
 	}
-	return st.Muted.Render(s.State)
+	return s.State, roleMuted
+}
+
+// stateBadge renders a connection state.
+func stateBadge(st theme.Styles, s Snapshot, now time.Time) string {
+	txt, role := stateText(s, now)
+	return roleStyle(st, role, txt)
+}
+
+// statusParts is everything the status bar shows, as plain text: cheap to
+// compute and comparable, so it is the status bar's cache key (see
+// renderCache); renderStatus styles it.
+type statusParts struct {
+	stID      uint64
+	width     int
+	state     string
+	stateRole int
+	code      string // close code (and hint), "" when connected or none
+	proto     string
+	sparkW    int
+	fps, bps  string // rates
+	fpsSpark  string
+	bpsSpark  string
+	ratio     string // "" when unknown
+	rtt       string // "" when unknown
+	drops     uint64
+	reconn    int
+}
+
+// statusOf extracts the status bar's parts from a snapshot.
+func statusOf(s Snapshot, now time.Time, width int) statusParts {
+	p := statusParts{width: width, drops: s.Stats.TapDrops, reconn: s.Stats.Reconnects}
+	p.state, p.stateRole = stateText(s, now)
+	if s.CloseCode != 0 && s.State != "connected" {
+		p.code = fmt.Sprintf("close %d", s.CloseCode)
+		if h := closeHint(s.CloseCode); h != "" && width >= 120 {
+			p.code += ": " + h
+		}
+	}
+	p.proto = s.Serialization
+	if p.proto == "" {
+		p.proto = "json"
+	}
+	if s.NoCompress {
+		p.proto += " plain"
+	} else {
+		p.proto += " gzip"
+	}
+	p.sparkW = 8
+	if width >= 120 {
+		p.sparkW = 16
+	}
+	p.fps, p.fpsSpark = rate(last(s.Stats.FramesPerSec)), sparkline(s.Stats.FramesPerSec, p.sparkW)
+	p.bps, p.bpsSpark = rate(last(s.Stats.BytesPerSec)), sparkline(s.Stats.BytesPerSec, p.sparkW)
+	if s.Stats.WireBytes > 0 && s.Stats.DecodedBytes > 0 {
+		p.ratio = fmt.Sprintf("%.1f×", float64(s.Stats.DecodedBytes)/float64(s.Stats.WireBytes))
+	}
+	if s.Stats.RTT > 0 {
+		p.rtt = shortDur(s.Stats.RTT)
+	}
+	return p
 }
 
 // statusBar renders the connection's one-line status: state, close-code
 // hint, rates with sparklines, compression ratio, RTT and tap drops.
 func statusBar(st theme.Styles, s Snapshot, now time.Time, width int) string {
-	parts := []string{stateBadge(st, s, now)}
-	if s.CloseCode != 0 && s.State != "connected" {
-		code := fmt.Sprintf("close %d", s.CloseCode)
-		if h := closeHint(s.CloseCode); h != "" && width >= 120 {
-			code += ": " + h
-		}
-		parts = append(parts, st.Err.Render(code))
+	return renderStatus(st, statusOf(s, now, width))
+}
+
+func renderStatus(st theme.Styles, p statusParts) string {
+	parts := []string{roleStyle(st, p.stateRole, p.state)}
+	if p.code != "" {
+		parts = append(parts, st.Err.Render(p.code))
 	}
-	proto := s.Serialization
-	if proto == "" {
-		proto = "json"
-	}
-	if s.NoCompress {
-		proto += " plain"
-	} else {
-		proto += " gzip"
-	}
-	parts = append(parts, st.Info.Render(proto))
-	sparkW := 8
-	if width >= 120 {
-		sparkW = 16
-	}
-	fps := last(s.Stats.FramesPerSec)
-	bps := last(s.Stats.BytesPerSec)
+	parts = append(parts, st.Info.Render(p.proto))
 	parts = append(parts,
-		st.Label.Render("f/s ")+st.Value.Render(rate(fps))+" "+st.Sparkline.Render(sparkline(s.Stats.FramesPerSec, sparkW)),
-		st.Label.Render("B/s ")+st.Value.Render(rate(bps))+" "+st.Sparkline.Render(sparkline(s.Stats.BytesPerSec, sparkW)))
-	if s.Stats.WireBytes > 0 && s.Stats.DecodedBytes > 0 {
-		parts = append(parts, st.Label.Render("ratio ")+st.Value.Render(fmt.Sprintf("%.1f×", float64(s.Stats.DecodedBytes)/float64(s.Stats.WireBytes))))
+		st.Label.Render("f/s ")+st.Value.Render(p.fps)+" "+st.Sparkline.Render(p.fpsSpark),
+		st.Label.Render("B/s ")+st.Value.Render(p.bps)+" "+st.Sparkline.Render(p.bpsSpark))
+	if p.ratio != "" {
+		parts = append(parts, st.Label.Render("ratio ")+st.Value.Render(p.ratio))
 	}
-	if s.Stats.RTT > 0 {
-		parts = append(parts, st.Label.Render("rtt ")+st.Value.Render(shortDur(s.Stats.RTT)))
+	if p.rtt != "" {
+		parts = append(parts, st.Label.Render("rtt ")+st.Value.Render(p.rtt))
 	}
-	drops := st.Label.Render("drops ") + st.Value.Render(fmt.Sprint(s.Stats.TapDrops))
-	if s.Stats.TapDrops > 0 {
-		drops = st.Warn.Render(fmt.Sprintf("drops %d", s.Stats.TapDrops))
+	drops := st.Label.Render("drops ") + st.Value.Render(fmt.Sprint(p.drops))
+	if p.drops > 0 {
+		drops = st.Warn.Render(fmt.Sprintf("drops %d", p.drops))
 	}
 	parts = append(parts, drops)
-	if s.Stats.Reconnects > 0 {
-		parts = append(parts, st.Label.Render("reconn ")+st.Value.Render(fmt.Sprint(s.Stats.Reconnects)))
+	if p.reconn > 0 {
+		parts = append(parts, st.Label.Render("reconn ")+st.Value.Render(fmt.Sprint(p.reconn)))
 	}
-	return fit(joinFit(parts, st.HelpSep.Render(" │ "), width), width)
+	return fit(joinFit(parts, st.HelpSep.Render(" │ "), p.width), p.width)
 }

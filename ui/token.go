@@ -68,26 +68,47 @@ func phaseBadge(st theme.Styles, phase string) string {
 // expiryBar draws remaining/lifetime as a bar that turns from the OK
 // colour to warn (under 50 %) to error (under 20 %).
 func expiryBar(st theme.Styles, remaining, lifetime time.Duration, width int) string {
+	return renderBar(st, barOf(remaining, lifetime, width))
+}
+
+// barParts is what an expiry bar shows: how many of width cells are full
+// and the role of their colour.
+type barParts struct{ width, full, role int }
+
+func barOf(remaining, lifetime time.Duration, width int) barParts {
 	if width < 3 {
-		return ""
+		return barParts{width: width}
 	}
 	frac := 0.0
 	if lifetime > 0 {
 		frac = float64(remaining) / float64(lifetime)
 	}
 	frac = min(max(frac, 0), 1)
-	full := int(frac*float64(width) + 0.5)
-	style := st.OK
+	b := barParts{width: width, full: int(frac*float64(width) + 0.5), role: roleOK}
 	switch {
 	case frac < 0.2:
-		style = st.Err
+		b.role = roleErr
 	case frac < 0.5:
+		b.role = roleWarn
+	}
+	return b
+}
+
+func renderBar(st theme.Styles, b barParts) string {
+	if b.width < 3 {
+		return ""
+	}
+	style := st.OK
+	switch b.role {
+	case roleErr:
+		style = st.Err
+	case roleWarn:
 		style = st.Warn
 	}
 	if !st.Colour {
 		style = lipgloss.NewStyle()
 	}
-	return style.Render(strings.Repeat("█", full)) + st.BarEmpty.Render(strings.Repeat("░", width-full))
+	return style.Render(strings.Repeat("█", b.full)) + st.BarEmpty.Render(strings.Repeat("░", b.width-b.full))
 }
 
 // countdownLine renders "label  in m:ss  [bar]  at hh:mm:ss".
@@ -264,22 +285,48 @@ func joinFit(parts []string, sep string, width int) string {
 	return b.String()
 }
 
-// tokenSummary is the one-line token state shown above every view.
-func tokenSummary(st theme.Styles, s Snapshot, now time.Time, width int) string {
+// summaryParts is what the one-line token summary shows, as plain values:
+// the view bar's cache key (see renderCache).
+type summaryParts struct {
+	show     bool // the token has an expiry
+	access   string
+	bar      barParts
+	phase    string
+	refresh  string // countdown to the refresh token's expiry, "" without one
+	outlived bool
+}
+
+func summaryOf(s Snapshot, now time.Time) summaryParts {
 	t := s.Token
 	if t.ExpiresAt.IsZero() {
-		return ""
+		return summaryParts{}
 	}
 	rem := t.ExpiresAt.Sub(now)
 	life := t.ExpiresAt.Sub(t.IssuedAt)
 	if t.IssuedAt.IsZero() {
 		life = max(rem, time.Second)
 	}
-	parts := st.Label.Render("access ") + st.Value.Render(countdown(rem)) + " " + expiryBar(st, rem, life, 8) + " " + phaseBadge(st, t.Phase)
-	if !t.RefreshExpiresAt.IsZero() && width > 60 {
-		parts += st.Label.Render("  refresh ") + st.Value.Render(countdown(t.RefreshExpiresAt.Sub(now)))
+	p := summaryParts{show: true, access: countdown(rem), bar: barOf(rem, life, 8), phase: t.Phase, outlived: t.SocketOutlived}
+	if !t.RefreshExpiresAt.IsZero() {
+		p.refresh = countdown(t.RefreshExpiresAt.Sub(now))
 	}
-	if t.SocketOutlived {
+	return p
+}
+
+// tokenSummary is the one-line token state shown above every view.
+func tokenSummary(st theme.Styles, s Snapshot, now time.Time, width int) string {
+	return renderSummary(st, summaryOf(s, now), width)
+}
+
+func renderSummary(st theme.Styles, p summaryParts, width int) string {
+	if !p.show {
+		return ""
+	}
+	parts := st.Label.Render("access ") + st.Value.Render(p.access) + " " + renderBar(st, p.bar) + " " + phaseBadge(st, p.phase)
+	if p.refresh != "" && width > 60 {
+		parts += st.Label.Render("  refresh ") + st.Value.Render(p.refresh)
+	}
+	if p.outlived {
 		parts += " " + st.BadgeErr.Render("OUTLIVED")
 	}
 	return parts

@@ -30,12 +30,12 @@ func (m Model) View() tea.View {
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "kalamdash"
 	if t := m.current(); t != nil && !m.loggingIn {
-		v.WindowTitle = fmt.Sprintf("kalamdash — %s (%s)", t.snap.Name, t.snap.State)
+		v.WindowTitle = m.windowTitle(t)
 	}
 	return v
 }
 
-func (m Model) render() string {
+func (m *Model) render() string {
 	w, h := m.width, m.height
 	if m.quitting {
 		return ""
@@ -51,15 +51,27 @@ func (m Model) render() string {
 	if t == nil {
 		return box(nil, w, h)
 	}
-	lines := []string{m.topBar(), m.viewBar(t)}
-	body := m.body(t)
-	lines = append(lines, strings.Split(body, "\n")...)
-	lines = lines[:min(len(lines), h-2)]
-	for len(lines) < h-2 {
-		lines = append(lines, "")
+	if m.rc == nil {
+		// m is View's own copy: an empty cache renders everything afresh.
+		m.rc = newRenderCache()
 	}
-	lines = append(lines, statusBar(m.st, t.snap, m.now(), w), m.footer(t))
-	return box(lines, w, h)
+	// Two bars, the body in h-4 lines, the status bar and the footer: the
+	// same cells as box over all the lines, built from cached parts.
+	k := frameKey{
+		top:     m.cachedTopBar(),
+		viewBar: m.cachedViewBar(t),
+		status:  m.cachedStatus(t),
+		footer:  m.cachedFooter(t),
+		w:       w, h: h,
+	}
+	body, fitted := m.cachedBody(t)
+	k.block = m.cachedBlock(body, fitted, h-4)
+	if v, ok := m.rc.frame.get(k); ok {
+		return v
+	}
+	v := strings.Join([]string{k.top, k.viewBar, k.block, k.status, k.footer}, "\n")
+	m.rc.frame.put(k, v)
+	return v
 }
 
 // tabLabels returns the rendered connection tabs and their plain widths.
@@ -95,7 +107,7 @@ func (m *Model) viewRanges() [][2]int {
 	return out
 }
 
-func (m Model) topBar() string {
+func (m *Model) topBar() string {
 	s := m.st.App.Render(" kalamdash ")
 	for i := range m.tabs {
 		st := m.st.Tab
@@ -119,7 +131,8 @@ func (m Model) topBar() string {
 	return s + strings.Repeat(" ", gap) + right
 }
 
-func (m Model) viewBar(t *tab) string {
+// viewBar renders the view tabs and the token summary p.
+func (m *Model) viewBar(t *tab, p summaryParts) string {
 	s := ""
 	for v := range numViews {
 		label := fmt.Sprintf("%d %s", v+1, viewNames[v])
@@ -129,7 +142,7 @@ func (m Model) viewBar(t *tab) string {
 			s += m.st.Tab.Render(label)
 		}
 	}
-	sum := tokenSummary(m.st, t.snap, m.now(), m.width-lipgloss.Width(s)-2)
+	sum := renderSummary(m.st, p, m.width-lipgloss.Width(s)-2)
 	gap := m.width - lipgloss.Width(s) - lipgloss.Width(sum)
 	if gap < 2 {
 		return fit(s, m.width)
@@ -137,36 +150,29 @@ func (m Model) viewBar(t *tab) string {
 	return s + strings.Repeat(" ", gap) + sum
 }
 
-func (m Model) body(t *tab) string {
-	l := m.layout()
-	if m.showHelp {
-		return m.fullHelp(t, l.bodyH)
-	}
-	switch t.view {
-	case viewToken:
-		return tokenView(m.st, t.snap, m.now(), m.tokenKeys, m.width, l.bodyH)
-	case viewData:
-		return t.data.View(m.st, t.snap.Subs, m.now(), true, m.width, l.bodyH)
-	}
-	list := t.insp.View(m.st, t.focus == 0, l.listW)
-	det := t.det.View(m.st, t.focus == 1, l.detailW)
+// panes lays out the frames view: the list and the detail pane side by
+// side or stacked. Their lines are exactly l.listW and l.detailW cells wide
+// (their Views fit every line), so every line of the result is exactly
+// m.width cells wide.
+func (m *Model) panes(l layoutInfo, list, det string) string {
 	if l.side {
 		sepSt := m.st.Border
 		sep := strings.TrimSuffix(strings.Repeat(sepSt.Render("│")+"\n", l.bodyH), "\n")
-		listBlock := box(strings.Split(list, "\n"), l.listW, l.bodyH)
-		detBlock := box(strings.Split(det, "\n"), l.detailW, l.bodyH)
+		listBlock := boxFitted(strings.Split(list, "\n"), l.listW, l.bodyH)
+		detBlock := boxFitted(strings.Split(det, "\n"), l.detailW, l.bodyH)
 		return joinH("", listBlock, sep, detBlock)
 	}
 	return list + "\n" + m.st.Border.Render(strings.Repeat("─", m.width)) + "\n" + det
 }
 
-// footer shows a notice, the palette, or the short help of the focused panel.
-func (m Model) footer(t *tab) string {
+// footer shows a notice, the palette, or the short help of the focused
+// panel; noticeOn says whether the notice is still current.
+func (m *Model) footer(t *tab, noticeOn bool) string {
 	if m.paletteOn {
 		m.palette.SetWidth(max(m.width-4, 10))
 		return fit(m.palette.View(), m.width)
 	}
-	if m.notice.text != "" && m.now().Before(m.notice.until) {
+	if noticeOn {
 		st := m.st.Info
 		if m.notice.err {
 			st = m.st.Err
@@ -187,7 +193,7 @@ func (m Model) footer(t *tab) string {
 }
 
 // shortHelp returns the footer bindings for the focused panel.
-func (m Model) shortHelp(t *tab) []key.Binding {
+func (m *Model) shortHelp(t *tab) []key.Binding {
 	g := m.keys
 	switch t.view {
 	case viewFrames:
@@ -226,7 +232,7 @@ func (m Model) shortHelp(t *tab) []key.Binding {
 }
 
 // fullHelp renders every binding, grouped, for ? .
-func (m Model) fullHelp(t *tab, height int) string {
+func (m *Model) fullHelp(t *tab, height int) string {
 	g := m.keys
 	k := t.insp.keys
 	d := t.det.keys

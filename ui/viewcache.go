@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+)
+
+// This file has the cached parts of View; see cache.go for the rules.
+// Each method computes its part's key from the model (cheap: plain values
+// and strings), returns the cached string when the key is unchanged, and
+// otherwise renders the part and remembers it.
+
+// topKey is everything the top bar shows.
+type topKey struct {
+	stID         uint64
+	width        int
+	active       int
+	labels       string // every tab's label, NUL-separated
+	demo, reveal bool
+}
+
+func (m *Model) cachedTopBar() string {
+	k := topKey{stID: m.stID, width: m.width, active: m.active}
+	if len(m.tabs) > 0 {
+		var b strings.Builder
+		for i := range m.tabs {
+			if i > 0 {
+				b.WriteByte(0)
+			}
+			b.WriteString(m.tabLabel(i))
+		}
+		k.labels = b.String()
+	}
+	if t := m.current(); t != nil {
+		k.demo, k.reveal = t.snap.Demo, t.reveal
+	}
+	if v, ok := m.rc.top.get(k); ok {
+		return v
+	}
+	v := fit(m.topBar(), m.width)
+	m.rc.top.put(k, v)
+	return v
+}
+
+// viewBarKey is everything the view bar shows.
+type viewBarKey struct {
+	stID  uint64
+	width int
+	view  int
+	sum   summaryParts
+}
+
+func (m *Model) cachedViewBar(t *tab) string {
+	k := viewBarKey{stID: m.stID, width: m.width, view: t.view, sum: summaryOf(t.snap, m.now())}
+	if v, ok := m.rc.viewBar.get(k); ok {
+		return v
+	}
+	v := fit(m.viewBar(t, k.sum), m.width)
+	m.rc.viewBar.put(k, v)
+	return v
+}
+
+func (m *Model) cachedStatus(t *tab) string {
+	k := statusOf(t.snap, m.now(), m.width)
+	k.stID = m.stID
+	if v, ok := m.rc.status.get(k); ok {
+		return v
+	}
+	v := fit(renderStatus(m.st, k), m.width)
+	m.rc.status.put(k, v)
+	return v
+}
+
+// Footer contents.
+const (
+	footerHelp = iota
+	footerNotice
+	footerDown
+)
+
+// footerKey is everything the footer shows (the palette is not cached:
+// its input has a cursor and suggestions).
+type footerKey struct {
+	stID       uint64
+	width      int
+	kind       int
+	text, hint string
+	err        bool
+	// short help: which panel has the keys
+	view, focus              int
+	inspEditing, dataEditing bool
+	demo                     bool
+}
+
+func (m *Model) cachedFooter(t *tab) string {
+	noticeOn := m.notice.text != "" && m.now().Before(m.notice.until)
+	if m.paletteOn {
+		return fit(m.footer(t, noticeOn), m.width)
+	}
+	k := footerKey{stID: m.stID, width: m.width}
+	switch s := t.snap; {
+	case noticeOn:
+		k.kind, k.text, k.err = footerNotice, m.notice.text, m.notice.err
+	case s.LastError != "" && s.State != "connected" && s.State != "":
+		k.kind, k.text, k.hint = footerDown, s.LastError, s.Hint
+	default:
+		k.kind = footerHelp
+		k.view, k.focus, k.inspEditing, k.dataEditing, k.demo = t.view, t.focus, t.insp.editing, t.data.editing, t.snap.Demo
+	}
+	if v, ok := m.rc.footer.get(k); ok {
+		return v
+	}
+	v := fit(m.footer(t, noticeOn), m.width)
+	m.rc.footer.put(k, v)
+	return v
+}
+
+// helpKey is everything the full help shows.
+type helpKey struct {
+	stID          uint64
+	width, height int
+	demo          bool
+}
+
+// panesKey is the frames view: the list and the detail pane (compared by
+// content; cached ones share their bytes) and the layout.
+type panesKey struct {
+	stID      uint64
+	list, det string
+	l         layoutInfo
+	width     int
+}
+
+// cachedBody renders the body: the help, or the current view. fitted
+// reports that every line is exactly m.width cells wide already.
+func (m *Model) cachedBody(t *tab) (body string, fitted bool) {
+	l := m.layout()
+	if m.showHelp {
+		k := helpKey{stID: m.stID, width: m.width, height: l.bodyH, demo: t.snap.Demo}
+		if v, ok := m.rc.help.get(k); ok {
+			return v, false
+		}
+		v := m.fullHelp(t, l.bodyH)
+		m.rc.help.put(k, v)
+		return v, false
+	}
+	switch t.view {
+	case viewToken:
+		return tokenView(m.st, t.snap, m.now(), m.tokenKeys, m.width, l.bodyH), false
+	case viewData:
+		return t.data.View(m.st, t.snap.Subs, m.now(), true, m.width, l.bodyH), false
+	}
+	k := panesKey{stID: m.stID, l: l, width: m.width}
+	k.list = m.rc.inspector(&t.insp, m.st, m.stID, t.focus == 0, l.listW)
+	k.det = m.rc.detail(&t.det, m.st, m.stID, t.focus == 1, l.detailW)
+	if v, ok := m.rc.panes.get(k); ok {
+		return v, true
+	}
+	v := m.panes(l, k.list, k.det)
+	m.rc.panes.put(k, v)
+	return v, true
+}
+
+// cachedBlock lays the body into exactly width×h cells; fitted says its
+// lines are m.width cells wide already, so they need no measuring.
+func (m *Model) cachedBlock(body string, fitted bool, h int) string {
+	k := blockKey{body: body, fitted: fitted, w: m.width, h: h}
+	if v, ok := m.rc.block.get(k); ok {
+		return v
+	}
+	var v string
+	if fitted {
+		v = boxFitted(strings.Split(body, "\n"), m.width, h)
+	} else {
+		v = box(strings.Split(body, "\n"), m.width, h)
+	}
+	m.rc.block.put(k, v)
+	return v
+}
+
+// titleKey is what the window title shows.
+type titleKey struct{ name, state string }
+
+func (m *Model) windowTitle(t *tab) string {
+	k := titleKey{t.snap.Name, t.snap.State}
+	if m.rc != nil {
+		if v, ok := m.rc.title.get(k); ok {
+			return v
+		}
+	}
+	v := fmt.Sprintf("kalamdash — %s (%s)", k.name, k.state)
+	if m.rc != nil {
+		m.rc.title.put(k, v)
+	}
+	return v
+}
