@@ -29,6 +29,12 @@ func (s *Server) routes() http.Handler {
 			return
 		}
 		if r.URL.Path == "/v1/ws" {
+			release, ok := s.guardWS(w, r)
+			if !ok {
+				s.log.Info("ws refused: too many connections from one IP", "remote", r.RemoteAddr)
+				return
+			}
+			defer release() // the handler returns when the socket is done
 			// Not wrapped: the upgrade hijacks the ResponseWriter, and the
 			// socket logs its own open/close lines.
 			ws.ServeHTTP(w, r)

@@ -26,6 +26,9 @@ const (
 	DefaultBatchSize        = 1000 // MAX_ROWS_PER_BATCH
 	DefaultLockoutFailures  = 5
 	DefaultLockoutDuration  = 15 * time.Minute
+	// DefaultMaxConnections is performance.max_connections: WebSocket slots
+	// in the live connections registry, across all clients.
+	DefaultMaxConnections = 25000
 	// DefaultJWTSecret is a placeholder for tests; `kalamdash serve` uses
 	// a random secret unless --jwt-secret is given.
 	DefaultJWTSecret = "kalamtest-secret-change-me"
@@ -74,6 +77,8 @@ type config struct {
 	notifyQueue      int
 	maxSubsPerUser   int
 	maxSubsPerConn   int
+	maxConns         int
+	maxConnsPerIP    int
 	logger           *slog.Logger
 	demo             bool
 	demoInterval     time.Duration
@@ -97,6 +102,7 @@ func defaultConfig() *config {
 		notifyQueue:      DefaultNotifyQueue,
 		maxSubsPerUser:   DefaultMaxSubsPerUser,
 		maxSubsPerConn:   DefaultMaxSubsPerConn,
+		maxConns:         DefaultMaxConnections,
 		logger:           slog.New(slog.DiscardHandler),
 		demoInterval:     400 * time.Millisecond,
 	}

@@ -46,6 +46,8 @@ type Server struct {
 	conns    map[uint64]*wsConn
 	nextConn uint64
 
+	slots connSlots // registry and per-IP WebSocket slots
+
 	shutting    atomic.Bool
 	stallUntil  atomic.Int64 // unix nanos of the real clock
 	refuseUntil atomic.Int64 // unix nanos of the real clock

@@ -68,13 +68,21 @@ type outItem struct {
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	if s.shutting.Load() {
-		http.Error(w, "Server is shutting down", http.StatusServiceUnavailable)
+		writeActixText(w, http.StatusServiceUnavailable, "Server is shutting down")
 		return
 	}
 	if msg := s.checkOrigin(r); msg != "" {
-		http.Error(w, msg, http.StatusForbidden)
+		writeActixText(w, http.StatusForbidden, msg)
 		return
 	}
+	// The registry slot (performance.max_connections): a full registry
+	// answers like a registry that is shutting down, as upstream.
+	if !s.reserveTotal() {
+		s.log.Info("ws refused: registry full", "remote", r.RemoteAddr, "max", s.cfg.maxConns)
+		writeActixText(w, http.StatusServiceUnavailable, "Server shutting down")
+		return
+	}
+	defer s.releaseTotal()
 	// Exactly "Bearer " (case-sensitive, one space) means header auth, even
 	// with an empty token; anything else waits for an authenticate message.
 	h := r.Header.Get("Authorization")
