@@ -11,8 +11,25 @@ import (
 
 // open builds the client for p and attaches it.
 func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*Conn, error) {
-	provider, pasted, spare, err := m.providerFor(&p)
+	var transport []client.Option
+	if p.CAFile != "" {
+		transport = append(transport, client.WithCAFile(p.CAFile))
+	}
+	if p.Insecure {
+		transport = append(transport, client.WithInsecureSkipVerify())
+	}
+	transport = append(transport, m.o.clientOpts...)
+	transport = append(transport, extra...)
+
+	res := m.resumeFromCache(ctx, p, transport)
+	if res.notice != nil {
+		m.emit(*res.notice)
+	}
+	provider, pasted, spare, err := m.providerFor(&p, res)
 	if err != nil {
+		if res.why != "" {
+			err = fmt.Errorf("%w (%s)", err, res.why)
+		}
 		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
 	}
 	// A deep tap: the dashboard drains it every pump interval, and a
@@ -24,16 +41,12 @@ func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*
 	if p.Serialization != "" {
 		opts = append(opts, client.WithSerialization(p.Serialization))
 	}
-	if p.CAFile != "" {
-		opts = append(opts, client.WithCAFile(p.CAFile))
-	}
-	if p.Insecure {
-		opts = append(opts, client.WithInsecureSkipVerify())
-	}
-	opts = append(opts, m.o.clientOpts...)
-	opts = append(opts, extra...)
+	opts = append(opts, transport...)
 
 	c := newConn(m, p)
+	// The refresh the cache made on the way is this connection's first
+	// exchange: the log shows it before the socket's frames.
+	c.log.Append(res.frames...)
 	c.mu.Lock()
 	c.pasted, c.spareRefresh = pasted, spare
 	c.setStateLocked(StateConnecting, StateDetail{Attempt: 1})
@@ -63,16 +76,13 @@ func (h *tokenHolder) get() string { h.mu.Lock(); defer h.mu.Unlock(); return h.
 
 // providerFor returns the auth provider for p's mode (and, for a pasted
 // JWT, the holder SetToken replaces it in, and a refresh token from the
-// token cache). The password and token stay inside the closure; p is
-// cleared of them.
-func (m *Manager) providerFor(p *Profile) (pr client.AuthProvider, pasted *tokenHolder, spare string, err error) {
+// token cache). A pair resumed from the token cache (see resumeFromCache)
+// takes the place of the profile's login. The password and token stay
+// inside the closure; p is cleared of them.
+func (m *Manager) providerFor(p *Profile, res resumed) (pr client.AuthProvider, pasted *tokenHolder, spare string, err error) {
 	mode := p.Mode()
-	if p.CacheToken && m.o.tokenCache != nil && p.Token == "" && p.Password == "" &&
-		(mode == AuthPassword || mode == AuthJWT) {
-		if t, ok, err := m.o.tokenCache.Load(p.Name); err == nil && ok &&
-			DecodeToken(t.AccessToken).Phase(m.o.clock.Now()) < PhaseDead {
-			p.Token, mode, spare = t.AccessToken, AuthJWT, t.RefreshToken
-		}
+	if res.access != "" {
+		p.Token, mode, spare = res.access, AuthJWT, res.refresh
 	}
 	switch mode {
 	case AuthPassword:

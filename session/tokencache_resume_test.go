@@ -1,0 +1,341 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/kalamtest"
+)
+
+// syncBuffer is a bytes.Buffer the server's logger may write from many
+// goroutines while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// cacheEnv is a kalamtest server whose request log the test reads (one
+// "http … path=…" line per request), a fake clock shared with the server,
+// and a token cache directory that outlives the managers (restarts).
+type cacheEnv struct {
+	t     *testing.T
+	clock *FakeClock
+	srv   *kalamtest.Server
+	log   *syncBuffer
+	cache TokenCache
+}
+
+func newCacheEnv(t *testing.T) *cacheEnv {
+	t.Helper()
+	clk := NewFakeClock(time.Unix(time.Now().Unix(), 0))
+	log := &syncBuffer{}
+	srv, err := kalamtest.NewServer(
+		kalamtest.WithClock(clk.Now),
+		kalamtest.WithUser("alice", "alice-pw", "user"),
+		kalamtest.WithAccessTTL(testAccessTTL),
+		kalamtest.WithRefreshTTL(testRefreshTTL),
+		kalamtest.WithAuthRateLimit(0),
+		kalamtest.WithHeartbeatTimeout(1000*time.Hour),
+		kalamtest.WithLogWriter(log),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return &cacheEnv{t: t, clock: clk, srv: srv, log: log, cache: TokenCache{Dir: filepath.Join(t.TempDir(), "tokens")}}
+}
+
+// requests counts the server's requests to path so far.
+func (e *cacheEnv) requests(path string) int {
+	return strings.Count(e.log.String(), "path="+path+" ")
+}
+
+// manager starts a dashboard process: a new manager on the same clock and
+// cache directory.
+func (e *cacheEnv) manager() *Manager {
+	m := NewManager(WithClock(e.clock), WithTokenCache(e.cache), WithPumpInterval(5*time.Millisecond),
+		WithClientOptions(client.WithReconnect(10*time.Millisecond, 50*time.Millisecond, 0)))
+	e.t.Cleanup(func() { m.CloseAll() })
+	return m
+}
+
+func (e *cacheEnv) profile() Profile {
+	return Profile{Name: "cached", URL: e.srv.URL, Auth: AuthPassword, User: "alice", CacheToken: true}
+}
+
+// login opens the profile with its password (which fills the cache) and
+// closes it again, returning the cached pair.
+func (e *cacheEnv) login() CachedTokens {
+	e.t.Helper()
+	m := e.manager()
+	p := e.profile()
+	p.Password = "alice-pw"
+	if _, err := m.Open(context.Background(), p); err != nil {
+		e.t.Fatalf("password login: %v", err)
+	}
+	if err := m.CloseAll(); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.cached()
+}
+
+func (e *cacheEnv) cached() CachedTokens {
+	e.t.Helper()
+	saved, ok, err := e.cache.Load("cached")
+	if err != nil || !ok {
+		e.t.Fatalf("cache: ok=%v err=%v", ok, err)
+	}
+	return saved
+}
+
+func (e *cacheEnv) cacheFile() string { return filepath.Join(e.cache.Dir, "cached.json") }
+
+// notice waits for the manager's first NoticeEvent for the profile.
+func notice(t *testing.T, m *Manager) NoticeEvent {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-m.Events():
+			if !ok {
+				t.Fatal("events closed before a notice")
+			}
+			if n, ok := ev.(NoticeEvent); ok && n.Conn == "cached" {
+				t.Logf("notice: %s — %s", n.Text, n.Hint)
+				return n
+			}
+		case <-deadline:
+			t.Fatal("no notice within 10 s")
+		}
+	}
+}
+
+// noSecrets fails if text holds any of the tokens.
+func noSecrets(t *testing.T, what, text string, tokens ...string) {
+	t.Helper()
+	for _, tok := range tokens {
+		if tok != "" && strings.Contains(text, tok) {
+			t.Errorf("%s shows a token: %q", what, text)
+		}
+	}
+}
+
+func TestTokenCacheLiveAccessTokenIsUsedWithoutRefresh(t *testing.T) {
+	e := newCacheEnv(t)
+	first := e.login()
+	e.clock.Advance(testAccessTTL / 2)
+
+	c, err := e.manager().Open(context.Background(), e.profile())
+	if err != nil {
+		t.Fatalf("reopen from cache: %v", err)
+	}
+	if n := e.requests("/v1/api/auth/refresh"); n != 0 {
+		t.Errorf("a live cached access token cost %d refresh requests", n)
+	}
+	if n := e.requests("/v1/api/auth/login"); n != 1 {
+		t.Errorf("%d logins, want only the first password login", n)
+	}
+	if s := c.Snapshot(); s.Access.Fingerprint != Fingerprint(first.AccessToken) {
+		t.Errorf("connected with %s, want the cached %s", s.Access.Fingerprint, Fingerprint(first.AccessToken))
+	}
+}
+
+func TestTokenCacheRefreshesDeadAccessToken(t *testing.T) {
+	e := newCacheEnv(t)
+	first := e.login()
+	// The access token (100 s) is dead past its leeway; the refresh token
+	// (1000 s) is not.
+	e.clock.Advance(testAccessTTL + Leeway + time.Second)
+
+	m := e.manager()
+	c, err := m.Open(context.Background(), e.profile())
+	if err != nil {
+		t.Fatalf("open with a dead access token and a live refresh token: %v", err)
+	}
+	if n := e.requests("/v1/api/auth/refresh"); n != 1 {
+		t.Errorf("%d refresh requests, want 1", n)
+	}
+	if n := e.requests("/v1/api/auth/login"); n != 1 {
+		t.Errorf("%d logins, want only the first password login", n)
+	}
+
+	// The rotated pair is in the cache, 0600, and is what the socket uses.
+	saved := e.cached()
+	if saved.AccessToken == first.AccessToken || saved.RefreshToken == first.RefreshToken || saved.RefreshToken == "" {
+		t.Errorf("cache not rewritten with the rotated pair: %v (was %v)", saved, first)
+	}
+	if !saved.SavedAt.Equal(e.clock.Now()) {
+		t.Errorf("saved at %v, want %v", saved.SavedAt, e.clock.Now())
+	}
+	fi, err := os.Stat(e.cacheFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("cache file mode %v, want 0600", fi.Mode().Perm())
+	}
+	eventually(t, "connected", func() bool { return c.Snapshot().State == StateConnected })
+	s := c.Snapshot()
+	if s.Access.Fingerprint != Fingerprint(saved.AccessToken) || s.Socket.Fingerprint != Fingerprint(saved.AccessToken) ||
+		s.Refresh.Fingerprint != Fingerprint(saved.RefreshToken) {
+		t.Errorf("connection holds access %s socket %s refresh %s, want the refreshed pair %v",
+			s.Access.Fingerprint, s.Socket.Fingerprint, s.Refresh.Fingerprint, saved)
+	}
+	if s.Access.Phase(e.clock.Now()) != PhaseFresh {
+		t.Errorf("refreshed access token is %v", s.Access.Phase(e.clock.Now()))
+	}
+
+	// The user is told, without a secret.
+	n := notice(t, m)
+	if n.Level != NoticeInfo || !strings.Contains(n.Text, "expired") || !strings.Contains(n.Text, "resumed with the cached refresh token") {
+		t.Errorf("notice %+v", n)
+	}
+	noSecrets(t, "notice", n.Text+n.Hint, first.AccessToken, first.RefreshToken, saved.AccessToken, saved.RefreshToken)
+
+	// The refresh exchange is the connection's first logged frame.
+	got, ok := c.Log().Get(c.Log().Stats().FirstID)
+	if !ok || got.Opcode != client.OpHTTP || !strings.Contains(string(got.Wire), "/v1/api/auth/refresh") {
+		t.Errorf("first logged frame %+v, want the refresh request", got)
+	}
+	noSecrets(t, "logged refresh request", string(got.Wire)+string(got.Decoded), first.RefreshToken)
+
+	// The refreshed pair keeps working: the next rotation goes through the
+	// new refresh token.
+	e.clock.Advance(time.Second)
+	if r, err := c.RefreshWith(context.Background(), MethodRefreshToken); err != nil || r.Unchanged {
+		t.Errorf("refresh with the resumed pair: %+v %v", r, err)
+	}
+}
+
+func TestTokenCacheRefusedRefreshFallsBackToLogin(t *testing.T) {
+	cases := []struct {
+		name   string
+		spoil  func(e *cacheEnv, first CachedTokens) // makes the cached refresh token unusable
+		reason string                                // in the notice and the error
+	}{
+		{"revoked", func(e *cacheEnv, _ CachedTokens) { e.srv.RevokeTokens() }, "Invalid credentials"},
+		{"expired on the server", func(e *cacheEnv, _ CachedTokens) { e.srv.ExpireTokens() }, "Invalid credentials"},
+		{"not a refresh token", func(e *cacheEnv, first CachedTokens) {
+			// A live access token where the refresh token belongs.
+			tok, err := kalamtest.MintToken(cacheSecret, "alice", "user", time.Hour, e.clock.Now())
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			first.RefreshToken = tok
+			if err := e.cache.Save("cached", first); err != nil {
+				e.t.Fatal(err)
+			}
+		}, "requires a refresh token"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newCacheEnv(t)
+			e.srv.SetJWTSecret(cacheSecret)
+			first := e.login()
+			e.clock.Advance(testAccessTTL + Leeway + time.Second)
+			tc.spoil(e, first)
+			spoiled := e.cached()
+
+			m := e.manager()
+			_, err := m.Open(context.Background(), e.profile())
+			if err == nil {
+				t.Fatal("opened without a password although the cached refresh token is unusable")
+			}
+			if n := e.requests("/v1/api/auth/refresh"); n != 1 {
+				t.Errorf("%d refresh requests, want 1", n)
+			}
+			// The login form shows this error: it asks for the password and says why.
+			for _, want := range []string{"needs a password", "refresh with the cached refresh token", tc.reason} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			n := notice(t, m)
+			if n.Level != NoticeWarn || !strings.Contains(n.Text, tc.reason) || !strings.Contains(n.Hint, "password") {
+				t.Errorf("notice %+v", n)
+			}
+			noSecrets(t, "notice", n.Text+n.Hint+err.Error(), spoiled.AccessToken, spoiled.RefreshToken)
+			// The server refused it: it is not tried again on the next start.
+			if _, ok, _ := e.cache.Load("cached"); ok {
+				t.Error("the refused pair is still cached")
+			}
+
+			// The existing behaviour: the password logs in and caches anew.
+			p := e.profile()
+			p.Password = "alice-pw"
+			if _, err := m.Open(context.Background(), p); err != nil {
+				t.Fatalf("password login after the fallback: %v", err)
+			}
+			if again := e.cached(); again.AccessToken == spoiled.AccessToken {
+				t.Error("the password login did not refill the cache")
+			}
+		})
+	}
+}
+
+// cacheSecret signs the tokens of the refusal cases, so one can be minted.
+const cacheSecret = "tokencache-test-secret"
+
+func TestTokenCacheDeadRefreshTokenIsNotTried(t *testing.T) {
+	e := newCacheEnv(t)
+	first := e.login()
+	e.clock.Advance(testRefreshTTL + Leeway + time.Second)
+
+	m := e.manager()
+	_, err := m.Open(context.Background(), e.profile())
+	if err == nil || !strings.Contains(err.Error(), "needs a password") || !strings.Contains(err.Error(), "cached refresh token") {
+		t.Fatalf("open with a dead pair: %v", err)
+	}
+	if n := e.requests("/v1/api/auth/refresh"); n != 0 {
+		t.Errorf("a dead refresh token was sent %d times", n)
+	}
+	n := notice(t, m)
+	if n.Level != NoticeWarn || !strings.Contains(n.Text, "so did the cached refresh token") {
+		t.Errorf("notice %+v", n)
+	}
+	noSecrets(t, "notice", n.Text+n.Hint+err.Error(), first.AccessToken, first.RefreshToken)
+	if _, ok, _ := e.cache.Load("cached"); ok {
+		t.Error("the dead pair is still cached")
+	}
+}
+
+func TestTokenCacheUnreachableServerKeepsCache(t *testing.T) {
+	e := newCacheEnv(t)
+	first := e.login()
+	e.clock.Advance(testAccessTTL + Leeway + time.Second)
+	e.srv.Close() // nothing listens on the profile's URL now
+
+	m := e.manager()
+	_, err := m.Open(context.Background(), e.profile())
+	if err == nil || !strings.Contains(err.Error(), "needs a password") || !strings.Contains(err.Error(), "refresh with the cached refresh token") {
+		t.Fatalf("open with the server down: %v", err)
+	}
+	n := notice(t, m)
+	if n.Level != NoticeWarn || !strings.Contains(n.Text, "failed") || !strings.Contains(n.Hint, "kept") {
+		t.Errorf("notice %+v", n)
+	}
+	noSecrets(t, "notice", n.Text+n.Hint+err.Error(), first.AccessToken, first.RefreshToken)
+	// The server never judged the token: the next start tries again.
+	if again := e.cached(); again != first {
+		t.Errorf("cache changed to %v", again)
+	}
+}
