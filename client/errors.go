@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"syscall"
 )
@@ -75,6 +76,8 @@ type Error struct {
 	Code    string // server error code (TOKEN_EXPIRED, INVALID_SQL, unauthorized, …)
 	Message string // what happened, in words
 	Err     error  // underlying cause
+
+	hint string // overrides Hint's advice for Kind when the cause is known better
 }
 
 // Error formats "op: message [code]: cause".
@@ -140,6 +143,9 @@ func Hint(err error) string {
 	if !errors.As(err, &e) {
 		return ""
 	}
+	if e.hint != "" {
+		return e.hint
+	}
 	switch e.Kind {
 	case KindAuth:
 		switch e.Code {
@@ -164,7 +170,10 @@ func Hint(err error) string {
 	case KindUnreachable:
 		return "is the server running at that address? check host, port and firewall"
 	case KindTLS:
-		return "check http vs https (ws vs wss), the CA file, or use insecure-skip-verify for local servers"
+		if h := certHint(e.Err); h != "" {
+			return h
+		}
+		return "check http vs https (ws vs wss), and the profile's TLS settings (ca_file, insecure)"
 	case KindNotKalamDB:
 		return "the URL points at something that is not KalamDB: check host, port and path"
 	case KindRateLimited:
@@ -203,10 +212,14 @@ func classifyNetErr(op, target string, err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	if cause, ok := wsDialCause(err); ok {
+		return classifyUpgradeErr(op, target, cause)
+	}
 	var (
 		certErr   *tls.CertificateVerificationError
 		unknownCA x509.UnknownAuthorityError
 		hostErr   x509.HostnameError
+		invalid   x509.CertificateInvalidError
 		recordErr tls.RecordHeaderError
 		dnsErr    *net.DNSError
 		netErr    net.Error
@@ -214,7 +227,11 @@ func classifyNetErr(op, target string, err error) *Error {
 	switch {
 	case errors.As(err, &recordErr):
 		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("TLS handshake with %s failed: the server speaks plain HTTP? use http:// or ws://", target), Err: err}
-	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
+	case errors.As(err, &hostErr):
+		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("certificate of %s is for another host name", target), Err: err}
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("certificate of %s has expired or is not valid yet", target), Err: err}
+	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &invalid):
 		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("certificate of %s not trusted", target), Err: err}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return &Error{Kind: KindUnreachable, Op: op, Message: fmt.Sprintf("connection refused: is the server running at %s?", target), Err: err}
@@ -248,4 +265,76 @@ func isTLSText(err error) bool {
 		}
 	}
 	return false
+}
+
+// certHint says what to do about a server certificate the client did not
+// accept, or "" if err is not about a certificate. The remedies name the
+// profile keys (profiles.toml) behind WithCAFile and WithInsecureSkipVerify.
+func certHint(err error) string {
+	if err == nil {
+		return ""
+	}
+	var (
+		certErr   *tls.CertificateVerificationError
+		unknownCA x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		invalid   x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &hostErr):
+		return "the certificate does not name the host in the URL: use a name it lists, or set insecure = true in the profile for a local server"
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return "renew the server's certificate, or check this machine's clock; insecure = true in the profile skips the check for a local server"
+	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &invalid):
+		return "the certificate is self-signed or from an unknown CA: set ca_file to that CA's PEM file in the profile, or insecure = true for a local server"
+	}
+	return ""
+}
+
+// tooBigHint is the advice for a frame over the socket's read limit: the
+// client has closed with 1009 and reconnects (if WithReconnect allows).
+const tooBigHint = "reconnecting resumes the subscriptions; if it recurs, subscribe with a smaller batch_size or select fewer columns"
+
+// upgradeHint is the advice for a WebSocket upgrade that a peer cut off or
+// answered without a proper handshake: typically a proxy that forwards
+// HTTP but not WebSockets.
+const upgradeHint = "check that proxies in between pass the Upgrade and Connection headers (WebSockets), and that the server is running"
+
+// wsDialCause returns what a coder/websocket dial error wraps, without the
+// library's "failed to WebSocket dial: failed to send handshake request: "
+// prefixes: the handshake request's own error (Get "…/v1/ws": EOF), or the
+// handshake violation. ok is false for any other error.
+func wsDialCause(err error) (cause error, ok bool) {
+	if !strings.HasPrefix(err.Error(), "failed to WebSocket dial: ") {
+		return nil, false
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue, true
+	}
+	if inner := errors.Unwrap(err); inner != nil {
+		return inner, true
+	}
+	return nil, false
+}
+
+// classifyUpgradeErr classifies the cause of a failed WebSocket dial. A
+// connection cut during the upgrade, or an upgrade answer that is not a
+// WebSocket handshake, says so and points at proxies.
+func classifyUpgradeErr(op, target string, cause error) *Error {
+	if strings.HasPrefix(cause.Error(), "WebSocket protocol violation") {
+		return &Error{Kind: KindNotKalamDB, Op: op, Err: cause, hint: upgradeHint,
+			Message: fmt.Sprintf("%s answered the WebSocket upgrade without a valid handshake", target)}
+	}
+	e := classifyNetErr(op, target, cause)
+	switch {
+	case e.Kind != KindUnreachable:
+	case errors.Is(cause, io.EOF), errors.Is(cause, io.ErrUnexpectedEOF):
+		e.Message = fmt.Sprintf("%s closed the connection during the WebSocket upgrade: a proxy that does not forward WebSockets, or the server crashed", target)
+		e.hint = upgradeHint
+	case errors.Is(cause, syscall.ECONNRESET):
+		e.Message = fmt.Sprintf("%s reset the connection during the WebSocket upgrade: a proxy that does not forward WebSockets, or the server crashed", target)
+		e.hint = upgradeHint
+	}
+	return e
 }
