@@ -48,11 +48,32 @@ func (c *Client) dispatch(wc *wsConn, m *ServerMessage) {
 			s.handleError(wc, err)
 			return
 		}
-		c.emit(ErrorEvent{Time: c.now(), Recoverable: true,
-			Err: &Error{Kind: KindProtocol, Op: "server", Code: m.Code, Message: m.Message + " (" + m.SubscriptionID + ")"}})
+		c.emit(ErrorEvent{Time: c.now(), Recoverable: true, Err: unroutedError(m)})
 	case TypeAuthError:
 		c.setLastErr(&Error{Kind: KindAuth, Op: "connect", Code: TypeAuthError, Message: "server refused the token: " + m.Message})
 	}
+}
+
+// unroutedError describes a server error frame that matches no
+// subscription of this client. KalamDB uses fixed ids for errors that are
+// about no subscription (protocol, rate_limit, subscribe,
+// invalid_subscription); any other id is one this client does not have
+// (already unsubscribed, or from another client).
+func unroutedError(m *ServerMessage) *Error {
+	e := &Error{Kind: KindProtocol, Op: "server", Code: m.Code}
+	switch m.SubscriptionID {
+	case "protocol":
+		e.Message = "refused a message from this client: " + m.Message
+	case "rate_limit":
+		e.Kind, e.Message = KindRateLimited, "dropped a message from this client: "+m.Message
+	case "subscribe", "invalid_subscription":
+		e.Message = "refused a subscribe: " + m.Message
+	case "":
+		e.Message = "error: " + m.Message
+	default:
+		e.Message = fmt.Sprintf("error for subscription %q, which this client does not have: %s", m.SubscriptionID, m.Message)
+	}
+	return e
 }
 
 func (s *Subscription) handleError(wc *wsConn, err *Error) {
