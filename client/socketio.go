@@ -6,8 +6,10 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -148,6 +150,17 @@ func (wc *wsConn) readLoop() {
 			close(frames)
 			<-processed
 			code, reason := closeInfo(err)
+			tapDir, tapReason := Inbound, reason
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				// The library has closed the socket with 1009 itself (its
+				// reason "read limited at N bytes" is what the tap shows);
+				// report that close, and why, rather than a bare 1006.
+				code, reason = int(websocket.StatusMessageTooBig), fmt.Sprintf("frame over the %d MiB read limit", readLimit>>20)
+				tapDir, tapReason = Outbound, strings.TrimPrefix(err.Error(), websocket.ErrMessageTooBig.Error()+": ")
+				err = &Error{Kind: KindProtocol, Op: "read", Status: code, Err: websocket.ErrMessageTooBig, hint: tooBigHint,
+					Message: fmt.Sprintf("socket %d received a %s; closed with %d", wc.id, reason, code)}
+				c.emit(ErrorEvent{Time: c.now(), Recoverable: true, Err: err})
+			}
 			wc.endMu.Lock()
 			if wc.endErr == nil {
 				wc.endErr, wc.endCode, wc.endReason = err, code, reason
@@ -155,7 +168,7 @@ func (wc *wsConn) readLoop() {
 			local := wc.local
 			wc.endMu.Unlock()
 			if code >= 0 && !local {
-				c.tapClose(wc.id, Inbound, code, reason)
+				c.tapClose(wc.id, tapDir, code, tapReason)
 			}
 			_ = wc.ws.CloseNow()
 			return
