@@ -143,8 +143,7 @@ func runDashboard(cmd *cobra.Command, f rootFlags) error {
 
 	sources := newTokenSources()
 	defer sources.Close()
-	mgr := session.NewManager(session.WithClientOptions(client.WithRevealSecrets(f.reveal)),
-		session.WithProviderFactory(sources.provider))
+	mgr := session.NewManager(dashboardManagerOptions(f, sources)...)
 	b := newBackend(mgr, demo, pf.Profiles)
 	defer b.Close()
 	sources.notify = b.notice
@@ -160,6 +159,22 @@ func runDashboard(cmd *cobra.Command, f rootFlags) error {
 		return fmt.Errorf("dashboard: %w", err)
 	}
 	return nil
+}
+
+// dashboardManagerOptions are the dashboard's session options: reveal,
+// the external token sources, and the token cache that profiles opt into
+// with cache_token = true (without it such a profile would ask for the
+// password at every start). Without a cache directory (no HOME) those
+// profiles simply log in each time.
+func dashboardManagerOptions(f rootFlags, sources *tokenSources) []session.ManagerOption {
+	opts := []session.ManagerOption{session.WithClientOptions(client.WithRevealSecrets(f.reveal)),
+		session.WithProviderFactory(sources.provider)}
+	if dir, err := session.DefaultTokenCacheDir(); err == nil {
+		opts = append(opts, session.WithTokenCache(session.TokenCache{Dir: dir}))
+	} else {
+		log.Printf("token cache off: %v", err)
+	}
+	return opts
 }
 
 // loginDefaults merges the profile, the environment and the flags (in that
