@@ -216,7 +216,14 @@ func TestTokenCacheRefreshesDeadAccessToken(t *testing.T) {
 	if !ok || got.Opcode != client.OpHTTP || !strings.Contains(string(got.Wire), "/v1/api/auth/refresh") {
 		t.Errorf("first logged frame %+v, want the refresh request", got)
 	}
-	noSecrets(t, "logged refresh request", string(got.Wire)+string(got.Decoded), first.RefreshToken)
+	// Nothing in the log shows a token of either pair (not revealed).
+	st := c.Log().Stats()
+	for id := st.FirstID; id <= st.LastID; id++ {
+		if f, ok := c.Log().Get(id); ok {
+			noSecrets(t, "logged frame "+f.Type, string(f.Wire)+string(f.Decoded),
+				first.AccessToken, first.RefreshToken, saved.AccessToken, saved.RefreshToken)
+		}
+	}
 
 	// The refreshed pair keeps working: the next rotation goes through the
 	// new refresh token.
@@ -338,4 +345,25 @@ func TestTokenCacheUnreachableServerKeepsCache(t *testing.T) {
 	if again := e.cached(); again != first {
 		t.Errorf("cache changed to %v", again)
 	}
+}
+
+func TestTokenCacheUnusableFileSaysWhy(t *testing.T) {
+	e := newCacheEnv(t)
+	first := e.login()
+	if err := os.Chmod(e.cacheFile(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := e.manager()
+	_, err := m.Open(context.Background(), e.profile())
+	if err == nil || !strings.Contains(err.Error(), "needs a password") || !strings.Contains(err.Error(), "readable by others") {
+		t.Fatalf("open with a world-readable cache: %v", err)
+	}
+	if n := e.requests("/v1/api/auth/refresh"); n != 0 {
+		t.Errorf("%d refresh requests from a refused cache file", n)
+	}
+	n := notice(t, m)
+	if n.Level != NoticeWarn || !strings.Contains(n.Text, "chmod 600") {
+		t.Errorf("notice %+v", n)
+	}
+	noSecrets(t, "notice", n.Text+n.Hint+err.Error(), first.AccessToken, first.RefreshToken)
 }
