@@ -156,7 +156,10 @@ func (wc *wsConn) readLoop() {
 				// reason "read limited at N bytes" is what the tap shows);
 				// report that close, and why, rather than a bare 1006.
 				code, reason = int(websocket.StatusMessageTooBig), fmt.Sprintf("frame over the %d MiB read limit", readLimit>>20)
-				tapDir, tapReason = Outbound, strings.TrimPrefix(err.Error(), websocket.ErrMessageTooBig.Error()+": ")
+				tapDir = Outbound
+				if _, wire, ok := strings.Cut(err.Error(), websocket.ErrMessageTooBig.Error()+": "); ok {
+					tapReason = wire
+				}
 				err = &Error{Kind: KindProtocol, Op: "read", Status: code, Err: websocket.ErrMessageTooBig, hint: tooBigHint,
 					Message: fmt.Sprintf("socket %d received a %s; closed with %d", wc.id, reason, code)}
 				c.emit(ErrorEvent{Time: c.now(), Recoverable: true, Err: err})
