@@ -14,9 +14,11 @@ import (
 )
 
 // TokenCache is the opt-in on-disk cache of a profile's token pair
-// (Profile.CacheToken), so a restart can resume without a password. Files
-// are written 0600 in a 0700 directory; they hold secrets and nothing else
-// in the session reads or prints them.
+// (Profile.CacheToken), so a restart can resume without a password: with
+// the cached access token while it lives, else through one refresh with
+// the cached refresh token (see Manager.Open). Files are written 0600 in a
+// 0700 directory; they hold secrets and nothing else in the session reads
+// or prints them.
 type TokenCache struct {
 	Dir string // usually DefaultTokenCacheDir()
 }
