@@ -3,3 +3,6 @@ package kalamtest
 // MarkShuttingDown sets the shutdown flag without closing anything, so a
 // test can observe the 503 upgrade answer without racing the listener.
 func (s *Server) MarkShuttingDown() { s.shutting.Store(true) }
+
+// FilePlaceholders exposes the FILE("name") scan for its table test.
+func FilePlaceholders(sql string) []string { return filePlaceholders(sql) }

@@ -70,47 +70,26 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusTooManyRequests, "RATE_LIMIT_EXCEEDED", "Too many queries per second. Please slow down.")
 		return
 	}
-	if ct := strings.ToLower(r.Header.Get("Content-Type")); !strings.HasPrefix(ct, "application/json") {
-		fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: Content type error")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
-	if err != nil {
-		fail(http.StatusBadRequest, "INVALID_INPUT", "Invalid JSON payload: "+err.Error())
-		return
-	}
-	if len(body) > maxBodyBytes {
-		writeBodyTooLarge(w, int64(len(body)))
-		return
-	}
-	// actix's JSON extractor error, as upstream prints it.
-	const badJSON = "Invalid JSON payload: Json deserialize error: "
-	f, msg := parseObject(body, "struct QueryRequest")
-	if msg != "" {
-		fail(http.StatusBadRequest, "INVALID_INPUT", badJSON+msg)
-		return
-	}
-	sql, msg := f.str("sql")
-	if msg != "" {
-		fail(http.StatusBadRequest, "INVALID_INPUT", badJSON+msg)
-		return
-	}
-	if len(sql) > maxSQLBytes {
-		fail(http.StatusBadRequest, "INVALID_SQL", fmt.Sprintf("SQL query too long: %d bytes (maximum %d bytes)", len(sql), maxSQLBytes))
-		return
-	}
-	var ns string
-	if f.has("namespace_id") {
-		if ns, msg = f.str("namespace_id"); msg != "" {
-			fail(http.StatusBadRequest, "INVALID_INPUT", badJSON+msg)
+	in, bad := readSQLInput(r)
+	if bad != nil {
+		if bad.tooLarge > 0 {
+			writeBodyTooLarge(w, bad.tooLarge)
 			return
 		}
-	}
-	params, code, msg := parseParams(f["params"])
-	if msg != "" {
-		fail(http.StatusBadRequest, code, msg)
+		fail(bad.status, bad.code, bad.msg)
 		return
 	}
+	// Statements with FILE("name") placeholders, or multipart requests
+	// carrying files, take upstream's file-upload path.
+	if in.files > 0 || len(filePlaceholders(in.sql)) > 0 {
+		if !in.multipart {
+			fail(http.StatusBadRequest, "INVALID_INPUT", "FILE placeholders require multipart/form-data")
+			return
+		}
+		fail(http.StatusBadRequest, "INVALID_INPUT", fileUploadUnsupported)
+		return
+	}
+	sql, ns, params := in.sql, in.ns, in.params
 
 	res, xerr := s.db.e.Exec(r.Context(), sqlengine.Caller{UserID: u.id, Role: u.role},
 		sqlengine.Request{SQL: sql, Params: params, Namespace: ns})
@@ -224,4 +203,79 @@ func parseParams(raw json.RawMessage) ([]any, string, string) {
 		}
 	}
 	return out, "", ""
+}
+
+// sqlInput is a decoded /v1/api/sql request, JSON or multipart.
+type sqlInput struct {
+	sql, ns   string
+	params    []any
+	multipart bool
+	files     int // file:<name> parts of a multipart request
+}
+
+// sqlFailure is a 400-class answer found while decoding a request;
+// tooLarge > 0 means the middleware's 413 instead.
+type sqlFailure struct {
+	status    int
+	code, msg string
+	tooLarge  int64
+}
+
+func badSQL(code, msg string) *sqlFailure {
+	return &sqlFailure{status: http.StatusBadRequest, code: code, msg: msg}
+}
+
+// readSQLInput decodes the request body: multipart/form-data (matched
+// case-insensitively, as upstream) or JSON.
+func readSQLInput(r *http.Request) (sqlInput, *sqlFailure) {
+	ct := r.Header.Get("Content-Type")
+	if len(ct) >= len("multipart/form-data") && strings.EqualFold(ct[:len("multipart/form-data")], "multipart/form-data") {
+		return readMultipartSQL(r)
+	}
+	return readJSONSQL(r)
+}
+
+// readJSONSQL decodes a JSON body with the errors of actix's extractor.
+func readJSONSQL(r *http.Request) (sqlInput, *sqlFailure) {
+	if ct := strings.ToLower(r.Header.Get("Content-Type")); !strings.HasPrefix(ct, "application/json") {
+		return sqlInput{}, badSQL("INVALID_INPUT", "Invalid JSON payload: Content type error")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return sqlInput{}, badSQL("INVALID_INPUT", "Invalid JSON payload: "+err.Error())
+	}
+	if len(body) > maxBodyBytes {
+		return sqlInput{}, &sqlFailure{tooLarge: int64(len(body))}
+	}
+	// actix's JSON extractor error, as upstream prints it.
+	const badJSON = "Invalid JSON payload: Json deserialize error: "
+	f, msg := parseObject(body, "struct QueryRequest")
+	if msg != "" {
+		return sqlInput{}, badSQL("INVALID_INPUT", badJSON+msg)
+	}
+	sql, msg := f.str("sql")
+	if msg != "" {
+		return sqlInput{}, badSQL("INVALID_INPUT", badJSON+msg)
+	}
+	if bad := checkSQLLength(sql); bad != nil {
+		return sqlInput{}, bad
+	}
+	var ns string
+	if f.has("namespace_id") {
+		if ns, msg = f.str("namespace_id"); msg != "" {
+			return sqlInput{}, badSQL("INVALID_INPUT", badJSON+msg)
+		}
+	}
+	params, code, msg := parseParams(f["params"])
+	if msg != "" {
+		return sqlInput{}, badSQL(code, msg)
+	}
+	return sqlInput{sql: sql, ns: ns, params: params}, nil
+}
+
+func checkSQLLength(sql string) *sqlFailure {
+	if len(sql) > maxSQLBytes {
+		return badSQL("INVALID_SQL", fmt.Sprintf("SQL query too long: %d bytes (maximum %d bytes)", len(sql), maxSQLBytes))
+	}
+	return nil
 }
