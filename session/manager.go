@@ -232,7 +232,10 @@ func (m *Manager) emit(ev Event) { m.events.push(ev) }
 // password, if any, is used for logins and then kept only inside the
 // client's auth provider). extra client options are applied last. Open
 // returns when the client is connected (or failed to); the connection's
-// state keeps following the client afterwards.
+// state keeps following the client afterwards. A profile with CacheToken
+// and neither password nor token resumes from the token cache (see
+// TokenCache); when the cache cannot resume it, a NoticeEvent and, if the
+// profile's own login then fails, the returned error say why.
 func (m *Manager) Open(ctx context.Context, p Profile, extra ...client.Option) (*Conn, error) {
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
