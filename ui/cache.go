@@ -59,6 +59,9 @@ type renderCache struct {
 	panes   slot[panesKey]
 	det     slot[detViewKey]
 	title   slot[titleKey]
+	login   slot[loginKey]
+	token   tokenCache
+	hdr     slot[hdrKey]
 	insp    inspCache
 	rows    rowCache
 }
@@ -139,7 +142,7 @@ func rowKeyOf(f Frame) rowKey {
 // inspector renders the frame list, or returns the last render when
 // nothing it shows changed. While the filter is being edited the list is
 // rendered afresh (the input has a cursor).
-func (c *renderCache) inspector(in *inspector, st theme.Styles, stID uint64, focused bool, width int) string {
+func (c *renderCache) inspector(in *inspector, st *theme.Styles, stID uint64, focused bool, width int) string {
 	if in.editing {
 		return in.render(st, focused, width, nil)
 	}
@@ -159,7 +162,7 @@ func (c *renderCache) inspector(in *inspector, st theme.Styles, stID uint64, foc
 		ic.rows = append(ic.rows, rowKeyOf(f))
 	}
 	ic.ok, ic.key = true, k
-	ic.val = in.render(st, focused, width, &rowRenderer{cache: &c.rows, stID: stID})
+	ic.val = in.render(st, focused, width, &rowRenderer{cache: c, stID: stID})
 	return ic.val
 }
 
@@ -177,26 +180,48 @@ type rowCacheKey struct {
 	sel, newSocket bool
 }
 
-// rowRenderer renders list rows through a rowCache during one render.
+// rowRenderer renders the list's header and rows through the cache during
+// one render.
 type rowRenderer struct {
-	cache *rowCache
+	cache *renderCache
 	stID  uint64
 	next  map[rowCacheKey]string
+}
+
+// hdrKey is everything the list header shows.
+type hdrKey struct {
+	stID  uint64
+	width int
+}
+
+func (r *rowRenderer) header(in *inspector, st *theme.Styles, width int) string {
+	k := hdrKey{r.stID, width}
+	if v, ok := r.cache.hdr.get(k); ok {
+		return v
+	}
+	v := fit(in.header(st, width), width)
+	r.cache.hdr.put(k, v)
+	return v
 }
 
 // row returns the row fitted to width, from the cache when the last two
 // renders had it.
 func (r *rowRenderer) row(in *inspector, st *theme.Styles, f Frame, width int, sel, newSocket bool) string {
 	k := rowCacheKey{row: rowKeyOf(f), stID: r.stID, width: width, sel: sel, newSocket: newSocket}
-	v, ok := r.cache.cur[k]
+	rc := &r.cache.rows
+	v, ok := rc.cur[k]
 	if !ok {
-		v, ok = r.cache.prev[k]
+		v, ok = rc.prev[k]
 	}
 	if !ok {
-		v = fit(in.row(*st, f, width, sel, newSocket), width)
+		v = in.row(st, f, width, sel, newSocket)
+		if sel {
+			// Only the selected row is styled after its fit.
+			v = fit(v, width)
+		}
 	}
 	if r.next == nil {
-		r.next = make(map[rowCacheKey]string)
+		r.next = make(map[rowCacheKey]string, len(in.rows))
 	}
 	r.next[k] = v
 	return v
@@ -204,7 +229,8 @@ func (r *rowRenderer) row(in *inspector, st *theme.Styles, f Frame, width int, s
 
 // done makes this render's rows the cache's newest generation.
 func (r *rowRenderer) done() {
-	r.cache.prev, r.cache.cur = r.cache.cur, r.next
+	rc := &r.cache.rows
+	rc.prev, rc.cur = rc.cur, r.next
 }
 
 // detViewKey is everything the detail pane shows: gen identifies the frame

@@ -45,6 +45,9 @@ type detail struct {
 	// fitted holds lines already fitted to fitW cells ("" = not yet).
 	fitted []string
 	fitW   int
+	// json is the highlighter's escapes for the styles numbered jsonID.
+	json   *pretty.Style
+	jsonID uint64
 }
 
 type detailKey struct {
@@ -59,7 +62,8 @@ type detailKey struct {
 func newDetail() detail { return detail{keys: DefaultDetailKeyMap()} }
 
 // show selects the frame to display and renders it if anything changed.
-func (d *detail) show(st theme.Styles, f Frame, ok bool, width int, reveal bool) {
+// stID identifies st (see Model.stID).
+func (d *detail) show(st theme.Styles, stID uint64, f Frame, ok bool, width int, reveal bool) {
 	if !ok {
 		if d.has {
 			d.gen = nextRenderID()
@@ -75,7 +79,10 @@ func (d *detail) show(st theme.Styles, f Frame, ok bool, width int, reveal bool)
 		d.offset = 0
 	}
 	d.frame, d.has, d.key = f, true, k
-	d.lines = renderDetail(st, f, d.mode, width, reveal)
+	if d.jsonID != stID || d.json == nil {
+		d.json, d.jsonID = jsonStyle(st), stID
+	}
+	d.lines = renderDetail(st, d.json, f, d.mode, width, reveal)
 	d.fitted = nil
 	d.gen = nextRenderID()
 }
@@ -193,7 +200,8 @@ func jsonStyle(st theme.Styles) *pretty.Style {
 	}
 }
 
-func renderDetail(st theme.Styles, f Frame, mode, width int, reveal bool) []string {
+// renderDetail renders a frame's lines; js is jsonStyle(st).
+func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, reveal bool) []string {
 	var out []string
 	if f.Err != "" {
 		out = append(out, st.Err.Render("decode problem: "+f.Err))
@@ -216,7 +224,7 @@ func renderDetail(st theme.Styles, f Frame, mode, width int, reveal bool) []stri
 		if json.Valid(body) {
 			p := pretty.PrettyOptions(body, &pretty.Options{Width: max(width-2, 20), Indent: "  ", SortKeys: false})
 			if st.Colour {
-				p = pretty.Color(p, jsonStyle(st))
+				p = pretty.Color(p, js)
 			}
 			out = append(out, wrapLines(strings.TrimRight(string(p), "\n"), width)...)
 		} else {

@@ -224,7 +224,7 @@ func encMarker(enc string) string {
 	return ""
 }
 
-func (m *inspector) header(st theme.Styles, width int) string {
+func (m *inspector) header(st *theme.Styles, width int) string {
 	c := layoutCols(width)
 	var b strings.Builder
 	b.WriteString(" ")
@@ -241,7 +241,9 @@ func (m *inspector) header(st theme.Styles, width int) string {
 	return st.Header.Render(fit(b.String(), width))
 }
 
-func (m *inspector) row(st theme.Styles, f Frame, width int, sel, newSocket bool) string {
+// row renders one frame row. Rows other than the selected one come out
+// exactly width cells wide (fit is their last step).
+func (m *inspector) row(st *theme.Styles, f Frame, width int, sel, newSocket bool) string {
 	c := layoutCols(width)
 	ts := f.Time.Format("15:04:05.000")
 	if c.time < 12 {
@@ -310,7 +312,7 @@ func (m *inspector) row(st theme.Styles, f Frame, width int, sel, newSocket bool
 }
 
 // title describes the list state in one line.
-func (m *inspector) title(st theme.Styles, focused bool, width int) string {
+func (m *inspector) title(st *theme.Styles, focused bool, width int) string {
 	if m.editing {
 		mode := "text"
 		if m.filter.Regex {
@@ -356,17 +358,22 @@ func (m *inspector) title(st theme.Styles, focused bool, width int) string {
 
 // View renders the list into exactly width×(height+2) cells.
 func (m *inspector) View(st theme.Styles, focused bool, width int) string {
-	return m.render(st, focused, width, nil)
+	return m.render(&st, focused, width, nil)
 }
 
-// render is View; with rows set, rows come from (and go to) its cache.
-func (m *inspector) render(st theme.Styles, focused bool, width int, rows *rowRenderer) string {
+// render is View; with rows set, the header and rows come from (and go to)
+// its cache.
+func (m *inspector) render(st *theme.Styles, focused bool, width int, rows *rowRenderer) string {
 	lines := make([]string, 0, m.height+2)
-	hdr := m.header(st, width)
-	if m.editing && m.filterErr != "" {
-		hdr = fit(st.Err.Render(" "+m.filterErr), width)
+	lines = append(lines, fit(m.title(st, focused, width), width))
+	switch {
+	case m.editing && m.filterErr != "":
+		lines = append(lines, fit(st.Err.Render(" "+m.filterErr), width))
+	case rows != nil:
+		lines = append(lines, rows.header(m, st, width))
+	default:
+		lines = append(lines, fit(m.header(st, width), width))
 	}
-	lines = append(lines, fit(m.title(st, focused, width), width), fit(hdr, width))
 	if m.total == 0 {
 		msg := "no frames yet"
 		if m.filter != (FrameFilter{}) {
@@ -382,7 +389,7 @@ func (m *inspector) render(st theme.Styles, focused bool, width int, rows *rowRe
 		}
 		sel := m.top+i == m.cursor
 		if rows != nil {
-			lines = append(lines, rows.row(m, &st, f, width, sel, newSocket))
+			lines = append(lines, rows.row(m, st, f, width, sel, newSocket))
 		} else {
 			lines = append(lines, fit(m.row(st, f, width, sel, newSocket), width))
 		}

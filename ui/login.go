@@ -320,6 +320,38 @@ func (f *loginForm) inputs() map[int]*textinput.Model {
 
 // View renders the form centred in width×height.
 func (f *loginForm) View(st theme.Styles, width, height int) string {
+	return f.render(st, width, height, f.inputViews(width))
+}
+
+// loginInputs are the rendered text inputs the form shows (url, user,
+// password, token, source; "" when hidden).
+type loginInputs [5]string
+
+// inputViews sizes the text inputs for width and renders the ones the
+// current auth mode shows.
+func (f *loginForm) inputViews(width int) loginInputs {
+	fieldW := clamp(width-8, 30, 72) - 16
+	// Not f.inputs(): its map would move the whole form (and the model
+	// holding it) to the heap on every View.
+	ins := [...]*textinput.Model{&f.url, &f.user, &f.password, &f.token, &f.source}
+	for _, in := range ins {
+		in.SetWidth(max(fieldW-1, 8))
+	}
+	var v loginInputs
+	v[0] = f.url.View()
+	switch authModes[f.auth] {
+	case "password":
+		v[1], v[2] = f.user.View(), f.password.View()
+	case "jwt":
+		v[3] = f.token.View()
+	case "token-command", "token-file":
+		v[4] = f.source.View()
+	}
+	return v
+}
+
+// render lays out the form around the rendered inputs iv.
+func (f *loginForm) render(st theme.Styles, width, height int, iv loginInputs) string {
 	inner := clamp(width-8, 30, 72)
 	label := func(i int, s string) string {
 		if f.focus == i {
@@ -338,12 +370,6 @@ func (f *loginForm) View(st theme.Styles, width, height int) string {
 		}
 		return strings.Join(parts, "")
 	}
-	fieldW := inner - 16
-	// Not f.inputs(): its map would move the whole form (and the model
-	// holding it) to the heap on every View.
-	for _, in := range [...]*textinput.Model{&f.url, &f.user, &f.password, &f.token, &f.source} {
-		in.SetWidth(max(fieldW-1, 8))
-	}
 	var rows []string
 	rows = append(rows, st.App.Render("kalamdash")+st.Muted.Render(" · connect to a KalamDB server"), "")
 	if len(f.profiles) > 0 {
@@ -353,18 +379,18 @@ func (f *loginForm) View(st theme.Styles, width, height int) string {
 		}
 		rows = append(rows, label(fieldProfile, "profile")+choice(names, f.profile+1))
 	}
-	rows = append(rows, label(fieldURL, "server URL")+f.url.View())
+	rows = append(rows, label(fieldURL, "server URL")+iv[0])
 	rows = append(rows, label(fieldAuth, "auth")+choice(authLabels, f.auth))
 	switch authModes[f.auth] {
 	case "password":
-		rows = append(rows, label(fieldUser, "user")+f.user.View())
-		rows = append(rows, label(fieldPassword, "password")+f.password.View())
+		rows = append(rows, label(fieldUser, "user")+iv[1])
+		rows = append(rows, label(fieldPassword, "password")+iv[2])
 	case "jwt":
-		rows = append(rows, label(fieldToken, "token")+f.token.View())
+		rows = append(rows, label(fieldToken, "token")+iv[3])
 	case "token-command":
-		rows = append(rows, label(fieldSource, "command")+f.source.View())
+		rows = append(rows, label(fieldSource, "command")+iv[4])
 	case "token-file":
-		rows = append(rows, label(fieldSource, "token file")+f.source.View())
+		rows = append(rows, label(fieldSource, "token file")+iv[4])
 	}
 	comp := 0
 	if f.noCompress {

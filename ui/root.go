@@ -552,7 +552,7 @@ func (m *Model) syncDetail() {
 		return
 	}
 	f, ok := t.insp.selected()
-	t.det.show(m.st, f, ok, m.layout().detailW, t.reveal)
+	t.det.show(m.st, m.stID, f, ok, m.layout().detailW, t.reveal)
 }
 
 var _ tea.Model = Model{}

@@ -113,29 +113,72 @@ func renderBar(st theme.Styles, b barParts) string {
 
 // countdownLine renders "label  in m:ss  [bar]  at hh:mm:ss".
 func countdownLine(st theme.Styles, label string, now, iat, exp time.Time, width int) string {
+	return renderCountdown(st, label, countdownOf(now, iat, exp, width))
+}
+
+// countdownParts is what a countdown line shows, as plain values.
+type countdownParts struct {
+	set  bool   // the expiry is known
+	text string // "in m:ss" or "expired m:ss ago"
+	bar  barParts
+	at   string
+}
+
+func countdownOf(now, iat, exp time.Time, width int) countdownParts {
 	if exp.IsZero() {
-		return st.Label.Render(fit(label, 9)) + st.Muted.Render("—")
+		return countdownParts{}
 	}
 	rem := exp.Sub(now)
 	lifetime := exp.Sub(iat)
 	if iat.IsZero() || lifetime <= 0 {
 		lifetime = max(rem, time.Second)
 	}
-	left := st.Label.Render(fit(label, 9))
 	cd := countdown(rem)
 	if rem < 0 {
 		cd = "expired " + countdown(-rem) + " ago"
 	} else {
 		cd = "in " + cd
 	}
-	txt := st.Value.Render(fit(cd, 18))
-	at := st.Muted.Render(" at " + clockTime(exp))
 	barW := clamp(width-9-18-13-2, 0, 40)
-	return left + txt + expiryBar(st, rem, lifetime, barW) + at
+	return countdownParts{set: true, text: cd, bar: barOf(rem, lifetime, barW), at: clockTime(exp)}
+}
+
+func renderCountdown(st theme.Styles, label string, p countdownParts) string {
+	if !p.set {
+		return st.Label.Render(fit(label, 9)) + st.Muted.Render("—")
+	}
+	left := st.Label.Render(fit(label, 9))
+	txt := st.Value.Render(fit(p.text, 18))
+	at := st.Muted.Render(" at " + p.at)
+	return left + txt + renderBar(st, p.bar) + at
+}
+
+// tokenClock is everything the token view shows that moves with the
+// clock, as plain values: with the snapshot, the view's cache key.
+type tokenClock struct {
+	access, refresh countdownParts
+	policy          string // countdown to the next scheduled refresh
+}
+
+func tokenClockOf(s Snapshot, now time.Time, width int) tokenClock {
+	t := s.Token
+	c := tokenClock{
+		access:  countdownOf(now, t.IssuedAt, t.ExpiresAt, width-2),
+		refresh: countdownOf(now, t.IssuedAt, t.RefreshExpiresAt, width-2),
+	}
+	if !s.Policy.NextAt.IsZero() {
+		c.policy = countdown(s.Policy.NextAt.Sub(now))
+	}
+	return c
 }
 
 // tokenView renders the token panel.
 func tokenView(st theme.Styles, s Snapshot, now time.Time, keys TokenKeyMap, width, height int) string {
+	return tokenViewAt(st, s, tokenClockOf(s, now, width), keys, width, height)
+}
+
+// tokenViewAt renders the token panel with the clock-dependent parts c.
+func tokenViewAt(st theme.Styles, s Snapshot, c tokenClock, keys TokenKeyMap, width, height int) string {
 	t := s.Token
 	var lines []string
 	head := st.TitleFocused.Render("Token") + "  " + phaseBadge(st, t.Phase)
@@ -156,8 +199,8 @@ func tokenView(st theme.Styles, s Snapshot, now time.Time, keys TokenKeyMap, wid
 		lines = append(lines, st.Muted.Render("  no expiring token on this connection (auth none or no exp claim)"))
 	}
 	lines = append(lines,
-		"  "+countdownLine(st, "access", now, t.IssuedAt, t.ExpiresAt, width-2),
-		"  "+countdownLine(st, "refresh", now, t.IssuedAt, t.RefreshExpiresAt, width-2),
+		"  "+renderCountdown(st, "access", c.access),
+		"  "+renderCountdown(st, "refresh", c.refresh),
 	)
 	if msg := ClockSkewNotice(t.ClockSkew); msg != "" {
 		lines = append(lines, "  "+st.Warn.Render(truncate(msg, width-2)))
@@ -183,7 +226,7 @@ func tokenView(st theme.Styles, s Snapshot, now time.Time, keys TokenKeyMap, wid
 		if s.Policy.Retrying {
 			what = "retry"
 		}
-		pol += st.Muted.Render(fmt.Sprintf("  %s %s (in %s)", what, clockTime(s.Policy.NextAt), countdown(s.Policy.NextAt.Sub(now))))
+		pol += st.Muted.Render(fmt.Sprintf("  %s %s (in %s)", what, clockTime(s.Policy.NextAt), c.policy))
 	}
 	if t.Source != "" {
 		lines = append(lines, "  "+truncate(kv("source", t.Source), width-2))

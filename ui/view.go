@@ -44,16 +44,16 @@ func (m *Model) render() string {
 		msg := fmt.Sprintf("kalamdash needs at least %d×%d (now %d×%d): enlarge the terminal", minWidth, minHeight, w, h)
 		return box([]string{truncate(msg, w)}, w, h)
 	}
+	if m.rc == nil {
+		// m is View's own copy: an empty cache renders everything afresh.
+		m.rc = newRenderCache()
+	}
 	if m.loggingIn {
-		return box(strings.Split(m.login.View(m.st, w, h), "\n"), w, h)
+		return m.cachedLogin(w, h)
 	}
 	t := m.current()
 	if t == nil {
 		return box(nil, w, h)
-	}
-	if m.rc == nil {
-		// m is View's own copy: an empty cache renders everything afresh.
-		m.rc = newRenderCache()
 	}
 	// Two bars, the body in h-4 lines, the status bar and the footer: the
 	// same cells as box over all the lines, built from cached parts.

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -146,12 +148,12 @@ func (m *Model) cachedBody(t *tab) (body string, fitted bool) {
 	}
 	switch t.view {
 	case viewToken:
-		return tokenView(m.st, t.snap, m.now(), m.tokenKeys, m.width, l.bodyH), false
+		return m.cachedTokenView(t, l.bodyH), false
 	case viewData:
 		return t.data.View(m.st, t.snap.Subs, m.now(), true, m.width, l.bodyH), false
 	}
 	k := panesKey{stID: m.stID, l: l, width: m.width}
-	k.list = m.rc.inspector(&t.insp, m.st, m.stID, t.focus == 0, l.listW)
+	k.list = m.rc.inspector(&t.insp, &m.st, m.stID, t.focus == 0, l.listW)
 	k.det = m.rc.detail(&t.det, m.st, m.stID, t.focus == 1, l.detailW)
 	if v, ok := m.rc.panes.get(k); ok {
 		return v, true
@@ -192,5 +194,78 @@ func (m *Model) windowTitle(t *tab) string {
 	if m.rc != nil {
 		m.rc.title.put(k, v)
 	}
+	return v
+}
+
+// tokenKey is the token view's size, theme and clock-dependent parts; the
+// snapshot it shows is compared beside it (tokenCache).
+type tokenKey struct {
+	stID          uint64
+	width, height int
+	clock         tokenClock
+}
+
+// tokenCache is the last token view and the snapshot it showed (a deep
+// copy, so a backend that reuses its slices cannot change it).
+type tokenCache struct {
+	ok   bool
+	key  tokenKey
+	snap Snapshot
+	val  string
+}
+
+// cachedTokenView renders the token view, or returns the last one when the
+// snapshot, the size and the clock-dependent parts (countdowns to the
+// second, bar lengths) are unchanged: the view then changes once a second,
+// not on every message.
+func (m *Model) cachedTokenView(t *tab, height int) string {
+	// The view gets exactly what the key compares: subscriptions and
+	// sparklines are not on it, and would make the comparison slow.
+	s := t.snap
+	s.Subs = nil
+	s.Stats.FramesPerSec, s.Stats.BytesPerSec = nil, nil
+	k := tokenKey{stID: m.stID, width: m.width, height: height, clock: tokenClockOf(s, m.now(), m.width)}
+	c := &m.rc.token
+	if c.ok && c.key == k && reflect.DeepEqual(c.snap, s) {
+		return c.val
+	}
+	v := tokenViewAt(m.st, s, k.clock, m.tokenKeys, m.width, height)
+	s.Rotations, s.Providers = slices.Clone(s.Rotations), slices.Clone(s.Providers)
+	*c = tokenCache{ok: true, key: k, snap: s, val: v}
+	return v
+}
+
+// loginKey is everything the login form shows, its text inputs as rendered.
+type loginKey struct {
+	stID                      uint64
+	width, height             int
+	focus, auth, profile      int
+	noCompress, msgpack, busy bool
+	err, hint, banner         string
+	profiles                  string // profile names, NUL-separated
+	inputs                    loginInputs
+}
+
+// cachedLogin renders the login screen; only the text inputs are rendered
+// on every View (they hold the cursor), the form around them when they or
+// the form's state changed.
+func (m *Model) cachedLogin(w, h int) string {
+	f := &m.login
+	k := loginKey{stID: m.stID, width: w, height: h, focus: f.focus, auth: f.auth, profile: f.profile,
+		noCompress: f.noCompress, msgpack: f.msgpack, busy: f.busy, err: f.err, hint: f.hint, banner: f.banner,
+		inputs: f.inputViews(w)}
+	if len(f.profiles) > 0 {
+		var b strings.Builder
+		for _, p := range f.profiles {
+			b.WriteString(p.Name)
+			b.WriteByte(0)
+		}
+		k.profiles = b.String()
+	}
+	if v, ok := m.rc.login.get(k); ok {
+		return v
+	}
+	v := box(strings.Split(f.render(m.st, w, h, k.inputs), "\n"), w, h)
+	m.rc.login.put(k, v)
 	return v
 }
