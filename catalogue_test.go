@@ -5,12 +5,19 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -274,6 +281,45 @@ func tlsFront(t *testing.T, srv *kalamtest.Server) *httptest.Server {
 	return s
 }
 
+// tlsFrontCert is tlsFront serving cert instead of httptest's own.
+func tlsFrontCert(t *testing.T, srv *kalamtest.Server, cert tls.Certificate) *httptest.Server {
+	t.Helper()
+	target, _ := url.Parse(srv.URL)
+	s := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// expiredCert is a self-signed certificate for 127.0.0.1 that expired on
+// 2 January 2020.
+func expiredCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "kalamdash catalogue"},
+		NotBefore:    time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:     time.Date(2020, 1, 2, 0, 0, 0, 0, time.UTC),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// timeRE matches the verification time in an expired-certificate error.
+var timeRE = regexp.MustCompile(`current time \S+ is`)
+
 // hangUpAfterRequest accepts TCP connections, reads the request head and
 // closes without answering: a server dying mid-handshake.
 func hangUpAfterRequest(t *testing.T) string {
@@ -522,27 +568,39 @@ func catalogue() []catalogueCase {
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, "http://"+freePort(t)) }},
 		{Name: "https-to-http", Input: "`https://` to a plain-HTTP server", Where: whereLogin,
 			Message: "login: https://127.0.0.1:PORT speaks plain HTTP: use http:// (or ws://) instead of https://: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": http: server gave HTTP response to HTTPS client",
-			Hint:    "check http vs https (ws vs wss), the CA file, or use insecure-skip-verify for local servers",
+			Hint:    "check http vs https (ws vs wss), and the profile's TLS settings (ca_file, insecure)",
 			run: func(t *testing.T) (string, string) {
 				srv := newCatServer(t)
 				return passwordFails(t, "https://"+srv.Addr())
 			}},
 		{Name: "http-to-https", Input: "`http://` to an HTTPS server", Where: whereLogin,
 			Message: "login: 127.0.0.1:PORT speaks HTTPS: use https:// (or wss://) instead of http://",
-			Hint:    "check http vs https (ws vs wss), the CA file, or use insecure-skip-verify for local servers",
+			Hint:    "check http vs https (ws vs wss), and the profile's TLS settings (ca_file, insecure)",
 			run: func(t *testing.T) (string, string) {
 				front := tlsFront(t, newCatServer(t))
 				return passwordFails(t, "http://"+front.Listener.Addr().String())
 			}},
-		// TODO(catalogue): hint lists http/https first although the scheme is right; for certificate
-		// errors: "the certificate is self-signed or from an unknown CA: pass its CA file, or
-		// insecure-skip-verify for a local server".
 		{Name: "untrusted-cert", Input: "`https://` to a self-signed server without a CA file", Where: whereLogin,
 			Message: "login: certificate of https://127.0.0.1:PORT not trusted: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": tls: failed to verify certificate: x509: certificate signed by unknown authority",
-			Hint:    "check http vs https (ws vs wss), the CA file, or use insecure-skip-verify for local servers",
+			Hint:    "the certificate is self-signed or from an unknown CA: set ca_file to that CA's PEM file in the profile, or insecure = true for a local server",
 			run: func(t *testing.T) (string, string) {
 				front := tlsFront(t, newCatServer(t))
 				return passwordFails(t, front.URL)
+			}},
+		{Name: "cert-wrong-host", Input: "`https://localhost:…` to a server whose certificate does not name localhost (host name mismatch)", Where: whereLogin,
+			Message: "login: certificate of https://localhost:PORT is for another host name: Post \"https://localhost:PORT/v1/api/auth/login\": tls: failed to verify certificate: x509: certificate is valid for example.com, *.example.com, not localhost",
+			Hint:    "the certificate does not name the host in the URL: use a name it lists, or set insecure = true in the profile for a local server",
+			run: func(t *testing.T) (string, string) {
+				front := tlsFront(t, newCatServer(t))
+				return passwordFails(t, "https://localhost:"+strconv.Itoa(front.Listener.Addr().(*net.TCPAddr).Port))
+			}},
+		{Name: "cert-expired", Input: "`https://` to a server whose certificate has expired", Where: whereLogin,
+			Message: "login: certificate of https://127.0.0.1:PORT has expired or is not valid yet: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": tls: failed to verify certificate: x509: certificate has expired or is not yet valid: current time TIME is after 2020-01-02T00:00:00Z",
+			Hint:    "renew the server's certificate, or check this machine's clock; insecure = true in the profile skips the check for a local server",
+			run: func(t *testing.T) (string, string) {
+				front := tlsFrontCert(t, newCatServer(t), expiredCert(t))
+				msg, hint := passwordFails(t, front.URL)
+				return timeRE.ReplaceAllString(msg, "current time TIME is"), hint
 			}},
 		{Name: "tls-hangup", Input: "server closes the connection during the TLS handshake", Where: whereLogin,
 			Message: "login: https://127.0.0.1:PORT reset the connection: the server (or a firewall) refused it, or it is overloaded or restarting: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": connection reset by peer",
@@ -570,11 +628,9 @@ func catalogue() []catalogueCase {
 			Message: "login: http://127.0.0.1:PORT closed the connection without answering: the server crashed, or a proxy or firewall cut it: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": EOF",
 			Hint:    "is the server running at that address? check host, port and firewall",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, hangUpAfterRequest(t)) }},
-		// TODO(catalogue): the dial error still carries library text; a proxy that does not
-		// forward WebSockets deserves its own hint ("check that proxies pass Upgrade/Connection").
-		{Name: "hangup-mid-upgrade", Input: "server closes the connection during the WebSocket upgrade", Where: whereLogin,
-			Message: "connect: ws://127.0.0.1:PORT/v1/ws closed the connection without answering: the server crashed, or a proxy or firewall cut it: failed to WebSocket dial: failed to send handshake request: Get \"http://127.0.0.1:PORT/v1/ws\": EOF",
-			Hint:    "is the server running at that address? check host, port and firewall",
+		{Name: "hangup-mid-upgrade", Input: "server (or a proxy) closes the connection during the WebSocket upgrade", Where: whereLogin,
+			Message: "connect: ws://127.0.0.1:PORT/v1/ws closed the connection during the WebSocket upgrade: a proxy that does not forward WebSockets, or the server crashed: Get \"http://127.0.0.1:PORT/v1/ws\": EOF",
+			Hint:    "check that proxies in between pass the Upgrade and Connection headers (WebSockets), and that the server is running",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, hangUpOnUpgrade(t, newCatServer(t))) }},
 		{Name: "wrong-password", Input: "wrong password", Where: whereLogin,
 			Message: "login: wrong user or password (Invalid credentials) [unauthorized]",
@@ -734,20 +790,22 @@ func catalogue() []catalogueCase {
 					sendRaw(t, srv, client.OpText, []byte(`{"type":"change","subscription_id":"`+sub+`","change_type":"upsert","rows":[]}`))
 				})
 			}},
-		// TODO(catalogue): clearer as `server error INTERNAL_ERROR for subscription "ghost", which this
-		// client does not have: query failed`.
 		{Name: "error-unknown-subscription", Input: "server sends an error for a subscription the client does not have", Where: whereFooter,
-			Message: "server: query failed (ghost) [INTERNAL_ERROR]",
+			Message: "server: error for subscription \"ghost\", which this client does not have: query failed [INTERNAL_ERROR]",
 			Hint:    "the server sent something unexpected; inspect the frame tap",
 			run: func(t *testing.T) (string, string) {
 				return streamFault(t, func(srv *kalamtest.Server) {
 					sendRaw(t, srv, client.OpText, []byte(`{"type":"error","code":"INTERNAL_ERROR","message":"query failed","subscription_id":"ghost"}`))
 				})
 			}},
-		// TODO(catalogue): a frame over the 16 MiB read limit shows only as 1006; an ErrorEvent
-		// naming the limit ("frame exceeds the 16 MiB read limit; reconnecting") would say why.
-		{Name: "oversized", Input: "server sends a frame over 16 MiB", Where: whereStatus,
-			Message: "close 1006: connection lost without a close frame (network, proxy or server crash)",
+		{Name: "oversized", Input: "server sends a frame over 16 MiB (the read limit)", Where: whereFooter,
+			Message: "read: socket 1 received a frame over the 16 MiB read limit; closed with 1009: websocket: message too big",
+			Hint:    "reconnecting resumes the subscriptions; if it recurs, subscribe with a smaller batch_size or select fewer columns",
+			run: func(t *testing.T) (string, string) {
+				return streamFault(t, func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, make([]byte, 17<<20)) })
+			}},
+		{Name: "oversized-close", Input: "server sends a frame over 16 MiB: the close the client sends", Where: whereStatus,
+			Message: "close 1009: message too big for the reader limit",
 			Hint:    "",
 			run: func(t *testing.T) (string, string) {
 				return screenFault(t, "close ", func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, make([]byte, 17<<20)) })
@@ -938,4 +996,46 @@ func withCatalogueTable(t *testing.T, readme, table string) string {
 	}
 	e += len(catalogueEnd) + 1
 	return readme[:start] + section[:b] + table + section[e:] + readme[end:]
+}
+
+// TestCatalogueOversizedClose follows a frame over the 16 MiB read limit
+// past the footer notice: the connection records the 1009 close the client
+// sent (the frame log shows it outbound, with the library's reason) and
+// says why, and the dashboard then reconnects by itself.
+func TestCatalogueOversizedClose(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SKIPPED in -short: sends a 17 MiB frame")
+	}
+	t.Run("close", func(t *testing.T) {
+		srv := newCatServer(t)
+		// A slow reconnect keeps the disconnected state observable.
+		b := newCatBackend(t, session.WithClientOptions(client.WithReconnect(time.Hour, time.Hour, 0)))
+		c := openCat(t, b, srv.URL)
+		waitSnapshot(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+		sendRaw(t, srv, client.OpText, make([]byte, 17<<20))
+		s := waitSnapshot(t, c, "the 1009 close", func(s ui.Snapshot) bool { return s.State != "connected" && s.CloseCode != 0 })
+		if s.CloseCode != 1009 || s.CloseReason != "frame over the 16 MiB read limit" {
+			t.Errorf("close %d %q, want 1009 %q", s.CloseCode, s.CloseReason, "frame over the 16 MiB read limit")
+		}
+		if !strings.Contains(s.LastError, "16 MiB read limit") || !strings.Contains(s.Hint, "batch_size") {
+			t.Errorf("footer says %q — %q; want the read limit and the batch_size hint", s.LastError, s.Hint)
+		}
+		var closes []string
+		for _, f := range c.Frames().Page(ui.FrameFilter{}, 0, 1<<20) {
+			if f.Opcode == "close" {
+				closes = append(closes, fmt.Sprintf("%s %d %s", f.Dir, f.CloseCode, f.CloseReason))
+			}
+		}
+		if want := fmt.Sprintf("out 1009 read limited at %d bytes", 16<<20+1); len(closes) != 1 || closes[0] != want {
+			t.Errorf("close frames %q, want [%q]", closes, want)
+		}
+	})
+	t.Run("reconnects", func(t *testing.T) {
+		srv := newCatServer(t)
+		b := newCatBackend(t)
+		c := openCat(t, b, srv.URL)
+		waitSnapshot(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+		sendRaw(t, srv, client.OpText, make([]byte, 17<<20))
+		waitSnapshot(t, c, "reconnected", func(s ui.Snapshot) bool { return s.State == "connected" && s.Stats.Reconnects == 1 })
+	})
 }
