@@ -49,10 +49,32 @@ func (s *Server) routes() http.Handler {
 }
 
 // protect is upstream's connection-protection middleware, in front of
-// every route: a per-IP request rate (429 RATE_LIMIT_EXCEEDED) and a body
-// size cap (413 BODY_TOO_LARGE). Its bodies are json! maps: keys sorted.
+// every route: a body size cap (413 BODY_TOO_LARGE) for everyone, then,
+// for clients that are not loopback (see guardIP), a temporary ban
+// (429 IP_BANNED) and a per-IP request rate (429 RATE_LIMIT_EXCEEDED).
+// Its bodies are json! maps: keys sorted.
 func (s *Server) protect(w http.ResponseWriter, r *http.Request) bool {
-	if !s.reqLim.allow(clientIP(r), time.Now()) {
+	if r.ContentLength > maxBodyBytes {
+		writeBodyTooLarge(w, r.ContentLength)
+		return false
+	}
+	ip := guardIP(r)
+	if ip == nil || ip.IsLoopback() {
+		return true
+	}
+	key, now := ip.String(), time.Now()
+	if s.bans.banned(key, now) {
+		w.Header().Set("Retry-After", "300")
+		w.Header().Set("X-RateLimit-Reset", "300")
+		writeJSON(w, http.StatusTooManyRequests, struct {
+			Error             string `json:"error"`
+			Message           string `json:"message"`
+			RetryAfterSeconds int    `json:"retry_after_seconds"`
+		}{"IP_BANNED", "Your IP has been temporarily banned due to excessive requests", 300})
+		return false
+	}
+	if !s.reqLim.allow(key, now) {
+		s.bans.violation(key, now)
 		w.Header().Set("Retry-After", "1")
 		w.Header().Set("X-RateLimit-Reset", "1")
 		writeJSON(w, http.StatusTooManyRequests, struct {
@@ -60,10 +82,6 @@ func (s *Server) protect(w http.ResponseWriter, r *http.Request) bool {
 			Message           string `json:"message"`
 			RetryAfterSeconds int    `json:"retry_after_seconds"`
 		}{"RATE_LIMIT_EXCEEDED", "Too many requests from your IP address", 1})
-		return false
-	}
-	if r.ContentLength > maxBodyBytes {
-		writeBodyTooLarge(w, r.ContentLength)
 		return false
 	}
 	return true

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
 // UpstreamMaxConnectionsPerIP is the default of upstream's
@@ -159,4 +160,45 @@ func writeActixText(w http.ResponseWriter, status int, body string) {
 	w.Header()["Content-Type"] = nil
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body))
+}
+
+// banDuration is rate_limit.ban_duration_seconds.
+const banDuration = 300 * time.Second
+
+// ipBans is the guard's per-IP violation count and ban. Like upstream, the
+// count never decays: every 10th violation of the request rate bans the
+// IP for banDuration × min(violations/10, 6). It runs on real time, as the
+// request rate does.
+type ipBans struct {
+	mu sync.Mutex
+	m  map[string]*ipBan
+}
+
+type ipBan struct {
+	violations int
+	until      time.Time
+}
+
+func (b *ipBans) banned(ip string, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.m[ip]
+	return st != nil && now.Before(st.until)
+}
+
+func (b *ipBans) violation(ip string, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[string]*ipBan{}
+	}
+	st := b.m[ip]
+	if st == nil {
+		st = &ipBan{}
+		b.m[ip] = st
+	}
+	st.violations++
+	if st.violations >= 10 {
+		st.until = now.Add(banDuration * time.Duration(min(st.violations/10, 6)))
+	}
 }

@@ -152,3 +152,39 @@ func TestShutdownAndOriginAnswersAreBareText(t *testing.T) {
 		t.Errorf("503 body %q", body)
 	}
 }
+
+func TestRequestGuardExemptsLoopbackAndBans(t *testing.T) {
+	s := newKT(t, kalamtest.WithRequestRateLimit(1))
+	// Loopback clients are never rate limited.
+	for i := range 20 {
+		if r := doHTTP(t, "GET", s.URL+"/health", "", nil); r.status != http.StatusOK {
+			t.Fatalf("loopback request %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	// A remote client (via the trusted loopback proxy) is: each refusal is
+	// a violation, and the 10th bans the address.
+	remote := map[string]string{"X-Forwarded-For": "198.51.100.4, 10.0.0.1"}
+	var last httpResp
+	violations := 0
+	for range 200 { // real time: a burst this size beats a 1/s bucket
+		last = doHTTP(t, "GET", s.URL+"/health", "", remote)
+		if last.status == http.StatusTooManyRequests && last.json(t)["error"] == "RATE_LIMIT_EXCEEDED" {
+			violations++
+			continue
+		}
+		if last.status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	const want = `{"error":"IP_BANNED","message":"Your IP has been temporarily banned due to excessive requests","retry_after_seconds":300}`
+	if string(last.body) != want || violations != 10 {
+		t.Fatalf("after %d violations: %d %s, want the ban after 10", violations, last.status, last.body)
+	}
+	if last.header.Get("Retry-After") != "300" || last.header.Get("X-RateLimit-Reset") != "300" {
+		t.Errorf("ban headers %v", last.header)
+	}
+	// The ban is per address.
+	if r := doHTTP(t, "GET", s.URL+"/health", "", map[string]string{"X-Forwarded-For": "198.51.100.5"}); r.status != http.StatusOK {
+		t.Errorf("another client: %d", r.status)
+	}
+}

@@ -179,7 +179,11 @@ func WithMessageRateLimit(perSec int) Option { return func(c *config) { c.msgRat
 
 // WithRequestRateLimit sets the connection-protection limit on HTTP
 // requests per IP (200/s; 0 disables). Unlike the other limits it runs on
-// real time, so tests with a frozen clock do not trip it.
+// real time, so tests with a frozen clock do not trip it. As upstream,
+// loopback clients are exempt and every 10th violation bans the IP
+// (429 IP_BANNED) for 300 s or longer; a test on 127.0.0.1 sends
+// X-Forwarded-For to be limited as a remote client (see
+// WithMaxConnectionsPerIP for the address rules).
 func WithRequestRateLimit(perSec int) Option { return func(c *config) { c.reqRate = perSec } }
 
 // WithQueryRateLimit sets the /v1/api/sql calls allowed per user per

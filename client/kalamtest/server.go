@@ -47,6 +47,7 @@ type Server struct {
 	nextConn uint64
 
 	slots connSlots // registry and per-IP WebSocket slots
+	bans  ipBans    // the middleware's temporary IP bans
 
 	shutting    atomic.Bool
 	stallUntil  atomic.Int64 // unix nanos of the real clock
