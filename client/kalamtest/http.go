@@ -241,7 +241,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		bodyError(w, msg)
 		return
 	}
-	if !s.authLim.allow(clientIP(r), s.now()) {
+	if !s.authLim.allow(authKey(r), s.now()) {
 		writeAuthError(w, http.StatusTooManyRequests, "rate_limited", "Too many authentication attempts. Please retry shortly.")
 		return
 	}
@@ -324,7 +324,7 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string, exp t
 }
 
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
-	if !s.authLim.allow(clientIP(r), s.now()) {
+	if !s.authLim.allow(authKey(r), s.now()) {
 		writeAuthError(w, http.StatusTooManyRequests, "rate_limited", "Too many authentication attempts. Please retry shortly.")
 		return
 	}
@@ -434,7 +434,7 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 		bodyError(w, msg)
 		return
 	}
-	if !s.authLim.allow(clientIP(r), s.now()) {
+	if !s.authLim.allow(authKey(r), s.now()) {
 		writeAuthError(w, http.StatusTooManyRequests, "rate_limited", "Too many setup attempts. Please retry shortly.")
 		return
 	}

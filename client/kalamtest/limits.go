@@ -202,3 +202,13 @@ func (b *ipBans) violation(ip string, now time.Time) {
 		st.until = now.Add(banDuration * time.Duration(min(st.violations/10, 6)))
 	}
 }
+
+// authKey is the client address the authentication rate limit counts
+// against: upstream's secure client IP, loopback included (that limiter
+// has no loopback exemption).
+func authKey(r *http.Request) string {
+	if ip := guardIP(r); ip != nil {
+		return ip.String()
+	}
+	return clientIP(r)
+}

@@ -188,3 +188,25 @@ func TestRequestGuardExemptsLoopbackAndBans(t *testing.T) {
 		t.Errorf("another client: %d", r.status)
 	}
 }
+
+func TestAuthRateLimitCountsTheForwardedClient(t *testing.T) {
+	s := newKT(t, kalamtest.WithAuthRateLimit(1)) // frozen clock: no refill
+	login := func(xff string) int {
+		hdr := map[string]string{}
+		if xff != "" {
+			hdr["X-Forwarded-For"] = xff
+		}
+		return doHTTP(t, "POST", s.URL+"/v1/api/auth/login", `{"user":"alice","password":"`+alicePW+`"}`, hdr).status
+	}
+	if a, b := login("198.51.100.4"), login("198.51.100.4"); a != http.StatusOK || b != http.StatusTooManyRequests {
+		t.Errorf("one forwarded client twice: %d then %d, want 200 then 429", a, b)
+	}
+	// Another forwarded client and the loopback peer itself have their own
+	// buckets; a proxy header claiming localhost counts as the peer.
+	if c := login("198.51.100.5"); c != http.StatusOK {
+		t.Errorf("another forwarded client: %d", c)
+	}
+	if d, e := login(""), login("127.0.0.1"); d != http.StatusOK || e != http.StatusTooManyRequests {
+		t.Errorf("loopback then spoofed localhost: %d then %d, want 200 then 429", d, e)
+	}
+}

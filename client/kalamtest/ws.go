@@ -141,9 +141,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	if headerAuth {
 		// Header auth: validate before reading any client frame and send
 		// auth_success unprompted.
-		wc.authenticate(bearer, proto, clientIP(r))
+		wc.authenticate(bearer, proto, authKey(r))
 	}
-	wc.readLoop(clientIP(r))
+	wc.readLoop(authKey(r))
 
 	wc.cleanup()
 	<-wc.done
