@@ -59,6 +59,9 @@ type renderCache struct {
 	panes   slot[panesKey]
 	det     slot[detViewKey]
 	title   slot[titleKey]
+	small   slot[[2]int] // the too-small notice or the empty screen
+	subs    slot[subsKey]
+	sql     slot[sqlKey]
 	login   slot[loginKey]
 	token   tokenCache
 	hdr     slot[hdrKey]

@@ -150,14 +150,39 @@ func parseSubOptions(text string) (string, SubOptions) {
 
 // View renders the panel into exactly width×height cells.
 func (d *dataPanel) View(st theme.Styles, subs []Sub, now time.Time, focused bool, width, height int) string {
-	sqlH := clamp(height/3, 4, 12)
-	if d.result == nil && d.resultErr == "" && !d.running {
-		sqlH = 4
-	}
+	sqlH := d.sqlHeight(height)
 	subsH := height - sqlH
 	top := d.subsView(st, subs, now, focused, width, subsH)
 	bottom := d.sqlView(st, focused, width, sqlH)
 	return top + "\n" + bottom
+}
+
+// sqlHeight is how many of height lines the SQL console takes.
+func (d *dataPanel) sqlHeight(height int) int {
+	if d.result == nil && d.resultErr == "" && !d.running {
+		return 4
+	}
+	return clamp(height/3, 4, 12)
+}
+
+// tableRoom is how many rows of s fit under its title, info, warnings and
+// table header in height lines.
+func tableRoom(s Sub, height int) int {
+	above := 2
+	if s.Gap != "" {
+		above++
+	}
+	if s.Err != "" {
+		above++
+	}
+	return height - above - 1
+}
+
+// rowWindow clamps scroll so the last row can reach the bottom and returns
+// it with the rows that fit in room.
+func rowWindow(rows []Row, scroll, room int) (int, []Row) {
+	scroll = clamp(scroll, 0, max(len(rows)-room, 0))
+	return scroll, rows[scroll:min(scroll+max(room, 0), len(rows))]
 }
 
 func (d *dataPanel) subsView(st theme.Styles, subs []Sub, now time.Time, focused bool, width, height int) string {
@@ -207,9 +232,8 @@ func (d *dataPanel) subsView(st theme.Styles, subs []Sub, now time.Time, focused
 	if len(idx) == 0 {
 		return box(lines, width, height)
 	}
-	room := height - len(lines) - 1
-	d.scroll = clamp(d.scroll, 0, max(len(s.Rows)-room, 0))
-	visible := s.Rows[d.scroll:min(d.scroll+max(room, 0), len(s.Rows))]
+	var visible []Row
+	d.scroll, visible = rowWindow(s.Rows, d.scroll, tableRoom(s, height))
 	headers := make([]string, len(idx))
 	cells := make([][]string, len(visible))
 	for j, i := range idx {

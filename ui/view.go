@@ -40,20 +40,26 @@ func (m *Model) render() string {
 	if m.quitting {
 		return ""
 	}
-	if w < minWidth || h < minHeight {
-		msg := fmt.Sprintf("kalamdash needs at least %d×%d (now %d×%d): enlarge the terminal", minWidth, minHeight, w, h)
-		return box([]string{truncate(msg, w)}, w, h)
-	}
 	if m.rc == nil {
 		// m is View's own copy: an empty cache renders everything afresh.
 		m.rc = newRenderCache()
 	}
-	if m.loggingIn {
-		return m.cachedLogin(w, h)
-	}
 	t := m.current()
-	if t == nil {
-		return box(nil, w, h)
+	switch {
+	case w < minWidth || h < minHeight, !m.loggingIn && t == nil:
+		k := [2]int{w, h}
+		if v, ok := m.rc.small.get(k); ok {
+			return v
+		}
+		v := box(nil, w, h)
+		if w < minWidth || h < minHeight {
+			msg := fmt.Sprintf("kalamdash needs at least %d×%d (now %d×%d): enlarge the terminal", minWidth, minHeight, w, h)
+			v = box([]string{truncate(msg, w)}, w, h)
+		}
+		m.rc.small.put(k, v)
+		return v
+	case m.loggingIn:
+		return m.cachedLogin(w, h)
 	}
 	// Two bars, the body in h-4 lines, the status bar and the footer: the
 	// same cells as box over all the lines, built from cached parts.

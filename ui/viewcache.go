@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -150,7 +151,7 @@ func (m *Model) cachedBody(t *tab) (body string, fitted bool) {
 	case viewToken:
 		return m.cachedTokenView(t, l.bodyH), false
 	case viewData:
-		return t.data.View(m.st, t.snap.Subs, m.now(), true, m.width, l.bodyH), false
+		return m.cachedDataView(t, l.bodyH), false
 	}
 	k := panesKey{stID: m.stID, l: l, width: m.width}
 	k.list = m.rc.inspector(&t.insp, &m.st, m.stID, t.focus == 0, l.listW)
@@ -267,5 +268,112 @@ func (m *Model) cachedLogin(w, h int) string {
 	}
 	v := box(strings.Split(f.render(m.st, w, h, k.inputs), "\n"), w, h)
 	m.rc.login.put(k, v)
+	return v
+}
+
+// keyBuf encodes a key's variable-length contents into one string:
+// length-prefixed, so no two different contents encode alike.
+type keyBuf []byte
+
+func (b *keyBuf) str(s string) {
+	*b = strconv.AppendInt(*b, int64(len(s)), 10)
+	*b = append(*b, ':')
+	*b = append(*b, s...)
+}
+
+func (b *keyBuf) num(n int64) {
+	*b = strconv.AppendInt(*b, n, 10)
+	*b = append(*b, ';')
+}
+
+// subsKey is everything the subscriptions part of the data view shows:
+// the panel state before View clamps it, and content, the encoded tab
+// labels, the selected subscription's fields and its visible rows with
+// their change highlights.
+type subsKey struct {
+	stID          uint64
+	width, height int
+	editing       bool
+	sel, scroll   int
+	content       string
+}
+
+// sqlKey is everything the SQL console shows. A result is a new value per
+// query (handleQuery), so its pointer identifies it.
+type sqlKey struct {
+	stID              uint64
+	width, height     int
+	editing, running  bool
+	input             string
+	resultSQL, resErr string
+	result            *QueryResult
+}
+
+// cachedDataView renders the data view from its two cached parts.
+func (m *Model) cachedDataView(t *tab, height int) string {
+	d := &t.data
+	sqlH := d.sqlHeight(height)
+	return m.cachedSubs(d, t.snap.Subs, height-sqlH) + "\n" + m.cachedSQL(d, sqlH)
+}
+
+func (m *Model) cachedSubs(d *dataPanel, subs []Sub, height int) string {
+	now := m.now() // one reading for the key and the render
+	k := subsKey{stID: m.stID, width: m.width, height: height, editing: d.editing, sel: d.sel, scroll: d.scroll}
+	var b keyBuf
+	b.num(int64(len(subs)))
+	if len(subs) > 0 {
+		for _, s := range subs {
+			b.str(s.ID)
+			b.str(s.Status)
+			b.num(int64(len(s.Rows)))
+		}
+		// The same window subsView shows (it clamps the same way).
+		s := subs[clamp(d.sel, 0, len(subs)-1)]
+		for _, f := range []string{s.SQL, s.Status, s.PK, s.Gap, s.Err} {
+			b.str(f)
+		}
+		b.num(s.LastSeq)
+		b.num(s.Changes)
+		b.num(int64(len(s.Columns)))
+		for _, c := range s.Columns {
+			b.str(c)
+		}
+		_, visible := rowWindow(s.Rows, d.scroll, tableRoom(s, height))
+		for _, r := range visible {
+			b.num(int64(len(r.Values)))
+			for _, v := range r.Values {
+				b.str(v)
+			}
+			hl := ""
+			if r.Change != "" && now.Sub(r.ChangedAt) < highlightFor {
+				hl = r.Change
+			}
+			b.str(hl)
+		}
+	}
+	k.content = string(b)
+	if v, ok := m.rc.subs.get(k); ok {
+		return v
+	}
+	v := d.subsView(m.st, subs, now, true, m.width, height)
+	m.rc.subs.put(k, v)
+	return v
+}
+
+func (m *Model) cachedSQL(d *dataPanel, height int) string {
+	k := sqlKey{stID: m.stID, width: m.width, height: height, editing: d.editing, running: d.running,
+		resErr: d.resultErr, result: d.result}
+	if d.editing {
+		d.input.SetWidth(max(m.width-14, 10)) // as sqlView does
+		k.input = d.input.View()
+	}
+	if d.running {
+		k.resultSQL = d.resultSQL
+	}
+	if v, ok := m.rc.sql.get(k); ok {
+		return v
+	}
+	v := d.sqlView(m.st, true, m.width, height)
+	m.rc.sql.put(k, v)
 	return v
 }
