@@ -66,8 +66,8 @@ type LoginDefaults struct {
 	Banner string
 }
 
-func newLoginForm(st theme.Styles, profiles []Profile, d LoginDefaults) loginForm {
-	f := loginForm{profiles: profiles, profile: -1, banner: d.Banner, noCompress: d.NoCompress, msgpack: d.Msgpack}
+func newLoginForm(st theme.Styles, profiles []Profile, d LoginDefaults) *loginForm {
+	f := &loginForm{profiles: profiles, profile: -1, banner: d.Banner, noCompress: d.NoCompress, msgpack: d.Msgpack}
 	// A one-space prompt lines the inputs up with the padded choices.
 	f.url = newInput(st, " ", "https://kalamdb.example.com:8080")
 	f.user = newInput(st, " ", "user")
@@ -327,25 +327,24 @@ func (f *loginForm) View(st theme.Styles, width, height int) string {
 // password, token, source; "" when hidden).
 type loginInputs [5]string
 
-// inputViews sizes the text inputs for width and renders the ones the
-// current auth mode shows.
+// inputViews renders the text inputs the current auth mode shows, sized
+// for width. It sizes copies: the form's own inputs keep the width Update
+// gave them (none), as they always have.
 func (f *loginForm) inputViews(width int) loginInputs {
 	fieldW := clamp(width-8, 30, 72) - 16
-	// Not f.inputs(): its map would move the whole form (and the model
-	// holding it) to the heap on every View.
-	ins := [...]*textinput.Model{&f.url, &f.user, &f.password, &f.token, &f.source}
-	for _, in := range ins {
+	view := func(in textinput.Model) string {
 		in.SetWidth(max(fieldW-1, 8))
+		return in.View()
 	}
 	var v loginInputs
-	v[0] = f.url.View()
+	v[0] = view(f.url)
 	switch authModes[f.auth] {
 	case "password":
-		v[1], v[2] = f.user.View(), f.password.View()
+		v[1], v[2] = view(f.user), view(f.password)
 	case "jwt":
-		v[3] = f.token.View()
+		v[3] = view(f.token)
 	case "token-command", "token-file":
-		v[4] = f.source.View()
+		v[4] = view(f.source)
 	}
 	return v
 }

@@ -54,7 +54,7 @@ func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
 		m.login.err, m.login.busy = "", false
 		return m, nil
 	case "theme":
-		m.setStyles(themeFor(arg, m.st))
+		m.setStyles(themeFor(arg, *m.st))
 		return m, nil
 	}
 	t := m.current()

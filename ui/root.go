@@ -62,8 +62,8 @@ type notice struct {
 // Model is the root model of the dashboard.
 type Model struct {
 	be         Backend
-	st         theme.Styles
-	stID       uint64 // identifies st in render cache keys; new on every change
+	st         *theme.Styles // shared by copies: a Styles is never changed, only replaced
+	stID       uint64        // identifies st in render cache keys; new on every change
 	rc         *renderCache
 	fixedStyle bool
 	now        func() time.Time
@@ -77,8 +77,8 @@ type Model struct {
 
 	width, height int
 
-	loggingIn  bool // the login screen is shown
-	login      loginForm
+	loggingIn  bool       // the login screen is shown
+	login      *loginForm // shared by copies, like the tabs (keeps the model small to copy)
 	loginDefs  LoginDefaults
 	tabs       []*tab
 	active     int
@@ -95,7 +95,7 @@ type Option func(*Model)
 // WithStyles sets the styles. When fixed is true the background-colour
 // answer from the terminal does not replace them (NO_COLOR, tests).
 func WithStyles(st theme.Styles, fixed bool) Option {
-	return func(m *Model) { m.st, m.fixedStyle = st, fixed }
+	return func(m *Model) { m.st, m.fixedStyle = &st, fixed }
 }
 
 // WithClock injects the clock used for countdowns and highlights, so tests
@@ -115,7 +115,7 @@ func WithExportDir(dir string) Option { return func(m *Model) { m.exportDir = di
 func New(b Backend, opts ...Option) Model {
 	m := Model{
 		be:        b,
-		st:        theme.New(true),
+		st:        new(theme.New(true)),
 		now:       time.Now,
 		ticks:     true,
 		keys:      DefaultKeyMap(),
@@ -134,8 +134,8 @@ func New(b Backend, opts ...Option) Model {
 	if b != nil {
 		profiles = b.Profiles()
 	}
-	m.login = newLoginForm(m.st, profiles, m.loginDefs)
-	m.palette = newInput(m.st, ":", "refresh · policy periodic 30s · compress off · sql SELECT 1 · export · quit")
+	m.login = newLoginForm(*m.st, profiles, m.loginDefs)
+	m.palette = newInput(*m.st, ":", "refresh · policy periodic 30s · compress off · sql SELECT 1 · export · quit")
 	m.palette.ShowSuggestions = true
 	m.palette.SetSuggestions(paletteCommands)
 	return m
@@ -224,7 +224,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m *Model) setStyles(st theme.Styles) {
-	m.st, m.stID = st, nextRenderID()
+	m.st, m.stID = &st, nextRenderID()
 	m.applyStyles()
 	is := inputStyles(st)
 	m.palette.SetStyles(is)
@@ -298,7 +298,7 @@ func (m Model) handleOpened(msg openedMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
-	t := &tab{conn: msg.conn, insp: newInspector(m.st), det: newDetail(), data: newDataPanel(m.st)}
+	t := &tab{conn: msg.conn, insp: newInspector(*m.st), det: newDetail(), data: newDataPanel(*m.st)}
 	t.snap = msg.conn.Snapshot()
 	if t.snap.Name == "" {
 		t.snap.Name = msg.req.Name
@@ -552,7 +552,7 @@ func (m *Model) syncDetail() {
 		return
 	}
 	f, ok := t.insp.selected()
-	t.det.show(m.st, m.stID, f, ok, m.layout().detailW, t.reveal)
+	t.det.show(*m.st, m.stID, f, ok, m.layout().detailW, t.reveal)
 }
 
 var _ tea.Model = Model{}

@@ -148,7 +148,7 @@ func (m *Model) viewBar(t *tab, p summaryParts) string {
 			s += m.st.Tab.Render(label)
 		}
 	}
-	sum := renderSummary(m.st, p, m.width-lipgloss.Width(s)-2)
+	sum := renderSummary(*m.st, p, m.width-lipgloss.Width(s)-2)
 	gap := m.width - lipgloss.Width(s) - lipgloss.Width(sum)
 	if gap < 2 {
 		return fit(s, m.width)

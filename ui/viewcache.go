@@ -69,7 +69,7 @@ func (m *Model) cachedStatus(t *tab) string {
 	if v, ok := m.rc.status.get(k); ok {
 		return v
 	}
-	v := fit(renderStatus(m.st, k), m.width)
+	v := fit(renderStatus(*m.st, k), m.width)
 	m.rc.status.put(k, v)
 	return v
 }
@@ -154,8 +154,8 @@ func (m *Model) cachedBody(t *tab) (body string, fitted bool) {
 		return m.cachedDataView(t, l.bodyH), false
 	}
 	k := panesKey{stID: m.stID, l: l, width: m.width}
-	k.list = m.rc.inspector(&t.insp, &m.st, m.stID, t.focus == 0, l.listW)
-	k.det = m.rc.detail(&t.det, m.st, m.stID, t.focus == 1, l.detailW)
+	k.list = m.rc.inspector(&t.insp, m.st, m.stID, t.focus == 0, l.listW)
+	k.det = m.rc.detail(&t.det, *m.st, m.stID, t.focus == 1, l.detailW)
 	if v, ok := m.rc.panes.get(k); ok {
 		return v, true
 	}
@@ -230,7 +230,7 @@ func (m *Model) cachedTokenView(t *tab, height int) string {
 	if c.ok && c.key == k && reflect.DeepEqual(c.snap, s) {
 		return c.val
 	}
-	v := tokenViewAt(m.st, s, k.clock, m.tokenKeys, m.width, height)
+	v := tokenViewAt(*m.st, s, k.clock, m.tokenKeys, m.width, height)
 	s.Rotations, s.Providers = slices.Clone(s.Rotations), slices.Clone(s.Providers)
 	*c = tokenCache{ok: true, key: k, snap: s, val: v}
 	return v
@@ -251,7 +251,7 @@ type loginKey struct {
 // on every View (they hold the cursor), the form around them when they or
 // the form's state changed.
 func (m *Model) cachedLogin(w, h int) string {
-	f := &m.login
+	f := m.login
 	k := loginKey{stID: m.stID, width: w, height: h, focus: f.focus, auth: f.auth, profile: f.profile,
 		noCompress: f.noCompress, msgpack: f.msgpack, busy: f.busy, err: f.err, hint: f.hint, banner: f.banner,
 		inputs: f.inputViews(w)}
@@ -266,7 +266,7 @@ func (m *Model) cachedLogin(w, h int) string {
 	if v, ok := m.rc.login.get(k); ok {
 		return v
 	}
-	v := box(strings.Split(f.render(m.st, w, h, k.inputs), "\n"), w, h)
+	v := box(strings.Split(f.render(*m.st, w, h, k.inputs), "\n"), w, h)
 	m.rc.login.put(k, v)
 	return v
 }
@@ -355,7 +355,7 @@ func (m *Model) cachedSubs(d *dataPanel, subs []Sub, height int) string {
 	if v, ok := m.rc.subs.get(k); ok {
 		return v
 	}
-	v := d.subsView(m.st, subs, now, true, m.width, height)
+	v := d.subsView(*m.st, subs, now, true, m.width, height)
 	m.rc.subs.put(k, v)
 	return v
 }
@@ -373,7 +373,7 @@ func (m *Model) cachedSQL(d *dataPanel, height int) string {
 	if v, ok := m.rc.sql.get(k); ok {
 		return v
 	}
-	v := d.sqlView(m.st, true, m.width, height)
+	v := d.sqlView(*m.st, true, m.width, height)
 	m.rc.sql.put(k, v)
 	return v
 }
