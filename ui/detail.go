@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -170,13 +171,20 @@ var (
 	secretFieldRE = regexp.MustCompile(`("(?:password|token|access_token|refresh_token|authorization|Authorization)"\s*:\s*")[^"]+(")`)
 )
 
-// redact masks secrets in text unless reveal is set.
+// redact masks secrets in text unless reveal is set. Each expression runs
+// only when text holds a literal it cannot match without, so a large frame
+// with no secrets is not scanned by the regexp engine at all.
 func redact(b []byte, reveal bool) []byte {
 	if reveal || len(b) == 0 {
 		return b
 	}
-	b = jwtRE.ReplaceAll(b, []byte("«redacted»"))
-	return secretFieldRE.ReplaceAll(b, []byte("${1}«redacted»${2}"))
+	if bytes.Contains(b, []byte("eyJ")) {
+		b = jwtRE.ReplaceAll(b, []byte("«redacted»"))
+	}
+	if bytes.Contains(b, []byte(`"password"`)) || bytes.Contains(b, []byte(`token"`)) || bytes.Contains(b, []byte(`uthorization"`)) {
+		b = secretFieldRE.ReplaceAll(b, []byte("${1}«redacted»${2}"))
+	}
+	return b
 }
 
 // jsonStyle converts theme styles to tidwall/pretty's escape pairs.
@@ -255,12 +263,19 @@ func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, r
 }
 
 // wrapLines hard-wraps text at width cells, keeping ANSI sequences intact.
+// Lines that fit are kept as they are (most lines of pretty JSON): the
+// wrapper is the costly part of rendering a large frame.
 func wrapLines(s string, width int) []string {
 	if width <= 0 {
 		return nil
 	}
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
+	lines := strings.Split(s, "\n")
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		if cellWidth(l) <= width && !strings.ContainsAny(l, "\t\r") {
+			out = append(out, l)
+			continue
+		}
 		w := lipgloss.Wrap(l, width, "")
 		out = append(out, strings.Split(w, "\n")...)
 	}

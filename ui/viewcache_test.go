@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/kalamdash/kalamdash/theme"
@@ -295,4 +296,69 @@ func TestDataViewCacheFollowsRowsClockAndConsole(t *testing.T) {
 	m = drive(m, keyPress("enter"))
 	requireFresh(t, "result", m)
 	requireContains(t, m, "3 rows in 4ms")
+}
+
+// TestWrapLinesKeepsFittingLines checks the assumption wrapLines' fast
+// path rests on: the wrapper returns a line that fits unchanged. The
+// corpus is every detail line of the stub's frames and of a large batch,
+// highlighted in each theme and raw, at several widths.
+func TestWrapLinesKeepsFittingLines(t *testing.T) {
+	_, b, _ := loggedIn(t, 120, 36)
+	var bodies []string
+	for _, f := range b.conns[0].log.frames {
+		bodies = append(bodies, string(f.Decoded))
+	}
+	bodies = append(bodies, largeJSON(64<<10), `{"wide":"日本語のテキスト😀","esc":"a\u001b[31mred"}`, "plain text with  spaces   and a very long word "+strings.Repeat("x", 300))
+	checked := 0
+	for _, st := range []theme.Styles{theme.New(true), theme.New(false), theme.NoColor()} {
+		for _, width := range []int{20, 57, 80, 118} {
+			for _, body := range bodies {
+				for _, mode := range []int{modePretty, modeRaw} {
+					f := textFrame(stubEpoch, "in", "x", "", body)
+					var text string
+					if mode == modePretty {
+						lines := renderDetail(st, jsonStyle(st), f, mode, width, true)
+						text = strings.Join(lines, "\n")
+					} else {
+						text = body
+					}
+					for _, l := range strings.Split(text, "\n") {
+						if cellWidth(l) > width {
+							continue
+						}
+						checked++
+						if w := lipgloss.Wrap(l, width, ""); w != l {
+							t.Fatalf("width %d: Wrap changed a line that fits:\n%q\n%q", width, l, w)
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d lines checked", checked)
+	}
+}
+
+// TestRedactSkipsOnlyWhatCannotMatch: redact's literal pre-checks give the
+// same result as always running both expressions.
+func TestRedactSkipsOnlyWhatCannotMatch(t *testing.T) {
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
+	inputs := []string{
+		`{"type":"authenticate","method":"jwt","token":"` + jwt + `"}`,
+		`{"user":"admin","password":"hunter2"}`,
+		`{"access_token":"abc","refresh_token":"def","Authorization":"Bearer x","authorization" : "y"}`,
+		`{"token" :  "spaced"}`, `{"note":"no secrets here"}`, `Bearer ` + jwt, `eyJ`, `{"tokens":"x"}`,
+		largeJSON(4 << 10),
+	}
+	_, b, _ := loggedIn(t, 80, 24)
+	for _, f := range b.conns[0].log.frames {
+		inputs = append(inputs, string(f.Decoded), string(f.Wire))
+	}
+	for _, in := range inputs {
+		want := secretFieldRE.ReplaceAll(jwtRE.ReplaceAll([]byte(in), []byte("«redacted»")), []byte("${1}«redacted»${2}"))
+		if got := redact([]byte(in), false); string(got) != string(want) {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
