@@ -144,10 +144,11 @@ func rowKeyOf(f Frame) rowKey {
 
 // inspector renders the frame list, or returns the last render when
 // nothing it shows changed. While the filter is being edited the list is
-// rendered afresh (the input has a cursor).
+// laid out afresh (the title holds the input and its cursor) from cached
+// rows.
 func (c *renderCache) inspector(in *inspector, st *theme.Styles, stID uint64, focused bool, width int) string {
 	if in.editing {
-		return in.render(st, focused, width, nil)
+		return in.render(st, focused, width, &rowRenderer{cache: c, stID: stID})
 	}
 	k := inspKey{stID: stID, focused: focused, width: width, height: in.height, filter: in.filter,
 		filterErr: in.filterErr, total: in.total, cursor: in.cursor, top: in.top, pausedNew: in.pausedNew,
