@@ -16,7 +16,10 @@ import (
 // a key holding everything its output depends on, and a part is rendered
 // again only when its key changes. Keys, not dirty flags: Update never has
 // to remember to invalidate anything, and a stale entry cannot be shown
-// because a different input is a different key.
+// because a different input is a different key. Parts that move with the
+// clock (countdowns, expiry bars, change highlights, notices) are keyed by
+// what they show (the countdown to the second, the bar's length), not by
+// the time, so they re-render when the text changes, not on every View.
 //
 // The Model is a value that Update copies, so the cache lives behind a
 // pointer all copies share; that is safe because every entry is keyed by
@@ -24,6 +27,10 @@ import (
 // render of that part) except the frame-row cache, which keeps the rows of
 // the last two renders. A nil *renderCache renders everything afresh (tests
 // compare the two). Like View itself, it is used from one goroutine.
+//
+// Still rendered on every View: the text inputs that hold a cursor (login
+// fields, filter, palette) and the keys themselves (a few formatted
+// numbers per View).
 
 // renderSeq numbers style sets and detail renders. It is global so two
 // copies of a model can never give different content the same number.
@@ -49,24 +56,26 @@ func (s *slot[K]) put(k K, v string) { s.ok, s.key, s.val = true, k, v }
 
 // renderCache holds the last render of each part of the screen.
 type renderCache struct {
-	frame   slot[frameKey]
-	block   slot[blockKey]
+	frame slot[frameKey] // the whole screen
+	block slot[blockKey] // the body laid into its cells
+	small slot[[2]int]   // the too-small notice or the empty screen
+	login slot[loginKey]
+	title slot[titleKey] // the window title
+
 	top     slot[topKey]
 	viewBar slot[viewBarKey]
 	status  slot[statusParts]
 	footer  slot[footerKey]
-	help    slot[helpKey]
-	panes   slot[panesKey]
-	det     slot[detViewKey]
-	title   slot[titleKey]
-	small   slot[[2]int] // the too-small notice or the empty screen
-	subs    slot[subsKey]
-	sql     slot[sqlKey]
-	login   slot[loginKey]
-	token   tokenCache
-	hdr     slot[hdrKey]
-	insp    inspCache
-	rows    rowCache
+
+	help  slot[helpKey]
+	token tokenCache
+	subs  slot[subsKey]
+	sql   slot[sqlKey]
+	panes slot[panesKey] // frames view: list and detail side by side or stacked
+	det   slot[detViewKey]
+	insp  inspCache
+	hdr   slot[hdrKey]
+	rows  rowCache
 }
 
 func newRenderCache() *renderCache { return &renderCache{} }
