@@ -67,15 +67,16 @@ type renderCache struct {
 	status  slot[statusParts]
 	footer  slot[footerKey]
 
-	help  slot[helpKey]
-	token tokenCache
-	subs  slot[subsKey]
-	sql   slot[sqlKey]
-	panes slot[panesKey] // frames view: list and detail side by side or stacked
-	det   slot[detViewKey]
-	insp  inspCache
-	hdr   slot[hdrKey]
-	rows  rowCache
+	help   slot[helpKey]
+	token  tokenCache
+	subs   slot[subsKey]
+	sql    slot[sqlKey]
+	panes  slot[panesKey] // frames view: list and detail side by side or stacked
+	det    slot[detViewKey]
+	insp   inspCache
+	hdr    slot[hdrKey]
+	rows   rowCache
+	pieces *rowStyles
 }
 
 func newRenderCache() *renderCache { return &renderCache{} }
@@ -227,7 +228,10 @@ func (r *rowRenderer) row(in *inspector, st *theme.Styles, f Frame, width int, s
 		v, ok = rc.prev[k]
 	}
 	if !ok {
-		v = in.row(st, f, width, sel, newSocket)
+		if r.cache.pieces == nil || r.cache.pieces.stID != r.stID {
+			r.cache.pieces = newRowStyles(st, r.stID)
+		}
+		v = in.row(st, r.cache.pieces, f, width, sel, newSocket)
 		if sel {
 			// Only the selected row is styled after its fit.
 			v = fit(v, width)

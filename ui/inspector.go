@@ -241,9 +241,53 @@ func (m *inspector) header(st *theme.Styles, width int) string {
 	return st.Header.Render(fit(b.String(), width))
 }
 
-// row renders one frame row. Rows other than the selected one come out
-// exactly width cells wide (fit is their last step).
-func (m *inspector) row(st *theme.Styles, f Frame, width int, sel, newSocket bool) string {
+// rowStyles are the styled pieces rows share (direction arrows, the
+// new-socket mark, encoding markers), rendered once per style set rather
+// than once per row. A nil *rowStyles renders them on each call.
+type rowStyles struct {
+	stID          uint64
+	in, out, sock string
+	enc           map[string]string // fitted marker → styled
+}
+
+func newRowStyles(st *theme.Styles, stID uint64) *rowStyles {
+	return &rowStyles{stID: stID, in: st.In.Render("↓"), out: st.Out.Render("↑"), sock: st.Info.Render("↻"), enc: map[string]string{}}
+}
+
+func (p *rowStyles) arrow(st *theme.Styles, out bool) string {
+	switch {
+	case p != nil && out:
+		return p.out
+	case p != nil:
+		return p.in
+	case out:
+		return st.Out.Render("↑")
+	}
+	return st.In.Render("↓")
+}
+
+func (p *rowStyles) socket(st *theme.Styles) string {
+	if p == nil {
+		return st.Info.Render("↻")
+	}
+	return p.sock
+}
+
+func (p *rowStyles) encoding(st *theme.Styles, s string) string {
+	if p == nil {
+		return st.Warn.Render(s)
+	}
+	v, ok := p.enc[s]
+	if !ok {
+		v = st.Warn.Render(s)
+		p.enc[s] = v
+	}
+	return v
+}
+
+// row renders one frame row (pieces may be nil). Rows other than the
+// selected one come out exactly width cells wide (fit is their last step).
+func (m *inspector) row(st *theme.Styles, pieces *rowStyles, f Frame, width int, sel, newSocket bool) string {
 	c := layoutCols(width)
 	ts := f.Time.Format("15:04:05.000")
 	if c.time < 12 {
@@ -256,11 +300,7 @@ func (m *inspector) row(st *theme.Styles, f Frame, width int, sel, newSocket boo
 		arrow = "↑"
 	}
 	if !sel {
-		if f.Dir == "out" {
-			arrow = st.Out.Render(arrow)
-		} else {
-			arrow = st.In.Render(arrow)
-		}
+		arrow = pieces.arrow(st, f.Dir == "out")
 	}
 	typ := f.Type
 	switch {
@@ -299,10 +339,10 @@ func (m *inspector) row(st *theme.Styles, f Frame, width int, sel, newSocket boo
 	}
 	encS := fit(enc, c.enc)
 	if enc != "" {
-		encS = st.Warn.Render(encS)
+		encS = pieces.encoding(st, encS)
 	}
 	if newSocket {
-		gutter = st.Info.Render(gutter)
+		gutter = pieces.socket(st)
 	}
 	line := gutter + strings.Join(cols, " ") + " " + encS
 	if f.Err != "" {
@@ -391,7 +431,7 @@ func (m *inspector) render(st *theme.Styles, focused bool, width int, rows *rowR
 		if rows != nil {
 			lines = append(lines, rows.row(m, st, f, width, sel, newSocket))
 		} else {
-			lines = append(lines, fit(m.row(st, f, width, sel, newSocket), width))
+			lines = append(lines, fit(m.row(st, nil, f, width, sel, newSocket), width))
 		}
 	}
 	if rows != nil {
