@@ -69,6 +69,7 @@ type counters struct {
 	httpRequests, decodeErrors, refreshCoalesced    atomic.Uint64
 	tapSeq                                          atomic.Uint64
 	rtt, lastKeepalive, connectedSince              atomic.Int64
+	httpAnswered                                    atomic.Bool // some HTTP call got a KalamDB answer
 }
 
 // Connect validates rawURL (http, https, ws or wss; a path prefix is kept),

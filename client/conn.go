@@ -135,6 +135,13 @@ func (c *Client) dialError(target string, status int, err error) error {
 		return &Error{Kind: KindOther, Op: "connect", Status: status, Message: "upgrade refused (403): origin not allowed?", Err: err}
 	case status == http.StatusServiceUnavailable:
 		return &Error{Kind: KindUnreachable, Op: "connect", Status: status, Message: "server refused the socket (503): shutting down or full", Err: err}
+	case status == http.StatusUpgradeRequired || status == http.StatusBadRequest && c.st.httpAnswered.Load():
+		// The server wanted an upgrade it did not get (KalamDB's actix
+		// answers 400, coder/websocket 426), and the same address answered
+		// HTTP in JSON, so the scheme is right: something in between
+		// dropped the Upgrade/Connection headers.
+		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, hint: upgradeHint,
+			Message: fmt.Sprintf("%s answered HTTP %d to the WebSocket upgrade: a proxy in between does not forward WebSockets", target, status), Err: err}
 	case status == http.StatusBadRequest && c.base.Scheme == "http":
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: "upgrade answered HTTP 400: if the server uses TLS, use https:// or wss://", Err: err}
 	case status != 0 && status != http.StatusSwitchingProtocols:

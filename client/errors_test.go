@@ -3,9 +3,12 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -295,5 +298,43 @@ func TestQueryRetriesOnlyIdempotentStatements(t *testing.T) {
 	srv.RefuseFor(0)
 	if _, err := c.Query(ctxT(t), "SELECT * FROM app.messages"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestProxyDroppingUpgradeIsNamed: behind a proxy that forwards HTTP but
+// drops the Upgrade/Connection headers, the login works and the upgrade
+// is answered with a plain HTTP error. The error names the proxy and the
+// hint says which headers it must pass, instead of "not KalamDB?".
+func TestProxyDroppingUpgradeIsNamed(t *testing.T) {
+	srv := newServer(t)
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	director := rp.Director
+	rp.Director = func(r *http.Request) {
+		director(r)
+		r.Header.Del("Upgrade")
+		r.Header.Del("Connection")
+	}
+	proxy := httptest.NewServer(rp)
+	defer proxy.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = client.Connect(ctx, proxy.URL, client.WithAuth(client.Basic("alice", alicePW)))
+	if err == nil {
+		t.Fatal("connected through a proxy that drops the upgrade")
+	}
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status == 0 {
+		t.Fatalf("error %v (%T), want a *client.Error with the upgrade's status", err, err)
+	}
+	if !strings.Contains(err.Error(), "proxy in between does not forward WebSockets") {
+		t.Errorf("error %q does not name the proxy", err)
+	}
+	if h := client.Hint(err); !strings.Contains(h, "Upgrade and Connection headers") {
+		t.Errorf("hint %q does not say which headers the proxy must pass", h)
 	}
 }

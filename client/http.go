@@ -69,6 +69,9 @@ func (c *Client) do(ctx context.Context, op, method, path string, body any, bear
 	if err != nil {
 		return nil, classifyNetErr(op, c.base.String(), err)
 	}
+	if resp.StatusCode < 500 && json.Valid(data) {
+		c.st.httpAnswered.Store(true) // scheme, host and port are right
+	}
 	return &httpResult{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
