@@ -368,6 +368,23 @@ func hangUpOnUpgrade(t *testing.T, srv *kalamtest.Server) string {
 	return s.URL
 }
 
+// upgradeStripper forwards every request to srv but drops the Upgrade and
+// Connection headers, as a proxy that does not know WebSockets does.
+func upgradeStripper(t *testing.T, srv *kalamtest.Server) string {
+	t.Helper()
+	target, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	director := rp.Director
+	rp.Director = func(r *http.Request) {
+		director(r)
+		r.Header.Del("Upgrade")
+		r.Header.Del("Connection")
+	}
+	s := httptest.NewServer(rp)
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
 // tlsHangUp completes nothing: it accepts TCP and closes during the TLS
 // handshake (after reading the ClientHello).
 func tlsHangUp(t *testing.T) string {
@@ -632,6 +649,10 @@ func catalogue() []catalogueCase {
 			Message: "connect: ws://127.0.0.1:PORT/v1/ws closed the connection during the WebSocket upgrade: a proxy that does not forward WebSockets, or the server crashed: Get \"http://127.0.0.1:PORT/v1/ws\": EOF",
 			Hint:    "check that proxies in between pass the Upgrade and Connection headers (WebSockets), and that the server is running",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, hangUpOnUpgrade(t, newCatServer(t))) }},
+		{Name: "proxy-drops-upgrade", Input: "a proxy forwards HTTP but drops the WebSocket Upgrade headers", Where: whereLogin,
+			Message: "connect: ws://127.0.0.1:PORT/v1/ws answered HTTP 426 to the WebSocket upgrade: a proxy in between does not forward WebSockets",
+			Hint:    "check that proxies in between pass the Upgrade and Connection headers (WebSockets), and that the server is running",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, upgradeStripper(t, newCatServer(t))) }},
 		{Name: "wrong-password", Input: "wrong password", Where: whereLogin,
 			Message: "login: wrong user or password (Invalid credentials) [unauthorized]",
 			Hint:    "check the user name and password, or log in again for a fresh token",

@@ -141,7 +141,8 @@ func (c *Client) dialError(target string, status int, err error) error {
 		// HTTP in JSON, so the scheme is right: something in between
 		// dropped the Upgrade/Connection headers.
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, hint: upgradeHint,
-			Message: fmt.Sprintf("%s answered HTTP %d to the WebSocket upgrade: a proxy in between does not forward WebSockets", target, status), Err: err}
+			// No Err: the library's text only repeats the status.
+			Message: fmt.Sprintf("%s answered HTTP %d to the WebSocket upgrade: a proxy in between does not forward WebSockets", target, status)}
 	case status == http.StatusBadRequest && c.base.Scheme == "http":
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: "upgrade answered HTTP 400: if the server uses TLS, use https:// or wss://", Err: err}
 	case status != 0 && status != http.StatusSwitchingProtocols:
