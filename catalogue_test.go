@@ -385,6 +385,32 @@ func upgradeStripper(t *testing.T, srv *kalamtest.Server) string {
 	return s.URL
 }
 
+// crowdedAddress forwards to a server capped at one socket per address,
+// naming the same outside address (X-Forwarded-For, trusted from a
+// loopback peer) for every request, and takes that address's one socket
+// first: the next upgrade from it is refused.
+func crowdedAddress(t *testing.T) string {
+	t.Helper()
+	srv := newCatServer(t, kalamtest.WithMaxConnectionsPerIP(1))
+	target, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	director := rp.Director
+	rp.Director = func(r *http.Request) {
+		director(r)
+		r.Header.Set("X-Forwarded-For", "203.0.113.7")
+	}
+	s := httptest.NewServer(rp)
+	t.Cleanup(s.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first, err := client.Connect(ctx, s.URL, client.WithAuth(client.Basic(catUser, catPassword)))
+	if err != nil {
+		t.Fatalf("the address's first socket: %v", err)
+	}
+	t.Cleanup(func() { first.Close() })
+	return s.URL
+}
+
 // tlsHangUp completes nothing: it accepts TCP and closes during the TLS
 // handshake (after reading the ClientHello).
 func tlsHangUp(t *testing.T) string {
@@ -653,6 +679,16 @@ func catalogue() []catalogueCase {
 			Message: "connect: ws://127.0.0.1:PORT/v1/ws answered HTTP 426 to the WebSocket upgrade: a proxy in between does not forward WebSockets",
 			Hint:    "check that proxies in between pass the Upgrade and Connection headers (WebSockets), and that the server is running",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, upgradeStripper(t, newCatServer(t))) }},
+		{Name: "server-full", Input: "server has no free WebSocket slot (performance.max_connections) or is shutting down", Where: whereLogin,
+			Message: "connect: ws://127.0.0.1:PORT/v1/ws refused the socket (503 \"Server shutting down\"): the server is shutting down or all its WebSocket slots are taken",
+			Hint:    "wait for the server to come back or free a slot (performance.max_connections); the dashboard keeps retrying",
+			run: func(t *testing.T) (string, string) {
+				return passwordFails(t, newCatServer(t, kalamtest.WithMaxConnections(0)).URL)
+			}},
+		{Name: "too-many-from-address", Input: "too many sockets from one address (the per-IP connection guard)", Where: whereLogin,
+			Message: "connect: ws://127.0.0.1:PORT/v1/ws refused the socket: too many connections from this address (1 of 1) (Retry-After: 5 s) [TOO_MANY_CONNECTIONS]",
+			Hint:    "close other connections from this machine (or from the proxy in front of it); the dashboard keeps retrying",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, crowdedAddress(t)) }},
 		{Name: "wrong-password", Input: "wrong password", Where: whereLogin,
 			Message: "login: wrong user or password (Invalid credentials) [unauthorized]",
 			Hint:    "check the user name and password, or log in again for a fresh token",

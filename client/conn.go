@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -106,11 +107,20 @@ func (c *Client) dial(ctx context.Context) (*wsConn, error) {
 	})
 	status := 0
 	var rh http.Header
+	var body []byte
 	if resp != nil {
 		status, rh = resp.StatusCode, resp.Header
+		if err != nil && resp.Body != nil {
+			// A refused upgrade's body says why (coder/websocket keeps
+			// the start of it readable).
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, maxRefusalBody))
+		}
 	}
-	c.tapHTTPResponse(kind, status, rh, nil, time.Since(start), err)
+	c.tapHTTPResponse(kind, status, rh, body, time.Since(start), err)
 	if err != nil {
+		if e := upgradeRefusal(target, status, rh, body); e != nil {
+			return nil, e
+		}
 		return nil, c.dialError(target, status, err)
 	}
 	ws.SetReadLimit(readLimit)
@@ -131,10 +141,6 @@ func (c *Client) dialError(target string, status int, err error) error {
 	switch {
 	case status == http.StatusNotFound:
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("%s answered 404: wrong path prefix, or not a KalamDB server", target), Err: err}
-	case status == http.StatusForbidden:
-		return &Error{Kind: KindOther, Op: "connect", Status: status, Message: "upgrade refused (403): origin not allowed?", Err: err}
-	case status == http.StatusServiceUnavailable:
-		return &Error{Kind: KindUnreachable, Op: "connect", Status: status, Message: "server refused the socket (503): shutting down or full", Err: err}
 	case status == http.StatusUpgradeRequired || status == http.StatusBadRequest && c.st.httpAnswered.Load():
 		// The server wanted an upgrade it did not get (KalamDB's actix
 		// answers 400, coder/websocket 426), and the same address answered
