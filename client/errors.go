@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // ErrorKind classifies an Error so callers (and Hint) can react without
@@ -76,8 +79,39 @@ type Error struct {
 	Code    string // server error code (TOKEN_EXPIRED, INVALID_SQL, unauthorized, …)
 	Message string // what happened, in words
 	Err     error  // underlying cause
+	// RetryAfter is how long the server asked us to wait (its Retry-After
+	// header on a 429 or 503); reconnects wait at least that long.
+	RetryAfter time.Duration
 
 	hint string // overrides Hint's advice for Kind when the cause is known better
+}
+
+// maxRetryAfter bounds how long a server's Retry-After can hold off a
+// reconnect.
+const maxRetryAfter = 10 * time.Minute
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
+// retryAfterOf returns the Retry-After an error carries, if any.
+func retryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // Error formats "op: message [code]: cause".

@@ -338,3 +338,64 @@ func TestProxyDroppingUpgradeIsNamed(t *testing.T) {
 		t.Errorf("hint %q does not say which headers the proxy must pass", h)
 	}
 }
+
+// TestReconnectHonoursRetryAfter: a server that refuses the socket with
+// Retry-After is not asked again sooner, however short the backoff.
+func TestReconnectHonoursRetryAfter(t *testing.T) {
+	srv, err := kalamtest.NewServer(kalamtest.WithUser("alice", alicePW, "user"), kalamtest.WithMaxConnectionsPerIP(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	// Every request seems to come from one outside address (trusted from
+	// a loopback proxy), so the guard counts them together.
+	target, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	director := rp.Director
+	rp.Director = func(r *http.Request) {
+		director(r)
+		r.Header.Set("X-Forwarded-For", "203.0.113.9")
+	}
+	proxy := httptest.NewServer(rp)
+	defer proxy.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first, err := client.Connect(ctx, proxy.URL, client.WithAuth(client.Basic("alice", alicePW)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+
+	second, err := client.Connect(ctx, proxy.URL, client.WithAuth(client.Basic("alice", alicePW)),
+		client.WithLazyConnect(true), client.WithReconnect(10*time.Millisecond, 50*time.Millisecond, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	go func() { _, _ = second.Subscribe(ctx, "SELECT * FROM app.messages") }()
+	for {
+		select {
+		case ev := <-second.Events():
+			if e, ok := ev.(client.ErrorEvent); ok && retryAfterOf(e.Err) == 0 {
+				t.Fatalf("the refusal %v carries no Retry-After", e.Err)
+			}
+			if r, ok := ev.(client.ReconnectScheduledEvent); ok && r.Attempt >= 2 {
+				if r.Delay < 5*time.Second {
+					t.Fatalf("reconnect scheduled in %s after a refusal with Retry-After: 5", r.Delay)
+				}
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("no reconnect scheduled after the refused socket")
+		}
+	}
+}
+
+func retryAfterOf(err error) time.Duration {
+	var e *client.Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}

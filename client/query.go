@@ -178,6 +178,7 @@ func middlewareError(op string, r *httpResult) *Error {
 	}
 	if ra := r.header.Get("Retry-After"); ra != "" {
 		e.Message += " (retry after " + ra + " s)"
+		e.RetryAfter = retryAfter(r.header, time.Now())
 	}
 	switch {
 	case r.status == http.StatusTooManyRequests:

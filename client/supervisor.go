@@ -14,10 +14,11 @@ func (c *Client) supervise(first *wsConn) {
 	defer c.wg.Done()
 	conn := first
 	registered := first != nil
-	attempt := 0 // failed attempts since the last success
+	attempt := 0              // failed attempts since the last success
+	var holdOff time.Duration // the last failure's Retry-After
 	for {
 		if conn != nil {
-			attempt = 0
+			attempt, holdOff = 0, 0
 			if !registered && !c.up(conn) {
 				// Closed or disconnected while dialing: the socket never ran.
 				conn.cancel()
@@ -37,7 +38,7 @@ func (c *Client) supervise(first *wsConn) {
 		}
 		kicked := c.takeKick()
 		if !kicked {
-			delay := c.backoff(attempt)
+			delay := max(c.backoff(attempt), holdOff) // the server said how long to wait
 			c.setState(StateReconnecting)
 			c.emit(ReconnectScheduledEvent{Time: c.now(), Attempt: attempt + 1, Delay: delay, At: c.now().Add(delay)})
 			t := time.NewTimer(delay)
@@ -73,6 +74,7 @@ func (c *Client) supervise(first *wsConn) {
 				return
 			}
 			c.setLastErr(err)
+			holdOff = retryAfterOf(err)
 			giveUp := c.o.reconnectAttempts > 0 && attempt >= c.o.reconnectAttempts
 			c.emit(ErrorEvent{Time: c.now(), Err: err, Recoverable: !giveUp})
 			if giveUp {

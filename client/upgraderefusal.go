@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // maxRefusalBody bounds what is read of a refused upgrade's body.
@@ -33,16 +34,17 @@ func upgradeRefusal(target string, status int, h http.Header, body []byte) *Erro
 		if ra := h.Get("Retry-After"); ra != "" {
 			retry = fmt.Sprintf(" (Retry-After: %s s)", ra)
 		}
+		wait := retryAfter(h, time.Now())
 		var tm tooManyConnections
 		if json.Unmarshal(body, &tm) == nil && tm.Error == "TOO_MANY_CONNECTIONS" {
-			return &Error{Kind: KindUnreachable, Op: "connect", Status: status, Code: tm.Error,
+			return &Error{Kind: KindUnreachable, Op: "connect", Status: status, Code: tm.Error, RetryAfter: wait,
 				Message: fmt.Sprintf("%s refused the socket: too many connections from this address (%d of %d)%s", target, tm.Current, tm.Max, retry),
 				hint:    "close other connections from this machine (or from the proxy in front of it); the dashboard keeps retrying"}
 		}
 		if text == "" {
 			text = "no reason given"
 		}
-		return &Error{Kind: KindUnreachable, Op: "connect", Status: status,
+		return &Error{Kind: KindUnreachable, Op: "connect", Status: status, RetryAfter: wait,
 			Message: fmt.Sprintf("%s refused the socket (503 %q)%s: the server is shutting down or all its WebSocket slots are taken", target, text, retry),
 			hint:    "wait for the server to come back or free a slot (performance.max_connections); the dashboard keeps retrying"}
 	case http.StatusForbidden:
