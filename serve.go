@@ -26,6 +26,8 @@ type serveFlags struct {
 	refreshTTL time.Duration
 	demo       bool
 	origins    []string
+	maxConns   int // WebSocket slots (performance.max_connections)
+	maxPerIP   int // 0: off, as upstream's unwired guard
 }
 
 // newServeCmd runs client/kalamtest standalone until Ctrl-C.
@@ -56,6 +58,8 @@ per connection and request; tokens and passwords are never logged.`,
 	fl.DurationVar(&f.refreshTTL, "refresh-ttl", 0, "refresh-token lifetime (default 7× access-ttl)")
 	fl.BoolVar(&f.demo, "demo", false, "create the demo namespace, tables and users (demo/demo, admin/admin) and keep writing rows")
 	fl.StringArrayVar(&f.origins, "allowed-origin", nil, "allowed WebSocket Origin (repeatable; default: any)")
+	fl.IntVar(&f.maxConns, "max-connections", kalamtest.DefaultMaxConnections, "WebSocket slots; further upgrades get 503 (KalamDB's performance.max_connections)")
+	fl.IntVar(&f.maxPerIP, "max-connections-per-ip", 0, "sockets per client address before 503 TOO_MANY_CONNECTIONS (0: off; loopback is exempt, X-Forwarded-For is trusted from it)")
 	return cmd
 }
 
@@ -124,5 +128,9 @@ func serveOptions(f serveFlags) ([]kalamtest.Option, error) {
 	if len(f.origins) > 0 {
 		opts = append(opts, kalamtest.WithAllowedOrigins(f.origins...))
 	}
+	if f.maxConns < 0 || f.maxPerIP < 0 {
+		return nil, fmt.Errorf("--max-connections %d / --max-connections-per-ip %d: must not be negative", f.maxConns, f.maxPerIP)
+	}
+	opts = append(opts, kalamtest.WithMaxConnections(f.maxConns), kalamtest.WithMaxConnectionsPerIP(f.maxPerIP))
 	return opts, nil
 }

@@ -36,6 +36,8 @@ func TestServeFlagsValidation(t *testing.T) {
 		{"--user", ":pw"},
 		{"--user", "alice::dba"},
 		{"--access-ttl", "-1s"},
+		{"--max-connections", "-1"},
+		{"--max-connections-per-ip", "-5"},
 	} {
 		cmd := newServeCmd()
 		cmd.SetArgs(append(bad, "--addr", "127.0.0.1:0"))
@@ -46,7 +48,7 @@ func TestServeFlagsValidation(t *testing.T) {
 		}
 	}
 	opts, err := serveOptions(serveFlags{addr: "x", users: []string{"a:p:w:dba", "b:pass"}, accessTTL: time.Minute})
-	if err != nil || len(opts) != 5 {
+	if err != nil || len(opts) != 7 {
 		t.Errorf("colons in passwords: %v (%d options)", err, len(opts))
 	}
 }
