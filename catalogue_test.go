@@ -368,21 +368,29 @@ func hangUpOnUpgrade(t *testing.T, srv *kalamtest.Server) string {
 	return s.URL
 }
 
-// upgradeStripper forwards every request to srv but drops the Upgrade and
-// Connection headers, as a proxy that does not know WebSockets does.
-func upgradeStripper(t *testing.T, srv *kalamtest.Server) string {
+// rewritingProxy forwards every request to srv after edit changes it,
+// as a proxy in front of the server would.
+func rewritingProxy(t *testing.T, srv *kalamtest.Server, edit func(*http.Request)) string {
 	t.Helper()
 	target, _ := url.Parse(srv.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	director := rp.Director
 	rp.Director = func(r *http.Request) {
 		director(r)
-		r.Header.Del("Upgrade")
-		r.Header.Del("Connection")
+		edit(r)
 	}
 	s := httptest.NewServer(rp)
 	t.Cleanup(s.Close)
 	return s.URL
+}
+
+// upgradeStripper drops the Upgrade and Connection headers, as a proxy
+// that does not know WebSockets does.
+func upgradeStripper(t *testing.T, srv *kalamtest.Server) string {
+	return rewritingProxy(t, srv, func(r *http.Request) {
+		r.Header.Del("Upgrade")
+		r.Header.Del("Connection")
+	})
 }
 
 // crowdedAddress forwards to a server capped at one socket per address,
@@ -391,24 +399,17 @@ func upgradeStripper(t *testing.T, srv *kalamtest.Server) string {
 // first: the next upgrade from it is refused.
 func crowdedAddress(t *testing.T) string {
 	t.Helper()
-	srv := newCatServer(t, kalamtest.WithMaxConnectionsPerIP(1))
-	target, _ := url.Parse(srv.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	director := rp.Director
-	rp.Director = func(r *http.Request) {
-		director(r)
+	proxy := rewritingProxy(t, newCatServer(t, kalamtest.WithMaxConnectionsPerIP(1)), func(r *http.Request) {
 		r.Header.Set("X-Forwarded-For", "203.0.113.7")
-	}
-	s := httptest.NewServer(rp)
-	t.Cleanup(s.Close)
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	first, err := client.Connect(ctx, s.URL, client.WithAuth(client.Basic(catUser, catPassword)))
+	first, err := client.Connect(ctx, proxy, client.WithAuth(client.Basic(catUser, catPassword)))
 	if err != nil {
 		t.Fatalf("the address's first socket: %v", err)
 	}
 	t.Cleanup(func() { first.Close() })
-	return s.URL
+	return proxy
 }
 
 // tlsHangUp completes nothing: it accepts TCP and closes during the TLS
@@ -862,7 +863,7 @@ func catalogue() []catalogueCase {
 				return streamFault(t, func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, make([]byte, 17<<20)) })
 			}},
 		{Name: "oversized-close", Input: "server sends a frame over 16 MiB: the close the client sends", Where: whereStatus,
-			Message: "close 1009: message too big for the reader limit",
+			Message: "close 1009: a frame exceeded the 16 MiB read limit; the dashboard reconnects and resumes",
 			Hint:    "",
 			run: func(t *testing.T) (string, string) {
 				return screenFault(t, "close ", func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, make([]byte, 17<<20)) })

@@ -294,7 +294,7 @@ func closeHint(code int) string {
 	case 1008:
 		return "policy violation: the token was rejected or expired — refresh (R) and reconnect"
 	case 1009:
-		return "message too big for the reader limit"
+		return "a frame exceeded the 16 MiB read limit; the dashboard reconnects and resumes"
 	case 1011:
 		return "server error (for example an authenticate message without protocol)"
 	case 1013:
