@@ -306,24 +306,13 @@ func TestQueryRetriesOnlyIdempotentStatements(t *testing.T) {
 // is answered with a plain HTTP error. The error names the proxy and the
 // hint says which headers it must pass, instead of "not KalamDB?".
 func TestProxyDroppingUpgradeIsNamed(t *testing.T) {
-	srv := newServer(t)
-	target, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	director := rp.Director
-	rp.Director = func(r *http.Request) {
-		director(r)
+	proxy := rewritingProxy(t, newServer(t).URL, func(r *http.Request) {
 		r.Header.Del("Upgrade")
 		r.Header.Del("Connection")
-	}
-	proxy := httptest.NewServer(rp)
-	defer proxy.Close()
-
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = client.Connect(ctx, proxy.URL, client.WithAuth(client.Basic("alice", alicePW)))
+	_, err := client.Connect(ctx, proxy, client.WithAuth(client.Basic("alice", alicePW)))
 	if err == nil {
 		t.Fatal("connected through a proxy that drops the upgrade")
 	}
@@ -349,25 +338,19 @@ func TestReconnectHonoursRetryAfter(t *testing.T) {
 	defer srv.Close()
 	// Every request seems to come from one outside address (trusted from
 	// a loopback proxy), so the guard counts them together.
-	target, _ := url.Parse(srv.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	director := rp.Director
-	rp.Director = func(r *http.Request) {
-		director(r)
+	proxy := rewritingProxy(t, srv.URL, func(r *http.Request) {
 		r.Header.Set("X-Forwarded-For", "203.0.113.9")
-	}
-	proxy := httptest.NewServer(rp)
-	defer proxy.Close()
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	first, err := client.Connect(ctx, proxy.URL, client.WithAuth(client.Basic("alice", alicePW)))
+	first, err := client.Connect(ctx, proxy, client.WithAuth(client.Basic("alice", alicePW)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer first.Close()
 
-	second, err := client.Connect(ctx, proxy.URL, client.WithAuth(client.Basic("alice", alicePW)),
+	second, err := client.Connect(ctx, proxy, client.WithAuth(client.Basic("alice", alicePW)),
 		client.WithLazyConnect(true), client.WithReconnect(10*time.Millisecond, 50*time.Millisecond, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -398,4 +381,23 @@ func retryAfterOf(err error) time.Duration {
 		return e.RetryAfter
 	}
 	return 0
+}
+
+// rewritingProxy serves a reverse proxy to target that lets edit change
+// every request on its way, as a proxy in front of the server would.
+func rewritingProxy(t *testing.T, target string, edit func(*http.Request)) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	director := rp.Director
+	rp.Director = func(r *http.Request) {
+		director(r)
+		edit(r)
+	}
+	s := httptest.NewServer(rp)
+	t.Cleanup(s.Close)
+	return s.URL
 }
