@@ -136,23 +136,7 @@ func (l *errorLog) of(code int) []error {
 // the way to the event log.
 func (e *env) connectRecording(cfg envConfig) *errorLog {
 	e.t.Helper()
-	opts := append([]client.Option{
-		client.WithAuthProvider(e.prov.provide),
-		client.WithKeepalive(keepalive, pongTimeout),
-		client.WithReconnect(backoffMin, backoffMax, 0),
-		client.WithHTTPTimeout(httpTimeout),
-		client.WithAuthTimeout(httpTimeout),
-		client.WithQueryRetries(0),
-		client.WithEventBuffer(1 << 16),
-		client.WithTapBuffer(0),
-	}, cfg.clientOpts...)
-	ctx, cancel := context.WithTimeout(context.Background(), waitDeadline)
-	defer cancel()
-	c, err := client.Connect(ctx, e.px.URL(), opts...)
-	if err != nil {
-		e.t.Fatalf("client.Connect through the proxy: %v", err)
-	}
-	e.c = c
+	c := e.dial(cfg)
 	log := &errorLog{}
 	tee := make(chan client.Event, 1<<10)
 	go func() {

@@ -107,6 +107,18 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 // connect opens the client through the proxy.
 func (e *env) connect(cfg envConfig) {
 	e.t.Helper()
+	c := e.dial(cfg)
+	e.log = newEventLog(c.Events())
+	e.t.Cleanup(func() {
+		_ = c.Close()
+		e.log.wait()
+	})
+}
+
+// dial connects e.c through the proxy with the scenarios' client options
+// (short timeouts and backoff, no retries behind the scenario's back).
+func (e *env) dial(cfg envConfig) *client.Client {
+	e.t.Helper()
 	opts := append([]client.Option{
 		client.WithAuthProvider(e.prov.provide),
 		client.WithKeepalive(keepalive, pongTimeout),
@@ -125,11 +137,7 @@ func (e *env) connect(cfg envConfig) {
 		e.t.Fatalf("client.Connect through the proxy: %v", err)
 	}
 	e.c = c
-	e.log = newEventLog(c.Events())
-	e.t.Cleanup(func() {
-		_ = c.Close()
-		e.log.wait()
-	})
+	return c
 }
 
 // leakCheck fails t if goroutines started during it outlive its cleanups.
