@@ -97,7 +97,7 @@ func (b *backend) Profiles() []ui.Profile {
 	out := make([]ui.Profile, 0, len(b.profiles))
 	for _, p := range b.profiles {
 		out = append(out, ui.Profile{Name: p.Name, URL: p.URL, Auth: string(p.Mode()), User: p.User,
-			TokenCommand: p.TokenCommand, TokenFile: p.TokenFile, NoCompress: p.NoCompress, Serialization: p.Serialization})
+			TokenCommand: p.TokenCommand, TokenFile: p.TokenFile, NoCompress: p.NoCompress, Serialization: p.Serialization, CacheToken: p.CacheToken})
 	}
 	return out
 }

@@ -151,6 +151,9 @@ type Profile struct {
 	TokenFile     string
 	NoCompress    bool
 	Serialization string
+	// CacheToken: the profile keeps its tokens in the token cache, so a
+	// password login may leave the password empty to resume with them.
+	CacheToken bool
 }
 
 // Snapshot is a copy of one connection's state.

@@ -9,6 +9,9 @@ import (
 // relayout recomputes panel sizes after a resize or view change.
 func (m *Model) relayout() {
 	l := m.layout()
+	if m.login != nil {
+		m.login.setWidth(m.width)
+	}
 	for _, t := range m.tabs {
 		t.insp.height = l.listRows
 		t.insp.width = l.listW

@@ -53,6 +53,9 @@ type loginForm struct {
 	hint       string
 	busy       bool
 	banner     string
+	// inputW is the width the text inputs were given for the current
+	// terminal width (setWidth); 0 until the first WindowSizeMsg.
+	inputW int
 }
 
 // LoginDefaults pre-fills the login form.
@@ -101,14 +104,30 @@ func newLoginForm(st theme.Styles, profiles []Profile, d LoginDefaults) *loginFo
 			f.applyProfile(i)
 		}
 	}
-	f.sourcePlaceholder()
+	f.placeholders()
 	f.focus = fieldURL
 	f.focusInputs()
 	return f
 }
 
-// sourcePlaceholder says what the source field wants in the current mode.
-func (f *loginForm) sourcePlaceholder() {
+// cachedToken reports that the chosen profile caches its tokens and the
+// form logs in with a password: the password may then be left empty.
+func (f *loginForm) cachedToken() bool {
+	return f.profile >= 0 && f.profile < len(f.profiles) && f.profiles[f.profile].CacheToken &&
+		authModes[f.auth] == "password"
+}
+
+// cachedTokenHelp is the form's help while cachedToken holds.
+const cachedTokenHelp = "this profile caches its tokens: leave the password empty to resume with them " +
+	"(an expired access token is renewed with the cached refresh token)"
+
+// placeholders say what the password and source fields want in the current
+// profile and mode.
+func (f *loginForm) placeholders() {
+	f.password.Placeholder = "password"
+	if f.cachedToken() {
+		f.password.Placeholder = "empty: resume with the cached token"
+	}
 	switch authModes[f.auth] {
 	case "token-command":
 		f.source.Placeholder = "command printing a token (run before every connect)"
@@ -120,6 +139,7 @@ func (f *loginForm) sourcePlaceholder() {
 func (f *loginForm) applyProfile(i int) {
 	f.profile = i
 	if i < 0 || i >= len(f.profiles) {
+		f.placeholders()
 		return
 	}
 	p := f.profiles[i]
@@ -138,7 +158,7 @@ func (f *loginForm) applyProfile(i int) {
 	case "token-file":
 		f.source.SetValue(p.TokenFile)
 	}
-	f.sourcePlaceholder()
+	f.placeholders()
 }
 
 // visible reports whether a field applies to the current auth mode.
@@ -285,7 +305,7 @@ func (f *loginForm) Update(msg tea.KeyPressMsg) (tea.Cmd, *LoginRequest) {
 			return nil, nil
 		case fieldAuth:
 			f.auth = (f.auth + dir + len(authModes)) % len(authModes)
-			f.sourcePlaceholder()
+			f.placeholders()
 			return nil, nil
 		case fieldCompress:
 			f.noCompress = !f.noCompress
@@ -318,24 +338,39 @@ func (f *loginForm) inputs() map[int]*textinput.Model {
 		fieldToken: &f.token, fieldSource: &f.source}
 }
 
-// View renders the form centred in width×height.
-func (f *loginForm) View(st theme.Styles, width, height int) string {
-	return f.render(st, width, height, f.inputViews(width))
-}
-
 // loginInputs are the rendered text inputs the form shows (url, user,
 // password, token, source; "" when hidden).
 type loginInputs [5]string
 
-// inputViews renders the text inputs the current auth mode shows, sized
-// for width. It sizes copies: the form's own inputs keep the width Update
-// gave them (none), as they always have.
-func (f *loginForm) inputViews(width int) loginInputs {
-	fieldW := clamp(width-8, 30, 72) - 16
-	view := func(in textinput.Model) string {
-		in.SetWidth(max(fieldW-1, 8))
-		return in.View()
+// inputWidth is the cells a text input shows of its value in a form laid
+// out for a terminal width cells wide: the form's inner width less the
+// 15-cell label, the prompt and the cursor cell.
+func inputWidth(width int) int { return max(clamp(width-8, 30, 72)-17, 8) }
+
+// setWidth sizes the text inputs for a terminal width cells wide (Update
+// calls it on every resize). The inputs scroll their value horizontally
+// with the cursor within that width; a width change moves their window so
+// the cursor stays in view.
+func (f *loginForm) setWidth(width int) {
+	w := inputWidth(width)
+	if w == f.inputW {
+		return
 	}
+	f.inputW = w
+	for _, in := range f.inputs() {
+		// SetWidth alone keeps the window computed for the old width;
+		// moving the cursor to the end and back recomputes it.
+		p := in.Position()
+		in.SetWidth(w)
+		in.CursorEnd()
+		in.SetCursor(p)
+	}
+}
+
+// inputViews renders the text inputs the current auth mode shows (at the
+// width setWidth gave them).
+func (f *loginForm) inputViews() loginInputs {
+	view := func(in textinput.Model) string { return in.View() }
 	var v loginInputs
 	v[0] = view(f.url)
 	switch authModes[f.auth] {
@@ -415,6 +450,11 @@ func (f *loginForm) render(st theme.Styles, width, height int, iv loginInputs) s
 			}
 		}
 	default:
+		if f.cachedToken() {
+			for _, l := range strings.Split(lipgloss.Wrap(cachedTokenHelp, inner, " "), "\n") {
+				rows = append(rows, st.Muted.Render(l))
+			}
+		}
 		rows = append(rows, st.Muted.Render("enter connect · tab/↑↓ move · ←/→ change · esc back · ctrl+c quit"))
 	}
 	for i := range rows {

@@ -228,7 +228,7 @@ func (m *Model) setStyles(st theme.Styles) {
 	m.applyStyles()
 	is := inputStyles(st)
 	m.palette.SetStyles(is)
-	for _, in := range []*textinput.Model{&m.login.url, &m.login.user, &m.login.password, &m.login.token} {
+	for _, in := range []*textinput.Model{&m.login.url, &m.login.user, &m.login.password, &m.login.token, &m.login.source} {
 		in.SetStyles(is)
 	}
 	for _, t := range m.tabs {

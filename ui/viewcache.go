@@ -242,6 +242,7 @@ type loginKey struct {
 	width, height             int
 	focus, auth, profile      int
 	noCompress, msgpack, busy bool
+	cachedToken               bool
 	err, hint, banner         string
 	profiles                  string // profile names, NUL-separated
 	inputs                    loginInputs
@@ -254,7 +255,7 @@ func (m *Model) cachedLogin(w, h int) string {
 	f := m.login
 	k := loginKey{stID: m.stID, width: w, height: h, focus: f.focus, auth: f.auth, profile: f.profile,
 		noCompress: f.noCompress, msgpack: f.msgpack, busy: f.busy, err: f.err, hint: f.hint, banner: f.banner,
-		inputs: f.inputViews(w)}
+		cachedToken: f.cachedToken(), inputs: f.inputViews()}
 	if len(f.profiles) > 0 {
 		var b strings.Builder
 		for _, p := range f.profiles {
