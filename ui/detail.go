@@ -2,12 +2,9 @@ package ui
 
 import (
 	"bytes"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -28,8 +25,9 @@ const (
 var modeNames = [numModes]string{"pretty", "raw", "hex"}
 
 // detail shows one frame: pretty highlighted JSON, the raw wire text, or a
-// hex dump of the wire bytes. The rendered lines are cached per frame, mode,
-// width and reveal state, so scrolling and re-rendering cost nothing.
+// hex dump of the wire bytes. The frame is laid out once per frame, mode,
+// width and reveal state (detaildoc.go); View renders the lines it shows,
+// and keeps them fitted while they stay in view.
 type detail struct {
 	keys   DetailKeyMap
 	mode   int
@@ -39,12 +37,13 @@ type detail struct {
 	frame Frame
 	has   bool
 	key   detailKey
-	lines []string
-	// gen numbers the frame and lines shown: show takes a new number
+	doc   *detailDoc
+	// gen numbers the frame and layout shown: show takes a new number
 	// whenever it changes them, and the pane's View cache keys on it.
 	gen uint64
-	// fitted holds lines already fitted to fitW cells ("" = not yet).
-	fitted []string
+	// fitted holds rendered lines fitted to fitW cells, by line number:
+	// the lines in view and recently in view (see window).
+	fitted map[int]string
 	fitW   int
 	// json is the highlighter's escapes for the styles numbered jsonID.
 	json   *pretty.Style
@@ -69,7 +68,7 @@ func (d *detail) show(st theme.Styles, stID uint64, f Frame, ok bool, width int,
 		if d.has {
 			d.gen = nextRenderID()
 		}
-		d.has, d.lines, d.fitted, d.key = false, nil, nil, detailKey{}
+		d.has, d.doc, d.fitted, d.key = false, nil, nil, detailKey{}
 		return
 	}
 	k := detailKey{id: f.ID, conn: f.ConnID, mode: d.mode, width: width, reveal: reveal, colour: st.Colour}
@@ -83,7 +82,7 @@ func (d *detail) show(st theme.Styles, stID uint64, f Frame, ok bool, width int,
 	if d.jsonID != stID || d.json == nil {
 		d.json, d.jsonID = jsonStyle(st), stID
 	}
-	d.lines = renderDetail(st, d.json, f, d.mode, width, reveal)
+	d.doc = layoutDetail(st, d.json, f, d.mode, width, reveal)
 	d.fitted = nil
 	d.gen = nextRenderID()
 }
@@ -107,12 +106,12 @@ func (d *detail) Update(msg tea.KeyPressMsg) bool {
 	default:
 		return false
 	}
-	d.offset = clamp(d.offset, 0, max(len(d.lines)-d.height, 0))
+	d.offset = clamp(d.offset, 0, max(d.doc.len()-d.height, 0))
 	return true
 }
 
 func (d *detail) scroll(delta int) {
-	d.offset = clamp(d.offset+delta, 0, max(len(d.lines)-d.height, 0))
+	d.offset = clamp(d.offset+delta, 0, max(d.doc.len()-d.height, 0))
 }
 
 // View renders the pane into exactly width×(height+1) cells.
@@ -139,28 +138,36 @@ func (d *detail) View(st theme.Styles, focused bool, width int) string {
 	}
 	info := st.Muted.Render(fmt.Sprintf(" %s %s · wire %s · decoded %s%s · %s%s",
 		f.Dir, f.Opcode, humanBytes(int64(f.WireSize)), humanBytes(int64(f.DecodedSize)), ratio, f.Encoding, extra))
-	if len(d.lines) > d.height {
-		info += st.Muted.Render(fmt.Sprintf(" · %d/%d", d.offset+1, len(d.lines)))
+	n := d.doc.len()
+	if n > d.height {
+		info += st.Muted.Render(fmt.Sprintf(" · %d/%d", d.offset+1, n))
 	}
 	lines := make([]string, 0, d.height+1)
 	lines = append(lines, fit(title+info, width))
-	for i := max(d.offset, 0); i < min(d.offset+d.height, len(d.lines)); i++ {
-		lines = append(lines, d.fittedLine(i, width))
-	}
+	lines = d.window(lines, max(d.offset, 0), min(d.offset+d.height, n), width)
 	return boxFitted(lines, width, d.height+1)
 }
 
-// fittedLine returns fit(d.lines[i], width), measuring each line once per
-// render of the frame: scrolling a large frame only measures the lines
-// that scroll into view.
-func (d *detail) fittedLine(i, width int) string {
-	if d.fitW != width || len(d.fitted) != len(d.lines) {
-		d.fitW, d.fitted = width, make([]string, len(d.lines))
+// window appends lines [from, to) fitted to width cells. Lines already
+// fitted are reused, so scrolling renders only the lines that scroll into
+// view; the rest are rendered together (highlighting shares one pass).
+func (d *detail) window(dst []string, from, to, width int) []string {
+	if d.fitW != width || d.fitted == nil || len(d.fitted) > 4*(to-from)+256 {
+		d.fitW, d.fitted = width, make(map[int]string, 2*(to-from))
 	}
-	if d.fitted[i] == "" {
-		d.fitted[i] = fit(d.lines[i], width)
+	lo, hi := to, from // the lines not fitted yet
+	for i := from; i < to; i++ {
+		if _, ok := d.fitted[i]; !ok {
+			lo, hi = min(lo, i), i+1
+		}
 	}
-	return d.fitted[i]
+	for i, l := range d.doc.lines(lo, hi) {
+		d.fitted[lo+i] = fit(l, width)
+	}
+	for i := from; i < to; i++ {
+		dst = append(dst, d.fitted[i])
+	}
+	return dst
 }
 
 // jwtRE and secretFieldRE find secrets in frame text. The client already
@@ -206,80 +213,6 @@ func jsonStyle(st theme.Styles) *pretty.Style {
 		Null:   pair(st.JSONConst),
 		Escape: pair(st.JSONConst),
 	}
-}
-
-// renderDetail renders a frame's lines; js is jsonStyle(st).
-func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, reveal bool) []string {
-	var out []string
-	if f.Err != "" {
-		out = append(out, st.Err.Render("decode problem: "+f.Err))
-	}
-	if f.Opcode == "close" {
-		out = append(out, fmt.Sprintf("close code %d %s", f.CloseCode, f.CloseReason))
-		if h := closeHint(f.CloseCode); h != "" {
-			out = append(out, st.Muted.Render(h))
-		}
-	}
-	switch mode {
-	case modePretty:
-		body := redact(f.Decoded, reveal)
-		if len(body) == 0 {
-			body = redact(f.Wire, reveal)
-		}
-		if len(body) == 0 {
-			return append(out, st.Muted.Render("(empty payload)"))
-		}
-		if json.Valid(body) {
-			p := pretty.PrettyOptions(body, &pretty.Options{Width: max(width-2, 20), Indent: "  ", SortKeys: false})
-			if st.Colour {
-				p = pretty.Color(p, js)
-			}
-			out = append(out, wrapLines(strings.TrimRight(string(p), "\n"), width)...)
-		} else {
-			out = append(out, wrapLines(string(body), width)...)
-		}
-	case modeRaw:
-		w := redact(f.Wire, reveal)
-		if !utf8.Valid(w) || f.Opcode == "binary" {
-			out = append(out, st.Warn.Render(fmt.Sprintf("binary frame (%s, %s on the wire): press v for hex", f.Encoding, humanBytes(int64(f.WireSize)))),
-				st.Muted.Render("press c to reconnect with compress=false and read frames as text"))
-			return out
-		}
-		out = append(out, wrapLines(string(w), width)...)
-	case modeHex:
-		w := f.Wire
-		if !reveal && utf8.Valid(w) {
-			w = redact(w, false)
-		}
-		const maxHex = 64 << 10 // a hex dump of more is not readable anyway
-		if len(w) > maxHex {
-			w = w[:maxHex]
-		}
-		for _, l := range strings.Split(strings.TrimRight(hex.Dump(w), "\n"), "\n") {
-			out = append(out, truncate(l, width))
-		}
-	}
-	return out
-}
-
-// wrapLines hard-wraps text at width cells, keeping ANSI sequences intact.
-// Lines that fit are kept as they are (most lines of pretty JSON): the
-// wrapper is the costly part of rendering a large frame.
-func wrapLines(s string, width int) []string {
-	if width <= 0 {
-		return nil
-	}
-	lines := strings.Split(s, "\n")
-	out := make([]string, 0, len(lines))
-	for _, l := range lines {
-		if cellWidth(l) <= width && !strings.ContainsAny(l, "\t\r") {
-			out = append(out, l)
-			continue
-		}
-		w := lipgloss.Wrap(l, width, "")
-		out = append(out, strings.Split(w, "\n")...)
-	}
-	return out
 }
 
 // closeHint says in plain words what a WebSocket close code usually means.

@@ -1,0 +1,92 @@
+package ui
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"charm.land/lipgloss/v2"
+	"github.com/tidwall/pretty"
+
+	"github.com/kalamdash/kalamdash/theme"
+)
+
+// This file keeps the detail pane's eager render, as it was before the
+// pane rendered lazily (detaildoc.go): the reference the lazy lines must
+// equal byte for byte.
+
+// renderDetail renders a frame's lines; js is jsonStyle(st).
+func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, reveal bool) []string {
+	var out []string
+	if f.Err != "" {
+		out = append(out, st.Err.Render("decode problem: "+f.Err))
+	}
+	if f.Opcode == "close" {
+		out = append(out, fmt.Sprintf("close code %d %s", f.CloseCode, f.CloseReason))
+		if h := closeHint(f.CloseCode); h != "" {
+			out = append(out, st.Muted.Render(h))
+		}
+	}
+	switch mode {
+	case modePretty:
+		body := redact(f.Decoded, reveal)
+		if len(body) == 0 {
+			body = redact(f.Wire, reveal)
+		}
+		if len(body) == 0 {
+			return append(out, st.Muted.Render("(empty payload)"))
+		}
+		if json.Valid(body) {
+			p := pretty.PrettyOptions(body, &pretty.Options{Width: max(width-2, 20), Indent: "  ", SortKeys: false})
+			if st.Colour {
+				p = pretty.Color(p, js)
+			}
+			out = append(out, wrapLines(strings.TrimRight(string(p), "\n"), width)...)
+		} else {
+			out = append(out, wrapLines(string(body), width)...)
+		}
+	case modeRaw:
+		w := redact(f.Wire, reveal)
+		if !utf8.Valid(w) || f.Opcode == "binary" {
+			out = append(out, st.Warn.Render(fmt.Sprintf("binary frame (%s, %s on the wire): press v for hex", f.Encoding, humanBytes(int64(f.WireSize)))),
+				st.Muted.Render("press c to reconnect with compress=false and read frames as text"))
+			return out
+		}
+		out = append(out, wrapLines(string(w), width)...)
+	case modeHex:
+		w := f.Wire
+		if !reveal && utf8.Valid(w) {
+			w = redact(w, false)
+		}
+
+		if len(w) > maxHex {
+			w = w[:maxHex]
+		}
+		for _, l := range strings.Split(strings.TrimRight(hex.Dump(w), "\n"), "\n") {
+			out = append(out, truncate(l, width))
+		}
+	}
+	return out
+}
+
+// wrapLines hard-wraps text at width cells, keeping ANSI sequences intact.
+// Lines that fit are kept as they are (most lines of pretty JSON): the
+// wrapper is the costly part of rendering a large frame.
+func wrapLines(s string, width int) []string {
+	if width <= 0 {
+		return nil
+	}
+	lines := strings.Split(s, "\n")
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		if cellWidth(l) <= width && !strings.ContainsAny(l, "\t\r") {
+			out = append(out, l)
+			continue
+		}
+		w := lipgloss.Wrap(l, width, "")
+		out = append(out, strings.Split(w, "\n")...)
+	}
+	return out
+}
