@@ -215,6 +215,16 @@ func jsonStyle(st theme.Styles) *pretty.Style {
 	}
 }
 
+// closeHintLines renders a close hint wrapped at width, muted: the pane
+// shows all of it however narrow.
+func closeHintLines(st theme.Styles, h string, width int) []string {
+	var out []string
+	for _, l := range strings.Split(lipgloss.Wrap(h, max(width, 1), " "), "\n") {
+		out = append(out, st.Muted.Render(l))
+	}
+	return out
+}
+
 // closeHint says in plain words what a WebSocket close code usually means.
 func closeHint(code int) string {
 	switch code {

@@ -15,7 +15,7 @@ import (
 
 // This file keeps the detail pane's eager render, as it was before the
 // pane rendered lazily (detaildoc.go): the reference the lazy lines must
-// equal byte for byte.
+// equal byte for byte. (Since then only the close hint changed: it wraps.)
 
 // renderDetail renders a frame's lines; js is jsonStyle(st).
 func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, reveal bool) []string {
@@ -26,7 +26,7 @@ func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, r
 	if f.Opcode == "close" {
 		out = append(out, fmt.Sprintf("close code %d %s", f.CloseCode, f.CloseReason))
 		if h := closeHint(f.CloseCode); h != "" {
-			out = append(out, st.Muted.Render(h))
+			out = append(out, closeHintLines(st, h, width)...)
 		}
 	}
 	switch mode {

@@ -1,6 +1,10 @@
 package ui
 
-import "testing"
+import (
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+)
 
 // TestCloseHint1009NamesTheReadLimit: a frame closed with 1009 says which
 // limit it hit (16 MiB) and what the dashboard does next, in the detail
@@ -18,4 +22,11 @@ func TestCloseHint1009NamesTheReadLimit(t *testing.T) {
 	want := "a frame exceeded the 16 MiB read limit; the dashboard reconnects and resumes"
 	requireContains(t, m, "close code 1009 frame over the 16 MiB read limit", want, "close 1009: "+want)
 	requireNotContains(t, m, "reader limit")
+
+	// In a narrow pane the hint wraps instead of being cut.
+	m = drive(m, tea.WindowSizeMsg{Width: 140, Height: 40})
+	if w := m.layout().detailW; w >= len(want) {
+		t.Fatalf("the detail pane is %d wide: too wide to need wrapping", w)
+	}
+	requireContains(t, m, "a frame exceeded the 16 MiB read limit;", "reconnects and resumes")
 }

@@ -84,7 +84,7 @@ func layoutDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, r
 	if f.Opcode == "close" {
 		d.head = append(d.head, fmt.Sprintf("close code %d %s", f.CloseCode, f.CloseReason))
 		if h := closeHint(f.CloseCode); h != "" {
-			d.head = append(d.head, st.Muted.Render(h))
+			d.head = append(d.head, closeHintLines(st, h, width)...)
 		}
 	}
 	switch mode {
