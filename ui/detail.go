@@ -149,20 +149,25 @@ func (d *detail) View(st theme.Styles, focused bool, width int) string {
 }
 
 // window appends lines [from, to) fitted to width cells. Lines already
-// fitted are reused, so scrolling renders only the lines that scroll into
-// view; the rest are rendered together (highlighting shares one pass).
+// fitted are reused; when some are missing, the window and a window's
+// worth of lines either side are rendered together (highlighting shares
+// one pass), so scrolling line by line renders once per page, not once
+// per line.
 func (d *detail) window(dst []string, from, to, width int) []string {
-	if d.fitW != width || d.fitted == nil || len(d.fitted) > 4*(to-from)+256 {
-		d.fitW, d.fitted = width, make(map[int]string, 2*(to-from))
+	h := to - from
+	if d.fitW != width || d.fitted == nil || len(d.fitted) > 8*h+256 {
+		d.fitW, d.fitted = width, make(map[int]string, 3*h)
 	}
-	lo, hi := to, from // the lines not fitted yet
 	for i := from; i < to; i++ {
 		if _, ok := d.fitted[i]; !ok {
-			lo, hi = min(lo, i), i+1
+			lo, hi := max(from-h, 0), min(to+h, d.doc.len())
+			for j, l := range d.doc.lines(lo, hi) {
+				if _, ok := d.fitted[lo+j]; !ok {
+					d.fitted[lo+j] = fit(l, width)
+				}
+			}
+			break
 		}
-	}
-	for i, l := range d.doc.lines(lo, hi) {
-		d.fitted[lo+i] = fit(l, width)
 	}
 	for i := from; i < to; i++ {
 		dst = append(dst, d.fitted[i])

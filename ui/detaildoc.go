@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/tidwall/pretty"
 
 	"github.com/kalamdash/kalamdash/theme"
@@ -142,7 +143,8 @@ func (d *detailDoc) index(src []byte, js *pretty.Style) {
 	if js != nil {
 		d.marks = append(d.marks, nil)
 	}
-	var long []int // source lines wider than width
+	var long []int       // source lines wider than width
+	var longPlain []bool // … and whether they are printable ASCII
 	start, plain := 0, true
 	endLine := func(end int) {
 		l := src[start:end]
@@ -151,7 +153,7 @@ func (d *detailDoc) index(src []byte, js *pretty.Style) {
 			fits = cellWidth(string(l)) <= d.width && !bytes.ContainsAny(l, "\t\r")
 		}
 		if !fits {
-			long = append(long, len(d.starts)-1)
+			long, longPlain = append(long, len(d.starts)-1), append(longPlain, plain)
 		}
 	}
 	for i := 0; i < len(src); i++ {
@@ -206,8 +208,17 @@ func (d *detailDoc) index(src []byte, js *pretty.Style) {
 	}
 	endLine(len(src))
 	d.body = len(d.starts)
-	for _, s := range long {
-		w := lipgloss.Wrap(d.srcLines(s, s+1)[0], d.width, "")
+	for i, s := range long {
+		l := d.srcLines(s, s+1)[0]
+		var w string
+		if longPlain[i] && js == nil {
+			// Printable ASCII holds no escape sequence, so lipgloss.Wrap's
+			// style-carrying pass would copy ansi.Wrap's output unchanged
+			// (and take three times as long doing it).
+			w = ansi.Wrap(l, d.width, "")
+		} else {
+			w = lipgloss.Wrap(l, d.width, "")
+		}
 		pieces := strings.Split(w, "\n")
 		d.wraps = append(d.wraps, wrappedLine{src: s, out: s + d.body - len(d.starts), pieces: pieces})
 		d.body += len(pieces) - 1

@@ -105,25 +105,35 @@ func BenchmarkDetailPaneLargeFrame(b *testing.B) {
 			_ = m.View()
 		}
 	})
-	b.Run("select", func(b *testing.B) {
-		// Moving between two large frames: each selection renders one.
-		m := setup(b)
-		c := m.current().conn.(*stubConn)
-		c.log.add(textFrame(stubEpoch, "in", "initial_data_batch", "events", largeJSON(1<<20)))
-		m = drive(m, eventsMsg{{ConnID: c.id, Kind: EventFrames, Count: 1}})
-		down, up := keyPress("j"), keyPress("k")
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := range b.N {
-			k := up
-			if i%2 == 1 {
-				k = down
+	for _, mode := range []string{"", "-raw", "-hex"} {
+		b.Run("select"+mode, func(b *testing.B) {
+			// Moving between two large frames: each selection lays one out
+			// (in pretty, raw or hex mode).
+			m := setup(b)
+			c := m.current().conn.(*stubConn)
+			c.log.add(textFrame(stubEpoch, "in", "initial_data_batch", "events", largeJSON(1<<20)))
+			m = drive(m, eventsMsg{{ConnID: c.id, Kind: EventFrames, Count: 1}})
+			if mode != "" {
+				m = drive(m, keyPress("tab"), keyPress("v"))
+				if mode == "-hex" {
+					m = drive(m, keyPress("v"))
+				}
+				m = drive(m, keyPress("tab"))
 			}
-			tm, _ := m.Update(k)
-			m = tm.(Model)
-			_ = m.View()
-		}
-	})
+			down, up := keyPress("j"), keyPress("k")
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				k := up
+				if i%2 == 1 {
+					k = down
+				}
+				tm, _ := m.Update(k)
+				m = tm.(Model)
+				_ = m.View()
+			}
+		})
+	}
 	b.Run("scroll", func(b *testing.B) {
 		m := setup(b)
 		m = drive(m, keyPress("tab")) // focus the detail pane
