@@ -61,7 +61,7 @@ type detailKey struct {
 
 func newDetail() detail { return detail{keys: DefaultDetailKeyMap()} }
 
-// show selects the frame to display and renders it if anything changed.
+// show selects the frame to display and lays it out if anything changed.
 // stID identifies st (see Model.stID).
 func (d *detail) show(st theme.Styles, stID uint64, f Frame, ok bool, width int, reveal bool) {
 	if !ok {
