@@ -208,8 +208,21 @@ func (d *detailDoc) index(src []byte, js *pretty.Style) {
 	}
 	endLine(len(src))
 	d.body = len(d.starts)
+	// Wide lines are highlighted a mark block at a time: a frame whose
+	// lines are mostly wide highlights each line once, not once per line
+	// since its mark.
+	block, blockLines := -1, []string(nil)
 	for i, s := range long {
-		l := d.srcLines(s, s+1)[0]
+		var l string
+		switch k := s / markEvery; {
+		case js == nil:
+			l = d.srcLines(s, s+1)[0]
+		case k != block:
+			block, blockLines = k, d.srcLines(k*markEvery, min(k*markEvery+markEvery, len(d.starts)))
+			fallthrough
+		default:
+			l = blockLines[s%markEvery]
+		}
 		var w string
 		if longPlain[i] && js == nil {
 			// Printable ASCII holds no escape sequence, so lipgloss.Wrap's

@@ -34,6 +34,7 @@ func detailCorpus(t *testing.T, large int) []Frame {
 		nested.String(),
 		`{"wide":"日本語のテキスト😀 ` + strings.Repeat("長い", 60) + `","esc":"a\u001b[31mred","long":"` + strings.Repeat("word ", 90) + `"}`,
 		`[[1,2,3],[4,5,6],{"a":[true,false,null]},"` + strings.Repeat("x", 300) + `"]`,
+		`["` + strings.Repeat(strings.Repeat("long value ", 10)+`","`, 300) + `end"]`,
 		`{"type":"auth_success","access_token":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln","password":"hunter2"}`,
 		"plain text\twith a tab\r\nand a \x1b[31mcolour\x1b[0m and a very long word " + strings.Repeat("y", 250) + "\n",
 		"not json {",
