@@ -204,9 +204,6 @@ func Hint(err error) string {
 	case KindUnreachable:
 		return "is the server running at that address? check host, port and firewall"
 	case KindTLS:
-		if h := certHint(e.Err); h != "" {
-			return h
-		}
 		return "check http vs https (ws vs wss), and the profile's TLS settings (ca_file, insecure)"
 	case KindNotKalamDB:
 		return "the URL points at something that is not KalamDB: check host, port and path"
@@ -261,12 +258,17 @@ func classifyNetErr(op, target string, err error) *Error {
 	switch {
 	case errors.As(err, &recordErr):
 		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("TLS handshake with %s failed: the server speaks plain HTTP? use http:// or ws://", target), Err: err}
+	// Certificate remedies name the profile keys (profiles.toml) behind
+	// WithCAFile and WithInsecureSkipVerify.
 	case errors.As(err, &hostErr):
-		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("certificate of %s is for another host name", target), Err: err}
+		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("certificate of %s is for another host name", target), Err: err,
+			hint: "the certificate does not name the host in the URL: use a name it lists, or set insecure = true in the profile for a local server"}
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
-		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("certificate of %s has expired or is not valid yet", target), Err: err}
+		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("certificate of %s has expired or is not valid yet", target), Err: err,
+			hint: "renew the server's certificate, or check this machine's clock; insecure = true in the profile skips the check for a local server"}
 	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &invalid):
-		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("certificate of %s not trusted", target), Err: err}
+		return &Error{Kind: KindTLS, Op: op, Message: fmt.Sprintf("certificate of %s not trusted", target), Err: err,
+			hint: "the certificate is self-signed or from an unknown CA: set ca_file to that CA's PEM file in the profile, or insecure = true for a local server"}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return &Error{Kind: KindUnreachable, Op: op, Message: fmt.Sprintf("connection refused: is the server running at %s?", target), Err: err}
 	case errors.As(err, &dnsErr):
@@ -299,30 +301,6 @@ func isTLSText(err error) bool {
 		}
 	}
 	return false
-}
-
-// certHint says what to do about a server certificate the client did not
-// accept, or "" if err is not about a certificate. The remedies name the
-// profile keys (profiles.toml) behind WithCAFile and WithInsecureSkipVerify.
-func certHint(err error) string {
-	if err == nil {
-		return ""
-	}
-	var (
-		certErr   *tls.CertificateVerificationError
-		unknownCA x509.UnknownAuthorityError
-		hostErr   x509.HostnameError
-		invalid   x509.CertificateInvalidError
-	)
-	switch {
-	case errors.As(err, &hostErr):
-		return "the certificate does not name the host in the URL: use a name it lists, or set insecure = true in the profile for a local server"
-	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
-		return "renew the server's certificate, or check this machine's clock; insecure = true in the profile skips the check for a local server"
-	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &invalid):
-		return "the certificate is self-signed or from an unknown CA: set ca_file to that CA's PEM file in the profile, or insecure = true for a local server"
-	}
-	return ""
 }
 
 // tooBigHint is the advice for a frame over the socket's read limit: the
