@@ -146,10 +146,7 @@ func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, 
 		seen[name] = true
 	}
 	ectx := &evalCtx{now: e.now(), user: c.UserID, genID: e.nextSeq}
-	owner := ""
-	if def.perUser() {
-		owner = c.UserID
-	}
+	owner := ownerOf(c, def)
 	tx, err := e.begin(ctx)
 	if err != nil {
 		return Result{}, errf(kindExecution, "%v", err)
@@ -224,11 +221,9 @@ func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, 
 		}
 		changes = append(changes, Change{Namespace: def.ns, Table: def.name, Owner: owner, Type: client.ChangeInsert, Seq: seq, newRow: row, tbl: def})
 	}
-	if err := tx.Commit(); err != nil {
-		return Result{}, errf(kindExecution, "%v", err)
+	if k := e.publish(tx, changes); k != nil {
+		return Result{}, k
 	}
-	e.maxSeq_.Store(e.lastSeq)
-	e.emit(changes)
 	n := len(s.rows)
 	return Result{RowCount: n, Message: fmt.Sprintf("Inserted %d row(s)", n)}, nil
 }
@@ -257,6 +252,42 @@ func writeRow(ctx context.Context, tx runner, def *tableDef, owner string, row m
 	}
 	_, err := tx.ExecContext(ctx, "INSERT INTO "+def.sqlName+" ("+strings.Join(quoted, ", ")+") VALUES ("+strings.Join(marks, ", ")+")", args...)
 	return err
+}
+
+// ownerOf is who owns the rows c writes to def: c itself in a per-user
+// table, nobody otherwise.
+func ownerOf(c Caller, def *tableDef) string {
+	if def.perUser() {
+		return c.UserID
+	}
+	return ""
+}
+
+// beginMatch starts an UPDATE or DELETE: a transaction and the rows its
+// WHERE matches in it. On success the caller owns tx (and rolls it back
+// unless publish commits it).
+func (e *Engine) beginMatch(ctx context.Context, c Caller, def *tableDef, where expr, params []any) (*txn, []storedRow, *evalCtx, *kerr) {
+	ectx := &evalCtx{now: e.now(), user: c.UserID, genID: e.nextSeq}
+	tx, err := e.begin(ctx)
+	if err != nil {
+		return nil, nil, nil, errf(kindExecution, "%v", err)
+	}
+	rows, k := e.matchRows(ctx, tx, c, def, where, params, ectx)
+	if k != nil {
+		tx.Rollback()
+		return nil, nil, nil, k
+	}
+	return tx, rows, ectx, nil
+}
+
+// publish commits a write and hands its changes to the subscribers.
+func (e *Engine) publish(tx *txn, changes []Change) *kerr {
+	if err := tx.Commit(); err != nil {
+		return errf(kindExecution, "%v", err)
+	}
+	e.maxSeq_.Store(e.lastSeq)
+	e.emit(changes)
+	return nil
 }
 
 // matchRows returns the caller-visible rows of def matching where.
@@ -306,20 +337,12 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 		}
 		sets[i] = setClause{col: sc.col, x: x}
 	}
-	ectx := &evalCtx{now: e.now(), user: c.UserID, genID: e.nextSeq}
-	tx, err := e.begin(ctx)
-	if err != nil {
-		return Result{}, errf(kindExecution, "%v", err)
-	}
-	defer tx.Rollback()
-	rows, k := e.matchRows(ctx, tx, c, def, s.where, params, ectx)
+	tx, rows, ectx, k := e.beginMatch(ctx, c, def, s.where, params)
 	if k != nil {
 		return Result{}, k
 	}
-	owner := ""
-	if def.perUser() {
-		owner = c.UserID
-	}
+	defer tx.Rollback()
+	owner := ownerOf(c, def)
 	var changes []Change
 	for ri, old := range rows {
 		next := make(map[string]any, len(old.vals))
@@ -350,11 +373,9 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 		changes = append(changes, Change{Namespace: def.ns, Table: def.name, Owner: owner, Type: client.ChangeUpdate, Seq: seq, oldRow: old.vals, newRow: next, tbl: def})
 	}
 	ectx.row = nil
-	if err := tx.Commit(); err != nil {
-		return Result{}, errf(kindExecution, "%v", err)
+	if k := e.publish(tx, changes); k != nil {
+		return Result{}, k
 	}
-	e.maxSeq_.Store(e.lastSeq)
-	e.emit(changes)
 	return Result{RowCount: len(rows), Message: fmt.Sprintf("Updated %d row(s)", len(rows))}, nil
 }
 
@@ -369,20 +390,12 @@ func (e *Engine) delete(ctx context.Context, c Caller, s deleteStmt, ns string, 
 	if s.where == nil {
 		return Result{}, errf(kindExecution, "Error during planning: DELETE requires a WHERE clause")
 	}
-	ectx := &evalCtx{now: e.now(), user: c.UserID, genID: e.nextSeq}
-	tx, err := e.begin(ctx)
-	if err != nil {
-		return Result{}, errf(kindExecution, "%v", err)
-	}
-	defer tx.Rollback()
-	rows, k := e.matchRows(ctx, tx, c, def, s.where, params, ectx)
+	tx, rows, _, k := e.beginMatch(ctx, c, def, s.where, params)
 	if k != nil {
 		return Result{}, k
 	}
-	owner := ""
-	if def.perUser() {
-		owner = c.UserID
-	}
+	defer tx.Rollback()
+	owner := ownerOf(c, def)
 	var changes []Change
 	for _, old := range rows {
 		if !def.hasDeleted() {
@@ -406,10 +419,8 @@ func (e *Engine) delete(ctx context.Context, c Caller, s deleteStmt, ns string, 
 		}
 		changes = append(changes, Change{Namespace: def.ns, Table: def.name, Owner: owner, Type: client.ChangeDelete, Seq: seq, oldRow: old.vals, newRow: tomb, tbl: def})
 	}
-	if err := tx.Commit(); err != nil {
-		return Result{}, errf(kindExecution, "%v", err)
+	if k := e.publish(tx, changes); k != nil {
+		return Result{}, k
 	}
-	e.maxSeq_.Store(e.lastSeq)
-	e.emit(changes)
 	return Result{RowCount: len(rows), Message: fmt.Sprintf("Deleted %d row(s)", len(rows))}, nil
 }
