@@ -1,11 +1,8 @@
 package reliability_test
 
 import (
-	"context"
 	"testing"
 	"time"
-
-	"github.com/kalamdash/kalamdash/client"
 )
 
 // TestBlackholeDuringSubscribe: the network swallows everything (no FIN, no
@@ -17,17 +14,7 @@ func TestBlackholeDuringSubscribe(t *testing.T) {
 	all := e.insert("messages", 10)
 
 	e.px.SetBlackhole(true)
-	type result struct {
-		s   *client.Subscription
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitDeadline)
-		defer cancel()
-		s, err := e.c.Subscribe(ctx, "SELECT * FROM app.messages")
-		done <- result{s, err}
-	}()
+	done := e.subscribeAsync("messages")
 	all = append(all, e.insert("messages", 10)...)
 	// The keepalive must declare the silent socket dead while the
 	// blackhole still stands.
@@ -39,7 +26,7 @@ func TestBlackholeDuringSubscribe(t *testing.T) {
 	}
 
 	e.px.SetBlackhole(false)
-	var r result
+	var r pendingSub
 	select {
 	case r = <-done:
 	case <-time.After(waitDeadline):

@@ -140,6 +140,25 @@ func (e *env) dial(cfg envConfig) *client.Client {
 	return c
 }
 
+// pendingSub is the outcome of a Subscribe started by subscribeAsync.
+type pendingSub struct {
+	s   *client.Subscription
+	err error
+}
+
+// subscribeAsync starts Subscribe on app.table without waiting for its
+// ack, for scenarios that cut the network while it is in flight.
+func (e *env) subscribeAsync(table string, opts ...client.SubOption) <-chan pendingSub {
+	done := make(chan pendingSub, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitDeadline)
+		defer cancel()
+		s, err := e.c.Subscribe(ctx, "SELECT * FROM app."+table, opts...)
+		done <- pendingSub{s, err}
+	}()
+	return done
+}
+
 // leakCheck fails t if goroutines started during it outlive its cleanups.
 // It also bounds the scenario's memory (memoryCheck).
 func leakCheck(t *testing.T) {

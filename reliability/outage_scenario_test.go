@@ -118,17 +118,7 @@ func TestSubscribeDuringReconnect(t *testing.T) {
 
 	e.down()
 	e.waitFailedAttempts(1)
-	type result struct {
-		s   *client.Subscription
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitDeadline)
-		defer cancel()
-		s, err := e.c.Subscribe(ctx, "SELECT * FROM app.audit")
-		done <- result{s, err}
-	}()
+	done := e.subscribeAsync("audit")
 	newRows := e.insert("audit", 5)
 	oldRows = append(oldRows, e.insert("messages", 5)...)
 	e.waitFailedAttempts(3)

@@ -1,7 +1,6 @@
 package reliability_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -18,17 +17,7 @@ func TestCutBetweenAckAndFirstBatch(t *testing.T) {
 
 	// 2 KiB lets the subscribe and its ack through but not a 500-row batch.
 	e.px.SetDropAfter(2 << 10)
-	type result struct {
-		s   *client.Subscription
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitDeadline)
-		defer cancel()
-		s, err := e.c.Subscribe(ctx, "SELECT * FROM app.messages", client.WithBatchSize(500))
-		done <- result{s, err}
-	}()
+	done := e.subscribeAsync("messages", client.WithBatchSize(500))
 	e.waitFor("the cut", func() bool { return e.log.count(kindDisconnected) >= 1 }, nil)
 	e.px.SetDropAfter(0)
 	r := <-done
@@ -61,17 +50,7 @@ func TestMixedStageRecovery(t *testing.T) {
 	e.waitFor("part of the load", func() bool { return big.count(client.SubBatch) >= 3 }, nil)
 
 	e.px.SetBlackhole(true) // the late subscribe goes out into the void
-	type result struct {
-		s   *client.Subscription
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitDeadline)
-		defer cancel()
-		s, err := e.c.Subscribe(ctx, "SELECT * FROM app.late")
-		done <- result{s, err}
-	}()
+	done := e.subscribeAsync("late")
 	lateRows := e.insert("late", 5)
 	liveRows = append(liveRows, e.insert("live", 5)...)
 	e.down()
