@@ -60,7 +60,6 @@ type renderCache struct {
 	block slot[blockKey] // the body laid into its cells
 	small slot[[2]int]   // the too-small notice or the empty screen
 	login slot[loginKey]
-	title slot[titleKey] // the window title
 
 	top     slot[topKey]
 	viewBar slot[viewBarKey]

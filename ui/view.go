@@ -30,7 +30,7 @@ func (m Model) View() tea.View {
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "kalamdash"
 	if t := m.current(); t != nil && !m.loggingIn {
-		v.WindowTitle = m.windowTitle(t)
+		v.WindowTitle = fmt.Sprintf("kalamdash — %s (%s)", t.snap.Name, t.snap.State)
 	}
 	return v
 }

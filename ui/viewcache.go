@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -178,23 +177,6 @@ func (m *Model) cachedBlock(body string, fitted bool, h int) string {
 		v = box(strings.Split(body, "\n"), m.width, h)
 	}
 	m.rc.block.put(k, v)
-	return v
-}
-
-// titleKey is what the window title shows.
-type titleKey struct{ name, state string }
-
-func (m *Model) windowTitle(t *tab) string {
-	k := titleKey{t.snap.Name, t.snap.State}
-	if m.rc != nil {
-		if v, ok := m.rc.title.get(k); ok {
-			return v
-		}
-	}
-	v := fmt.Sprintf("kalamdash — %s (%s)", k.name, k.state)
-	if m.rc != nil {
-		m.rc.title.put(k, v)
-	}
 	return v
 }
 
