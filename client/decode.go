@@ -145,15 +145,12 @@ func jsonable(v any) any {
 	return v
 }
 
-// ParseServerMessage decodes one server frame's JSON text (a decoded
-// frame's Decoded bytes) as the client's read loop does. Row values keep
-// KalamDB's encoding: numbers are json.Number, BIGINT and _seq strings.
-func ParseServerMessage(b []byte) (*ServerMessage, error) { return parseServerMessage(b, nil) }
-
-// MessageParser is ParseServerMessage for a stream of frames: like a
-// socket's read loop, it allocates each distinct row key (column name)
-// once and shares it between rows. The zero value is ready to use; a
-// MessageParser must not be used by two goroutines at once.
+// MessageParser decodes server frames' JSON text (a decoded frame's
+// Decoded bytes) as a socket's read loop does: row values keep KalamDB's
+// encoding (numbers are json.Number, BIGINT and _seq strings), and each
+// distinct row key (column name) is allocated once and shared between
+// rows. The zero value is ready to use; a MessageParser must not be used
+// by two goroutines at once.
 type MessageParser struct {
 	keys keyIntern
 }

@@ -152,16 +152,8 @@ func (wc *wsConn) readLoop() {
 			code, reason := closeInfo(err)
 			tapDir, tapReason := Inbound, reason
 			if errors.Is(err, websocket.ErrMessageTooBig) {
-				// The library has closed the socket with 1009 itself (its
-				// reason "read limited at N bytes" is what the tap shows);
-				// report that close, and why, rather than a bare 1006.
-				code, reason = int(websocket.StatusMessageTooBig), fmt.Sprintf("frame over the %d MiB read limit", readLimit>>20)
+				code, reason, tapReason, err = wc.tooBig(err)
 				tapDir = Outbound
-				if _, wire, ok := strings.Cut(err.Error(), websocket.ErrMessageTooBig.Error()+": "); ok {
-					tapReason = wire
-				}
-				err = &Error{Kind: KindProtocol, Op: "read", Status: code, Err: websocket.ErrMessageTooBig, hint: tooBigHint,
-					Message: fmt.Sprintf("socket %d received a %s; closed with %d", wc.id, reason, code)}
 				c.emit(ErrorEvent{Time: c.now(), Recoverable: true, Err: err})
 			}
 			wc.endMu.Lock()
@@ -179,6 +171,21 @@ func (wc *wsConn) readLoop() {
 		wc.lastIn.Store(time.Now().UnixNano())
 		frames <- rawFrame{typ, data}
 	}
+}
+
+// tooBig describes the end of a socket that received a frame over the
+// read limit. The library has closed it with 1009 itself (its reason,
+// "read limited at N bytes", is what went on the wire and what the tap
+// shows); the socket ends with that close and says why, not a bare 1006.
+func (wc *wsConn) tooBig(readErr error) (code int, reason, wireReason string, err error) {
+	code, reason = int(websocket.StatusMessageTooBig), fmt.Sprintf("frame over the %d MiB read limit", readLimit>>20)
+	wireReason = reason
+	if _, wire, ok := strings.Cut(readErr.Error(), websocket.ErrMessageTooBig.Error()+": "); ok {
+		wireReason = wire
+	}
+	err = &Error{Kind: KindProtocol, Op: "read", Status: code, Err: websocket.ErrMessageTooBig, hint: tooBigHint,
+		Message: fmt.Sprintf("socket %d received a %s; closed with %d", wc.id, reason, code)}
+	return code, reason, wireReason, err
 }
 
 // readAhead is how many frames the reader may get ahead of processing.

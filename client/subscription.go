@@ -22,9 +22,10 @@ const (
 	// SubGap: the client knows changes were lost; Err says which: a
 	// WithoutInitialData subscription resumed before it saw any _seq, or
 	// events dropped because the consumer of Events fell too far behind
-	// (see WithQueueLimit). KalamDB's _seq is a global Snowflake, so a server dropping
-	// notifications (its 128-entry queue) leaves no gap the client can see,
-	// and a resume never replays deletions made during the outage.
+	// (see WithQueueLimit). KalamDB's _seq is a global Snowflake, so a
+	// server dropping notifications (its 128-entry queue) leaves no gap
+	// the client can see, and a resume never replays deletions made
+	// during the outage.
 	SubGap
 )
 
