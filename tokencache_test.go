@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,23 +15,10 @@ import (
 	"github.com/kalamdash/kalamdash/ui"
 )
 
-// lockedLog collects the kalamtest server's request log (one line per
-// request, written from the server's goroutines).
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) count(path string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), "path="+path+" ")
+// requests counts the lines of a kalamtest request log (syncBuffer)
+// for path.
+func requests(log *syncBuffer, path string) int {
+	return strings.Count(log.String(), "path="+path+" ")
 }
 
 // waitNotice reads backend events until a notice arrives.
@@ -66,7 +51,7 @@ func TestDashboardCachedProfileRefreshesDeadAccessToken(t *testing.T) {
 
 	clk := session.NewFakeClock(time.Unix(time.Now().Unix(), 0))
 	const accessTTL, refreshTTL = 100 * time.Second, 1000 * time.Second
-	reqs := &lockedLog{}
+	reqs := &syncBuffer{}
 	srv, err := kalamtest.NewServer(kalamtest.WithClock(clk.Now), kalamtest.WithUser("alice", "alice-pw", "user"),
 		kalamtest.WithAccessTTL(accessTTL), kalamtest.WithRefreshTTL(refreshTTL), kalamtest.WithAuthRateLimit(0),
 		kalamtest.WithHeartbeatTimeout(1000*time.Hour), kalamtest.WithLogWriter(reqs))
@@ -122,10 +107,10 @@ func TestDashboardCachedProfileRefreshesDeadAccessToken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("start with a dead access token and a live refresh token: %v", err)
 	}
-	if n := reqs.count("/v1/api/auth/refresh"); n != 1 {
+	if n := requests(reqs, "/v1/api/auth/refresh"); n != 1 {
 		t.Errorf("%d refresh requests, want 1", n)
 	}
-	if n := reqs.count("/v1/api/auth/login"); n != 1 {
+	if n := requests(reqs, "/v1/api/auth/login"); n != 1 {
 		t.Errorf("%d logins, want only the first", n)
 	}
 	ev := waitNotice(t, b)
@@ -148,7 +133,7 @@ func TestDashboardCachedProfileRefreshesDeadAccessToken(t *testing.T) {
 	if err == nil {
 		t.Fatal("started without a password although the server revoked the cached tokens")
 	}
-	if n := reqs.count("/v1/api/auth/refresh"); n != 2 {
+	if n := requests(reqs, "/v1/api/auth/refresh"); n != 2 {
 		t.Errorf("%d refresh requests, want 2", n)
 	}
 	for _, want := range []string{"needs a password", "Invalid credentials"} {
