@@ -1,34 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// lockedBuffer is an io.Writer safe for the command and the test to share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestServeFlagsValidation(t *testing.T) {
 	for _, bad := range [][]string{
@@ -58,7 +38,7 @@ func TestServeFlagsValidation(t *testing.T) {
 func TestServeRunsUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, logs lockedBuffer
+	var out, logs syncBuffer
 	cmd := newServeCmd()
 	cmd.SetArgs([]string{"--addr", "127.0.0.1:0", "--user", "alice:S3cret-pw:dba", "--demo", "--access-ttl", "2m"})
 	cmd.SetOut(&out)
