@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -64,27 +65,28 @@ func (s *Server) protect(w http.ResponseWriter, r *http.Request) bool {
 	}
 	key, now := ip.String(), time.Now()
 	if s.bans.banned(key, now) {
-		w.Header().Set("Retry-After", "300")
-		w.Header().Set("X-RateLimit-Reset", "300")
-		writeJSON(w, http.StatusTooManyRequests, struct {
-			Error             string `json:"error"`
-			Message           string `json:"message"`
-			RetryAfterSeconds int    `json:"retry_after_seconds"`
-		}{"IP_BANNED", "Your IP has been temporarily banned due to excessive requests", 300})
+		writeGuardRefusal(w, "IP_BANNED", "Your IP has been temporarily banned due to excessive requests", 300)
 		return false
 	}
 	if !s.reqLim.allow(key, now) {
 		s.bans.violation(key, now)
-		w.Header().Set("Retry-After", "1")
-		w.Header().Set("X-RateLimit-Reset", "1")
-		writeJSON(w, http.StatusTooManyRequests, struct {
-			Error             string `json:"error"`
-			Message           string `json:"message"`
-			RetryAfterSeconds int    `json:"retry_after_seconds"`
-		}{"RATE_LIMIT_EXCEEDED", "Too many requests from your IP address", 1})
+		writeGuardRefusal(w, "RATE_LIMIT_EXCEEDED", "Too many requests from your IP address", 1)
 		return false
 	}
 	return true
+}
+
+// writeGuardRefusal is the middleware's 429: the wait in both headers and
+// the body.
+func writeGuardRefusal(w http.ResponseWriter, code, message string, retrySeconds int) {
+	retry := strconv.Itoa(retrySeconds)
+	w.Header().Set("Retry-After", retry)
+	w.Header().Set("X-RateLimit-Reset", retry)
+	writeJSON(w, http.StatusTooManyRequests, struct {
+		Error             string `json:"error"`
+		Message           string `json:"message"`
+		RetryAfterSeconds int    `json:"retry_after_seconds"`
+	}{code, message, retrySeconds})
 }
 
 func writeBodyTooLarge(w http.ResponseWriter, size int64) {
