@@ -118,10 +118,7 @@ func (c *Client) dial(ctx context.Context) (*wsConn, error) {
 	}
 	c.tapHTTPResponse(kind, status, rh, body, time.Since(start), err)
 	if err != nil {
-		if e := upgradeRefusal(target, status, rh, body); e != nil {
-			return nil, e
-		}
-		return nil, c.dialError(target, status, err)
+		return nil, c.dialError(target, status, rh, body, err)
 	}
 	ws.SetReadLimit(readLimit)
 	wc.ws = ws
@@ -135,26 +132,6 @@ func (c *Client) dial(ctx context.Context) (*wsConn, error) {
 		return nil, err
 	}
 	return wc, nil
-}
-
-func (c *Client) dialError(target string, status int, err error) error {
-	switch {
-	case status == http.StatusNotFound:
-		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("%s answered 404: wrong path prefix, or not a KalamDB server", target), Err: err}
-	case status == http.StatusUpgradeRequired || status == http.StatusBadRequest && c.st.httpAnswered.Load():
-		// The server wanted an upgrade it did not get (KalamDB's actix
-		// answers 400, coder/websocket 426), and the same address answered
-		// HTTP in JSON, so the scheme is right: something in between
-		// dropped the Upgrade/Connection headers.
-		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, hint: upgradeHint,
-			// No Err: the library's text only repeats the status.
-			Message: fmt.Sprintf("%s answered HTTP %d to the WebSocket upgrade: a proxy in between does not forward WebSockets", target, status)}
-	case status == http.StatusBadRequest && c.base.Scheme == "http":
-		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: "upgrade answered HTTP 400: if the server uses TLS, use https:// or wss://", Err: err}
-	case status != 0 && status != http.StatusSwitchingProtocols:
-		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("upgrade answered HTTP %d, not a WebSocket: not KalamDB?", status), Err: err}
-	}
-	return classifyNetErr("connect", target, err)
 }
 
 // authenticate waits for auth_success (header auth) or sends the

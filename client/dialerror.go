@@ -1,0 +1,82 @@
+package client
+
+// This file explains a WebSocket upgrade that failed: from the status,
+// headers and body the server (or something in between) answered with —
+// 503 when it has no socket for us (shutting down, all
+// performance.max_connections slots taken, or too many connections from
+// one address), 403 for an origin it does not allow, 404/400/426 for a
+// wrong address or a proxy — or from the network error when nothing
+// answered.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// maxRefusalBody bounds what is read of a refused upgrade's body.
+const maxRefusalBody = 1 << 10
+
+// tooManyConnections is the per-address refusal's JSON body.
+type tooManyConnections struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+	Current int    `json:"current"`
+	Max     int    `json:"max"`
+}
+
+// dialError explains a failed upgrade; status is 0 when nothing answered.
+func (c *Client) dialError(target string, status int, h http.Header, body []byte, err error) error {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		return noSocket(target, h, body)
+	case status == http.StatusForbidden:
+		return &Error{Kind: KindOther, Op: "connect", Status: status,
+			Message: fmt.Sprintf("%s refused the upgrade (403 %q)", target, refusalText(body)),
+			hint:    "the server checks the Origin header of WebSocket upgrades: allow this client's origin in its CORS settings"}
+	case status == http.StatusNotFound:
+		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("%s answered 404: wrong path prefix, or not a KalamDB server", target), Err: err}
+	case status == http.StatusUpgradeRequired || status == http.StatusBadRequest && c.st.httpAnswered.Load():
+		// The server wanted an upgrade it did not get (KalamDB's actix
+		// answers 400, coder/websocket 426), and the same address answered
+		// HTTP in JSON, so the scheme is right: something in between
+		// dropped the Upgrade/Connection headers.
+		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, hint: upgradeHint,
+			// No Err: the library's text only repeats the status.
+			Message: fmt.Sprintf("%s answered HTTP %d to the WebSocket upgrade: a proxy in between does not forward WebSockets", target, status)}
+	case status == http.StatusBadRequest && c.base.Scheme == "http":
+		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: "upgrade answered HTTP 400: if the server uses TLS, use https:// or wss://", Err: err}
+	case status != 0 && status != http.StatusSwitchingProtocols:
+		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("upgrade answered HTTP %d, not a WebSocket: not KalamDB?", status), Err: err}
+	}
+	return classifyNetErr("connect", target, err)
+}
+
+// noSocket describes a 503 answer to the upgrade: the per-address guard's
+// JSON, or the registry's plain "Server shutting down".
+func noSocket(target string, h http.Header, body []byte) *Error {
+	retry := ""
+	if ra := h.Get("Retry-After"); ra != "" {
+		retry = fmt.Sprintf(" (Retry-After: %s s)", ra)
+	}
+	wait := retryAfter(h, time.Now())
+	var tm tooManyConnections
+	if json.Unmarshal(body, &tm) == nil && tm.Error == "TOO_MANY_CONNECTIONS" {
+		return &Error{Kind: KindUnreachable, Op: "connect", Status: http.StatusServiceUnavailable, Code: tm.Error, RetryAfter: wait,
+			Message: fmt.Sprintf("%s refused the socket: too many connections from this address (%d of %d)%s", target, tm.Current, tm.Max, retry),
+			hint:    "close other connections from this machine (or from the proxy in front of it); the dashboard keeps retrying"}
+	}
+	return &Error{Kind: KindUnreachable, Op: "connect", Status: http.StatusServiceUnavailable, RetryAfter: wait,
+		Message: fmt.Sprintf("%s refused the socket (503 %q)%s: the server is shutting down or all its WebSocket slots are taken", target, refusalText(body), retry),
+		hint:    "wait for the server to come back or free a slot (performance.max_connections); the dashboard keeps retrying"}
+}
+
+// refusalText is a refusal's body as text, or says there was none.
+func refusalText(body []byte) string {
+	if t := strings.TrimSpace(string(body)); t != "" {
+		return t
+	}
+	return "no reason given"
+}
