@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -306,47 +305,3 @@ func isTLSText(err error) bool {
 // tooBigHint is the advice for a frame over the socket's read limit: the
 // client has closed with 1009 and reconnects (if WithReconnect allows).
 const tooBigHint = "reconnecting resumes the subscriptions; if it recurs, subscribe with a smaller batch_size or select fewer columns"
-
-// upgradeHint is the advice for a WebSocket upgrade that a peer cut off or
-// answered without a proper handshake: typically a proxy that forwards
-// HTTP but not WebSockets.
-const upgradeHint = "check that proxies in between pass the Upgrade and Connection headers (WebSockets), and that the server is running"
-
-// wsDialCause returns what a coder/websocket dial error wraps, without the
-// library's "failed to WebSocket dial: failed to send handshake request: "
-// prefixes: the handshake request's own error (Get "…/v1/ws": EOF), or the
-// handshake violation. ok is false for any other error.
-func wsDialCause(err error) (cause error, ok bool) {
-	if !strings.HasPrefix(err.Error(), "failed to WebSocket dial: ") {
-		return nil, false
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue, true
-	}
-	if inner := errors.Unwrap(err); inner != nil {
-		return inner, true
-	}
-	return nil, false
-}
-
-// classifyUpgradeErr classifies the cause of a failed WebSocket dial. A
-// connection cut during the upgrade, or an upgrade answer that is not a
-// WebSocket handshake, says so and points at proxies.
-func classifyUpgradeErr(op, target string, cause error) *Error {
-	if strings.HasPrefix(cause.Error(), "WebSocket protocol violation") {
-		return &Error{Kind: KindNotKalamDB, Op: op, Err: cause, hint: upgradeHint,
-			Message: fmt.Sprintf("%s answered the WebSocket upgrade without a valid handshake", target)}
-	}
-	e := classifyNetErr(op, target, cause)
-	switch {
-	case e.Kind != KindUnreachable:
-	case errors.Is(cause, io.EOF), errors.Is(cause, io.ErrUnexpectedEOF):
-		e.Message = fmt.Sprintf("%s closed the connection during the WebSocket upgrade: a proxy that does not forward WebSockets, or the server crashed", target)
-		e.hint = upgradeHint
-	case errors.Is(cause, syscall.ECONNRESET):
-		e.Message = fmt.Sprintf("%s reset the connection during the WebSocket upgrade: a proxy that does not forward WebSockets, or the server crashed", target)
-		e.hint = upgradeHint
-	}
-	return e
-}
