@@ -34,7 +34,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/theme"
 	"github.com/kalamdash/kalamdash/ui"

@@ -11,14 +11,14 @@ import (
 func TestImportGraph(t *testing.T) {
 	const mod = "github.com/kalamdash/kalamdash"
 	forbidden := map[string][]string{
-		"client":                              {"session", "ui", "theme", "client/kalamtest", "charm.land/", "github.com/charmbracelet/"},
-		"client/kalamtest":                    {"session", "ui", "theme", "testing", "charm.land/"},
-		"client/kalamtest/internal/sqlengine": {"session", "ui", "theme", "testing", "charm.land/"},
-		"client/tokensource":                  {"session", "ui", "theme", "client/kalamtest", "charm.land/", "github.com/charmbracelet/"},
-		"recording":                           {"session", "ui", "theme", "charm.land/", "github.com/charmbracelet/"},
-		"session":                             {"ui", "theme", "client/kalamtest", "charm.land/", "github.com/charmbracelet/"},
-		"theme":                               {"client", "session", "ui"},
-		"ui":                                  {"client"},
+		"client":                       {"session", "ui", "theme", "kalamtest", "charm.land/", "github.com/charmbracelet/"},
+		"kalamtest":                    {"session", "ui", "theme", "testing", "charm.land/"},
+		"kalamtest/internal/sqlengine": {"session", "ui", "theme", "testing", "charm.land/"},
+		"client/tokensource":           {"session", "ui", "theme", "kalamtest", "charm.land/", "github.com/charmbracelet/"},
+		"recording":                    {"session", "ui", "theme", "charm.land/", "github.com/charmbracelet/"},
+		"session":                      {"ui", "theme", "kalamtest", "charm.land/", "github.com/charmbracelet/"},
+		"theme":                        {"client", "session", "ui"},
+		"ui":                           {"client"},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-deps", "./"+pkg).CombinedOutput()

@@ -19,7 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/theme"
 	"github.com/kalamdash/kalamdash/ui"

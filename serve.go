@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 // serveFlags are the flags of `kalamdash serve`.
@@ -30,13 +30,13 @@ type serveFlags struct {
 	maxPerIP   int // 0: off, as upstream's unwired guard
 }
 
-// newServeCmd runs client/kalamtest standalone until Ctrl-C.
+// newServeCmd runs kalamtest standalone until Ctrl-C.
 func newServeCmd() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the KalamDB-compatible test server",
-		Long: `Run the KalamDB-compatible server from client/kalamtest until Ctrl-C.
+		Long: `Run the KalamDB-compatible server from kalamtest until Ctrl-C.
 
 It speaks KalamDB's HTTP API (/v1/api/auth/*, /v1/api/sql, /health) and the
 /v1/ws WebSocket, over an in-memory SQL engine. Logs go to stderr, one line

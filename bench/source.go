@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 // Credentials of the benchmark user (a dba, so rate limits never apply).

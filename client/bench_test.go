@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 // BenchmarkInitialLoad subscribes to 5 000 rows (batches of 1 000, auto

@@ -97,7 +97,7 @@ func (d *decoder) gunzip(data []byte) ([]byte, error) {
 // MsgpackToJSON converts one untrusted MessagePack document to JSON text,
 // with the bounds checkMsgpack enforces (no huge declared containers, no
 // deep nesting, string map keys only). Integers stay integers (never
-// float64), so _seq and BIGINT survive intact. client/kalamtest decodes a
+// float64), so _seq and BIGINT survive intact. kalamtest decodes a
 // msgpack client's frames with it too.
 func MsgpackToJSON(b []byte) ([]byte, error) { return msgpackToJSON(b) }
 

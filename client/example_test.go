@@ -6,7 +6,7 @@ import (
 	"log"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 // Example connects with an auth provider, subscribes to a live query, and

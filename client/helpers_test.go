@@ -12,7 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 func TestMain(m *testing.M) {

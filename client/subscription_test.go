@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 func TestSubscribePagesInitialDataThenStreamsChanges(t *testing.T) {

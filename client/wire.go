@@ -6,7 +6,7 @@ import (
 )
 
 // This file holds the KalamDB wire types shared by the client and by
-// client/kalamtest. Field names, omitempty and pointer choices follow
+// kalamtest. Field names, omitempty and pointer choices follow
 // ../shared/kalamdb-protocol.md: "omitted" is omitempty, "null" is a nil
 // pointer without omitempty. msgpack frames use the same structs through
 // SetCustomStructTag("json").

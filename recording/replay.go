@@ -15,7 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 // ReplayOption configures a ReplayServer.

@@ -20,7 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/bad-inputs.golden from the current messages")

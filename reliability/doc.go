@@ -1,6 +1,6 @@
 // Package reliability holds kalamdash's network-fault scenario suite: the
 // client (package client) talks to the in-process server (package
-// client/kalamtest) through a loopback fault proxy (kalamtest.Proxy), and
+// kalamtest) through a loopback fault proxy (kalamtest.Proxy), and
 // each scenario breaks the network in one of the ways KalamDB's own client
 // is tested against (upstream link/kalam-client/tests/proxied/), then
 // checks that no change event was lost or delivered twice (by _seq), that

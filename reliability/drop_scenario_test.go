@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 // TestSocketDropAndResume: the connection is reset under a live

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 )
 

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 // env is a kalamtest server and a manager sharing one fake clock, so token

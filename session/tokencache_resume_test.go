@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 // syncBuffer is a bytes.Buffer the server's logger may write from many

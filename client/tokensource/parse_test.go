@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest"
 	"github.com/kalamdash/kalamdash/client/tokensource"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 func TestParseTokenFormats(t *testing.T) {

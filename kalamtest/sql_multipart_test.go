@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 // part is one multipart field; file parts get a filename.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest/internal/sqlengine"
+	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
 )
 
 // resultJSON renders a result the way the server puts it in "results".

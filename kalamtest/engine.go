@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest/internal/sqlengine"
+	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
 )
 
 // engine binds the SQL engine to the server: it supplies system.users and

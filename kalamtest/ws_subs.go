@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest/internal/sqlengine"
+	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
 )
 
 // subscription is one live query of a connection.

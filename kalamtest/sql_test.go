@@ -11,7 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 func TestSQLEnvelopes(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/client/kalamtest/internal/sqlengine"
+	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
 )
 
 // sqlAuthError is the /sql authentication failure body. Its keys are in

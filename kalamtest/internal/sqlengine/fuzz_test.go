@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest/internal/sqlengine"
+	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
 )
 
 // FuzzExec feeds arbitrary SQL (and one parameter) to Exec and

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 type syncBuf struct {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kalamdash/kalamdash/client/kalamtest/internal/sqlengine"
+	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
 )
 
 // BenchmarkInsertNotify measures one single-row INSERT through Exec plus
