@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -26,7 +26,7 @@ func startTmux(t *testing.T, w, h int, args ...string) *tmuxSession {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kalamdash")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../..").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	conf := filepath.Join(dir, "tmux.conf")

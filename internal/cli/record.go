@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -68,8 +68,15 @@ type recordFlags struct {
 	progress      string
 }
 
-// osExit is replaced in tests.
-var osExit = os.Exit
+// exitCodeError carries a command's chosen exit code up to Main, which
+// prints err (when set) and exits with code; commands never exit themselves.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e exitCodeError) Error() string { return e.err.Error() }
+func (e exitCodeError) Unwrap() error { return e.err }
 
 func newRecordCmd() *cobra.Command {
 	var f recordFlags
@@ -106,10 +113,9 @@ or not a KalamDB server.`,
 			defer stop()
 			err := runRecord(ctx, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if code := exitCode(err); code != exitOK && code != exitOther {
-				// main exits 1 for every error; auth and connection
-				// failures have codes of their own.
-				fmt.Fprintln(cmd.ErrOrStderr(), "kalamdash:", err)
-				osExit(code)
+				// Auth and connection failures have exit codes of their
+				// own; Main exits 1 for every other error.
+				return exitCodeError{code: code, err: err}
 			}
 			return err
 		},

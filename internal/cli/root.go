@@ -1,0 +1,246 @@
+// Package cli holds kalamdash's commands: the dashboard (the root command),
+// serve, token, record and replay. The binary's main package only runs
+// Main and exits with the code it returns.
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/spf13/cobra"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/session"
+	"github.com/kalamdash/kalamdash/theme"
+	"github.com/kalamdash/kalamdash/ui"
+)
+
+// version is the tool version, stamped into recordings and logs.
+var version = "0.1.0-dev"
+
+// Main runs the kalamdash command line with args (without the program
+// name) and returns the process exit code: 0 on success, the code a command
+// chose (see record's exit codes), or 1 for any other error.
+func Main(args []string) int {
+	cmd := newRootCmd()
+	cmd.SetArgs(args)
+	if err := cmd.Execute(); err != nil {
+		var ec exitCodeError
+		if errors.As(err, &ec) {
+			if ec.err != nil {
+				fmt.Fprintln(os.Stderr, "kalamdash:", ec.err)
+			}
+			return ec.code
+		}
+		fmt.Fprintln(os.Stderr, "kalamdash:", err)
+		return 1
+	}
+	return 0
+}
+
+// rootFlags are the dashboard's command-line flags.
+type rootFlags struct {
+	url           string
+	user          string
+	passwordStdin bool
+	token         string
+	tokenCommand  string
+	tokenFile     string
+	profile       string
+	noCompress    bool
+	msgpack       bool
+	trueColor     bool
+	logFile       string
+	reveal        bool
+	demoAccessTTL time.Duration
+	demoRefresh   time.Duration
+}
+
+func newRootCmd() *cobra.Command {
+	var f rootFlags
+	root := &cobra.Command{
+		Use:   "kalamdash",
+		Short: "A terminal dashboard for live KalamDB connections",
+		Long: `kalamdash opens a live dashboard on KalamDB connections: frames as they cross
+the wire (gzip switched off on demand), token countdowns and rotations, live
+subscription rows and a SQL console.
+
+With no arguments it starts an embedded KalamDB-compatible demo server and
+opens the login form pre-filled for it. Point it at a real server with --url
+(and --user with --password-stdin, or --token), or --profile NAME from
+$XDG_CONFIG_HOME/kalamdash/profiles.toml. KALAMDB_URL, KALAMDB_USER,
+KALAMDB_PASSWORD and KALAMDB_TOKEN are read too.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDashboard(cmd, f)
+		},
+	}
+	fl := root.Flags()
+	fl.StringVar(&f.url, "url", "", "KalamDB server URL (http(s):// or ws(s)://); without it the embedded demo server runs")
+	fl.StringVar(&f.user, "user", "", "user name for password login")
+	fl.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
+	fl.StringVar(&f.token, "token", "", "JWT access token to authenticate with (prefer KALAMDB_TOKEN: flags show in ps)")
+	fl.StringVar(&f.tokenCommand, "token-command", "", "command that prints a token, run before every (re)connect and on refreshAuth (no shell: use sh -c '…' for pipes)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a token, re-read before every (re)connect and watched for changes")
+	fl.StringVar(&f.profile, "profile", "", "saved profile name from profiles.toml")
+	fl.BoolVar(&f.noCompress, "no-compress", false, "connect with compress=false (text frames)")
+	fl.BoolVar(&f.msgpack, "msgpack", false, "use MessagePack serialization")
+	fl.BoolVar(&f.trueColor, "truecolor", false, "force 24-bit colour (tmux, screenshots)")
+	fl.StringVar(&f.logFile, "log", "", "write a debug log to FILE (the dashboard never logs to the terminal)")
+	fl.BoolVar(&f.reveal, "reveal-secrets", false, "capture tokens and passwords unredacted in the frame log (ctrl+r shows them)")
+	fl.DurationVar(&f.demoAccessTTL, "demo-access-ttl", 2*time.Minute, "access-token lifetime of the embedded demo server")
+	fl.DurationVar(&f.demoRefresh, "demo-refresh-ttl", 10*time.Minute, "refresh-token lifetime of the embedded demo server")
+	root.AddCommand(newServeCmd())
+	root.AddCommand(newTokenCmd())
+	root.AddCommand(newRecordCmd())
+	root.AddCommand(newReplayCmd())
+	return root
+}
+
+func runDashboard(cmd *cobra.Command, f rootFlags) error {
+	logOut := io.Discard
+	if f.logFile != "" {
+		lf, err := tea.LogToFile(f.logFile, "kalamdash ")
+		if err != nil {
+			return fmt.Errorf("open log file: %w", err)
+		}
+		defer lf.Close()
+		logOut = lf
+	} else {
+		log.SetOutput(io.Discard) // the TUI owns the terminal
+	}
+
+	pf := &session.ProfilesFile{}
+	path, err := session.DefaultProfilesPath()
+	if err == nil {
+		if pf, err = session.LoadProfiles(path); err != nil {
+			return fmt.Errorf("%w (fix or move the profiles file)", err)
+		}
+	}
+	defs, err := loginDefaults(cmd, f, pf, path)
+	if err != nil {
+		return err
+	}
+
+	var demo *kalamtest.Server
+	if defs.URL == "" {
+		demo, err = kalamtest.NewServer(kalamtest.WithDemo(), kalamtest.WithAddr("127.0.0.1:0"),
+			kalamtest.WithAccessTTL(f.demoAccessTTL), kalamtest.WithRefreshTTL(f.demoRefresh),
+			kalamtest.WithLogWriter(logOut))
+		if err != nil {
+			return fmt.Errorf("start the embedded demo server: %w", err)
+		}
+		defer demo.Close()
+		// The demo user owns the rows the demo writer keeps changing in
+		// demo.messages (a USER table), so live rows show from the first screen.
+		defs.URL, defs.User, defs.Password, defs.Auth = demo.URL, kalamtest.DemoUser, kalamtest.DemoPassword, "password"
+		defs.Banner = fmt.Sprintf("Demo server: an embedded KalamDB-compatible server at %s with demo tables (demo.messages, demo.metrics), "+
+			"users %s/%s and %s/%s, %s access and %s refresh tokens, and a trickle of writes. Press Enter to connect. "+
+			"For a real server: kalamdash --url https://host:8080 --user NAME --password-stdin, or --profile NAME.",
+			demo.URL, kalamtest.DemoAdmin, kalamtest.DemoAdminPW, kalamtest.DemoUser, kalamtest.DemoPassword,
+			f.demoAccessTTL, f.demoRefresh)
+	}
+
+	sources := newTokenSources()
+	defer sources.Close()
+	mgr := session.NewManager(dashboardManagerOptions(f, sources)...)
+	b := newBackend(mgr, demo, pf.Profiles)
+	defer b.Close()
+	sources.notify = b.notice
+
+	st := theme.FromEnv(true)
+	fixed := !st.Colour // NO_COLOR: ignore the background answer
+	opts := []tea.ProgramOption{}
+	if f.trueColor {
+		opts = append(opts, tea.WithColorProfile(colorprofile.TrueColor))
+	}
+	m := ui.New(b, ui.WithStyles(st, fixed), ui.WithLogin(defs))
+	if _, err := tea.NewProgram(m, opts...).Run(); err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	return nil
+}
+
+// dashboardManagerOptions are the dashboard's session options: reveal,
+// the external token sources, and the token cache that profiles opt into
+// with cache_token = true (without it such a profile would ask for the
+// password at every start). Without a cache directory (no HOME) those
+// profiles simply log in each time.
+func dashboardManagerOptions(f rootFlags, sources *tokenSources) []session.ManagerOption {
+	opts := []session.ManagerOption{session.WithClientOptions(client.WithRevealSecrets(f.reveal)),
+		session.WithProviderFactory(sources.provider)}
+	if dir, err := session.DefaultTokenCacheDir(); err == nil {
+		opts = append(opts, session.WithTokenCache(session.TokenCache{Dir: dir}))
+	} else {
+		log.Printf("token cache off: %v", err)
+	}
+	return opts
+}
+
+// loginDefaults merges the profile, the environment and the flags (in that
+// order of increasing priority) into the login form's pre-filled values.
+func loginDefaults(cmd *cobra.Command, f rootFlags, pf *session.ProfilesFile, path string) (ui.LoginDefaults, error) {
+	var p session.Profile
+	name := f.profile
+	if name == "" && f.url == "" && os.Getenv("KALAMDB_URL") == "" {
+		name = pf.Default
+	}
+	if name != "" {
+		var ok bool
+		if p, ok = pf.Get(name); !ok {
+			return ui.LoginDefaults{}, fmt.Errorf("no profile named %q in %s", name, path)
+		}
+	}
+	p = session.ApplyEnv(p, os.Getenv)
+	if f.url != "" {
+		p.URL = f.url
+	}
+	if f.user != "" {
+		p.User = f.user
+		if p.Auth == "" {
+			p.Auth = session.AuthPassword
+		}
+	}
+	if f.token != "" {
+		p.Token, p.Auth = f.token, session.AuthJWT
+	}
+	if f.tokenCommand != "" {
+		p.TokenCommand, p.Auth = f.tokenCommand, session.AuthTokenCommand
+	}
+	if f.tokenFile != "" {
+		p.TokenFile, p.Auth = f.tokenFile, session.AuthTokenFile
+	}
+	if f.passwordStdin {
+		line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return ui.LoginDefaults{}, fmt.Errorf("read password from stdin: %w", err)
+		}
+		p.Password = strings.TrimRight(line, "\r\n")
+		if p.Auth == "" {
+			p.Auth = session.AuthPassword
+		}
+	}
+	d := ui.LoginDefaults{
+		URL: p.URL, User: p.User, Password: p.Password, Token: p.Token, Auth: string(p.Mode()),
+		TokenCommand: p.TokenCommand, TokenFile: p.TokenFile,
+		NoCompress: p.NoCompress || f.noCompress, Msgpack: p.Serialization == "msgpack" || f.msgpack, Profile: p.Name,
+	}
+	switch session.AuthMode(d.Auth) {
+	case session.AuthPassword, session.AuthJWT, session.AuthNone, session.AuthTokenCommand, session.AuthTokenFile:
+	default:
+		d.Auth = "password"
+	}
+	return d, nil
+}
