@@ -52,6 +52,13 @@ func (d *decoder) decode(typ websocket.MessageType, data []byte) ([]byte, Encodi
 		if payload, err = d.gunzip(data); err != nil {
 			return nil, enc, err
 		}
+		// KalamDB writes error frames as JSON on every socket and gzips
+		// them at 512 bytes like anything else, so a gzip frame on a
+		// MessagePack socket may hold JSON. Server messages are maps, which
+		// MessagePack never starts with '{' (that byte is the integer 123).
+		if len(payload) > 0 && payload[0] == '{' {
+			return payload, EncGzipJSON, nil
+		}
 	}
 	out, err := msgpackToJSON(payload)
 	return out, enc, err

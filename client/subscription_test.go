@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -377,5 +378,33 @@ func TestSubscriptionQueueLimitReportsDrops(t *testing.T) {
 	}
 	if ev := nextSub(t, s); ev.Kind != client.SubInsert || rowID(t, ev.Rows[0]) != "20" {
 		t.Fatalf("event after the gap %+v", ev)
+	}
+}
+
+// TestMsgpackLargeErrorFrameFailsSubscribe: KalamDB sends error frames as
+// JSON on MessagePack sockets too, gzipped into a binary frame at 512 bytes
+// or more (send_error → send_json in
+// jamals86/KalamDB: backend/crates/kalamdb-api/src/ws/events/mod.rs; the
+// 512-byte rule in backend/crates/kalamdb-api/src/ws/compression.rs). A
+// long table name makes the NOT_FOUND error that long: the refusal must
+// reach Subscribe, not be dropped as undecodable MessagePack.
+func TestMsgpackLargeErrorFrameFailsSubscribe(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithSerialization("msgpack"))
+	table := "app.missing_" + strings.Repeat("x", 600)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_, err := c.Subscribe(ctx, "SELECT * FROM "+table)
+	var e *client.Error
+	if !asError(err, &e) || e.Kind != client.KindSubscription || e.Code != "NOT_FOUND" || !strings.Contains(e.Message, "missing_xxx") {
+		t.Fatalf("want the NOT_FOUND refusal, got %v", err)
+	}
+	f := waitFrame(t, c, func(f client.Frame) bool { return f.Type == client.TypeError })
+	if f.Opcode != client.OpBinary || f.Encoding != client.EncGzipJSON || f.DecodedSize < 512 || f.Err != "" {
+		t.Fatalf("error frame: opcode=%s encoding=%s decoded=%d err=%q, want a binary gzip+json frame of ≥512 bytes", f.Opcode, f.Encoding, f.DecodedSize, f.Err)
+	}
+	// The socket stays up and still speaks MessagePack.
+	if _, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages"); err != nil {
+		t.Fatal(err)
 	}
 }
