@@ -115,7 +115,7 @@ var errBench = errors.New("not available in the benchmark backend")
 
 func (uiConn) RefreshAuth(context.Context) error     { return errBench }
 func (uiConn) UseRefreshToken(context.Context) error { return errBench }
-func (uiConn) SetPolicy(ui.Policy) error             { return errBench }
+func (uiConn) SetPolicy(string) error                { return errBench }
 func (uiConn) SetCompression(bool) error             { return errBench }
 func (uiConn) Reconnect(context.Context) error       { return errBench }
 func (uiConn) Query(context.Context, string) (ui.QueryResult, error) {

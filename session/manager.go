@@ -26,18 +26,17 @@ type Manager struct {
 type ManagerOption func(*managerOptions)
 
 type managerOptions struct {
-	clock           Clock
-	eventBuffer     int
-	maxFrames       int
-	maxBytes        int64
-	clientOpts      []client.Option
-	retryMin        time.Duration
-	retryMax        time.Duration
-	refreshTimeout  time.Duration
-	pumpInterval    time.Duration
-	statsInterval   time.Duration
-	providerFactory func(Profile) (client.AuthProvider, error)
-	tokenCache      *TokenCache
+	clock          Clock
+	eventBuffer    int
+	maxFrames      int
+	maxBytes       int64
+	clientOpts     []client.Option
+	retryMin       time.Duration
+	retryMax       time.Duration
+	refreshTimeout time.Duration
+	pumpInterval   time.Duration
+	statsInterval  time.Duration
+	tokenCache     *TokenCache
 }
 
 // WithClock sets the clock (default RealClock()).
@@ -84,12 +83,6 @@ func WithPumpInterval(d time.Duration) ManagerOption {
 // (default 1 s).
 func WithStatsInterval(d time.Duration) ManagerOption {
 	return func(o *managerOptions) { o.statsInterval = d }
-}
-
-// WithProviderFactory supplies auth providers for the token-command and
-// token-file auth modes (implemented outside package session).
-func WithProviderFactory(f func(Profile) (client.AuthProvider, error)) ManagerOption {
-	return func(o *managerOptions) { o.providerFactory = f }
 }
 
 // WithTokenCache enables the opt-in token cache for profiles with

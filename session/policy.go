@@ -25,6 +25,12 @@ const (
 // MinPeriodic is the shortest periodic refresh interval accepted.
 const MinPeriodic = time.Second
 
+// DefaultRefreshPolicy is the policy of a dashboard connection whose
+// profile names none: refresh once 80% of the access token's life has
+// passed, like the official SDKs' refresh-before-expiry default, so a
+// token never dies under a live dashboard.
+const DefaultRefreshPolicy = "before 80%"
+
 // RefreshPolicy says when a connection refreshes its token. The zero value
 // is Manual. Change it at run time with Conn.SetPolicy.
 type RefreshPolicy struct {
@@ -90,7 +96,10 @@ func (p RefreshPolicy) String() string {
 
 // ParseRefreshPolicy parses "manual", "every 55m" (or "every:55m"),
 // "before 80%" / "before 0.8" (fraction of lifetime) and "before 1m" (lead
-// time). It is used for profiles and flags.
+// time). It is the one policy grammar: profiles' refresh_policy, flags and
+// the dashboard's command palette all use it. "periodic 30s" and
+// "before-expiry 1m", the palette's words before it used this grammar, are
+// accepted as synonyms of "every" and "before".
 func ParseRefreshPolicy(s string) (RefreshPolicy, error) {
 	t := strings.TrimSpace(strings.ToLower(s))
 	if t == "" || t == "manual" {
@@ -109,7 +118,7 @@ func ParseRefreshPolicy(s string) (RefreshPolicy, error) {
 			return Manual(), fmt.Errorf("refresh policy %q: interval: %v", s, err)
 		}
 		p = Periodic(d)
-	case "before":
+	case "before", "before-expiry":
 		switch {
 		case strings.HasSuffix(arg, "%"):
 			f, err := strconv.ParseFloat(strings.TrimSuffix(arg, "%"), 64)

@@ -16,6 +16,9 @@ func TestParseRefreshPolicy(t *testing.T) {
 		"before 80%":   BeforeExpiryFraction(0.8),
 		"before 0.5":   BeforeExpiryFraction(0.5),
 		"Before 1m30s": BeforeExpiryLead(90 * time.Second),
+		// The palette's words before it shared this grammar.
+		"periodic 30s":     Periodic(30 * time.Second),
+		"before-expiry 1m": BeforeExpiryLead(time.Minute),
 	}
 	for in, want := range good {
 		got, err := ParseRefreshPolicy(in)
@@ -27,6 +30,9 @@ func TestParseRefreshPolicy(t *testing.T) {
 		if err != nil || back != got {
 			t.Errorf("%q → %q → %+v, %v", in, got.String(), back, err)
 		}
+	}
+	if p, err := ParseRefreshPolicy(DefaultRefreshPolicy); err != nil || p.Kind != PolicyBeforeExpiry {
+		t.Errorf("default policy %q: %+v, %v", DefaultRefreshPolicy, p, err)
 	}
 	for _, bad := range []string{"every", "every -1s", "every x", "before 150%", "before 0", "sometimes 5m", "before 1.5", "every 10ms"} {
 		if _, err := ParseRefreshPolicy(bad); err == nil {

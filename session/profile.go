@@ -110,6 +110,87 @@ func (p Profile) Mode() AuthMode {
 	return AuthNone
 }
 
+// CredentialSource says in words where p's credentials come from, for the
+// token panel ("password login (alice)", "token command gcloud"). It names
+// a token command by its program only: its arguments may carry secrets.
+func (p Profile) CredentialSource() string {
+	switch p.Mode() {
+	case AuthPassword:
+		return "password login (" + p.User + ")"
+	case AuthJWT:
+		return "pasted JWT"
+	case AuthTokenCommand:
+		if f := strings.Fields(p.TokenCommand); len(f) > 0 {
+			return "token command " + f[0]
+		}
+		return "token command"
+	case AuthTokenFile:
+		return "token file " + p.TokenFile
+	}
+	return "none"
+}
+
+// Merge returns the profile the dashboard opens when its login form,
+// filled from the saved profile p (the zero Profile when none), is
+// submitted as form. The form wins for everything it shows (name, URL,
+// auth mode, user, password, token, compression, serialization; a token
+// command or file when it holds one); p keeps what the form does not show
+// (refresh policy, TLS settings, token cache). A profile naming no policy
+// gets DefaultRefreshPolicy.
+func (p Profile) Merge(form Profile) Profile {
+	out := form
+	out.RefreshPolicy, out.CAFile, out.Insecure, out.CacheToken = p.RefreshPolicy, p.CAFile, p.Insecure, p.CacheToken
+	if out.TokenCommand == "" {
+		out.TokenCommand = p.TokenCommand
+	}
+	if out.TokenFile == "" {
+		out.TokenFile = p.TokenFile
+	}
+	if out.Auth == "" {
+		out.Auth = p.Auth
+	}
+	if out.RefreshPolicy == "" {
+		out.RefreshPolicy = DefaultRefreshPolicy
+	}
+	return out
+}
+
+// Override returns p with command-line overrides applied: each field o
+// sets wins (URL, user, password, token, token command, token file,
+// serialization; NoCompress when true), and a credential switches to the
+// auth mode it implies: a token to jwt, a token command or file to theirs,
+// a user or password to password unless a mode is already set.
+func (p Profile) Override(o Profile) Profile {
+	if o.URL != "" {
+		p.URL = o.URL
+	}
+	if o.User != "" {
+		p.User = o.User
+	}
+	if o.Password != "" {
+		p.Password = o.Password
+	}
+	if (o.User != "" || o.Password != "") && p.Auth == "" {
+		p.Auth = AuthPassword
+	}
+	if o.Token != "" {
+		p.Token, p.Auth = o.Token, AuthJWT
+	}
+	if o.TokenCommand != "" {
+		p.TokenCommand, p.Auth = o.TokenCommand, AuthTokenCommand
+	}
+	if o.TokenFile != "" {
+		p.TokenFile, p.Auth = o.TokenFile, AuthTokenFile
+	}
+	if o.NoCompress {
+		p.NoCompress = true
+	}
+	if o.Serialization != "" {
+		p.Serialization = o.Serialization
+	}
+	return p
+}
+
 // Environment variables read by ApplyEnv.
 const (
 	EnvURL      = "KALAMDB_URL"
@@ -167,6 +248,24 @@ func (f *ProfilesFile) Get(name string) (Profile, bool) {
 		}
 	}
 	return Profile{}, false
+}
+
+// Resolve returns the profile a command connects with: the profile named
+// name (when name is empty, the file's default, unless flags or the
+// environment name a server), then the KALAMDB_* environment (ApplyEnv),
+// then flags (Override). getenv is usually os.Getenv.
+func (f *ProfilesFile) Resolve(name string, flags Profile, getenv func(string) string) (Profile, error) {
+	var p Profile
+	if name == "" && flags.URL == "" && getenv(EnvURL) == "" {
+		name = f.Default
+	}
+	if name != "" {
+		var ok bool
+		if p, ok = f.Get(name); !ok {
+			return Profile{}, fmt.Errorf("no profile named %q", name)
+		}
+	}
+	return ApplyEnv(p, getenv).Override(flags), nil
 }
 
 // Put adds p or replaces the profile of the same name.

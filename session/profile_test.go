@@ -205,3 +205,83 @@ func TestTokenCacheResumesWithoutPassword(t *testing.T) {
 		t.Error("token cached without opt-in")
 	}
 }
+
+// TestProfileMerge: the login form wins for what it shows; the saved
+// profile keeps the rest, and a profile without a policy gets the default.
+func TestProfileMerge(t *testing.T) {
+	saved := Profile{Name: "prod", URL: "https://prod:8080", Auth: AuthTokenCommand, TokenCommand: "gcloud auth print-identity-token",
+		RefreshPolicy: "every 55m", CAFile: "/etc/ca.pem", Insecure: true, CacheToken: true, NoCompress: true}
+	form := Profile{Name: "prod", URL: "https://prod:9090", Auth: AuthTokenCommand, User: "alice", Serialization: "msgpack"}
+	got := saved.Merge(form)
+	want := Profile{Name: "prod", URL: "https://prod:9090", Auth: AuthTokenCommand, User: "alice", Serialization: "msgpack",
+		TokenCommand: "gcloud auth print-identity-token", RefreshPolicy: "every 55m", CAFile: "/etc/ca.pem", Insecure: true, CacheToken: true}
+	if got != want {
+		t.Errorf("merge:\n got %+v\nwant %+v", got, want)
+	}
+	// The form's own token file and mode win; no saved policy → default.
+	got = Profile{}.Merge(Profile{URL: "http://x:1", Auth: AuthTokenFile, TokenFile: "/run/token"})
+	if got.Auth != AuthTokenFile || got.TokenFile != "/run/token" || got.RefreshPolicy != DefaultRefreshPolicy {
+		t.Errorf("merge without a saved profile: %+v", got)
+	}
+	if got := (Profile{Auth: AuthJWT}).Merge(Profile{URL: "http://x:1"}); got.Auth != AuthJWT {
+		t.Errorf("a form without a mode keeps the profile's: %+v", got)
+	}
+}
+
+// TestProfilesResolve: profile, then environment, then flags, each
+// overriding the one before; a credential flag switches the auth mode.
+func TestProfilesResolve(t *testing.T) {
+	pf := &ProfilesFile{Default: "p", Profiles: []Profile{{Name: "p", URL: "http://file:1", User: "fileuser", Auth: AuthPassword, RefreshPolicy: "every 1m"}}}
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	cases := []struct {
+		name  string
+		flags Profile
+		env   map[string]string
+		check func(Profile) bool
+	}{
+		{"", Profile{}, nil, func(p Profile) bool {
+			return p.Name == "p" && p.URL == "http://file:1" && p.RefreshPolicy == "every 1m"
+		}},
+		// A URL from flags or the environment means "not the default profile".
+		{"", Profile{URL: "http://flag:2"}, nil, func(p Profile) bool { return p.Name == "" && p.URL == "http://flag:2" }},
+		{"", Profile{}, map[string]string{EnvURL: "http://env:3"}, func(p Profile) bool { return p.Name == "" && p.URL == "http://env:3" }},
+		{"p", Profile{User: "flaguser", Serialization: "msgpack"}, map[string]string{EnvUser: "envuser"},
+			func(p Profile) bool {
+				return p.User == "flaguser" && p.Serialization == "msgpack" && p.Mode() == AuthPassword
+			}},
+		{"p", Profile{Token: "tok"}, nil, func(p Profile) bool { return p.Mode() == AuthJWT && p.Token == "tok" }},
+		{"p", Profile{TokenCommand: "get-token"}, nil, func(p Profile) bool { return p.Mode() == AuthTokenCommand && p.TokenCommand == "get-token" }},
+		{"p", Profile{TokenFile: "/run/t"}, nil, func(p Profile) bool { return p.Mode() == AuthTokenFile && p.TokenFile == "/run/t" }},
+		{"", Profile{URL: "http://x:3", User: "u", Password: "pw"}, nil, func(p Profile) bool { return p.Mode() == AuthPassword && p.Password == "pw" }},
+		// A password does not undo a token's mode.
+		{"", Profile{URL: "http://x:3", Token: "tok", Password: "pw"}, nil, func(p Profile) bool { return p.Mode() == AuthJWT }},
+	}
+	for i, c := range cases {
+		clear(env)
+		for k, v := range c.env {
+			env[k] = v
+		}
+		p, err := pf.Resolve(c.name, c.flags, getenv)
+		if err != nil || !c.check(p) {
+			t.Errorf("case %d: %+v, %v", i, p, err)
+		}
+	}
+	if _, err := pf.Resolve("missing", Profile{}, getenv); err == nil || !strings.Contains(err.Error(), `"missing"`) {
+		t.Errorf("missing profile: %v", err)
+	}
+}
+
+func TestCredentialSource(t *testing.T) {
+	for p, want := range map[Profile]string{
+		{User: "alice"}: "password login (alice)",
+		{Token: "t"}:    "pasted JWT",
+		{Auth: AuthTokenCommand, TokenCommand: "gcloud auth print-identity-token --secret x"}: "token command gcloud",
+		{Auth: AuthTokenFile, TokenFile: "/run/token"}:                                        "token file /run/token",
+		{}: "none",
+	} {
+		if got := p.CredentialSource(); got != want {
+			t.Errorf("%+v: %q, want %q", p, got, want)
+		}
+	}
+}

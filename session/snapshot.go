@@ -46,3 +46,28 @@ type ConnSnapshot struct {
 
 // Phase is a shortcut for s.Access.Phase(s.Now).
 func (s ConnSnapshot) Phase() Phase { return s.Access.Phase(s.Now) }
+
+// ClockSkew estimates the server's clock minus ours. A token's iat is the
+// server's "now" when it issued the token; ours is when the rotation that
+// brought it ran or, for password logins (a fresh token per connection),
+// when the socket came up. Tokens from elsewhere may be old, so for them
+// only an iat in our future shows skew. 0 means "agree, or unknown".
+func (s ConnSnapshot) ClockSkew() time.Duration {
+	a := s.Access
+	iat := a.Claims.IssuedAt
+	if iat.IsZero() || a.Fingerprint == "" {
+		return 0
+	}
+	for i := len(s.History) - 1; i >= 0; i-- {
+		if r := s.History[i]; r.OK() && r.NewFingerprint == a.Fingerprint {
+			return iat.Sub(r.Time)
+		}
+	}
+	if s.AuthMode == AuthPassword && s.Socket.Fingerprint == a.Fingerprint && !s.Detail.Since.IsZero() {
+		return iat.Sub(s.Detail.Since)
+	}
+	if ahead := iat.Sub(s.Now); ahead > Leeway {
+		return ahead
+	}
+	return 0
+}

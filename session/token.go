@@ -39,15 +39,16 @@ const (
 	PhaseDead
 )
 
-// String returns a short lowercase label ("fresh", "expiring soon", …).
+// String returns the phase's name, the one the dashboard shows: "fresh",
+// "expiring", "leeway", "dead" or "none".
 func (p Phase) String() string {
 	switch p {
 	case PhaseFresh:
 		return "fresh"
 	case PhaseExpiringSoon:
-		return "expiring soon"
+		return "expiring"
 	case PhaseInLeeway:
-		return "in leeway"
+		return "leeway"
 	case PhaseDead:
 		return "dead"
 	}

@@ -81,11 +81,11 @@ func (m *Model) tokenAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.UseRefresh):
 		return actionCmd(c, "refresh-token rotation", func(ctx context.Context) error { return c.UseRefreshToken(ctx) })
 	case key.Matches(msg, k.Policy):
-		return m.setPolicy(t, nextPolicy(t.snap.Policy))
+		return m.setPolicy(t, policySpec(nextPolicy(t.snap.Policy)))
 	case key.Matches(msg, k.Longer):
-		return m.setPolicy(t, stepInterval(t.snap.Policy, 1))
+		return m.setPolicy(t, policySpec(stepInterval(t.snap.Policy, 1)))
 	case key.Matches(msg, k.Shorter):
-		return m.setPolicy(t, stepInterval(t.snap.Policy, -1))
+		return m.setPolicy(t, policySpec(stepInterval(t.snap.Policy, -1)))
 	case key.Matches(msg, k.Reconnect):
 		return actionCmd(c, "reconnect", func(ctx context.Context) error { return c.Reconnect(ctx) })
 	case key.Matches(msg, k.Expire):
@@ -104,17 +104,15 @@ func (m *Model) tokenAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) setPolicy(t *tab, p Policy) tea.Cmd {
-	if p.Kind == "" || p.Kind == "manual" && t.snap.Policy.Kind == "manual" && p.Interval != 0 {
-		p.Kind = "manual"
-		p.Interval = 0
-	}
-	if err := t.conn.SetPolicy(p); err != nil {
+// setPolicy changes the refresh policy to spec (see Conn.SetPolicy); the
+// connection parses it, so the palette accepts exactly what profiles do.
+func (m *Model) setPolicy(t *tab, spec string) tea.Cmd {
+	if err := t.conn.SetPolicy(spec); err != nil {
 		m.say(true, "policy: %v", err)
 		return nil
 	}
 	t.snap = t.conn.Snapshot()
-	m.say(false, "refresh policy: %s", t2s(p))
+	m.say(false, "refresh policy: %s", t2s(t.snap.Policy))
 	return nil
 }
 

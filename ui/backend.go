@@ -38,9 +38,12 @@ type Conn interface {
 
 	RefreshAuth(ctx context.Context) error     // ask the auth provider again
 	UseRefreshToken(ctx context.Context) error // rotate via the refresh token
-	SetPolicy(p Policy) error                  // change the refresh policy
-	SetCompression(disabled bool) error        // reconnect with/without compress=false
-	Reconnect(ctx context.Context) error       // drop and reconnect now
+	// SetPolicy changes the refresh policy to spec, written in the policy
+	// grammar of profiles' refresh_policy: "manual", "every 30s",
+	// "before 80%" (of the token's life), "before 1m" (lead time).
+	SetPolicy(spec string) error
+	SetCompression(disabled bool) error  // reconnect with/without compress=false
+	Reconnect(ctx context.Context) error // drop and reconnect now
 	Query(ctx context.Context, sql string) (QueryResult, error)
 	Subscribe(ctx context.Context, sql string, opts SubOptions) (string, error)
 	Unsubscribe(ctx context.Context, id string) error
@@ -196,7 +199,7 @@ type Token struct {
 	ExpiresAt        time.Time
 	RefreshExpiresAt time.Time // zero without a refresh token
 	Fingerprint      string    // short hash of the access token
-	Phase            string    // fresh, expiring, leeway, dead
+	Phase            string    // fresh, expiring, leeway, dead; none (or "") without a token
 	Leeway           time.Duration
 	SocketOutlived   bool      // socket authenticated with a token now dead is still open
 	SocketTokenExp   time.Time // exp of the token the socket authenticated with
@@ -208,7 +211,8 @@ type Token struct {
 // Policy is the refresh policy of a connection.
 type Policy struct {
 	Kind     string        // manual, periodic, before-expiry
-	Interval time.Duration // periodic: every; before-expiry: lead time
+	Interval time.Duration // periodic: every; before-expiry: lead time (for the current token)
+	Spec     string        // the policy as SetPolicy takes it ("before 80%")
 	NextAt   time.Time     // next scheduled refresh, zero if none
 	Retrying bool          // last refresh failed; NextAt is the retry
 }

@@ -2,9 +2,7 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 )
@@ -12,7 +10,7 @@ import (
 // paletteCommands are the : commands, offered as completions.
 var paletteCommands = []string{
 	"refresh", "refresh-token", "reconnect", "expire", "drop",
-	"policy manual", "policy periodic 30s", "policy before-expiry 30s",
+	"policy manual", "policy every 30s", "policy before 80%", "policy before 30s",
 	"compress off", "compress on", "reveal", "hide",
 	"sql SELECT * FROM demo.metrics LIMIT 10", "sub SELECT * FROM demo.messages", "unsub ",
 	"filter ", "regex ", "export", "export har", "connect", "close", "theme dark", "theme light",
@@ -81,12 +79,7 @@ func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
 	case "drop":
 		return m, actionCmd(c, "drop socket", func(ctx context.Context) error { return c.DropSocket(ctx) })
 	case "policy":
-		p, err := parsePolicy(arg)
-		if err != nil {
-			m.say(true, "%v", err)
-			return m, nil
-		}
-		return m, m.setPolicy(t, p)
+		return m, m.setPolicy(t, arg)
 	case "compress":
 		want := arg != "off" && arg != "false" && arg != "no"
 		if want == !t.snap.NoCompress {
@@ -130,26 +123,4 @@ func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
 		m.say(true, "unknown command %q (try refresh, policy, compress, sql, sub, export, quit)", name)
 	}
 	return m, nil
-}
-
-// parsePolicy reads "manual", "periodic 30s" or "before-expiry 1m".
-func parsePolicy(s string) (Policy, error) {
-	kind, dur, _ := strings.Cut(strings.TrimSpace(s), " ")
-	p := Policy{Kind: kind}
-	switch kind {
-	case "manual":
-		return p, nil
-	case "periodic", "before-expiry":
-		if dur == "" {
-			p.Interval = 30 * time.Second
-			return p, nil
-		}
-		d, err := time.ParseDuration(strings.TrimSpace(dur))
-		if err != nil || d <= 0 {
-			return p, fmt.Errorf("policy %s needs a positive duration like 30s or 2m (got %q)", kind, dur)
-		}
-		p.Interval = d
-		return p, nil
-	}
-	return p, fmt.Errorf("unknown policy %q: use manual, periodic <dur> or before-expiry <dur>", kind)
 }

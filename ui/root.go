@@ -135,7 +135,7 @@ func New(b Backend, opts ...Option) Model {
 		profiles = b.Profiles()
 	}
 	m.login = newLoginForm(*m.st, profiles, m.loginDefs)
-	m.palette = newInput(*m.st, ":", "refresh · policy periodic 30s · compress off · sql SELECT 1 · export · quit")
+	m.palette = newInput(*m.st, ":", "refresh · policy every 30s · compress off · sql SELECT 1 · export · quit")
 	m.palette.ShowSuggestions = true
 	m.palette.SetSuggestions(paletteCommands)
 	return m

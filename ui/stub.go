@@ -187,11 +187,21 @@ func (c *stubConn) rotate(trigger string) {
 		Decoded: []byte(`{"refresh_token":"«redacted»"}`)})
 }
 
-func (c *stubConn) SetPolicy(p Policy) error {
-	if p.Kind != "manual" && p.Interval <= 0 {
-		return errors.New("interval must be positive")
+// SetPolicy understands the specs policySpec writes ("manual", "every D",
+// "before D"), enough for tests and screenshots; the real grammar is the
+// session's.
+func (c *stubConn) SetPolicy(spec string) error {
+	word, arg, _ := strings.Cut(spec, " ")
+	d, err := time.ParseDuration(arg)
+	kind := map[string]string{"every": "periodic", "before": "before-expiry"}[word]
+	switch {
+	case spec == "manual":
+		c.snap.Policy = Policy{Kind: "manual", Spec: spec}
+	case kind != "" && err == nil && d > 0:
+		c.snap.Policy = Policy{Kind: kind, Interval: d, Spec: spec}
+	default:
+		return fmt.Errorf("refresh policy %q: the stub backend takes manual, every D or before D", spec)
 	}
-	c.snap.Policy = p
 	return nil
 }
 

@@ -33,6 +33,17 @@ func nextPolicy(p Policy) Policy {
 	return n
 }
 
+// policySpec writes p in the grammar Conn.SetPolicy takes.
+func policySpec(p Policy) string {
+	switch p.Kind {
+	case "periodic":
+		return "every " + p.Interval.String()
+	case "before-expiry":
+		return "before " + p.Interval.String()
+	}
+	return "manual"
+}
+
 // stepInterval changes a policy's interval by one step in direction dir.
 func stepInterval(p Policy, dir int) Policy {
 	steps := []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
@@ -59,7 +70,7 @@ func phaseBadge(st theme.Styles, phase string) string {
 		return st.BadgeErr.Render("IN LEEWAY")
 	case "dead":
 		return st.BadgeErr.Render("DEAD")
-	case "":
+	case "", "none":
 		return st.BadgeInfo.Render("NO TOKEN")
 	}
 	return st.BadgeInfo.Render(strings.ToUpper(phase))

@@ -363,7 +363,7 @@ func TestLiveRowsHighlightAndGap(t *testing.T) {
 func TestPaletteCommands(t *testing.T) {
 	m, b, _ := loggedIn(t, 100, 30)
 	m = drive(m, keyPress(":"))
-	m = driveText(m, "policy periodic 45s")
+	m = driveText(m, "policy every 45s")
 	m = drive(m, keyPress("enter"))
 	if p := b.conns[0].snap.Policy; p.Kind != "periodic" || p.Interval != 45*time.Second {
 		t.Fatalf("policy %+v", p)
@@ -375,7 +375,7 @@ func TestPaletteCommands(t *testing.T) {
 	m = drive(m, keyPress(":"))
 	m = driveText(m, "policy sometimes")
 	m = drive(m, keyPress("enter"))
-	requireContains(t, m, `unknown policy "sometimes"`)
+	requireContains(t, m, `refresh policy "sometimes"`)
 	_, cmd := m.Update(keyPress(":"))
 	_ = cmd
 }

@@ -74,15 +74,6 @@ func (b *backend) pump() {
 	}
 }
 
-// notice queues a one-off message for the footer; like session events it
-// is a hint, dropped rather than blocking when the UI is behind.
-func (b *backend) notice(ev ui.Event) {
-	select {
-	case b.events <- ev:
-	default:
-	}
-}
-
 // Close stops the pump and closes every connection.
 func (b *backend) Close() error {
 	close(b.stop)
@@ -113,30 +104,15 @@ func (e hintError) Hint() string  { return e.hint }
 func (e hintError) Unwrap() error { return e.err }
 
 func (b *backend) Open(ctx context.Context, req ui.LoginRequest) (ui.Conn, error) {
-	p := session.Profile{Name: req.Name, URL: req.URL, Auth: session.AuthMode(req.Auth), User: req.User,
-		Password: req.Password, Token: req.Token, NoCompress: req.NoCompress, Serialization: req.Serialization,
-		RefreshPolicy: "before 80%"}
-	if req.Profile != "" {
-		for _, sp := range b.profiles {
-			if sp.Name == req.Profile {
-				// Keep what the profile says beyond the form's fields.
-				p.RefreshPolicy, p.TokenCommand, p.TokenFile = sp.RefreshPolicy, sp.TokenCommand, sp.TokenFile
-				p.CAFile, p.Insecure, p.CacheToken = sp.CAFile, sp.Insecure, sp.CacheToken
-				if req.Auth == string(sp.Mode()) || p.Auth == "" {
-					p.Auth = sp.Auth
-				}
-			}
+	var saved session.Profile
+	for _, sp := range b.profiles {
+		if req.Profile != "" && sp.Name == req.Profile {
+			saved = sp
 		}
 	}
-	if req.TokenCommand != "" {
-		p.TokenCommand = req.TokenCommand
-	}
-	if req.TokenFile != "" {
-		p.TokenFile = req.TokenFile
-	}
-	if p.RefreshPolicy == "" {
-		p.RefreshPolicy = "before 80%"
-	}
+	p := saved.Merge(session.Profile{Name: req.Name, URL: req.URL, Auth: session.AuthMode(req.Auth), User: req.User,
+		Password: req.Password, Token: req.Token, TokenCommand: req.TokenCommand, TokenFile: req.TokenFile,
+		NoCompress: req.NoCompress, Serialization: req.Serialization})
 	p.Name = b.uniqueName(p.Name)
 	c, err := b.mgr.Open(ctx, p)
 	if err != nil {
@@ -204,19 +180,13 @@ func (c *conn) UseRefreshToken(ctx context.Context) error {
 	return err
 }
 
-func (c *conn) SetPolicy(p ui.Policy) error {
-	var sp session.RefreshPolicy
-	switch p.Kind {
-	case "manual", "":
-		sp = session.Manual()
-	case "periodic":
-		sp = session.Periodic(p.Interval)
-	case "before-expiry":
-		sp = session.BeforeExpiryLead(p.Interval)
-	default:
-		return fmt.Errorf("unknown policy %q", p.Kind)
+// SetPolicy parses spec with the profiles' grammar.
+func (c *conn) SetPolicy(spec string) error {
+	p, err := session.ParseRefreshPolicy(spec)
+	if err != nil {
+		return err
 	}
-	return c.c.SetPolicy(sp)
+	return c.c.SetPolicy(p)
 }
 
 func (c *conn) SetCompression(disabled bool) error  { return c.c.SetCompression(!disabled) }
@@ -310,9 +280,9 @@ func (c *conn) Snapshot() ui.Snapshot {
 	}
 	a := s.Access
 	out.Token = ui.Token{
-		Kind: string(s.AuthMode), Source: credentialSource(c.c.Profile()), Subject: a.Claims.Subject, Role: a.Claims.Role, Email: a.Claims.Email,
+		Kind: string(s.AuthMode), Source: c.c.Profile().CredentialSource(), Subject: a.Claims.Subject, Role: a.Claims.Role, Email: a.Claims.Email,
 		Issuer: a.Claims.Issuer, TokenType: a.Claims.TokenType, IssuedAt: a.Claims.IssuedAt,
-		ExpiresAt: a.Claims.ExpiresAt, Fingerprint: a.Fingerprint, Phase: phaseName(s.Phase()),
+		ExpiresAt: a.Claims.ExpiresAt, Fingerprint: a.Fingerprint, Phase: s.Phase().String(),
 		Leeway: session.Leeway, SocketOutlived: s.SocketOutlivedToken, SocketTokenExp: s.Socket.Claims.ExpiresAt,
 	}
 	if s.Refresh.Present {
@@ -326,7 +296,7 @@ func (c *conn) Snapshot() ui.Snapshot {
 			OldExp: r.OldExpiry, NewExp: r.NewExpiry, OK: r.OK(), Err: r.Err,
 			OldFinger: r.OldFingerprint, NewFinger: r.NewFingerprint})
 	}
-	out.Token.ClockSkew = clockSkew(s)
+	out.Token.ClockSkew = s.ClockSkew()
 	out.Refreshing, out.Failures = s.Refreshing, s.Failures
 	for _, p := range s.Providers {
 		out.Providers = append(out.Providers, ui.ProviderCall{Time: p.Time, Duration: p.Duration,
@@ -387,33 +357,20 @@ func (c *conn) subOf(sub session.SubSnapshot) ui.Sub {
 	return u
 }
 
-func phaseName(p session.Phase) string {
-	switch p {
-	case session.PhaseFresh:
-		return "fresh"
-	case session.PhaseExpiringSoon:
-		return "expiring"
-	case session.PhaseInLeeway:
-		return "leeway"
-	case session.PhaseDead:
-		return "dead"
-	}
-	return ""
-}
-
 func policyOf(p session.RefreshPolicy, access session.TokenState) ui.Policy {
+	spec := p.String()
 	switch p.Kind {
 	case session.PolicyPeriodic:
-		return ui.Policy{Kind: "periodic", Interval: p.Every}
+		return ui.Policy{Kind: "periodic", Interval: p.Every, Spec: spec}
 	case session.PolicyBeforeExpiry:
 		lead := p.Lead
 		if lead == 0 && p.Fraction > 0 {
 			// Show a fraction policy as its lead for the current token.
 			lead = time.Duration(float64(access.Lifetime()) * (1 - p.Fraction)).Round(time.Second)
 		}
-		return ui.Policy{Kind: "before-expiry", Interval: lead}
+		return ui.Policy{Kind: "before-expiry", Interval: lead, Spec: spec}
 	}
-	return ui.Policy{Kind: "manual"}
+	return ui.Policy{Kind: "manual", Spec: spec}
 }
 
 // timestampCell shows a KalamDB TIMESTAMP (microseconds since the epoch)
@@ -521,49 +478,4 @@ func filterOf(f ui.FrameFilter) session.Filter {
 		s.Opcodes = httpOpcodes
 	}
 	return s
-}
-
-// credentialSource says in words where a connection's credentials come
-// from, for the token panel. It names a token command by its program only:
-// its arguments may carry secrets.
-func credentialSource(p session.Profile) string {
-	switch p.Mode() {
-	case session.AuthPassword:
-		return "password login (" + p.User + ")"
-	case session.AuthJWT:
-		return "pasted JWT"
-	case session.AuthTokenCommand:
-		if f := strings.Fields(p.TokenCommand); len(f) > 0 {
-			return "token command " + f[0]
-		}
-		return "token command"
-	case session.AuthTokenFile:
-		return "token file " + p.TokenFile
-	}
-	return "none"
-}
-
-// clockSkew estimates the server's clock minus ours. A token's iat is the
-// server's "now" when it issued the token; ours is when the rotation that
-// brought it ran or, for password logins (a fresh token per connection),
-// when the socket came up. Tokens from elsewhere may be old, so for them
-// only an iat in our future shows skew. 0 means "agree, or unknown".
-func clockSkew(s session.ConnSnapshot) time.Duration {
-	a := s.Access
-	iat := a.Claims.IssuedAt
-	if iat.IsZero() || a.Fingerprint == "" {
-		return 0
-	}
-	for i := len(s.History) - 1; i >= 0; i-- {
-		if r := s.History[i]; r.OK() && r.NewFingerprint == a.Fingerprint {
-			return iat.Sub(r.Time)
-		}
-	}
-	if s.AuthMode == session.AuthPassword && s.Socket.Fingerprint == a.Fingerprint && !s.Detail.Since.IsZero() {
-		return iat.Sub(s.Detail.Since)
-	}
-	if ahead := iat.Sub(s.Now); ahead > session.Leeway {
-		return ahead
-	}
-	return 0
 }

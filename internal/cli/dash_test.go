@@ -136,15 +136,28 @@ func TestBackendDemoConnection(t *testing.T) {
 		t.Errorf("outbound subscribe frames: %d, want ≥ 2", n)
 	}
 
-	// Policy mapping round-trips.
-	if err := c.SetPolicy(ui.Policy{Kind: "periodic", Interval: 45 * time.Second}); err != nil {
-		t.Fatal(err)
+	// Policies are written as profiles write them, the palette's old words
+	// still work, and a profile's default policy shows as its lead.
+	if p := c.Snapshot().Policy; p.Kind != "before-expiry" || p.Spec != session.DefaultRefreshPolicy || p.Interval <= 0 {
+		t.Errorf("default policy: %+v", p)
 	}
-	if p := c.Snapshot().Policy; p.Kind != "periodic" || p.Interval != 45*time.Second || p.NextAt.IsZero() {
-		t.Errorf("policy after periodic 45s: %+v", p)
+	for spec, want := range map[string]ui.Policy{
+		"every 45s":        {Kind: "periodic", Interval: 45 * time.Second, Spec: "every 45s"},
+		"periodic 45s":     {Kind: "periodic", Interval: 45 * time.Second, Spec: "every 45s"},
+		"before-expiry 1m": {Kind: "before-expiry", Interval: time.Minute, Spec: "before 1m0s"},
+		"before 1m30s":     {Kind: "before-expiry", Interval: 90 * time.Second, Spec: "before 1m30s"},
+		"manual":           {Kind: "manual", Spec: "manual"},
+	} {
+		if err := c.SetPolicy(spec); err != nil {
+			t.Fatalf("%q: %v", spec, err)
+		}
+		p := c.Snapshot().Policy
+		if p.Kind != want.Kind || p.Interval != want.Interval || p.Spec != want.Spec || (p.Kind != "manual") == p.NextAt.IsZero() {
+			t.Errorf("policy after %q: %+v", spec, p)
+		}
 	}
-	if err := c.SetPolicy(ui.Policy{Kind: "manual"}); err != nil {
-		t.Fatal(err)
+	if err := c.SetPolicy("sometimes"); err == nil || !strings.Contains(err.Error(), "want manual") {
+		t.Errorf("bad policy: %v", err)
 	}
 
 	// A manual refresh records a rotation with a new fingerprint.
@@ -257,24 +270,24 @@ func TestLoginDefaultsPrecedence(t *testing.T) {
 		t.Fatalf("default profile: %+v, %v", d, err)
 	}
 	t.Setenv("KALAMDB_USER", "envuser")
-	d, _ = loginDefaults(cmd, rootFlags{profile: "p"}, pf, "profiles.toml")
+	d, _ = loginDefaults(cmd, rootFlags{conn: connFlags{profile: "p"}}, pf, "profiles.toml")
 	if d.User != "envuser" {
 		t.Errorf("env user: %+v", d)
 	}
-	d, _ = loginDefaults(cmd, rootFlags{profile: "p", user: "flaguser", url: "http://flag:2", msgpack: true}, pf, "profiles.toml")
+	d, _ = loginDefaults(cmd, rootFlags{conn: connFlags{profile: "p", user: "flaguser", url: "http://flag:2", msgpack: true}}, pf, "profiles.toml")
 	if d.User != "flaguser" || d.URL != "http://flag:2" || !d.Msgpack {
 		t.Errorf("flags: %+v", d)
 	}
-	d, _ = loginDefaults(cmd, rootFlags{url: "http://x:3", token: "tok"}, pf, "profiles.toml")
+	d, _ = loginDefaults(cmd, rootFlags{conn: connFlags{url: "http://x:3", token: "tok"}}, pf, "profiles.toml")
 	if d.Auth != "jwt" || d.Token != "tok" || d.Profile != "" {
 		t.Errorf("token flag: %+v", d)
 	}
 	cmd.SetIn(strings.NewReader("s3cret\n"))
-	d, _ = loginDefaults(cmd, rootFlags{url: "http://x:3", user: "u", passwordStdin: true}, pf, "profiles.toml")
+	d, _ = loginDefaults(cmd, rootFlags{conn: connFlags{url: "http://x:3", user: "u", passwordStdin: true}}, pf, "profiles.toml")
 	if d.Password != "s3cret" || d.Auth != "password" {
 		t.Errorf("password-stdin: %+v", d)
 	}
-	if _, err := loginDefaults(cmd, rootFlags{profile: "missing"}, pf, "profiles.toml"); err == nil || !strings.Contains(err.Error(), "missing") {
+	if _, err := loginDefaults(cmd, rootFlags{conn: connFlags{profile: "missing"}}, pf, "profiles.toml"); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("missing profile error: %v", err)
 	}
 }

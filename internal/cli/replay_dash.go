@@ -68,7 +68,7 @@ func (c *recordingConn) SetRevealSecrets(bool)  {}
 
 func (c *recordingConn) RefreshAuth(context.Context) error     { return errRecordingReadOnly }
 func (c *recordingConn) UseRefreshToken(context.Context) error { return errRecordingReadOnly }
-func (c *recordingConn) SetPolicy(ui.Policy) error             { return errRecordingReadOnly }
+func (c *recordingConn) SetPolicy(string) error                { return errRecordingReadOnly }
 func (c *recordingConn) SetCompression(bool) error             { return errRecordingReadOnly }
 func (c *recordingConn) Reconnect(context.Context) error       { return errRecordingReadOnly }
 func (c *recordingConn) ExpireToken(context.Context) error     { return errRecordingReadOnly }
@@ -155,12 +155,9 @@ func recordingSnapshot(name string, rec *recording.Recording) ui.Snapshot {
 			s.Stats.FramesPerSec, s.Stats.BytesPerSec = s.Stats.FramesPerSec[secs-60:], s.Stats.BytesPerSec[secs-60:]
 		}
 	}
-	if end := recordingEnd(rec); !s.Token.ExpiresAt.IsZero() {
-		s.Token.Phase = "fresh"
-		if s.Token.ExpiresAt.Before(end) {
-			s.Token.Phase = "dead" // as of the end of the recording
-		}
-	}
+	// The phase as of the end of the recording, judged as live tokens are.
+	tok := session.TokenState{Present: true, Valid: true, Claims: session.Claims{ExpiresAt: s.Token.ExpiresAt}}
+	s.Token.Phase = tok.Phase(recordingEnd(rec)).String()
 	for i, q := range h.Options.Subscribe {
 		id := fmt.Sprintf("sub-%d", i+1)
 		s.Subs = append(s.Subs, ui.Sub{ID: id, SQL: q, Status: "ready", Changes: changes[id]})

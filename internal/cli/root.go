@@ -4,13 +4,11 @@
 package cli
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
-	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -49,15 +47,7 @@ func Main(args []string) int {
 
 // rootFlags are the dashboard's command-line flags.
 type rootFlags struct {
-	url           string
-	user          string
-	passwordStdin bool
-	token         string
-	tokenCommand  string
-	tokenFile     string
-	profile       string
-	noCompress    bool
-	msgpack       bool
+	conn          connFlags
 	trueColor     bool
 	logFile       string
 	reveal        bool
@@ -87,16 +77,8 @@ KALAMDB_PASSWORD and KALAMDB_TOKEN are read too.`,
 			return runDashboard(cmd, f)
 		},
 	}
+	f.conn.register(root)
 	fl := root.Flags()
-	fl.StringVar(&f.url, "url", "", "KalamDB server URL (http(s):// or ws(s)://); without it the embedded demo server runs")
-	fl.StringVar(&f.user, "user", "", "user name for password login")
-	fl.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
-	fl.StringVar(&f.token, "token", "", "JWT access token to authenticate with (prefer KALAMDB_TOKEN: flags show in ps)")
-	fl.StringVar(&f.tokenCommand, "token-command", "", "command that prints a token, run before every (re)connect and on refreshAuth (no shell: use sh -c '…' for pipes)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a token, re-read before every (re)connect and watched for changes")
-	fl.StringVar(&f.profile, "profile", "", "saved profile name from profiles.toml")
-	fl.BoolVar(&f.noCompress, "no-compress", false, "connect with compress=false (text frames)")
-	fl.BoolVar(&f.msgpack, "msgpack", false, "use MessagePack serialization")
 	fl.BoolVar(&f.trueColor, "truecolor", false, "force 24-bit colour (tmux, screenshots)")
 	fl.StringVar(&f.logFile, "log", "", "write a debug log to FILE (the dashboard never logs to the terminal)")
 	fl.BoolVar(&f.reveal, "reveal-secrets", false, "capture tokens and passwords unredacted in the frame log (ctrl+r shows them)")
@@ -122,12 +104,9 @@ func runDashboard(cmd *cobra.Command, f rootFlags) error {
 		log.SetOutput(io.Discard) // the TUI owns the terminal
 	}
 
-	pf := &session.ProfilesFile{}
-	path, err := session.DefaultProfilesPath()
-	if err == nil {
-		if pf, err = session.LoadProfiles(path); err != nil {
-			return fmt.Errorf("%w (fix or move the profiles file)", err)
-		}
+	pf, path, err := loadProfiles()
+	if err != nil {
+		return err
 	}
 	defs, err := loginDefaults(cmd, f, pf, path)
 	if err != nil {
@@ -153,12 +132,9 @@ func runDashboard(cmd *cobra.Command, f rootFlags) error {
 			f.demoAccessTTL, f.demoRefresh)
 	}
 
-	sources := newTokenSources()
-	defer sources.Close()
-	mgr := session.NewManager(dashboardManagerOptions(f, sources)...)
+	mgr := session.NewManager(dashboardManagerOptions(f)...)
 	b := newBackend(mgr, demo, pf.Profiles)
 	defer b.Close()
-	sources.notify = b.notice
 
 	st := theme.FromEnv(true)
 	fixed := !st.Colour // NO_COLOR: ignore the background answer
@@ -174,13 +150,12 @@ func runDashboard(cmd *cobra.Command, f rootFlags) error {
 }
 
 // dashboardManagerOptions are the dashboard's session options: reveal,
-// the external token sources, and the token cache that profiles opt into
-// with cache_token = true (without it such a profile would ask for the
-// password at every start). Without a cache directory (no HOME) those
-// profiles simply log in each time.
-func dashboardManagerOptions(f rootFlags, sources *tokenSources) []session.ManagerOption {
-	opts := []session.ManagerOption{session.WithClientOptions(client.WithRevealSecrets(f.reveal)),
-		session.WithProviderFactory(sources.provider)}
+// and the token cache that profiles opt into with cache_token = true
+// (without it such a profile would ask for the password at every start).
+// Without a cache directory (no HOME) those profiles simply log in each
+// time.
+func dashboardManagerOptions(f rootFlags) []session.ManagerOption {
+	opts := []session.ManagerOption{session.WithClientOptions(client.WithRevealSecrets(f.reveal))}
 	if dir, err := session.DefaultTokenCacheDir(); err == nil {
 		opts = append(opts, session.WithTokenCache(session.TokenCache{Dir: dir}))
 	} else {
@@ -192,55 +167,17 @@ func dashboardManagerOptions(f rootFlags, sources *tokenSources) []session.Manag
 // loginDefaults merges the profile, the environment and the flags (in that
 // order of increasing priority) into the login form's pre-filled values.
 func loginDefaults(cmd *cobra.Command, f rootFlags, pf *session.ProfilesFile, path string) (ui.LoginDefaults, error) {
-	var p session.Profile
-	name := f.profile
-	if name == "" && f.url == "" && os.Getenv("KALAMDB_URL") == "" {
-		name = pf.Default
-	}
-	if name != "" {
-		var ok bool
-		if p, ok = pf.Get(name); !ok {
-			return ui.LoginDefaults{}, fmt.Errorf("no profile named %q in %s", name, path)
-		}
-	}
-	p = session.ApplyEnv(p, os.Getenv)
-	if f.url != "" {
-		p.URL = f.url
-	}
-	if f.user != "" {
-		p.User = f.user
-		if p.Auth == "" {
-			p.Auth = session.AuthPassword
-		}
-	}
-	if f.token != "" {
-		p.Token, p.Auth = f.token, session.AuthJWT
-	}
-	if f.tokenCommand != "" {
-		p.TokenCommand, p.Auth = f.tokenCommand, session.AuthTokenCommand
-	}
-	if f.tokenFile != "" {
-		p.TokenFile, p.Auth = f.tokenFile, session.AuthTokenFile
-	}
-	if f.passwordStdin {
-		line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return ui.LoginDefaults{}, fmt.Errorf("read password from stdin: %w", err)
-		}
-		p.Password = strings.TrimRight(line, "\r\n")
-		if p.Auth == "" {
-			p.Auth = session.AuthPassword
-		}
+	p, err := f.conn.resolve(cmd.InOrStdin(), pf, path)
+	if err != nil {
+		return ui.LoginDefaults{}, err
 	}
 	d := ui.LoginDefaults{
 		URL: p.URL, User: p.User, Password: p.Password, Token: p.Token, Auth: string(p.Mode()),
 		TokenCommand: p.TokenCommand, TokenFile: p.TokenFile,
-		NoCompress: p.NoCompress || f.noCompress, Msgpack: p.Serialization == "msgpack" || f.msgpack, Profile: p.Name,
+		NoCompress: p.NoCompress, Msgpack: p.Serialization == "msgpack", Profile: p.Name,
 	}
-	switch session.AuthMode(d.Auth) {
-	case session.AuthPassword, session.AuthJWT, session.AuthNone, session.AuthTokenCommand, session.AuthTokenFile:
-	default:
-		d.Auth = "password"
+	if !p.Mode().Valid() {
+		d.Auth = string(session.AuthPassword)
 	}
 	return d, nil
 }

@@ -64,10 +64,8 @@ func TestDashboardCachedProfileRefreshesDeadAccessToken(t *testing.T) {
 	req := ui.LoginRequest{Name: "cached", Profile: "cached", URL: srv.URL, Auth: "password", User: "alice"}
 	// run is one start of kalamdash: the manager runDashboard builds (on
 	// the fake clock), and the login form submitted with req.
-	sources := newTokenSources()
-	defer sources.Close()
 	run := func(req ui.LoginRequest) (*backend, ui.Conn, error) {
-		mgr := session.NewManager(append(dashboardManagerOptions(rootFlags{}, sources), session.WithClock(clk))...)
+		mgr := session.NewManager(append(dashboardManagerOptions(rootFlags{}), session.WithClock(clk))...)
 		b := newBackend(mgr, nil, profiles)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
