@@ -3,10 +3,7 @@ package session
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // Leeway is how long after a JWT's exp the KalamDB server still accepts it
@@ -55,7 +52,9 @@ func (p Phase) String() string {
 	return "none"
 }
 
-// Claims are the KalamDB JWT claims (protocol reference section 2).
+// Claims are the KalamDB JWT claims (protocol reference section 2), read
+// leniently: a claim of the wrong JSON type is left zero and reported in
+// TokenState.Problems instead of failing the whole token.
 type Claims struct {
 	Subject   string    // sub: user id
 	Role      string    // role (lowercase)
@@ -63,17 +62,109 @@ type Claims struct {
 	Issuer    string    // iss, "kalamdb" for tokens the server issued
 	IssuedAt  time.Time // iat (zero if absent)
 	ExpiresAt time.Time // exp (zero if absent)
+	NotBefore time.Time // nbf (zero if absent; KalamDB never issues it but checks it)
 	TokenType string    // "access" | "refresh" | "" (legacy)
+	// All lists every claim in the token's order, known or not, with its
+	// value as JSON text, for panels and `kalamdash token decode`.
+	All []JWTField
 }
 
-// TokenState describes one JWT without holding it: decoded claims, a
-// fingerprint for display, and whether decoding worked. The token itself is
-// never stored here, so a TokenState can be logged, rendered and copied.
+// TokenKind says what a token is for, by its token_type claim.
+type TokenKind uint8
+
+// Token kinds (protocol reference section 2).
+const (
+	TokenNotJWT    TokenKind = iota // absent or not decodable
+	TokenAccess                     // token_type "access": what the API and the socket accept
+	TokenRefresh                    // token_type "refresh": only for /v1/api/auth/refresh
+	TokenUntyped                    // no token_type claim
+	TokenOtherType                  // a token_type KalamDB does not know
+)
+
+// String returns a short label ("access", "refresh", …).
+func (k TokenKind) String() string {
+	switch k {
+	case TokenAccess:
+		return "access"
+	case TokenRefresh:
+		return "refresh"
+	case TokenUntyped:
+		return "untyped"
+	case TokenOtherType:
+		return "unknown type"
+	}
+	return "not a JWT"
+}
+
+// Explain says in a sentence what KalamDB does with a token of this kind.
+func (k TokenKind) Explain() string {
+	switch k {
+	case TokenAccess:
+		return "an access token: what /v1/api/sql, /me and the WebSocket accept"
+	case TokenRefresh:
+		return "a refresh token: only /v1/api/auth/refresh accepts it; the API and the WebSocket refuse it"
+	case TokenUntyped:
+		return "no token_type claim: KalamDB refuses a token it issued without one (external OIDC tokens have none)"
+	case TokenOtherType:
+		return "a token_type KalamDB does not know (it knows access and refresh): the server refuses it"
+	}
+	return "not a JWT: every server check refuses it"
+}
+
+// Kind classifies the token by its token_type claim.
+func (t TokenState) Kind() TokenKind {
+	switch {
+	case !t.Valid:
+		return TokenNotJWT
+	case t.Claims.TokenType == "access":
+		return TokenAccess
+	case t.Claims.TokenType == "refresh":
+		return TokenRefresh
+	case t.Claims.TokenType == "" && !t.Claims.Has("token_type"):
+		return TokenUntyped
+	}
+	return TokenOtherType
+}
+
+// Has reports whether the token states the claim at all (whatever its value).
+func (c Claims) Has(name string) bool {
+	for _, f := range c.All {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// TokenHeader is a JWT's JOSE header.
+type TokenHeader struct {
+	Alg string // signing algorithm ("HS256" for KalamDB-issued tokens)
+	Typ string
+	Kid string     // key id, set by OIDC issuers
+	All []JWTField // every header parameter, in the token's order
+}
+
+// JWTField is one header parameter or claim of a JWT: its name and its
+// value as the token's JSON text, compacted (`"alice"`, `1778011200`,
+// `null`, `{"a":1}`). Both come from the token, so both are untrusted text.
+type JWTField struct {
+	Name  string
+	Value string
+}
+
+// TokenState describes one JWT without holding it: decoded header and
+// claims, a fingerprint for display, and whether decoding worked. The token
+// itself is never stored here, so a TokenState can be logged, rendered and
+// copied. The signature is never verified: the dashboard has no key.
 type TokenState struct {
-	Present     bool   // a token was given
-	Claims      Claims // zero when !Valid
-	Valid       bool   // the token decoded as a JWT
-	DecodeError string // why it did not decode, if Present && !Valid
+	Present     bool        // a token was given
+	Header      TokenHeader // zero when !Valid
+	Claims      Claims      // zero when !Valid
+	Valid       bool        // the token decoded as a JWT (three parts, JSON header and payload)
+	DecodeError string      // why it did not decode, if Present && !Valid
+	// Problems lists what a decodable token gets wrong (a claim of the
+	// wrong type, a duplicated claim), each a sentence without the token.
+	Problems    []string
 	Fingerprint string // short SHA-256 prefix of the token (see Fingerprint)
 }
 
@@ -86,60 +177,6 @@ func Fingerprint(token string) string {
 	}
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:4])
-}
-
-// kalamClaims mirrors the JSON claims; exp/iat are numbers.
-type kalamClaims struct {
-	Sub       string  `json:"sub"`
-	Iss       string  `json:"iss"`
-	Exp       float64 `json:"exp"`
-	Iat       float64 `json:"iat"`
-	Email     *string `json:"email"`
-	Role      string  `json:"role"`
-	TokenType string  `json:"token_type"`
-	jwt.RegisteredClaims
-}
-
-// DecodeToken decodes token's claims without verifying the signature (the
-// dashboard has no secret; it only shows what the token says). It never
-// fails: problems are reported in the returned state.
-func DecodeToken(token string) TokenState {
-	ts := TokenState{Present: token != "", Fingerprint: Fingerprint(token)}
-	if token == "" {
-		return ts
-	}
-	var kc kalamClaims
-	p := jwt.NewParser()
-	if _, _, err := p.ParseUnverified(token, &kc); err != nil {
-		ts.DecodeError = fmt.Sprintf("not a decodable JWT: %v", redactErr(err))
-		return ts
-	}
-	ts.Valid = true
-	ts.Claims = Claims{Subject: kc.Sub, Role: kc.Role, Issuer: kc.Iss, TokenType: kc.TokenType}
-	if kc.Email != nil {
-		ts.Claims.Email = *kc.Email
-	}
-	if kc.Exp > 0 {
-		ts.Claims.ExpiresAt = unixFloat(kc.Exp)
-	}
-	if kc.Iat > 0 {
-		ts.Claims.IssuedAt = unixFloat(kc.Iat)
-	}
-	return ts
-}
-
-// redactErr keeps jwt parse errors short; they never include the token.
-func redactErr(err error) string {
-	s := err.Error()
-	if len(s) > 120 {
-		s = s[:120] + "…"
-	}
-	return s
-}
-
-func unixFloat(f float64) time.Time {
-	sec := int64(f)
-	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
 }
 
 // Lifetime is exp−iat, or 0 when either is unknown.

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,100 @@ func TestPhaseBoundaries(t *testing.T) {
 	noIat := DecodeToken(mint(t, jwt.MapClaims{"sub": "a", "exp": exp.Unix()}))
 	if got := noIat.Phase(exp.Add(-DefaultExpiringSoon)); got != PhaseExpiringSoon {
 		t.Errorf("no iat: %v", got)
+	}
+}
+
+// rawJWT builds a token from literal header and payload JSON (kept byte
+// for byte, so order, duplicates and odd types survive) and a fake
+// signature: DecodeToken never verifies.
+func rawJWT(header, payload string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(header)) + "." + enc([]byte(payload)) + ".c2lnbmF0dXJl"
+}
+
+func TestDecodeTokenKeepsHeaderAndEveryClaimInOrder(t *testing.T) {
+	tok := rawJWT(`{"typ":"JWT","alg":"RS256","kid":"k1","x5t":"abc"}`,
+		`{"sub":"alice","zzz":{"nested":[1, 2]},"exp":1778011200,"nbf":1777924800.5,"iss":"kalamdb","token_type":"access"}`)
+	ts := DecodeToken(tok)
+	if !ts.Valid || len(ts.Problems) != 0 {
+		t.Fatalf("decode: %+v", ts)
+	}
+	if h := ts.Header; h.Alg != "RS256" || h.Typ != "JWT" || h.Kid != "k1" || len(h.All) != 4 || h.All[3] != (JWTField{"x5t", `"abc"`}) {
+		t.Errorf("header = %+v", h)
+	}
+	var names []string
+	for _, f := range ts.Claims.All {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, ","); got != "sub,zzz,exp,nbf,iss,token_type" {
+		t.Errorf("claim order = %s", got)
+	}
+	if ts.Claims.All[1].Value != `{"nested":[1,2]}` {
+		t.Errorf("unknown claim kept as %q, want compact JSON", ts.Claims.All[1].Value)
+	}
+	if !ts.Claims.NotBefore.Equal(time.Unix(1777924800, 5e8)) {
+		t.Errorf("nbf = %v", ts.Claims.NotBefore)
+	}
+	if ts.Kind() != TokenAccess {
+		t.Errorf("kind = %v", ts.Kind())
+	}
+}
+
+func TestDecodeTokenReportsWrongTypesWithoutFailing(t *testing.T) {
+	ts := DecodeToken(rawJWT(`{"alg":"none"}`, `{"sub":42,"exp":"tomorrow","iat":1e300,"role":"user","role":"dba"}`))
+	if !ts.Valid {
+		t.Fatalf("a token with odd claims must still decode: %+v", ts)
+	}
+	want := []string{`"role" appears more than once`, `"sub" is a number, not a string`,
+		`"exp" is a string, not a number`, `"iat" is out of range`}
+	got := strings.Join(ts.Problems, "\n")
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("problems lack %q:\n%s", w, got)
+		}
+	}
+	if ts.Claims.Subject != "" || !ts.Claims.ExpiresAt.IsZero() || ts.Claims.Role != "dba" {
+		t.Errorf("claims = %+v", ts.Claims)
+	}
+	if ts.Phase(time.Now()) != PhaseNone || ts.Kind() != TokenUntyped {
+		t.Errorf("phase %v kind %v", ts.Phase(time.Now()), ts.Kind())
+	}
+}
+
+func TestDecodeTokenSaysWhyItIsNotAJWT(t *testing.T) {
+	cases := []struct{ token, want string }{
+		{"a.b.c.d.e", "encrypted JWT (JWE)"},
+		{"onlyonepart", "1 part(s)"},
+		{"!!!.e30.x", "header is not base64url"},
+		{rawJWT(`[1]`, `{}`), "header is not a JSON object"},
+		{rawJWT(`{"alg":"HS256"}`, `{"sub":"a"} trailing`), "payload has data after its JSON object"},
+		{rawJWT(`{"alg":"HS256"}`, `{"sub":"a"`), "payload is not valid JSON"},
+	}
+	for _, c := range cases {
+		ts := DecodeToken(c.token)
+		if ts.Valid || !strings.Contains(ts.DecodeError, c.want) {
+			t.Errorf("%q: valid=%v error %q, want %q", c.token, ts.Valid, ts.DecodeError, c.want)
+		}
+		if ts.Kind() != TokenNotJWT {
+			t.Errorf("%q: kind %v", c.token, ts.Kind())
+		}
+	}
+}
+
+func TestTokenKindByTokenType(t *testing.T) {
+	cases := map[string]TokenKind{
+		`{"token_type":"access"}`:  TokenAccess,
+		`{"token_type":"refresh"}`: TokenRefresh,
+		`{"sub":"a"}`:              TokenUntyped,
+		`{"token_type":"id"}`:      TokenOtherType,
+		`{"token_type":null}`:      TokenOtherType,
+	}
+	for payload, want := range cases {
+		if got := DecodeToken(rawJWT(`{"alg":"HS256"}`, payload)).Kind(); got != want {
+			t.Errorf("%s: kind %v, want %v", payload, got, want)
+		}
+		if want.Explain() == "" {
+			t.Errorf("%v has no explanation", want)
+		}
 	}
 }

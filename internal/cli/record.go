@@ -75,7 +75,12 @@ type exitCodeError struct {
 	err  error
 }
 
-func (e exitCodeError) Error() string { return e.err.Error() }
+func (e exitCodeError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code) // the command printed why
+	}
+	return e.err.Error()
+}
 func (e exitCodeError) Unwrap() error { return e.err }
 
 func newRecordCmd() *cobra.Command {

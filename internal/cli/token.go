@@ -50,6 +50,6 @@ func newTokenCmd() *cobra.Command {
 	mint.Flags().DurationVar(&ttl, "ttl", 5*time.Minute, "token lifetime")
 	mint.Flags().BoolVar(&asJSON, "json", false, `print {"access_token","expires_at"} instead of the bare JWT`)
 	_ = mint.MarkFlagRequired("user")
-	cmd.AddCommand(mint)
+	cmd.AddCommand(mint, newTokenDecodeCmd())
 	return cmd
 }
