@@ -31,7 +31,8 @@ type wsConn struct {
 	dec      decoder // read loop only
 	rbuf     []byte  // read loop only: scratch buffer of readMessage
 
-	lastIn atomic.Int64 // unix nanos of the last inbound frame of any kind
+	lastIn       atomic.Int64 // unix nanos of the last inbound frame of any kind
+	awaitingPong atomic.Bool  // a keepalive Ping waits for its Pong
 
 	done      chan struct{} // closed when the read loop ends
 	endMu     sync.Mutex

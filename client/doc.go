@@ -18,8 +18,10 @@
 //     re-sent with options.from = the highest _seq delivered, and replayed
 //     rows are dropped, so consumers see each row once.
 //   - Keepalive sends a WebSocket Ping and a {"type":"ping"} message every
-//     interval; silence after that means a dead socket and a reconnect with
-//     capped, jittered exponential backoff.
+//     interval (9 s), timed from the previous send as the official client
+//     does, so the server hears from an idle socket within its 10 s limit
+//     whatever the round trip; silence after a Ping means a dead socket and
+//     a reconnect with capped, jittered exponential backoff.
 //
 // Values keep KalamDB's JSON encoding: BIGINT and _seq arrive as strings,
 // other numbers as json.Number (MessagePack integers are normalised to the

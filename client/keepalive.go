@@ -5,44 +5,80 @@ package client
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"time"
 )
 
-// keepalive sends a WS Ping plus an app ping every interval (up to 20 %
-// earlier) and declares the socket dead if nothing arrives within the pong
-// timeout.
+// Keepalive defaults. KalamDB closes a socket that sent nothing for more
+// than 10 s (websocket.client_timeout_secs, checked every 5 s). The official
+// native client pings every 9.003 s counted from its previous ping, so the
+// gap the server sees is the interval whatever the round trip; 9 s does the
+// same (upstream link/link-common/src/connection/shared/reconnect.rs and
+// websocket.rs; backend/crates/kalamdb-live/src/manager/connections_manager.rs).
+const (
+	DefaultKeepalive   = 9 * time.Second
+	DefaultPongTimeout = 5 * time.Second
+)
+
+// keepalive sends a WS Ping plus an app ping every interval, each timed
+// from the previous send and never from a Pong, so a slow round trip does
+// not widen the gap between the frames the server receives. Each Ping's
+// answer is awaited on the side (awaitPong) under its own timeout.
 func (wc *wsConn) keepalive() {
 	c := wc.c
 	if c.o.keepalive <= 0 {
 		return
 	}
+	tick := time.NewTicker(c.o.keepalive)
+	defer tick.Stop()
 	for {
-		d := c.o.keepalive - time.Duration(rand.Float64()*0.2*float64(c.o.keepalive))
-		if sleepCtx(wc.ctx, d) != nil {
+		select {
+		case <-wc.ctx.Done():
 			return
+		case <-tick.C:
 		}
 		sent := time.Now()
-		c.tapControl(wc.id, Outbound, OpPing, nil)
 		_ = wc.send(wc.ctx, PingMessage{Type: TypePing})
-		pctx, cancel := context.WithTimeout(wc.ctx, c.o.pongTimeout)
-		err := wc.ws.Ping(pctx)
-		cancel()
-		if wc.ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			rtt := time.Since(sent)
-			c.st.rtt.Store(int64(rtt))
-			c.st.lastKeepalive.Store(time.Now().UnixNano())
+		// One Pong wait at a time: a Ping still unanswered has its own
+		// deadline, and the app ping above already kept the server's
+		// heartbeat fed.
+		if !wc.awaitingPong.CompareAndSwap(false, true) {
 			continue
 		}
-		if wc.lastIn.Load() >= sent.UnixNano() {
-			continue // no pong, but the socket is carrying data: alive
-		}
-		wc.fail(&Error{Kind: KindTimeout, Op: "keepalive", Message: fmt.Sprintf("no frame from the server within %s of a ping: connection dead", c.o.pongTimeout)})
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			defer wc.awaitingPong.Store(false)
+			wc.awaitPong(sent)
+		}()
+	}
+}
+
+// awaitPong sends a WS Ping and waits for its Pong up to the pong timeout
+// (0: for as long as the socket lives). A socket from which nothing at all
+// arrived within that time is dead: it is failed, and the supervisor
+// reconnects. Any other inbound frame since the ping also proves it alive,
+// as in the official client.
+func (wc *wsConn) awaitPong(sent time.Time) {
+	c := wc.c
+	ctx, cancel := wc.ctx, context.CancelFunc(func() {})
+	if c.o.pongTimeout > 0 {
+		ctx, cancel = context.WithTimeout(wc.ctx, c.o.pongTimeout)
+	}
+	c.tapControl(wc.id, Outbound, OpPing, nil)
+	err := wc.ws.Ping(ctx)
+	cancel()
+	if wc.ctx.Err() != nil {
 		return
 	}
+	if err == nil {
+		c.st.rtt.Store(int64(time.Since(sent)))
+		c.st.lastKeepalive.Store(time.Now().UnixNano())
+		return
+	}
+	if wc.lastIn.Load() >= sent.UnixNano() {
+		return // no pong, but the socket is carrying data: alive
+	}
+	wc.fail(&Error{Kind: KindTimeout, Op: "keepalive", Message: fmt.Sprintf("no frame from the server within %s of a ping: connection dead", c.o.pongTimeout)})
 }
 
 // Ping sends a WebSocket Ping on the live socket now and returns the

@@ -47,8 +47,8 @@ func defaultOptions() options {
 	return options{
 		httpTimeout:      30 * time.Second,
 		queryRetries:     3,
-		keepalive:        10 * time.Second,
-		pongTimeout:      5 * time.Second,
+		keepalive:        DefaultKeepalive,
+		pongTimeout:      DefaultPongTimeout,
 		reconnectMin:     time.Second,
 		reconnectMax:     30 * time.Second,
 		serialization:    "json",
@@ -105,10 +105,14 @@ func WithQueryRetries(n int) Option {
 	}
 }
 
-// WithKeepalive sets the keepalive interval (default 10 s, jittered up to
-// 20 % earlier) and how long the socket may stay silent after a keepalive
-// before it is declared dead and reconnected (default 5 s). interval 0
-// disables keepalives.
+// WithKeepalive sets the keepalive interval (default DefaultKeepalive,
+// 9 s) and how long the socket may stay silent after a keepalive Ping
+// before it is declared dead and reconnected (default DefaultPongTimeout,
+// 5 s; 0 never declares it dead). Each keepalive is timed from the previous
+// one, not from its Pong, so the server sees a frame every interval
+// whatever the round trip; an interval of 10 s or more exceeds KalamDB's
+// default heartbeat limit, and the server will close an idle socket.
+// interval 0 disables keepalives.
 func WithKeepalive(interval, pongTimeout time.Duration) Option {
 	return func(o *options) {
 		if interval < 0 || pongTimeout < 0 {
