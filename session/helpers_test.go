@@ -25,9 +25,16 @@ const (
 
 func newEnv(t testing.TB, opts ...ManagerOption) *env {
 	t.Helper()
+	return newEnvServer(t, nil, opts...)
+}
+
+// newEnvServer is newEnv with extra server options (applied last, so they
+// win over the defaults).
+func newEnvServer(t testing.TB, srvOpts []kalamtest.Option, opts ...ManagerOption) *env {
+	t.Helper()
 	// Whole seconds: JWT iat/exp are seconds, so boundaries line up exactly.
 	clk := NewFakeClock(time.Unix(time.Now().Unix(), 0))
-	srv, err := kalamtest.NewServer(
+	srv, err := kalamtest.NewServer(append([]kalamtest.Option{
 		kalamtest.WithClock(clk.Now),
 		kalamtest.WithUser("alice", "alice-pw", "user"),
 		kalamtest.WithUser("bob", "bob-pw", "dba"),
@@ -36,12 +43,12 @@ func newEnv(t testing.TB, opts ...ManagerOption) *env {
 		kalamtest.WithAuthRateLimit(0),
 		// The fake clock jumps minutes ahead; the real socket must not be
 		// closed for inactivity meanwhile.
-		kalamtest.WithHeartbeatTimeout(1000*time.Hour),
+		kalamtest.WithHeartbeatTimeout(1000 * time.Hour),
 		// Write bursts must reach the log whole: the server's default
 		// 128-deep notification queue legitimately drops under load, and
 		// that is the reliability suite's subject, not this package's.
-		kalamtest.WithNotifyQueue(1<<16),
-	)
+		kalamtest.WithNotifyQueue(1 << 16),
+	}, srvOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,8 @@ type managerOptions struct {
 	pumpInterval   time.Duration
 	statsInterval  time.Duration
 	tokenCache     *TokenCache
+	liveRowCap     int
+	autoVerifyRows int
 }
 
 // WithClock sets the clock (default RealClock()).
@@ -91,6 +93,18 @@ func WithTokenCache(c TokenCache) ManagerOption {
 	return func(o *managerOptions) { o.tokenCache = &c }
 }
 
+// WithLiveRowCap sets how many rows each live table keeps (default
+// DefaultLiveRowCap); older rows are evicted and counted.
+func WithLiveRowCap(n int) ManagerOption { return func(o *managerOptions) { o.liveRowCap = n } }
+
+// WithAutoVerify makes a subscription verify itself (Conn.Verify) once it
+// is ready again after a resume, when it keeps at most maxRows rows and
+// none were evicted: a resume is where changes go missing (deletions are
+// never replayed). 0, the default, turns it off.
+func WithAutoVerify(maxRows int) ManagerOption {
+	return func(o *managerOptions) { o.autoVerifyRows = maxRows }
+}
+
 // NewManager returns an empty manager.
 func NewManager(opts ...ManagerOption) *Manager {
 	o := managerOptions{
@@ -122,6 +136,9 @@ func NewManager(opts ...ManagerOption) *Manager {
 	}
 	if o.statsInterval <= 0 {
 		o.statsInterval = time.Second
+	}
+	if o.liveRowCap <= 0 {
+		o.liveRowCap = DefaultLiveRowCap
 	}
 	return &Manager{o: o, events: newEventQueue(o.eventBuffer)}
 }

@@ -22,9 +22,18 @@ type BatchControl = client.BatchControl
 // stays visible, struck out) after the change.
 const RecentChange = 3 * time.Second
 
-// MaxLiveRows bounds each live table; beyond it the oldest-inserted rows
-// are dropped and counted in SubSnapshot.Dropped.
-const MaxLiveRows = 10_000
+// DefaultLiveRowCap is how many rows each live table keeps unless
+// WithLiveRowCap says otherwise; beyond it the oldest-arrived rows are
+// evicted and counted in SubSnapshot.Evicted.
+const DefaultLiveRowCap = 10_000
+
+// maxEvictedKeys bounds the keys of evicted rows a table remembers (with
+// the _seq they had), so Verify can tell a row the cap evicted from a row
+// that never arrived. Beyond it evictions are only counted.
+const maxEvictedKeys = 1 << 20
+
+// MaxSubHistory bounds the history entries kept per subscription.
+const MaxSubHistory = 50
 
 // MaxGapWarnings bounds the gap warnings kept per subscription.
 const MaxGapWarnings = 20
@@ -97,13 +106,24 @@ const (
 	SubClosed       SubStatus = "closed" // unsubscribed
 )
 
+// SubHistoryEntry is one event in a subscription's life that explains
+// its rows: a resume, a gap, a verification, a repair.
+type SubHistoryEntry struct {
+	Time   time.Time
+	Kind   string // "resume", "gap", "verify", "repair", "failed"
+	Detail string
+}
+
 // SubSnapshot summarises one subscription (rows are paged separately with
 // Conn.SubRows).
 type SubSnapshot struct {
 	ID, SQL   string
 	Status    SubStatus
 	Columns   []Column
-	Rows      int // rows held (including recently deleted ones still shown)
+	Rows      int // rows kept (including recently deleted ones still shown)
+	Cap       int // rows kept at most; older ones are evicted
+	Received  int // rows received of any kind: initial, insert, update, delete
+	Evicted   int // rows evicted by the cap
 	BatchNum  int
 	HasMore   bool
 	TotalRows int // from the ack
@@ -111,27 +131,68 @@ type SubSnapshot struct {
 	Inserts   int
 	Updates   int
 	Deletes   int
-	Dropped   int // rows dropped by MaxLiveRows
 	Resumes   int // acks after reconnects
+	Repairs   int // re-subscriptions by Repair
 	Gaps      []GapWarning
+	History   []SubHistoryEntry // oldest first, at most MaxSubHistory
+	Verified  *Verification     // the last Verify, nil before any; shared, read-only
 	Err, Code string
 	Since     time.Time // subscribe time
 	Updated   time.Time // last change of any kind
 }
 
+// resumePoint is one resume of a subscription: the client re-subscribed
+// from the last _seq it had (from); firstAfter is the first _seq that
+// arrived after it (0 until one does). Changes between the two that never
+// arrived were lost across the reconnect.
+type resumePoint struct {
+	from, firstAfter int64
+}
+
+// maxResumePoints bounds the resume points remembered per table.
+const maxResumePoints = 20
+
 // liveTable holds a subscription's rows keyed by primary key, in arrival
 // order. It is guarded by its Conn's mutex.
 type liveTable struct {
-	snap  SubSnapshot
-	pk    []string
-	rows  []LiveRow
-	base  int            // absolute index of rows[0] (grows as old rows are dropped)
-	byKey map[string]int // key → absolute index (base + position in rows)
+	snap    SubSnapshot
+	opts    SubscribeOptions // as subscribed, for Repair
+	pk      []string
+	rows    []LiveRow
+	base    int            // absolute index of rows[0] (grows as old rows are evicted)
+	byKey   map[string]int // key → absolute index (base + position in rows)
+	evicted map[string]int64
+	// unrecorded counts evictions beyond maxEvictedKeys, whose keys are
+	// not remembered.
+	unrecorded int
+	resumes    []resumePoint
+	history    ring[SubHistoryEntry]
+	verifyDue  bool // resumed: verify once ready (WithAutoVerify)
 }
 
-func newLiveTable(id, sql string, now time.Time) *liveTable {
-	return &liveTable{snap: SubSnapshot{ID: id, SQL: sql, Status: SubPending, Since: now, Updated: now},
-		byKey: map[string]int{}}
+func newLiveTable(id, sql string, rowCap int, now time.Time) *liveTable {
+	if rowCap <= 0 {
+		rowCap = DefaultLiveRowCap
+	}
+	return &liveTable{snap: SubSnapshot{ID: id, SQL: sql, Status: SubPending, Cap: rowCap, Since: now, Updated: now},
+		byKey: map[string]int{}, evicted: map[string]int64{}, history: ring[SubHistoryEntry]{max: MaxSubHistory}}
+}
+
+// note adds an entry to the subscription's history.
+func (t *liveTable) note(kind, detail string, now time.Time) {
+	t.history.add(SubHistoryEntry{Time: now, Kind: kind, Detail: detail})
+}
+
+// reset empties the table for a fresh initial load (Repair), keeping its
+// counters and history.
+func (t *liveTable) reset(now time.Time) {
+	t.rows, t.base = nil, 0
+	clear(t.byKey)
+	clear(t.evicted)
+	t.unrecorded, t.resumes = 0, nil
+	t.snap.Status, t.snap.Err, t.snap.Code = SubPending, "", ""
+	t.snap.LastSeq, t.snap.BatchNum, t.snap.HasMore = 0, 0, false
+	t.snap.Updated = now
 }
 
 func (t *liveTable) setSchema(schema []SchemaField) {
@@ -150,14 +211,18 @@ func (t *liveTable) setSchema(schema []SchemaField) {
 	t.snap.Columns = cols
 }
 
-// key derives a row's identity: its PK columns, else _seq, else all values.
-func (t *liveTable) key(r Row) string {
-	if len(t.pk) == 1 {
-		return keyText(r[t.pk[0]])
+// key derives a row's identity (see rowKey).
+func (t *liveTable) key(r Row) string { return rowKey(t.pk, r) }
+
+// rowKey derives a row's identity: its primary-key columns pk, else an id
+// column, else _seq, else all values.
+func rowKey(pk []string, r Row) string {
+	if len(pk) == 1 {
+		return keyText(r[pk[0]])
 	}
-	if len(t.pk) > 1 {
-		parts := make([]string, len(t.pk))
-		for i, c := range t.pk {
+	if len(pk) > 1 {
+		parts := make([]string, len(pk))
+		for i, c := range pk {
 			parts[i] = keyText(r[c])
 		}
 		return strings.Join(parts, "|")
@@ -184,13 +249,31 @@ func keyText(v any) string {
 }
 
 func (t *liveTable) ack(schema []SchemaField, bc BatchControl, total int, resumed bool, now time.Time) {
+	if resumed {
+		// The client resumes from the last _seq it delivered, which is
+		// the table's before this ack moves it.
+		t.snap.Resumes++
+		t.resumes = append(t.resumes, resumePoint{from: t.snap.LastSeq})
+		if len(t.resumes) > maxResumePoints {
+			t.resumes = t.resumes[1:]
+		}
+		t.note("resume", fmt.Sprintf("re-subscribed after a reconnect from _seq %d", t.snap.LastSeq), now)
+	}
 	t.setSchema(schema)
 	t.batch(bc, now)
 	t.snap.TotalRows = total
-	if resumed {
-		t.snap.Resumes++
-	}
 	t.snap.Err, t.snap.Code = "", ""
+}
+
+// sawSeq records that a change with seq arrived: it moves LastSeq and
+// closes the window of the latest resume.
+func (t *liveTable) sawSeq(seq int64) {
+	if seq > t.snap.LastSeq {
+		t.snap.LastSeq = seq
+	}
+	if n := len(t.resumes); n > 0 && t.resumes[n-1].firstAfter == 0 && seq > t.resumes[n-1].from {
+		t.resumes[n-1].firstAfter = seq
+	}
 }
 
 func (t *liveTable) batch(bc BatchControl, now time.Time) {
@@ -203,8 +286,8 @@ func (t *liveTable) batch(bc BatchControl, now time.Time) {
 	default:
 		t.snap.Status = SubReady
 	}
-	if bc.LastSeqID != nil && *bc.LastSeqID > t.snap.LastSeq {
-		t.snap.LastSeq = *bc.LastSeqID
+	if bc.LastSeqID != nil {
+		t.sawSeq(*bc.LastSeqID)
 	}
 	t.snap.Updated = now
 }
@@ -213,9 +296,8 @@ func (t *liveTable) batch(bc BatchControl, now time.Time) {
 func (t *liveTable) upsert(r Row, change RowChange, now time.Time) {
 	k := t.key(r)
 	seq, _ := r.Seq()
-	if seq > t.snap.LastSeq {
-		t.snap.LastSeq = seq
-	}
+	t.sawSeq(seq)
+	t.snap.Received++
 	if i, ok := t.byKey[k]; ok {
 		lr := &t.rows[i-t.base]
 		if change == ChangeUpdate {
@@ -233,39 +315,53 @@ func (t *liveTable) upsert(r Row, change RowChange, now time.Time) {
 		lr.Seq, lr.Change, lr.ChangedAt = seq, change, now
 		return
 	}
-	if len(t.rows) >= MaxLiveRows {
-		t.dropOldest()
-	}
-	t.byKey[k] = t.base + len(t.rows)
-	t.rows = append(t.rows, LiveRow{Key: k, Values: r, Seq: seq, Change: change, ChangedAt: now})
+	t.add(LiveRow{Key: k, Values: r, Seq: seq, Change: change, ChangedAt: now})
 }
 
-// dropOldest drops the first row in O(1): later rows keep their absolute
+// add appends a row with a key not in the table, evicting the oldest row
+// when the table is at its cap.
+func (t *liveTable) add(r LiveRow) {
+	if len(t.rows) >= t.snap.Cap {
+		t.evictOldest()
+	}
+	delete(t.evicted, r.Key)
+	t.byKey[r.Key] = t.base + len(t.rows)
+	t.rows = append(t.rows, r)
+}
+
+// evictOldest drops the first row in O(1): later rows keep their absolute
 // indexes; append reallocates the slice from time to time, which frees the
-// dropped prefix.
-func (t *liveTable) dropOldest() {
-	delete(t.byKey, t.rows[0].Key)
+// evicted prefix. The key is remembered for Verify (a deleted row's is
+// not: the row is gone either way).
+func (t *liveTable) evictOldest() {
+	old := t.rows[0]
+	delete(t.byKey, old.Key)
+	if old.Change != ChangeDelete {
+		if len(t.evicted) < maxEvictedKeys {
+			t.evicted[old.Key] = old.Seq
+		} else {
+			t.unrecorded++
+		}
+	}
 	t.rows[0] = LiveRow{}
 	t.rows = t.rows[1:]
 	t.base++
-	t.snap.Dropped++
+	t.snap.Evicted++
 }
 
 func (t *liveTable) markDeleted(old Row, now time.Time) {
 	k := t.key(old)
-	if seq, ok := old.Seq(); ok && seq > t.snap.LastSeq {
-		t.snap.LastSeq = seq
+	if seq, ok := old.Seq(); ok {
+		t.sawSeq(seq)
 	}
+	t.snap.Received++
+	delete(t.evicted, k)
 	if i, ok := t.byKey[k]; ok {
 		t.rows[i-t.base].Change, t.rows[i-t.base].ChangedAt = ChangeDelete, now
 		return
 	}
 	// Deleted before we saw it: show it briefly anyway.
-	if len(t.rows) >= MaxLiveRows {
-		t.dropOldest()
-	}
-	t.byKey[k] = t.base + len(t.rows)
-	t.rows = append(t.rows, LiveRow{Key: k, Values: old, Change: ChangeDelete, ChangedAt: now})
+	t.add(LiveRow{Key: k, Values: old, Change: ChangeDelete, ChangedAt: now})
 }
 
 // prune removes deleted rows whose marker has expired.
@@ -291,6 +387,7 @@ func (t *liveTable) prune(now time.Time) {
 }
 
 func (t *liveTable) gap(detail string, now time.Time) {
+	t.note("gap", detail, now)
 	t.snap.Gaps = append(t.snap.Gaps, GapWarning{Time: now, Detail: detail})
 	if len(t.snap.Gaps) > MaxGapWarnings {
 		t.snap.Gaps = t.snap.Gaps[len(t.snap.Gaps)-MaxGapWarnings:]
@@ -303,6 +400,7 @@ func (t *liveTable) snapshot(now time.Time) SubSnapshot {
 	s.Rows = len(t.rows)
 	s.Columns = slices.Clone(s.Columns)
 	s.Gaps = slices.Clone(s.Gaps)
+	s.History = t.history.snapshot()
 	return s
 }
 

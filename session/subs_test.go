@@ -10,7 +10,7 @@ import (
 
 func TestLiveTableAppliesChanges(t *testing.T) {
 	now := time.Unix(100, 0)
-	tb := newLiveTable("s", "SELECT * FROM app.t", now)
+	tb := newLiveTable("s", "SELECT * FROM app.t", 0, now)
 	seq := int64(7)
 	tb.ack([]SchemaField{
 		{Name: "id", DataType: json.RawMessage(`"BigInt"`), Flags: []string{"pk", "nn", "uq"}},
@@ -46,20 +46,20 @@ func TestLiveTableAppliesChanges(t *testing.T) {
 
 func TestLiveTableIsBounded(t *testing.T) {
 	now := time.Unix(0, 0)
-	tb := newLiveTable("s", "q", now)
-	for i := 0; i < MaxLiveRows+5; i++ {
+	tb := newLiveTable("s", "q", 0, now)
+	for i := 0; i < DefaultLiveRowCap+5; i++ {
 		tb.upsert(Row{"id": fmt.Sprint(i)}, ChangeInsert, now)
 	}
 	s := tb.snapshot(now)
-	if s.Rows != MaxLiveRows || s.Dropped != 5 {
-		t.Errorf("rows %d dropped %d", s.Rows, s.Dropped)
+	if s.Rows != DefaultLiveRowCap || s.Evicted != 5 {
+		t.Errorf("rows %d evicted %d", s.Rows, s.Evicted)
 	}
 	if r := tb.page(now, 0, 1); r[0].Key != "5" {
 		t.Errorf("oldest kept %q", r[0].Key)
 	}
 	// Keys still resolve after dropping: an update finds its row.
 	tb.upsert(Row{"id": "9000", "v": 1}, ChangeUpdate, now)
-	if s := tb.snapshot(now); s.Rows != MaxLiveRows {
+	if s := tb.snapshot(now); s.Rows != DefaultLiveRowCap {
 		t.Errorf("update added a row: %d", s.Rows)
 	}
 	for i := 0; i < 20; i++ {
@@ -75,12 +75,12 @@ func TestLiveTableIsBounded(t *testing.T) {
 // (each one drops the oldest row): it must not re-index the table.
 func BenchmarkLiveTableInsertAtCap(b *testing.B) {
 	now := time.Unix(0, 0)
-	tb := newLiveTable("s", "q", now)
-	for i := 0; i < MaxLiveRows; i++ {
+	tb := newLiveTable("s", "q", 0, now)
+	for i := 0; i < DefaultLiveRowCap; i++ {
 		tb.upsert(Row{"id": fmt.Sprint(i)}, ChangeInsert, now)
 	}
 	b.ResetTimer()
 	for i := range b.N {
-		tb.upsert(Row{"id": strconv.Itoa(MaxLiveRows + i)}, ChangeInsert, now)
+		tb.upsert(Row{"id": strconv.Itoa(DefaultLiveRowCap + i)}, ChangeInsert, now)
 	}
 }

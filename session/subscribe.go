@@ -21,9 +21,31 @@ type SubscribeOptions struct {
 // Subscribe starts a live query and keeps its rows in a live table (see
 // Snapshot().Subs and SubRows). It returns the subscription ID.
 func (c *Conn) Subscribe(ctx context.Context, sql string, o SubscribeOptions) (string, error) {
-	cl, err := c.client()
+	sub, err := c.startSubscription(ctx, sql, o)
 	if err != nil {
 		return "", err
+	}
+	id := sub.ID()
+	t := newLiveTable(id, sql, c.m.o.liveRowCap, c.clock.Now())
+	t.opts = o
+	c.mu.Lock()
+	if _, dup := c.subs[id]; !dup {
+		c.subOrder = append(c.subOrder, id)
+	}
+	c.subs[id] = t
+	c.subHandles[id] = sub
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go c.subPump(id, sub)
+	c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+	return id, nil
+}
+
+// startSubscription sends the subscribe with o's options.
+func (c *Conn) startSubscription(ctx context.Context, sql string, o SubscribeOptions) (*client.Subscription, error) {
+	cl, err := c.client()
+	if err != nil {
+		return nil, err
 	}
 	var opts []client.SubOption
 	if o.ID != "" {
@@ -41,22 +63,62 @@ func (c *Conn) Subscribe(ctx context.Context, sql string, o SubscribeOptions) (s
 	if o.NoInitialData {
 		opts = append(opts, client.WithoutInitialData())
 	}
-	sub, err := cl.Subscribe(ctx, sql, opts...)
-	if err != nil {
-		return "", err
-	}
-	id := sub.ID()
+	return cl.Subscribe(ctx, sql, opts...)
+}
+
+// Repair makes a subscription's rows right again by subscribing afresh
+// under the same ID: the old live query is unsubscribed, the table is
+// emptied (counters and history kept) and the initial load refills it
+// from the server. Use it after Verify found differences; it is recorded
+// in the subscription's history. A subscription started from a _seq or
+// without initial data is reloaded whole, since only a full load can
+// bring back what it missed.
+func (c *Conn) Repair(ctx context.Context, id string) error {
 	c.mu.Lock()
-	if _, dup := c.subs[id]; !dup {
-		c.subOrder = append(c.subOrder, id)
+	t, old := c.subs[id], c.subHandles[id]
+	c.mu.Unlock()
+	if t == nil {
+		return fmt.Errorf("no subscription %q", id)
 	}
-	c.subs[id] = newLiveTable(id, sql, c.clock.Now())
+	c.mu.Lock()
+	sql, o := t.snap.SQL, t.opts
+	c.mu.Unlock()
+	if old != nil {
+		// Detach the old handle first, so its pump (and any event still
+		// in its queue) no longer touches the table.
+		c.mu.Lock()
+		delete(c.subHandles, id)
+		c.mu.Unlock()
+		_ = old.Unsubscribe(ctx) // the socket may be down; the new subscribe stands on its own
+	}
+	o.ID, o.From, o.NoInitialData = id, 0, false
+	sub, err := c.startSubscription(ctx, sql, o)
+	now := c.clock.Now()
+	c.mu.Lock()
+	if c.subs[id] != t {
+		c.mu.Unlock()
+		if sub != nil {
+			_ = sub.Unsubscribe(ctx)
+		}
+		return fmt.Errorf("subscription %q was removed during the repair", id)
+	}
+	if err != nil {
+		t.snap.Status, t.snap.Err = SubFailed, "repair: "+errText(err)
+		t.note("repair", "re-subscribe failed: "+errText(err), now)
+		c.mu.Unlock()
+		c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+		return err
+	}
+	kept := len(t.rows)
+	t.reset(now)
+	t.snap.Repairs++
+	t.note("repair", fmt.Sprintf("re-subscribed: the %d rows kept were dropped and the server's rows reloaded", kept), now)
 	c.subHandles[id] = sub
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go c.subPump(id, sub)
 	c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
-	return id, nil
+	return nil
 }
 
 // Unsubscribe stops a subscription; its table stays visible with status
@@ -130,14 +192,18 @@ func (c *Conn) subPump(id string, sub *client.Subscription) {
 		case ev, ok := <-events:
 			if !ok {
 				c.mu.Lock()
-				if t := c.subs[id]; t != nil && t.snap.Status != SubFailed {
+				t := c.subs[id]
+				// A repaired subscription's old handle ends here too: it
+				// must not close the table its successor fills.
+				if t != nil && c.subHandles[id] == sub && t.snap.Status != SubFailed {
 					t.snap.Status = SubClosed
+					t.note("closed", "the subscription's event stream ended", c.clock.Now())
 				}
 				c.mu.Unlock()
 				c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
 				return
 			}
-			c.apply(id, ev)
+			c.apply(id, sub, ev)
 			dirty = true
 			if pace.changed() {
 				dirty = false
@@ -155,12 +221,14 @@ func (c *Conn) subPump(id string, sub *client.Subscription) {
 	}
 }
 
-func (c *Conn) apply(id string, ev client.SubEvent) {
+// apply applies one event of sub to its table; events of a handle Repair
+// replaced are ignored.
+func (c *Conn) apply(id string, sub *client.Subscription, ev client.SubEvent) {
 	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.subs[id]
-	if t == nil {
+	if t == nil || c.subHandles[id] != sub {
 		return
 	}
 	t.snap.Updated = now
@@ -193,7 +261,32 @@ func (c *Conn) apply(id string, ev client.SubEvent) {
 		if t.snap.Err == "" {
 			t.snap.Err = errors.New("subscription failed").Error()
 		}
+		t.note("failed", t.snap.Err, now)
 	case client.SubGap:
 		t.gap(errText(ev.Err), now)
+	}
+	if ev.Kind == client.SubAck && ev.Resumed {
+		t.verifyDue = true
+	}
+	if t.verifyDue && t.snap.Status == SubReady {
+		t.verifyDue = false
+		if n := c.m.o.autoVerifyRows; n > 0 && len(t.rows) <= n && t.snap.Evicted == 0 {
+			c.wg.Add(1) // safe: this pump's own count keeps the group above zero
+			go c.autoVerify(id)
+		}
+	}
+}
+
+// autoVerify verifies a subscription that is live again after a resume
+// (see WithAutoVerify); the result lands in its Verified and history.
+func (c *Conn) autoVerify(id string) {
+	defer c.wg.Done()
+	if _, err := c.Verify(c.ctx, id, VerifyOptions{}); err != nil && c.ctx.Err() == nil {
+		c.mu.Lock()
+		if t := c.subs[id]; t != nil {
+			t.note("verify", "after the resume: "+errText(err), c.clock.Now())
+		}
+		c.mu.Unlock()
+		c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
 	}
 }
