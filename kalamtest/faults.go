@@ -3,6 +3,7 @@ package kalamtest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -23,9 +24,12 @@ type ConnInfo struct {
 	Compress      bool     // false with ?compress=false
 	Subs          []string // subscription ids, sorted
 	Drops         uint64   // notifications dropped because the queue was full
-	Sent          uint64   // messages written
-	ConnectedAt   time.Time
-	LastInbound   time.Time
+	// SubDrops counts Drops per subscription id (ids unsubscribed since
+	// included).
+	SubDrops    map[string]uint64
+	Sent        uint64 // messages written
+	ConnectedAt time.Time
+	LastInbound time.Time
 }
 
 // ConnFilter selects connections for SendRaw and CloseConnsWhere; nil
@@ -47,7 +51,7 @@ func (wc *wsConn) info() ConnInfo {
 	}
 	sort.Strings(subs)
 	return ConnInfo{ID: wc.id, Remote: wc.remote, User: wc.userID, Role: wc.role, Authenticated: wc.authed,
-		Protocol: wc.protocol, Compress: wc.compress, Subs: subs, Drops: wc.drops, Sent: wc.sent,
+		Protocol: wc.protocol, Compress: wc.compress, Subs: subs, Drops: wc.drops, SubDrops: maps.Clone(wc.subDrops), Sent: wc.sent,
 		ConnectedAt: wc.connectedAt, LastInbound: wc.lastInbound}
 }
 
@@ -198,6 +202,18 @@ func (s *Server) NotificationDrops() uint64 {
 	var n uint64
 	for _, c := range s.Conns() {
 		n += c.Drops
+	}
+	return n
+}
+
+// SubscriptionDrops returns the notifications dropped for user's
+// subscription id on open connections because their queue was full.
+func (s *Server) SubscriptionDrops(user, id string) uint64 {
+	var n uint64
+	for _, c := range s.Conns() {
+		if c.User == user {
+			n += c.SubDrops[id]
+		}
 	}
 	return n
 }

@@ -41,6 +41,8 @@ type wsConn struct {
 	queue       []outItem
 	pending     int // notifications in queue
 	drops       uint64
+	subDrops    map[string]uint64 // subscription id → notifications dropped (kept after unsubscribe)
+	dropRun     map[string]uint64 // subscription id → drops since its last delivered notification
 	sent        uint64
 	msgBucket   bucket
 }
@@ -56,10 +58,11 @@ const (
 // outItem is one queued server → client frame.
 type outItem struct {
 	kind       outKind
-	v          any  // message value for outMsg
-	data       bool // ack/batch/change: MessagePack on msgpack sockets
-	noCompress bool // auth_error is always plain text
-	notify     bool // counts against the notification queue cap
+	v          any    // message value for outMsg
+	data       bool   // ack/batch/change: MessagePack on msgpack sockets
+	noCompress bool   // auth_error is always plain text
+	notify     bool   // counts against the notification queue cap
+	subID      string // the notification's subscription
 	op         client.Opcode
 	payload    []byte
 	code       websocket.StatusCode
@@ -347,10 +350,15 @@ func (wc *wsConn) pushLocked(it outItem) bool {
 	}
 	if it.notify {
 		if wc.pending >= wc.s.cfg.notifyQueue {
-			wc.drops++
+			wc.dropLocked(it.subID)
 			return false
 		}
 		wc.pending++
+		if n := wc.dropRun[it.subID]; n > 0 {
+			delete(wc.dropRun, it.subID)
+			wc.s.log.Warn("notification queue has room again", "conn", wc.id, "user", wc.userID,
+				"subscription_id", it.subID, "dropped", n, "dropped_total", wc.subDrops[it.subID])
+		}
 	}
 	wc.queue = append(wc.queue, it)
 	select {
@@ -358,6 +366,23 @@ func (wc *wsConn) pushLocked(it outItem) bool {
 	default:
 	}
 	return true
+}
+
+// dropLocked counts a notification dropped because the queue was full.
+// Upstream logs every drop ("Notification channel full for
+// subscription_id=…, dropping notification", kalamdb-live notification.rs);
+// a burst drops thousands, so this logs the first drop of a run and
+// pushLocked logs the run's length when the queue has room again.
+func (wc *wsConn) dropLocked(subID string) {
+	wc.drops++
+	if wc.subDrops == nil {
+		wc.subDrops, wc.dropRun = map[string]uint64{}, map[string]uint64{}
+	}
+	wc.subDrops[subID]++
+	if wc.dropRun[subID]++; wc.dropRun[subID] == 1 {
+		wc.s.log.Warn("notification queue full, dropping notifications", "conn", wc.id, "user", wc.userID,
+			"subscription_id", subID, "queue", wc.s.cfg.notifyQueue)
+	}
 }
 
 func (wc *wsConn) writer() {

@@ -437,12 +437,19 @@ func TestLargeInitialLoad(t *testing.T) {
 	}
 }
 
-// The per-connection notification queue drops (and counts) what does not
-// fit while the socket cannot write.
+// The per-connection notification queue drops (and counts, per
+// subscription) what does not fit while the socket cannot write, as
+// upstream's bounded channel does (kalamdb-live notification.rs: try_send,
+// "Notification channel full for subscription_id=…, dropping
+// notification"). The log says when a run of drops starts and how long it
+// was once the queue has room again, not once per drop.
 func TestNotificationQueueDrops(t *testing.T) {
-	l := newLive(t, kalamtest.WithNotifyQueue(4))
+	var log syncBuf
+	l := newLive(t, kalamtest.WithNotifyQueue(4), kalamtest.WithLogWriter(&log))
 	w := l.dialAuthed(t, l.alice.access, "")
 	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", ""))
+	w.readType("subscription_ack")
+	w.send(subscribeMsg("sub-2", "SELECT * FROM app.messages WHERE id > 8", ""))
 	w.readType("subscription_ack")
 	l.Stall(time.Hour)
 	for i := 1; i <= 10; i++ {
@@ -450,12 +457,19 @@ func TestNotificationQueueDrops(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// 12 notifications (10 for sub-1, ids 9 and 10 for sub-2); 4 fit.
 	deadline := time.Now().Add(ktWait)
-	for l.NotificationDrops() < 6 && time.Now().Before(deadline) {
+	for l.NotificationDrops() < 8 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	if d := l.NotificationDrops(); d != 6 {
-		t.Fatalf("drops = %d, want 6", d)
+	if d := l.NotificationDrops(); d != 8 {
+		t.Fatalf("drops = %d, want 8", d)
+	}
+	if a, b := l.SubscriptionDrops("alice", "sub-1"), l.SubscriptionDrops("alice", "sub-2"); a != 6 || b != 2 {
+		t.Errorf("per-subscription drops sub-1 %d, sub-2 %d; want 6 and 2", a, b)
+	}
+	if c := l.Conns(); len(c) != 1 || c[0].SubDrops["sub-1"] != 6 {
+		t.Errorf("ConnInfo.SubDrops %+v", c)
 	}
 	l.Stall(0)
 	for i := 1; i <= 4; i++ {
@@ -464,7 +478,26 @@ func TestNotificationQueueDrops(t *testing.T) {
 			t.Errorf("change %d: %s", i, f.text)
 		}
 	}
+	// A change after the queue drained is delivered, and ends the run.
+	if _, err := l.Exec("alice", "INSERT INTO app.messages (id, body, author, created_at) VALUES (11, 'x', 'alice', 1)"); err != nil {
+		t.Fatal(err)
+	}
+	w.readType("change")
+	w.readType("change")
 	w.sentinel()
+	out := log.String()
+	for _, want := range []string{
+		`msg="notification queue full, dropping notifications" conn=1 user=alice subscription_id=sub-1 queue=4`,
+		`msg="notification queue has room again" conn=1 user=alice subscription_id=sub-1 dropped=6 dropped_total=6`,
+		`subscription_id=sub-2 dropped=2 dropped_total=2`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "notification queue full"); n != 2 {
+		t.Errorf("%d 'queue full' lines, want one per subscription's run:\n%s", n, out)
+	}
 }
 
 // A program that knows only the protocol: HTTP DDL and DML, msgpack frames.

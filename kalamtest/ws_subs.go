@@ -203,7 +203,7 @@ func (wc *wsConn) deliver(ch sqlengine.Change) {
 			sub.buffer = append(sub.buffer, msg)
 			continue
 		}
-		wc.pushLocked(outItem{kind: outMsg, data: true, notify: true, v: msg})
+		wc.pushLocked(outItem{kind: outMsg, data: true, notify: true, subID: sub.id, v: msg})
 	}
 }
 

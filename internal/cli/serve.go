@@ -40,7 +40,10 @@ func newServeCmd() *cobra.Command {
 
 It speaks KalamDB's HTTP API (/v1/api/auth/*, /v1/api/sql, /health) and the
 /v1/ws WebSocket, over an in-memory SQL engine. Logs go to stderr, one line
-per connection and request; tokens and passwords are never logged.`,
+per connection and request; tokens and passwords are never logged. Like
+KalamDB, each socket queues at most 128 notifications and drops the rest
+while it cannot write: the log says when a subscription starts losing
+changes and how many it lost.`,
 		Example: `  kalamdash serve --demo
   kalamdash serve --addr 127.0.0.1:9090 --user alice:Secret123!:user --user ops:pw:dba --access-ttl 2m`,
 		Args: cobra.NoArgs,
