@@ -50,9 +50,12 @@ func (s *Server) routes() http.Handler {
 }
 
 // protect is upstream's connection-protection middleware, in front of
-// every route: a body size cap (413 BODY_TOO_LARGE) for everyone, then,
+// every route and of the /v1/ws upgrade's own checks (shutdown, origin,
+// registry slot): a body size cap (413 BODY_TOO_LARGE) for everyone, then,
 // for clients that are not loopback (see guardIP), a temporary ban
-// (429 IP_BANNED) and a per-IP request rate (429 RATE_LIMIT_EXCEEDED).
+// (429 IP_BANNED) and a per-IP request rate (429 RATE_LIMIT_EXCEEDED)
+// (jamals86/KalamDB: backend/src/middleware.rs, wrapped around every
+// route in backend/src/lifecycle.rs; backend/src/connection_guard.rs).
 // Its bodies are json! maps: keys sorted.
 func (s *Server) protect(w http.ResponseWriter, r *http.Request) bool {
 	if r.ContentLength > maxBodyBytes {
@@ -63,14 +66,12 @@ func (s *Server) protect(w http.ResponseWriter, r *http.Request) bool {
 	if ip == nil || ip.IsLoopback() {
 		return true
 	}
-	key, now := ip.String(), time.Now()
-	if s.bans.banned(key, now) {
-		writeGuardRefusal(w, "IP_BANNED", "Your IP has been temporarily banned due to excessive requests", 300)
+	switch s.guard.check(ip.String(), s.now()) {
+	case guardBanned:
+		writeGuardRefusal(w, guardBanned, "Your IP has been temporarily banned due to excessive requests", 300)
 		return false
-	}
-	if !s.reqLim.allow(key, now) {
-		s.bans.violation(key, now)
-		writeGuardRefusal(w, "RATE_LIMIT_EXCEEDED", "Too many requests from your IP address", 1)
+	case guardRateLimit:
+		writeGuardRefusal(w, guardRateLimit, "Too many requests from your IP address", 1)
 		return false
 	}
 	return true

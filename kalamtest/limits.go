@@ -165,42 +165,49 @@ func writeActixText(w http.ResponseWriter, status int, body string) {
 // banDuration is rate_limit.ban_duration_seconds.
 const banDuration = 300 * time.Second
 
-// ipBans is the guard's per-IP violation count and ban. Like upstream, the
-// count never decays: every 10th violation of the request rate bans the
-// IP for banDuration × min(violations/10, 6). It runs on real time, as the
-// request rate does.
-type ipBans struct {
-	mu sync.Mutex
-	m  map[string]*ipBan
+// Answers of the connection-protection middleware's per-IP check.
+const (
+	guardAllowed   = ""
+	guardBanned    = "IP_BANNED"
+	guardRateLimit = "RATE_LIMIT_EXCEEDED"
+)
+
+// ipGuard is the middleware's per-IP state, upstream's IpState: a request
+// bucket, a violation count and a ban, kept together in one idleCache
+// entry, so an address that sends nothing for 600 s loses all three
+// (jamals86/KalamDB: backend/src/connection_guard.rs).
+type ipGuard struct {
+	mu     sync.Mutex // serialises check on the cached states
+	rate   int        // rate_limit.max_requests_per_ip_per_sec; <= 0 disables the bucket
+	states idleCache[*ipState]
 }
 
-type ipBan struct {
+type ipState struct {
+	bucket     bucket
 	violations int
-	until      time.Time
+	until      time.Time // banned before this instant
 }
 
-func (b *ipBans) banned(ip string, now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	st := b.m[ip]
-	return st != nil && now.Before(st.until)
-}
-
-func (b *ipBans) violation(ip string, now time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.m == nil {
-		b.m = map[string]*ipBan{}
+// check applies the ban, then the request rate, to one request from ip.
+// Like upstream, the violation count never decays while the state lives:
+// every refusal from the 10th on bans the IP for
+// banDuration × min(violations/10, 6), and the request that starts a ban
+// is still answered RATE_LIMIT_EXCEEDED.
+func (g *ipGuard) check(ip string, now time.Time) string {
+	st := g.states.getOrCreate(ip, now, func() *ipState { return &ipState{} })
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if now.Before(st.until) {
+		return guardBanned
 	}
-	st := b.m[ip]
-	if st == nil {
-		st = &ipBan{}
-		b.m[ip] = st
+	if st.bucket.take(now, g.rate) {
+		return guardAllowed
 	}
 	st.violations++
 	if st.violations >= 10 {
 		st.until = now.Add(banDuration * time.Duration(min(st.violations/10, 6)))
 	}
+	return guardRateLimit
 }
 
 // authKey is the client address the authentication rate limit counts

@@ -178,16 +178,18 @@ func WithAuthRateLimit(perSec int) Option { return func(c *config) { c.authRate 
 func WithMessageRateLimit(perSec int) Option { return func(c *config) { c.msgRate = perSec } }
 
 // WithRequestRateLimit sets the connection-protection limit on HTTP
-// requests per IP (200/s; 0 disables). Unlike the other limits it runs on
-// real time, so tests with a frozen clock do not trip it. As upstream,
-// loopback clients are exempt and every 10th violation bans the IP
-// (429 IP_BANNED) for 300 s or longer; a test on 127.0.0.1 sends
-// X-Forwarded-For to be limited as a remote client (see
+// requests per IP, WebSocket upgrades included (200/s; 0 disables). It
+// runs on the server clock (WithClock): with a frozen clock the bucket
+// never refills. As upstream, loopback clients are exempt, every
+// violation from the 10th on bans the IP (429 IP_BANNED) for 300 s or
+// longer, and an address idle for 600 s is forgotten; a test on 127.0.0.1
+// sends X-Forwarded-For to be limited as a remote client (see
 // WithMaxConnectionsPerIP for the address rules).
 func WithRequestRateLimit(perSec int) Option { return func(c *config) { c.reqRate = perSec } }
 
 // WithQueryRateLimit sets the /v1/api/sql calls allowed per user per
-// second (100; 0 disables). Like the request limit it runs on real time.
+// second (100; 0 disables). Unlike the other limits it runs on real time,
+// so tests with a frozen clock that query often do not trip it.
 func WithQueryRateLimit(perSec int) Option { return func(c *config) { c.queryRate = perSec } }
 
 // WithMaxMessageSize sets the inbound text limit (1 MiB).

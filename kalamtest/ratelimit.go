@@ -35,28 +35,25 @@ func (b *bucket) take(now time.Time, rate int) bool {
 }
 
 // ipLimiter is a set of token buckets by key: per IP for authentication
-// (login, refresh, setup and WebSocket auth share one) and HTTP requests,
-// per user for /v1/api/sql.
+// (login, refresh, setup and WebSocket auth share one), per user for
+// /v1/api/sql. Like upstream's, a bucket unused for 600 s is forgotten
+// (see idleCache).
 type ipLimiter struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // serialises take on the cached buckets
 	rate    int
-	buckets map[string]*bucket
+	buckets idleCache[*bucket]
 }
 
 func newIPLimiter(rate int) *ipLimiter {
-	return &ipLimiter{rate: rate, buckets: map[string]*bucket{}}
+	return &ipLimiter{rate: rate}
 }
 
-func (l *ipLimiter) allow(ip string, now time.Time) bool {
+func (l *ipLimiter) allow(key string, now time.Time) bool {
 	if l.rate <= 0 {
 		return true
 	}
+	b := l.buckets.getOrCreate(key, now, func() *bucket { return &bucket{} })
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[ip]
-	if b == nil {
-		b = &bucket{}
-		l.buckets[ip] = b
-	}
 	return b.take(now, l.rate)
 }

@@ -35,7 +35,6 @@ type Server struct {
 	users   *userStore
 	tokens  *tokenBook
 	authLim *ipLimiter
-	reqLim  *ipLimiter
 	sqlLim  *ipLimiter // keyed by user id
 	db      *engine
 
@@ -47,7 +46,9 @@ type Server struct {
 	nextConn uint64
 
 	slots connSlots // registry and per-IP WebSocket slots
-	bans  ipBans    // the middleware's temporary IP bans
+	guard *ipGuard  // the middleware's per-IP request rate and bans
+
+	subCounts subCounter // per-user subscription counts (the per-user cap)
 
 	shutting    atomic.Bool
 	stallUntil  atomic.Int64 // unix nanos of the real clock
@@ -80,7 +81,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		users:   newUserStore(cfg.clock),
 		tokens:  newTokenBook(),
 		authLim: newIPLimiter(cfg.authRate),
-		reqLim:  newIPLimiter(cfg.reqRate),
+		guard:   &ipGuard{rate: cfg.reqRate},
 		sqlLim:  newIPLimiter(cfg.queryRate),
 		secretV: cfg.secret,
 		conns:   map[uint64]*wsConn{},

@@ -35,12 +35,16 @@ func (wc *wsConn) subscribe(m inMsg) {
 		return
 	}
 	wc.mu.Lock()
-	_, replacing := wc.subs[id]
 	caller := sqlengine.Caller{UserID: wc.userID, Role: wc.role}
 	nsubs := len(wc.subs)
 	wc.mu.Unlock()
 
-	if !replacing && s.userSubs(caller.UserID) >= s.cfg.maxSubsPerUser {
+	// Both caps count a subscribe that reuses a live id as a new one, as
+	// upstream: the per-user count (subCounter) is checked and raised
+	// again, and a full connection refuses even a replacement
+	// (jamals86/KalamDB: backend/crates/kalamdb-api/src/ws/events/subscription.rs,
+	// backend/crates/kalamdb-live/src/subscription.rs).
+	if !s.subCounts.allow(caller.UserID, s.cfg.maxSubsPerUser, s.now()) {
 		wc.sendError(id, "SUBSCRIPTION_LIMIT_EXCEEDED", "Maximum subscriptions reached")
 		return
 	}
@@ -59,7 +63,7 @@ func (wc *wsConn) subscribe(m inMsg) {
 		wc.sendError(id, qerr.Code, qerr.Message)
 		return
 	}
-	if !replacing && nsubs >= s.cfg.maxSubsPerConn {
+	if nsubs >= s.cfg.maxSubsPerConn {
 		wc.sendError(id, "UNSUPPORTED", fmt.Sprintf(
 			"Invalid operation: Maximum subscriptions (%d) per connection exceeded", s.cfg.maxSubsPerConn))
 		return
@@ -78,6 +82,7 @@ func (wc *wsConn) subscribe(m inMsg) {
 	ack := client.SubscriptionAckMessage{Type: client.TypeSubscriptionAck, SubscriptionID: id,
 		Schema: q.Schema()}
 	if m.options == nil {
+		s.subCounts.inc(caller.UserID, s.now())
 		ack.BatchControl = client.BatchControl{BatchNum: 0, HasMore: false, Status: client.StatusReady}
 		wc.mu.Lock()
 		wc.pushLocked(outItem{kind: outMsg, data: true, v: ack})
@@ -98,10 +103,11 @@ func (wc *wsConn) subscribe(m inMsg) {
 		rows, hasMore, err = q.Page(nil, sub.boundary, batchSize)
 	}
 	if err != nil {
-		wc.dropSub(id, sub)
+		wc.dropSub(id, sub) // never counted: the registration failed
 		wc.sendError(id, "SUBSCRIPTION_FAILED", err.Error())
 		return
 	}
+	s.subCounts.inc(caller.UserID, s.now())
 	bc := batchControl(0, hasMore, rows)
 	ack.BatchControl = bc
 	wc.mu.Lock()
@@ -163,13 +169,20 @@ func (wc *wsConn) goLiveLocked(sub *subscription) {
 	sub.buffer = nil
 }
 
+// unsubscribe removes the subscription id if the connection holds it and,
+// like upstream, lowers the user's subscription count either way: an
+// unsubscribe for an id never registered (say, after a refused subscribe)
+// pushes the count below the real number
+// (jamals86/KalamDB: backend/crates/kalamdb-api/src/ws/events/unsubscribe.rs).
+// A closing socket goes through here once per subscription it holds.
 func (wc *wsConn) unsubscribe(id string) {
 	wc.mu.Lock()
-	sub := wc.subs[id]
+	sub, user := wc.subs[id], wc.userID
 	wc.mu.Unlock()
 	if sub != nil {
 		wc.dropSub(id, sub)
 	}
+	wc.s.subCounts.dec(user, wc.s.now())
 }
 
 func (wc *wsConn) dropSub(id string, sub *subscription) {
@@ -228,21 +241,6 @@ func nonNil(rows []client.Row) []client.Row {
 		return []client.Row{}
 	}
 	return rows
-}
-
-// userSubs counts a user's subscriptions across connections.
-func (s *Server) userSubs(user string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.conns {
-		c.mu.Lock()
-		if c.userID == user {
-			n += len(c.subs)
-		}
-		c.mu.Unlock()
-	}
-	return n
 }
 
 func optionsJSON(o *subOptions) *string {
