@@ -81,10 +81,12 @@ func (s *Subscription) handleError(wc *wsConn, err *Error) {
 	pending := !s.acked
 	s.mu.Unlock()
 	if pending {
-		select {
-		case s.ackCh <- err:
-		default:
-		}
+		// Refused: the server registered nothing, so forget the
+		// subscription here, and Subscribe's clean-up sends no unsubscribe
+		// (KalamDB lowers the user's subscription count on every
+		// unsubscribe, known id or not; the official client sends none).
+		s.c.forget(s)
+		s.finish(err)
 		return
 	}
 	s.push(SubEvent{Kind: SubError, ConnID: wc.id, Err: err, Code: err.Code})

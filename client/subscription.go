@@ -244,12 +244,7 @@ func (s *Subscription) sendSubscribe(wc *wsConn) bool {
 // closes its Events channel. Frames already in flight are dropped.
 func (s *Subscription) Unsubscribe(ctx context.Context) error {
 	c := s.c
-	c.mu.Lock()
-	if c.subs[s.id] == s {
-		delete(c.subs, s.id)
-	}
-	conn := c.conn
-	c.mu.Unlock()
+	conn := c.forget(s)
 	s.mu.Lock()
 	was := s.ended
 	s.ended = true
@@ -262,6 +257,17 @@ func (s *Subscription) Unsubscribe(ctx context.Context) error {
 		return classifyNetErr("unsubscribe", c.URL(), err)
 	}
 	return nil
+}
+
+// forget removes s from the client's subscriptions (a later subscribe may
+// reuse its id) and returns the current socket.
+func (c *Client) forget(s *Subscription) *wsConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.subs[s.id] == s {
+		delete(c.subs, s.id)
+	}
+	return c.conn
 }
 
 func (s *Subscription) finish(err error) {

@@ -408,3 +408,37 @@ func TestMsgpackLargeErrorFrameFailsSubscribe(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRefusedSubscribeSendsNoUnsubscribe: the official client sends no
+// unsubscribe after a refused subscribe (it drops the pending entry when
+// the error arrives: jamals86/KalamDB:
+// link/link-common/src/connection/shared/routing.rs). KalamDB lowers the
+// user's subscription count on every unsubscribe, known id or not
+// (backend/crates/kalamdb-api/src/ws/events/unsubscribe.rs), so one sent
+// after a refusal would let the user past the limit.
+func TestRefusedSubscribeSendsNoUnsubscribe(t *testing.T) {
+	srv := newServer(t, kalamtest.WithSubscriptionLimits(1, 100))
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
+	if _, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages", client.WithSubscriptionID("first")); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"second", "third"} {
+		_, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages", client.WithSubscriptionID(id))
+		var e *client.Error
+		if !asError(err, &e) || e.Code != "SUBSCRIPTION_LIMIT_EXCEEDED" {
+			t.Fatalf("subscribe %q over a limit of 1: %v, want SUBSCRIPTION_LIMIT_EXCEEDED", id, err)
+		}
+	}
+	// The limit still holds when a refused id is tried again.
+	if _, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages", client.WithSubscriptionID("second")); err == nil {
+		t.Fatal("a retried refused subscribe was accepted: the count drifted below the live subscriptions")
+	}
+	for _, f := range takeFrames(c) {
+		if f.Direction == client.Outbound && f.Type == client.TypeUnsubscribe {
+			t.Errorf("sent an unsubscribe for %q", f.SubscriptionID)
+		}
+	}
+	if n := srv.SubscriptionCount("alice"); n != 1 {
+		t.Errorf("server's subscription count = %d, want 1", n)
+	}
+}
