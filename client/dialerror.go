@@ -4,9 +4,9 @@ package client
 // headers and body the server (or something in between) answered with —
 // 503 when it has no socket for us (shutting down, all
 // performance.max_connections slots taken, or too many connections from
-// one address), 403 for an origin it does not allow, 404/400/426 for a
-// wrong address or a proxy — or from the network error when nothing
-// answered.
+// one address), 429 when this address sent too many requests or is
+// banned, 403 for an origin it does not allow, 404/400/426 for a wrong
+// address or a proxy — or from the network error when nothing answered.
 
 import (
 	"encoding/json"
@@ -36,6 +36,8 @@ func (c *Client) dialError(target string, status int, h http.Header, body []byte
 	switch {
 	case status == http.StatusServiceUnavailable:
 		return noSocket(target, h, body)
+	case status == http.StatusTooManyRequests:
+		return throttled(target, h, body)
 	case status == http.StatusForbidden:
 		return &Error{Kind: KindOther, Op: "connect", Status: status,
 			Message: fmt.Sprintf("%s refused the upgrade (403 %q)", target, refusalText(body)),
@@ -75,6 +77,54 @@ func noSocket(target string, h http.Header, body []byte) *Error {
 	return &Error{Kind: KindUnreachable, Op: "connect", Status: http.StatusServiceUnavailable, RetryAfter: wait,
 		Message: fmt.Sprintf("%s refused the socket (503 %q)%s: the server is shutting down or all its WebSocket slots are taken", target, refusalText(body), retry),
 		hint:    "wait for the server to come back or free a slot (performance.max_connections); the dashboard keeps retrying"}
+}
+
+// guardRefusal is the JSON body of KalamDB's connection-protection 429s.
+type guardRefusal struct {
+	Error             string `json:"error"`
+	Message           string `json:"message"`
+	RetryAfterSeconds int    `json:"retry_after_seconds"`
+}
+
+// throttled describes a 429 answer to the upgrade. KalamDB's
+// connection-protection middleware checks the upgrade like any request
+// (jamals86/KalamDB: backend/src/middleware.rs, backend/src/connection_guard.rs):
+// RATE_LIMIT_EXCEEDED when the address sends more than its requests per
+// second, IP_BANNED once it has been refused ten times or more.
+func throttled(target string, h http.Header, body []byte) *Error {
+	wait := retryAfter(h, time.Now())
+	var g guardRefusal
+	_ = json.Unmarshal(body, &g)
+	if wait == 0 && g.RetryAfterSeconds > 0 {
+		wait = min(time.Duration(g.RetryAfterSeconds)*time.Second, maxRetryAfter)
+	}
+	e := &Error{Kind: KindRateLimited, Op: "connect", Status: http.StatusTooManyRequests, Code: g.Error, RetryAfter: wait, hint: guardHint(g.Error)}
+	switch g.Error {
+	case "IP_BANNED":
+		e.Message = target + " refused the socket: this address is banned for sending too many requests"
+	case "RATE_LIMIT_EXCEEDED":
+		e.Message = target + " refused the socket: too many requests from this address"
+	default:
+		e.Code = ""
+		e.Message = fmt.Sprintf("%s refused the socket: rate limited (429 %q)", target, refusalText(body))
+	}
+	if wait > 0 {
+		e.Message += fmt.Sprintf(" (retry after %d s)", int(wait.Seconds()))
+	}
+	return e
+}
+
+// guardHint is the advice for a refusal by KalamDB's connection
+// protection, by its code ("" for other codes). A ban lasts 300 s per ten
+// refusals, up to 30 minutes, though the answer always says 300 s.
+func guardHint(code string) string {
+	switch code {
+	case "IP_BANNED":
+		return "wait, then retry: a ban lasts 5 minutes, longer after repeated bans (up to 30); reconnects wait at least the Retry-After"
+	case "RATE_LIMIT_EXCEEDED":
+		return "slow down, then retry: the server allows each address so many requests per second, and ten refusals get it banned; reconnects wait at least the Retry-After"
+	}
+	return ""
 }
 
 // refusalText is a refusal's body as text, or says there was none.

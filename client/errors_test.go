@@ -401,3 +401,80 @@ func rewritingProxy(t *testing.T, target string, edit func(*http.Request)) strin
 	t.Cleanup(s.Close)
 	return s.URL
 }
+
+// TestThrottledUpgradeIsExplainedAndWaited: KalamDB's connection
+// protection checks the WebSocket upgrade like any request from a
+// non-loopback client address (jamals86/KalamDB: backend/src/middleware.rs,
+// wrapped around every route in backend/src/lifecycle.rs;
+// backend/src/connection_guard.rs). Its 429s are a rate limit or a ban
+// with a wait, not "not KalamDB?", and the reconnect waits at least the
+// Retry-After, however short the backoff.
+func TestThrottledUpgradeIsExplainedAndWaited(t *testing.T) {
+	for _, tc := range []struct {
+		code, words string
+		violations  int // refusals of the address before the socket drops
+		wait        time.Duration
+	}{
+		{"RATE_LIMIT_EXCEEDED", "too many requests from this address (retry after 1 s)", 0, time.Second},
+		{"IP_BANNED", "this address is banned for sending too many requests (retry after 300 s)", 10, 300 * time.Second},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			// A frozen server clock: the address's one request per second
+			// never refills, so the limit is exact.
+			frozen := time.Now()
+			srv := newServer(t, kalamtest.WithClock(func() time.Time { return frozen }), kalamtest.WithRequestRateLimit(1))
+			// Only upgrades come from an outside address (a loopback
+			// proxy's X-Forwarded-For, which KalamDB trusts); logins stay
+			// loopback, which the middleware exempts.
+			const outside = "203.0.113.9"
+			proxy := rewritingProxy(t, srv.URL, func(r *http.Request) {
+				if r.URL.Path == "/v1/ws" {
+					r.Header.Set("X-Forwarded-For", outside)
+				}
+			})
+			c, err := client.Connect(ctxT(t), proxy, append(fastOpts(), client.WithAuth(client.Basic("alice", alicePW)))...)
+			if err != nil {
+				t.Fatal(err) // the first upgrade takes the address's one token
+			}
+			t.Cleanup(func() { _ = c.Close() })
+			for range tc.violations {
+				resp, err := http.DefaultClient.Do(forwardedFrom(t, srv.URL+"/health", outside))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusTooManyRequests {
+					t.Fatalf("request over the limit answered %d", resp.StatusCode)
+				}
+			}
+			srv.DropAll()
+
+			ev := waitEvent(t, c, func(e client.ErrorEvent) bool { return client.IsRateLimited(e.Err) })
+			var e *client.Error
+			if !errors.As(ev.Err, &e) || e.Code != tc.code || e.Status != http.StatusTooManyRequests || e.RetryAfter != tc.wait {
+				t.Fatalf("refusal %v: want %s with a wait of %s", ev.Err, tc.code, tc.wait)
+			}
+			if !strings.Contains(e.Error(), tc.words) || strings.Contains(e.Error(), "KalamDB") {
+				t.Errorf("refusal reads %q, want %q", e.Error(), tc.words)
+			}
+			if client.Hint(e) == "" || !ev.Recoverable {
+				t.Errorf("hint %q, recoverable %v", client.Hint(e), ev.Recoverable)
+			}
+			r := waitEvent[client.ReconnectScheduledEvent](t, c, nil)
+			if r.Delay < tc.wait {
+				t.Fatalf("reconnect scheduled in %s after a refusal with Retry-After %s", r.Delay, tc.wait)
+			}
+		})
+	}
+}
+
+// forwardedFrom is a GET of url that the server takes as coming from ip.
+func forwardedFrom(t *testing.T, url, ip string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Forwarded-For", ip)
+	return req
+}

@@ -172,7 +172,7 @@ func middlewareError(op string, r *httpResult) *Error {
 	if decodeJSON(r.body, &body) != nil || body.Error == "" {
 		return nil
 	}
-	e := &Error{Kind: KindOther, Op: op, Status: r.status, Code: body.Error, Message: body.Message}
+	e := &Error{Kind: KindOther, Op: op, Status: r.status, Code: body.Error, Message: body.Message, hint: guardHint(body.Error)}
 	if e.Message == "" {
 		e.Message = body.Error
 	}

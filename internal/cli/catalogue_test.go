@@ -415,6 +415,34 @@ func crowdedAddress(t *testing.T) string {
 	return proxy
 }
 
+// throttledAddress fronts a server whose connection protection allows an
+// outside address one request per second, on a frozen clock so the bucket
+// never refills. Upgrades through the proxy come from that address
+// (X-Forwarded-For, trusted from a loopback peer; the login stays
+// loopback, which is exempt). spent requests from the address go first:
+// the first takes its one token, each later one is a violation, and the
+// 10th violation bans it.
+func throttledAddress(t *testing.T, spent int) string {
+	t.Helper()
+	const outside = "203.0.113.8"
+	frozen := time.Now()
+	srv := newCatServer(t, kalamtest.WithClock(func() time.Time { return frozen }), kalamtest.WithRequestRateLimit(1))
+	for range spent {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/health", nil)
+		req.Header.Set("X-Forwarded-For", outside)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	return rewritingProxy(t, srv, func(r *http.Request) {
+		if r.URL.Path == "/v1/ws" {
+			r.Header.Set("X-Forwarded-For", outside)
+		}
+	})
+}
+
 // tlsHangUp completes nothing: it accepts TCP and closes during the TLS
 // handshake (after reading the ClientHello).
 func tlsHangUp(t *testing.T) string {
@@ -693,6 +721,16 @@ func catalogue() []catalogueCase {
 			Message: "connect: ws://127.0.0.1:PORT/v1/ws refused the socket: too many connections from this address (1 of 1) (Retry-After: 5 s) [TOO_MANY_CONNECTIONS]",
 			Hint:    "close other connections from this machine (or from the proxy in front of it); the dashboard keeps retrying",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, crowdedAddress(t)) }},
+		// KalamDB's connection protection checks the upgrade like any
+		// request from an outside address (backend/src/middleware.rs).
+		{Name: "upgrade-rate-limited", Input: "too many requests from this address: the WebSocket upgrade is refused (429)", Where: whereLogin,
+			Message: "connect: ws://127.0.0.1:PORT/v1/ws refused the socket: too many requests from this address (retry after 1 s) [RATE_LIMIT_EXCEEDED]",
+			Hint:    "slow down, then retry: the server allows each address so many requests per second, and ten refusals get it banned; reconnects wait at least the Retry-After",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, throttledAddress(t, 1)) }},
+		{Name: "upgrade-ip-banned", Input: "address banned after ten rate-limit refusals: the WebSocket upgrade is refused (429)", Where: whereLogin,
+			Message: "connect: ws://127.0.0.1:PORT/v1/ws refused the socket: this address is banned for sending too many requests (retry after 300 s) [IP_BANNED]",
+			Hint:    "wait, then retry: a ban lasts 5 minutes, longer after repeated bans (up to 30); reconnects wait at least the Retry-After",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, throttledAddress(t, 11)) }},
 		{Name: "wrong-password", Input: "wrong password", Where: whereLogin,
 			Message: "login: wrong user or password (Invalid credentials) [unauthorized]",
 			Hint:    "check the user name and password, or log in again for a fresh token",
