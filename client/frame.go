@@ -108,6 +108,7 @@ type Frame struct {
 	Duration       time.Duration
 	ConnID         uint64 // which socket (increments on each reconnect); 0 for HTTP
 	Err            string // decode problem, if any
+	Composed       bool   // written by hand and sent with SendText, not by the client's protocol code
 }
 
 // Redacted is the placeholder that replaces secrets in tapped copies.

@@ -73,15 +73,22 @@ func (wc *wsConn) send(ctx context.Context, msg any) error {
 	case PingMessage:
 		typ = m.Type
 	}
+	return wc.write(ctx, b, typ, sid, false)
+}
+
+// write sends b as one text frame and taps it (redacted) with its message
+// type and subscription id; composed marks a frame the user wrote by hand
+// (SendText).
+func (wc *wsConn) write(ctx context.Context, b []byte, typ, sid string, composed bool) error {
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// No lock of ours is held across the write: coder/websocket
 	// serialises concurrent writers itself.
-	err = wc.ws.Write(wctx, websocket.MessageText, b)
+	err := wc.ws.Write(wctx, websocket.MessageText, b)
 	c := wc.c
 	red := redactJSON(b, c.o.revealSecrets)
 	f := Frame{Direction: Outbound, Opcode: OpText, Encoding: EncJSON, Type: typ, SubscriptionID: sid,
-		Wire: red, WireSize: len(b), Decoded: red, DecodedSize: len(b), ConnID: wc.id}
+		Wire: red, WireSize: len(b), Decoded: red, DecodedSize: len(b), ConnID: wc.id, Composed: composed}
 	if err != nil {
 		f.Err = err.Error()
 	} else {

@@ -146,7 +146,8 @@ type frameLine struct {
 	Status         int             `json:"status,omitempty"`
 	DurationNS     int64           `json:"duration_ns,omitempty"`
 	Error          string          `json:"error,omitempty"`
-	Wire           []byte          `json:"wire,omitempty"` // base64
+	Composed       bool            `json:"composed,omitempty"` // sent by hand from the frame composer
+	Wire           []byte          `json:"wire,omitempty"`     // base64
 	Decoded        json.RawMessage `json:"decoded,omitempty"`
 	DecodedText    *string         `json:"decoded_text,omitempty"`
 	DecodedBase64  []byte          `json:"decoded_base64,omitempty"`

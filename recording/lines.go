@@ -19,7 +19,7 @@ func toLine(f client.Frame) frameLine {
 		Type: f.Type, SubscriptionID: f.SubscriptionID, ConnID: f.ConnID,
 		WireSize: f.WireSize, DecodedSize: f.DecodedSize,
 		CloseCode: f.CloseCode, CloseReason: f.CloseReason, Status: f.Status,
-		DurationNS: int64(f.Duration), Error: f.Err, Wire: f.Wire,
+		DurationNS: int64(f.Duration), Error: f.Err, Composed: f.Composed, Wire: f.Wire,
 	}
 	if l.Dir == "" {
 		l.Dir = fmt.Sprintf("?%d", f.Direction)
@@ -80,7 +80,7 @@ func fromLine(l *frameLine) (client.Frame, error) {
 		Type: l.Type, SubscriptionID: l.SubscriptionID, ConnID: l.ConnID,
 		WireSize: l.WireSize, DecodedSize: l.DecodedSize,
 		CloseCode: l.CloseCode, CloseReason: l.CloseReason, Status: l.Status,
-		Duration: time.Duration(l.DurationNS), Err: l.Error,
+		Duration: time.Duration(l.DurationNS), Err: l.Error, Composed: l.Composed,
 	}
 	if len(l.Wire) > 0 {
 		f.Wire = l.Wire

@@ -77,7 +77,7 @@ func TestRoundTripLiveSession(t *testing.T) {
 
 // TestRoundTripEdgeFrames covers payloads the live session may not
 // produce: pretty-printed and HTML-ish JSON, non-JSON text, invalid UTF-8,
-// close frames, HTTP errors without a response.
+// close frames, HTTP errors without a response, a composed frame.
 func TestRoundTripEdgeFrames(t *testing.T) {
 	t0 := mustTime(t, "2026-01-02T03:04:05.123456789Z")
 	frames := []client.Frame{
@@ -94,6 +94,8 @@ func TestRoundTripEdgeFrames(t *testing.T) {
 		{Seq: 6, Time: t0, Direction: client.Inbound, Opcode: client.OpClose, Encoding: client.EncNone, Type: "close",
 			CloseCode: 1008, CloseReason: "Authentication failed", Wire: []byte("Authentication failed"), WireSize: 23, ConnID: 3},
 		{Seq: 7, Time: t0, Direction: client.Outbound, Opcode: client.OpPing, Encoding: client.EncNone, Type: "ping", Wire: []byte{1, 2}, ConnID: 3},
+		{Seq: 8, Time: t0, Direction: client.Outbound, Opcode: client.OpText, Encoding: client.EncJSON, Type: "hello",
+			Wire: []byte(`{"type":"hello"}`), Decoded: []byte(`{"type":"hello"}`), WireSize: 16, DecodedSize: 16, ConnID: 3, Composed: true},
 	}
 	var buf bytes.Buffer
 	w, err := recording.NewWriter(&buf, recording.Header{ServerURL: "http://x"})

@@ -87,6 +87,7 @@ type recExtra struct {
 	status      int
 	duration    time.Duration
 	err         string
+	composed    bool
 }
 
 // LogStats summarises a FrameLog.
@@ -175,10 +176,10 @@ func (l *FrameLog) appendLocked(f *Frame) uint64 {
 	if r.decLen > 0 {
 		copy(dst[n:], f.Decoded)
 	}
-	if f.CloseCode != 0 || f.CloseReason != "" || f.Status != 0 || f.Duration != 0 || f.Err != "" {
+	if f.CloseCode != 0 || f.CloseReason != "" || f.Status != 0 || f.Duration != 0 || f.Err != "" || f.Composed {
 		r.extra = true
 		l.extras[id] = &recExtra{closeCode: f.CloseCode, closeReason: f.CloseReason, status: f.Status,
-			duration: f.Duration, err: f.Err}
+			duration: f.Duration, err: f.Err, composed: f.Composed}
 	}
 	l.recs[(l.head+l.n)%len(l.recs)] = r
 	l.n++
@@ -284,6 +285,7 @@ func (l *FrameLog) entry(id uint64) Entry {
 	if r.extra {
 		if x := l.extras[id]; x != nil {
 			f.CloseCode, f.CloseReason, f.Status, f.Duration, f.Err = x.closeCode, x.closeReason, x.status, x.duration, x.err
+			f.Composed = x.composed
 		}
 	}
 	return Entry{ID: id, Frame: f}
