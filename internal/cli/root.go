@@ -88,6 +88,7 @@ KALAMDB_PASSWORD and KALAMDB_TOKEN are read too.`,
 	root.AddCommand(newTokenCmd())
 	root.AddCommand(newRecordCmd())
 	root.AddCommand(newReplayCmd())
+	root.AddCommand(newVerifyCmd())
 	return root
 }
 
