@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,15 @@ func TestImportGraph(t *testing.T) {
 		"session":                      {"ui", "theme", "kalamtest", "charm.land/", "github.com/charmbracelet/"},
 		"theme":                        {"client", "session", "ui"},
 		"ui":                           {"client"},
+		"internal/safetext":            {"charm.land/", "github.com/charmbracelet/"},
+	}
+	// onlyProject lists packages whose project imports are limited to the
+	// ones named: the ui sees the world through its Backend and renders
+	// outside text through the sanitiser; the sanitiser is a leaf that the
+	// ui and the headless commands share.
+	onlyProject := map[string][]string{
+		"ui":                {"theme", "internal/safetext"},
+		"internal/safetext": {},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-deps", "./"+pkg).CombinedOutput()
@@ -29,6 +39,11 @@ func TestImportGraph(t *testing.T) {
 			t.Fatalf("go list -deps ./%s: %v\n%s", pkg, err, out)
 		}
 		for _, dep := range strings.Fields(string(out)) {
+			if ok, limited := onlyProject[pkg]; limited && strings.HasPrefix(dep, mod+"/") && dep != mod+"/"+pkg {
+				if !slices.Contains(ok, strings.TrimPrefix(dep, mod+"/")) {
+					t.Errorf("%s must not import %s (it may import only %v of the project)", pkg, dep, ok)
+				}
+			}
 			for _, b := range bad {
 				full := b
 				if !strings.Contains(b, ".") && b != "testing" {
