@@ -144,6 +144,10 @@ type Styles struct {
 	JSONNumber  lipgloss.Style
 	JSONConst   lipgloss.Style
 	Highlighted lipgloss.Style // filter matches
+	// Marker draws what stands for a control character, a bidi control or
+	// an invalid byte in text from outside (␛, ⏎, \x07, <U+202E>), so it
+	// cannot pass for the text itself.
+	Marker lipgloss.Style
 }
 
 // New returns the styles for a dark (isDark) or light terminal background.
@@ -240,6 +244,7 @@ func build(p Palette, isDark, colour bool) Styles {
 		JSONConst:  s().Foreground(p.JSONConst),
 
 		Highlighted: s().Underline(true).Bold(true),
+		Marker:      s().Foreground(p.Bg).Background(p.Warn),
 	}
 	if !colour {
 		// Without colour the selection must still be visible.
@@ -249,6 +254,9 @@ func build(p Palette, isDark, colour bool) Styles {
 		st.Insert = s().Bold(true)
 		st.Update = s().Underline(true)
 		st.Dialog = s().Border(lipgloss.RoundedBorder()).Padding(0, 1)
+		// Reverse marks it in plain text, underline inside a selected
+		// (reversed) row.
+		st.Marker = s().Reverse(true).Underline(true)
 	}
 	return st
 }

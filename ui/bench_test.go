@@ -2,6 +2,7 @@ package ui
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -84,5 +85,33 @@ func BenchmarkKeyUpdateView(b *testing.B) {
 		tm, _ := m.Update(k)
 		m = tm.(Model)
 		_ = m.View()
+	}
+}
+
+// BenchmarkDataViewLiveRows measures the Data view under a live feed: every
+// op changes one visible row (a cache miss), so the whole table is made
+// safe, measured and laid out again. Clean ASCII cells take safetext's
+// fast path; the hostile case has an escape sequence in every row.
+func BenchmarkDataViewLiveRows(b *testing.B) {
+	for _, c := range []struct{ name, body string }{{"clean", "hello from row"}, {"hostile", hostileEscapes}} {
+		b.Run(c.name, func(b *testing.B) {
+			clk := &testClock{t: stubEpoch}
+			be := newStubBackend(clk.now)
+			m := New(be, WithStyles(theme.New(true), true), WithClock(clk.now), WithoutTicks(), WithLogin(LoginDefaults{URL: "http://127.0.0.1:1", User: "admin"}))
+			m = drive(m, tea.WindowSizeMsg{Width: 120, Height: 40}, keyPress("enter"), keyPress("3"))
+			conn := be.conns[0]
+			sub := Sub{ID: "sub-1", SQL: "SELECT * FROM demo.messages", Status: "ready", Columns: []string{"id", "body", "author", "created_at", "_seq"}, PK: "id"}
+			for i := range 200 {
+				sub.Rows = append(sub.Rows, Row{Key: strconv.Itoa(i), Values: []string{strconv.Itoa(i), c.body, "alice", "2026-11-28T12:00:00Z", strconv.Itoa(1000 + i)}})
+			}
+			conn.snap.Subs = []Sub{sub}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				sub.Rows[i%20].Values[4] = strconv.Itoa(2000 + i)
+				tm, _ := m.Update(eventsMsg{{ConnID: conn.id, Kind: EventRows}})
+				m = tm.(Model)
+				_ = m.View()
+			}
+		})
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/kalamdash/kalamdash/theme"
 )
@@ -201,25 +200,25 @@ func (d *dataPanel) subsView(st theme.Styles, subs []Sub, now time.Time, focused
 	for i, s := range subs {
 		label := fmt.Sprintf("%s %s %d", s.ID, s.Status, len(s.Rows))
 		if i == d.sel {
-			tabs = append(tabs, st.TabActive.Render(label))
+			tabs = append(tabs, safeIn(&st, st.TabActive, label))
 		} else {
-			tabs = append(tabs, st.Tab.Render(label))
+			tabs = append(tabs, safeIn(&st, st.Tab, label))
 		}
 	}
 	lines = append(lines, ts.Render("Subscriptions ")+joinFit(tabs, "", width-14))
 	s := subs[d.sel]
-	status := st.OK.Render(s.Status)
+	status := safeIn(&st, st.OK, s.Status)
 	if s.Status != "ready" {
-		status = st.Warn.Render(s.Status)
+		status = safeIn(&st, st.Warn, s.Status)
 	}
-	info := st.Muted.Render(truncate(s.SQL, max(width/2, 10))) + "  " + status +
+	info := truncate(safeIn(&st, st.Muted, s.SQL), max(width/2, 10)) + "  " + status +
 		st.Muted.Render(fmt.Sprintf("  last seq %d  changes %d", s.LastSeq, s.Changes))
 	lines = append(lines, info)
 	if s.Gap != "" {
-		lines = append(lines, st.BadgeWarn.Render("SEQ GAP")+" "+st.Warn.Render(s.Gap))
+		lines = append(lines, st.BadgeWarn.Render("SEQ GAP")+" "+safeIn(&st, st.Warn, s.Gap))
 	}
 	if s.Err != "" {
-		lines = append(lines, st.Err.Render("error: "+s.Err))
+		lines = append(lines, safeIn(&st, st.Err, "error: "+s.Err))
 	}
 	// Columns sized to their content; system columns other than _seq hidden.
 	var idx []int
@@ -237,7 +236,7 @@ func (d *dataPanel) subsView(st theme.Styles, subs []Sub, now time.Time, focused
 	headers := make([]string, len(idx))
 	cells := make([][]string, len(visible))
 	for j, i := range idx {
-		headers[j] = s.Columns[i]
+		headers[j] = safe(&st, s.Columns[i])
 		if s.Columns[i] == s.PK {
 			headers[j] += "*"
 		}
@@ -246,22 +245,22 @@ func (d *dataPanel) subsView(st theme.Styles, subs []Sub, now time.Time, focused
 		cells[r] = make([]string, len(idx))
 		for j, i := range idx {
 			if i < len(row.Values) {
-				cells[r][j] = row.Values[i]
+				cells[r][j] = safe(&st, row.Values[i])
 			}
 		}
 	}
 	widths := columnWidths(headers, cells, width-1)
-	lines = append(lines, st.Header.Render(fit(" "+joinCells(headers, widths), width)))
+	lines = append(lines, within(st.Header, fit(" "+joinCells(headers, widths), width)))
 	for r, row := range visible {
 		line := fit(" "+joinCells(cells[r], widths), width)
 		if row.Change != "" && now.Sub(row.ChangedAt) < highlightFor {
 			switch row.Change {
 			case "insert":
-				line = st.Insert.Render(line)
+				line = within(st.Insert, line)
 			case "update":
-				line = st.Update.Render(line)
+				line = within(st.Update, line)
 			case "delete":
-				line = st.Delete.Render(line)
+				line = within(st.Delete, line)
 			}
 		}
 		lines = append(lines, line)
@@ -284,17 +283,21 @@ func (d *dataPanel) sqlView(st theme.Styles, focused bool, width, height int) st
 	}
 	switch {
 	case d.running:
-		lines = append(lines, st.Muted.Render("  running: "+truncate(d.resultSQL, width-12)))
+		lines = append(lines, truncate(safeIn(&st, st.Muted, "  running: "+d.resultSQL), width))
 	case d.resultErr != "":
-		lines = append(lines, st.Err.Render("  "+d.resultErr))
+		lines = append(lines, safeIn(&st, st.Err, "  "+d.resultErr))
 	case d.result != nil:
 		r := d.result
-		lines = append(lines, st.Muted.Render(fmt.Sprintf("  %d rows in %s  %s", len(r.Rows), shortDur(r.Took), r.Message)))
+		lines = append(lines, safeIn(&st, st.Muted, fmt.Sprintf("  %d rows in %s  %s", len(r.Rows), shortDur(r.Took), r.Message)))
 		if len(r.Columns) > 0 {
 			n := max(height-len(lines)-1, 0)
-			rows := r.Rows[:min(n, len(r.Rows))]
-			widths := columnWidths(r.Columns, rows, width-1)
-			lines = append(lines, st.Header.Render(fit(" "+joinCells(r.Columns, widths), width)))
+			headers := safeCells(&st, r.Columns)
+			rows := make([][]string, min(n, len(r.Rows)))
+			for i := range rows {
+				rows[i] = safeCells(&st, r.Rows[i])
+			}
+			widths := columnWidths(headers, rows, width-1)
+			lines = append(lines, within(st.Header, fit(" "+joinCells(headers, widths), width)))
 			for _, row := range rows {
 				lines = append(lines, fit(" "+joinCells(row, widths), width))
 			}
@@ -308,12 +311,12 @@ func (d *dataPanel) sqlView(st theme.Styles, focused bool, width, height int) st
 func columnWidths(headers []string, rows [][]string, total int) []int {
 	w := make([]int, len(headers))
 	for i, h := range headers {
-		w[i] = ansi.StringWidth(h)
+		w[i] = cellWidth(h)
 	}
 	for _, r := range rows {
 		for i := range w {
 			if i < len(r) {
-				w[i] = max(w[i], min(ansi.StringWidth(r[i]), 40))
+				w[i] = max(w[i], min(cellWidth(r[i]), 40))
 			}
 		}
 	}
@@ -337,6 +340,15 @@ func columnWidths(headers []string, rows [][]string, total int) []int {
 		w[wi]--
 	}
 	return w
+}
+
+// safeCells returns outside cells made safe for display (see safe).
+func safeCells(st *theme.Styles, cells []string) []string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = safe(st, c)
+	}
+	return out
 }
 
 // joinCells lays out one table row with two spaces between columns.

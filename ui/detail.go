@@ -136,7 +136,7 @@ func (d *detail) View(st theme.Styles, focused bool, width int) string {
 	if f.Duration > 0 {
 		extra += " · took " + shortDur(f.Duration)
 	}
-	info := st.Muted.Render(fmt.Sprintf(" %s %s · wire %s · decoded %s%s · %s%s",
+	info := safeIn(&st, st.Muted, fmt.Sprintf(" %s %s · wire %s · decoded %s%s · %s%s",
 		f.Dir, f.Opcode, humanBytes(int64(f.WireSize)), humanBytes(int64(f.DecodedSize)), ratio, f.Encoding, extra))
 	n := d.doc.len()
 	if n > d.height {
@@ -202,12 +202,8 @@ func redact(b []byte, reveal bool) []byte {
 // jsonStyle converts theme styles to tidwall/pretty's escape pairs.
 func jsonStyle(st theme.Styles) *pretty.Style {
 	pair := func(s lipgloss.Style) [2]string {
-		out := s.Render("\x00")
-		i := strings.IndexByte(out, 0)
-		if i < 0 {
-			return [2]string{}
-		}
-		return [2]string{out[:i], out[i+1:]}
+		open, close := stylePair(s)
+		return [2]string{open, close}
 	}
 	return &pretty.Style{
 		Key:    pair(st.JSONKey),

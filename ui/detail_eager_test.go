@@ -15,16 +15,17 @@ import (
 
 // This file keeps the detail pane's eager render, as it was before the
 // pane rendered lazily (detaildoc.go): the reference the lazy lines must
-// equal byte for byte. (Since then only the close hint changed: it wraps.)
+// equal byte for byte. (Since then the close hint wraps, and outside text
+// is made safe before it is measured: safeIn, safeDoc.)
 
 // renderDetail renders a frame's lines; js is jsonStyle(st).
 func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, reveal bool) []string {
 	var out []string
 	if f.Err != "" {
-		out = append(out, st.Err.Render("decode problem: "+f.Err))
+		out = append(out, safeIn(&st, st.Err, "decode problem: "+f.Err))
 	}
 	if f.Opcode == "close" {
-		out = append(out, fmt.Sprintf("close code %d %s", f.CloseCode, f.CloseReason))
+		out = append(out, safe(&st, fmt.Sprintf("close code %d %s", f.CloseCode, f.CloseReason)))
 		if h := closeHint(f.CloseCode); h != "" {
 			out = append(out, closeHintLines(st, h, width)...)
 		}
@@ -40,21 +41,22 @@ func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, r
 		}
 		if json.Valid(body) {
 			p := pretty.PrettyOptions(body, &pretty.Options{Width: max(width-2, 20), Indent: "  ", SortKeys: false})
+			p = safeDoc(&st, p)
 			if st.Colour {
 				p = pretty.Color(p, js)
 			}
 			out = append(out, wrapLines(strings.TrimRight(string(p), "\n"), width)...)
 		} else {
-			out = append(out, wrapLines(string(body), width)...)
+			out = append(out, wrapLines(string(safeDoc(&st, body)), width)...)
 		}
 	case modeRaw:
 		w := redact(f.Wire, reveal)
 		if !utf8.Valid(w) || f.Opcode == "binary" {
-			out = append(out, st.Warn.Render(fmt.Sprintf("binary frame (%s, %s on the wire): press v for hex", f.Encoding, humanBytes(int64(f.WireSize)))),
+			out = append(out, safeIn(&st, st.Warn, fmt.Sprintf("binary frame (%s, %s on the wire): press v for hex", f.Encoding, humanBytes(int64(f.WireSize)))),
 				st.Muted.Render("press c to reconnect with compress=false and read frames as text"))
 			return out
 		}
-		out = append(out, wrapLines(string(w), width)...)
+		out = append(out, wrapLines(string(safeDoc(&st, w)), width)...)
 	case modeHex:
 		w := f.Wire
 		if !reveal && utf8.Valid(w) {

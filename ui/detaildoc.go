@@ -80,10 +80,10 @@ type wrappedLine struct {
 func layoutDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, reveal bool) *detailDoc {
 	d := &detailDoc{width: width}
 	if f.Err != "" {
-		d.head = append(d.head, st.Err.Render("decode problem: "+f.Err))
+		d.head = append(d.head, safeIn(&st, st.Err, "decode problem: "+f.Err))
 	}
 	if f.Opcode == "close" {
-		d.head = append(d.head, fmt.Sprintf("close code %d %s", f.CloseCode, f.CloseReason))
+		d.head = append(d.head, safe(&st, fmt.Sprintf("close code %d %s", f.CloseCode, f.CloseReason)))
 		if h := closeHint(f.CloseCode); h != "" {
 			d.head = append(d.head, closeHintLines(st, h, width)...)
 		}
@@ -104,19 +104,19 @@ func layoutDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, r
 			if st.Colour {
 				hl = js
 			}
-			d.index(bytes.TrimRight(p, "\n"), hl)
+			d.index(safeDoc(&st, bytes.TrimRight(p, "\n")), hl)
 		} else {
-			d.index(body, nil)
+			d.index(safeDoc(&st, body), nil)
 		}
 	case modeRaw:
 		w := redact(f.Wire, reveal)
 		if !utf8.Valid(w) || f.Opcode == "binary" {
 			d.head = append(d.head,
-				st.Warn.Render(fmt.Sprintf("binary frame (%s, %s on the wire): press v for hex", f.Encoding, humanBytes(int64(f.WireSize)))),
+				safeIn(&st, st.Warn, fmt.Sprintf("binary frame (%s, %s on the wire): press v for hex", f.Encoding, humanBytes(int64(f.WireSize)))),
 				st.Muted.Render("press c to reconnect with compress=false and read frames as text"))
 			return d
 		}
-		d.index(w, nil)
+		d.index(safeDoc(&st, w), nil)
 	case modeHex:
 		w := f.Wire
 		if !reveal && utf8.Valid(w) {

@@ -322,10 +322,10 @@ func (m *inspector) row(st *theme.Styles, pieces *rowStyles, f Frame, width int,
 	}
 	enc := encMarker(f.Encoding)
 	cols := []string{
-		fit(ts, c.time), arrow, fit(f.Opcode, c.op), fit(typ, c.typ),
+		fit(ts, c.time), arrow, fit(safe(st, f.Opcode), c.op), fit(safe(st, typ), c.typ),
 	}
 	if c.sub > 0 {
-		cols = append(cols, fit(f.Sub, c.sub))
+		cols = append(cols, fit(safe(st, f.Sub), c.sub))
 	}
 	cols = append(cols, fitLeft(humanBytes(int64(f.WireSize)), c.size), fitLeft(dec, c.size))
 	gutter := " "
@@ -335,7 +335,7 @@ func (m *inspector) row(st *theme.Styles, pieces *rowStyles, f Frame, width int,
 	if sel {
 		gutter = ">"
 		line := gutter + strings.Join(cols, " ") + " " + fit(enc, c.enc)
-		return st.Selected.Render(fit(line, width))
+		return within(st.Selected, fit(line, width))
 	}
 	encS := fit(enc, c.enc)
 	if enc != "" {
@@ -346,7 +346,7 @@ func (m *inspector) row(st *theme.Styles, pieces *rowStyles, f Frame, width int,
 	}
 	line := gutter + strings.Join(cols, " ") + " " + encS
 	if f.Err != "" {
-		line = st.Err.Render(line)
+		line = within(st.Err, line)
 	}
 	return fit(line, width)
 }
@@ -379,7 +379,7 @@ func (m *inspector) title(st *theme.Styles, focused bool, width int) string {
 		} else {
 			q = fmt.Sprintf("%q", q)
 		}
-		parts = append(parts, st.Info.Render("filter "+q))
+		parts = append(parts, safeIn(st, st.Info, "filter "+q))
 	}
 	if m.filter.Dir != "" {
 		parts = append(parts, st.Info.Render("dir "+m.filter.Dir))
@@ -388,10 +388,10 @@ func (m *inspector) title(st *theme.Styles, focused bool, width int) string {
 		parts = append(parts, st.Info.Render("type "+m.filter.Class))
 	}
 	if m.filter.Sub != "" {
-		parts = append(parts, st.Info.Render("sub "+m.filter.Sub))
+		parts = append(parts, safeIn(st, st.Info, "sub "+m.filter.Sub))
 	}
 	if m.filterErr != "" {
-		parts = append(parts, st.Err.Render(m.filterErr))
+		parts = append(parts, safeIn(st, st.Err, m.filterErr))
 	}
 	return fit(strings.Join(parts, st.Muted.Render(" · ")), width)
 }
@@ -408,7 +408,7 @@ func (m *inspector) render(st *theme.Styles, focused bool, width int, rows *rowR
 	lines = append(lines, fit(m.title(st, focused, width), width))
 	switch {
 	case m.editing && m.filterErr != "":
-		lines = append(lines, fit(st.Err.Render(" "+m.filterErr), width))
+		lines = append(lines, fit(safeIn(st, st.Err, " "+m.filterErr), width))
 	case rows != nil:
 		lines = append(lines, rows.header(m, st, width))
 	default:

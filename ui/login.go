@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/kalamdash/kalamdash/internal/safetext"
 	"github.com/kalamdash/kalamdash/theme"
 )
 
@@ -81,8 +82,8 @@ func newLoginForm(st theme.Styles, profiles []Profile, d LoginDefaults) *loginFo
 	f.token.EchoMode = textinput.EchoPassword
 	f.token.EchoCharacter = '•'
 	f.source = newInput(st, " ", "")
-	f.url.SetValue(d.URL)
-	f.user.SetValue(d.User)
+	setOutside(&f.url, d.URL)
+	setOutside(&f.user, d.User)
 	f.password.SetValue(d.Password)
 	f.token.SetValue(d.Token)
 	for i, m := range authModes {
@@ -92,9 +93,9 @@ func newLoginForm(st theme.Styles, profiles []Profile, d LoginDefaults) *loginFo
 	}
 	switch d.Auth {
 	case "token-command":
-		f.source.SetValue(d.TokenCommand)
+		setOutside(&f.source, d.TokenCommand)
 	case "token-file":
-		f.source.SetValue(d.TokenFile)
+		setOutside(&f.source, d.TokenFile)
 	}
 	if d.Auth == "" && d.Token != "" {
 		f.auth = 1
@@ -109,6 +110,14 @@ func newLoginForm(st theme.Styles, profiles []Profile, d LoginDefaults) *loginFo
 	f.focusInputs()
 	return f
 }
+
+// setOutside fills a visible text input with a value from outside (a
+// profile, the environment, flags). The input drops control characters
+// itself but would show bidi overrides raw, so an unsafe value goes in as
+// its markers: the user sees what is wrong with it, and logging in with it
+// fails visibly instead of with a value that reads differently. (Secrets
+// are shown masked and go in as they are.)
+func setOutside(in *textinput.Model, v string) { in.SetValue(safetext.Line(v)) }
 
 // cachedToken reports that the chosen profile caches its tokens and the
 // form logs in with a password: the password may then be left empty.
@@ -143,8 +152,8 @@ func (f *loginForm) applyProfile(i int) {
 		return
 	}
 	p := f.profiles[i]
-	f.url.SetValue(p.URL)
-	f.user.SetValue(p.User)
+	setOutside(&f.url, p.URL)
+	setOutside(&f.user, p.User)
 	for j, m := range authModes {
 		if m == p.Auth {
 			f.auth = j
@@ -154,9 +163,9 @@ func (f *loginForm) applyProfile(i int) {
 	f.msgpack = p.Serialization == "msgpack"
 	switch p.Auth {
 	case "token-command":
-		f.source.SetValue(p.TokenCommand)
+		setOutside(&f.source, p.TokenCommand)
 	case "token-file":
-		f.source.SetValue(p.TokenFile)
+		setOutside(&f.source, p.TokenFile)
 	}
 	f.placeholders()
 }
@@ -397,9 +406,9 @@ func (f *loginForm) render(st theme.Styles, width, height int, iv loginInputs) s
 		var parts []string
 		for i, o := range opts {
 			if i == sel {
-				parts = append(parts, st.TabActive.Render(o))
+				parts = append(parts, safeIn(&st, st.TabActive, o))
 			} else {
-				parts = append(parts, st.Tab.Render(o))
+				parts = append(parts, safeIn(&st, st.Tab, o))
 			}
 		}
 		return strings.Join(parts, "")
@@ -441,12 +450,14 @@ func (f *loginForm) render(st theme.Styles, width, height int, iv loginInputs) s
 	case f.busy:
 		rows = append(rows, st.Warn.Render("connecting…"))
 	case f.err != "":
-		for _, l := range strings.Split(lipgloss.Wrap(f.err, inner, " "), "\n") {
-			rows = append(rows, st.ErrorBox.Render(l))
+		// The error and hint may quote the server: made safe before
+		// wrapping, so a newline in them is a marker, not a line.
+		for _, l := range strings.Split(lipgloss.Wrap(safe(&st, f.err), inner, " "), "\n") {
+			rows = append(rows, within(st.ErrorBox, l))
 		}
 		if f.hint != "" {
-			for _, l := range strings.Split(lipgloss.Wrap(f.hint, inner, " "), "\n") {
-				rows = append(rows, st.Muted.Render(l))
+			for _, l := range strings.Split(lipgloss.Wrap(safe(&st, f.hint), inner, " "), "\n") {
+				rows = append(rows, within(st.Muted, l))
 			}
 		}
 	default:

@@ -15,16 +15,18 @@ const (
 	roleMuted
 )
 
+// roleStyle renders s, which may come from outside, in role's style.
 func roleStyle(st theme.Styles, role int, s string) string {
+	style := st.Muted
 	switch role {
 	case roleOK:
-		return st.OK.Render(s)
+		style = st.OK
 	case roleWarn:
-		return st.Warn.Render(s)
+		style = st.Warn
 	case roleErr:
-		return st.Err.Render(s)
+		style = st.Err
 	}
-	return st.Muted.Render(s)
+	return safeIn(&st, style, s)
 }
 
 // stateText is a connection state in words and the role it is shown in.
@@ -54,7 +56,7 @@ func stateText(s Snapshot, now time.Time) (string, int) {
 	case "":
 		return "○ idle", roleMuted
 	}
-	return s.State, roleMuted
+	return s.State, roleMuted // from the backend: roleStyle makes it safe
 }
 
 // stateBadge renders a connection state.
@@ -128,7 +130,7 @@ func renderStatus(st theme.Styles, p statusParts) string {
 	if p.code != "" {
 		parts = append(parts, st.Err.Render(p.code))
 	}
-	parts = append(parts, st.Info.Render(p.proto))
+	parts = append(parts, safeIn(&st, st.Info, p.proto))
 	parts = append(parts,
 		st.Label.Render("f/s ")+st.Value.Render(p.fps)+" "+st.Sparkline.Render(p.fpsSpark),
 		st.Label.Render("B/s ")+st.Value.Render(p.bps)+" "+st.Sparkline.Render(p.bpsSpark))

@@ -73,7 +73,7 @@ func phaseBadge(st theme.Styles, phase string) string {
 	case "", "none":
 		return st.BadgeInfo.Render("NO TOKEN")
 	}
-	return st.BadgeInfo.Render(strings.ToUpper(phase))
+	return safeIn(&st, st.BadgeInfo, strings.ToUpper(phase))
 }
 
 // expiryBar draws remaining/lifetime as a bar that turns from the OK
@@ -197,7 +197,7 @@ func tokenViewAt(st theme.Styles, s Snapshot, c tokenClock, keys TokenKeyMap, wi
 		head += " " + st.BadgeErr.Render("SOCKET OUTLIVED ITS TOKEN")
 	}
 	if t.Fingerprint != "" {
-		head += st.Muted.Render("  fp " + t.Fingerprint)
+		head += safeIn(&st, st.Muted, "  fp "+t.Fingerprint)
 	}
 	if s.Refreshing {
 		head += " " + st.BadgeInfo.Render("REFRESHING")
@@ -224,7 +224,7 @@ func tokenViewAt(st theme.Styles, s Snapshot, c tokenClock, keys TokenKeyMap, wi
 		if v == "" {
 			v = "-"
 		}
-		return st.Label.Render(k+" ") + st.Value.Render(v)
+		return st.Label.Render(k+" ") + safeIn(&st, st.Value, v)
 	}
 	claims := []string{kv("sub", t.Subject), kv("role", t.Role), kv("email", t.Email), kv("iss", t.Issuer),
 		kv("type", t.TokenType), kv("iat", clockTime(t.IssuedAt))}
@@ -275,20 +275,20 @@ func tokenViewAt(st theme.Styles, s Snapshot, c tokenClock, keys TokenKeyMap, wi
 		r := s.Rotations[i]
 		res := st.OK.Render("ok")
 		if !r.OK {
-			res = st.Err.Render("failed: " + r.Err)
+			res = safeIn(&st, st.Err, "failed: "+r.Err)
 		} else if r.NewFinger != "" {
-			res = st.OK.Render("ok") + st.Muted.Render(" "+r.OldFinger+"→"+r.NewFinger)
+			res = st.OK.Render("ok") + safeIn(&st, st.Muted, " "+r.OldFinger+"→"+r.NewFinger)
 		}
-		lines = append(lines, rotationRow(clockTime(r.Time), r.Trigger, shortDur(r.Latency), clockTime(r.OldExp), clockTime(r.NewExp), res, width))
+		lines = append(lines, rotationRow(clockTime(r.Time), safe(&st, r.Trigger), shortDur(r.Latency), clockTime(r.OldExp), clockTime(r.NewExp), res, width))
 		room--
 	}
 	if n := len(s.Providers); n > 0 && height-len(lines) >= 3 {
 		lines = append(lines, "", st.TitleFocused.Render(fmt.Sprintf("Provider calls %d", n)))
 		for i := n - 1; i >= 0 && height-len(lines) > 0; i-- {
 			p := s.Providers[i]
-			res := st.OK.Render(p.Kind + " " + p.Fingerprint)
+			res := safeIn(&st, st.OK, p.Kind+" "+p.Fingerprint)
 			if p.Err != "" {
-				res = st.Err.Render("failed: " + p.Err)
+				res = safeIn(&st, st.Err, "failed: "+p.Err)
 			}
 			lines = append(lines, " "+fit(clockTime(p.Time), 9)+fitLeft(shortDur(p.Duration), 8)+"  "+truncate(res, max(width-20, 6)))
 		}
@@ -389,7 +389,7 @@ func renderSummary(st theme.Styles, p summaryParts, width int) string {
 // connInfo renders the connection block of the token view (shown when the
 // terminal is tall enough).
 func connInfo(st theme.Styles, s Snapshot, width int) []string {
-	kv := func(k, v string) string { return st.Label.Render(k+" ") + st.Value.Render(v) }
+	kv := func(k, v string) string { return st.Label.Render(k+" ") + safeIn(&st, st.Value, v) }
 	ratio := "-"
 	if s.Stats.WireBytes > 0 && s.Stats.DecodedBytes > 0 {
 		ratio = fmt.Sprintf("%.1f×", float64(s.Stats.DecodedBytes)/float64(s.Stats.WireBytes))

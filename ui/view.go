@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/kalamdash/kalamdash/internal/safetext"
 	"github.com/kalamdash/kalamdash/theme"
 )
 
@@ -30,7 +31,9 @@ func (m Model) View() tea.View {
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "kalamdash"
 	if t := m.current(); t != nil && !m.loggingIn {
-		v.WindowTitle = fmt.Sprintf("kalamdash — %s (%s)", t.snap.Name, t.snap.State)
+		// A title is a terminal control string itself: a BEL or ESC in the
+		// name would end it early and run what follows.
+		v.WindowTitle = safetext.Line(fmt.Sprintf("kalamdash — %s (%s)", t.snap.Name, t.snap.State))
 	}
 	return v
 }
@@ -80,14 +83,14 @@ func (m *Model) render() string {
 	return v
 }
 
-// tabLabels returns the rendered connection tabs and their plain widths.
+// tabLabel returns connection tab i's label, its name made safe.
 func (m *Model) tabLabel(i int) string {
 	t := m.tabs[i]
 	dot := "●"
 	if t.snap.State != "connected" {
 		dot = "○"
 	}
-	return fmt.Sprintf("%d %s %s", i+1, t.snap.Name, dot)
+	return fmt.Sprintf("%d %s %s", i+1, safe(m.st, t.snap.Name), dot)
 }
 
 // tabRanges returns the x ranges of the connection tabs on row 0.
@@ -120,7 +123,7 @@ func (m *Model) topBar() string {
 		if i == m.active {
 			st = m.st.TabActive
 		}
-		s += st.Render(m.tabLabel(i))
+		s += within(st, m.tabLabel(i))
 	}
 	s += m.st.Muted.Render(" n new")
 	right := ""
@@ -183,14 +186,14 @@ func (m *Model) footer(t *tab, noticeOn bool) string {
 		if m.notice.err {
 			st = m.st.Err
 		}
-		return fit(st.Render(m.notice.text), m.width)
+		return fit(safeIn(m.st, st, m.notice.text), m.width)
 	}
 	// A connection that is down says why, persistently, in place of the
 	// short help (? still shows the full help).
 	if s := t.snap; s.LastError != "" && s.State != "connected" && s.State != "" {
-		why := m.st.Err.Render(s.LastError)
+		why := safeIn(m.st, m.st.Err, s.LastError)
 		if s.Hint != "" {
-			why += m.st.Muted.Render(" — " + s.Hint)
+			why += safeIn(m.st, m.st.Muted, " — "+s.Hint)
 		}
 		return fit(why, m.width)
 	}

@@ -1,0 +1,97 @@
+package ui
+
+import (
+	"strings"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/kalamdash/kalamdash/internal/safetext"
+	"github.com/kalamdash/kalamdash/theme"
+)
+
+// This file is where text from outside the dashboard becomes screen text.
+//
+// Everything a backend returns (rows, column names, errors, close reasons,
+// claims, frame types, subscription ids, profile and tab names) may hold
+// control characters: an escape sequence would restyle the screen or set
+// the window title, a newline or carriage return would break the layout.
+// So every such string goes through safe or safeIn where it becomes a cell,
+// a line or a title: safetext replaces each unsafe character by a marker,
+// drawn here in the theme's Marker style. Widths are measured on the
+// result, so the layout counts the markers' cells.
+
+// safe returns outside text s for display, unstyled but for its markers.
+// Clean text (nearly all of it) is returned as it is.
+func safe(st *theme.Styles, s string) string {
+	if safetext.Clean(s) {
+		return s
+	}
+	open, close := stylePair(st.Marker) // a marker is one word: Render adds just these
+	var b strings.Builder
+	for p, marker := range safetext.Pieces(s, false) {
+		if marker {
+			b.WriteString(open)
+			b.WriteString(p)
+			b.WriteString(close)
+		} else {
+			b.WriteString(p)
+		}
+	}
+	return b.String()
+}
+
+// safeIn returns outside text s for display in style.
+func safeIn(st *theme.Styles, style lipgloss.Style, s string) string {
+	return within(style, safe(st, s))
+}
+
+// safeDoc returns a multi-line outside document (a frame payload) for
+// display: as safe, but newlines stay line breaks.
+func safeDoc(st *theme.Styles, b []byte) []byte {
+	s := string(b)
+	if safetext.Text(s) == s {
+		return b
+	}
+	open, close := stylePair(st.Marker)
+	var out []byte
+	for p, marker := range safetext.Pieces(s, true) {
+		if marker {
+			out = append(out, open...)
+			out = append(out, p...)
+			out = append(out, close...)
+		} else {
+			out = append(out, p...)
+		}
+	}
+	return out
+}
+
+// reset is how lipgloss ends every styled run.
+const reset = "\x1b[m"
+
+// within renders s in style when s may already hold styled runs (markers,
+// arrows): each run ends with a full reset, after which style's own
+// attributes are opened again, so the rest of s keeps the style (a
+// selected row keeps its background after a marker).
+func within(style lipgloss.Style, s string) string {
+	if !strings.Contains(s, reset) {
+		return style.Render(s)
+	}
+	open, _ := stylePair(lipgloss.NewStyle().Inherit(style)) // without padding
+	if open == "" {
+		return style.Render(s)
+	}
+	return style.Render(strings.ReplaceAll(s, reset, reset+open))
+}
+
+// stylePair returns the sequences style opens and closes a one-word run
+// with. (The probe is a letter: lipgloss leaves some styles off control
+// characters.)
+func stylePair(s lipgloss.Style) (open, close string) {
+	out := s.Render("x")
+	i := strings.IndexByte(out, 'x') // SGR sequences hold no letter but m
+	if i < 0 {
+		return "", ""
+	}
+	return out[:i], out[i+1:]
+}
