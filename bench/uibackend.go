@@ -8,14 +8,15 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/kalamdash/kalamdash/internal/app"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
 
 // UIBackend is a ui.Backend over one session.FrameLog and nothing else:
 // the dashboard's inspector on the real log (with its filter indexes), so
-// the UI can be measured at log sizes a stub cannot reach. It maps
-// FrameFilter and frames the way package main's adapter does (dash.go).
+// the UI can be measured at log sizes a stub cannot reach. Its frames come
+// through the dashboard's own adapter (app.FrameSource).
 type UIBackend struct {
 	Log    *session.FrameLog
 	events chan ui.Event
@@ -109,7 +110,7 @@ func (c uiConn) Snapshot() ui.Snapshot {
 		Stats: ui.Stats{LogLen: st.Len, Evicted: int64(st.Evicted), FramesIn: int64(st.Appended)}}
 }
 
-func (c uiConn) Frames() ui.FrameSource { return frameSource{c.b.Log} }
+func (c uiConn) Frames() ui.FrameSource { return app.FrameSource{Log: c.b.Log} }
 
 var errBench = errors.New("not available in the benchmark backend")
 
@@ -127,31 +128,3 @@ func (uiConn) ExpireToken(context.Context) error                                
 func (uiConn) DropSocket(context.Context) error                                 { return errBench }
 func (uiConn) SetRevealSecrets(bool)                                            {}
 func (uiConn) Close() error                                                     { return nil }
-
-type frameSource struct{ log *session.FrameLog }
-
-func filterOf(f ui.FrameFilter) session.Filter {
-	s := session.Filter{Text: f.Text, Regex: f.Regex, Subscription: f.Sub}
-	switch f.Dir {
-	case "in":
-		s.Direction = session.Inbound
-	case "out":
-		s.Direction = session.Outbound
-	}
-	return s
-}
-
-func (f frameSource) Len(flt ui.FrameFilter) int { return f.log.Len(filterOf(flt)) }
-
-func (f frameSource) Page(flt ui.FrameFilter, offset, n int) []ui.Frame {
-	entries := f.log.Page(filterOf(flt), offset, n)
-	out := make([]ui.Frame, len(entries))
-	for i, e := range entries {
-		out[i] = ui.Frame{ID: e.ID, Time: e.Time, Dir: e.Direction.String(), Opcode: e.Opcode.String(),
-			Encoding: e.Encoding.String(), Type: e.Type, Sub: e.SubscriptionID,
-			Wire: e.Wire, WireSize: e.WireSize, Decoded: e.Decoded, DecodedSize: e.DecodedSize,
-			CloseCode: e.CloseCode, CloseReason: e.CloseReason, Status: e.Status, Duration: e.Duration,
-			ConnID: e.ConnID, Err: e.Err}
-	}
-	return out
-}

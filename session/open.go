@@ -10,13 +10,7 @@ import (
 
 // open builds the client for p and attaches it.
 func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*Conn, error) {
-	var transport []client.Option
-	if p.CAFile != "" {
-		transport = append(transport, client.WithCAFile(p.CAFile))
-	}
-	if p.Insecure {
-		transport = append(transport, client.WithInsecureSkipVerify())
-	}
+	transport := p.TLSOptions()
 	transport = append(transport, m.o.clientOpts...)
 	transport = append(transport, extra...)
 

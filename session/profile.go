@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 // AuthMode says how a profile authenticates.
@@ -108,6 +110,19 @@ func (p Profile) Mode() AuthMode {
 		return AuthJWT
 	}
 	return AuthNone
+}
+
+// TLSOptions are the client options of p's TLS settings (ca_file,
+// insecure).
+func (p Profile) TLSOptions() []client.Option {
+	var opts []client.Option
+	if p.CAFile != "" {
+		opts = append(opts, client.WithCAFile(p.CAFile))
+	}
+	if p.Insecure {
+		opts = append(opts, client.WithInsecureSkipVerify())
+	}
+	return opts
 }
 
 // CredentialSource says in words where p's credentials come from, for the

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,13 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/app"
 	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/session"
 )
@@ -52,20 +51,15 @@ func exitCode(err error) int {
 
 // recordFlags are the flags of kalamdash record.
 type recordFlags struct {
-	url           string
-	user          string
-	passwordStdin bool
-	token         string
-	noCompress    bool
-	msgpack       bool
-	sql           []string
-	subscribe     []string
-	out           string
-	duration      time.Duration
-	count         int
-	reveal        bool
-	format        string
-	progress      string
+	conn      connFlags
+	sql       []string
+	subscribe []string
+	out       string
+	duration  time.Duration
+	count     int
+	reveal    bool
+	format    string
+	progress  string
 }
 
 // exitCodeError carries a command's chosen exit code up to Main, which
@@ -99,8 +93,10 @@ _webSocketMessages instead, for DevTools and other HAR viewers. Tokens,
 passwords and Authorization headers are redacted unless --reveal-secrets.
 Files are created readable by their owner only (0600).
 
-Authentication: --user with --password-stdin (or KALAMDB_PASSWORD), or
---token (or KALAMDB_TOKEN); KALAMDB_URL and KALAMDB_USER are read too.
+Connection flags are the dashboard's: --url, --user with --password-stdin (or
+KALAMDB_PASSWORD), --token (or KALAMDB_TOKEN), --token-command, --token-file,
+--profile NAME from profiles.toml, --no-compress and --msgpack; KALAMDB_URL and
+KALAMDB_USER are read too.
 Subscriptions get the ids sub-1, sub-2, … in flag order, so a replaying client
 can use the same ids.
 
@@ -109,7 +105,8 @@ subscription, a write error), 2 authentication refused, 3 server unreachable
 or not a KalamDB server.`,
 		Example: `  echo "$PW" | kalamdash record --url http://localhost:8080 --user alice --password-stdin \
       --subscribe 'SELECT * FROM app.messages' --duration 30s --out session.jsonl
-  kalamdash record --url http://localhost:8080 --token "$JWT" --sql 'SELECT 1' --count 20 --format har --out s.har`,
+  kalamdash record --url http://localhost:8080 --token "$JWT" --sql 'SELECT 1' --count 20 --format har --out s.har
+  kalamdash record --profile staging --token-command 'gcloud auth print-identity-token' --duration 1m --out s.jsonl`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -125,13 +122,8 @@ or not a KalamDB server.`,
 			return err
 		},
 	}
+	f.conn.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.url, "url", "", "KalamDB server URL (http(s):// or ws(s)://); KALAMDB_URL")
-	fl.StringVar(&f.user, "user", "", "user name for password login; KALAMDB_USER")
-	fl.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of stdin (else KALAMDB_PASSWORD)")
-	fl.StringVar(&f.token, "token", "", "JWT access token (prefer KALAMDB_TOKEN: flags show in ps)")
-	fl.BoolVar(&f.noCompress, "no-compress", false, "connect with compress=false (text frames)")
-	fl.BoolVar(&f.msgpack, "msgpack", false, "use MessagePack serialization")
 	fl.StringArrayVar(&f.sql, "sql", nil, "SQL statement to run after connecting (repeatable, run in order)")
 	fl.StringArrayVar(&f.subscribe, "subscribe", nil, "live query to subscribe to (repeatable; ids sub-1, sub-2, …)")
 	fl.StringVarP(&f.out, "out", "o", "-", "output file (- for stdout)")
@@ -143,37 +135,23 @@ or not a KalamDB server.`,
 	return cmd
 }
 
-// recordAuth resolves the credentials of f and the environment.
-func recordAuth(f recordFlags, stdin io.Reader, getenv func(string) string) (session.Profile, error) {
-	p := session.ApplyEnv(session.Profile{}, getenv)
-	if f.url != "" {
-		p.URL = f.url
+// recordProfile resolves what record connects with, as the dashboard does
+// (profile, environment, flags), but without a form to ask for what is
+// missing.
+func recordProfile(f recordFlags, stdin io.Reader) (session.Profile, error) {
+	pf, path, err := loadProfiles()
+	if err != nil {
+		return session.Profile{}, err
 	}
-	if f.user != "" {
-		p.User = f.user
-	}
-	if f.token != "" {
-		p.Token = f.token
-	}
-	if f.passwordStdin {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return p, fmt.Errorf("read password from stdin: %w", err)
-		}
-		p.Password = strings.TrimRight(line, "\r\n")
+	p, err := f.conn.resolve(stdin, pf, path)
+	if err != nil {
+		return p, err
 	}
 	if p.URL == "" {
-		return p, errors.New("no server: pass --url (or set KALAMDB_URL)")
+		return p, errors.New("no server: pass --url or --profile (or set KALAMDB_URL)")
 	}
-	switch {
-	case p.User != "" && p.Password != "":
-		p.Auth = session.AuthPassword
-	case p.Token != "":
-		p.Auth = session.AuthJWT
-	case p.User != "":
+	if p.Mode() == session.AuthPassword && p.Password == "" {
 		return p, fmt.Errorf("user %q has no password: pass --password-stdin or set KALAMDB_PASSWORD", p.User)
-	default:
-		p.Auth = session.AuthNone
 	}
 	return p, nil
 }
@@ -190,31 +168,29 @@ func runRecord(ctx context.Context, f recordFlags, stdin io.Reader, stdout, stde
 	if f.progress != "auto" && f.progress != "always" && f.progress != "never" {
 		return fmt.Errorf("--progress %q: want auto, always or never", f.progress)
 	}
-	p, err := recordAuth(f, stdin, os.Getenv)
+	p, err := recordProfile(f, stdin)
 	if err != nil {
 		return err
 	}
-	var auth client.Auth
-	switch p.Auth {
-	case session.AuthPassword:
-		auth = client.Basic(p.User, p.Password)
-	case session.AuthJWT:
-		auth = client.JWT(p.Token)
-	default:
-		auth = client.NoAuth()
+	provider, err := session.NewAuthProvider(p)
+	if err != nil {
+		return err
 	}
-	serialization := "json"
-	if f.msgpack {
-		serialization = "msgpack"
+	serialization := p.Serialization
+	if serialization == "" {
+		serialization = "json"
 	}
-	started := time.Now()
-	c, err := client.Connect(ctx, p.URL,
-		client.WithAuthProvider(func(context.Context) (client.Auth, error) { return auth, nil }),
-		client.WithDisableCompression(f.noCompress),
+	opts := append([]client.Option{
+		client.WithDisableCompression(p.NoCompress),
 		client.WithSerialization(serialization),
 		client.WithRevealSecrets(f.reveal),
-		client.WithTapBuffer(1<<16),
-	)
+		client.WithTapBuffer(1 << 16),
+	}, p.TLSOptions()...)
+	if provider != nil {
+		opts = append(opts, client.WithAuthProvider(provider))
+	}
+	started := time.Now()
+	c, err := client.Connect(ctx, p.URL, opts...)
 	if err != nil {
 		return connectFailure(err)
 	}
@@ -236,8 +212,8 @@ func runRecord(ctx context.Context, f recordFlags, stdin io.Reader, stdout, stde
 	if f.format == "har" {
 		dst = &harBuf // HAR is one JSON document: convert at the end
 	}
-	h := recording.Header{ToolVersion: version, ServerURL: p.URL, StartedAt: started, Options: recording.Options{
-		Auth: string(p.Auth), User: p.User, NoCompress: f.noCompress, Serialization: serialization,
+	h := recording.Header{ToolVersion: app.Version, ServerURL: p.URL, StartedAt: started, Options: recording.Options{
+		Auth: string(p.Mode()), User: p.User, NoCompress: p.NoCompress, Serialization: serialization,
 		SQL: f.sql, Subscribe: f.subscribe, Count: f.count}}
 	if f.duration > 0 {
 		h.Options.Duration = f.duration.String()
@@ -281,7 +257,7 @@ func runRecord(ctx context.Context, f recordFlags, stdin io.Reader, stdout, stde
 		if err != nil {
 			return fmt.Errorf("convert to HAR: %w", err)
 		}
-		if err := recording.WriteHAR(out, rec, version); err != nil {
+		if err := recording.WriteHAR(out, rec, app.Version); err != nil {
 			return err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/app"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/ui"
@@ -34,6 +35,8 @@ func recServer(t *testing.T) *kalamtest.Server {
 	for _, k := range []string{"KALAMDB_URL", "KALAMDB_USER", "KALAMDB_PASSWORD", "KALAMDB_TOKEN"} {
 		t.Setenv(k, "")
 	}
+	// record reads profiles.toml: never the user's.
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	srv, err := kalamtest.NewServer(kalamtest.WithUser("alice", recAlicePW, "user"), kalamtest.WithUser("admin", "admin-record-pw", "dba"),
 		kalamtest.WithJWTSecret(recJWTSecret), kalamtest.WithAuthRateLimit(100000), kalamtest.WithMessageRateLimit(100000))
 	if err != nil {
@@ -88,9 +91,7 @@ func record(t *testing.T, f recordFlags, stdin string) ([]byte, string, error) {
 
 func TestRecordCommandWritesARecording(t *testing.T) {
 	srv := recServer(t)
-	data, stderr, err := record(t, recordFlags{url: srv.URL, user: "alice", passwordStdin: true,
-		sql: []string{"SELECT COUNT(*) FROM app.messages"}, subscribe: []string{"SELECT * FROM app.messages"},
-		duration: 300 * time.Millisecond, progress: "always"}, recAlicePW+"\n")
+	data, stderr, err := record(t, recordFlags{conn: connFlags{url: srv.URL, user: "alice", passwordStdin: true}, sql: []string{"SELECT COUNT(*) FROM app.messages"}, subscribe: []string{"SELECT * FROM app.messages"}, duration: 300 * time.Millisecond, progress: "always"}, recAlicePW+"\n")
 	if err != nil {
 		t.Fatalf("record: %v\n%s", err, stderr)
 	}
@@ -99,7 +100,7 @@ func TestRecordCommandWritesARecording(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := rec.Header
-	if h.ServerURL != srv.URL || h.ToolVersion != version || h.Options.User != "alice" || h.Options.Auth != "password" ||
+	if h.ServerURL != srv.URL || h.ToolVersion != app.Version || h.Options.User != "alice" || h.Options.Auth != "password" ||
 		len(h.Options.Subscribe) != 1 || h.Options.Duration != "300ms" {
 		t.Fatalf("header %+v", h)
 	}
@@ -130,8 +131,7 @@ func TestRecordCommandWritesARecording(t *testing.T) {
 
 func TestRecordCommandStopsAfterCount(t *testing.T) {
 	srv := recServer(t)
-	data, _, err := record(t, recordFlags{url: srv.URL, user: "alice", passwordStdin: true, out: "-",
-		subscribe: []string{"SELECT * FROM app.messages"}, count: 4}, recAlicePW+"\n")
+	data, _, err := record(t, recordFlags{conn: connFlags{url: srv.URL, user: "alice", passwordStdin: true}, out: "-", subscribe: []string{"SELECT * FROM app.messages"}, count: 4}, recAlicePW+"\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,12 +158,12 @@ func TestRecordCommandExitCodes(t *testing.T) {
 		stdin string
 		code  int
 	}{
-		{"wrong password", recordFlags{url: srv.URL, user: "alice", passwordStdin: true}, "wrong-password\n", exitAuth},
-		{"forged token", recordFlags{url: srv.URL, token: forgeToken(t)}, "", exitAuth},
-		{"nothing listening", recordFlags{url: closed, user: "alice", passwordStdin: true}, recAlicePW + "\n", exitUnreachable},
+		{"wrong password", recordFlags{conn: connFlags{url: srv.URL, user: "alice", passwordStdin: true}}, "wrong-password\n", exitAuth},
+		{"forged token", recordFlags{conn: connFlags{url: srv.URL, token: forgeToken(t)}}, "", exitAuth},
+		{"nothing listening", recordFlags{conn: connFlags{url: closed, user: "alice", passwordStdin: true}}, recAlicePW + "\n", exitUnreachable},
 		{"no url", recordFlags{}, "", exitOther},
-		{"bad format", recordFlags{url: srv.URL, format: "xml"}, "", exitOther},
-		{"refused statement", recordFlags{url: srv.URL, user: "alice", passwordStdin: true, sql: []string{"SELEC nonsense"}}, recAlicePW + "\n", exitOther},
+		{"bad format", recordFlags{conn: connFlags{url: srv.URL}, format: "xml"}, "", exitOther},
+		{"refused statement", recordFlags{conn: connFlags{url: srv.URL, user: "alice", passwordStdin: true}, sql: []string{"SELEC nonsense"}}, recAlicePW + "\n", exitOther},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.jsonl")
@@ -176,6 +176,63 @@ func TestRecordCommandExitCodes(t *testing.T) {
 				if _, serr := os.Stat(out); !os.IsNotExist(serr) {
 					t.Fatalf("a failed connect left %s behind", out)
 				}
+			}
+		})
+	}
+}
+
+// TestRecordCommandExternalTokens: record takes the dashboard's connection
+// flags, so --token-command and --token-file (alone, or from --profile)
+// authenticate with the token they provide, which stays out of the file.
+func TestRecordCommandExternalTokens(t *testing.T) {
+	srv := recServer(t)
+	dir := t.TempDir()
+	tokenPath := filepath.Join(dir, "token")
+	token, err := kalamtest.MintToken(recJWTSecret, "alice", "user", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tokenPath, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	profiles := "[[profile]]\nname = \"filed\"\nurl = \"" + srv.URL + "\"\nauth = \"token-file\"\ntoken_file = \"" + tokenPath + "\"\n"
+	if err := os.MkdirAll(filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "kalamdash"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "kalamdash", "profiles.toml"), []byte(profiles), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, auth string
+		conn       connFlags
+	}{
+		{"token command", "token-command", connFlags{url: srv.URL, tokenCommand: "cat " + tokenPath}},
+		{"token file", "token-file", connFlags{url: srv.URL, tokenFile: tokenPath}},
+		{"profile", "token-file", connFlags{profile: "filed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, stderr, err := record(t, recordFlags{conn: tc.conn, sql: []string{"SELECT COUNT(*) FROM app.messages"}, count: 6}, "")
+			if err != nil {
+				t.Fatalf("record: %v\n%s", err, stderr)
+			}
+			rec, err := recording.Read(bytes.NewReader(data), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Header.Options.Auth != tc.auth {
+				t.Errorf("header auth %q, want %q", rec.Header.Options.Auth, tc.auth)
+			}
+			var user string
+			for _, e := range rec.Events {
+				if e.Event == recording.EventConnected {
+					user = e.User
+				}
+			}
+			if user != "alice" {
+				t.Errorf("connected as %q, want the token's alice", user)
+			}
+			if bytes.Contains(data, []byte(token)) {
+				t.Error("the provided token is in the recording")
 			}
 		})
 	}
@@ -200,7 +257,7 @@ func TestRecordCommandRedactsSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := func(f recordFlags) recordFlags {
-		f.url = srv.URL
+		f.conn.url = srv.URL
 		f.sql = []string{"SELECT * FROM app.messages"}
 		f.subscribe = []string{"SELECT * FROM app.messages"}
 		f.duration = 200 * time.Millisecond
@@ -212,12 +269,12 @@ func TestRecordCommandRedactsSecrets(t *testing.T) {
 		stdin  string
 		reveal bool
 	}{
-		{"password jsonl", base(recordFlags{user: "alice", passwordStdin: true}), recAlicePW + "\n", false},
-		{"password har", base(recordFlags{user: "alice", passwordStdin: true, format: "har"}), recAlicePW + "\n", false},
-		{"token jsonl", base(recordFlags{token: token}), "", false},
-		{"token har", base(recordFlags{token: token, format: "har"}), "", false},
-		{"password revealed", base(recordFlags{user: "alice", passwordStdin: true, reveal: true}), recAlicePW + "\n", true},
-		{"token revealed", base(recordFlags{token: token, reveal: true, format: "har"}), "", true},
+		{"password jsonl", base(recordFlags{conn: connFlags{user: "alice", passwordStdin: true}}), recAlicePW + "\n", false},
+		{"password har", base(recordFlags{conn: connFlags{user: "alice", passwordStdin: true}, format: "har"}), recAlicePW + "\n", false},
+		{"token jsonl", base(recordFlags{conn: connFlags{token: token}}), "", false},
+		{"token har", base(recordFlags{conn: connFlags{token: token}, format: "har"}), "", false},
+		{"password revealed", base(recordFlags{conn: connFlags{user: "alice", passwordStdin: true}, reveal: true}), recAlicePW + "\n", true},
+		{"token revealed", base(recordFlags{conn: connFlags{token: token}, reveal: true, format: "har"}), "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, stderr, err := record(t, tc.f, tc.stdin)
@@ -238,7 +295,7 @@ func TestRecordCommandRedactsSecrets(t *testing.T) {
 				}
 			}
 			secret := recAlicePW
-			if tc.f.token != "" {
+			if tc.f.conn.token != "" {
 				secret = token
 			}
 			hasSecret := bytes.Contains(data, []byte(secret))
@@ -270,8 +327,7 @@ func TestRecordCommandRedactsSecrets(t *testing.T) {
 func TestReplayCommand(t *testing.T) {
 	srv := recServer(t)
 	path := filepath.Join(t.TempDir(), "s.jsonl")
-	if _, stderr, err := record(t, recordFlags{url: srv.URL, user: "alice", passwordStdin: true, out: path, noCompress: true,
-		subscribe: []string{"SELECT * FROM app.messages"}, duration: 200 * time.Millisecond}, recAlicePW+"\n"); err != nil {
+	if _, stderr, err := record(t, recordFlags{conn: connFlags{url: srv.URL, user: "alice", passwordStdin: true, noCompress: true}, out: path, subscribe: []string{"SELECT * FROM app.messages"}, duration: 200 * time.Millisecond}, recAlicePW+"\n"); err != nil {
 		t.Fatalf("record: %v\n%s", err, stderr)
 	}
 	srv.Close()
@@ -351,15 +407,14 @@ func TestReplayCommand(t *testing.T) {
 func TestReplayDashboardBackend(t *testing.T) {
 	srv := recServer(t)
 	path := filepath.Join(t.TempDir(), "s.jsonl")
-	if _, stderr, err := record(t, recordFlags{url: srv.URL, user: "alice", passwordStdin: true, out: path,
-		subscribe: []string{"SELECT * FROM app.messages"}, duration: 200 * time.Millisecond}, recAlicePW+"\n"); err != nil {
+	if _, stderr, err := record(t, recordFlags{conn: connFlags{url: srv.URL, user: "alice", passwordStdin: true}, out: path, subscribe: []string{"SELECT * FROM app.messages"}, duration: 200 * time.Millisecond}, recAlicePW+"\n"); err != nil {
 		t.Fatalf("record: %v\n%s", err, stderr)
 	}
 	rec, err := recording.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newRecordingBackend(path, rec).Open(recCtx(t), ui.LoginRequest{})
+	c, err := app.NewRecordingBackend(filepath.Base(path), rec).Open(recCtx(t), ui.LoginRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,8 +452,7 @@ func TestRecordCommandStreamsUntilInterrupted(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- runRecord(ctx, recordFlags{url: srv.URL, user: "alice", passwordStdin: true, out: out, format: "jsonl",
-			progress: "never", subscribe: []string{"SELECT * FROM app.messages"}}, strings.NewReader(recAlicePW+"\n"), io.Discard, io.Discard)
+		done <- runRecord(ctx, recordFlags{conn: connFlags{url: srv.URL, user: "alice", passwordStdin: true}, out: out, format: "jsonl", progress: "never", subscribe: []string{"SELECT * FROM app.messages"}}, strings.NewReader(recAlicePW+"\n"), io.Discard, io.Discard)
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/app"
 	"github.com/kalamdash/kalamdash/recording"
 )
 
@@ -125,13 +126,13 @@ func runReplay(ctx context.Context, path string, f replayFlags, stdout, stderr i
 // exportHAR writes rec as HAR to path (- for stdout).
 func exportHAR(rec *recording.Recording, path string, stdout io.Writer) error {
 	if path == "-" {
-		return recording.WriteHAR(stdout, rec, version)
+		return recording.WriteHAR(stdout, rec, app.Version)
 	}
 	out, err := recording.CreateFile(path)
 	if err != nil {
 		return err
 	}
-	if err := recording.WriteHAR(out, rec, version); err != nil {
+	if err := recording.WriteHAR(out, rec, app.Version); err != nil {
 		out.Close()
 		return err
 	}

@@ -1,6 +1,8 @@
 // Package cli holds kalamdash's commands: the dashboard (the root command),
-// serve, token, record and replay. The binary's main package only runs
-// Main and exits with the code it returns.
+// serve, token, record and replay, with one set of connection flags for
+// those that connect (connFlags). The dashboards run on the adapters of
+// package app; the binary's main package only runs Main and exits with the
+// code it returns.
 package cli
 
 import (
@@ -16,14 +18,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/app"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/theme"
 	"github.com/kalamdash/kalamdash/ui"
 )
-
-// version is the tool version, stamped into recordings and logs.
-var version = "0.1.0-dev"
 
 // Main runs the kalamdash command line with args (without the program
 // name) and returns the process exit code: 0 on success, the code a command
@@ -69,7 +69,7 @@ opens the login form pre-filled for it. Point it at a real server with --url
 (and --user with --password-stdin, or --token), or --profile NAME from
 $XDG_CONFIG_HOME/kalamdash/profiles.toml. KALAMDB_URL, KALAMDB_USER,
 KALAMDB_PASSWORD and KALAMDB_TOKEN are read too.`,
-		Version:       version,
+		Version:       app.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
@@ -134,7 +134,7 @@ func runDashboard(cmd *cobra.Command, f rootFlags) error {
 	}
 
 	mgr := session.NewManager(dashboardManagerOptions(f)...)
-	b := newBackend(mgr, demo, pf.Profiles)
+	b := app.NewBackend(mgr, demo, pf.Profiles)
 	defer b.Close()
 
 	st := theme.FromEnv(true)

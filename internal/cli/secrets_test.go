@@ -18,6 +18,8 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/app"
+	"github.com/kalamdash/kalamdash/internal/vtscreen"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/theme"
@@ -143,18 +145,18 @@ func TestSecretsFullSession(t *testing.T) {
 	// 1. The dashboard: login form → connected, with the token cache on.
 	mgr := session.NewManager(session.WithTokenCache(session.TokenCache{Dir: cacheDir}))
 	profiles := []session.Profile{{Name: "sec", URL: srv.URL, Auth: session.AuthPassword, User: secUser, CacheToken: true}}
-	b := newBackend(mgr, nil, profiles)
+	b := app.NewBackend(mgr, nil, profiles)
 	defer b.Close()
 	m := ui.New(b, ui.WithStyles(theme.NoColor(), true), ui.WithExportDir(exportDir), ui.WithLogin(ui.LoginDefaults{
 		Profile: "sec", URL: srv.URL, Auth: "password", User: secUser, Password: secPassword}))
 	const w, h = 160, 40
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
-	scr := newVTScreen(tm.Output(), w, h)
-	defer scr.close()
+	scr := vtscreen.New(tm.Output(), w, h)
+	defer scr.Close()
 	var outputs []secOutput
-	outputs = append(outputs, secOutput{"login form", scr.waitFor(t, 10*time.Second, "server URL")})
+	outputs = append(outputs, secOutput{"login form", scr.WaitFor(t, 10*time.Second, "server URL")})
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
-	scr.waitFor(t, 15*time.Second, "● connected")
+	scr.WaitFor(t, 15*time.Second, "● connected")
 
 	sc, ok := mgr.Conn("sec")
 	if !ok {
@@ -208,22 +210,21 @@ func TestSecretsFullSession(t *testing.T) {
 		want string
 	}{{'2', "Rotations"}, {'3', "SQL console"}, {'1', "↕ OP"}} {
 		tm.Send(tea.KeyPressMsg{Code: v.key, Text: string(v.key)})
-		outputs = append(outputs, secOutput{"screen " + string(v.key), scr.waitFor(t, 10*time.Second, v.want)})
+		outputs = append(outputs, secOutput{"screen " + string(v.key), scr.WaitFor(t, 10*time.Second, v.want)})
 	}
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyHome})
 	for id := 1; id <= 8; id++ {
 		if id > 1 {
 			tm.Send(tea.KeyPressMsg{Code: tea.KeyDown})
 		}
-		outputs = append(outputs, secOutput{fmt.Sprintf("frame #%d detail", id), scr.waitFor(t, 10*time.Second, fmt.Sprintf("#%d pretty", id))})
+		outputs = append(outputs, secOutput{fmt.Sprintf("frame #%d detail", id), scr.WaitFor(t, 10*time.Second, fmt.Sprintf("#%d pretty", id))})
 	}
 
 	// 5. The dashboard's export: the key (JSON lines) and HAR.
 	tm.Send(tea.KeyPressMsg{Code: 'e', Text: "e"})
 	exported := waitFiles(t, exportDir, 1)
-	dc := &conn{c: sc, b: b}
 	harPath := filepath.Join(exportDir, "frames.har")
-	if _, err := dc.Frames().(ui.FrameExporter).ExportFrames(harPath, "har", ui.FrameFilter{}, false); err != nil {
+	if _, err := (app.FrameSource{Log: sc.Log(), URL: sc.Profile().URL}).ExportFrames(harPath, "har", ui.FrameFilter{}, false); err != nil {
 		t.Fatalf("export HAR: %v", err)
 	}
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
@@ -234,9 +235,7 @@ func TestSecretsFullSession(t *testing.T) {
 	for _, format := range []string{"jsonl", "har"} {
 		tick()
 		out := filepath.Join(dir, "record."+format)
-		f := recordFlags{url: srv.URL, user: secUser, passwordStdin: true, sql: []string{"SELECT * FROM sec.notes"},
-			subscribe: []string{"SELECT * FROM sec.notes"}, out: out, format: format, count: 12, progress: "never",
-			duration: 2 * time.Second}
+		f := recordFlags{conn: connFlags{url: srv.URL, user: secUser, passwordStdin: true}, sql: []string{"SELECT * FROM sec.notes"}, subscribe: []string{"SELECT * FROM sec.notes"}, out: out, format: format, count: 12, progress: "never", duration: 2 * time.Second}
 		var stdout, stderr bytes.Buffer
 		if err := runRecord(ctx, f, strings.NewReader(secPassword+"\n"), &stdout, &stderr); err != nil {
 			t.Fatalf("record %s: %v (stderr %s)", format, err, stderr.String())
@@ -305,8 +304,7 @@ func TestSecretsRevealed(t *testing.T) {
 	dir := t.TempDir()
 
 	out := filepath.Join(dir, "revealed.jsonl")
-	f := recordFlags{url: srv.URL, user: secUser, passwordStdin: true, out: out, format: "jsonl", progress: "never",
-		reveal: true, sql: []string{"SELECT 1"}, count: 6, duration: 3 * time.Second}
+	f := recordFlags{conn: connFlags{url: srv.URL, user: secUser, passwordStdin: true}, out: out, format: "jsonl", progress: "never", reveal: true, sql: []string{"SELECT 1"}, count: 6, duration: 3 * time.Second}
 	if err := runRecord(ctx, f, strings.NewReader(secPassword+"\n"), io.Discard, io.Discard); err != nil {
 		t.Fatalf("record --reveal-secrets: %v", err)
 	}
@@ -323,7 +321,7 @@ func TestSecretsRevealed(t *testing.T) {
 	// The dashboard's export with reveal, over a session whose client
 	// captured frames unredacted (kalamdash --reveal-secrets).
 	mgr := session.NewManager(session.WithClientOptions(client.WithRevealSecrets(true)))
-	b := newBackend(mgr, nil, nil)
+	b := app.NewBackend(mgr, nil, nil)
 	defer b.Close()
 	c, err := b.Open(ctx, ui.LoginRequest{Name: "rev", URL: srv.URL, Auth: "password", User: secUser, Password: secPassword})
 	if err != nil {
@@ -334,7 +332,7 @@ func TestSecretsRevealed(t *testing.T) {
 	secrets.add("access token", access)
 	secrets.add("refresh token", refresh)
 	exp := filepath.Join(dir, "revealed-export.jsonl")
-	waitSnapshot(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" && s.Stats.LogLen >= 4 })
+	waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" && s.Stats.LogLen >= 4 })
 	if _, err := c.Frames().(ui.FrameExporter).ExportFrames(exp, "jsonl", ui.FrameFilter{}, true); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/kalamdash/kalamdash/internal/app"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
@@ -22,7 +23,7 @@ func requests(log *syncBuffer, path string) int {
 }
 
 // waitNotice reads backend events until a notice arrives.
-func waitNotice(t *testing.T, b *backend) ui.Event {
+func waitNotice(t *testing.T, b *app.Backend) ui.Event {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
@@ -64,9 +65,9 @@ func TestDashboardCachedProfileRefreshesDeadAccessToken(t *testing.T) {
 	req := ui.LoginRequest{Name: "cached", Profile: "cached", URL: srv.URL, Auth: "password", User: "alice"}
 	// run is one start of kalamdash: the manager runDashboard builds (on
 	// the fake clock), and the login form submitted with req.
-	run := func(req ui.LoginRequest) (*backend, ui.Conn, error) {
+	run := func(req ui.LoginRequest) (*app.Backend, ui.Conn, error) {
 		mgr := session.NewManager(append(dashboardManagerOptions(rootFlags{}), session.WithClock(clk))...)
-		b := newBackend(mgr, nil, profiles)
+		b := app.NewBackend(mgr, nil, profiles)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		c, err := b.Open(ctx, req)

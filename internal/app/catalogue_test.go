@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"bufio"
@@ -34,6 +34,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/vtscreen"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/theme"
@@ -107,16 +108,16 @@ func newCatServer(t *testing.T, opts ...kalamtest.Option) *kalamtest.Server {
 
 // newCatBackend is the dashboard's backend over a real session manager,
 // as runDashboard builds it.
-func newCatBackend(t *testing.T, opts ...session.ManagerOption) *backend {
+func newCatBackend(t *testing.T, opts ...session.ManagerOption) *Backend {
 	t.Helper()
-	b := newBackend(session.NewManager(opts...), nil, nil)
+	b := NewBackend(session.NewManager(opts...), nil, nil)
 	t.Cleanup(func() { b.Close() })
 	return b
 }
 
 // loginFails submits req as the login form does and returns what the
 // form then shows: the error text and its hint (ui handleOpened).
-func loginFails(t *testing.T, b *backend, req ui.LoginRequest) (string, string) {
+func loginFails(t *testing.T, b *Backend, req ui.LoginRequest) (string, string) {
 	t.Helper()
 	if req.Name == "" {
 		req.Name = "local"
@@ -167,7 +168,7 @@ func catTokens(t *testing.T, srv *kalamtest.Server) *client.Tokens {
 
 // openCat logs in to url with the catalogue's password and returns the
 // live connection.
-func openCat(t *testing.T, b *backend, url string) ui.Conn {
+func openCat(t *testing.T, b *Backend, url string) ui.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -182,7 +183,7 @@ func openCat(t *testing.T, b *backend, url string) ui.Conn {
 
 // nextNotice waits for the next footer notice (a session NoticeEvent as
 // the ui receives it) and returns its text and hint.
-func nextNotice(t *testing.T, b *backend) (string, string) {
+func nextNotice(t *testing.T, b *Backend) (string, string) {
 	t.Helper()
 	deadline := time.NewTimer(20 * time.Second)
 	defer deadline.Stop()
@@ -200,29 +201,13 @@ func nextNotice(t *testing.T, b *backend) (string, string) {
 }
 
 // drainEvents discards queued ui events (the login's own).
-func drainEvents(b *backend) {
+func drainEvents(b *Backend) {
 	for {
 		select {
 		case <-b.Events():
 		default:
 			return
 		}
-	}
-}
-
-// waitSnapshot polls c's snapshot until ok holds.
-func waitSnapshot(t *testing.T, c ui.Conn, what string, ok func(ui.Snapshot) bool) ui.Snapshot {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s := c.Snapshot()
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; snapshot state=%s close=%d err=%q", what, s.State, s.CloseCode, s.LastError)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -233,7 +218,7 @@ func streamFault(t *testing.T, inject func(srv *kalamtest.Server)) (string, stri
 	srv := newCatServer(t)
 	b := newCatBackend(t)
 	c := openCat(t, b, srv.URL)
-	waitSnapshot(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+	waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
 	drainEvents(b)
 	inject(srv)
 	return nextNotice(t, b)
@@ -496,7 +481,7 @@ func subscribedFault(t *testing.T, inject func(srv *kalamtest.Server, sub string
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitSnapshot(t, c, "subscription ready", func(s ui.Snapshot) bool {
+	waitSnap(t, c, "subscription ready", func(s ui.Snapshot) bool {
 		for _, x := range s.Subs {
 			if x.ID == sub && x.Status == "ready" {
 				return true
@@ -529,13 +514,13 @@ func screenFaultAt(t *testing.T, want, url string, inject func()) (string, strin
 		URL: url, Auth: "password", User: catUser, Password: catPassword}))
 	const w, h = 140, 30
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
-	scr := newVTScreen(tm.Output(), w, h)
-	defer scr.close()
-	scr.waitFor(t, 10*time.Second, "server URL")
+	scr := vtscreen.New(tm.Output(), w, h)
+	defer scr.Close()
+	scr.WaitFor(t, 10*time.Second, "server URL")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
-	scr.waitFor(t, 15*time.Second, "● connected")
+	scr.WaitFor(t, 15*time.Second, "● connected")
 	inject()
-	screen := scr.waitFor(t, 15*time.Second, "↻ reconnecting", want)
+	screen := scr.WaitFor(t, 15*time.Second, "↻ reconnecting", want)
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 	// The status bar is the line with the state badge; its segments are
@@ -595,10 +580,10 @@ func silentAfterUpgrade(t *testing.T, srv *kalamtest.Server) string {
 
 // tokenPhase logs in and returns what the Token view shows about the
 // access token: its phase and whether the connection stayed up.
-func tokenPhase(t *testing.T, b *backend, url string) (string, string) {
+func tokenPhase(t *testing.T, b *Backend, url string) (string, string) {
 	t.Helper()
 	c := openCat(t, b, url)
-	s := waitSnapshot(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" && s.Token.Phase != "" })
+	s := waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" && s.Token.Phase != "" })
 	return "phase " + s.Token.Phase, ui.ClockSkewNotice(s.Token.ClockSkew)
 }
 
@@ -995,7 +980,7 @@ func TestCatalogue(t *testing.T) {
 
 // Markers around the generated table in README.md.
 const (
-	catalogueBegin = "<!-- catalogue:begin (generated by go test -run TestCatalogueREADME -catalogue.update ./internal/cli) -->"
+	catalogueBegin = "<!-- catalogue:begin (generated by go test -run TestCatalogueREADME -catalogue.update ./internal/app) -->"
 	catalogueEnd   = "<!-- catalogue:end -->"
 )
 
@@ -1110,9 +1095,9 @@ func TestCatalogueOversizedClose(t *testing.T) {
 		// A slow reconnect keeps the disconnected state observable.
 		b := newCatBackend(t, session.WithClientOptions(client.WithReconnect(time.Hour, time.Hour, 0)))
 		c := openCat(t, b, srv.URL)
-		waitSnapshot(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+		waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
 		sendRaw(t, srv, client.OpText, make([]byte, 17<<20))
-		s := waitSnapshot(t, c, "the 1009 close", func(s ui.Snapshot) bool { return s.State != "connected" && s.CloseCode != 0 })
+		s := waitSnap(t, c, "the 1009 close", func(s ui.Snapshot) bool { return s.State != "connected" && s.CloseCode != 0 })
 		if s.CloseCode != 1009 || s.CloseReason != "frame over the 16 MiB read limit" {
 			t.Errorf("close %d %q, want 1009 %q", s.CloseCode, s.CloseReason, "frame over the 16 MiB read limit")
 		}
@@ -1133,8 +1118,8 @@ func TestCatalogueOversizedClose(t *testing.T) {
 		srv := newCatServer(t)
 		b := newCatBackend(t)
 		c := openCat(t, b, srv.URL)
-		waitSnapshot(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+		waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
 		sendRaw(t, srv, client.OpText, make([]byte, 17<<20))
-		waitSnapshot(t, c, "reconnected", func(s ui.Snapshot) bool { return s.State == "connected" && s.Stats.Reconnects == 1 })
+		waitSnap(t, c, "reconnected", func(s ui.Snapshot) bool { return s.State == "connected" && s.Stats.Reconnects == 1 })
 	})
 }

@@ -1,169 +1,29 @@
-package cli
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
 
-// This file adapts session.Manager to the small interfaces the dashboard
-// declares (ui.Backend, ui.Conn, ui.FrameSource). It is wiring only:
-// every decision about tokens, frames and reconnects stays in session.
-
-// backend implements ui.Backend over a session.Manager.
-type backend struct {
-	mgr      *session.Manager
-	demo     *kalamtest.Server // nil unless the embedded demo server runs
-	profiles []session.Profile
-	events   chan ui.Event
-	stop     chan struct{}
-	wg       sync.WaitGroup
-}
-
-// newBackend starts the goroutine that turns session events into ui events.
-// Session events are already coalesced; the ui coalesces again per 50 ms.
-func newBackend(mgr *session.Manager, demo *kalamtest.Server, profiles []session.Profile) *backend {
-	b := &backend{mgr: mgr, demo: demo, profiles: profiles, events: make(chan ui.Event, 1024), stop: make(chan struct{})}
-	b.wg.Add(1)
-	go b.pump()
-	return b
-}
-
-func (b *backend) pump() {
-	defer b.wg.Done()
-	in := b.mgr.Events()
-	for {
-		select {
-		case <-b.stop:
-			return
-		case ev, ok := <-in:
-			if !ok {
-				return
-			}
-			u := ui.Event{ConnID: ev.ConnName(), Kind: ui.EventState}
-			switch e := ev.(type) {
-			case session.FramesAppendedEvent:
-				u.Kind, u.Count = ui.EventFrames, e.Count
-			case session.TokenChangedEvent, session.PolicyChangedEvent:
-				u.Kind = ui.EventToken
-			case session.RotationRecordedEvent:
-				u.Kind = ui.EventRotation
-			case session.SubscriptionChangedEvent:
-				u.Kind = ui.EventRows
-			case session.NoticeEvent:
-				u.Kind, u.Text, u.Hint, u.Err = ui.EventNotice, e.Text, e.Hint, e.Level != session.NoticeInfo
-			}
-			select {
-			case b.events <- u:
-			default:
-				// The UI is behind; events are only hints (it re-reads
-				// snapshots every second), so dropping one loses nothing.
-			}
-		}
-	}
-}
-
-// Close stops the pump and closes every connection.
-func (b *backend) Close() error {
-	close(b.stop)
-	err := b.mgr.CloseAll()
-	b.wg.Wait()
-	return err
-}
-
-func (b *backend) Events() <-chan ui.Event { return b.events }
-
-func (b *backend) Profiles() []ui.Profile {
-	out := make([]ui.Profile, 0, len(b.profiles))
-	for _, p := range b.profiles {
-		out = append(out, ui.Profile{Name: p.Name, URL: p.URL, Auth: string(p.Mode()), User: p.User,
-			TokenCommand: p.TokenCommand, TokenFile: p.TokenFile, NoCompress: p.NoCompress, Serialization: p.Serialization, CacheToken: p.CacheToken})
-	}
-	return out
-}
-
-// hintError carries client.Hint(err) to the login form.
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (e hintError) Error() string { return e.err.Error() }
-func (e hintError) Hint() string  { return e.hint }
-func (e hintError) Unwrap() error { return e.err }
-
-func (b *backend) Open(ctx context.Context, req ui.LoginRequest) (ui.Conn, error) {
-	var saved session.Profile
-	for _, sp := range b.profiles {
-		if req.Profile != "" && sp.Name == req.Profile {
-			saved = sp
-		}
-	}
-	p := saved.Merge(session.Profile{Name: req.Name, URL: req.URL, Auth: session.AuthMode(req.Auth), User: req.User,
-		Password: req.Password, Token: req.Token, TokenCommand: req.TokenCommand, TokenFile: req.TokenFile,
-		NoCompress: req.NoCompress, Serialization: req.Serialization})
-	p.Name = b.uniqueName(p.Name)
-	c, err := b.mgr.Open(ctx, p)
-	if err != nil {
-		return nil, hintError{err: err, hint: client.Hint(err)}
-	}
-	demo := b.demo != nil && strings.TrimRight(req.URL, "/") == strings.TrimRight(b.demo.URL, "/")
-	c.SetEmbedded(demo)
-	if demo {
-		// A live dashboard from the first Enter: subscribe to the demo
-		// tables the embedded server keeps writing to.
-		for _, q := range demoSubscriptions {
-			if _, err := c.Subscribe(ctx, q.sql, session.SubscribeOptions{ID: q.id}); err != nil {
-				log.Printf("demo subscription %q: %v", q, err)
-			}
-		}
-	}
-	return &conn{c: c, b: b, demo: demo}, nil
-}
-
-func (b *backend) uniqueName(name string) string {
-	if name == "" {
-		name = "conn"
-	}
-	taken := func(n string) bool { _, ok := b.mgr.Conn(n); return ok }
-	if !taken(name) {
-		return name
-	}
-	for i := 2; ; i++ {
-		if n := fmt.Sprintf("%s#%d", name, i); !taken(n) {
-			return n
-		}
-	}
-}
-
-// demoSubscriptions are started on connections to the embedded demo server.
-var demoSubscriptions = []struct{ id, sql string }{
-	{"metrics", "SELECT * FROM demo.metrics"},
-	{"messages", "SELECT * FROM demo.messages"},
-}
-
 // conn implements ui.Conn over a session.Conn.
 type conn struct {
 	c    *session.Conn
-	b    *backend
+	b    *Backend
 	demo bool
 }
 
 func (c *conn) ID() string { return c.c.Name() }
 func (c *conn) Frames() ui.FrameSource {
 	p := c.c.Profile()
-	return frameSource{log: c.c.Log(), url: p.URL, opts: recording.Options{Auth: string(p.Mode()), User: p.User,
+	return FrameSource{Log: c.c.Log(), URL: p.URL, Options: recording.Options{Auth: string(p.Mode()), User: p.User,
 		NoCompress: p.NoCompress, Serialization: p.Serialization}}
 }
 func (c *conn) Close() error { return c.b.mgr.Close(c.c.Name()) }
@@ -371,111 +231,4 @@ func policyOf(p session.RefreshPolicy, access session.TokenState) ui.Policy {
 		return ui.Policy{Kind: "before-expiry", Interval: lead, Spec: spec}
 	}
 	return ui.Policy{Kind: "manual", Spec: spec}
-}
-
-// timestampCell shows a KalamDB TIMESTAMP (microseconds since the epoch)
-// as a local wall time with milliseconds; other shapes fall back to cell.
-func timestampCell(v any) string {
-	if n, ok := client.ParseSeq(v); ok && n > 1e14 {
-		return time.UnixMicro(n).Format("15:04:05.000")
-	}
-	return cell(v)
-}
-
-// cell formats one value for a table cell.
-func cell(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "∅"
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	}
-	s := fmt.Sprint(v)
-	if m, ok := v.(map[string]any); ok {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		parts := make([]string, 0, len(keys))
-		for _, k := range keys {
-			parts = append(parts, k+":"+cell(m[k]))
-		}
-		s = "{" + strings.Join(parts, ",") + "}"
-	}
-	return s
-}
-
-// frameSource implements ui.FrameSource over a session.FrameLog.
-// frameSource pages a session frame log for the inspector and exports it
-// through package recording, so `e` writes files `kalamdash replay` reads.
-type frameSource struct {
-	log  *session.FrameLog
-	url  string
-	opts recording.Options
-}
-
-// ExportFrames implements ui.FrameExporter.
-func (f frameSource) ExportFrames(path, format string, flt ui.FrameFilter, reveal bool) (int, error) {
-	sel := filterOf(flt)
-	entries := f.log.Page(sel, 0, f.log.Len(sel))
-	frames := make([]client.Frame, len(entries))
-	for i, e := range entries {
-		frames[i] = e.Frame
-	}
-	h := recording.Header{ToolVersion: version, ServerURL: f.url, SecretsRevealed: reveal, Options: f.opts}
-	if len(frames) > 0 {
-		h.StartedAt = frames[0].Time
-	}
-	if err := recording.Export(path, format, h, frames, recording.WithReveal(reveal)); err != nil {
-		return 0, err
-	}
-	return len(frames), nil
-}
-
-func (f frameSource) Len(flt ui.FrameFilter) int { return f.log.Len(filterOf(flt)) }
-
-func (f frameSource) Page(flt ui.FrameFilter, offset, n int) []ui.Frame {
-	entries := f.log.Page(filterOf(flt), offset, n)
-	out := make([]ui.Frame, len(entries))
-	for i, e := range entries {
-		out[i] = ui.Frame{
-			ID: e.ID, Time: e.Time, Dir: e.Direction.String(), Opcode: e.Opcode.String(),
-			Encoding: e.Encoding.String(), Type: e.Type, Sub: e.SubscriptionID,
-			Wire: e.Wire, WireSize: e.WireSize, Decoded: e.Decoded, DecodedSize: e.DecodedSize,
-			CloseCode: e.CloseCode, CloseReason: e.CloseReason, Status: e.Status, Duration: e.Duration,
-			ConnID: e.ConnID, Err: e.Err,
-		}
-	}
-	return out
-}
-
-// Frame classes of the t toggle, as message types.
-// Frame classes by opcode: control frames may carry no message type, so
-// the opcode is the reliable test.
-var (
-	dataOpcodes    = []session.Opcode{session.OpText, session.OpBinary}
-	controlOpcodes = []session.Opcode{session.OpPing, session.OpPong, session.OpClose}
-	httpOpcodes    = []session.Opcode{session.OpHTTP}
-)
-
-func filterOf(f ui.FrameFilter) session.Filter {
-	s := session.Filter{Text: f.Text, Regex: f.Regex, Subscription: f.Sub}
-	switch f.Dir {
-	case "in":
-		s.Direction = session.Inbound
-	case "out":
-		s.Direction = session.Outbound
-	}
-	switch f.Class {
-	case "data":
-		s.Opcodes = dataOpcodes
-	case "control":
-		s.Opcodes = controlOpcodes
-	case "http":
-		s.Opcodes = httpOpcodes
-	}
-	return s
 }

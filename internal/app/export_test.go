@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"bytes"
@@ -75,7 +75,7 @@ func TestExportRedactsFramesCapturedWithReveal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBackend(session.NewManager(session.WithClientOptions(client.WithRevealSecrets(true))), srv, nil)
+	b := NewBackend(session.NewManager(session.WithClientOptions(client.WithRevealSecrets(true))), srv, nil)
 	t.Cleanup(func() {
 		b.Close()
 		srv.Close()
