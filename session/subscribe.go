@@ -268,7 +268,9 @@ func (c *Conn) apply(id string, sub *client.Subscription, ev client.SubEvent) {
 	if ev.Kind == client.SubAck && ev.Resumed {
 		t.verifyDue = true
 	}
-	if t.verifyDue && t.snap.Status == SubReady {
+	// Ready after the final initial batch (an ack says "ready" before its
+	// batch of rows arrives), or at the ack without initial data.
+	if t.verifyDue && t.snap.Status == SubReady && (ev.Kind == client.SubBatch || t.opts.NoInitialData) {
 		t.verifyDue = false
 		if n := c.m.o.autoVerifyRows; n > 0 && len(t.rows) <= n && t.snap.Evicted == 0 {
 			c.wg.Add(1) // safe: this pump's own count keeps the group above zero

@@ -32,15 +32,22 @@ func waitUntil(t testing.TB, what string, cond func() bool, report func() string
 }
 
 // verifyTable creates app.items (a USER table) with n rows of alice's.
-func verifyTable(t testing.TB, e *env, n int) {
+func verifyTable(t testing.TB, e *env, n int) { verifyTableOf(t, e, "alice", n) }
+
+// verifyTableOf creates app.items with n rows of user's.
+func verifyTableOf(t testing.TB, e *env, user string, n int) {
 	t.Helper()
 	e.srv.MustExec("root", "CREATE NAMESPACE IF NOT EXISTS app")
 	e.srv.MustExec("root", "CREATE TABLE app.items (id BIGINT PRIMARY KEY, name TEXT, note TEXT) WITH (TYPE = 'USER')")
-	insertItems(t, e, 1, n)
+	insertItemsOf(t, e, user, 1, n)
 }
 
-// insertItems writes rows from..to (inclusive) in 250-row statements.
-func insertItems(t testing.TB, e *env, from, to int) {
+// insertItems writes alice's rows from..to (inclusive).
+func insertItems(t testing.TB, e *env, from, to int) { insertItemsOf(t, e, "alice", from, to) }
+
+// insertItemsOf writes user's rows from..to (inclusive) in 250-row
+// statements.
+func insertItemsOf(t testing.TB, e *env, user string, from, to int) {
 	t.Helper()
 	for lo := from; lo <= to; lo += 250 {
 		var b strings.Builder
@@ -51,7 +58,7 @@ func insertItems(t testing.TB, e *env, from, to int) {
 			}
 			fmt.Fprintf(&b, "(%d, 'n%d', 'note')", id, id)
 		}
-		e.srv.MustExec("alice", b.String())
+		e.srv.MustExec(user, b.String())
 	}
 }
 
@@ -191,9 +198,11 @@ func hasHistory(h []SubHistoryEntry, kind string) bool {
 
 // TestVerifyReportsResumeGap: rows deleted while the client was
 // disconnected stay in the view, because a resume (from the last _seq)
-// replays no deletions; Verify names the resume as the cause.
+// replays no deletions; Verify names the resume as the cause. With
+// WithAutoVerify the check runs by itself once the resumed subscription
+// is ready.
 func TestVerifyReportsResumeGap(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, WithAutoVerify(1000))
 	verifyTable(t, e, 20)
 	c := e.open("alice", "alice", "alice-pw")
 	id := subscribeItems(t, c, 20)
@@ -210,6 +219,13 @@ func TestVerifyReportsResumeGap(t *testing.T) {
 		return s.Resumes == 1 && s.Status == SubReady && s.Rows == 21
 	}, nil)
 
+	waitUntil(t, "the automatic verification after the resume", func() bool {
+		s, _ := c.Subscription(id)
+		return s.Verified != nil
+	}, nil)
+	if s, _ := c.Subscription(id); s.Verified.Extra.Count != 2 || !hasHistory(s.History, "resume") {
+		t.Errorf("automatic verification: %s; history %+v", s.Verified.Summary(), s.History)
+	}
 	v := verify(t, c, id)
 	if v.Extra.Count != 2 || v.Missing.Count != 0 || v.Values.Count != 0 {
 		t.Fatalf("Verify: %s; want the 2 rows deleted during the outage as extra", v.Summary())
@@ -290,5 +306,52 @@ func TestParseSnapshotSQL(t *testing.T) {
 		if _, err := parseSnapshotSQL(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// TestVerifyReportsKilledSubscription: the server forgets the live query
+// without telling the client (as KILL LIVE QUERY does upstream:
+// kalamdb-handlers admin/src/jobs/kill_live_query.rs unregisters it and
+// sends nothing; here a hand-written unsubscribe frame does the same), so
+// the view goes quiet while rows keep being written. A DBA, who can read
+// system.live, is told the live query is gone; anyone else that nothing
+// arrived after those rows.
+func TestVerifyReportsKilledSubscription(t *testing.T) {
+	for _, tc := range []struct {
+		user, pw  string
+		cause     Cause
+		liveQuery string
+	}{
+		{"bob", "bob-pw", CauseKilled, "absent"},
+		{"alice", "alice-pw", CauseSilent, ""},
+	} {
+		t.Run(tc.user, func(t *testing.T) {
+			e := newEnv(t)
+			verifyTableOf(t, e, tc.user, 5)
+			c := e.open(tc.user, tc.user, tc.pw)
+			id := subscribeItems(t, c, 5)
+			ctx, cancel := context.WithTimeout(context.Background(), verifyDeadline)
+			defer cancel()
+			if err := c.SendText(ctx, `{"type":"unsubscribe","subscription_id":"items"}`); err != nil {
+				t.Fatal(err)
+			}
+			waitUntil(t, "the server to forget the live query", func() bool {
+				for _, ci := range e.srv.Conns() {
+					if len(ci.Subs) > 0 {
+						return false
+					}
+				}
+				return true
+			}, nil)
+			insertItemsOf(t, e, tc.user, 10, 12)
+
+			v := verify(t, c, id)
+			if v.Missing.Count != 3 || v.Missing.Causes[tc.cause] != 3 || v.LiveQuery != tc.liveQuery {
+				t.Fatalf("Verify: %s (system.live: %q); want 3 missing, %s", v.Summary(), v.LiveQuery, tc.cause)
+			}
+			if s, _ := c.Subscription(id); s.Status != SubReady {
+				t.Errorf("the client was told (status %s): the kill is meant to be silent", s.Status)
+			}
+		})
 	}
 }
