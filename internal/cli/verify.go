@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kalamdash/kalamdash/internal/safetext"
 	"github.com/kalamdash/kalamdash/session"
 )
 
@@ -113,7 +114,7 @@ func runVerify(ctx context.Context, f verifyFlags, stdin io.Reader, stdout io.Wr
 		ids[i], err = c.Subscribe(subCtx, sql, session.SubscribeOptions{ID: fmt.Sprintf("sub-%d", i+1)})
 		cancel()
 		if err != nil {
-			return fmt.Errorf("subscribe %s: %s", inert(sql), inert(err.Error()))
+			return fmt.Errorf("subscribe %s: %s", safetext.Line(sql), safetext.Line(err.Error()))
 		}
 	}
 	for _, id := range ids {
@@ -136,7 +137,7 @@ func runVerify(ctx context.Context, f verifyFlags, stdin io.Reader, stdout io.Wr
 		v, err := c.Verify(checkCtx, id, session.VerifyOptions{PageSize: f.pageSize})
 		cancel()
 		if err != nil {
-			return fmt.Errorf("verify %s: %s", id, inert(err.Error()))
+			return fmt.Errorf("verify %s: %s", id, safetext.Line(err.Error()))
 		}
 		writeVerification(stdout, v)
 		if !v.Clean() {
@@ -160,7 +161,7 @@ func waitLoaded(ctx context.Context, c *session.Conn, id string, timeout time.Du
 		case s.Status == session.SubReady:
 			return nil
 		case s.Status == session.SubFailed || s.Status == session.SubClosed:
-			return fmt.Errorf("subscription %s %s: %s %s", id, s.Status, inert(s.Code), inert(s.Err))
+			return fmt.Errorf("subscription %s %s: %s %s", id, s.Status, safetext.Line(s.Code), safetext.Line(s.Err))
 		case time.Now().After(deadline):
 			return fmt.Errorf("subscription %s: initial load not done after %s (%d rows so far)", id, timeout, s.Rows)
 		}
@@ -173,13 +174,13 @@ func waitLoaded(ctx context.Context, c *session.Conn, id string, timeout time.Du
 }
 
 // writeVerification prints one result; everything from the server goes
-// through inert.
+// through safetext.
 func writeVerification(w io.Writer, v session.Verification) {
 	verdict := "clean"
 	if !v.Clean() {
 		verdict = "MISMATCH"
 	}
-	fmt.Fprintf(w, "%s %s: %s\n", v.SubID, inert(v.SQL), verdict)
+	fmt.Fprintf(w, "%s %s: %s\n", v.SubID, safetext.Line(v.SQL), verdict)
 	fmt.Fprintf(w, "  server rows %d, live rows %d, received %d, evicted by the row cap %d, pages %d\n",
 		v.ServerRows, v.LiveRows, v.Received, v.Evicted, v.Pages)
 	for _, part := range []struct {
@@ -191,7 +192,7 @@ func writeVerification(w io.Writer, v session.Verification) {
 		{"with other values", v.Values},
 		{"changed during the check (not counted)", v.Changed},
 	} {
-		fmt.Fprintf(w, "  %s: %s\n", part.what, inert(part.set.Summary()))
+		fmt.Fprintf(w, "  %s: %s\n", part.what, safetext.Line(part.set.Summary()))
 		for _, d := range part.set.Samples {
 			fmt.Fprintf(w, "    %s\n", describeDiff(d))
 		}
@@ -203,14 +204,14 @@ func writeVerification(w io.Writer, v session.Verification) {
 		fmt.Fprintf(w, "  system.live: the live query is %s on the server\n", v.LiveQuery)
 	}
 	for _, c := range v.Causes() {
-		fmt.Fprintf(w, "  cause %s\n", inert(c))
+		fmt.Fprintf(w, "  cause %s\n", safetext.Line(c))
 	}
 }
 
 // describeDiff is one line about one differing row.
 func describeDiff(d session.RowDiff) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "key %s", inert(d.Key))
+	fmt.Fprintf(&b, "key %s", safetext.Line(d.Key))
 	if d.ServerSeq != 0 {
 		fmt.Fprintf(&b, " server _seq %d", d.ServerSeq)
 	}
@@ -220,12 +221,12 @@ func describeDiff(d session.RowDiff) string {
 	switch d.Kind {
 	case session.DiffValues:
 		for _, col := range d.Columns {
-			fmt.Fprintf(&b, "; %s: server %s, live %s", inert(col), inert(valueString(d.Server[col])), inert(valueString(d.Live[col])))
+			fmt.Fprintf(&b, "; %s: server %s, live %s", safetext.Line(col), safetext.Line(valueString(d.Server[col])), safetext.Line(valueString(d.Live[col])))
 		}
 	case session.DiffMissing:
-		b.WriteString(": " + inert(rowString(d.Server)))
+		b.WriteString(": " + safetext.Line(rowString(d.Server)))
 	case session.DiffExtra:
-		b.WriteString(": " + inert(rowString(d.Live)))
+		b.WriteString(": " + safetext.Line(rowString(d.Live)))
 	}
 	if d.Cause != "" {
 		fmt.Fprintf(&b, " [%s]", d.Cause)

@@ -73,7 +73,7 @@ func TestVerifyCommandOverflowExitsMismatch(t *testing.T) {
 	if !strings.Contains(out, "MISMATCH") || !strings.Contains(out, want) {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
-	if strings.Contains(out, "\x1b") || !strings.Contains(out, `burst <\u001b[31m>`) {
+	if strings.Contains(out, "\x1b") || !strings.Contains(out, "burst <␛[31m>") {
 		t.Errorf("row text from the server reached the terminal raw:\n%q", out)
 	}
 }
