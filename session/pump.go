@@ -16,7 +16,16 @@ func (c *Conn) start(cl *client.Client) {
 	c.cl = cl
 	c.mu.Unlock()
 	c.syncTokens()
-	// Read the client before taking c.mu: its getters take its own lock.
+	// What the client reported before it was attached (Connect's
+	// Connecting and Connected; an attached client's history) is applied
+	// first, in order. Setting the state from cl.State() and letting the
+	// pump replay those older events afterwards moved a connected
+	// connection back to Connecting behind a live socket.
+	c.handleQueued(cl)
+	// Events can be lost (a full buffer, or read by whoever built an
+	// attached client): if none of them got the connection up, ask the
+	// client where it is. Read it before taking c.mu: its getters take
+	// its own lock.
 	st, connID := cl.State(), cl.Stats().ConnID
 	var socket TokenState
 	if st == client.StateConnected {
@@ -24,11 +33,13 @@ func (c *Conn) start(cl *client.Client) {
 		socket = DecodeToken(access)
 	}
 	c.mu.Lock()
-	if st == client.StateConnected {
-		c.socket = socket
-		c.setStateLocked(StateConnected, StateDetail{ConnID: connID})
-	} else if st == client.StateConnecting || st == client.StateReconnecting {
-		c.setStateLocked(StateConnecting, StateDetail{})
+	if c.state == StateIdle || c.state == StateConnecting {
+		if st == client.StateConnected {
+			c.socket = socket
+			c.setStateLocked(StateConnected, StateDetail{ConnID: connID})
+		} else if st == client.StateConnecting || st == client.StateReconnecting {
+			c.setStateLocked(StateConnecting, c.detail)
+		}
 	}
 	c.lastRefresh = c.clock.Now()
 	c.scheduleLocked()
@@ -37,6 +48,14 @@ func (c *Conn) start(cl *client.Client) {
 	c.wg.Add(2)
 	go c.eventPump(cl)
 	go c.framePump(cl)
+}
+
+// handleQueued applies the client's already queued events, without
+// waiting for more. The pump is not running yet: nothing else takes them.
+func (c *Conn) handleQueued(cl *client.Client) {
+	events := cl.Events()
+	for len(events) > 0 && c.handleNext(events, nil) {
+	}
 }
 
 // sampleStats records one stats sample and re-arms itself on the clock.
@@ -117,16 +136,22 @@ func (c *Conn) framePump(cl *client.Client) {
 func (c *Conn) eventPump(cl *client.Client) {
 	defer c.wg.Done()
 	events := cl.Events()
-	for {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				return
-			}
-			c.handle(ev)
-		case <-c.ctx.Done():
-			return
+	for c.handleNext(events, c.ctx.Done()) {
+	}
+}
+
+// handleNext waits for the client's next event and applies it. It reports
+// false once the client's channel or stop is closed.
+func (c *Conn) handleNext(events <-chan client.Event, stop <-chan struct{}) bool {
+	select {
+	case ev, ok := <-events:
+		if !ok {
+			return false
 		}
+		c.handle(ev)
+		return true
+	case <-stop:
+		return false
 	}
 }
 

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 )
 
@@ -67,5 +69,46 @@ func TestStateMachineFollowsDisconnectReconnectAndCompression(t *testing.T) {
 	}
 	if states[len(states)-1] != StateClosed {
 		t.Errorf("last state %v", states[len(states)-1])
+	}
+}
+
+// Connect queues Connecting and Connected before Open attaches the client.
+// Open applies them, in order, before it returns: the connection is up
+// with auth_success's details at once, and no later event moves it back
+// to Connecting behind the live socket (it did when the pump replayed them
+// after start had already read the client's state).
+func TestOpenNeverMovesAConnectedConnBack(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var changes []StateChangedEvent
+	go func() {
+		for ev := range e.m.Events() {
+			if s, ok := ev.(StateChangedEvent); ok {
+				mu.Lock()
+				changes = append(changes, s)
+				mu.Unlock()
+			}
+		}
+	}()
+	c, err := e.m.Open(context.Background(), Profile{Name: "alice", URL: e.srv.URL, User: "alice", Password: "alice-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Snapshot(); s.State != StateConnected || s.Detail.User != "alice" {
+		t.Errorf("after Open: state %v, detail %+v", s.State, s.Detail)
+	}
+	// Events reach the consumer in order: once the Connected one arrived,
+	// a stale Connecting would be in the list before it.
+	eventually(t, "the StateChanged to connected", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.ContainsFunc(changes, func(s StateChangedEvent) bool { return s.To == StateConnected })
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range changes {
+		if s.From == StateConnected && s.To != StateClosed {
+			t.Errorf("state went back %v → %v; all changes %+v", s.From, s.To, changes)
+		}
 	}
 }
