@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,11 +70,15 @@ func TestTwoUsersSideBySide(t *testing.T) {
 func TestEventsStream(t *testing.T) {
 	e := newEnv(t)
 	var got []Event
+	var framesSeen atomic.Uint64 // frames counted by the FramesAppended received so far
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for ev := range e.m.Events() {
 			got = append(got, ev)
+			if f, ok := ev.(FramesAppendedEvent); ok {
+				framesSeen.Add(uint64(f.Count))
+			}
 		}
 	}()
 	c := e.open("alice", "alice", "alice-pw")
@@ -83,7 +88,9 @@ func TestEventsStream(t *testing.T) {
 	}
 	eventually(t, "frames in log", func() bool { return c.Log().Len(Filter{}) >= 2 })
 	logLen := c.Log().Stats().Appended
-	time.Sleep(20 * time.Millisecond) // let the pump flush its last FramesAppended (pump interval 5 ms)
+	// The pump announces appended frames at most once per interval: wait
+	// for the announcement covering them, not for an interval's worth of time.
+	eventually(t, "FramesAppended covering the log", func() bool { return framesSeen.Load() >= logLen })
 	e.m.CloseAll()
 	<-done
 	kinds := map[string]int{}
