@@ -194,11 +194,15 @@ func newBadWorld(t *testing.T) *badWorld {
 	return w
 }
 
-// connect opens a client with the given credentials and options.
+// connectBad opens a client with the given credentials and options. Its
+// HTTP and auth timeouts are generous (a loaded machine under -race must
+// not turn a refusal into a timeout), yet below each case's waitDeadline
+// so a hang is still reported as the client's own error; the cases about
+// a timeout set a short one themselves.
 func connectBad(ctx context.Context, url string, a client.Auth, opts ...client.Option) (*client.Client, error) {
 	base := []client.Option{
 		client.WithAuthProvider(func(context.Context) (client.Auth, error) { return a, nil }),
-		client.WithHTTPTimeout(2 * time.Second), client.WithAuthTimeout(time.Second),
+		client.WithHTTPTimeout(waitDeadline / 2), client.WithAuthTimeout(waitDeadline / 2),
 		client.WithQueryRetries(0), client.WithReconnect(10*time.Millisecond, 50*time.Millisecond, 1),
 		client.WithProviderRetry(1, 0, 0),
 	}
@@ -349,7 +353,7 @@ func badCases() []badCase {
 			return connectFails(ctx, w.px.URL(), alice, client.WithHTTPTimeout(300*time.Millisecond))
 		}},
 		{"no auth_success after the upgrade", func(ctx context.Context, w *badWorld) error {
-			return connectFails(ctx, w.mute, client.JWT("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"))
+			return connectFails(ctx, w.mute, client.JWT("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"), client.WithAuthTimeout(time.Second))
 		}},
 		{"corrupt gzip frame", func(ctx context.Context, w *badWorld) error {
 			return eventAfter(ctx, w, func() {
