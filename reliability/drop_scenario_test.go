@@ -1,7 +1,6 @@
 package reliability_test
 
 import (
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -39,6 +38,7 @@ func TestSocketDropAndResume(t *testing.T) {
 // steadily. The client ends connected with every row exactly once.
 func TestRapidFlap(t *testing.T) {
 	e := newEnv(t, envConfig{})
+	rng := seeded(t)
 	sub := e.subscribe("messages")
 
 	written := make(chan []int64, 1)
@@ -55,7 +55,7 @@ func TestRapidFlap(t *testing.T) {
 		// be logged by the time the random pause ends.
 		before := e.log.count(kindConnected)
 		e.px.Reset()
-		time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
 		if i%3 == 2 {
 			// Sometimes wait for the socket, so the next reset hits a
 			// resume in progress rather than the backoff.

@@ -3,7 +3,9 @@ package reliability_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -33,6 +35,23 @@ const (
 	alicePW = "alice-reliability-pw"
 	adminPW = "admin-reliability-pw"
 )
+
+var seedFlag = flag.Uint64("seed", 0, "seed of the scenarios' random pauses, to replay a failure (0: a new seed per test)")
+
+// seeded returns t's random source. Its seed comes from the clock, or
+// from -seed to replay a failed run's draws; a failing test logs it.
+func seeded(t *testing.T) *rand.Rand {
+	seed := *seedFlag
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("random seed %d: replay its draws with go test ./reliability -run '^%s$' -seed %d", seed, t.Name(), seed)
+		}
+	})
+	return rand.New(rand.NewPCG(seed, seed))
+}
 
 // quietKeepalive makes the client rely on the network (EOF, RST) rather
 // than on keepalive timing to notice a dead socket.
