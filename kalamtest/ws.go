@@ -127,8 +127,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	if s.shutting.Load() {
+		// Close began while this upgrade completed, and it neither saw
+		// this socket nor waits for this handler: drop it at once rather
+		// than wait up to 5 s for the peer to answer a close frame.
 		s.mu.Unlock()
-		_ = c.Close(websocket.StatusGoingAway, "Server shutting down")
+		_ = c.CloseNow()
 		return
 	}
 	s.nextConn++
