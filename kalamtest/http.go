@@ -139,15 +139,26 @@ func writeAuthError(w http.ResponseWriter, status int, kind, msg string) {
 	writeJSON(w, status, authError{Error: kind, Message: msg})
 }
 
-// isLocal reports whether the socket peer is a loopback address; proxy
-// headers are not trusted, as upstream.
-func isLocal(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+// isLocalhost is upstream's check for the localhost-only endpoints
+// (health, setup status, setup): the client address after the proxy-header
+// rule (guardIP: a loopback peer's X-Forwarded-For or X-Real-IP names the
+// client), matched as text against 127.0.0.1, ::1 and localhost. So a
+// peer on 127.0.0.2 is remote here, though the middleware exempts it, and
+// so is a local proxy forwarding for an outside address
+// (jamals86/KalamDB: backend/crates/kalamdb-commons/src/models/connection.rs
+// ConnectionInfo::is_localhost, fed by extract_client_ip_secure in
+// backend/crates/kalamdb-auth/src/helpers/ip_extractor.rs).
+func isLocalhost(r *http.Request) bool {
+	ip := guardIP(r)
+	if ip == nil {
+		return false
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	// Upstream also accepts the text "localhost", which an address never is.
+	switch ip.String() {
+	case "127.0.0.1", "::1":
+		return true
+	}
+	return false
 }
 
 func clientIP(r *http.Request) string {
@@ -177,7 +188,7 @@ func rfc3339(t time.Time) string {
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	if !isLocal(r) {
+	if !isLocalhost(r) {
 		writeJSON(w, http.StatusForbidden, struct {
 			Error string `json:"error"`
 		}{healthForbiddenMessageText})
@@ -414,7 +425,7 @@ func (s *Server) needsSetup() bool {
 }
 
 func (s *Server) handleSetupStatus(w http.ResponseWriter, r *http.Request) {
-	if !isLocal(r) {
+	if !isLocalhost(r) {
 		writeAuthError(w, http.StatusForbidden, "forbidden", "Setup status can only be checked from localhost")
 		return
 	}
@@ -441,7 +452,7 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, http.StatusTooManyRequests, "rate_limited", "Too many setup attempts. Please retry shortly.")
 		return
 	}
-	if !isLocal(r) {
+	if !isLocalhost(r) {
 		writeAuthError(w, http.StatusForbidden, "forbidden", "Server setup can only be performed from localhost")
 		return
 	}

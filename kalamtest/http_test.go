@@ -396,7 +396,8 @@ func TestMiddlewareLimits(t *testing.T) {
 	}
 }
 
-// Health and setup status are localhost-only by socket peer address.
+// Health and setup status are localhost-only: a client on another host is
+// refused (TestLocalhostChecksUseTheClientAddress covers proxies and 127/8).
 func TestLocalhostOnlyEndpoints(t *testing.T) {
 	var ip net.IP
 	addrs, _ := net.InterfaceAddrs()
@@ -423,5 +424,60 @@ func TestLocalhostOnlyEndpoints(t *testing.T) {
 	}
 	if r := doHTTP(t, "GET", s.URL+"/health", "", nil); r.status != 200 {
 		t.Errorf("local health: %d", r.status)
+	}
+}
+
+// The localhost-only endpoints decide "localhost" on the client address
+// after the proxy-header rule (a loopback peer's X-Forwarded-For, else
+// X-Real-IP, unless it claims localhost), matched as the text 127.0.0.1,
+// ::1 or localhost — not on the socket peer, and not all of 127/8
+// (jamals86/KalamDB: backend/crates/kalamdb-api/src/http/health.rs,
+// backend/crates/kalamdb-api/src/http/auth/setup.rs,
+// backend/crates/kalamdb-commons/src/models/connection.rs,
+// backend/crates/kalamdb-auth/src/helpers/ip_extractor.rs).
+func TestLocalhostChecksUseTheClientAddress(t *testing.T) {
+	s := newKT(t, kalamtest.WithRootPassword(""))
+	setupBody := `{"user":"dba1","password":"DbaPass123!","root_password":"RootPass123!"}`
+	for _, tc := range []struct {
+		name  string
+		hdr   map[string]string
+		local bool
+	}{
+		{"loopback peer", nil, true},
+		{"forwarded for an outside address", map[string]string{"X-Forwarded-For": "203.0.113.5, 127.0.0.1"}, false},
+		{"real IP of an outside address", map[string]string{"X-Real-IP": "203.0.113.6"}, false},
+		{"forwarded for localhost (ignored)", map[string]string{"X-Forwarded-For": "127.0.0.1"}, true},
+		{"forwarded for another loopback (ignored)", map[string]string{"X-Forwarded-For": "127.0.0.9", "X-Real-IP": "::1"}, true},
+	} {
+		health := doHTTP(t, "GET", s.URL+"/v1/api/healthcheck", "", tc.hdr)
+		status := doHTTP(t, "GET", s.URL+"/v1/api/auth/status", "", tc.hdr)
+		want := http.StatusForbidden
+		if tc.local {
+			want = http.StatusOK
+		}
+		if health.status != want || status.status != want {
+			t.Errorf("%s: health %d, setup status %d, want %d", tc.name, health.status, status.status, want)
+		}
+		if !tc.local {
+			if r := doHTTP(t, "POST", s.URL+"/v1/api/auth/setup", setupBody, tc.hdr); r.status != http.StatusForbidden {
+				t.Errorf("%s: setup %d %s, want 403", tc.name, r.status, r.body)
+			}
+		}
+	}
+
+	// A peer on 127.0.0.2 is loopback to the rate limiter but not
+	// "localhost" to these endpoints.
+	from2 := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
+	defer from2.CloseIdleConnections()
+	for _, path := range []string{"/v1/api/healthcheck", "/health", "/v1/api/auth/status"} {
+		resp, err := from2.Get(s.URL + path)
+		if err != nil {
+			t.Fatalf("GET %s from 127.0.0.2: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s from 127.0.0.2: %d, want 403", path, resp.StatusCode)
+		}
 	}
 }

@@ -91,17 +91,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	h := r.Header.Get("Authorization")
 	headerAuth := strings.HasPrefix(h, "Bearer ")
 	bearer := strings.TrimPrefix(h, "Bearer ")
-	compress, proto := true, client.Protocol{Serialization: "json", Compression: "gzip"}
-	for _, pair := range strings.Split(r.URL.RawQuery, "&") {
-		switch {
-		case strings.EqualFold(pair, "compress=false"):
-			compress = false
-		case headerAuth && strings.EqualFold(pair, "serialization=msgpack"):
-			proto.Serialization = "msgpack"
-		case headerAuth && strings.EqualFold(pair, "compression=none"):
-			proto.Compression = "none"
-		}
-	}
+	compress, proto := upgradeQuery(r.URL.RawQuery, headerAuth)
 
 	wc := &wsConn{s: s, remote: r.RemoteAddr, compress: compress, protocol: proto,
 		subs: map[string]*subscription{}, done: make(chan struct{}), wake: make(chan struct{}, 1)}
@@ -157,6 +147,32 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	user, drops := wc.userID, wc.drops
 	wc.mu.Unlock()
 	s.log.Info("ws close", "conn", wc.id, "user", user, "drops", drops)
+}
+
+// upgradeQuery reads the upgrade's query string as upstream does, raw
+// (nothing is percent-decoded): the exact pair compress=false, key and
+// value in any case, turns compression off; with header auth only,
+// serialization=msgpack and compression=none set the protocol, their keys
+// matched exactly and their values in any case; everything else is
+// ignored (jamals86/KalamDB: backend/crates/kalamdb-api/src/ws/protocol.rs).
+func upgradeQuery(raw string, headerAuth bool) (compress bool, proto client.Protocol) {
+	compress, proto = true, client.Protocol{Serialization: "json", Compression: "gzip"}
+	for _, pair := range strings.Split(raw, "&") {
+		if strings.EqualFold(pair, "compress=false") {
+			compress = false
+		}
+		key, value, ok := strings.Cut(pair, "=")
+		if !ok || !headerAuth {
+			continue
+		}
+		switch {
+		case key == "serialization" && strings.EqualFold(value, "msgpack"):
+			proto.Serialization = "msgpack"
+		case key == "compression" && strings.EqualFold(value, "none"):
+			proto.Compression = "none"
+		}
+	}
+	return compress, proto
 }
 
 // checkOrigin applies section 3.2's origin policy; it returns the 403

@@ -392,3 +392,28 @@ func TestS10SubscribeBeforeAuth(t *testing.T) {
 	w.send(authMsg(tk.access))
 	w.readType("auth_success")
 }
+
+// The upgrade's serialization and compression keys are matched exactly,
+// their values in any case (split_once('=') then match key in
+// parse_protocol_from_query: jamals86/KalamDB:
+// backend/crates/kalamdb-api/src/ws/protocol.rs).
+func TestUpgradeQueryKeysAreCaseSensitive(t *testing.T) {
+	s := newKT(t)
+	tk := s.login(t, "alice", alicePW)
+	for _, tc := range []struct{ query, serialization, compression string }{
+		{"serialization=MsgPack", "msgpack", "gzip"},
+		{"Serialization=msgpack", "json", "gzip"},
+		{"SERIALIZATION=MSGPACK", "json", "gzip"},
+		{"compression=NONE", "json", "none"},
+		{"Compression=none", "json", "gzip"},
+		{"serialization=msgpack=x&compression=none", "json", "none"},
+	} {
+		w := s.mustDial(t, tc.query, bearer(tk.access))
+		f := w.read()
+		p, _ := f.msg["protocol"].(map[string]any)
+		if f.msg["type"] != "auth_success" || p["serialization"] != tc.serialization || p["compression"] != tc.compression {
+			t.Errorf("?%s: %s, want serialization %s, compression %s", tc.query, f.text, tc.serialization, tc.compression)
+		}
+		_ = w.c.CloseNow()
+	}
+}
