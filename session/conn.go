@@ -282,13 +282,20 @@ func (c *Conn) SetCompression(on bool) error {
 // QueryResult is the answer to Conn.Query (alias of client.QueryResult).
 type QueryResult = client.QueryResult
 
-// Query runs SQL over HTTP with the connection's credentials.
+// Query runs SQL over HTTP with the connection's credentials. A write to a
+// table a subscription watches whole is expected to show up there as
+// changes; when fewer arrive, the subscription's Shortfall says so.
 func (c *Conn) Query(ctx context.Context, sql string, params ...any) (*QueryResult, error) {
 	cl, err := c.client()
 	if err != nil {
 		return nil, err
 	}
-	return cl.Query(ctx, sql, params...)
+	w := c.watchWrites(sql)
+	res, err := cl.Query(ctx, sql, params...)
+	if err == nil {
+		c.expectWrites(w, res)
+	}
+	return res, err
 }
 
 var errClosed = errors.New("connection is closed")

@@ -136,6 +136,7 @@ type SubSnapshot struct {
 	Gaps      []GapWarning
 	History   []SubHistoryEntry // oldest first, at most MaxSubHistory
 	Verified  *Verification     // the last Verify, nil before any; shared, read-only
+	Shortfall *Shortfall        // a statement wrote more rows than changes arrived; cleared by Repair and a clean Verify
 	Err, Code string
 	Since     time.Time // subscribe time
 	Updated   time.Time // last change of any kind
@@ -168,6 +169,11 @@ type liveTable struct {
 	resumes    []resumePoint
 	history    ring[SubHistoryEntry]
 	verifyDue  bool // resumed: verify once ready (WithAutoVerify)
+	// version counts changes to rows; selection caches SubRowsQuery's
+	// selection for one version.
+	version   uint64
+	selection *rowSelection
+	pending   *pendingWrite // a statement's changes still expected (see Shortfall)
 }
 
 func newLiveTable(id, sql string, rowCap int, now time.Time) *liveTable {
@@ -187,9 +193,11 @@ func (t *liveTable) note(kind, detail string, now time.Time) {
 // counters and history.
 func (t *liveTable) reset(now time.Time) {
 	t.rows, t.base = nil, 0
+	t.version++
 	clear(t.byKey)
 	clear(t.evicted)
 	t.unrecorded, t.resumes = 0, nil
+	t.pending, t.snap.Shortfall = nil, nil
 	t.snap.Status, t.snap.Err, t.snap.Code = SubPending, "", ""
 	t.snap.LastSeq, t.snap.BatchNum, t.snap.HasMore = 0, 0, false
 	t.snap.Updated = now
@@ -298,6 +306,7 @@ func (t *liveTable) upsert(r Row, change RowChange, now time.Time) {
 	seq, _ := r.Seq()
 	t.sawSeq(seq)
 	t.snap.Received++
+	t.version++
 	if i, ok := t.byKey[k]; ok {
 		lr := &t.rows[i-t.base]
 		if change == ChangeUpdate {
@@ -355,6 +364,7 @@ func (t *liveTable) markDeleted(old Row, now time.Time) {
 		t.sawSeq(seq)
 	}
 	t.snap.Received++
+	t.version++
 	delete(t.evicted, k)
 	if i, ok := t.byKey[k]; ok {
 		t.rows[i-t.base].Change, t.rows[i-t.base].ChangedAt = ChangeDelete, now
@@ -377,6 +387,7 @@ func (t *liveTable) prune(now time.Time) {
 	if n == len(t.rows) {
 		return
 	}
+	t.version++
 	clear(t.rows[n:])
 	t.rows = t.rows[:n]
 	clear(t.byKey)
@@ -396,6 +407,7 @@ func (t *liveTable) gap(detail string, now time.Time) {
 
 func (t *liveTable) snapshot(now time.Time) SubSnapshot {
 	t.prune(now)
+	t.checkPending(now)
 	s := t.snap
 	s.Rows = len(t.rows)
 	s.Columns = slices.Clone(s.Columns)

@@ -189,6 +189,9 @@ func (c *Conn) Verify(ctx context.Context, id string, o VerifyOptions) (Verifica
 	c.mu.Lock()
 	if c.subs[id] == t {
 		t.snap.Verified = &v
+		if v.Clean() {
+			t.snap.Shortfall = nil
+		}
 		t.note("verify", v.Summary(), v.Finished)
 	}
 	c.mu.Unlock()

@@ -1,0 +1,71 @@
+package session
+
+import (
+	"context"
+	"testing"
+)
+
+// TestShortfallWhenChangesDoNotArrive: a statement run on the connection
+// writes rows to a table a subscription watches whole. When the changes
+// arrive, nothing is said; when they do not (here the server forgot the
+// live query), the subscription reports the shortfall once ShortfallWait
+// has passed, until a clean Verify or a Repair.
+func TestShortfallWhenChangesDoNotArrive(t *testing.T) {
+	e := newEnv(t)
+	verifyTable(t, e, 2)
+	c := e.open("alice", "alice", "alice-pw")
+	id := subscribeItems(t, c, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), verifyDeadline)
+	defer cancel()
+
+	if _, err := c.Query(ctx, "INSERT INTO app.items (id, name, note) VALUES (10, 'a', 'x'), (11, 'b', 'x')"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the two changes", func() bool {
+		s, _ := c.Subscription(id)
+		return s.Inserts == 2
+	}, nil)
+	e.clock.Advance(ShortfallWait)
+	if s, _ := c.Subscription(id); s.Shortfall != nil {
+		t.Fatalf("shortfall reported although every change arrived: %+v", s.Shortfall)
+	}
+
+	if err := c.SendText(ctx, `{"type":"unsubscribe","subscription_id":"items"}`); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the server to forget the live query", func() bool { return len(e.srv.Conns()[0].Subs) == 0 }, nil)
+	if _, err := c.Query(ctx, "UPDATE app.items SET note = 'y' WHERE id >= 10"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.Subscription(id); s.Shortfall != nil {
+		t.Fatalf("shortfall reported before ShortfallWait: %+v", s.Shortfall)
+	}
+	e.clock.Advance(ShortfallWait)
+	s, _ := c.Subscription(id)
+	if f := s.Shortfall; f == nil || f.Rows != 2 || f.Arrived != 0 || !hasHistory(s.History, "shortfall") {
+		t.Fatalf("shortfall %+v, history %+v; want 2 rows written, 0 arrived", f, s.History)
+	}
+	if err := c.Repair(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.Subscription(id); s.Shortfall != nil {
+		t.Errorf("Repair left the shortfall: %+v", s.Shortfall)
+	}
+}
+
+func TestWrittenTable(t *testing.T) {
+	for sql, want := range map[string]string{
+		"INSERT INTO app.t (id) VALUES (1)":                                    "app.t",
+		"insert into app.t(id) values (1); INSERT INTO app.t (id) VALUES (2);": "app.t",
+		"UPDATE app.t SET a = 1":                                               "app.t",
+		"DELETE FROM app.t WHERE id = 1":                                       "app.t",
+		"INSERT INTO a.x (id) VALUES (1); DELETE FROM a.y":                     "",
+		"SELECT * FROM app.t":                                                  "",
+		"INSERT INTO app.t (id) VALUES (1); SELECT 1":                          "",
+	} {
+		got, ok := writtenTable(sql)
+		if got != want || ok != (want != "") {
+			t.Errorf("%q: %q %v, want %q", sql, got, ok, want)
+		}
+	}
+}
