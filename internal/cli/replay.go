@@ -15,6 +15,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/internal/app"
+	"github.com/kalamdash/kalamdash/internal/safetext"
 	"github.com/kalamdash/kalamdash/recording"
 )
 
@@ -92,7 +93,7 @@ func runReplay(ctx context.Context, path string, f replayFlags, stdout, stderr i
 		}
 		return runReplayDashboard(path, rec)
 	}
-	var log io.Writer = stderr
+	var log io.Writer = safetext.NewWriter(stderr) // steps quote recorded types and reasons
 	if f.quiet {
 		log = io.Discard
 	}
@@ -111,12 +112,12 @@ func runReplay(ctx context.Context, path string, f replayFlags, stdout, stderr i
 		hints = append(hints, "--msgpack")
 	}
 	fmt.Fprintf(stdout, "Replaying %s (%d frames, %d sockets, recorded %s from %s) at %s\n",
-		path, len(rec.Frames), rs.Sockets(), rec.Header.StartedAt.Format(time.RFC3339), rec.Header.ServerURL, rs.URL)
+		safetext.Line(path), len(rec.Frames), rs.Sockets(), rec.Header.StartedAt.Format(time.RFC3339), safetext.Line(rec.Header.ServerURL), rs.URL)
 	if len(hints) > 0 {
 		fmt.Fprintf(stdout, "The recorded client connected with %s; connect the same way.\n", strings.Join(hints, " "))
 	}
 	for i, q := range o.Subscribe {
-		fmt.Fprintf(stdout, "Recorded subscription sub-%d: %s\n", i+1, q)
+		fmt.Fprintf(stdout, "Recorded subscription sub-%d: %s\n", i+1, safetext.Line(q))
 	}
 	fmt.Fprintln(stdout, "Ctrl-C stops.")
 	<-ctx.Done()
@@ -140,15 +141,20 @@ func exportHAR(rec *recording.Recording, path string, stdout io.Writer) error {
 }
 
 // listRecording prints the header and one line per frame and event, in
-// file order.
+// file order. Everything it prints comes from the file, so each line goes
+// out through safetext: one line per frame however hostile its fields,
+// with markers for control characters.
 func listRecording(w io.Writer, rec *recording.Recording) {
-	h := rec.Header
-	fmt.Fprintf(w, "kalamdash recording v%d by kalamdash %s: %s, started %s", h.Version, h.ToolVersion, h.ServerURL, h.StartedAt.Format(time.RFC3339))
-	if h.SecretsRevealed {
-		fmt.Fprint(w, " (secrets revealed)")
+	line := func(format string, args ...any) {
+		fmt.Fprintln(w, safetext.Line(fmt.Sprintf(format, args...)))
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "options: auth=%s user=%s no-compress=%v serialization=%s sql=%q subscribe=%q\n",
+	h := rec.Header
+	head := fmt.Sprintf("kalamdash recording v%d by kalamdash %s: %s, started %s", h.Version, h.ToolVersion, h.ServerURL, h.StartedAt.Format(time.RFC3339))
+	if h.SecretsRevealed {
+		head += " (secrets revealed)"
+	}
+	line("%s", head)
+	line("options: auth=%s user=%s no-compress=%v serialization=%s sql=%q subscribe=%q",
 		h.Options.Auth, h.Options.User, h.Options.NoCompress, h.Options.Serialization, h.Options.SQL, h.Options.Subscribe)
 	start := h.StartedAt
 	ev := 0
@@ -156,7 +162,7 @@ func listRecording(w io.Writer, rec *recording.Recording) {
 		for ; ev < len(rec.Events) && rec.Events[ev].FrameIndex <= upTo; ev++ {
 			e := rec.Events[ev]
 			detail := strings.TrimSpace(strings.Join([]string{e.Text, e.Reason, e.Trigger, e.User, e.Error}, " "))
-			fmt.Fprintf(w, "%10s  ** %s %s\n", offset(e.Time, start), e.Event, detail)
+			line("%10s  ** %s %s", offset(e.Time, start), e.Event, detail)
 		}
 	}
 	for i, fr := range rec.Frames {
@@ -179,18 +185,18 @@ func listRecording(w io.Writer, rec *recording.Recording) {
 		if fr.Err != "" {
 			extra += " error: " + fr.Err
 		}
-		fmt.Fprintf(w, "%10s %s %-6s %-6s %-22s %-10s %7d B%s  %s\n", offset(fr.Time, start), arrow, sock, fr.Opcode,
+		line("%10s %s %-6s %-6s %-22s %-10s %7d B%s  %s", offset(fr.Time, start), arrow, sock, fr.Opcode,
 			fr.Type, fr.SubscriptionID, fr.WireSize, extra, preview(fr.Decoded, 120))
 	}
 	printEvents(len(rec.Frames))
 	if e := rec.End; e != nil {
-		fmt.Fprintf(w, "end: %s, %d frames, %d events, %s on the wire, %d dropped by the tap", e.Reason, e.Frames, e.Events, humanBytes(e.WireBytes), e.TapDrops)
+		end := fmt.Sprintf("end: %s, %d frames, %d events, %s on the wire, %d dropped by the tap", e.Reason, e.Frames, e.Events, humanBytes(e.WireBytes), e.TapDrops)
 		if e.Error != "" {
-			fmt.Fprintf(w, ", error: %s", e.Error)
+			end += ", error: " + e.Error
 		}
-		fmt.Fprintln(w)
+		line("%s", end)
 	} else {
-		fmt.Fprintln(w, "end: no trailer (the recording was cut short)")
+		line("end: no trailer (the recording was cut short)")
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/internal/app"
+	"github.com/kalamdash/kalamdash/internal/safetext"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/theme"
@@ -28,21 +29,27 @@ import (
 // Main runs the kalamdash command line with args (without the program
 // name) and returns the process exit code: 0 on success, the code a command
 // chose (see record's exit codes), or 1 for any other error.
-func Main(args []string) int {
+func Main(args []string) int { return run(args, os.Stderr) }
+
+// run is Main printing its error on stderr. An error may quote a server, a
+// file or a command (a refused statement, a close reason), so it is
+// printed through safetext: one line, with markers for control characters.
+func run(args []string, stderr io.Writer) int {
 	cmd := newRootCmd()
 	cmd.SetArgs(args)
-	if err := cmd.Execute(); err != nil {
-		var ec exitCodeError
-		if errors.As(err, &ec) {
-			if ec.err != nil {
-				fmt.Fprintln(os.Stderr, "kalamdash:", ec.err)
-			}
-			return ec.code
-		}
-		fmt.Fprintln(os.Stderr, "kalamdash:", err)
-		return 1
+	err := cmd.Execute()
+	if err == nil {
+		return 0
 	}
-	return 0
+	code := 1
+	var ec exitCodeError
+	if errors.As(err, &ec) {
+		code, err = ec.code, ec.err
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "kalamdash:", safetext.Line(err.Error()))
+	}
+	return code
 }
 
 // rootFlags are the dashboard's command-line flags.
@@ -100,7 +107,10 @@ func runDashboard(cmd *cobra.Command, f rootFlags) error {
 			return fmt.Errorf("open log file: %w", err)
 		}
 		defer lf.Close()
-		logOut = lf
+		// Log lines quote servers and token commands: keep them inert
+		// for whoever reads the file on a terminal.
+		logOut = safetext.NewWriter(lf)
+		log.SetOutput(logOut)
 	} else {
 		log.SetOutput(io.Discard) // the TUI owns the terminal
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kalamdash/kalamdash/client/tokensource"
+	"github.com/kalamdash/kalamdash/internal/safetext"
 	"github.com/kalamdash/kalamdash/session"
 )
 
@@ -123,7 +124,7 @@ func writeTokenText(w io.Writer, ts session.TokenState, now time.Time) error {
 	fmt.Fprintln(&b, notVerified)
 	fmt.Fprintf(&b, "fingerprint  %s\n", ts.Fingerprint)
 	if !ts.Valid {
-		fmt.Fprintf(&b, "error        %s\n", inert(ts.DecodeError))
+		fmt.Fprintf(&b, "error        %s\n", safetext.Line(ts.DecodeError))
 		_, err := w.Write(b.Bytes())
 		return err
 	}
@@ -132,11 +133,11 @@ func writeTokenText(w io.Writer, ts session.TokenState, now time.Time) error {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "header")
 	for _, f := range ts.Header.All {
-		fmt.Fprintf(tw, "  %s\t%s\n", inertName(f.Name), inert(f.Value))
+		fmt.Fprintf(tw, "  %s\t%s\n", inertName(f.Name), safetext.Line(f.Value))
 	}
 	fmt.Fprintln(tw, "claims")
 	for _, f := range ts.Claims.All {
-		line := inert(f.Value)
+		line := safetext.Line(f.Value)
 		if at := claimTime(ts.Claims, f.Name); !at.IsZero() {
 			line += "\t" + at.Format("2006-01-02 15:04:05 MST") + "\t" + relative(at, now)
 		}
@@ -146,7 +147,7 @@ func writeTokenText(w io.Writer, ts session.TokenState, now time.Time) error {
 		return err
 	}
 	for _, p := range ts.Problems {
-		fmt.Fprintf(&b, "problem      %s\n", inert(p))
+		fmt.Fprintf(&b, "problem      %s\n", safetext.Line(p))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
@@ -236,7 +237,7 @@ func writeTokenJSON(w io.Writer, ts session.TokenState, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(w, inertLines(string(b)))
+	_, err = fmt.Fprintln(w, safetext.JSON(string(b)))
 	return err
 }
 

@@ -90,7 +90,11 @@ func TestTokenDecodePrintsHostileClaimsInertly(t *testing.T) {
 	enc := base64.RawURLEncoding.EncodeToString
 	payload := "{\"sub\":\"a\\u001b]0;PWNED\\u0007b\",\"\u202eevil\\u001b[31m\":\"x\u0085y\",\"token_type\":\"refresh\",\"exp\":\"soon\"}"
 	tok := enc([]byte(`{"alg":"HS256"}`)) + "." + enc([]byte(payload)) + ".sig"
-	for _, args := range [][]string{nil, {"--json"}} {
+	for _, c := range []struct {
+		args []string
+		bidi string // the RLO: a marker for people, an escape in JSON
+	}{{nil, "<U+202E>evil"}, {[]string{"--json"}, `\u202eevil`}} {
+		args := c.args
 		out, _, err := runTokenDecode(t, tok, args...)
 		if err != nil {
 			t.Fatalf("%v: %v", args, err)
@@ -98,7 +102,7 @@ func TestTokenDecodePrintsHostileClaimsInertly(t *testing.T) {
 		if strings.ContainsAny(out, "\x1b\x07\u202e\u0085") {
 			t.Errorf("%v: raw control or bidi characters reached the output:\n%q", args, out)
 		}
-		for _, want := range []string{`\u001b]0;PWNED\u0007`, `\u202eevil`, "refresh", `is a string, not a number`} {
+		for _, want := range []string{`\u001b]0;PWNED\u0007`, c.bidi, "refresh", `is a string, not a number`} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%v: output lacks %q:\n%s", args, want, out)
 			}

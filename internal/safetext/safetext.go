@@ -92,6 +92,21 @@ func unsafeRune(r rune) bool {
 // Clean text is one piece, s itself.
 func Pieces(s string, keepNewlines bool) iter.Seq2[string, bool] {
 	return func(yield func(string, bool) bool) {
+		for text, bad := range units(s, keepNewlines) {
+			if bad {
+				text = marker(text)
+			}
+			if !yield(text, bad) {
+				return
+			}
+		}
+	}
+}
+
+// units splits s into runs of safe text (bad false) and single unsafe
+// units (bad true): one control rune, or one byte of invalid UTF-8.
+func units(s string, keepNewlines bool) iter.Seq2[string, bool] {
+	return func(yield func(string, bool) bool) {
 		start := 0
 		for i := 0; i < len(s); {
 			c := s[i]
@@ -99,28 +114,21 @@ func Pieces(s string, keepNewlines bool) iter.Seq2[string, bool] {
 				i++
 				continue
 			}
-			var m string
 			n := 1
-			switch {
-			case c < utf8.RuneSelf:
-				m = asciiMarker(c)
-			default:
-				var r rune
-				r, n = utf8.DecodeRuneInString(s[i:])
-				switch {
-				case r == utf8.RuneError && n == 1:
-					m = byteMarker(c)
-				case unsafeRune(r):
-					m = runeMarker(r)
-				default:
-					i += n
-					continue
+			if c >= utf8.RuneSelf {
+				r, size := utf8.DecodeRuneInString(s[i:])
+				if r != utf8.RuneError || size != 1 {
+					n = size
+					if !unsafeRune(r) {
+						i += n
+						continue
+					}
 				}
 			}
 			if start < i && !yield(s[start:i], false) {
 				return
 			}
-			if !yield(m, true) {
+			if !yield(s[i:i+n], true) {
 				return
 			}
 			i += n
@@ -130,6 +138,15 @@ func Pieces(s string, keepNewlines bool) iter.Seq2[string, bool] {
 			yield(s[start:], false)
 		}
 	}
+}
+
+// marker returns the marker of one unsafe unit (see units).
+func marker(u string) string {
+	if len(u) == 1 {
+		return asciiMarker(u[0])
+	}
+	r, _ := utf8.DecodeRuneInString(u)
+	return fmt.Sprintf("<U+%04X>", r)
 }
 
 // Line returns s on one line with every unsafe character replaced by its
@@ -157,7 +174,7 @@ func replace(s string, keepNewlines bool) string {
 	return string(b)
 }
 
-// asciiMarker is the marker of a C0 control or DEL.
+// asciiMarker is the marker of a C0 control, DEL or an invalid byte.
 func asciiMarker(c byte) string {
 	switch c {
 	case 0x1b:
@@ -178,8 +195,29 @@ func byteMarker(c byte) string {
 	return string([]byte{'\\', 'x', hex[c>>4], hex[c&0xf]})
 }
 
-// runeMarker shows a rune as <U+XXXX>.
-func runeMarker(r rune) string { return fmt.Sprintf("<U+%04X>", r) }
+// JSON makes a JSON document safe to print: every unsafe character but
+// newline becomes a \uXXXX escape, which inside a JSON string means the
+// character itself, so the document stays valid and equal (encoding/json
+// escapes C0 controls itself but writes DEL, C1 controls and bidi controls
+// raw). An invalid byte, which JSON cannot hold, becomes \ufffd.
+func JSON(s string) string {
+	if Text(s) == s {
+		return s
+	}
+	b := make([]byte, 0, len(s)+16)
+	for text, bad := range units(s, true) {
+		if !bad {
+			b = append(b, text...)
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(text)
+		if r == utf8.RuneError && n == 1 {
+			r = utf8.RuneError
+		}
+		b = fmt.Appendf(b, `\u%04x`, r)
+	}
+	return string(b)
+}
 
 // Writer neutralises what is written through it, keeping newlines: for log
 // files and other line-oriented output that may hold outside text. Each

@@ -2,6 +2,7 @@ package safetext_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -166,5 +167,26 @@ func BenchmarkLineHostile(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		sink = safetext.Line(s)
+	}
+}
+
+func TestJSONKeepsDocumentsValidAndEqual(t *testing.T) {
+	in := "{\n  \"body\": \"x\u0085y\u202e\x7f\",\n  \"ok\": \"plain\"\n}"
+	got := safetext.JSON(in)
+	if want := "{\n  \"body\": \"x\\u0085y\\u202e\\u007f\",\n  \"ok\": \"plain\"\n}"; got != want {
+		t.Fatalf("JSON = %q, want %q", got, want)
+	}
+	var a, b map[string]string
+	if err := json.Unmarshal([]byte(in), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(got), &b); err != nil || a["body"] != b["body"] {
+		t.Fatalf("escaped document differs: %v %q %q", err, a["body"], b["body"])
+	}
+	if s := "{\"a\": 1}\n"; safetext.JSON(s) != s {
+		t.Fatalf("clean JSON changed")
+	}
+	if got := safetext.JSON("\xff"); got != `\ufffd` {
+		t.Fatalf("invalid byte: %q", got)
 	}
 }

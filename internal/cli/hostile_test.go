@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The rows of issue 14, written into a server by whoever may write a row:
+// an OSC title change, a clear-screen and a colour change, and a value
+// with a newline and a carriage return.
+const (
+	hostileEscapes = "A\x1b]0;PWNED-TITLE\x07B\x1b[2J\x1b[31mRED"
+	hostileLines   = "line1\nline2\rCR"
+	// What they look like once made safe: one line each, readable.
+	inertEscapes = `A␛]0;PWNED-TITLE\x07B␛[2J␛[31mRED`
+	inertLines   = "line1⏎line2␍CR"
+)
+
+// requireInert fails when out holds a control character other than the
+// newlines that end its lines (and, with cr, the carriage return a
+// progress line redraws with).
+func requireInert(t *testing.T, what, out string, cr bool) {
+	t.Helper()
+	for i, r := range out {
+		if r == '\n' || (cr && r == '\r') {
+			continue
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			t.Fatalf("%s: control %U reached the output at %d:\n%q", what, r, i, out)
+		}
+	}
+}
+
+// TestHeadlessOutputsShowHostileTextInertly records a session whose SQL
+// and rows carry the issue's hostile text, with a recorded frame type and
+// close reason made hostile too (a hostile server chooses them), and
+// checks every headless output: the record progress line, replay --list,
+// the replay server's log, and an error printed by Main.
+func TestHeadlessOutputsShowHostileTextInertly(t *testing.T) {
+	srv := recServer(t)
+	path := filepath.Join(t.TempDir(), "hostile.jsonl")
+	insert := "INSERT INTO app.messages (id, body) VALUES (100, '" + hostileEscapes + "'), (101, '" + hostileLines + "')"
+	_, stderr, err := record(t, recordFlags{conn: connFlags{url: srv.URL, user: "alice", passwordStdin: true, noCompress: true}, out: path,
+		sql: []string{insert}, subscribe: []string{"SELECT * FROM app.messages"}, duration: 300 * time.Millisecond, progress: "always"}, recAlicePW+"\n")
+	if err != nil {
+		t.Fatalf("record: %v\n%s", err, stderr)
+	}
+	requireInert(t, "record --progress", stderr, true)
+	srv.Close()
+
+	// A hostile server also names its messages and closes: put the text
+	// into a recorded frame's type and subscription and a close reason.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	hostileFrame := -1
+	for i, l := range lines {
+		var rec map[string]any
+		if json.Unmarshal([]byte(l), &rec) != nil || rec["type"] != "subscription_ack" {
+			continue
+		}
+		rec["type"], rec["subscription_id"] = hostileEscapes, hostileLines
+		b, _ := json.Marshal(rec)
+		lines[i], hostileFrame = string(b), i
+	}
+	if hostileFrame < 0 {
+		t.Fatalf("no subscription_ack in the recording:\n%s", data)
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var list bytes.Buffer
+	if err := runReplay(recCtx(t), path, replayFlags{list: true}, &list, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	out := list.String()
+	requireInert(t, "replay --list", out, false)
+	// The statement event and the frame show the text on one line each.
+	var sqlLine, frameLine string
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.Contains(l, "** sql"):
+			sqlLine = l
+		case strings.Contains(l, inertEscapes):
+			frameLine = l
+		}
+	}
+	if !strings.Contains(sqlLine, inertEscapes) || !strings.Contains(sqlLine, inertLines) {
+		t.Errorf("the sql event does not show both values inertly on one line: %q\n%s", sqlLine, out)
+	}
+	if !strings.Contains(frameLine, inertLines) {
+		t.Errorf("the hostile frame does not show its type and subscription on one line: %q\n%s", frameLine, out)
+	}
+	// The rows themselves arrive JSON-escaped in the payload preview.
+	if !strings.Contains(out, `line1\nline2\rCR`) {
+		t.Errorf("the rows are not in the payload previews:\n%s", out)
+	}
+
+	// Main prints a command's error inertly: here the path it could not
+	// open, which holds an escape sequence.
+	var errOut bytes.Buffer
+	bad := filepath.Join(t.TempDir(), "x\x1b]0;PWNED\x07.jsonl")
+	if code := run([]string{"replay", "--list", bad}, &errOut); code != 1 {
+		t.Fatalf("exit code %d, want 1 (%s)", code, errOut.String())
+	}
+	requireInert(t, "Main's error", errOut.String(), false)
+	if !strings.Contains(errOut.String(), `x␛]0;PWNED\x07.jsonl`) {
+		t.Fatalf("the error does not show the path with markers: %q", errOut.String())
+	}
+}
