@@ -21,14 +21,29 @@ type tmuxSession struct {
 
 func startTmux(t *testing.T, w, h int, args ...string) *tmuxSession {
 	t.Helper()
+	dir, bin := buildForTmux(t)
+	return startTmuxWith(t, dir, bin, w, h, nil, args...)
+}
+
+// buildForTmux builds the binary into a new directory, skipping the test
+// when tmux is missing.
+func buildForTmux(t *testing.T) (dir, bin string) {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("SKIPPED: tmux is not installed; the end-to-end dashboard test needs it (apt-get install tmux)")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "kalamdash")
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "kalamdash")
 	if out, err := exec.Command("go", "build", "-o", bin, "../..").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return dir, bin
+}
+
+// startTmuxWith runs bin with args in tmux, with env (NAME=value) added to
+// its environment.
+func startTmuxWith(t *testing.T, dir, bin string, w, h int, env []string, args ...string) *tmuxSession {
+	t.Helper()
 	conf := filepath.Join(dir, "tmux.conf")
 	os.WriteFile(conf, []byte("set -g default-terminal tmux-256color\nset -g escape-time 0\nset -g status off\nset -g remain-on-exit on\n"), 0o600)
 	s := &tmuxSession{t: t, sock: filepath.Join(dir, "sock"), dir: dir}
@@ -36,7 +51,8 @@ func startTmux(t *testing.T, w, h int, args ...string) *tmuxSession {
 	// #{pane_dead_status} empty for a while).
 	cmd := append([]string{"sh", "-c", `"$@"; echo $? > "$0"`, filepath.Join(dir, "status"), bin}, args...)
 	tmuxArgs := append([]string{"-S", s.sock, "-f", conf, "new-session", "-d", "-s", "app",
-		"-x", itoa(w), "-y", itoa(h), "-e", "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "-e", "NO_COLOR="}, cmd...)
+		"-x", itoa(w), "-y", itoa(h), "-e", "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "-e", "NO_COLOR="}, envArgs(env)...)
+	tmuxArgs = append(tmuxArgs, cmd...)
 	if out, err := exec.Command("tmux", tmuxArgs...).CombinedOutput(); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
@@ -45,6 +61,33 @@ func startTmux(t *testing.T, w, h int, args ...string) *tmuxSession {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func envArgs(env []string) []string {
+	var out []string
+	for _, e := range env {
+		out = append(out, "-e", e)
+	}
+	return out
+}
+
+// screenANSI is the screen with its colours and attributes as SGR
+// sequences (capture-pane -e).
+func (s *tmuxSession) screenANSI() string {
+	out, err := exec.Command("tmux", "-S", s.sock, "capture-pane", "-p", "-e", "-t", "app").Output()
+	if err != nil {
+		s.t.Fatalf("capture-pane -e: %v", err)
+	}
+	return string(out)
+}
+
+// paneTitle is the title the program set (OSC 0/2), as tmux keeps it.
+func (s *tmuxSession) paneTitle() string {
+	out, err := exec.Command("tmux", "-S", s.sock, "display-message", "-p", "-t", "app", "#{pane_title}").Output()
+	if err != nil {
+		s.t.Fatalf("display-message: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
 
 func (s *tmuxSession) screen() string {
 	out, err := exec.Command("tmux", "-S", s.sock, "capture-pane", "-p", "-t", "app").Output()

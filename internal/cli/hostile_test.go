@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 // The rows of issue 14, written into a server by whoever may write a row:
@@ -117,3 +122,105 @@ func TestHeadlessOutputsShowHostileTextInertly(t *testing.T) {
 		t.Fatalf("the error does not show the path with markers: %q", errOut.String())
 	}
 }
+
+// TestDashboardHostileRowsEndToEnd runs `kalamdash serve`, writes the
+// issue's rows into a table, and opens the real dashboard on it in tmux:
+// subscribed in the Data view and selected in the SQL console, each row
+// shows on one line with its escapes as markers, the rest of the screen
+// keeps its colours (no SGR 31 anywhere), the window title stays the
+// dashboard's, and the log file holds no control character either.
+func TestDashboardHostileRowsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SKIPPED in -short: builds the binary and drives it in tmux")
+	}
+	dir, bin := buildForTmux(t)
+	url := startServe(t, bin, "--user", "alice:hostile-pw:dba")
+	ctx := recCtx(t)
+	c, err := client.Connect(ctx, url, client.WithAuth(client.Basic("alice", "hostile-pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"CREATE NAMESPACE app", "CREATE TABLE app.t (id BIGINT PRIMARY KEY, body TEXT) WITH (TYPE = 'USER')"} {
+		if _, err := c.Query(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := c.Query(ctx, "INSERT INTO app.t (id, body) VALUES (1, $1), (2, $2)", hostileEscapes, hostileLines); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+
+	logFile := filepath.Join(dir, "dash.log")
+	s := startTmuxWith(t, dir, bin, 120, 36, []string{"KALAMDB_PASSWORD=hostile-pw"}, "--url", url, "--user", "alice", "--log", logFile)
+	s.waitText(30*time.Second, "server URL", "enter connect")
+	s.keys("Enter")
+	s.waitText(30*time.Second, "● connected")
+	s.keys("3")
+	s.waitText(10*time.Second, "Subscriptions")
+	s.keys("s", "C-u")
+	s.keys("-l", "SELECT * FROM app.t")
+	s.keys("Enter")
+	s.waitText(30*time.Second, inertEscapes, inertLines)
+	s.keys("Enter")
+	s.keys("-l", "SELECT * FROM app.t")
+	s.keys("Enter")
+	scr := s.waitFor("the rows in the SQL console too", 30*time.Second, func(scr string) bool {
+		return strings.Count(scr, inertEscapes) == 2 && strings.Count(scr, inertLines) == 2
+	})
+	for _, l := range strings.Split(scr, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "line2") || strings.HasPrefix(strings.TrimSpace(l), "CR") {
+			t.Fatalf("a value split its row:\n%s", scr)
+		}
+	}
+	ansi := s.screenANSI()
+	if strings.Contains(ansi, "\x1b[31m") || strings.Contains(ansi, ";31m") {
+		t.Fatalf("the row's SGR 31 reached the terminal:\n%q", ansi)
+	}
+	if title := s.paneTitle(); strings.Contains(title, "PWNED") || !strings.Contains(title, "kalamdash") {
+		t.Fatalf("window title %q", title)
+	}
+	s.keys("q")
+	waitCLI(t, "kalamdash to exit", func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "status"))
+		return err == nil && len(b) > 0
+	})
+	if b, err := os.ReadFile(logFile); err == nil {
+		requireInert(t, "log file", string(b), false)
+	}
+}
+
+// startServe runs `kalamdash serve` on a free port with args and returns
+// its URL; the server stops with the test.
+func startServe(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := serveURLRE.FindString(sc.Text()); m != "" {
+				urls <- m
+				break
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case u := <-urls:
+		return u
+	case <-time.After(30 * time.Second):
+		t.Fatal("kalamdash serve printed no URL")
+	}
+	return ""
+}
+
+var serveURLRE = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
