@@ -65,6 +65,32 @@ func (v Verification) Summary() string {
 		v.Missing.Summary(), v.Extra.Summary(), v.Values.Summary(), v.ServerRows, v.LiveRows)
 }
 
+// VerifyPart is one kind of difference of a Verification, titled for
+// people.
+type VerifyPart struct {
+	Title string
+	Set   DiffSet
+	// Counted is false for rows that changed during the check: they are
+	// not differences.
+	Counted bool
+}
+
+// Parts lists the kinds of difference in the order to show them.
+func (v Verification) Parts() []VerifyPart {
+	return []VerifyPart{
+		{"missing from the live view", v.Missing, true},
+		{"no longer on the server", v.Extra, true},
+		{"with other values", v.Values, true},
+		{"changed during the check (not counted)", v.Changed, false},
+	}
+}
+
+// Counts says what was compared, in words.
+func (v Verification) Counts() string {
+	return fmt.Sprintf("server rows %d, live rows %d, received %d, evicted by the row cap %d, pages %d",
+		v.ServerRows, v.LiveRows, v.Received, v.Evicted, v.Pages)
+}
+
 // Causes lists each cause found, with its explanation, most frequent first.
 func (v Verification) Causes() []string {
 	counts := map[Cause]int{}

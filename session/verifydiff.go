@@ -96,6 +96,62 @@ type RowDiff struct {
 	Cause     Cause
 }
 
+// Describe is one line about the row for people: key, _seq on each side,
+// and the differing values (or the row). It is outside text: sanitise it
+// before it reaches a terminal.
+func (d RowDiff) Describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "key %s", d.Key)
+	if d.ServerSeq != 0 {
+		fmt.Fprintf(&b, " server _seq %d", d.ServerSeq)
+	}
+	if d.LiveSeq != 0 {
+		fmt.Fprintf(&b, " live _seq %d", d.LiveSeq)
+	}
+	switch d.Kind {
+	case DiffValues:
+		for _, col := range d.Columns {
+			fmt.Fprintf(&b, "; %s: server %s, live %s", col, displayValue(d.Server[col]), displayValue(d.Live[col]))
+		}
+	case DiffMissing:
+		b.WriteString(": " + rowSummary(d.Server))
+	case DiffExtra:
+		b.WriteString(": " + rowSummary(d.Live))
+	}
+	if d.Cause != "" {
+		fmt.Fprintf(&b, " [%s]", d.Cause)
+	}
+	return b.String()
+}
+
+func displayValue(v any) string {
+	if v == nil {
+		return "NULL"
+	}
+	return fmt.Sprint(v)
+}
+
+// rowSummary renders a row as col=value pairs by column name, system
+// columns left out, at most 120 characters.
+func rowSummary(r Row) string {
+	cols := make([]string, 0, len(r))
+	for c := range r {
+		if !strings.HasPrefix(c, "_") {
+			cols = append(cols, c)
+		}
+	}
+	slices.Sort(cols)
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = c + "=" + displayValue(r[c])
+	}
+	s := []rune(strings.Join(parts, " "))
+	if len(s) > 120 {
+		s = append(s[:119], '…')
+	}
+	return string(s)
+}
+
 // DiffSet counts the differences of one kind and keeps the first few.
 type DiffSet struct {
 	Count   int

@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -181,20 +179,11 @@ func writeVerification(w io.Writer, v session.Verification) {
 		verdict = "MISMATCH"
 	}
 	fmt.Fprintf(w, "%s %s: %s\n", v.SubID, safetext.Line(v.SQL), verdict)
-	fmt.Fprintf(w, "  server rows %d, live rows %d, received %d, evicted by the row cap %d, pages %d\n",
-		v.ServerRows, v.LiveRows, v.Received, v.Evicted, v.Pages)
-	for _, part := range []struct {
-		what string
-		set  session.DiffSet
-	}{
-		{"missing from the live view", v.Missing},
-		{"no longer on the server", v.Extra},
-		{"with other values", v.Values},
-		{"changed during the check (not counted)", v.Changed},
-	} {
-		fmt.Fprintf(w, "  %s: %s\n", part.what, safetext.Line(part.set.Summary()))
-		for _, d := range part.set.Samples {
-			fmt.Fprintf(w, "    %s\n", describeDiff(d))
+	fmt.Fprintf(w, "  %s\n", v.Counts())
+	for _, part := range v.Parts() {
+		fmt.Fprintf(w, "  %s: %s\n", part.Title, safetext.Line(part.Set.Summary()))
+		for _, d := range part.Set.Samples {
+			fmt.Fprintf(w, "    %s\n", safetext.Line(d.Describe()))
 		}
 	}
 	if v.Unsure > 0 {
@@ -206,58 +195,4 @@ func writeVerification(w io.Writer, v session.Verification) {
 	for _, c := range v.Causes() {
 		fmt.Fprintf(w, "  cause %s\n", safetext.Line(c))
 	}
-}
-
-// describeDiff is one line about one differing row.
-func describeDiff(d session.RowDiff) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "key %s", safetext.Line(d.Key))
-	if d.ServerSeq != 0 {
-		fmt.Fprintf(&b, " server _seq %d", d.ServerSeq)
-	}
-	if d.LiveSeq != 0 {
-		fmt.Fprintf(&b, " live _seq %d", d.LiveSeq)
-	}
-	switch d.Kind {
-	case session.DiffValues:
-		for _, col := range d.Columns {
-			fmt.Fprintf(&b, "; %s: server %s, live %s", safetext.Line(col), safetext.Line(valueString(d.Server[col])), safetext.Line(valueString(d.Live[col])))
-		}
-	case session.DiffMissing:
-		b.WriteString(": " + safetext.Line(rowString(d.Server)))
-	case session.DiffExtra:
-		b.WriteString(": " + safetext.Line(rowString(d.Live)))
-	}
-	if d.Cause != "" {
-		fmt.Fprintf(&b, " [%s]", d.Cause)
-	}
-	return b.String()
-}
-
-func valueString(v any) string {
-	if v == nil {
-		return "NULL"
-	}
-	return fmt.Sprint(v)
-}
-
-// rowString renders a row as col=value pairs by column name, system
-// columns left out, at most 120 characters.
-func rowString(r session.Row) string {
-	cols := make([]string, 0, len(r))
-	for c := range r {
-		if !strings.HasPrefix(c, "_") {
-			cols = append(cols, c)
-		}
-	}
-	slices.Sort(cols)
-	parts := make([]string, len(cols))
-	for i, c := range cols {
-		parts[i] = c + "=" + valueString(r[c])
-	}
-	s := []rune(strings.Join(parts, " "))
-	if len(s) > 120 {
-		s = append(s[:119], '…')
-	}
-	return string(s)
 }
