@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/safetext"
 	"github.com/kalamdash/kalamdash/internal/app"
 	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/session"
@@ -206,6 +207,12 @@ func runRecord(ctx context.Context, f recordFlags, stdin io.Reader, stdout, stde
 		}
 		defer file.Close()
 		out = file
+	} else if isTerminal(stdout) {
+		// JSON on a terminal: the encoder writes C1 and bidi controls
+		// raw, so they go out as JSON escapes (same document).
+		tw := safetext.NewJSONWriter(stdout)
+		defer tw.Flush()
+		out = tw
 	}
 	var harBuf bytes.Buffer
 	dst := out

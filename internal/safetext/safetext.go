@@ -220,19 +220,61 @@ func JSON(s string) string {
 }
 
 // Writer neutralises what is written through it, keeping newlines: for log
-// files and other line-oriented output that may hold outside text. Each
-// Write is treated on its own (loggers write whole lines), so a character
-// split across two writes shows as \xNN markers rather than passing raw.
-type Writer struct{ w io.Writer }
+// files, listings and other line-oriented output that may hold outside
+// text. A character cut in two by the writes is put together again before
+// it is judged.
+type Writer struct {
+	w    io.Writer
+	json bool
+	tail []byte // the start of a character cut off at the end of a Write
+}
 
-// NewWriter returns a Writer writing to w.
+// NewWriter returns a Writer that writes markers (see Text).
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
-// Write writes p with every unsafe character but '\n' replaced by its
-// marker. It reports len(p) on success, as io.Writer requires.
+// NewJSONWriter returns a Writer for a JSON stream (JSON Lines, a HAR
+// document) shown on a terminal: it writes JSON escapes (see JSON), so the
+// stream stays valid and equal.
+func NewJSONWriter(w io.Writer) *Writer { return &Writer{w: w, json: true} }
+
+// Write writes p made safe. It reports len(p) on success, as io.Writer
+// requires, holding back the bytes of a character p ends inside of.
 func (w *Writer) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(w.w, Text(string(p))); err != nil {
+	buf := append(w.tail, p...)
+	cut := len(buf)
+	for i := len(buf) - 1; i >= 0 && i >= len(buf)-utf8.UTFMax+1; i-- {
+		if buf[i]&0xc0 != 0x80 { // the last character's first byte
+			if !utf8.FullRune(buf[i:]) {
+				cut = i
+			}
+			break
+		}
+	}
+	if err := w.write(buf[:cut]); err != nil {
 		return 0, err
 	}
+	w.tail = append([]byte(nil), buf[cut:]...)
 	return len(p), nil
+}
+
+// Flush writes the bytes held back by Write (a character that never got
+// its end shows as \xNN markers).
+func (w *Writer) Flush() error {
+	b := w.tail
+	w.tail = nil
+	return w.write(b)
+}
+
+func (w *Writer) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	s := string(b)
+	if w.json {
+		s = JSON(s)
+	} else {
+		s = Text(s)
+	}
+	_, err := io.WriteString(w.w, s)
+	return err
 }

@@ -190,3 +190,27 @@ func TestJSONKeepsDocumentsValidAndEqual(t *testing.T) {
 		t.Fatalf("invalid byte: %q", got)
 	}
 }
+
+func TestWriterJoinsCharactersSplitAcrossWrites(t *testing.T) {
+	var b bytes.Buffer
+	w := safetext.NewJSONWriter(&b)
+	in := []byte("{\"a\":\"日\u202e\"}\n")
+	for i := range in { // one byte per write: every character is cut
+		if _, err := w.Write(in[i : i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "{\"a\":\"日\\u202e\"}\n"; got != want {
+		t.Fatalf("wrote %q, want %q", got, want)
+	}
+	b.Reset()
+	w = safetext.NewWriter(&b)
+	w.Write([]byte("cut \xe6\x97"))
+	w.Flush()
+	if got := b.String(); got != `cut \xe6\x97` {
+		t.Fatalf("a character never finished: %q", got)
+	}
+}
