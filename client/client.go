@@ -42,9 +42,10 @@ type Client struct {
 	st counters
 
 	mu        sync.Mutex
-	auth      Auth    // credentials in use for HTTP and the next dial (never Basic)
-	authed    bool    // auth was resolved (or set by Login/RefreshToken) at least once
-	tokens    *Tokens // last tokens obtained by this client
+	auth      Auth       // credentials in use for HTTP and the next dial (never Basic)
+	swap      *tokenSwap // a token standing in for the provider's answer (SwapToken)
+	authed    bool       // auth was resolved (or set by Login/RefreshToken) at least once
+	tokens    *Tokens    // last tokens obtained by this client
 	state     ConnState
 	conn      *wsConn
 	connIDs   uint64
@@ -118,7 +119,8 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 
 	trigger := "connect"
-	if _, _, err := c.resolveAuth(ctx, trigger); err != nil {
+	auth, _, err := c.resolveAuth(ctx, trigger)
+	if err != nil {
 		// A lazy client may start while the server is down: it resolves
 		// again before the first request or socket. Anything else (wrong
 		// password, broken provider) fails now.
@@ -134,7 +136,7 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error
 	if !o.lazy {
 		c.setState(StateConnecting)
 		c.emit(ConnectingEvent{Time: c.now(), Attempt: 1, URL: c.wsURL()})
-		first, err = c.dial(ctx)
+		first, err = c.dial(ctx, auth)
 		if err != nil {
 			c.cancel()
 			c.closeChannels()

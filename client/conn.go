@@ -64,11 +64,10 @@ func (c *Client) wsURLFor(compress bool) string {
 	return u.String()
 }
 
-// dial opens, authenticates and registers a socket with the credentials
-// in use; the caller resolved them just before.
-func (c *Client) dial(ctx context.Context) (*wsConn, error) {
+// dial opens and authenticates a socket with auth, the credentials the
+// caller resolved just before (resolveAuth).
+func (c *Client) dial(ctx context.Context, auth Auth) (*wsConn, error) {
 	c.mu.Lock()
-	auth := c.auth
 	c.connIDs++
 	id := c.connIDs
 	c.mu.Unlock()

@@ -4,8 +4,8 @@ import "time"
 
 // Event is a connection lifecycle event delivered on Client.Events. The
 // concrete types are ConnectingEvent, ConnectedEvent, AuthRefreshedEvent,
-// DisconnectedEvent, ReconnectScheduledEvent, ErrorEvent and
-// ProviderCalledEvent.
+// DisconnectedEvent, ReconnectScheduledEvent, ErrorEvent,
+// ProviderCalledEvent and SwapUsedEvent.
 //
 // Events are emitted by the connection supervisor goroutine (connecting,
 // connected, disconnected, reconnect scheduled, provider called), by the
@@ -70,6 +70,16 @@ type ErrorEvent struct {
 	Time        time.Time
 	Err         error
 	Recoverable bool
+	Attempt     int // the connection attempt this error ended (as in ConnectingEvent), 0 for other errors
+}
+
+// SwapUsedEvent: a swapped token (SwapToken) stood in for the auth
+// provider's answer.
+type SwapUsedEvent struct {
+	Time        time.Time
+	Trigger     string // "connect", "reconnect", "refresh-auth", "token-expired"
+	Fingerprint string // Auth.Fingerprint of the swapped token
+	Ended       bool   // this use ended a once-only swap
 }
 
 // ProviderCalledEvent: the AuthProvider ran (once per call, retries
@@ -90,6 +100,7 @@ func (DisconnectedEvent) isEvent()       {}
 func (ReconnectScheduledEvent) isEvent() {}
 func (ErrorEvent) isEvent()              {}
 func (ProviderCalledEvent) isEvent()     {}
+func (SwapUsedEvent) isEvent()           {}
 
 // ConnState is the state of the client's WebSocket.
 type ConnState uint8

@@ -210,7 +210,7 @@ func (c *Client) RefreshToken(ctx context.Context, refreshToken string) (*Tokens
 
 func (c *Client) swapTokens(t *Tokens) {
 	c.mu.Lock()
-	c.auth = JWT(t.AccessToken)
+	c.setAuthLocked(JWT(t.AccessToken))
 	c.authed = true
 	c.tokens = t
 	c.mu.Unlock()

@@ -88,8 +88,12 @@ func safeProvide(ctx context.Context, p AuthProvider) (a Auth, err error) {
 
 // resolveAuth asks the provider (if any) for credentials, exchanges Basic
 // for a JWT via login, and makes the result the credentials in use.
-// Without a provider it returns the credentials already in use.
+// Without a provider it returns the credentials already in use; during a
+// token swap, the swapped token (SwapToken).
 func (c *Client) resolveAuth(ctx context.Context, trigger string) (Auth, *Tokens, error) {
+	if a, ok := c.swappedAuth(trigger); ok {
+		return a, nil, nil
+	}
 	if c.o.provider == nil {
 		c.mu.Lock()
 		a := c.auth
@@ -109,7 +113,7 @@ func (c *Client) resolveAuth(ctx context.Context, trigger string) (Auth, *Tokens
 		a = JWT(toks.AccessToken)
 	}
 	c.mu.Lock()
-	c.auth = a
+	c.setAuthLocked(a)
 	c.authed = true
 	if toks != nil {
 		c.tokens = toks

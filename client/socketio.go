@@ -78,25 +78,25 @@ func (wc *wsConn) send(ctx context.Context, msg any) error {
 
 // write sends b as one text frame and taps it (redacted) with its message
 // type and subscription id; composed marks a frame the user wrote by hand
-// (SendText).
+// (SendText). The frame is tapped before it is written, so the server's
+// answer, tapped by the read loop, can never precede it in the tap; a
+// failed write is the caller's error (and the socket's end), not the
+// frame's.
 func (wc *wsConn) write(ctx context.Context, b []byte, typ, sid string, composed bool) error {
+	c := wc.c
+	red := redactJSON(b, c.o.revealSecrets)
+	c.tapFrame(Frame{Direction: Outbound, Opcode: OpText, Encoding: EncJSON, Type: typ, SubscriptionID: sid,
+		Wire: red, WireSize: len(b), Decoded: red, DecodedSize: len(b), ConnID: wc.id, Composed: composed})
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// No lock of ours is held across the write: coder/websocket
 	// serialises concurrent writers itself.
-	err := wc.ws.Write(wctx, websocket.MessageText, b)
-	c := wc.c
-	red := redactJSON(b, c.o.revealSecrets)
-	f := Frame{Direction: Outbound, Opcode: OpText, Encoding: EncJSON, Type: typ, SubscriptionID: sid,
-		Wire: red, WireSize: len(b), Decoded: red, DecodedSize: len(b), ConnID: wc.id, Composed: composed}
-	if err != nil {
-		f.Err = err.Error()
-	} else {
-		c.st.framesOut.Add(1)
-		c.st.wireOut.Add(uint64(len(b)))
+	if err := wc.ws.Write(wctx, websocket.MessageText, b); err != nil {
+		return err
 	}
-	c.tapFrame(f)
-	return err
+	c.st.framesOut.Add(1)
+	c.st.wireOut.Add(uint64(len(b)))
+	return nil
 }
 
 func (c *Client) tapControl(id uint64, dir Direction, op Opcode, payload []byte) {

@@ -65,9 +65,9 @@ func (c *Client) supervise(first *wsConn) {
 		if c.everConnected() {
 			trigger = "reconnect"
 		}
-		var err error
-		if _, _, err = c.resolveAuth(c.ctx, trigger); err == nil {
-			conn, err = c.dial(c.ctx)
+		auth, _, err := c.resolveAuth(c.ctx, trigger)
+		if err == nil {
+			conn, err = c.dial(c.ctx, auth)
 		}
 		if err != nil {
 			if c.ctx.Err() != nil {
@@ -76,7 +76,7 @@ func (c *Client) supervise(first *wsConn) {
 			c.setLastErr(err)
 			holdOff = retryAfterOf(err)
 			giveUp := c.o.reconnectAttempts > 0 && attempt >= c.o.reconnectAttempts
-			c.emit(ErrorEvent{Time: c.now(), Err: err, Recoverable: !giveUp})
+			c.emit(ErrorEvent{Time: c.now(), Err: err, Recoverable: !giveUp, Attempt: attempt})
 			if giveUp {
 				c.mu.Lock()
 				c.want = false

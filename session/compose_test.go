@@ -69,9 +69,15 @@ func TestComposedMalformedFrameClosesWith1011AndRecovers(t *testing.T) {
 	if !strings.Contains(sawClose.CloseReason, "Invalid message: unknown variant `hello`") {
 		t.Errorf("close reason %q does not say why", sawClose.CloseReason)
 	}
-	sent, ok := findFrame(c, Filter{Direction: Outbound}, func(en Entry) bool { return en.Composed })
-	if !ok || sent.Type != "hello" || string(sent.Wire) != `{"type":"hello","note":"composed by hand"}` || sent.ConnID != first {
-		t.Errorf("composed frame in the log: %+v (found %v)", sent, ok)
+	// The frame log is fed by its own pump: wait for the frame, not the event.
+	var sent Entry
+	eventually(t, "the composed frame in the log", func() bool {
+		var ok bool
+		sent, ok = findFrame(c, Filter{Direction: Outbound}, func(en Entry) bool { return en.Composed })
+		return ok
+	})
+	if sent.Type != "hello" || string(sent.Wire) != `{"type":"hello","note":"composed by hand"}` || sent.ConnID != first {
+		t.Errorf("composed frame in the log: %+v", sent)
 	}
 	eventually(t, "the server's 1011 close logged after the composed frame", func() bool {
 		_, ok := findFrame(c, Filter{Direction: Inbound, Opcodes: []Opcode{OpClose}}, func(en Entry) bool {

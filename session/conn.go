@@ -46,6 +46,7 @@ type Conn struct {
 	pendingLogin     bool         // …and it returned a password (so a login follows)
 	pendingStart     time.Time    // client time the provider call started
 	pasted           *tokenHolder // jwt mode: the token SetToken replaces
+	swap             *TokenSwap   // active token swap (SwapToken), nil when none
 	spareRefresh     string       // refresh token from the token cache, until the client holds one
 	lastRefresh      time.Time
 	rotID            int
@@ -145,6 +146,10 @@ func (c *Conn) Snapshot() ConnSnapshot {
 		Stats:       c.sampler.stats(counters),
 		Log:         ls,
 		Compression: c.compression, Serialization: c.serial, Embedded: c.embedded,
+	}
+	if c.swap != nil {
+		sw := *c.swap
+		s.Swap = &sw
 	}
 	if url == "" {
 		s.URL = c.profile.URL

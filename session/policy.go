@@ -186,6 +186,8 @@ const (
 	TriggerUnauthorized                    // a request got 401 and the client refreshed
 	TriggerProvider                        // the client called its auth provider for another reason
 	TriggerRetry                           // a retry after a failed refresh
+	TriggerSwap                            // the user swapped a token in (Conn.SwapToken)
+	TriggerSwapCleared                     // the user ended a token swap (Conn.ClearSwap)
 )
 
 // String returns the trigger's lowercase name.
@@ -205,6 +207,10 @@ func (t Trigger) String() string {
 		return "provider"
 	case TriggerRetry:
 		return "retry"
+	case TriggerSwap:
+		return "swap"
+	case TriggerSwapCleared:
+		return "swap cleared"
 	}
 	return "?"
 }
@@ -245,6 +251,9 @@ const (
 	MethodProvider
 	// MethodClient marks refreshes the client did by itself (reconnect, 401).
 	MethodClient
+	// MethodSwap marks credentials that came from a token swap instead of
+	// the provider (Conn.SwapToken).
+	MethodSwap
 )
 
 // String returns the method's name.
@@ -256,6 +265,8 @@ func (m RefreshMethod) String() string {
 		return "provider"
 	case MethodClient:
 		return "client"
+	case MethodSwap:
+		return "swap"
 	}
 	return "auto"
 }

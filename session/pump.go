@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
@@ -172,15 +173,24 @@ func (c *Conn) handle(ev client.Event) {
 
 	case client.ConnectedEvent:
 		c.syncTokens()
-		access, _ := c.Client().Credentials()
+		cl := c.Client()
+		socketToken := cl.SocketToken()
+		if Fingerprint(socketToken) != e.TokenFingerprint {
+			// The socket is gone already; the credentials in use are the
+			// best guess (they differ only after a once-only swap).
+			socketToken, _ = cl.Credentials()
+		}
 		c.mu.Lock()
-		c.socket = DecodeToken(access)
+		c.socket = DecodeToken(socketToken)
 		d := StateDetail{Attempt: c.detail.Attempt, User: e.User, Role: e.Role, ConnID: e.ConnID, Resumed: e.Resumed,
 			Compression: e.Protocol.Compression, Serialization: e.Protocol.Serialization}
 		sev := c.setStateLocked(StateConnected, d)
 		pr := c.pendingReconnect
 		c.pendingReconnect = nil
-		if pr != nil {
+		if pr != nil && pr.Method == MethodSwap {
+			pr.NewFingerprint = e.TokenFingerprint
+			pr.Answer = fmt.Sprintf("auth_success as %s (%s)", e.User, e.Role)
+		} else if pr != nil {
 			pr.NewExpiry, pr.NewFingerprint = c.access.Claims.ExpiresAt, c.access.Fingerprint
 			// Latency: from asking for credentials to the authenticated
 			// socket (provider, login, dial, auth), on the client's clock.
@@ -192,7 +202,7 @@ func (c *Conn) handle(ev client.Event) {
 		c.m.emit(sev)
 		// A password provider logged in again: a rotation. The same pasted
 		// JWT handed out again is not.
-		if pr != nil && (pr.NewFingerprint != pr.OldFingerprint || c.pendingLogin) {
+		if pr != nil && (pr.NewFingerprint != pr.OldFingerprint || c.pendingLogin || pr.Method == MethodSwap) {
 			c.recordExternal(*pr)
 		}
 
@@ -225,6 +235,17 @@ func (c *Conn) handle(ev client.Event) {
 		c.m.emit(sev)
 
 	case client.ErrorEvent:
+		if e.Attempt > 0 {
+			// A failed connection attempt: the state says why until the
+			// next attempt succeeds.
+			c.mu.Lock()
+			d := c.detail
+			d.Err, d.Hint = errText(e.Err), client.Hint(e.Err)
+			sev := c.setStateLocked(c.state, d)
+			c.mu.Unlock()
+			c.m.emit(sev)
+			c.swapAttemptFailed(e.Err)
+		}
 		level := NoticeWarn
 		if !e.Recoverable {
 			level = NoticeError
@@ -247,6 +268,9 @@ func (c *Conn) handle(ev client.Event) {
 			r.Err, r.Hint, r.NewFingerprint = errText(e.Err), client.Hint(e.Err), ""
 		}
 		c.recordExternal(r)
+
+	case client.SwapUsedEvent:
+		c.swapUsed(e)
 
 	case client.ProviderCalledEvent:
 		call := ProviderCall{Time: now, Duration: e.Duration, Kind: e.Kind.String(), Fingerprint: e.Fingerprint, Err: errText(e.Err)}

@@ -22,6 +22,9 @@ type Rotation struct {
 	Unchanged       bool   // succeeded but the access token is the same (e.g. a pasted JWT asked again)
 	Err             string // empty on success; secrets never appear here
 	Hint            string // what to try next when Err is set
+	// Answer is what the server said to a socket authenticating with a
+	// swapped token ("auth_success as bob (dba)"), or what a swap did.
+	Answer string
 }
 
 // OK reports whether the refresh succeeded.

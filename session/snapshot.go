@@ -23,6 +23,9 @@ type ConnSnapshot struct {
 	// SocketOutlivedToken: the socket is open although the token it
 	// authenticated with is past exp+Leeway.
 	SocketOutlivedToken bool
+	// Swap is the active token swap, nil when the provider's credentials
+	// are in use.
+	Swap *TokenSwap
 
 	Policy        RefreshPolicy
 	Method        RefreshMethod
