@@ -100,6 +100,8 @@ func isEventsMsg(msg tea.Msg) bool {
 	return t != nil && t.Kind() == reflect.Slice && t.Elem() == reflect.TypeFor[ui.Event]()
 }
 
+// uiConn is the backend's one connection: read-only (ui.Conn alone), as
+// the benchmarks only page frames.
 type uiConn struct{ b *UIBackend }
 
 func (c uiConn) ID() string { return ConnID }
@@ -112,19 +114,4 @@ func (c uiConn) Snapshot() ui.Snapshot {
 
 func (c uiConn) Frames() ui.FrameSource { return app.FrameSource{Log: c.b.Log} }
 
-var errBench = errors.New("not available in the benchmark backend")
-
-func (uiConn) RefreshAuth(context.Context) error     { return errBench }
-func (uiConn) UseRefreshToken(context.Context) error { return errBench }
-func (uiConn) SetPolicy(string) error                { return errBench }
-func (uiConn) SetCompression(bool) error             { return errBench }
-func (uiConn) Reconnect(context.Context) error       { return errBench }
-func (uiConn) Query(context.Context, string) (ui.QueryResult, error) {
-	return ui.QueryResult{}, errBench
-}
-func (uiConn) Subscribe(context.Context, string, ui.SubOptions) (string, error) { return "", errBench }
-func (uiConn) Unsubscribe(context.Context, string) error                        { return errBench }
-func (uiConn) ExpireToken(context.Context) error                                { return errBench }
-func (uiConn) DropSocket(context.Context) error                                 { return errBench }
-func (uiConn) SetRevealSecrets(bool)                                            {}
-func (uiConn) Close() error                                                     { return nil }
+func (uiConn) Close() error { return nil }

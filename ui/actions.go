@@ -73,13 +73,21 @@ func exportTarget(words []string) (format, path string) {
 }
 
 func (m *Model) tokenAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
-	k := m.tokenKeys
-	c := t.conn
+	k := t.can.tokenKeys(m.tokenKeys)
+	if what, ok := pressedDisabled(msg, k.Refresh, k.UseRefresh, k.Policy, k.Longer, k.Shorter, k.Reconnect); ok {
+		m.unavailable(what, false)
+		return nil
+	}
+	if what, ok := pressedDisabled(msg, k.Expire, k.Drop); ok {
+		m.unavailable(what, true)
+		return nil
+	}
+	c, ctl, faults := t.conn, t.can.controls, t.can.faults
 	switch {
 	case key.Matches(msg, k.Refresh):
-		return actionCmd(c, "refreshAuth", func(ctx context.Context) error { return c.RefreshAuth(ctx) })
+		return actionCmd(c, "refreshAuth", func(ctx context.Context) error { return ctl.RefreshAuth(ctx) })
 	case key.Matches(msg, k.UseRefresh):
-		return actionCmd(c, "refresh-token rotation", func(ctx context.Context) error { return c.UseRefreshToken(ctx) })
+		return actionCmd(c, "refresh-token rotation", func(ctx context.Context) error { return ctl.UseRefreshToken(ctx) })
 	case key.Matches(msg, k.Policy):
 		return m.setPolicy(t, policySpec(nextPolicy(t.snap.Policy)))
 	case key.Matches(msg, k.Longer):
@@ -87,27 +95,20 @@ func (m *Model) tokenAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Shorter):
 		return m.setPolicy(t, policySpec(stepInterval(t.snap.Policy, -1)))
 	case key.Matches(msg, k.Reconnect):
-		return actionCmd(c, "reconnect", func(ctx context.Context) error { return c.Reconnect(ctx) })
+		return actionCmd(c, "reconnect", func(ctx context.Context) error { return ctl.Reconnect(ctx) })
 	case key.Matches(msg, k.Expire):
-		if !t.snap.Demo {
-			m.say(true, "expire works only against the embedded demo server")
-			return nil
-		}
-		return actionCmd(c, "expire every issued token on the demo server (the open socket stays authenticated; X drops it)", func(ctx context.Context) error { return c.ExpireToken(ctx) })
+		return actionCmd(c, "expire every issued token on the demo server (the open socket stays authenticated; X drops it)", func(ctx context.Context) error { return faults.ExpireToken(ctx) })
 	case key.Matches(msg, k.Drop):
-		if !t.snap.Demo {
-			m.say(true, "drop works only against the embedded demo server")
-			return nil
-		}
-		return actionCmd(c, "drop socket", func(ctx context.Context) error { return c.DropSocket(ctx) })
+		return actionCmd(c, "drop socket", func(ctx context.Context) error { return faults.DropSocket(ctx) })
 	}
 	return nil
 }
 
-// setPolicy changes the refresh policy to spec (see Conn.SetPolicy); the
-// connection parses it, so the palette accepts exactly what profiles do.
+// setPolicy changes the refresh policy to spec (see Controls.SetPolicy);
+// the connection parses it, so the palette accepts exactly what profiles
+// do. The caller checked that the connection has Controls.
 func (m *Model) setPolicy(t *tab, spec string) tea.Cmd {
-	if err := t.conn.SetPolicy(spec); err != nil {
+	if err := t.can.controls.SetPolicy(spec); err != nil {
 		m.say(true, "policy: %v", err)
 		return nil
 	}
@@ -116,13 +117,15 @@ func (m *Model) setPolicy(t *tab, spec string) tea.Cmd {
 	return nil
 }
 
+// toggleCompression reconnects with compression switched; the caller
+// checked that the connection has Controls.
 func (m *Model) toggleCompression(t *tab) tea.Cmd {
 	disable := !t.snap.NoCompress
-	c := t.conn
+	c, ctl := t.conn, t.can.controls
 	what := "reconnect with compress=false"
 	if !disable {
 		what = "reconnect with gzip"
 	}
 	m.say(false, "%s…", what)
-	return actionCmd(c, what, func(context.Context) error { return c.SetCompression(disable) })
+	return actionCmd(c, what, func(context.Context) error { return ctl.SetCompression(disable) })
 }

@@ -6,9 +6,10 @@ import (
 )
 
 // This file declares what the dashboard needs from the layer below it
-// (package session, adapted in main). The UI never imports client: it sees
-// plain values and a handful of control calls, so tests drive it with a stub
-// and main adapts the real session.Manager.
+// (package session, adapted by internal/app). The UI imports no project
+// package but theme: it sees plain values and a handful of control calls,
+// so tests drive it with a stub and internal/app adapts the real
+// session.Manager and recordings.
 
 // Backend opens connections and delivers their events.
 type Backend interface {
@@ -23,7 +24,12 @@ type Backend interface {
 	Events() <-chan Event
 }
 
-// Conn is one open connection (a tab).
+// Conn is one open connection (a tab). Every connection can be looked at:
+// its identity, state and frames. What else it can do is declared by the
+// optional interfaces below (Controls, SQL, Faults): the UI asks for them
+// with a type assertion and disables the keys, help entries and commands
+// of what a connection lacks, so a recording offers no refresh and only the
+// embedded demo server offers fault keys.
 type Conn interface {
 	// ID names the connection; events carry it.
 	ID() string
@@ -32,10 +38,14 @@ type Conn interface {
 	Snapshot() Snapshot
 	// Frames pages through the frame log.
 	Frames() FrameSource
+	// Close ends the connection; it may send a close frame, so the UI
+	// calls it from a command.
+	Close() error
+}
 
-	// The calls below may block on the network; the UI runs them in
-	// commands, never in Update.
-
+// Controls drive a live connection's credentials and socket. The calls may
+// block on the network; the UI runs them in commands, never in Update.
+type Controls interface {
 	RefreshAuth(ctx context.Context) error     // ask the auth provider again
 	UseRefreshToken(ctx context.Context) error // rotate via the refresh token
 	// SetPolicy changes the refresh policy to spec, written in the policy
@@ -44,16 +54,20 @@ type Conn interface {
 	SetPolicy(spec string) error
 	SetCompression(disabled bool) error  // reconnect with/without compress=false
 	Reconnect(ctx context.Context) error // drop and reconnect now
+}
+
+// SQL runs statements and live queries on a connection (the Data view's
+// console and subscriptions). The calls block on the network.
+type SQL interface {
 	Query(ctx context.Context, sql string) (QueryResult, error)
 	Subscribe(ctx context.Context, sql string, opts SubOptions) (string, error)
 	Unsubscribe(ctx context.Context, id string) error
-	// ExpireToken and DropSocket are fault controls of the embedded demo
-	// server (Snapshot.Demo); they return an error elsewhere.
-	ExpireToken(ctx context.Context) error
-	DropSocket(ctx context.Context) error
-	// SetRevealSecrets asks the connection to stop redacting new frames.
-	SetRevealSecrets(reveal bool)
-	Close() error
+}
+
+// Faults are the fault controls of the embedded demo server.
+type Faults interface {
+	ExpireToken(ctx context.Context) error // expire every token the server issued
+	DropSocket(ctx context.Context) error  // drop the live socket without a close frame
 }
 
 // FrameSource pages through a connection's bounded frame log. Page returns
@@ -165,7 +179,7 @@ type Snapshot struct {
 	URL           string
 	User          string
 	Role          string
-	Demo          bool   // the embedded demo server: fault keys are enabled
+	Demo          bool   // the embedded demo server (the DEMO SERVER badge)
 	State         string // connecting, connected, reconnecting, disconnected, closed
 	ReconnectAt   time.Time
 	Attempt       int

@@ -113,22 +113,22 @@ func actionCmd(c Conn, what string, fn func(ctx context.Context) error) tea.Cmd 
 	}
 }
 
-func queryCmd(c Conn, sql string) tea.Cmd {
-	id := c.ID()
+// queryCmd runs one console statement on connection id.
+func queryCmd(id string, q SQL, sql string) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
 		defer cancel()
-		res, err := c.Query(ctx, sql)
+		res, err := q.Query(ctx, sql)
 		return queryMsg{connID: id, res: res, err: err}
 	}
 }
 
-func subscribeCmd(c Conn, sql string, o SubOptions) tea.Cmd {
-	id := c.ID()
+// subscribeCmd starts one live query on connection id.
+func subscribeCmd(id string, q SQL, sql string, o SubOptions) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
 		defer cancel()
-		sid, err := c.Subscribe(ctx, sql, o)
+		sid, err := q.Subscribe(ctx, sql, o)
 		return subscribedMsg{connID: id, id: sid, err: err}
 	}
 }

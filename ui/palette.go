@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -60,7 +61,16 @@ func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
 		m.say(true, "no connection: %q needs one (press n to connect)", name)
 		return m, nil
 	}
-	c := t.conn
+	c, ctl, sq, faults := t.conn, t.can.controls, t.can.sql, t.can.faults
+	switch {
+	case ctl == nil && slices.Contains([]string{"refresh", "refresh-token", "reconnect", "policy", "compress"}, name),
+		sq == nil && slices.Contains([]string{"sql", "sub", "subscribe", "unsub", "unsubscribe"}, name):
+		m.unavailable(":"+name, false)
+		return m, nil
+	case faults == nil && (name == "expire" || name == "drop"):
+		m.unavailable(":"+name, true)
+		return m, nil
+	}
 	switch name {
 	case "frames":
 		t.view = viewFrames
@@ -69,15 +79,15 @@ func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
 	case "data":
 		t.view = viewData
 	case "refresh":
-		return m, actionCmd(c, "refreshAuth", func(ctx context.Context) error { return c.RefreshAuth(ctx) })
+		return m, actionCmd(c, "refreshAuth", func(ctx context.Context) error { return ctl.RefreshAuth(ctx) })
 	case "refresh-token":
-		return m, actionCmd(c, "refresh-token rotation", func(ctx context.Context) error { return c.UseRefreshToken(ctx) })
+		return m, actionCmd(c, "refresh-token rotation", func(ctx context.Context) error { return ctl.UseRefreshToken(ctx) })
 	case "reconnect":
-		return m, actionCmd(c, "reconnect", func(ctx context.Context) error { return c.Reconnect(ctx) })
+		return m, actionCmd(c, "reconnect", func(ctx context.Context) error { return ctl.Reconnect(ctx) })
 	case "expire":
-		return m, actionCmd(c, "expire token (server side)", func(ctx context.Context) error { return c.ExpireToken(ctx) })
+		return m, actionCmd(c, "expire token (server side)", func(ctx context.Context) error { return faults.ExpireToken(ctx) })
 	case "drop":
-		return m, actionCmd(c, "drop socket", func(ctx context.Context) error { return c.DropSocket(ctx) })
+		return m, actionCmd(c, "drop socket", func(ctx context.Context) error { return faults.DropSocket(ctx) })
 	case "policy":
 		return m, m.setPolicy(t, arg)
 	case "compress":
@@ -89,18 +99,17 @@ func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
 		return m, m.toggleCompression(t)
 	case "reveal", "hide":
 		t.reveal = name == "reveal"
-		c.SetRevealSecrets(t.reveal)
 		m.syncDetail()
 	case "sql":
 		t.view = viewData
 		t.data.running, t.data.resultSQL = true, arg
-		return m, queryCmd(c, arg)
+		return m, queryCmd(c.ID(), sq, arg)
 	case "sub", "subscribe":
 		t.view = viewData
 		sql, o := parseSubOptions(arg)
-		return m, subscribeCmd(c, sql, o)
+		return m, subscribeCmd(c.ID(), sq, sql, o)
 	case "unsub", "unsubscribe":
-		return m, actionCmd(c, "unsubscribe "+arg, func(ctx context.Context) error { return c.Unsubscribe(ctx, arg) })
+		return m, actionCmd(c, "unsubscribe "+arg, func(ctx context.Context) error { return sq.Unsubscribe(ctx, arg) })
 	case "filter", "regex":
 		t.view = viewFrames
 		t.insp.filter.Text, t.insp.filter.Regex = arg, name == "regex"

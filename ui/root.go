@@ -43,6 +43,7 @@ const (
 // tab is one connection and the UI state that belongs to it.
 type tab struct {
 	conn   Conn
+	can    capabilities // what conn can do beyond being looked at
 	snap   Snapshot
 	insp   inspector
 	det    detail
@@ -298,7 +299,8 @@ func (m Model) handleOpened(msg openedMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
-	t := &tab{conn: msg.conn, insp: newInspector(*m.st), det: newDetail(), data: newDataPanel(*m.st)}
+	t := &tab{conn: msg.conn, can: capabilitiesOf(msg.conn), insp: newInspector(*m.st), det: newDetail(), data: newDataPanel(*m.st)}
+	t.data.keys = t.can.dataKeys(t.data.keys)
 	t.snap = msg.conn.Snapshot()
 	if t.snap.Name == "" {
 		t.snap.Name = msg.req.Name
@@ -438,10 +440,15 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, m.keys.NextFocus), key.Matches(msg, m.keys.PrevFocus):
 			m.cycleFocus()
 		case key.Matches(msg, m.keys.Compression):
+			if t.can.controls == nil {
+				m.unavailable(m.keys.Compression.Help().Desc, false)
+				return m, nil
+			}
 			return m, m.toggleCompression(t)
 		case key.Matches(msg, m.keys.Reveal):
+			// Display only: frames are captured redacted unless
+			// kalamdash runs with --reveal-secrets.
 			t.reveal = !t.reveal
-			t.conn.SetRevealSecrets(t.reveal)
 			if t.reveal {
 				m.say(false, "secrets shown on this tab (ctrl+r hides them); frames are captured redacted unless kalamdash runs with --reveal-secrets")
 			} else {
@@ -483,12 +490,20 @@ func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case viewToken:
 		return m, m.tokenAction(t, msg)
 	case viewData:
+		if what, ok := pressedDisabled(msg, t.data.keys.SQL, t.data.keys.Subscribe, t.data.keys.Unsubscribe); ok && !t.data.editing {
+			m.unavailable(what, false)
+			return m, nil
+		}
 		_, cmd, req := t.data.Update(msg, t.snap.Subs)
 		if req != nil {
-			if req.subscribe {
-				return m, subscribeCmd(t.conn, req.sql, req.opts)
+			if t.can.sql == nil {
+				m.unavailable("sql console", false)
+				return m, nil
 			}
-			return m, queryCmd(t.conn, req.sql)
+			if req.subscribe {
+				return m, subscribeCmd(t.conn.ID(), t.can.sql, req.sql, req.opts)
+			}
+			return m, queryCmd(t.conn.ID(), t.can.sql, req.sql)
 		}
 		if cmd == nil && !t.data.editing && key.Matches(msg, t.data.keys.Frames) && len(t.snap.Subs) > 0 {
 			// Jump to the frames of the selected subscription.
@@ -501,7 +516,7 @@ func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		if cmd == nil && key.Matches(msg, t.data.keys.Unsubscribe) && len(t.snap.Subs) > 0 {
 			id := t.snap.Subs[clamp(t.data.sel, 0, len(t.snap.Subs)-1)].ID
-			return m, actionCmd(t.conn, "unsubscribe "+id, func(ctx context.Context) error { return t.conn.Unsubscribe(ctx, id) })
+			return m, actionCmd(t.conn, "unsubscribe "+id, func(ctx context.Context) error { return t.can.sql.Unsubscribe(ctx, id) })
 		}
 		return m, cmd
 	}
@@ -517,7 +532,8 @@ func (m *Model) cycleFocus() {
 	case viewFrames:
 		t.focus = 1 - t.focus
 	case viewData:
-		if !t.data.editing {
+		// tab opens the SQL console, where the connection has one.
+		if !t.data.editing && t.can.sql != nil {
 			t.data.edit(false, "")
 		}
 	}

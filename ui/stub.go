@@ -24,6 +24,7 @@ type stubBackend struct {
 	openErr  error
 	profiles []Profile
 	now      func() time.Time
+	readOnly bool // Open returns connections with no optional interface, like a recording's
 }
 
 func newStubBackend(now func() time.Time) *stubBackend {
@@ -39,6 +40,9 @@ func (b *stubBackend) Open(_ context.Context, req LoginRequest) (Conn, error) {
 	}
 	c := newStubConn(fmt.Sprintf("c%d", len(b.conns)+1), req, b.now)
 	b.conns = append(b.conns, c)
+	if b.readOnly {
+		return readOnlyConn{c}, nil
+	}
 	return c, nil
 }
 
@@ -62,7 +66,6 @@ type stubConn struct {
 	log     *stubLog
 	now     func() time.Time
 	closed  bool
-	reveal  bool
 	refresh int
 }
 
@@ -264,8 +267,16 @@ func (c *stubConn) DropSocket(context.Context) error {
 	return nil
 }
 
-func (c *stubConn) SetRevealSecrets(r bool) { c.reveal = r }
-func (c *stubConn) Close() error            { c.closed = true; return nil }
+func (c *stubConn) Close() error { c.closed = true; return nil }
+
+// readOnlyConn offers only what every Conn has, hiding stubConn's
+// optional interfaces.
+type readOnlyConn struct{ c *stubConn }
+
+func (r readOnlyConn) ID() string          { return r.c.ID() }
+func (r readOnlyConn) Snapshot() Snapshot  { return r.c.Snapshot() }
+func (r readOnlyConn) Frames() FrameSource { return r.c.Frames() }
+func (r readOnlyConn) Close() error        { return r.c.Close() }
 
 // stubLog is a simple FrameSource: unfiltered access is O(1), filtered
 // access scans (fine for tests; the session's log keeps indexes).

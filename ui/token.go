@@ -243,11 +243,12 @@ func tokenViewAt(st theme.Styles, s Snapshot, c tokenClock, keys TokenKeyMap, wi
 		lines = append(lines, "  "+truncate(kv("source", t.Source), width-2))
 	}
 	lines = append(lines, "  "+pol)
-	hint := []string{bindHelp(st, keys.Refresh), bindHelp(st, keys.UseRefresh), bindHelp(st, keys.Policy), bindHelp(st, keys.Longer), bindHelp(st, keys.Reconnect)}
-	lines = append(lines, "  "+joinFit(hint, st.HelpSep.Render(" • "), width-2))
-	if s.Demo {
-		demo := []string{st.Muted.Render("demo server:"), bindHelp(st, keys.Expire), bindHelp(st, keys.Drop)}
-		lines = append(lines, "  "+joinFit(demo, " ", width-2))
+	// Key hints for what the connection can do (disabled keys are left out).
+	if hint := bindHelps(st, keys.Refresh, keys.UseRefresh, keys.Policy, keys.Longer, keys.Reconnect); len(hint) > 0 {
+		lines = append(lines, "  "+joinFit(hint, st.HelpSep.Render(" • "), width-2))
+	}
+	if faults := bindHelps(st, keys.Expire, keys.Drop); len(faults) > 0 {
+		lines = append(lines, "  "+joinFit(append([]string{st.Muted.Render("demo server:")}, faults...), " ", width-2))
 	}
 	lines = append(lines, "")
 	// The connection block only shows when the rotation history (and the
@@ -305,6 +306,9 @@ func t2s(p Policy) string {
 	case "periodic":
 		return "periodic every " + p.Interval.String()
 	case "before-expiry":
+		if share, ok := strings.CutPrefix(p.Spec, "before "); ok && strings.HasSuffix(share, "%") {
+			return "before expiry (at " + share + " of its life: lead " + p.Interval.String() + ")"
+		}
 		return "before expiry (lead " + p.Interval.String() + ")"
 	case "":
 		return "manual"
@@ -316,6 +320,17 @@ func t2s(p Policy) string {
 func bindHelp(st theme.Styles, b key.Binding) string {
 	h := b.Help()
 	return st.HelpKey.Render(h.Key) + " " + st.HelpDesc.Render(h.Desc)
+}
+
+// bindHelps renders the enabled bindings of bs (bindHelp).
+func bindHelps(st theme.Styles, bs ...key.Binding) []string {
+	var out []string
+	for _, b := range bs {
+		if b.Enabled() {
+			out = append(out, bindHelp(st, b))
+		}
+	}
+	return out
 }
 
 // joinFit joins parts with sep while they fit in width.

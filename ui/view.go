@@ -201,9 +201,10 @@ func (m *Model) footer(t *tab, noticeOn bool) string {
 	return fit(m.help.ShortHelpView(m.shortHelp(t)), m.width)
 }
 
-// shortHelp returns the footer bindings for the focused panel.
+// shortHelp returns the footer bindings for the focused panel (help
+// leaves out the disabled ones: what the connection lacks).
 func (m *Model) shortHelp(t *tab) []key.Binding {
-	g := m.keys
+	g := t.can.globalKeys(m.keys)
 	switch t.view {
 	case viewFrames:
 		if t.insp.editing {
@@ -220,12 +221,8 @@ func (m *Model) shortHelp(t *tab) []key.Binding {
 		k := t.insp.keys
 		return []key.Binding{g.Help, g.ViewToken, k.Filter, k.Pause, k.Direction, k.Class, k.Detail, g.Compression, k.Copy, k.Export, g.Palette, g.Quit}
 	case viewToken:
-		k := m.tokenKeys
-		b := []key.Binding{g.Help, g.ViewFrames, k.Refresh, k.UseRefresh, k.Policy, k.Longer}
-		if t.snap.Demo {
-			b = append(b, k.Expire, k.Drop)
-		}
-		return append(b, g.Compression, g.Quit)
+		k := t.can.tokenKeys(m.tokenKeys)
+		return []key.Binding{g.Help, g.ViewFrames, k.Refresh, k.UseRefresh, k.Policy, k.Longer, k.Expire, k.Drop, g.Compression, g.Quit}
 	case viewData:
 		if t.data.editing {
 			return []key.Binding{
@@ -242,15 +239,11 @@ func (m *Model) shortHelp(t *tab) []key.Binding {
 
 // fullHelp renders every binding, grouped, for ? .
 func (m *Model) fullHelp(t *tab, height int) string {
-	g := m.keys
+	g := t.can.globalKeys(m.keys)
 	k := t.insp.keys
 	d := t.det.keys
-	tk := m.tokenKeys
+	tk := t.can.tokenKeys(m.tokenKeys)
 	dk := t.data.keys
-	if !t.snap.Demo {
-		tk.Expire.SetEnabled(false)
-		tk.Drop.SetEnabled(false)
-	}
 	groups := [][]key.Binding{
 		{g.ViewFrames, g.ViewToken, g.ViewData, g.NextFocus, g.NextTab, g.PrevTab, g.NewConn, g.Palette, g.Compression, g.Reveal, g.Help, g.Quit},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Pause, k.Filter, k.ClearFilter, k.Direction, k.Class, k.Detail, k.Copy, k.Export},

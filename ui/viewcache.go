@@ -91,7 +91,7 @@ type footerKey struct {
 	// short help: which panel has the keys
 	view, focus              int
 	inspEditing, dataEditing bool
-	demo                     bool
+	can                      capKey
 }
 
 func (m *Model) cachedFooter(t *tab) string {
@@ -107,7 +107,7 @@ func (m *Model) cachedFooter(t *tab) string {
 		k.kind, k.text, k.hint = footerDown, s.LastError, s.Hint
 	default:
 		k.kind = footerHelp
-		k.view, k.focus, k.inspEditing, k.dataEditing, k.demo = t.view, t.focus, t.insp.editing, t.data.editing, t.snap.Demo
+		k.view, k.focus, k.inspEditing, k.dataEditing, k.can = t.view, t.focus, t.insp.editing, t.data.editing, t.can.key()
 	}
 	if v, ok := m.rc.footer.get(k); ok {
 		return v
@@ -121,7 +121,7 @@ func (m *Model) cachedFooter(t *tab) string {
 type helpKey struct {
 	stID          uint64
 	width, height int
-	demo          bool
+	can           capKey
 }
 
 // panesKey is the frames view: the list and the detail pane (compared by
@@ -138,7 +138,7 @@ type panesKey struct {
 func (m *Model) cachedBody(t *tab) (body string, fitted bool) {
 	l := m.layout()
 	if m.showHelp {
-		k := helpKey{stID: m.stID, width: m.width, height: l.bodyH, demo: t.snap.Demo}
+		k := helpKey{stID: m.stID, width: m.width, height: l.bodyH, can: t.can.key()}
 		if v, ok := m.rc.help.get(k); ok {
 			return v, false
 		}
@@ -186,6 +186,7 @@ type tokenKey struct {
 	stID          uint64
 	width, height int
 	clock         tokenClock
+	can           capKey // which key hints show
 }
 
 // tokenCache is the last token view and the snapshot it showed (a deep
@@ -207,12 +208,12 @@ func (m *Model) cachedTokenView(t *tab, height int) string {
 	s := t.snap
 	s.Subs = nil
 	s.Stats.FramesPerSec, s.Stats.BytesPerSec = nil, nil
-	k := tokenKey{stID: m.stID, width: m.width, height: height, clock: tokenClockOf(s, m.now(), m.width)}
+	k := tokenKey{stID: m.stID, width: m.width, height: height, clock: tokenClockOf(s, m.now(), m.width), can: t.can.key()}
 	c := &m.rc.token
 	if c.ok && c.key == k && reflect.DeepEqual(c.snap, s) {
 		return c.val
 	}
-	v := tokenViewAt(*m.st, s, k.clock, m.tokenKeys, m.width, height)
+	v := tokenViewAt(*m.st, s, k.clock, t.can.tokenKeys(m.tokenKeys), m.width, height)
 	s.Rotations, s.Providers = slices.Clone(s.Rotations), slices.Clone(s.Providers)
 	*c = tokenCache{ok: true, key: k, snap: s, val: v}
 	return v

@@ -128,7 +128,11 @@ func (b *Backend) Open(ctx context.Context, req ui.LoginRequest) (ui.Conn, error
 			}
 		}
 	}
-	return &conn{c: c, b: b, demo: demo}, nil
+	live := &conn{c: c, mgr: b.mgr}
+	if demo {
+		return demoConn{conn: live, srv: b.demo}, nil
+	}
+	return live, nil
 }
 
 func (b *Backend) uniqueName(name string) string {

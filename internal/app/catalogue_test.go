@@ -168,7 +168,7 @@ func catTokens(t *testing.T, srv *kalamtest.Server) *client.Tokens {
 
 // openCat logs in to url with the catalogue's password and returns the
 // live connection.
-func openCat(t *testing.T, b *Backend, url string) ui.Conn {
+func openCat(t *testing.T, b *Backend, url string) liveConn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -178,7 +178,14 @@ func openCat(t *testing.T, b *Backend, url string) ui.Conn {
 	if err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
-	return c
+	lc, ok := c.(liveConn)
+	if !ok {
+		t.Fatalf("a live connection (%T) lacks controls or SQL", c)
+	}
+	if _, ok := c.(ui.Faults); ok {
+		t.Fatalf("a connection to %s offers the demo server's fault controls", url)
+	}
+	return lc
 }
 
 // nextNotice waits for the next footer notice (a session NoticeEvent as

@@ -8,16 +8,40 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
 
-// conn implements ui.Conn over a session.Conn.
+// conn implements ui.Conn, ui.Controls and ui.SQL over a session.Conn: a
+// live connection.
 type conn struct {
-	c    *session.Conn
-	b    *Backend
-	demo bool
+	c   *session.Conn
+	mgr *session.Manager
+}
+
+// demoConn is a live connection to the embedded demo server, which adds
+// its fault controls (ui.Faults).
+type demoConn struct {
+	*conn
+	srv *kalamtest.Server
+}
+
+// ExpireToken implements ui.Faults.
+func (c demoConn) ExpireToken(context.Context) error {
+	if c.srv.ExpireTokens() == 0 {
+		return errors.New("the demo server had no tokens to expire")
+	}
+	return nil
+}
+
+// DropSocket implements ui.Faults.
+func (c demoConn) DropSocket(context.Context) error {
+	if c.srv.DropAll() == 0 {
+		return errors.New("the demo server had no open socket to drop")
+	}
+	return nil
 }
 
 func (c *conn) ID() string { return c.c.Name() }
@@ -26,7 +50,7 @@ func (c *conn) Frames() ui.FrameSource {
 	return FrameSource{Log: c.c.Log(), URL: p.URL, Options: recording.Options{Auth: string(p.Mode()), User: p.User,
 		NoCompress: p.NoCompress, Serialization: p.Serialization}}
 }
-func (c *conn) Close() error { return c.b.mgr.Close(c.c.Name()) }
+func (c *conn) Close() error { return c.mgr.Close(c.c.Name()) }
 
 func (c *conn) RefreshAuth(ctx context.Context) error {
 	_, err := c.c.Refresh(ctx)
@@ -51,30 +75,6 @@ func (c *conn) SetPolicy(spec string) error {
 
 func (c *conn) SetCompression(disabled bool) error  { return c.c.SetCompression(!disabled) }
 func (c *conn) Reconnect(ctx context.Context) error { return c.c.Reconnect(ctx) }
-
-// SetRevealSecrets only affects display: the client redacts its tapped
-// copies unless kalamdash runs with --reveal-secrets.
-func (c *conn) SetRevealSecrets(bool) {}
-
-func (c *conn) ExpireToken(context.Context) error {
-	if !c.demo {
-		return errors.New("only the embedded demo server can expire tokens")
-	}
-	if n := c.b.demo.ExpireTokens(); n == 0 {
-		return errors.New("the demo server had no tokens to expire")
-	}
-	return nil
-}
-
-func (c *conn) DropSocket(context.Context) error {
-	if !c.demo {
-		return errors.New("only the embedded demo server can drop sockets")
-	}
-	if n := c.b.demo.DropAll(); n == 0 {
-		return errors.New("the demo server had no open socket to drop")
-	}
-	return nil
-}
 
 func (c *conn) Query(ctx context.Context, sql string) (ui.QueryResult, error) {
 	r, err := c.c.Query(ctx, sql)

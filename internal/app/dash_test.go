@@ -33,7 +33,21 @@ func newDemoBackend(t *testing.T) (*Backend, *kalamtest.Server) {
 	return b, srv
 }
 
-func openDemo(t *testing.T, b *Backend, srv *kalamtest.Server, req ui.LoginRequest) ui.Conn {
+// liveConn is what every live connection offers: all but the faults.
+type liveConn interface {
+	ui.Conn
+	ui.Controls
+	ui.SQL
+}
+
+// demoConnection is what a connection to the embedded demo server offers:
+// everything.
+type demoConnection interface {
+	liveConn
+	ui.Faults
+}
+
+func openDemo(t *testing.T, b *Backend, srv *kalamtest.Server, req ui.LoginRequest) demoConnection {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -44,7 +58,11 @@ func openDemo(t *testing.T, b *Backend, srv *kalamtest.Server, req ui.LoginReque
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	return c
+	dc, ok := c.(demoConnection)
+	if !ok {
+		t.Fatalf("a demo connection (%T) lacks controls, SQL or faults", c)
+	}
+	return dc
 }
 
 // waitSnap polls the connection's snapshot until ok holds.

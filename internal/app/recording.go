@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,9 +11,6 @@ import (
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
-
-// errRecordingReadOnly answers every action that would need a server.
-var errRecordingReadOnly = errors.New("this is a recording, offline and read-only: use kalamdash replay FILE --serve to reproduce it against a client")
 
 // RecordingBackend implements ui.Backend over one recording, offline: the
 // inspector pages through the recorded frames with the usual filters, and
@@ -41,7 +37,9 @@ func (b *RecordingBackend) Profiles() []ui.Profile { return nil }
 // Events implements ui.Backend: a recording never changes.
 func (b *RecordingBackend) Events() <-chan ui.Event { return nil }
 
-// recordingConn is the recording as a connection tab.
+// recordingConn is the recording as a connection tab: it implements
+// ui.Conn only, none of the optional interfaces, so the dashboard offers
+// no action that would need a server.
 type recordingConn struct {
 	name string
 	log  *session.FrameLog
@@ -63,24 +61,6 @@ func (c *recordingConn) ID() string             { return c.name }
 func (c *recordingConn) Snapshot() ui.Snapshot  { return c.snap }
 func (c *recordingConn) Frames() ui.FrameSource { return FrameSource{Log: c.log, URL: c.snap.URL} }
 func (c *recordingConn) Close() error           { return nil }
-func (c *recordingConn) SetRevealSecrets(bool)  {}
-
-func (c *recordingConn) RefreshAuth(context.Context) error     { return errRecordingReadOnly }
-func (c *recordingConn) UseRefreshToken(context.Context) error { return errRecordingReadOnly }
-func (c *recordingConn) SetPolicy(string) error                { return errRecordingReadOnly }
-func (c *recordingConn) SetCompression(bool) error             { return errRecordingReadOnly }
-func (c *recordingConn) Reconnect(context.Context) error       { return errRecordingReadOnly }
-func (c *recordingConn) ExpireToken(context.Context) error     { return errRecordingReadOnly }
-func (c *recordingConn) DropSocket(context.Context) error      { return errRecordingReadOnly }
-func (c *recordingConn) Unsubscribe(context.Context, string) error {
-	return errRecordingReadOnly
-}
-func (c *recordingConn) Query(context.Context, string) (ui.QueryResult, error) {
-	return ui.QueryResult{}, errRecordingReadOnly
-}
-func (c *recordingConn) Subscribe(context.Context, string, ui.SubOptions) (string, error) {
-	return "", errRecordingReadOnly
-}
 
 // recordingSnapshot summarises a recording as the dashboard's snapshot:
 // who connected, on which socket, the rotations, counters and a

@@ -403,7 +403,7 @@ func TestReplayCommand(t *testing.T) {
 
 // TestReplayDashboardBackend: the offline backend behind `kalamdash replay
 // FILE` serves the recorded frames through the dashboard's filters and
-// summarises the session, and refuses every network action.
+// summarises the session, and offers no network action.
 func TestReplayDashboardBackend(t *testing.T) {
 	srv := recServer(t)
 	path := filepath.Join(t.TempDir(), "s.jsonl")
@@ -434,11 +434,15 @@ func TestReplayDashboardBackend(t *testing.T) {
 		s.Stats.FramesIn == 0 || s.Stats.FramesOut == 0 || len(s.Subs) != 1 || s.Subs[0].ID != "sub-1" || len(s.Stats.FramesPerSec) == 0 {
 		t.Fatalf("snapshot %+v", s)
 	}
-	if err := c.Reconnect(recCtx(t)); err == nil || !strings.Contains(err.Error(), "--serve") {
-		t.Fatalf("Reconnect on a recording: %v", err)
+	// Read-only: the dashboard offers no action that needs a server.
+	if _, ok := c.(ui.Controls); ok {
+		t.Error("a recording offers connection controls")
 	}
-	if _, err := c.Query(recCtx(t), "SELECT 1"); err == nil {
-		t.Fatal("Query on a recording succeeded")
+	if _, ok := c.(ui.SQL); ok {
+		t.Error("a recording offers SQL")
+	}
+	if _, ok := c.(ui.Faults); ok {
+		t.Error("a recording offers fault controls")
 	}
 }
 
