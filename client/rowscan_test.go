@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kalamdash/kalamdash/internal/fixtures"
 )
 
 // referenceParse is how frames were decoded before the scanner: the whole
@@ -125,7 +127,7 @@ func TestParseServerMessageRefusesTrailingData(t *testing.T) {
 // TestScanRowMessageFixtures runs every server fixture through both
 // decoders; the change and batch fixtures must take the fast path.
 func TestScanRowMessageFixtures(t *testing.T) {
-	dir := sharedFixtureDir(t)
+	dir := fixtures.Dir(t)
 	files, err := filepath.Glob(filepath.Join(dir, "ws-server-*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no server fixtures in %s: %v", dir, err)
@@ -141,26 +143,6 @@ func TestScanRowMessageFixtures(t *testing.T) {
 		if rowsFrame && !scanned {
 			t.Errorf("%s: scanner gave up on a rows frame", name)
 		}
-	}
-}
-
-// sharedFixtureDir finds shared/fixtures/kalamdb above the module.
-func sharedFixtureDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "fixtures", "kalamdb")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("SKIPPED LOUDLY: shared/fixtures/kalamdb not found above the module")
-		}
-		dir = parent
 	}
 }
 

@@ -8,42 +8,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/kalamdash/kalamdash/internal/fixtures"
 )
 
-var (
-	fixtureDirOnce sync.Once
-	fixtureDirPath string
-)
-
-// fixtureDir finds shared/fixtures/kalamdb by walking up from the package
-// directory past the module root; tests skip loudly when it is absent.
-func fixtureDir(t testing.TB) string {
-	t.Helper()
-	fixtureDirOnce.Do(func() {
-		dir, err := os.Getwd()
-		if err != nil {
-			return
-		}
-		for {
-			cand := filepath.Join(dir, "shared", "fixtures", "kalamdb")
-			if st, err := os.Stat(cand); err == nil && st.IsDir() {
-				fixtureDirPath = cand
-				return
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				return
-			}
-			dir = parent
-		}
-	})
-	if fixtureDirPath == "" {
-		t.Skip("SKIPPED LOUDLY: shared/fixtures/kalamdb not found above the module; fixture comparisons did not run")
-	}
-	return fixtureDirPath
-}
+// fixtureDir is shared/fixtures/kalamdb (see fixtures.Dir).
+func fixtureDir(t testing.TB) string { return fixtures.Dir(t) }
 
 // loadFixture decodes a fixture with UseNumber, keeping integer types.
 func loadFixture(t testing.TB, name string) any {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kalamdash/kalamdash/internal/fixtures"
 	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
 )
 
@@ -125,34 +126,10 @@ func decode(t testing.TB, b []byte) any {
 	return v
 }
 
-var (
-	fixtureOnce sync.Once
-	fixturePath string
-)
-
-// fixture loads shared/fixtures/kalamdb/<name>, found by walking up from
-// the package directory; the test is skipped loudly when it is absent.
+// fixture loads shared/fixtures/kalamdb/<name> (see fixtures.Dir).
 func fixture(t testing.TB, name string) any {
 	t.Helper()
-	fixtureOnce.Do(func() {
-		dir, err := os.Getwd()
-		for err == nil {
-			cand := filepath.Join(dir, "shared", "fixtures", "kalamdb")
-			if st, serr := os.Stat(cand); serr == nil && st.IsDir() {
-				fixturePath = cand
-				return
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				return
-			}
-			dir = parent
-		}
-	})
-	if fixturePath == "" {
-		t.Skip("SKIPPED LOUDLY: shared/fixtures/kalamdb not found above the module; fixture comparisons did not run")
-	}
-	b, err := os.ReadFile(filepath.Join(fixturePath, name))
+	b, err := os.ReadFile(filepath.Join(fixtures.Dir(t), name))
 	if err != nil {
 		t.Fatalf("fixture %s: %v", name, err)
 	}
