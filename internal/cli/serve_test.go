@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 func TestServeFlagsValidation(t *testing.T) {
@@ -27,9 +31,38 @@ func TestServeFlagsValidation(t *testing.T) {
 			t.Errorf("%v: accepted", bad)
 		}
 	}
-	opts, err := serveOptions(serveFlags{addr: "x", users: []string{"a:p:w:dba", "b:pass"}, accessTTL: time.Minute})
-	if err != nil || len(opts) != 7 {
-		t.Errorf("colons in passwords: %v (%d options)", err, len(opts))
+}
+
+// --user NAME:PASSWORD[:ROLE] splits at the first colon and, when what
+// follows the last colon is a role, there too: a password may hold
+// colons. The users must then log in with exactly those passwords and get
+// those roles.
+func TestServeUsersWithColonsInPasswords(t *testing.T) {
+	opts, err := serveOptions(serveFlags{addr: "127.0.0.1:0", users: []string{"a:p:w:dba", "b:pass", "c:x:y", "d:z::USER"}, accessTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := kalamtest.NewServer(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, u := range []struct{ name, password, role string }{
+		{"a", "p:w", "dba"}, {"b", "pass", "user"}, {"c", "x:y", "user"}, {"d", "z:", "user"},
+	} {
+		body, _ := json.Marshal(map[string]string{"user": u.name, "password": u.password})
+		res, err := http.Post(srv.URL+"/v1/api/auth/login", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var login struct {
+			User struct{ Role string } `json:"user"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&login)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || err != nil || login.User.Role != u.role {
+			t.Errorf("login %s with %q: %d, role %q (%v); want 200 and role %s", u.name, u.password, res.StatusCode, login.User.Role, err, u.role)
+		}
 	}
 }
 
