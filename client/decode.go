@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	// klauspost's gzip is a drop-in for compress/gzip that inflates
@@ -35,6 +36,12 @@ type decoder struct {
 // decode returns the frame's JSON text (a fresh slice) and its encoding.
 func (d *decoder) decode(typ websocket.MessageType, data []byte) ([]byte, Encoding, error) {
 	if typ == websocket.MessageText {
+		// A text frame must be UTF-8 (RFC 6455 §5.6); the official client's
+		// WebSocket library refuses one that is not. encoding/json would
+		// quietly turn the bad bytes into U+FFFD instead.
+		if !utf8.Valid(data) {
+			return nil, EncJSON, errors.New("text frame is not valid UTF-8")
+		}
 		return data, EncJSON, nil
 	}
 	gz := len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b

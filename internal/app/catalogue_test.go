@@ -846,7 +846,7 @@ func catalogue() []catalogueCase {
 				return streamFault(t, func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, []byte(`{"type": "change", `)) })
 			}},
 		{Name: "invalid-utf8", Input: "server sends a text frame with invalid UTF-8", Where: whereFooter,
-			Message: "read: undecodable text frame (19 bytes) on socket 1: not a KalamDB message: invalid character 'ÿ' looking for beginning of value",
+			Message: "read: undecodable text frame (19 bytes) on socket 1: text frame is not valid UTF-8",
 			Hint:    "the server sent something unexpected; inspect the frame tap",
 			run: func(t *testing.T) (string, string) {
 				return streamFault(t, func(srv *kalamtest.Server) { sendRaw(t, srv, client.OpText, []byte("\xff\xfe{\"type\":\"change\"}")) })
