@@ -5,10 +5,19 @@
 // stats, live subscription tables, a bounded and indexed frame log,
 // connection profiles, and one coalesced event stream for the UI.
 //
+// It holds the decisions the dashboard shows, so every command makes them
+// the same way: the default refresh policy and the one policy grammar
+// (DefaultRefreshPolicy, ParseRefreshPolicy) of profiles, flags and the
+// palette; how the environment, flags and the login form override a
+// profile (ProfilesFile.Resolve, Profile.Override, Profile.Merge); token
+// phase names, clock skew, close codes and credential wording; the auth
+// provider of every auth mode (NewAuthProvider), with token-file rotations
+// reported as NoticeEvents.
+//
 // Everything time-dependent runs on an injected Clock, so tests drive
-// expiry and scheduling with a FakeClock instead of sleeping. The UI reads
-// plain-value snapshots (Conn.Snapshot, FrameLog.Page) and never needs
-// package client: the types it shows are re-exported here as aliases.
+// expiry and scheduling with a FakeClock instead of sleeping. The dashboard
+// reads plain-value snapshots (Conn.Snapshot, FrameLog.Page) through the
+// adapter in internal/app, which only translates them into the ui's types.
 //
 // Secrets: tokens are decoded, fingerprinted and dropped; the session
 // keeps no password (it lives only inside the client's auth provider) and

@@ -215,3 +215,27 @@ func TestAttachAdoptsAClientBuiltElsewhere(t *testing.T) {
 		t.Errorf("client %v after Close", cl.State())
 	}
 }
+
+// TestBrokenSocketCloseCode: a socket that breaks without a close frame is
+// reported with close code 1006, as RFC 6455 and browsers name it.
+func TestBrokenSocketCloseCode(t *testing.T) {
+	e := newEnv(t)
+	e.open("alice", "alice", "alice-pw")
+	if n := e.srv.DropAll(); n != 1 {
+		t.Fatalf("dropped %d", n)
+	}
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-e.m.Events():
+			if sc, ok := ev.(StateChangedEvent); ok && (sc.To == StateReconnecting || sc.To == StateDisconnected) {
+				if sc.Detail.CloseCode != CloseAbnormal {
+					t.Fatalf("close code %d, want %d", sc.Detail.CloseCode, CloseAbnormal)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no state change for the broken socket")
+		}
+	}
+}

@@ -213,7 +213,7 @@ func (c *Conn) handle(ev client.Event) {
 			to = StateReconnecting
 		}
 		d := c.detail
-		d.CloseCode, d.CloseReason = e.Code, e.Reason
+		d.CloseCode, d.CloseReason = closeCodeOf(e), e.Reason
 		d.Err, d.Hint = errText(e.Err), client.Hint(e.Err)
 		d.RetryAt, d.RetryDelay = time.Time{}, 0
 		sev := c.setStateLocked(to, d)
@@ -295,6 +295,19 @@ func (c *Conn) handle(ev client.Event) {
 			c.recordExternal(*done)
 		}
 	}
+}
+
+// CloseAbnormal is the close code of a socket that broke without a close
+// frame: RFC 6455 reserves 1006 for it, and browsers and the close-code
+// hints call it that too.
+const CloseAbnormal = 1006
+
+// closeCodeOf is e's close code, CloseAbnormal when there was none.
+func closeCodeOf(e client.DisconnectedEvent) int {
+	if e.Code < 0 {
+		return CloseAbnormal
+	}
+	return e.Code
 }
 
 func closeText(e client.DisconnectedEvent) string {

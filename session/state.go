@@ -41,7 +41,7 @@ type StateDetail struct {
 	Attempt       int           // connect/reconnect attempt number
 	RetryAt       time.Time     // Reconnecting: when the next attempt starts (countdown target)
 	RetryDelay    time.Duration // Reconnecting: the delay chosen
-	CloseCode     int           // last close code (0 if none)
+	CloseCode     int           // last close code (0 if none; CloseAbnormal when the socket broke without one)
 	CloseReason   string        // last close reason
 	Err           string        // last error text (redacted)
 	Hint          string        // what to try next

@@ -130,11 +130,6 @@ func (c *conn) Snapshot() ui.Snapshot {
 		CloseCode: d.CloseCode, CloseReason: d.CloseReason, LastError: d.Err, Hint: d.Hint,
 		NoCompress: !s.Compression, Serialization: s.Serialization, ConnID: d.ConnID,
 	}
-	if out.CloseCode < 0 {
-		// The socket broke without a close frame: RFC 6455 calls that 1006,
-		// and so do browsers and the close-code hints.
-		out.CloseCode = 1006
-	}
 	if out.User == "" {
 		out.User = c.c.Profile().User
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/internal/safetext"
 	"github.com/kalamdash/kalamdash/internal/app"
+	"github.com/kalamdash/kalamdash/internal/safetext"
 	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/session"
 )

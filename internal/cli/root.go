@@ -86,6 +86,7 @@ KALAMDB_PASSWORD and KALAMDB_TOKEN are read too.`,
 	}
 	f.conn.register(root)
 	fl := root.Flags()
+	fl.Lookup("url").Usage += "; without it the embedded demo server runs"
 	fl.BoolVar(&f.trueColor, "truecolor", false, "force 24-bit colour (tmux, screenshots)")
 	fl.StringVar(&f.logFile, "log", "", "write a debug log to FILE (the dashboard never logs to the terminal)")
 	fl.BoolVar(&f.reveal, "reveal-secrets", false, "capture tokens and passwords unredacted in the frame log (ctrl+r shows them)")
