@@ -58,10 +58,9 @@ func TestSubscriptionLiveTable(t *testing.T) {
 	if rows := c.SubRows(id, 0, 100); len(rows) != 5 || rows[0].Recent(e.clock.Now()) {
 		t.Errorf("after fade: %d rows", len(rows))
 	}
-	// Frames of the subscription are in the log, filterable by its id.
-	if n := c.Log().Len(Filter{Subscription: id}); n < 4 {
-		t.Errorf("%d frames for %s", n, id)
-	}
+	// Frames of the subscription are in the log, filterable by its id (the
+	// frame pump is not the subscription's: wait for it).
+	eventually(t, "the subscription's frames in the log", func() bool { return c.Log().Len(Filter{Subscription: id}) >= 4 })
 	if err := c.Unsubscribe(ctx, id); err != nil {
 		t.Fatal(err)
 	}
