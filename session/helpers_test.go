@@ -34,21 +34,16 @@ func newEnvServer(t testing.TB, srvOpts []kalamtest.Option, opts ...ManagerOptio
 	t.Helper()
 	// Whole seconds: JWT iat/exp are seconds, so boundaries line up exactly.
 	clk := NewFakeClock(time.Unix(time.Now().Unix(), 0))
-	srv, err := kalamtest.NewServer(append([]kalamtest.Option{
-		kalamtest.WithClock(clk.Now),
+	srv, err := kalamtest.NewServer(append(append(fakeClockServer(clk),
 		kalamtest.WithUser("alice", "alice-pw", "user"),
 		kalamtest.WithUser("bob", "bob-pw", "dba"),
 		kalamtest.WithAccessTTL(testAccessTTL),
 		kalamtest.WithRefreshTTL(testRefreshTTL),
-		kalamtest.WithAuthRateLimit(0),
-		// The fake clock jumps minutes ahead; the real socket must not be
-		// closed for inactivity meanwhile.
-		kalamtest.WithHeartbeatTimeout(1000 * time.Hour),
 		// Write bursts must reach the log whole: the server's default
 		// 128-deep notification queue legitimately drops under load, and
 		// that is the reliability suite's subject, not this package's.
-		kalamtest.WithNotifyQueue(1 << 16),
-	}, srvOpts...)...)
+		kalamtest.WithNotifyQueue(1<<16),
+	), srvOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +56,23 @@ func newEnvServer(t testing.TB, srvOpts []kalamtest.Option, opts ...ManagerOptio
 		srv.Close()
 	})
 	return e
+}
+
+// fakeClockServer makes clk the server's clock for what the tests step
+// through (token iat/exp, validation, lockout) and keeps it away from the
+// limits that mean real time: the fake clock jumps minutes ahead, or stands
+// still, while real sockets connect, authenticate and talk. Without this a
+// jump during a reconnect's handshake closes it for an auth timeout, a jump
+// closes an idle socket for its heartbeat, and a frozen clock never refills
+// the per-connection message and per-IP auth buckets.
+func fakeClockServer(clk *FakeClock) []kalamtest.Option {
+	return []kalamtest.Option{
+		kalamtest.WithClock(clk.Now),
+		kalamtest.WithAuthTimeout(1000 * time.Hour),
+		kalamtest.WithHeartbeatTimeout(1000 * time.Hour),
+		kalamtest.WithMessageRateLimit(0),
+		kalamtest.WithAuthRateLimit(0),
+	}
 }
 
 func (e *env) open(name, user, pw string) *Conn {

@@ -48,15 +48,12 @@ func newCacheEnv(t *testing.T) *cacheEnv {
 	t.Helper()
 	clk := NewFakeClock(time.Unix(time.Now().Unix(), 0))
 	log := &syncBuffer{}
-	srv, err := kalamtest.NewServer(
-		kalamtest.WithClock(clk.Now),
+	srv, err := kalamtest.NewServer(append(fakeClockServer(clk),
 		kalamtest.WithUser("alice", "alice-pw", "user"),
 		kalamtest.WithAccessTTL(testAccessTTL),
 		kalamtest.WithRefreshTTL(testRefreshTTL),
-		kalamtest.WithAuthRateLimit(0),
-		kalamtest.WithHeartbeatTimeout(1000*time.Hour),
 		kalamtest.WithLogWriter(log),
-	)
+	)...)
 	if err != nil {
 		t.Fatal(err)
 	}
