@@ -199,7 +199,9 @@ func WithMaxMessageSize(n int) Option { return func(c *config) { c.maxMessage = 
 func WithNotifyQueue(n int) Option { return func(c *config) { c.notifyQueue = n } }
 
 // WithSubscriptionLimits sets the per-user (10) and per-connection (100)
-// subscription caps.
+// subscription caps. As upstream, the per-user cap is decided on an
+// approximate count that drifts from the live subscriptions (see
+// Server.SubscriptionCount).
 func WithSubscriptionLimits(perUser, perConn int) Option {
 	return func(c *config) { c.maxSubsPerUser, c.maxSubsPerConn = perUser, perConn }
 }
