@@ -120,6 +120,11 @@ func (c *Client) authFailure(op, path string, r *httpResult) *Error {
 	}
 	var body AuthErrorBody
 	_ = decodeJSON(r.body, &body)
+	if guardHint(body.Error) != "" {
+		// The connection-protection middleware answered before the
+		// handler did: a rate limit or ban, with its wait.
+		return middlewareError(op, r)
+	}
 	msg := body.Message
 	if msg == "" {
 		msg = snippet(r.body)

@@ -409,12 +409,12 @@ func crowdedAddress(t *testing.T) string {
 
 // throttledAddress fronts a server whose connection protection allows an
 // outside address one request per second, on a frozen clock so the bucket
-// never refills. Upgrades through the proxy come from that address
-// (X-Forwarded-For, trusted from a loopback peer; the login stays
-// loopback, which is exempt). spent requests from the address go first:
-// the first takes its one token, each later one is a violation, and the
-// 10th violation bans it.
-func throttledAddress(t *testing.T, spent int) string {
+// never refills. Requests through the proxy come from that address
+// (X-Forwarded-For, trusted from a loopback peer): only the upgrades when
+// upgradesOnly (the login stays loopback, which is exempt), else all.
+// spent requests from the address go first: the first takes its one
+// token, each later one is a violation, and the 10th violation bans it.
+func throttledAddress(t *testing.T, spent int, upgradesOnly bool) string {
 	t.Helper()
 	const outside = "203.0.113.8"
 	frozen := time.Now()
@@ -429,7 +429,7 @@ func throttledAddress(t *testing.T, spent int) string {
 		resp.Body.Close()
 	}
 	return rewritingProxy(t, srv, func(r *http.Request) {
-		if r.URL.Path == "/v1/ws" {
+		if !upgradesOnly || r.URL.Path == "/v1/ws" {
 			r.Header.Set("X-Forwarded-For", outside)
 		}
 	})
@@ -718,11 +718,15 @@ func catalogue() []catalogueCase {
 		{Name: "upgrade-rate-limited", Input: "too many requests from this address: the WebSocket upgrade is refused (429)", Where: whereLogin,
 			Message: "connect: ws://127.0.0.1:PORT/v1/ws refused the socket: too many requests from this address (retry after 1 s) [RATE_LIMIT_EXCEEDED]",
 			Hint:    "slow down, then retry: the server allows each address so many requests per second, and ten refusals get it banned; reconnects wait at least the Retry-After",
-			run:     func(t *testing.T) (string, string) { return passwordFails(t, throttledAddress(t, 1)) }},
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, throttledAddress(t, 1, true)) }},
 		{Name: "upgrade-ip-banned", Input: "address banned after ten rate-limit refusals: the WebSocket upgrade is refused (429)", Where: whereLogin,
 			Message: "connect: ws://127.0.0.1:PORT/v1/ws refused the socket: this address is banned for sending too many requests (retry after 300 s) [IP_BANNED]",
 			Hint:    "wait, then retry: a ban lasts 5 minutes, longer after repeated bans (up to 30); reconnects wait at least the Retry-After",
-			run:     func(t *testing.T) (string, string) { return passwordFails(t, throttledAddress(t, 11)) }},
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, throttledAddress(t, 11, true)) }},
+		{Name: "login-ip-banned", Input: "address banned after ten rate-limit refusals: the login is refused (429)", Where: whereLogin,
+			Message: "login: Your IP has been temporarily banned due to excessive requests (retry after 300 s) [IP_BANNED]",
+			Hint:    "wait, then retry: a ban lasts 5 minutes, longer after repeated bans (up to 30); reconnects wait at least the Retry-After",
+			run:     func(t *testing.T) (string, string) { return passwordFails(t, throttledAddress(t, 11, false)) }},
 		{Name: "wrong-password", Input: "wrong password", Where: whereLogin,
 			Message: "login: wrong user or password (Invalid credentials) [unauthorized]",
 			Hint:    "check the user name and password, or log in again for a fresh token",
