@@ -300,7 +300,13 @@ func (t *liveTable) batch(bc BatchControl, now time.Time) {
 	t.snap.Updated = now
 }
 
-// upsert merges r into the table (updates carry only some columns).
+// upsert puts r in the table as the whole current version of its row: a
+// new row, or the replacement of the one with the same key. An update's
+// row replaces the old one too, never merges into it: KalamDB leaves a
+// column set to NULL out of an update's rows (its old value is only in
+// old_values), so a column absent from r is NULL, as in the official
+// client's materializer (upstream backend/crates/kalamdb-live/src/notification.rs
+// project_update_delta, link/link-common/src/subscription/live_rows_materializer.rs).
 func (t *liveTable) upsert(r Row, change RowChange, now time.Time) {
 	k := t.key(r)
 	seq, _ := r.Seq()
@@ -309,19 +315,7 @@ func (t *liveTable) upsert(r Row, change RowChange, now time.Time) {
 	t.version++
 	if i, ok := t.byKey[k]; ok {
 		lr := &t.rows[i-t.base]
-		if change == ChangeUpdate {
-			merged := make(Row, len(lr.Values)+len(r))
-			for c, v := range lr.Values {
-				merged[c] = v
-			}
-			for c, v := range r {
-				merged[c] = v
-			}
-			lr.Values = merged
-		} else {
-			lr.Values = r
-		}
-		lr.Seq, lr.Change, lr.ChangedAt = seq, change, now
+		lr.Values, lr.Seq, lr.Change, lr.ChangedAt = r, seq, change, now
 		return
 	}
 	t.add(LiveRow{Key: k, Values: r, Seq: seq, Change: change, ChangedAt: now})

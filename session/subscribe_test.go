@@ -69,6 +69,64 @@ func TestSubscriptionLiveTable(t *testing.T) {
 	}
 }
 
+// TestUpdateToNullEmptiesTheColumn: after UPDATE … SET note = NULL the live
+// row holds no note, although the update frame does not name the column
+// (KalamDB leaves NULLs out of an update's rows; the old value is only in
+// old_values: upstream backend/crates/kalamdb-live/src/notification.rs).
+// Columns the update did not touch keep their values because the server
+// sends them again; the insert and the delete around it are unchanged.
+func TestUpdateToNullEmptiesTheColumn(t *testing.T) {
+	e := newEnv(t)
+	e.srv.MustExec("root", "CREATE NAMESPACE IF NOT EXISTS app")
+	e.srv.MustExec("root", "CREATE TABLE app.notes (id BIGINT PRIMARY KEY, name TEXT, note TEXT) WITH (TYPE = 'USER')")
+	e.srv.MustExec("alice", "INSERT INTO app.notes (id, name, note) VALUES (1, 'one', 'first'), (2, 'two', 'second')")
+	c := e.open("alice", "alice", "alice-pw")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	id, err := c.Subscribe(ctx, "SELECT * FROM app.notes", SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "initial load ready", func() bool {
+		s, _ := c.Subscription(id)
+		return s.Status == SubReady && s.Rows == 2
+	})
+	e.srv.MustExec("alice", "UPDATE app.notes SET note = NULL WHERE id = 1")
+	e.srv.MustExec("alice", "INSERT INTO app.notes (id, name, note) VALUES (3, 'three', 'third')")
+	e.srv.MustExec("alice", "DELETE FROM app.notes WHERE id = 2")
+	eventually(t, "the update, insert and delete", func() bool {
+		s, _ := c.Subscription(id)
+		return s.Updates == 1 && s.Inserts == 1 && s.Deletes == 1
+	})
+	byKey := map[string]LiveRow{}
+	for _, r := range c.SubRows(id, 0, 100) {
+		byKey[r.Key] = r
+	}
+	if r := byKey["1"]; r.Change != ChangeUpdate || r.Values["note"] != nil || r.Values["name"] != "one" {
+		t.Errorf("row 1 after SET note = NULL: %+v (want note NULL, name kept)", r.Values)
+	}
+	if _, has := byKey["1"].Values["note"]; has {
+		t.Errorf("row 1 still has a note column: %+v", byKey["1"].Values)
+	}
+	if r := byKey["3"]; r.Change != ChangeInsert || r.Values["note"] != "third" || r.Values["name"] != "three" {
+		t.Errorf("inserted row 3: %+v", r)
+	}
+	if r := byKey["2"]; r.Change != ChangeDelete || r.Values["note"] != "second" {
+		t.Errorf("deleted row 2: %+v", r)
+	}
+	// Setting it again brings the value back, in the same row.
+	e.srv.MustExec("alice", "UPDATE app.notes SET note = 'again' WHERE id = 1")
+	eventually(t, "the second update", func() bool {
+		s, _ := c.Subscription(id)
+		return s.Updates == 2
+	})
+	for _, r := range c.SubRows(id, 0, 100) {
+		if r.Key == "1" && (r.Values["note"] != "again" || r.Values["name"] != "one") {
+			t.Errorf("row 1 after SET note = 'again': %+v", r.Values)
+		}
+	}
+}
+
 func TestSubscriptionResumesAfterReconnect(t *testing.T) {
 	e := newEnv(t)
 	seedItems(t, e, "alice", 3)

@@ -240,6 +240,14 @@ func keysOf(r client.Row) string {
 	return strings.Join(keys(m), ",")
 }
 
+// TestLiveUpdateOmitsNullsAndUnchanged pins upstream's update shape. An
+// UPDATE merges its SET values onto the latest row, so a column set to NULL
+// is a present NULL value in the new row (upstream
+// backend/crates/kalamdb-tables/src/user_tables/user_table_provider.rs);
+// project_update_delta then puts only non-NULL columns, the key and _seq
+// in rows, and the key, _seq and the old value of every changed column in
+// old_values (backend/crates/kalamdb-live/src/notification.rs). A column
+// set to NULL is therefore only in old_values.
 func TestLiveUpdateOmitsNullsAndUnchanged(t *testing.T) {
 	e, _ := fixtureWorld(t)
 	rec := record(t, e)
