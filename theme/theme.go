@@ -127,6 +127,7 @@ type Styles struct {
 	Insert lipgloss.Style // row just inserted
 	Update lipgloss.Style
 	Delete lipgloss.Style
+	Null   lipgloss.Style // SQL NULL in a table cell
 
 	Input       lipgloss.Style // text input body
 	InputFocus  lipgloss.Style // text input prompt when focused
@@ -226,6 +227,7 @@ func build(p Palette, isDark, colour bool) Styles {
 		Insert: s().Foreground(p.OK).Bold(true),
 		Update: s().Foreground(p.Warn).Bold(true),
 		Delete: s().Foreground(p.Err).Strikethrough(true),
+		Null:   s().Foreground(p.Muted).Italic(true),
 
 		Input:      s().Foreground(p.Fg),
 		InputFocus: s().Foreground(p.Accent).Bold(true),
@@ -253,6 +255,7 @@ func build(p Palette, isDark, colour bool) Styles {
 		st.Delete = s().Strikethrough(true)
 		st.Insert = s().Bold(true)
 		st.Update = s().Underline(true)
+		st.Null = s().Faint(true).Italic(true)
 		st.Dialog = s().Border(lipgloss.RoundedBorder()).Padding(0, 1)
 		// Reverse marks it in plain text, underline inside a selected
 		// (reversed) row.

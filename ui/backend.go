@@ -283,12 +283,20 @@ type Sub struct {
 	Changes int64
 }
 
-// Row is one live row. Values are display strings in Columns order.
+// Row is one live row. Values are its cells in Columns order.
 type Row struct {
 	Key       string
-	Values    []string
+	Values    []Cell
 	Change    string // insert, update, delete (recent change marker)
 	ChangedAt time.Time
+}
+
+// Cell is one value of a table row: Text, or SQL NULL when Null is set
+// (Text is then ignored). A NULL is drawn as a styled NULL, so it differs
+// from an empty string and from the text "NULL".
+type Cell struct {
+	Text string
+	Null bool
 }
 
 // SubOptions are the subscription options the UI can set.
@@ -300,7 +308,7 @@ type SubOptions struct {
 // QueryResult is the outcome of one SQL console statement.
 type QueryResult struct {
 	Columns []string
-	Rows    [][]string
+	Rows    [][]Cell
 	Message string
 	Took    time.Duration
 }

@@ -102,12 +102,12 @@ func BenchmarkDataViewLiveRows(b *testing.B) {
 			conn := be.conns[0]
 			sub := Sub{ID: "sub-1", SQL: "SELECT * FROM demo.messages", Status: "ready", Columns: []string{"id", "body", "author", "created_at", "_seq"}, PK: "id"}
 			for i := range 200 {
-				sub.Rows = append(sub.Rows, Row{Key: strconv.Itoa(i), Values: []string{strconv.Itoa(i), c.body, "alice", "2026-11-28T12:00:00Z", strconv.Itoa(1000 + i)}})
+				sub.Rows = append(sub.Rows, Row{Key: strconv.Itoa(i), Values: texts(strconv.Itoa(i), c.body, "alice", "2026-11-28T12:00:00Z", strconv.Itoa(1000+i))})
 			}
 			conn.snap.Subs = []Sub{sub}
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				sub.Rows[i%20].Values[4] = strconv.Itoa(2000 + i)
+				sub.Rows[i%20].Values[4] = Cell{Text: strconv.Itoa(2000 + i)}
 				tm, _ := m.Update(eventsMsg{{ConnID: conn.id, Kind: EventRows}})
 				m = tm.(Model)
 				_ = m.View()

@@ -245,7 +245,7 @@ func (d *dataPanel) subsView(st theme.Styles, subs []Sub, now time.Time, focused
 		cells[r] = make([]string, len(idx))
 		for j, i := range idx {
 			if i < len(row.Values) {
-				cells[r][j] = safe(&st, row.Values[i])
+				cells[r][j] = cellText(&st, row.Values[i])
 			}
 		}
 	}
@@ -294,7 +294,7 @@ func (d *dataPanel) sqlView(st theme.Styles, focused bool, width, height int) st
 			headers := safeCells(&st, r.Columns)
 			rows := make([][]string, min(n, len(r.Rows)))
 			for i := range rows {
-				rows[i] = safeCells(&st, r.Rows[i])
+				rows[i] = cellTexts(&st, r.Rows[i])
 			}
 			widths := columnWidths(headers, rows, width-1)
 			lines = append(lines, within(st.Header, fit(" "+joinCells(headers, widths), width)))
@@ -340,6 +340,29 @@ func columnWidths(headers []string, rows [][]string, total int) []int {
 		w[wi]--
 	}
 	return w
+}
+
+// nullText is what a NULL cell reads, drawn in theme.Styles.Null.
+const nullText = "NULL"
+
+// cellText is a cell as a table draws it: a NULL reads NULL in the Null
+// style, so it differs from an empty string and from the text "NULL" (a
+// highlighted row keeps its style around it: within); a value is outside
+// text, made safe.
+func cellText(st *theme.Styles, c Cell) string {
+	if c.Null {
+		return st.Null.Render(nullText)
+	}
+	return safe(st, c.Text)
+}
+
+// cellTexts is cellText over a row's cells.
+func cellTexts(st *theme.Styles, cells []Cell) []string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = cellText(st, c)
+	}
+	return out
 }
 
 // safeCells returns outside cells made safe for display (see safe).

@@ -43,9 +43,9 @@ func TestHostileRowsRenderInert(t *testing.T) {
 		m.setStyles(st)
 		c := b.conns[0]
 		c.snap.Subs = []Sub{{ID: "sub-1", SQL: "SELECT * FROM demo.messages", Status: "ready", Columns: []string{"id", "body"}, PK: "id",
-			Rows: []Row{{Key: "1", Values: []string{"1", hostileEscapes}}, {Key: "2", Values: []string{"2", hostileLines}, Change: "insert", ChangedAt: clk.t}}}}
+			Rows: []Row{{Key: "1", Values: texts("1", hostileEscapes)}, {Key: "2", Values: texts("2", hostileLines), Change: "insert", ChangedAt: clk.t}}}}
 		m = drive(m, eventsMsg{{ConnID: c.id, Kind: EventRows}}, keyPress("3"))
-		m = drive(m, queryMsg{connID: c.id, res: QueryResult{Columns: []string{"id", "body"}, Rows: [][]string{{"1", hostileEscapes}, {"2", hostileLines}}}})
+		m = drive(m, queryMsg{connID: c.id, res: QueryResult{Columns: []string{"id", "body"}, Rows: [][]Cell{texts("1", hostileEscapes), texts("2", hostileLines)}}})
 		v := m.View()
 		checkScreen(t, "data view", v, 120, 30, tc.sgr)
 		plain := ansi.Strip(v.Content)
@@ -127,7 +127,7 @@ func hostileScreens(t *testing.T, st theme.Styles, sgr bool, a, b string, w, h i
 	s.Rotations = append(s.Rotations, Rotation{Time: clk.t, Trigger: a, Err: b}, Rotation{Time: clk.t, Trigger: b, OK: true, OldFinger: a, NewFinger: b})
 	s.Providers = append(s.Providers, ProviderCall{Time: clk.t, Kind: a, Fingerprint: b}, ProviderCall{Time: clk.t, Kind: b, Err: a})
 	s.Subs = []Sub{{ID: a, SQL: b, Status: a, Columns: []string{a, b, "_seq"}, PK: a, Gap: b, Err: a,
-		Rows: []Row{{Key: a, Values: []string{a, b, "1"}}, {Key: b, Values: []string{b, a}, Change: "update", ChangedAt: clk.t}}}}
+		Rows: []Row{{Key: a, Values: texts(a, b, "1")}, {Key: b, Values: texts(b, a), Change: "update", ChangedAt: clk.t}}}}
 	for _, fr := range []Frame{
 		textFrame(clk.t, "in", a, b, a),
 		textFrame(clk.t, "in", b, a, `{"`+a+`":"`+b+`"}`),
@@ -160,7 +160,7 @@ func hostileScreens(t *testing.T, st theme.Styles, sgr bool, a, b string, w, h i
 	check("token", m)
 	m = drive(m, keyPress("3"))
 	check("data", m)
-	m = drive(m, queryMsg{connID: c.id, res: QueryResult{Columns: []string{a, b}, Rows: [][]string{{a, b}, {b}}, Message: a, Took: time.Millisecond}})
+	m = drive(m, queryMsg{connID: c.id, res: QueryResult{Columns: []string{a, b}, Rows: [][]Cell{texts(a, b), texts(b)}, Message: a, Took: time.Millisecond}})
 	check("sql result", m)
 	m = drive(m, queryMsg{connID: c.id, err: errors.New(a)})
 	check("sql error", m)

@@ -104,11 +104,11 @@ func newStubConn(id string, req LoginRequest, now func() time.Time) *stubConn {
 			ID: "events", SQL: "SELECT * FROM demo.events", Status: "ready", Columns: []string{"id", "kind", "payload", "_seq"}, PK: "id",
 			LastSeq: 1042, Changes: 37,
 			Rows: []Row{
-				{Key: "101", Values: []string{"101", "login", `{"user":"alice"}`, "1038"}},
-				{Key: "102", Values: []string{"102", "click", `{"x":12,"y":40}`, "1039"}},
-				{Key: "103", Values: []string{"103", "click", `{"x":80,"y":3}`, "1040"}, Change: "update", ChangedAt: t0.Add(-time.Second)},
-				{Key: "104", Values: []string{"104", "logout", `{"user":"bob"}`, "1041"}},
-				{Key: "105", Values: []string{"105", "purchase", `{"sku":"A-7","qty":2}`, "1042"}, Change: "insert", ChangedAt: t0},
+				{Key: "101", Values: texts("101", "login", `{"user":"alice"}`, "1038")},
+				{Key: "102", Values: texts("102", "click", `{"x":12,"y":40}`, "1039")},
+				{Key: "103", Values: texts("103", "click", `{"x":80,"y":3}`, "1040"), Change: "update", ChangedAt: t0.Add(-time.Second)},
+				{Key: "104", Values: texts("104", "logout", `{"user":"bob"}`, "1041")},
+				{Key: "105", Values: texts("105", "purchase", `{"sku":"A-7","qty":2}`, "1042"), Change: "insert", ChangedAt: t0},
 			},
 		}, {
 			ID: "metrics", SQL: "SELECT * FROM demo.metrics", Status: "loading", Columns: []string{"host", "cpu", "_seq"}, PK: "host",
@@ -233,11 +233,20 @@ func (c *stubConn) Reconnect(context.Context) error {
 	return nil
 }
 
+// texts makes a row of non-NULL cells.
+func texts(vs ...string) []Cell {
+	out := make([]Cell, len(vs))
+	for i, v := range vs {
+		out[i] = Cell{Text: v}
+	}
+	return out
+}
+
 func (c *stubConn) Query(_ context.Context, sql string) (QueryResult, error) {
 	if strings.Contains(strings.ToLower(sql), "nosuch") {
 		return QueryResult{}, errors.New("table 'nosuch' not found")
 	}
-	return QueryResult{Columns: []string{"id", "kind", "_seq"}, Rows: [][]string{{"101", "login", "1038"}, {"102", "click", "1039"}, {"103", "click", "1046"}}, Took: 4 * time.Millisecond}, nil
+	return QueryResult{Columns: []string{"id", "kind", "_seq"}, Rows: [][]Cell{texts("101", "login", "1038"), texts("102", "click", "1039"), texts("103", "click", "1046")}, Took: 4 * time.Millisecond}, nil
 }
 
 func (c *stubConn) Subscribe(_ context.Context, sql string, _ SubOptions) (string, error) {

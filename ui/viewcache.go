@@ -326,7 +326,12 @@ func (m *Model) cachedSubs(d *dataPanel, subs []Sub, height int) string {
 		for _, r := range visible {
 			b.num(int64(len(r.Values)))
 			for _, v := range r.Values {
-				b.str(v)
+				b.str(v.Text)
+				if v.Null {
+					b.num(1)
+				} else {
+					b.num(0)
+				}
 			}
 			hl := ""
 			if r.Change != "" && now.Sub(r.ChangedAt) < highlightFor {

@@ -285,7 +285,7 @@ func TestDataViewCacheFollowsRowsClockAndConsole(t *testing.T) {
 		t.Fatal("the insert highlight did not end")
 	}
 	c := b.conns[0]
-	c.snap.Subs[0].Rows[0].Values[1] = "edited-in-place"
+	c.snap.Subs[0].Rows[0].Values[1] = Cell{Text: "edited-in-place"}
 	m = drive(m, eventsMsg{{ConnID: c.id, Kind: EventRows}})
 	requireFresh(t, "row edited", m)
 	requireContains(t, m, "edited-in-place")

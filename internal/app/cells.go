@@ -7,39 +7,48 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/ui"
 )
 
 // timestampCell shows a KalamDB TIMESTAMP (microseconds since the epoch)
 // as a local wall time with milliseconds; other shapes fall back to cell.
-func timestampCell(v any) string {
+func timestampCell(v any) ui.Cell {
 	if n, ok := client.ParseSeq(v); ok && n > 1e14 {
-		return time.UnixMicro(n).Format("15:04:05.000")
+		return ui.Cell{Text: time.UnixMicro(n).Format("15:04:05.000")}
 	}
 	return cell(v)
 }
 
-// cell formats one value for a table cell.
-func cell(v any) string {
+// cell converts one value for a table cell: nil is SQL NULL, which the UI
+// draws as such (a live row's column left out of an update is NULL too).
+func cell(v any) ui.Cell {
+	if v == nil {
+		return ui.Cell{Null: true}
+	}
+	return ui.Cell{Text: valueText(v)}
+}
+
+// valueText formats a value as text; a null inside a JSON value reads
+// null.
+func valueText(v any) string {
 	switch x := v.(type) {
 	case nil:
-		return "∅"
+		return "null"
 	case string:
 		return x
 	case []byte:
 		return string(x)
-	}
-	s := fmt.Sprint(v)
-	if m, ok := v.(map[string]any); ok {
-		keys := make([]string, 0, len(m))
-		for k := range m {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
 		parts := make([]string, 0, len(keys))
 		for _, k := range keys {
-			parts = append(parts, k+":"+cell(m[k]))
+			parts = append(parts, k+":"+valueText(x[k]))
 		}
-		s = "{" + strings.Join(parts, ",") + "}"
+		return "{" + strings.Join(parts, ",") + "}"
 	}
-	return s
+	return fmt.Sprint(v)
 }

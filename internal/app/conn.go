@@ -94,7 +94,7 @@ func (c *conn) Query(ctx context.Context, sql string) (ui.QueryResult, error) {
 			}
 			out.Rows = out.Rows[:0]
 			for _, row := range st.Rows {
-				vals := make([]string, len(row))
+				vals := make([]ui.Cell, len(row))
 				for i, v := range row {
 					if i < len(st.Schema) && strings.Contains(strings.ToLower(st.Schema[i].DataTypeName()), "timestamp") {
 						vals[i] = timestampCell(v)

@@ -117,8 +117,8 @@ func TestBackendDemoConnection(t *testing.T) {
 	}
 	for i, col := range metrics.Columns {
 		if col == "updated_at" {
-			if v := metrics.Rows[0].Values[i]; !regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3}$`).MatchString(v) {
-				t.Errorf("updated_at shown as %q, want a wall time", v)
+			if v := metrics.Rows[0].Values[i]; v.Null || !regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3}$`).MatchString(v.Text) {
+				t.Errorf("updated_at shown as %+v, want a wall time", v)
 			}
 		}
 	}
@@ -196,7 +196,7 @@ func TestBackendDemoConnection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("query: %v", err)
 	}
-	if len(res.Columns) != 2 || len(res.Rows) == 0 || res.Rows[0][0] != "1" {
+	if len(res.Columns) != 2 || len(res.Rows) == 0 || res.Rows[0][0] != (ui.Cell{Text: "1"}) {
 		t.Errorf("query result %+v", res)
 	}
 	if _, err := c.Query(ctx, "SELECT * FROM demo.nosuch"); err == nil {
@@ -311,5 +311,54 @@ func TestBackendJWTLogin(t *testing.T) {
 	}
 	if s.User != kalamtest.DemoUser {
 		t.Errorf("user %q, want %q", s.User, kalamtest.DemoUser)
+	}
+}
+
+// TestBackendShowsNullAfterUpdate: UPDATE … SET note = NULL reaches the UI
+// as a NULL cell, distinct from the text "NULL" and from an empty string,
+// while the row's other columns keep their values (KalamDB leaves the
+// NULL column out of the update frame; upstream
+// backend/crates/kalamdb-live/src/notification.rs).
+func TestBackendShowsNullAfterUpdate(t *testing.T) {
+	b, srv := newDemoBackend(t)
+	srv.MustExec(kalamtest.DemoAdmin, "CREATE TABLE demo.notes (id BIGINT PRIMARY KEY, name TEXT, note TEXT) WITH (TYPE = 'SHARED', ACCESS_LEVEL = 'PUBLIC')")
+	srv.MustExec(kalamtest.DemoAdmin, "INSERT INTO demo.notes (id, name, note) VALUES (1, 'NULL', 'first'), (2, '', 'second')")
+	c := openDemo(t, b, srv, ui.LoginRequest{Name: "admin@demo", Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW, Serialization: "json"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	id, err := c.Subscribe(ctx, "SELECT id, name, note FROM demo.notes", ui.SubOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.MustExec(kalamtest.DemoAdmin, "UPDATE demo.notes SET note = NULL WHERE id = 1")
+
+	cells := func(s ui.Snapshot, key string) map[string]ui.Cell {
+		for _, sub := range s.Subs {
+			if sub.ID != id {
+				continue
+			}
+			for _, r := range sub.Rows {
+				if r.Key != key {
+					continue
+				}
+				out := map[string]ui.Cell{}
+				for i, col := range sub.Columns {
+					out[col] = r.Values[i]
+				}
+				return out
+			}
+		}
+		return nil
+	}
+	s := waitSnap(t, c, "row 1 updated", func(s ui.Snapshot) bool {
+		row := cells(s, "1")
+		return row != nil && row["note"].Null
+	})
+	one, two := cells(s, "1"), cells(s, "2")
+	if want := (ui.Cell{Text: "NULL"}); one["name"] != want {
+		t.Errorf("row 1 name = %+v, want the text NULL (not a NULL)", one["name"])
+	}
+	if two["name"] != (ui.Cell{}) || two["note"] != (ui.Cell{Text: "second"}) {
+		t.Errorf("row 2 = %+v, want an empty name and note second", two)
 	}
 }

@@ -1,0 +1,52 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/kalamdash/kalamdash/theme"
+)
+
+// TestDataViewDrawsNullDistinctly: a NULL cell reads NULL in the Null
+// style, the text "NULL" reads the same letters unstyled, and an empty
+// string stays empty; in a highlighted row the NULL keeps the row's
+// highlight around it.
+func TestDataViewDrawsNullDistinctly(t *testing.T) {
+	for _, colour := range []bool{true, false} {
+		st := theme.New(true)
+		if !colour {
+			st = theme.NoColor()
+		}
+		now := stubEpoch
+		sub := Sub{ID: "notes", Status: "ready", Columns: []string{"id", "name", "note"}, PK: "id", Rows: []Row{
+			{Key: "1", Values: []Cell{{Text: "1"}, {Text: "NULL"}, {Null: true}}},
+			{Key: "2", Values: []Cell{{Text: "2"}, {Text: ""}, {Null: true}}, Change: "update", ChangedAt: now},
+		}}
+		var d dataPanel
+		out := d.subsView(st, []Sub{sub}, now, true, 60, 10)
+		lines := strings.Split(out, "\n")
+		row1, row2 := lines[3], lines[4]
+		if got := strings.Fields(ansi.Strip(row1)); strings.Join(got, "|") != "1|NULL|NULL" {
+			t.Fatalf("colour=%v: row 1 reads %q", colour, got)
+		}
+		null := st.Null.Render(nullText)
+		if n := strings.Count(row1, null); n != 1 {
+			t.Errorf("colour=%v: row 1 has %d styled NULLs, want 1 (the NULL, not the text): %q", colour, n, row1)
+		}
+		if got := strings.Fields(ansi.Strip(row2)); strings.Join(got, "|") != "2|NULL" {
+			t.Errorf("colour=%v: row 2 reads %q (want an empty name, then NULL)", colour, got)
+		}
+		// (Without colour the update style is an underline, which lipgloss
+		// draws letter by letter; the check needs the colour theme.)
+		if open, _ := stylePair(lipgloss.NewStyle().Inherit(st.Update)); colour && !strings.Contains(row2, null+open) {
+			t.Errorf("colour=%v: the highlighted row does not take its style back after the NULL: %q", colour, row2)
+		}
+		if !strings.HasPrefix(row2, "\x1b[") || strings.HasPrefix(row1, "\x1b[") {
+			t.Errorf("colour=%v: only the highlighted row should start styled: %q, %q", colour, row1, row2)
+		}
+		requireFits(t, "subsView", out, 60, 10)
+	}
+}
