@@ -50,3 +50,23 @@ func TestDataViewDrawsNullDistinctly(t *testing.T) {
 		requireFits(t, "subsView", out, 60, 10)
 	}
 }
+
+// TestTypingUInTheConsoleKeepsSubscriptions: U unsubscribes only outside
+// the SQL prompt; typing UPDATE or KILL LIVE QUERY into the prompt must not
+// end the selected subscription.
+func TestTypingUInTheConsoleKeepsSubscriptions(t *testing.T) {
+	m, b, _ := loggedIn(t, 100, 30)
+	m = drive(m, keyPress("3"), keyPress("enter"))
+	m = driveText(m, "UPDATE demo.events SET kind = NULL")
+	m = drive(m, keyPress("esc"), keyPress("s"))
+	m = driveText(m, "SELECT * FROM demo.UU")
+	m = drive(m, keyPress("esc"))
+	if n := len(b.conns[0].snap.Subs); n != 2 {
+		t.Fatalf("%d subscriptions after typing U in the prompts, want 2", n)
+	}
+	m = drive(m, keyPress("U"))
+	if n := len(b.conns[0].snap.Subs); n != 1 {
+		t.Fatalf("%d subscriptions after U outside the prompt, want 1", n)
+	}
+	_ = m
+}

@@ -514,7 +514,7 @@ func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.syncDetail()
 			return m, nil
 		}
-		if cmd == nil && key.Matches(msg, t.data.keys.Unsubscribe) && len(t.snap.Subs) > 0 {
+		if cmd == nil && !t.data.editing && key.Matches(msg, t.data.keys.Unsubscribe) && len(t.snap.Subs) > 0 {
 			id := t.snap.Subs[clamp(t.data.sel, 0, len(t.snap.Subs)-1)].ID
 			return m, actionCmd(t.conn, "unsubscribe "+id, func(ctx context.Context) error { return t.can.sql.Unsubscribe(ctx, id) })
 		}
