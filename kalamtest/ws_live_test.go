@@ -268,6 +268,53 @@ func TestS12SubscribeWithoutOptions(t *testing.T) {
 	}
 }
 
+// TestBatchSizeZeroSkipsExistingRows: batch_size 0 is taken literally.
+// Upstream's fetch_initial_data returns at once for a zero limit, so the
+// ack and batch 0 both carry {batch_num 0, has_more false, ready,
+// last_seq_id null}, batch 0 has no rows, and the subscription is live
+// with only the changes after its snapshot boundary, also when from is set
+// (upstream backend/crates/kalamdb-live/src/helpers/initial_data.rs,
+// backend/crates/kalamdb-live/src/manager/queries_manager.rs). A last_rows
+// above it is refused as for any batch size
+// (backend/crates/kalamdb-api/src/ws/events/subscription.rs).
+func TestBatchSizeZeroSkipsExistingRows(t *testing.T) {
+	l := newLive(t)
+	l.insertMessages(t, l.alice.access, 1, 3)
+	w := l.dialAuthed(t, l.alice.access, "compress=false")
+	for _, c := range []struct{ id, opts string }{
+		{"zero", `{"batch_size":0}`},
+		{"zero-from", `{"batch_size":0,"from":1}`},
+	} {
+		w.send(subscribeMsg(c.id, "SELECT * FROM app.messages", c.opts))
+		ack := w.readType("subscription_ack")
+		batch := w.readType("initial_data_batch")
+		for _, f := range []frame{ack, batch} {
+			bc := batchControl(t, f)
+			last, hasLast := bc["last_seq_id"]
+			if mustJSONNumber(t, bc["batch_num"]) != 0 || bc["has_more"] != false || bc["status"] != "ready" || !hasLast || last != nil {
+				t.Errorf("%s: %s, want batch_control {batch_num 0, has_more false, status ready, last_seq_id null}", c.id, f.text)
+			}
+		}
+		if rows := rowsOf(t, batch); len(rows) != 0 {
+			t.Errorf("%s: batch 0 has %d rows, want none", c.id, len(rows))
+		}
+	}
+	// Live at once: a new row reaches both, the old ones never come.
+	l.insertMessages(t, l.alice.access, 4, 4)
+	for range 2 {
+		f := w.readType("change")
+		rows := rowsOf(t, f)
+		if f.msg["change_type"] != "insert" || len(rows) != 1 || fmt.Sprint(rows[0]["id"]) != "4" {
+			t.Errorf("change after subscribing with batch_size 0: %s", f.text)
+		}
+	}
+	w.send(subscribeMsg("zero-last", "SELECT * FROM app.messages", `{"batch_size":0,"last_rows":1}`))
+	if f := w.read(); f.msg["code"] != "UNSUPPORTED" || f.msg["message"] != "last_rows (1) cannot exceed batch_size (0); paginated last_rows replay is not supported" {
+		t.Errorf("last_rows above batch_size 0: %s", f.text)
+	}
+	w.sentinel()
+}
+
 // S13: {} on an empty table → ack + empty ready batch.
 func TestS13EmptyTable(t *testing.T) {
 	l := newLive(t)

@@ -48,8 +48,9 @@ func (wc *wsConn) subscribe(m inMsg) {
 		wc.sendError(id, "SUBSCRIPTION_LIMIT_EXCEEDED", "Maximum subscriptions reached")
 		return
 	}
+	// batch_size is taken literally, 0 included (see page).
 	batchSize := DefaultBatchSize
-	if m.options != nil && m.options.BatchSize != nil && *m.options.BatchSize > 0 {
+	if m.options != nil && m.options.BatchSize != nil {
 		batchSize = int(min(*m.options.BatchSize, 1<<30))
 	}
 	if m.options != nil && m.options.LastRows != nil && *m.options.LastRows > int64(batchSize) {
@@ -96,11 +97,11 @@ func (wc *wsConn) subscribe(m inMsg) {
 	var err error
 	switch o := m.options; {
 	case o.From != nil:
-		rows, hasMore, err = q.Page(o.From, sub.boundary, batchSize)
+		rows, hasMore, err = sub.page(o.From)
 	case o.LastRows != nil:
 		rows, err = q.Last(int(*o.LastRows), sub.boundary)
 	default:
-		rows, hasMore, err = q.Page(nil, sub.boundary, batchSize)
+		rows, hasMore, err = sub.page(nil)
 	}
 	if err != nil {
 		wc.dropSub(id, sub) // never counted: the registration failed
@@ -123,6 +124,19 @@ func (wc *wsConn) subscribe(m inMsg) {
 	}
 }
 
+// page reads the next batch of the initial load: up to batchSize rows
+// after `after` (nil: from the start) up to the snapshot boundary. A batch
+// size of 0 reads nothing: upstream's fetch_initial_data returns at once for
+// a zero limit, so the load ends with one empty, ready batch
+// (last_seq_id null) and the subscription goes live with only the changes
+// after its boundary (upstream backend/crates/kalamdb-live/src/helpers/initial_data.rs).
+func (sub *subscription) page(after *int64) (rows []client.Row, hasMore bool, err error) {
+	if sub.batchSize == 0 {
+		return nil, false, nil
+	}
+	return sub.q.Page(after, sub.boundary, sub.batchSize)
+}
+
 func (wc *wsConn) nextBatch(m inMsg) {
 	wc.mu.Lock()
 	sub := wc.subs[m.subID]
@@ -137,7 +151,7 @@ func (wc *wsConn) nextBatch(m inMsg) {
 	}
 	// A missing last_seq_id restarts the snapshot from its beginning (even
 	// for a resumed subscription), as upstream.
-	rows, hasMore, err := sub.q.Page(m.lastSeq, sub.boundary, sub.batchSize)
+	rows, hasMore, err := sub.page(m.lastSeq)
 	if err != nil {
 		wc.sendError(m.subID, "BATCH_FETCH_FAILED", err.Error())
 		return
