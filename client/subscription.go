@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -77,6 +79,7 @@ type subOptions struct {
 	id        string
 	noInitial bool
 	maxQueue  int
+	errs      []error // invalid options, reported by Subscribe
 }
 
 // DefaultQueueLimit is how many events a subscription holds for a consumer
@@ -90,10 +93,35 @@ const DefaultQueueLimit = 1 << 16
 func WithQueueLimit(n int) SubOption { return func(o *subOptions) { o.maxQueue = n } }
 
 // WithBatchSize sets rows per initial-data batch (server default 1000).
-func WithBatchSize(n int) SubOption { return func(o *subOptions) { o.batchSize = &n } }
+// KalamDB takes 0 literally: it loads no existing row, answers with one
+// empty batch that is already ready, and the subscription receives only
+// the changes made after it subscribed (unlike WithoutInitialData, the ack
+// is followed by that batch). After a reconnect it resumes from the last
+// change it delivered and loads, in server-sized batches, the rows changed
+// while the socket was down; before its first change there is nothing to
+// resume from, and changes made while the socket was down are missed.
+// n must not be negative (KalamDB would close the socket).
+func WithBatchSize(n int) SubOption {
+	return func(o *subOptions) {
+		if n < 0 {
+			o.errs = append(o.errs, fmt.Errorf("WithBatchSize(%d): must be ≥ 0", n))
+			return
+		}
+		o.batchSize = &n
+	}
+}
 
-// WithLastRows loads only the newest n rows as initial data.
-func WithLastRows(n int) SubOption { return func(o *subOptions) { o.lastRows = &n } }
+// WithLastRows loads only the newest n rows as initial data; n must be
+// between 0 and 2^32-1 and, as KalamDB requires, at most the batch size.
+func WithLastRows(n int) SubOption {
+	return func(o *subOptions) {
+		if n < 0 || int64(n) > math.MaxUint32 {
+			o.errs = append(o.errs, fmt.Errorf("WithLastRows(%d): must be between 0 and %d", n, uint32(math.MaxUint32)))
+			return
+		}
+		o.lastRows = &n
+	}
+}
 
 // WithFrom loads only rows with _seq > seq as initial data.
 func WithFrom(seq int64) SubOption { return func(o *subOptions) { o.from = &seq } }
@@ -103,6 +131,13 @@ func WithSubscriptionID(id string) SubOption { return func(o *subOptions) { o.id
 
 // WithoutInitialData subscribes to changes only ("options": null).
 func WithoutInitialData() SubOption { return func(o *subOptions) { o.noInitial = true } }
+
+// skipsExisting reports whether the subscription loads no existing rows
+// (no initial data, or a batch size of 0): only its changes, if any, give
+// a resume something to start from.
+func (o subOptions) skipsExisting() bool {
+	return o.noInitial || (o.batchSize != nil && *o.batchSize == 0)
+}
 
 // Subscription is one live query multiplexed on the client's socket. It
 // survives reconnects: the client re-sends it with options.from = the
@@ -162,6 +197,9 @@ func (c *Client) Subscribe(ctx context.Context, sql string, opts ...SubOption) (
 			o(&s.o)
 		}
 	}
+	if len(s.o.errs) > 0 {
+		return nil, &Error{Kind: KindOther, Op: "subscribe", Message: "invalid subscription options", Err: errors.Join(s.o.errs...)}
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -204,11 +242,17 @@ func (c *Client) Subscribe(ctx context.Context, sql string, opts ...SubOption) (
 
 // wireOptions builds the subscribe options: a resume sends from = the
 // last delivered _seq; otherwise the caller's options ({} by default,
-// null for WithoutInitialData).
+// null for WithoutInitialData). A batch size of 0 asks for no existing
+// rows, which a resume must not inherit: it would skip the rows changed
+// while the socket was down, so a resume leaves it to the server.
 func (s *Subscription) wireOptions() *SubscriptionOptions {
 	if s.hasSeq {
 		from := s.lastSeq
-		return &SubscriptionOptions{BatchSize: s.o.batchSize, From: &from}
+		batch := s.o.batchSize
+		if s.o.skipsExisting() {
+			batch = nil
+		}
+		return &SubscriptionOptions{BatchSize: batch, From: &from}
 	}
 	if s.o.noInitial {
 		return nil
@@ -225,7 +269,7 @@ func (s *Subscription) sendSubscribe(wc *wsConn) bool {
 		return false
 	}
 	resume := s.acked
-	gap := resume && !s.hasSeq && s.o.noInitial
+	gap := resume && !s.hasSeq && s.o.skipsExisting()
 	s.resumeAck = resume
 	if s.hasSeq {
 		s.resumeFrom, s.filter = s.lastSeq, true
@@ -234,7 +278,7 @@ func (s *Subscription) sendSubscribe(wc *wsConn) bool {
 	s.mu.Unlock()
 	if gap {
 		s.push(SubEvent{Kind: SubGap, ConnID: wc.id, Err: &Error{Kind: KindSubscription, Op: "resume",
-			Message: "subscription without initial data had no _seq to resume from: changes during the outage are lost"}})
+			Message: "subscription that skips existing rows had no _seq to resume from: changes during the outage are lost"}})
 	}
 	_ = wc.send(wc.ctx, msg) // a failed send means the socket is dying; the next one re-sends
 	return resume

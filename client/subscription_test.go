@@ -442,3 +442,59 @@ func TestRefusedSubscribeSendsNoUnsubscribe(t *testing.T) {
 		t.Errorf("server's subscription count = %d, want 1", n)
 	}
 }
+
+// TestBatchSizeZeroSkipsExistingRows: WithBatchSize(0) is sent as
+// batch_size 0, which KalamDB takes literally (upstream
+// backend/crates/kalamdb-live/src/helpers/initial_data.rs): the ack and an
+// empty, ready first batch, then only new changes. A resume after a change
+// asks for what was missed with the server's batch size, not 0, and
+// negative sizes are refused before anything is sent.
+func TestBatchSizeZeroSkipsExistingRows(t *testing.T) {
+	srv := newServer(t)
+	insert(t, srv, 0, 3, "existing")
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
+	ctx := ctxT(t)
+	if _, err := c.Subscribe(ctx, "SELECT * FROM app.messages", client.WithBatchSize(-1)); err == nil || !strings.Contains(err.Error(), "WithBatchSize(-1)") {
+		t.Fatalf("negative batch size: %v", err)
+	}
+	s, err := c.Subscribe(ctx, "SELECT * FROM app.messages", client.WithBatchSize(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := waitFrame(t, c, func(f client.Frame) bool { return f.Direction == client.Outbound && f.Type == client.TypeSubscribe })
+	if !strings.Contains(string(sent.Decoded), `"options":{"batch_size":0}`) {
+		t.Errorf("subscribe frame %s, want options {\"batch_size\":0}", sent.Decoded)
+	}
+	if ack := nextSub(t, s); ack.Kind != client.SubAck || ack.Batch.Status != client.StatusReady || ack.Batch.LastSeqID != nil {
+		t.Fatalf("ack %+v", ack)
+	}
+	if b := nextSub(t, s); b.Kind != client.SubBatch || len(b.Rows) != 0 || b.Batch.HasMore || b.Batch.Status != client.StatusReady {
+		t.Fatalf("first batch %+v, want empty and ready", b)
+	}
+	insert(t, srv, 10, 11, "new")
+	if ins := nextSub(t, s); ins.Kind != client.SubInsert || rowID(t, ins.Rows[0]) != "10" {
+		t.Fatalf("event after subscribing %+v, want the insert of row 10", ins)
+	}
+
+	srv.DropAll()
+	insert(t, srv, 11, 13, "while away")
+	resent := waitFrame(t, c, func(f client.Frame) bool {
+		return f.Direction == client.Outbound && f.Type == client.TypeSubscribe && f.ConnID > sent.ConnID
+	})
+	if strings.Contains(string(resent.Decoded), "batch_size") {
+		t.Errorf("resume frame %s carries a batch size", resent.Decoded)
+	}
+	if ack := nextSub(t, s); ack.Kind != client.SubAck || !ack.Resumed {
+		t.Fatalf("resumed ack %+v", ack)
+	}
+	var got []string
+	for len(got) < 2 {
+		ev := nextSub(t, s)
+		for _, r := range ev.Rows {
+			got = append(got, rowID(t, r))
+		}
+	}
+	if strings.Join(got, ",") != "11,12" {
+		t.Fatalf("rows after the resume %v, want the two written while away", got)
+	}
+}

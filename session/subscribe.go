@@ -11,11 +11,16 @@ import (
 // SubscribeOptions tune a live query. The zero value loads all current rows
 // in server-sized batches.
 type SubscribeOptions struct {
-	ID            string // subscription ID; empty: the client picks one
-	BatchSize     int    // rows per initial batch; 0: server default
-	LastRows      int    // load only the newest n rows; 0: all
-	From          int64  // load only rows with _seq > From; 0: all
-	NoInitialData bool   // skip the initial load; changes only
+	ID string // subscription ID; empty: the client picks one
+	// BatchSize is the rows per initial batch; nil: the server's default.
+	// KalamDB takes 0 literally: no existing row is loaded, and the
+	// subscription shows only changes made after it (client.WithBatchSize).
+	BatchSize *int
+	// LastRows loads only the newest n rows; nil: all. 0 loads none, as a
+	// BatchSize of 0 does.
+	LastRows      *int
+	From          int64 // load only rows with _seq > From; 0: all
+	NoInitialData bool  // skip the initial load; changes only
 }
 
 // Subscribe starts a live query and keeps its rows in a live table (see
@@ -51,11 +56,11 @@ func (c *Conn) startSubscription(ctx context.Context, sql string, o SubscribeOpt
 	if o.ID != "" {
 		opts = append(opts, client.WithSubscriptionID(o.ID))
 	}
-	if o.BatchSize > 0 {
-		opts = append(opts, client.WithBatchSize(o.BatchSize))
+	if o.BatchSize != nil {
+		opts = append(opts, client.WithBatchSize(*o.BatchSize))
 	}
-	if o.LastRows > 0 {
-		opts = append(opts, client.WithLastRows(o.LastRows))
+	if o.LastRows != nil {
+		opts = append(opts, client.WithLastRows(*o.LastRows))
 	}
 	if o.From > 0 {
 		opts = append(opts, client.WithFrom(o.From))

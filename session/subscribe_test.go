@@ -19,7 +19,7 @@ func TestSubscriptionLiveTable(t *testing.T) {
 	c := e.open("alice", "alice", "alice-pw")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	id, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: "items", BatchSize: 2})
+	id, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: "items", BatchSize: new(2)})
 	if err != nil {
 		t.Fatal(err)
 	}

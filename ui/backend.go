@@ -299,10 +299,17 @@ type Cell struct {
 	Null bool
 }
 
-// SubOptions are the subscription options the UI can set.
+// SubOptions are the subscription options the UI can set (batch=N,
+// last=N). KalamDB takes 0 literally for both: no existing row is loaded,
+// and the subscription shows only the changes made after it.
 type SubOptions struct {
-	BatchSize int // 0 = server default
-	LastRows  int // 0 = all
+	BatchSize *int // rows per initial batch; nil: the server's default
+	LastRows  *int // load only the newest n rows; nil: all
+}
+
+// SkipsExisting reports whether the options load no existing row.
+func (o SubOptions) SkipsExisting() bool {
+	return (o.BatchSize != nil && *o.BatchSize == 0) || (o.LastRows != nil && *o.LastRows == 0)
 }
 
 // QueryResult is the outcome of one SQL console statement.

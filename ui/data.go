@@ -112,7 +112,7 @@ func (d *dataPanel) edit(subscribe bool, initial string) tea.Cmd {
 	d.subscribing = subscribe
 	if subscribe {
 		d.input.Prompt = "subscribe> "
-		d.input.Placeholder = "SQL [batch=N] [last=N]"
+		d.input.Placeholder = "SQL [batch=N] [last=N] (batch=0: only new changes)"
 	} else {
 		d.input.Prompt = "sql> "
 		d.input.Placeholder = "SELECT * FROM demo.metrics LIMIT 10"
@@ -136,9 +136,9 @@ func parseSubOptions(text string) (string, SubOptions) {
 		}
 		switch k {
 		case "batch", "batch_size":
-			o.BatchSize = n
+			o.BatchSize = &n
 		case "last", "last_rows":
-			o.LastRows = n
+			o.LastRows = &n
 		default:
 			return strings.Join(words, " "), o
 		}
@@ -192,7 +192,7 @@ func (d *dataPanel) subsView(st theme.Styles, subs []Sub, now time.Time, focused
 	var lines []string
 	if len(subs) == 0 {
 		lines = append(lines, ts.Render("Subscriptions"),
-			st.Muted.Render("  none: press s to subscribe with SQL (options: batch=N last=N)"))
+			st.Muted.Render("  none: press s to subscribe with SQL (options: batch=N last=N; batch=0 shows only new changes)"))
 		return box(lines, width, height)
 	}
 	d.sel = clamp(d.sel, 0, len(subs)-1)

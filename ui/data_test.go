@@ -70,3 +70,23 @@ func TestTypingUInTheConsoleKeepsSubscriptions(t *testing.T) {
 	}
 	_ = m
 }
+
+// TestSubscribeBatchZeroIsLiteral: batch=0 and last=0 reach the backend as
+// 0, not as "the server's default", and the notice says what they mean.
+func TestSubscribeBatchZeroIsLiteral(t *testing.T) {
+	sql, o := parseSubOptions("SELECT * FROM demo.events batch=0")
+	if sql != "SELECT * FROM demo.events" || o.BatchSize == nil || *o.BatchSize != 0 || o.LastRows != nil || !o.SkipsExisting() {
+		t.Fatalf("parseSubOptions(batch=0) = %q %+v", sql, o)
+	}
+	if _, o := parseSubOptions("SELECT * FROM demo.events"); o.BatchSize != nil || o.LastRows != nil || o.SkipsExisting() {
+		t.Fatalf("no options parsed as %+v", o)
+	}
+	if _, o := parseSubOptions("SELECT * FROM demo.events last=0"); o.LastRows == nil || *o.LastRows != 0 || !o.SkipsExisting() {
+		t.Fatalf("parseSubOptions(last=0) = %+v", o)
+	}
+	m, _, _ := loggedIn(t, 120, 30)
+	m = drive(m, keyPress("3"), keyPress("s")) // the prompt starts with a SELECT
+	m = driveText(m, " batch=0")
+	m = drive(m, keyPress("enter"))
+	requireContains(t, m, "existing rows skipped (batch/last=0), only new changes will show")
+}

@@ -48,6 +48,7 @@ type queryMsg struct {
 type subscribedMsg struct {
 	connID string
 	id     string
+	opts   SubOptions
 	err    error
 }
 
@@ -129,7 +130,7 @@ func subscribeCmd(id string, q SQL, sql string, o SubOptions) tea.Cmd {
 		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
 		defer cancel()
 		sid, err := q.Subscribe(ctx, sql, o)
-		return subscribedMsg{connID: id, id: sid, err: err}
+		return subscribedMsg{connID: id, id: sid, opts: o, err: err}
 	}
 }
 

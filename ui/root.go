@@ -359,6 +359,10 @@ func (m Model) handleSubscribed(msg subscribedMsg) Model {
 			t.data.sel = i
 		}
 	}
+	if msg.opts.SkipsExisting() {
+		m.say(false, "subscribed as %s: existing rows skipped (batch/last=0), only new changes will show", msg.id)
+		return m
+	}
 	m.say(false, "subscribed as %s", msg.id)
 	return m
 }

@@ -383,7 +383,7 @@ func TestSQLConsole(t *testing.T) {
 
 // TestSubscribeWithOptions: s starts a subscription; options are parsed.
 func TestSubscribeWithOptions(t *testing.T) {
-	if sql, o := parseSubOptions("SELECT * FROM t WHERE a = 1 batch=50 last=10"); sql != "SELECT * FROM t WHERE a = 1" || o.BatchSize != 50 || o.LastRows != 10 {
+	if sql, o := parseSubOptions("SELECT * FROM t WHERE a = 1 batch=50 last=10"); sql != "SELECT * FROM t WHERE a = 1" || *o.BatchSize != 50 || *o.LastRows != 10 {
 		t.Fatalf("parseSubOptions = %q %+v", sql, o)
 	}
 	m, b, _ := loggedIn(t, 100, 30)

@@ -285,6 +285,6 @@ func (m *Model) fullHelp(t *tab, height int) string {
 	for i, c := range cols {
 		blocks[i] = box(c, colW, colH)
 	}
-	title := m.st.TitleFocused.Render("Help") + m.st.Muted.Render(" (any key closes) · filter: / then text, ctrl+r regex · subscribe options: batch=N last=N")
+	title := m.st.TitleFocused.Render("Help") + m.st.Muted.Render(" (any key closes) · filter: / then text, ctrl+r regex · subscribe options: batch=N last=N (0: only new changes)")
 	return fit(title, m.width) + "\n" + joinH(" ", blocks...)
 }
