@@ -55,10 +55,6 @@ const (
 	// query may have been killed on the server, or the newest changes
 	// dropped. (system.live, which would tell, needs a DBA.)
 	CauseSilent Cause = "silent"
-	// CauseStaleNull: an update set the column to NULL; KalamDB's update
-	// notifications carry only non-NULL columns, so the view kept the old
-	// value.
-	CauseStaleNull Cause = "stale null"
 	// CauseUnknown: the values differ at the same _seq.
 	CauseUnknown Cause = "unknown"
 )
@@ -76,8 +72,6 @@ func (c Cause) Explain() string {
 		return "the subscription failed or was closed"
 	case CauseSilent:
 		return "nothing arrived after this change: the live query may have been killed on the server, or the newest changes dropped (system.live would tell; it needs a DBA)"
-	case CauseStaleNull:
-		return "an update set it to NULL, and update notifications omit NULL columns, so the view kept the old value"
 	case CauseUnknown:
 		return "the values differ at the same _seq"
 	}
@@ -331,12 +325,7 @@ const (
 // cause tells the likely reason for d from what the view saw.
 func (v liveView) cause(d RowDiff, lq liveQueryState) Cause {
 	if d.Kind == DiffValues && d.ServerSeq == d.LiveSeq {
-		for _, c := range d.Columns {
-			if d.Server[c] != nil || d.Live[c] == nil {
-				return CauseUnknown
-			}
-		}
-		return CauseStaleNull
+		return CauseUnknown
 	}
 	switch {
 	case v.status == SubFailed || v.status == SubClosed:

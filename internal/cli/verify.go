@@ -47,7 +47,7 @@ It prints, per subscription, the rows missing from the live view, the rows
 the server no longer has and the rows whose values differ — counts, the first
 few, and the likely cause: changes dropped by the server's notification queue
 while the socket was busy, a resume gap, a killed subscription (told for
-certain only to a DBA, who can read system.live), a stale NULL.
+certain only to a DBA, who can read system.live).
 
 Exit codes: 0 every subscription matched, 4 a mismatch, 1 other failure (bad
 flags, a refused subscription), 2 authentication refused, 3 server
