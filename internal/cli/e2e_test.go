@@ -159,7 +159,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if first == nil {
 		t.Fatalf("no access countdown on screen:\n%s", s.screen())
 	}
-	s.waitFor("the countdown to move from "+first[1], 5*time.Second, func(scr string) bool {
+	s.waitFor("the countdown to move from "+first[1], 15*time.Second, func(scr string) bool {
 		m := countdownRE.FindStringSubmatch(scr)
 		return m != nil && m[1] != first[1]
 	})
@@ -176,7 +176,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 
 	// A manual refresh adds a rotation row.
 	s.keys("2")
-	scr := s.waitText(5*time.Second, "Rotations")
+	scr := s.waitText(15*time.Second, "Rotations")
 	before := rotationsRE.FindStringSubmatch(scr)
 	s.keys("R")
 	s.waitFor("a new rotation row", 10*time.Second, func(scr string) bool {

@@ -45,7 +45,7 @@ func TestDashboardInProcess(t *testing.T) {
 	scr.WaitFor(t, 15*time.Second, "json plain", "text   subscription_ack")
 
 	tm.Send(tea.KeyPressMsg{Code: '2', Text: "2"})
-	scr.WaitFor(t, 5*time.Second, "Rotations")
+	scr.WaitFor(t, 15*time.Second, "Rotations")
 	tm.Send(tea.KeyPressMsg{Code: 'R', Text: "R"})
 	scr.WaitFor(t, 10*time.Second, " manual ", "refreshAuth: done")
 
