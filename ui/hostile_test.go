@@ -105,8 +105,7 @@ func hostileScreens(t *testing.T, st theme.Styles, sgr bool, a, b string, w, h i
 	}
 
 	// The login form: hostile profile names, then a login error and hint.
-	m, sb, clk := newTestModel(t, w, h)
-	m.setStyles(st)
+	m, sb, clk := hostileModel(st, w, h)
 	sb.profiles = []Profile{{Name: a, URL: "http://h:1", Auth: "password", User: b}, {Name: b, URL: "http://h:2", Auth: "jwt"}}
 	m.login = newLoginForm(*m.st, sb.profiles, LoginDefaults{})
 	m = drive(m, tea.WindowSizeMsg{Width: w, Height: h}, keyPress("up"), keyPress("right"))
@@ -115,8 +114,7 @@ func hostileScreens(t *testing.T, st theme.Styles, sgr bool, a, b string, w, h i
 	check("login error", m)
 
 	// A connection whose every field is hostile.
-	m, sb, clk = newTestModel(t, w, h)
-	m.setStyles(st)
+	m, sb, clk = hostileModel(st, w, h)
 	m = drive(m, keyPress("enter"))
 	c := sb.conns[0]
 	s := &c.snap
@@ -168,6 +166,17 @@ func hostileScreens(t *testing.T, st theme.Styles, sgr bool, a, b string, w, h i
 	check("action failed", m)
 	m = drive(m, subscribedMsg{connID: c.id, err: errors.New(a)})
 	check("subscribe failed", m)
+}
+
+// hostileModel is newTestModel made cheap for the fuzzer: styles st, and
+// a connection without compression (the stub gzips its seed frames
+// otherwise, which would dominate each run).
+func hostileModel(st theme.Styles, w, h int) (Model, *stubBackend, *testClock) {
+	clk := &testClock{t: stubEpoch}
+	b := newStubBackend(clk.now)
+	m := New(b, WithStyles(st, true), WithClock(clk.now), WithoutTicks(),
+		WithLogin(LoginDefaults{URL: "http://127.0.0.1:38080", User: "admin", Password: "pw", NoCompress: true}))
+	return drive(m, tea.WindowSizeMsg{Width: w, Height: h}), b, clk
 }
 
 // checkScreen checks one rendered view (see FuzzHostileScreens).
