@@ -102,8 +102,8 @@ Subscriptions get the ids sub-1, sub-2, … in flag order, so a replaying client
 can use the same ids.
 
 Exit codes: 0 recorded, 1 other failure (bad flags, a refused statement or
-subscription, a write error), 2 authentication refused, 3 server unreachable
-or not a KalamDB server.`,
+subscription, a write error), 2 authentication refused (or the token command
+or file gave no token), 3 server unreachable or not a KalamDB server.`,
 		Example: `  echo "$PW" | kalamdash record --url http://localhost:8080 --user alice --password-stdin \
       --subscribe 'SELECT * FROM app.messages' --duration 30s --out session.jsonl
   kalamdash record --url http://localhost:8080 --token "$JWT" --sql 'SELECT 1' --count 20 --format har --out s.har
@@ -287,11 +287,15 @@ func connectFailure(err error) error {
 		msg += " (" + h + ")"
 	}
 	code := exitUnreachable
-	if client.IsAuthError(err) {
-		code = exitAuth
-	}
 	var ce *client.Error
-	if errors.As(err, &ce) && ce.Kind == client.KindOther {
+	isKind := errors.As(err, &ce)
+	switch {
+	case client.IsAuthError(err), isKind && ce.Kind == client.KindProvider:
+		// Refused credentials, or none to offer: a token command or file
+		// that failed is an authentication problem, not an unreachable
+		// server.
+		code = exitAuth
+	case isKind && ce.Kind == client.KindOther:
 		code = exitOther // bad URL or options: not the server's fault
 	}
 	return &exitError{code: code, err: errors.New(msg)}

@@ -160,6 +160,8 @@ func TestRecordCommandExitCodes(t *testing.T) {
 	}{
 		{"wrong password", recordFlags{conn: connFlags{url: srv.URL, user: "alice", passwordStdin: true}}, "wrong-password\n", exitAuth},
 		{"forged token", recordFlags{conn: connFlags{url: srv.URL, token: forgeToken(t)}}, "", exitAuth},
+		{"failing token command", recordFlags{conn: connFlags{url: srv.URL, tokenCommand: "false"}}, "", exitAuth},
+		{"missing token file", recordFlags{conn: connFlags{url: srv.URL, tokenFile: filepath.Join(t.TempDir(), "none")}}, "", exitAuth},
 		{"nothing listening", recordFlags{conn: connFlags{url: closed, user: "alice", passwordStdin: true}}, recAlicePW + "\n", exitUnreachable},
 		{"no url", recordFlags{}, "", exitOther},
 		{"bad format", recordFlags{conn: connFlags{url: srv.URL}, format: "xml"}, "", exitOther},

@@ -50,8 +50,9 @@ while the socket was busy, a resume gap, a killed subscription (told for
 certain only to a DBA, who can read system.live).
 
 Exit codes: 0 every subscription matched, 4 a mismatch, 1 other failure (bad
-flags, a refused subscription), 2 authentication refused, 3 server
-unreachable or not a KalamDB server. Usable in CI against a staging server.`,
+flags, a refused subscription), 2 authentication refused (or no token from
+the token command or file), 3 server unreachable or not a KalamDB server.
+Usable in CI against a staging server.`,
 		Example: `  echo "$PW" | kalamdash verify --url http://localhost:8080 --user alice --password-stdin \
       --subscribe 'SELECT * FROM app.messages' --duration 30s`,
 		Args:          cobra.NoArgs,
