@@ -321,3 +321,14 @@ func TestWithinKeepsTheOuterStyle(t *testing.T) {
 		t.Fatalf("clean text changed")
 	}
 }
+
+// TestSafeDocLineBreaks: a document's newlines and CRLF line ends (HTTP
+// exchanges) stay line breaks; a lone carriage return, which would
+// overwrite the start of the line, is a marker.
+func TestSafeDocLineBreaks(t *testing.T) {
+	st := theme.NoColor()
+	got := string(safeDoc(&st, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\nline1\nline2\rCR")))
+	if want := "GET / HTTP/1.1\nHost: x\n\nline1\nline2" + st.Marker.Render("␍") + "CR"; got != want {
+		t.Fatalf("safeDoc = %q, want %q", got, want)
+	}
+}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -46,8 +47,12 @@ func safeIn(st *theme.Styles, style lipgloss.Style, s string) string {
 }
 
 // safeDoc returns a multi-line outside document (a frame payload) for
-// display: as safe, but newlines stay line breaks.
+// display: as safe, but newlines stay line breaks, and so do CRLF line
+// ends (HTTP exchanges are written with them); a lone CR is a marker.
 func safeDoc(st *theme.Styles, b []byte) []byte {
+	if bytes.Contains(b, []byte("\r\n")) {
+		b = bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
+	}
 	s := string(b)
 	if safetext.Text(s) == s {
 		return b
