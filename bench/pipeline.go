@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 	"github.com/kalamdash/kalamdash/session"
 )
 
@@ -32,7 +32,7 @@ func OpenPipeline(ctx context.Context, src *Source, compress bool, logFrames int
 // OpenReplayPipeline is OpenPipeline against a Replay server, with a JWT
 // (the replay server has no login endpoint and accepts any token).
 func OpenReplayPipeline(ctx context.Context, r *Replay, compress bool, logFrames int) (*Pipeline, error) {
-	tok, err := kalamtest.MintToken(secret, User, "dba", time.Hour, time.Now())
+	tok, err := mint.Token(secret, User, "dba", time.Hour, time.Now())
 	if err != nil {
 		return nil, err
 	}

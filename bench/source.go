@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // Credentials of the benchmark user (a dba, so rate limits never apply).
@@ -64,7 +65,7 @@ const SQL = "SELECT * FROM bench.events"
 
 // Token returns an access token for User signed with the server's secret.
 func (s *Source) Token() (string, error) {
-	return kalamtest.MintToken(secret, User, "dba", time.Hour, time.Now())
+	return mint.Token(secret, User, "dba", time.Hour, time.Now())
 }
 
 // Queue stalls the server's sockets and inserts n rows, so subscribers

@@ -8,13 +8,14 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // mintFor signs an access token for user that the kalamtest server trusts,
 // issued at now-age and valid for ttl.
 func mintFor(t *testing.T, user, role string, age, ttl time.Duration) string {
 	t.Helper()
-	tok, err := kalamtest.MintToken(kalamtest.DefaultJWTSecret, user, role, ttl, time.Now().Add(-age))
+	tok, err := mint.Token(kalamtest.DefaultJWTSecret, user, role, ttl, time.Now().Add(-age))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // routes registers every endpoint of section 0 of the reference.
@@ -283,12 +285,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 // both cookies, and the login body.
 func (s *Server) issuePair(w http.ResponseWriter, r *http.Request, u user) {
 	now := s.now()
-	access, _, err := s.sign(u, TokenAccess, now)
+	access, _, err := s.sign(u, mint.TokenAccess, now)
 	if err != nil {
 		writeAuthError(w, http.StatusInternalServerError, "internal_error", "Failed to generate token")
 		return
 	}
-	refresh, _, err := s.sign(u, TokenRefresh, now)
+	refresh, _, err := s.sign(u, mint.TokenRefresh, now)
 	if err != nil {
 		writeAuthError(w, http.StatusInternalServerError, "internal_error", "Failed to generate token")
 		return
@@ -362,7 +364,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	_, u, st, detail := s.validate(tok, TokenRefresh)
+	_, u, st, detail := s.validate(tok, mint.TokenRefresh)
 	switch st {
 	case tokOK:
 		s.issuePair(w, r, u)
@@ -408,7 +410,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, http.StatusUnauthorized, "unauthorized", "No auth token found")
 		return
 	}
-	_, u, st, _ := s.validate(tok, TokenAccess)
+	_, u, st, _ := s.validate(tok, mint.TokenAccess)
 	if st != tokOK {
 		writeAuthError(w, http.StatusUnauthorized, "unauthorized", "Invalid credentials")
 		return

@@ -7,50 +7,12 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
-// Token types of the token_type claim.
-const (
-	TokenAccess  = "access"
-	TokenRefresh = "refresh"
-	jwtIssuer    = "kalamdb"
-	jwtLeeway    = 60 * time.Second
-)
-
-// Claims are the JWT claims KalamDB issues, in its field order (sub, iss,
-// exp, iat, email, role, token_type), so issued payloads match the fixtures
-// byte for byte apart from values.
-type Claims struct {
-	Sub       string  `json:"sub"`
-	Iss       string  `json:"iss"`
-	Exp       int64   `json:"exp"`
-	Iat       int64   `json:"iat"`
-	Email     *string `json:"email"`
-	Role      string  `json:"role,omitempty"`
-	TokenType string  `json:"token_type,omitempty"`
-}
-
-// GetExpirationTime implements jwt.Claims.
-func (c Claims) GetExpirationTime() (*jwt.NumericDate, error) {
-	return jwt.NewNumericDate(time.Unix(c.Exp, 0)), nil
-}
-
-// GetIssuedAt implements jwt.Claims.
-func (c Claims) GetIssuedAt() (*jwt.NumericDate, error) {
-	return jwt.NewNumericDate(time.Unix(c.Iat, 0)), nil
-}
-
-// GetNotBefore implements jwt.Claims (KalamDB issues no nbf).
-func (c Claims) GetNotBefore() (*jwt.NumericDate, error) { return nil, nil }
-
-// GetIssuer implements jwt.Claims.
-func (c Claims) GetIssuer() (string, error) { return c.Iss, nil }
-
-// GetSubject implements jwt.Claims.
-func (c Claims) GetSubject() (string, error) { return c.Sub, nil }
-
-// GetAudience implements jwt.Claims (KalamDB issues no aud).
-func (c Claims) GetAudience() (jwt.ClaimStrings, error) { return nil, nil }
+// jwtLeeway is the clock leeway KalamDB allows when validating exp and iat.
+const jwtLeeway = 60 * time.Second
 
 // tokenError classifies why a token was refused; surfaces map it to their
 // own codes and texts.
@@ -113,12 +75,12 @@ func (b *tokenBook) markAll(into map[string]struct{}) int {
 // sign issues a token of the given type for u.
 func (s *Server) sign(u user, typ string, now time.Time) (string, time.Time, error) {
 	ttl := s.cfg.accessTTL
-	if typ == TokenRefresh {
+	if typ == mint.TokenRefresh {
 		ttl = s.refreshTTL()
 	}
 	exp := now.Add(ttl)
-	c := Claims{Sub: u.id, Iss: jwtIssuer, Exp: exp.Unix(), Iat: now.Unix(), Email: u.email, Role: u.role, TokenType: typ}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(s.secret()))
+	c := mint.Claims{Sub: u.id, Iss: mint.Issuer, Exp: exp.Unix(), Iat: now.Unix(), Email: u.email, Role: u.role, TokenType: typ}
+	tok, err := mint.Sign(s.secret(), c)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -135,13 +97,13 @@ func (s *Server) refreshTTL() time.Duration {
 
 // validate checks a token per section 2 of the reference and returns its
 // claims and the user it names. want is the required token_type.
-func (s *Server) validate(tok, want string) (Claims, user, tokenError, string) {
-	var c Claims
+func (s *Server) validate(tok, want string) (mint.Claims, user, tokenError, string) {
+	var c mint.Claims
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{"HS256", "HS384", "HS512"}),
 		jwt.WithLeeway(jwtLeeway),
 		jwt.WithIssuedAt(),
-		jwt.WithIssuer(jwtIssuer),
+		jwt.WithIssuer(mint.Issuer),
 		jwt.WithTimeFunc(s.cfg.clock),
 	)
 	_, err := p.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return []byte(s.secret()), nil })

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // sqlAuthError is the /sql authentication failure body. Its keys are in
@@ -155,7 +156,7 @@ func (s *Server) sqlAuth(w http.ResponseWriter, r *http.Request, start time.Time
 		fail("INVALID_CREDENTIALS")
 		return user{}, false
 	}
-	_, u, st, _ := s.validate(strings.TrimSpace(tok), TokenAccess)
+	_, u, st, _ := s.validate(strings.TrimSpace(tok), mint.TokenAccess)
 	switch st {
 	case tokOK:
 		return u, true

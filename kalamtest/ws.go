@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // wsConn is one /v1/ws socket. The read loop (handleWS) owns parsing and
@@ -328,7 +329,7 @@ func (wc *wsConn) authenticate(tok string, proto client.Protocol, ip string) {
 		fail("Too many authentication attempts. Please retry shortly.")
 		return
 	}
-	_, u, st, _ := wc.s.validate(tok, TokenAccess)
+	_, u, st, _ := wc.s.validate(tok, mint.TokenAccess)
 	if st != tokOK {
 		fail("Invalid credentials")
 		return

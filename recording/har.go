@@ -247,7 +247,7 @@ func httpEntry(base *url.URL, req, resp *client.Frame) HAREntry {
 	if req != nil {
 		kind = req.Type
 		e.StartedDateTime = harTime(req.Time)
-		method, target, headers, body := parseHTTP(req.Wire)
+		method, target, headers, body := ParseHTTP(req.Wire)
 		if method == "" {
 			method, target, _ = strings.Cut(req.Type, " ")
 		}
@@ -280,7 +280,7 @@ func httpEntry(base *url.URL, req, resp *client.Frame) HAREntry {
 		e.Response.BodySize = resp.WireSize
 		e.Error = resp.Err
 		if resp.Status != 0 {
-			_, _, headers, body := parseHTTP(resp.Wire)
+			_, _, headers, body := ParseHTTP(resp.Wire)
 			e.Response.Headers = headers
 			e.Response.Content = HARContent{Size: resp.DecodedSize, MimeType: headerValue(headers, "Content-Type", "application/json")}
 			if len(body) > 0 {
@@ -297,11 +297,11 @@ func httpEntry(base *url.URL, req, resp *client.Frame) HAREntry {
 	return e
 }
 
-// parseHTTP splits the tap's rendering of a request or response
+// ParseHTTP splits the tap's rendering of a request or response
 // ("LINE\r\nHeader: v\r\n…\r\n\r\nbody") into its parts. For a request,
 // method and target come from the request line; Host is left out of the
 // headers (it is in the URL).
-func parseHTTP(wire []byte) (method, target string, headers []HARNameValue, body []byte) {
+func ParseHTTP(wire []byte) (method, target string, headers []HARNameValue, body []byte) {
 	headers = []HARNameValue{}
 	head, body, ok := bytes.Cut(wire, []byte("\r\n\r\n"))
 	if !ok {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/recording"
+	"github.com/kalamdash/kalamdash/recording/replay"
 )
 
 // dataFrames returns the inbound text/binary frames per socket, in order.
@@ -47,7 +48,7 @@ func TestReplayServeFeedsARealClient(t *testing.T) {
 			var log syncLog
 			// The client's messages are always sent: only a hang reaches the
 			// wait, which a loaded machine must not turn into a carry-on.
-			rs, err := recording.NewReplayServer(rec, recording.WithReplayLog(&log), recording.WithReplayWait(time.Minute))
+			rs, err := replay.NewServer(rec, replay.WithLog(&log), replay.WithWait(time.Minute))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -43,7 +43,7 @@ func TestParseRefreshPolicy(t *testing.T) {
 
 func TestNextDue(t *testing.T) {
 	iat := time.Unix(2_000_000, 0)
-	access := DecodeToken(mint(t, jwt.MapClaims{"sub": "a", "iat": iat.Unix(), "exp": iat.Add(100 * time.Second).Unix()}))
+	access := DecodeToken(signClaims(t, jwt.MapClaims{"sub": "a", "iat": iat.Unix(), "exp": iat.Add(100 * time.Second).Unix()}))
 	last := iat.Add(7 * time.Second)
 	if d, ok := Periodic(10*time.Second).NextDue(last, access); !ok || !d.Equal(last.Add(10*time.Second)) {
 		t.Errorf("periodic %v %v", d, ok)

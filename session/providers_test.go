@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 func (e *env) mint(user string) string {
 	e.t.Helper()
-	tok, err := kalamtest.MintToken(kalamtest.DefaultJWTSecret, user, "user", time.Hour, e.clock.Now())
+	tok, err := mint.Token(kalamtest.DefaultJWTSecret, user, "user", time.Hour, e.clock.Now())
 	if err != nil {
 		e.t.Fatal(err)
 	}

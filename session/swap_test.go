@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // lastRotation returns the newest history entry matching ok.
@@ -30,7 +31,7 @@ func TestSwappedExpiredTokenFailsReconnectAndClearingRecovers(t *testing.T) {
 	e := newEnv(t)
 	c := e.open("alice", "alice", "alice-pw")
 	before := c.Snapshot().Access.Fingerprint
-	expired, err := kalamtest.MintToken(kalamtest.DefaultJWTSecret, "alice", "user", time.Minute, e.clock.Now().Add(-time.Hour))
+	expired, err := mint.Token(kalamtest.DefaultJWTSecret, "alice", "user", time.Minute, e.clock.Now().Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestSwapOnceForAnotherUser(t *testing.T) {
 	e := newEnv(t)
 	c := e.open("alice", "alice", "alice-pw")
 	aliceAccess := c.Snapshot().Access.Fingerprint
-	bob, err := kalamtest.MintToken(kalamtest.DefaultJWTSecret, "bob", "dba", time.Hour, e.clock.Now())
+	bob, err := mint.Token(kalamtest.DefaultJWTSecret, "bob", "dba", time.Hour, e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

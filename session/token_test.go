@@ -9,9 +9,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// mint signs a KalamDB-shaped token (the signature is irrelevant: the
+// signClaims signs a KalamDB-shaped token (the signature is irrelevant: the
 // session never verifies).
-func mint(t *testing.T, claims jwt.MapClaims) string {
+func signClaims(t *testing.T, claims jwt.MapClaims) string {
 	t.Helper()
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte("test-secret"))
 	if err != nil {
@@ -22,7 +22,7 @@ func mint(t *testing.T, claims jwt.MapClaims) string {
 
 func TestDecodeTokenFixtureClaims(t *testing.T) {
 	// Claims of shared/fixtures/kalamdb/jwt-access-claims.json.
-	tok := mint(t, jwt.MapClaims{"sub": "alice", "iss": "kalamdb", "exp": 1778011200, "iat": 1777924800,
+	tok := signClaims(t, jwt.MapClaims{"sub": "alice", "iss": "kalamdb", "exp": 1778011200, "iat": 1777924800,
 		"email": "alice@example.com", "role": "user", "token_type": "access"})
 	ts := DecodeToken(tok)
 	if !ts.Present || !ts.Valid {
@@ -44,7 +44,7 @@ func TestDecodeTokenFixtureClaims(t *testing.T) {
 }
 
 func TestDecodeTokenNullEmailAndGarbage(t *testing.T) {
-	ts := DecodeToken(mint(t, jwt.MapClaims{"sub": "bob", "email": nil, "exp": 100}))
+	ts := DecodeToken(signClaims(t, jwt.MapClaims{"sub": "bob", "email": nil, "exp": 100}))
 	if !ts.Valid || ts.Claims.Email != "" || ts.Claims.IssuedAt != (time.Time{}) {
 		t.Errorf("%+v", ts)
 	}
@@ -68,7 +68,7 @@ func TestDecodeTokenNullEmailAndGarbage(t *testing.T) {
 func TestPhaseBoundaries(t *testing.T) {
 	iat := time.Unix(1_000_000, 0)
 	exp := iat.Add(100 * time.Second) // soon window = 20 s
-	ts := DecodeToken(mint(t, jwt.MapClaims{"sub": "a", "iat": iat.Unix(), "exp": exp.Unix()}))
+	ts := DecodeToken(signClaims(t, jwt.MapClaims{"sub": "a", "iat": iat.Unix(), "exp": exp.Unix()}))
 	cases := []struct {
 		at   time.Time
 		want Phase
@@ -93,7 +93,7 @@ func TestPhaseBoundaries(t *testing.T) {
 		t.Errorf("progress %v", p)
 	}
 	// Without iat the window is DefaultExpiringSoon.
-	noIat := DecodeToken(mint(t, jwt.MapClaims{"sub": "a", "exp": exp.Unix()}))
+	noIat := DecodeToken(signClaims(t, jwt.MapClaims{"sub": "a", "exp": exp.Unix()}))
 	if got := noIat.Phase(exp.Add(-DefaultExpiringSoon)); got != PhaseExpiringSoon {
 		t.Errorf("no iat: %v", got)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // syncBuffer is a bytes.Buffer the server's logger may write from many
@@ -240,7 +241,7 @@ func TestTokenCacheRefusedRefreshFallsBackToLogin(t *testing.T) {
 		{"expired on the server", func(e *cacheEnv, _ CachedTokens) { e.srv.ExpireTokens() }, "Invalid credentials"},
 		{"not a refresh token", func(e *cacheEnv, first CachedTokens) {
 			// A live access token where the refresh token belongs.
-			tok, err := kalamtest.MintToken(cacheSecret, "alice", "user", time.Hour, e.clock.Now())
+			tok, err := mint.Token(cacheSecret, "alice", "user", time.Hour, e.clock.Now())
 			if err != nil {
 				e.t.Fatal(err)
 			}

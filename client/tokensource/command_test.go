@@ -16,7 +16,7 @@ import (
 func TestCommandCalledOnEveryReconnect(t *testing.T) {
 	srv := newServer(t)
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "token"), mint(t, "alice", time.Hour))
+	writeFile(t, filepath.Join(dir, "token"), mintToken(t, "alice", time.Hour))
 	sh := script(t, dir, "mint.sh", `echo run >> "$COUNT"; cat "$TOKEN"`+"\n")
 	cmd, err := tokensource.NewCommand(sh, tokensource.WithRefreshLead(0),
 		tokensource.WithEnv("COUNT="+filepath.Join(dir, "count"), "TOKEN="+filepath.Join(dir, "token")))
@@ -50,7 +50,7 @@ func TestCommandCalledOnEveryReconnect(t *testing.T) {
 func TestCommandCachedWhileFresh(t *testing.T) {
 	srv := newServer(t)
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "token"), mint(t, "alice", time.Hour))
+	writeFile(t, filepath.Join(dir, "token"), mintToken(t, "alice", time.Hour))
 	sh := script(t, dir, "mint.sh", `echo run >> "$COUNT"; cat "$TOKEN"`+"\n")
 	cmd, err := tokensource.NewCommand(sh,
 		tokensource.WithEnv("COUNT="+filepath.Join(dir, "count"), "TOKEN="+filepath.Join(dir, "token")))
@@ -92,7 +92,7 @@ func TestCommandCachedWhileFresh(t *testing.T) {
 // TestCommandCacheExpires: a token inside the refresh lead is renewed.
 func TestCommandCacheExpires(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "token"), mint(t, "alice", 10*time.Minute))
+	writeFile(t, filepath.Join(dir, "token"), mintToken(t, "alice", 10*time.Minute))
 	sh := script(t, dir, "mint.sh", `echo run >> "$COUNT"; cat "$TOKEN"`+"\n")
 	now := time.Now()
 	cmd, err := tokensource.NewCommand(sh, tokensource.WithRefreshLead(time.Minute),
@@ -120,7 +120,7 @@ func TestCommandCacheExpires(t *testing.T) {
 // and never the token.
 func TestCommandFailures(t *testing.T) {
 	dir := t.TempDir()
-	tok := mint(t, "alice", time.Hour)
+	tok := mintToken(t, "alice", time.Hour)
 	cases := []struct {
 		name, body string
 		opts       []tokensource.CommandOption
@@ -178,7 +178,7 @@ func TestCommandFailures(t *testing.T) {
 // TestCommandShellAndQuoting: arguments are split like a shell without
 // running one, unless WithShell.
 func TestCommandShellAndQuoting(t *testing.T) {
-	tok := mint(t, "alice", time.Hour)
+	tok := mintToken(t, "alice", time.Hour)
 	cmd, err := tokensource.NewCommand(`printf '%s\n' "` + tok + `"`)
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 func TestFileRotatedTokenUsedOnReconnect(t *testing.T) {
 	srv := newServer(t)
 	path := filepath.Join(t.TempDir(), "token")
-	aliceTok, bobTok := mint(t, "alice", time.Hour), mint(t, "bob", time.Hour)
+	aliceTok, bobTok := mintToken(t, "alice", time.Hour), mintToken(t, "bob", time.Hour)
 	writeFile(t, path, aliceTok+"\n")
 	src := tokensource.NewFile(path)
 	c := connect(t, srv, src.Provider())
@@ -60,7 +60,7 @@ func TestFileErrorsAndWarnings(t *testing.T) {
 		t.Fatalf("garbage: %v", err)
 	}
 	open := filepath.Join(dir, "open")
-	writeFile(t, open, mint(t, "alice", time.Hour))
+	writeFile(t, open, mintToken(t, "alice", time.Hour))
 	if err := os.Chmod(open, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,11 @@ func TestFileErrorsAndWarnings(t *testing.T) {
 // with the new token's fingerprint; an unusable rewrite is reported too.
 func TestFileWatchReportsChanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token")
-	writeFile(t, path, mint(t, "alice", time.Hour))
+	writeFile(t, path, mintToken(t, "alice", time.Hour))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	changes := tokensource.NewFile(path).Watch(ctx, 10*time.Millisecond)
-	next := mint(t, "bob", time.Hour)
+	next := mintToken(t, "bob", time.Hour)
 	writeFile(t, path, next)
 	select {
 	case ch := <-changes:

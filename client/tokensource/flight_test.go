@@ -25,7 +25,7 @@ type gated struct {
 func newGated(t *testing.T, opts ...tokensource.CommandOption) *gated {
 	t.Helper()
 	dir := t.TempDir()
-	g := &gated{count: filepath.Join(dir, "count"), release: filepath.Join(dir, "release"), tok: mint(t, "alice", time.Hour)}
+	g := &gated{count: filepath.Join(dir, "count"), release: filepath.Join(dir, "release"), tok: mintToken(t, "alice", time.Hour)}
 	writeFile(t, filepath.Join(dir, "token"), g.tok)
 	sh := script(t, dir, "slow.sh", `echo run >> "$COUNT"
 while [ ! -e "$RELEASE" ]; do sleep 0.01; done

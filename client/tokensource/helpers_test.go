@@ -12,6 +12,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -35,9 +36,9 @@ func newServer(t *testing.T) *kalamtest.Server {
 	return srv
 }
 
-func mint(t *testing.T, user string, ttl time.Duration) string {
+func mintToken(t *testing.T, user string, ttl time.Duration) string {
 	t.Helper()
-	tok, err := kalamtest.MintToken(secret, user, "user", ttl, time.Now())
+	tok, err := mint.Token(secret, user, "user", ttl, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client/tokensource"
-	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 func TestParseTokenFormats(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	jwt, err := kalamtest.MintToken("s3cret", "alice", "user", time.Hour, now)
+	jwt, err := mint.Token("s3cret", "alice", "user", time.Hour, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/internal/app"
 	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/ui"
 )
@@ -190,7 +191,7 @@ func TestRecordCommandExternalTokens(t *testing.T) {
 	srv := recServer(t)
 	dir := t.TempDir()
 	tokenPath := filepath.Join(dir, "token")
-	token, err := kalamtest.MintToken(recJWTSecret, "alice", "user", time.Hour, time.Now())
+	token, err := mint.Token(recJWTSecret, "alice", "user", time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func TestRecordCommandExternalTokens(t *testing.T) {
 
 // forgeToken signs a token with the wrong secret.
 func forgeToken(t *testing.T) string {
-	tok, err := kalamtest.MintToken("not-the-server-secret", "alice", "user", time.Hour, time.Now())
+	tok, err := mint.Token("not-the-server-secret", "alice", "user", time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func forgeToken(t *testing.T) string {
 // case uses to prove the checks would see them.
 func TestRecordCommandRedactsSecrets(t *testing.T) {
 	srv := recServer(t)
-	token, err := kalamtest.MintToken(recJWTSecret, "alice", "user", time.Hour, time.Now())
+	token, err := mint.Token(recJWTSecret, "alice", "user", time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

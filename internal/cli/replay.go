@@ -17,6 +17,7 @@ import (
 	"github.com/kalamdash/kalamdash/internal/app"
 	"github.com/kalamdash/kalamdash/internal/safetext"
 	"github.com/kalamdash/kalamdash/recording"
+	"github.com/kalamdash/kalamdash/recording/replay"
 )
 
 // replayFlags are the flags of kalamdash replay.
@@ -97,8 +98,8 @@ func runReplay(ctx context.Context, path string, f replayFlags, stdout, stderr i
 	if f.quiet {
 		log = io.Discard
 	}
-	rs, err := recording.NewReplayServer(rec, recording.WithReplayAddr(f.addr), recording.WithReplayLog(log),
-		recording.WithReplayPace(f.pace), recording.WithReplayWait(f.wait))
+	rs, err := replay.NewServer(rec, replay.WithAddr(f.addr), replay.WithLog(log),
+		replay.WithPace(f.pace), replay.WithWait(f.wait))
 	if err != nil {
 		return err
 	}

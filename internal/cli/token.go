@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // newTokenCmd groups token utilities. `token mint` signs KalamDB-shaped
@@ -32,7 +32,7 @@ func newTokenCmd() *cobra.Command {
 				secret = os.Getenv("KALAMDB_JWT_SECRET")
 			}
 			now := time.Now()
-			tok, err := kalamtest.MintToken(secret, user, role, ttl, now)
+			tok, err := mint.Token(secret, user, role, ttl, now)
 			if err != nil {
 				return err
 			}

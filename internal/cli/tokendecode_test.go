@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // runTokenDecode runs `token decode args…` with stdin and returns what it
@@ -28,7 +28,7 @@ func runTokenDecode(t *testing.T, stdin string, args ...string) (stdout, stderr 
 
 func TestTokenDecodeMintedTokenShowsSubAndExp(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	tok, err := kalamtest.MintToken("s3cret", "alice", "dba", 10*time.Minute, now)
+	tok, err := mint.Token("s3cret", "alice", "dba", 10*time.Minute, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestTokenDecodeMintedTokenShowsSubAndExp(t *testing.T) {
 }
 
 func TestTokenDecodeArgumentWarnsAboutTheProcessList(t *testing.T) {
-	tok, err := kalamtest.MintToken("s3cret", "bob", "user", -2*time.Hour, time.Now())
+	tok, err := mint.Token("s3cret", "bob", "user", -2*time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,8 @@
-package recording
+// Package replay plays the server side of a kalamdash recording on a
+// loopback address (`kalamdash replay FILE --serve`), so a real client can
+// reproduce what the recorded client saw. Package recording is the file
+// format; this package is the only one of the two that serves anything.
+package replay
 
 import (
 	"context"
@@ -15,34 +19,35 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
+	"github.com/kalamdash/kalamdash/recording"
 )
 
-// ReplayOption configures a ReplayServer.
-type ReplayOption func(*replayOptions)
+// Option configures a Server.
+type Option func(*options)
 
-type replayOptions struct {
+type options struct {
 	addr string
 	log  io.Writer
 	wait time.Duration
 	pace bool
 }
 
-// WithReplayAddr sets the listen address (default "127.0.0.1:0", a free
+// WithAddr sets the listen address (default "127.0.0.1:0", a free
 // loopback port).
-func WithReplayAddr(addr string) ReplayOption { return func(o *replayOptions) { o.addr = addr } }
+func WithAddr(addr string) Option { return func(o *options) { o.addr = addr } }
 
-// WithReplayLog writes one line per replayed step to w (default: nowhere).
-func WithReplayLog(w io.Writer) ReplayOption { return func(o *replayOptions) { o.log = w } }
+// WithLog writes one line per replayed step to w (default: nowhere).
+func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
 
-// WithReplayWait sets how long the server waits for the client to send a
+// WithWait sets how long the server waits for the client to send a
 // message the recording shows it sent before carrying on regardless
 // (default 10 s).
-func WithReplayWait(d time.Duration) ReplayOption { return func(o *replayOptions) { o.wait = d } }
+func WithWait(d time.Duration) Option { return func(o *options) { o.wait = d } }
 
-// WithReplayPace keeps the recorded gaps between server frames (each
+// WithPace keeps the recorded gaps between server frames (each
 // capped at 5 s) instead of sending them as fast as the client reads.
-func WithReplayPace(pace bool) ReplayOption { return func(o *replayOptions) { o.pace = pace } }
+func WithPace(pace bool) Option { return func(o *options) { o.pace = pace } }
 
 // replaySecret signs the tokens the replay server mints in place of
 // redacted or expired ones. They are only good for this server.
@@ -51,7 +56,7 @@ const replaySecret = "kalamdash-replay"
 // maxPaceGap caps one recorded gap when pacing.
 const maxPaceGap = 5 * time.Second
 
-// ReplayServer plays the server side of a recording on a loopback
+// Server plays the server side of a recording on a loopback
 // address, so a real client can reproduce what the recorded client saw.
 //
 // HTTP: each request is answered with the next recorded response of the
@@ -64,18 +69,18 @@ const maxPaceGap = 5 * time.Second
 // Server frames are sent in recorded order with their original opcode and
 // bytes (gzip and MessagePack included). Where the recording shows the
 // client sending a message of type T before the next server frame, the
-// server waits (WithReplayWait) for the client to send a T first — so a
+// server waits (WithWait) for the client to send a T first — so a
 // subscription_ack never beats the subscribe it answers. Keepalives are
 // not scripted: the WebSocket library answers pings, and recorded
 // `ping` messages are skipped. A recorded server close is replayed with
 // its code and reason; a socket that just broke in the recording is cut.
 // Sockets beyond the recorded ones are closed with 1011.
-type ReplayServer struct {
+type Server struct {
 	// URL is the base URL (http://127.0.0.1:PORT) to point a client at.
 	URL string
 
-	o       replayOptions
-	rec     *Recording
+	o       options
+	rec     *recording.Recording
 	ln      net.Listener
 	srv     *http.Server
 	sockets [][]client.Frame // frames per recorded socket, in order
@@ -91,9 +96,9 @@ type ReplayServer struct {
 	wg       sync.WaitGroup
 }
 
-// NewReplayServer starts serving rec.
-func NewReplayServer(rec *Recording, opts ...ReplayOption) (*ReplayServer, error) {
-	o := replayOptions{addr: "127.0.0.1:0", log: io.Discard, wait: 10 * time.Second}
+// NewServer starts serving rec.
+func NewServer(rec *recording.Recording, opts ...Option) (*Server, error) {
+	o := options{addr: "127.0.0.1:0", log: io.Discard, wait: 10 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -101,7 +106,7 @@ func NewReplayServer(rec *Recording, opts ...ReplayOption) (*ReplayServer, error
 	if err != nil {
 		return nil, fmt.Errorf("replay: listen on %s: %w", o.addr, err)
 	}
-	s := &ReplayServer{URL: "http://" + ln.Addr().String(), o: o, rec: rec, ln: ln,
+	s := &Server{URL: "http://" + ln.Addr().String(), o: o, rec: rec, ln: ln,
 		httpNext: map[string]int{}, done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	idx := map[uint64]int{}
@@ -130,25 +135,25 @@ func NewReplayServer(rec *Recording, opts ...ReplayOption) (*ReplayServer, error
 }
 
 // Sockets returns how many WebSocket connections the recording holds.
-func (s *ReplayServer) Sockets() int { return len(s.sockets) }
+func (s *Server) Sockets() int { return len(s.sockets) }
 
 // Done is closed once every recorded socket has been replayed: all its
 // server frames sent (the last socket may stay open for the client).
-func (s *ReplayServer) Done() <-chan struct{} { return s.done }
+func (s *Server) Done() <-chan struct{} { return s.done }
 
 // Close stops the server and cuts every connection.
-func (s *ReplayServer) Close() error {
+func (s *Server) Close() error {
 	s.cancel()
 	err := s.srv.Close()
 	s.wg.Wait()
 	return err
 }
 
-func (s *ReplayServer) logf(format string, args ...any) {
+func (s *Server) logf(format string, args ...any) {
 	fmt.Fprintf(s.o.log, "replay: "+format+"\n", args...)
 }
 
-func (s *ReplayServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/v1/ws" {
 		s.serveWS(w, r)
 		return
@@ -164,7 +169,7 @@ func (s *ReplayServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			"message": "kalamdash replay: the recording has no " + kind + " exchange"})
 		return
 	}
-	_, _, headers, body := parseHTTP(resp.Wire)
+	_, _, headers, body := recording.ParseHTTP(resp.Wire)
 	for _, h := range headers {
 		switch strings.ToLower(h.Name) {
 		case "content-type", "www-authenticate", "retry-after":
@@ -178,7 +183,7 @@ func (s *ReplayServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // nextHTTP returns the recorded response for the next request of kind.
-func (s *ReplayServer) nextHTTP(kind string) *client.Frame {
+func (s *Server) nextHTTP(kind string) *client.Frame {
 	var all []*client.Frame
 	for i := range s.rec.Frames {
 		f := &s.rec.Frames[i]
@@ -222,7 +227,7 @@ func reviveTokens(body []byte, now time.Time) []byte {
 		if !ok || (tok != client.Redacted && !expired(tok, now)) {
 			continue
 		}
-		fresh, err := kalamtest.MintToken(replaySecret, user, role, k.ttl, now)
+		fresh, err := mint.Token(replaySecret, user, role, k.ttl, now)
 		if err != nil {
 			continue
 		}
@@ -262,7 +267,7 @@ func expired(tok string, now time.Time) bool {
 }
 
 // serveWS replays the next recorded socket.
-func (s *ReplayServer) serveWS(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	n := s.accepted
 	s.accepted++
@@ -284,7 +289,7 @@ func (s *ReplayServer) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // play runs one recorded socket's script on ws.
-func (s *ReplayServer) play(ws *websocket.Conn, n int, script []client.Frame, last bool) {
+func (s *Server) play(ws *websocket.Conn, n int, script []client.Frame, last bool) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	finish := sync.OnceFunc(s.finish)
@@ -380,7 +385,7 @@ func (s *ReplayServer) play(ws *websocket.Conn, n int, script []client.Frame, la
 }
 
 // awaitClient waits until the client sends a message of type typ.
-func (s *ReplayServer) awaitClient(ctx context.Context, got <-chan string, typ string) bool {
+func (s *Server) awaitClient(ctx context.Context, got <-chan string, typ string) bool {
 	t := time.NewTimer(s.o.wait)
 	defer t.Stop()
 	for {
@@ -402,7 +407,7 @@ func (s *ReplayServer) awaitClient(ctx context.Context, got <-chan string, typ s
 
 // finish counts a socket's script as played (once per socket); Done
 // closes after the last.
-func (s *ReplayServer) finish() {
+func (s *Server) finish() {
 	s.mu.Lock()
 	s.finished++
 	all := s.finished >= len(s.sockets)
