@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/kalamdash/kalamdash/internal/app"
+	"github.com/kalamdash/kalamdash/redact"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
@@ -40,6 +41,9 @@ func (b *UIBackend) Profiles() []ui.Profile { return nil }
 
 // Events returns the event channel (see CaptureEvents).
 func (b *UIBackend) Events() <-chan ui.Event { return b.events }
+
+// Redact implements ui.Backend with package redact, as the dashboard does.
+func (b *UIBackend) Redact(text []byte) []byte { return redact.Text(text) }
 
 // NewUIModel builds a dashboard of w×h on b, logged in to its connection
 // with the inspector showing, and returns it with the message Update

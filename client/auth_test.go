@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/redact"
 )
 
 func TestBasicFromProviderIsExchangedForJWT(t *testing.T) {
@@ -28,7 +29,7 @@ func TestBasicFromProviderIsExchangedForJWT(t *testing.T) {
 	up := waitFrame(t, c, func(f client.Frame) bool {
 		return f.Opcode == client.OpHTTP && f.Type == "GET /v1/ws" && f.Direction == client.Outbound
 	})
-	if !strings.Contains(string(up.Wire), "Authorization: Bearer "+client.Redacted) {
+	if !strings.Contains(string(up.Wire), "Authorization: Bearer "+redact.Marker) {
 		t.Fatalf("upgrade request should carry a redacted Bearer header, got:\n%s", up.Wire)
 	}
 	ev := waitFrame(t, c, func(f client.Frame) bool { return f.Type == client.TypeAuthSuccess })

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/redact"
 )
 
 func TestConnectErrorsSayWhatHappened(t *testing.T) {
@@ -138,7 +139,7 @@ func TestTapRedactsSecrets(t *testing.T) {
 		}
 		if f.Type == client.TypeAuthenticate {
 			sawAuthMsg = true
-			if !bytes.Contains(f.Wire, []byte(`"token":"`+client.Redacted+`"`)) {
+			if !bytes.Contains(f.Wire, []byte(`"token":"`+redact.Marker+`"`)) {
 				t.Fatalf("authenticate frame not redacted: %s", f.Wire)
 			}
 		}

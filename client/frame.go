@@ -87,9 +87,10 @@ func (e Encoding) String() string {
 // wire. The tap hands out copies: consumers may keep them.
 //
 // Wire holds the bytes as sent (gzip, msgpack, or text); Decoded holds the
-// JSON text after decompression and msgpack→JSON conversion. Secrets
-// (tokens, passwords, Authorization headers) are already redacted in both
-// unless the client was built with WithRevealSecrets.
+// JSON text after decompression and msgpack→JSON conversion. Secrets named
+// by package redact (token and password fields, credential headers) are
+// already replaced by redact.Marker in both unless the client was built
+// with WithRevealSecrets.
 type Frame struct {
 	Seq            uint64 // tap sequence number, increasing per client; a gap means frames were dropped
 	Time           time.Time
@@ -110,6 +111,3 @@ type Frame struct {
 	Err            string // decode problem, if any
 	Composed       bool   // written by hand and sent with SendText, not by the client's protocol code
 }
-
-// Redacted is the placeholder that replaces secrets in tapped copies.
-const Redacted = "«redacted»"

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/redact"
 )
 
 // TestRedactFrameKeyBased: a frame captured with reveal loses its secrets,
@@ -18,7 +19,7 @@ func TestRedactFrameKeyBased(t *testing.T) {
 			t.Fatalf("secret %q survived:\n%s\n%s", s, f.Wire, f.Decoded)
 		}
 	}
-	for _, keep := range []string{"Authorization: Bearer " + client.Redacted, "Cookie: kalamdb_refresh=" + client.Redacted, `"user":"alice"`} {
+	for _, keep := range []string{"Authorization: Bearer " + redact.Marker, "Cookie: kalamdb_refresh=" + redact.Marker, `"user":"alice"`} {
 		if !strings.Contains(string(f.Wire), keep) {
 			t.Fatalf("%q missing from %s", keep, f.Wire)
 		}

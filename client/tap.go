@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kalamdash/kalamdash/redact"
 )
 
 // Frames returns the frame tap: every WebSocket frame in both directions
@@ -43,24 +44,9 @@ func (c *Client) tapFrame(f Frame) {
 	}
 }
 
-// secretJSON matches the string values of secret keys in JSON text. A
-// regexp (not decode/encode) keeps the frame byte-for-byte as sent apart
-// from the secret itself.
-var secretJSON = regexp.MustCompile(`("(?:token|access_token|refresh_token|password|root_password|jwt_secret)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
-
-// redactJSON returns b with secret values replaced, or b itself when
-// reveal is set or nothing matched. It never modifies b.
-func redactJSON(b []byte, reveal bool) []byte {
-	if reveal || len(b) == 0 || !secretJSON.Match(b) {
-		return b
-	}
-	return secretJSON.ReplaceAll(b, []byte(`${1}"`+Redacted+`"`))
-}
-
-var secretHeaders = map[string]bool{"Authorization": true, "Cookie": true, "Set-Cookie": true, "Proxy-Authorization": true}
-
-// headerText renders headers sorted, redacting secret values (keeping the
-// auth scheme so "Bearer" vs "Basic" stays visible).
+// headerText renders headers sorted, redacting secret values unless
+// reveal (redact.Header keeps the auth scheme, so "Bearer" vs "Basic"
+// stays visible).
 func headerText(h http.Header, reveal bool) string {
 	keys := make([]string, 0, len(h))
 	for k := range h {
@@ -70,19 +56,22 @@ func headerText(h http.Header, reveal bool) string {
 	var sb strings.Builder
 	for _, k := range keys {
 		for _, v := range h[k] {
-			if secretHeaders[http.CanonicalHeaderKey(k)] && !reveal {
-				if scheme, _, ok := strings.Cut(v, " "); ok && http.CanonicalHeaderKey(k) != "Set-Cookie" && http.CanonicalHeaderKey(k) != "Cookie" {
-					v = scheme + " " + Redacted
-				} else if name, _, ok := strings.Cut(v, "="); ok {
-					v = name + "=" + Redacted
-				} else {
-					v = Redacted
-				}
+			if !reveal {
+				v = redact.Header(k, v)
 			}
 			fmt.Fprintf(&sb, "%s: %s\r\n", k, v)
 		}
 	}
 	return sb.String()
+}
+
+// redactJSON returns b with the values of secret keys replaced, or b
+// itself when reveal is set or nothing matched. It never modifies b.
+func redactJSON(b []byte, reveal bool) []byte {
+	if reveal {
+		return b
+	}
+	return redact.JSON(b)
 }
 
 func (c *Client) tapHTTPRequest(kind string, req *http.Request, body []byte) {

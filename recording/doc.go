@@ -19,8 +19,12 @@
 // an older reader would misread.
 //
 // Secrets are redacted unless the writer is told to reveal them: the
-// client's tap already redacts tokens, passwords and Authorization
-// headers, and the Writer additionally scrubs the header (server URL
-// credentials, SQL password literals) and any literal secret it was given
-// (WithSecrets) from every text field it writes.
+// client's tap already redacts secret fields and headers by name, and the
+// Writer passes every text field it writes through package redact again
+// (secret fields, credential headers, URL credentials, SQL password
+// literals, JWT-shaped text) and scrubs any literal secret it was given
+// (WithSecrets).
+//
+// Playing a recording back to a client is package recording/replay's job;
+// this package is only the format.
 package recording

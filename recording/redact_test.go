@@ -10,6 +10,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/recording"
+	"github.com/kalamdash/kalamdash/redact"
 )
 
 // TestWriterScrubsWhatTheTapCannotKnow: literal secrets (in every field,
@@ -61,7 +62,7 @@ func TestWriterScrubsWhatTheTapCannotKnow(t *testing.T) {
 			t.Errorf("redacted output holds %q:\n%s", s, red)
 		}
 	}
-	for _, s := range []string{"PASSWORD '" + client.Redacted + "'", "http://alice@db.example:8080", "token=redacted", "x=1", "ALTER USER bob"} {
+	for _, s := range []string{"PASSWORD '" + redact.Marker + "'", "http://alice@db.example:8080", "token=redacted", "x=1", "ALTER USER bob"} {
 		if !bytes.Contains(red, []byte(s)) {
 			t.Errorf("redacted output lacks %q (short secrets are left alone):\n%s", s, red)
 		}

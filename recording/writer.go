@@ -30,7 +30,7 @@ func WithReveal(reveal bool) WriterOption {
 }
 
 // WithSecrets gives the Writer literal secrets (the password, the token
-// passed on the command line) to replace with client.Redacted wherever
+// passed on the command line) to replace with redact.Marker wherever
 // they appear, as a second line of defence behind the tap's key-based
 // redaction. Secrets shorter than MinSecretLen are ignored.
 func WithSecrets(secrets ...string) WriterOption {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/recording"
+	"github.com/kalamdash/kalamdash/redact"
 )
 
 // TestSecretsStayRedacted runs a whole client session through the fault
@@ -146,7 +147,7 @@ func TestSecretsStayRedacted(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(rec.String(), client.Redacted) {
+	if !strings.Contains(rec.String(), redact.Marker) {
 		t.Error("the recording shows no redaction marker: were the secrets ever on the wire?")
 	}
 }

@@ -32,9 +32,6 @@ const (
 	EncGzipJSON    = client.EncGzipJSON
 	EncMsgpack     = client.EncMsgpack
 	EncGzipMsgpack = client.EncGzipMsgpack
-
-	// Redacted replaces secrets in tapped frames.
-	Redacted = client.Redacted
 )
 
 // Entry is one frame in a FrameLog with its stable ID (1, 2, … in append

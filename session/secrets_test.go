@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kalamdash/kalamdash/redact"
 )
 
 // TestNoSecretsInSnapshotsEventsOrLog runs login, refreshes (both
@@ -62,7 +64,7 @@ func TestNoSecretsInSnapshotsEventsOrLog(t *testing.T) {
 			t.Errorf("secret %q visible", head)
 		}
 	}
-	if !strings.Contains(text, Redacted) {
+	if !strings.Contains(text, redact.Marker) {
 		t.Error("no redaction marker in the log: were the auth frames captured?")
 	}
 }

@@ -28,7 +28,7 @@ func (m *Model) frameAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		m.say(false, "copied frame #%d to the clipboard (OSC 52)", f.ID)
-		return tea.SetClipboard(copyText(f, t.reveal))
+		return tea.SetClipboard(copyText(f, m.secrets(t)))
 	case key.Matches(msg, k.Export):
 		return m.export(t, "")
 	}
@@ -54,7 +54,7 @@ func (m *Model) export(t *tab, arg string) tea.Cmd {
 		m.say(true, "this connection can only export JSON lines")
 		return nil
 	}
-	return exportCmd(path, src.Page(filter, 0, src.Len(filter)), reveal)
+	return exportCmd(path, src.Page(filter, 0, src.Len(filter)), m.secrets(t))
 }
 
 // exportTarget splits the export command's words into a format and a path.

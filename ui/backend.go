@@ -22,6 +22,11 @@ type Backend interface {
 	// channel must never be closed while the program runs; a nil channel
 	// means no events (tests).
 	Events() <-chan Event
+	// Redact returns frame text with its secrets masked, without modifying
+	// text. The UI passes every frame it draws, copies or dumps itself
+	// through it until the user reveals secrets (ctrl+r): what counts as a
+	// secret is the backend's knowledge (package redact), not the UI's.
+	Redact(text []byte) []byte
 }
 
 // Conn is one open connection (a tab). Every connection can be looked at:
@@ -96,8 +101,11 @@ type FrameFilter struct {
 	Regex bool
 }
 
-// Frame is one tapped frame as the dashboard shows it. Wire and Decoded are
-// already redacted unless secrets are revealed.
+// Frame is one tapped frame as the connection captured it. Wire and Decoded
+// had their secrets redacted at capture unless kalamdash runs with
+// --reveal-secrets; the UI masks them again through Backend.Redact until
+// the user reveals secrets, so a frame captured in clear is hidden as soon
+// as reveal is turned off.
 type Frame struct {
 	ID          uint64
 	Time        time.Time

@@ -1,9 +1,7 @@
 package ui
 
 import (
-	"bytes"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -63,7 +61,7 @@ func newDetail() detail { return detail{keys: DefaultDetailKeyMap()} }
 
 // show selects the frame to display and lays it out if anything changed.
 // stID identifies st (see Model.stID).
-func (d *detail) show(st theme.Styles, stID uint64, f Frame, ok bool, width int, reveal bool) {
+func (d *detail) show(st theme.Styles, stID uint64, f Frame, ok bool, width int, hide secrets) {
 	if !ok {
 		if d.has {
 			d.gen = nextRenderID()
@@ -71,7 +69,7 @@ func (d *detail) show(st theme.Styles, stID uint64, f Frame, ok bool, width int,
 		d.has, d.doc, d.fitted, d.key = false, nil, nil, detailKey{}
 		return
 	}
-	k := detailKey{id: f.ID, conn: f.ConnID, mode: d.mode, width: width, reveal: reveal, colour: st.Colour}
+	k := detailKey{id: f.ID, conn: f.ConnID, mode: d.mode, width: width, reveal: hide == nil, colour: st.Colour}
 	if d.has && k == d.key {
 		return
 	}
@@ -82,7 +80,7 @@ func (d *detail) show(st theme.Styles, stID uint64, f Frame, ok bool, width int,
 	if d.jsonID != stID || d.json == nil {
 		d.json, d.jsonID = jsonStyle(st), stID
 	}
-	d.doc = layoutDetail(st, d.json, f, d.mode, width, reveal)
+	d.doc = layoutDetail(st, d.json, f, d.mode, width, hide)
 	d.fitted = nil
 	d.gen = nextRenderID()
 }
@@ -175,28 +173,17 @@ func (d *detail) window(dst []string, from, to, width int) []string {
 	return dst
 }
 
-// jwtRE and secretFieldRE find secrets in frame text. The client already
-// redacts its tapped copies; the UI masks again so frames captured while
-// secrets were revealed are hidden as soon as reveal is turned off.
-var (
-	jwtRE         = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
-	secretFieldRE = regexp.MustCompile(`("(?:password|token|access_token|refresh_token|authorization|Authorization)"\s*:\s*")[^"]+(")`)
-)
+// secrets hides the secrets in frame text: the Backend's Redact while they
+// are hidden, nil once the user revealed them (ctrl+r). What counts as a
+// secret is the backend's knowledge: the UI only decides when to ask.
+type secrets func([]byte) []byte
 
-// redact masks secrets in text unless reveal is set. Each expression runs
-// only when text holds a literal it cannot match without, so a large frame
-// with no secrets is not scanned by the regexp engine at all.
-func redact(b []byte, reveal bool) []byte {
-	if reveal || len(b) == 0 {
+// mask returns b with its secrets hidden, or b itself when revealed.
+func (s secrets) mask(b []byte) []byte {
+	if s == nil || len(b) == 0 {
 		return b
 	}
-	if bytes.Contains(b, []byte("eyJ")) {
-		b = jwtRE.ReplaceAll(b, []byte("«redacted»"))
-	}
-	if bytes.Contains(b, []byte(`"password"`)) || bytes.Contains(b, []byte(`token"`)) || bytes.Contains(b, []byte(`uthorization"`)) {
-		b = secretFieldRE.ReplaceAll(b, []byte("${1}«redacted»${2}"))
-	}
-	return b
+	return s(b)
 }
 
 // jsonStyle converts theme styles to tidwall/pretty's escape pairs.

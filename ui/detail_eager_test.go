@@ -19,7 +19,7 @@ import (
 // is made safe before it is measured: safeIn, safeDoc.)
 
 // renderDetail renders a frame's lines; js is jsonStyle(st).
-func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, reveal bool) []string {
+func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, hide secrets) []string {
 	var out []string
 	if f.Err != "" {
 		out = append(out, safeIn(&st, st.Err, "decode problem: "+f.Err))
@@ -32,9 +32,9 @@ func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, r
 	}
 	switch mode {
 	case modePretty:
-		body := redact(f.Decoded, reveal)
+		body := hide.mask(f.Decoded)
 		if len(body) == 0 {
-			body = redact(f.Wire, reveal)
+			body = hide.mask(f.Wire)
 		}
 		if len(body) == 0 {
 			return append(out, st.Muted.Render("(empty payload)"))
@@ -50,7 +50,7 @@ func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, r
 			out = append(out, wrapLines(string(safeDoc(&st, body)), width)...)
 		}
 	case modeRaw:
-		w := redact(f.Wire, reveal)
+		w := hide.mask(f.Wire)
 		if !utf8.Valid(w) || f.Opcode == "binary" {
 			out = append(out, safeIn(&st, st.Warn, fmt.Sprintf("binary frame (%s, %s on the wire): press v for hex", f.Encoding, humanBytes(int64(f.WireSize)))),
 				st.Muted.Render("press c to reconnect with compress=false and read frames as text"))
@@ -59,8 +59,8 @@ func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, r
 		out = append(out, wrapLines(string(safeDoc(&st, w)), width)...)
 	case modeHex:
 		w := f.Wire
-		if !reveal && utf8.Valid(w) {
-			w = redact(w, false)
+		if utf8.Valid(w) {
+			w = hide.mask(w)
 		}
 
 		if len(w) > maxHex {

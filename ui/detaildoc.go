@@ -77,7 +77,7 @@ type wrappedLine struct {
 
 // layoutDetail lays out a frame's detail text; js is jsonStyle(st). It does
 // the work that does not depend on which lines are shown.
-func layoutDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, reveal bool) *detailDoc {
+func layoutDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, hide secrets) *detailDoc {
 	d := &detailDoc{width: width}
 	if f.Err != "" {
 		d.head = append(d.head, safeIn(&st, st.Err, "decode problem: "+f.Err))
@@ -90,9 +90,9 @@ func layoutDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, r
 	}
 	switch mode {
 	case modePretty:
-		body := redact(f.Decoded, reveal)
+		body := hide.mask(f.Decoded)
 		if len(body) == 0 {
-			body = redact(f.Wire, reveal)
+			body = hide.mask(f.Wire)
 		}
 		if len(body) == 0 {
 			d.head = append(d.head, st.Muted.Render("(empty payload)"))
@@ -109,7 +109,7 @@ func layoutDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, r
 			d.index(safeDoc(&st, body), nil)
 		}
 	case modeRaw:
-		w := redact(f.Wire, reveal)
+		w := hide.mask(f.Wire)
 		if !utf8.Valid(w) || f.Opcode == "binary" {
 			d.head = append(d.head,
 				safeIn(&st, st.Warn, fmt.Sprintf("binary frame (%s, %s on the wire): press v for hex", f.Encoding, humanBytes(int64(f.WireSize)))),
@@ -119,8 +119,8 @@ func layoutDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, r
 		d.index(safeDoc(&st, w), nil)
 	case modeHex:
 		w := f.Wire
-		if !reveal && utf8.Valid(w) {
-			w = redact(w, false)
+		if utf8.Valid(w) {
+			w = hide.mask(w)
 		}
 		if len(w) > maxHex {
 			w = w[:maxHex]

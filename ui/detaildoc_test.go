@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/kalamdash/kalamdash/redact"
 	"github.com/kalamdash/kalamdash/theme"
 )
 
@@ -67,9 +68,10 @@ func TestDetailLazyMatchesEagerRender(t *testing.T) {
 		for _, width := range []int{0, 20, 57, 118} {
 			for fi, f := range frames {
 				for mode := range numModes {
-					for _, reveal := range []bool{false, true} {
-						want := renderDetail(st, js, f, mode, width, reveal)
-						doc := layoutDetail(st, js, f, mode, width, reveal)
+					for _, hide := range []secrets{redact.Text, nil} {
+						reveal := hide == nil
+						want := renderDetail(st, js, f, mode, width, hide)
+						doc := layoutDetail(st, js, f, mode, width, hide)
 						what := fmt.Sprintf("colour %v width %d frame %d mode %s reveal %v", st.Colour, width, fi, modeNames[mode], reveal)
 						if doc.len() != len(want) {
 							t.Fatalf("%s: %d lines, the whole render has %d", what, doc.len(), len(want))
@@ -104,8 +106,8 @@ func TestDetailLazyMegabyteFrame(t *testing.T) {
 	for _, st := range []theme.Styles{theme.New(true), theme.NoColor()} {
 		js := jsonStyle(st)
 		for mode := range numModes {
-			want := renderDetail(st, js, f, mode, 71, false)
-			doc := layoutDetail(st, js, f, mode, 71, false)
+			want := renderDetail(st, js, f, mode, 71, redact.Text)
+			doc := layoutDetail(st, js, f, mode, 71, redact.Text)
 			if doc.len() != len(want) {
 				t.Fatalf("colour %v mode %s: %d lines, the whole render has %d", st.Colour, modeNames[mode], doc.len(), len(want))
 			}
@@ -133,7 +135,7 @@ func TestDetailPaneScrollsLargeFrame(t *testing.T) {
 		t.Fatalf("the large frame is not selected (%d bytes)", f.DecodedSize)
 	}
 	l := m.layout()
-	want := renderDetail(*m.st, jsonStyle(*m.st), f, modePretty, l.detailW, false)
+	want := renderDetail(*m.st, jsonStyle(*m.st), f, modePretty, l.detailW, redact.Text)
 	check := func(what string) {
 		t.Helper()
 		requireFresh(t, what, m)

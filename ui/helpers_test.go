@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/kalamdash/kalamdash/redact"
 	"github.com/kalamdash/kalamdash/theme"
 )
 
@@ -24,6 +25,7 @@ func newTestModel(t *testing.T, w, h int) (Model, *stubBackend, *testClock) {
 	t.Helper()
 	clk := &testClock{t: stubEpoch}
 	b := newStubBackend(clk.now)
+	b.redact = redact.Text
 	m := New(b, WithStyles(theme.NoColor(), true), WithClock(clk.now), WithoutTicks(),
 		WithExportDir(t.TempDir()),
 		WithLogin(LoginDefaults{URL: "http://127.0.0.1:38080", User: "admin", Password: "secret-pw",

@@ -153,19 +153,19 @@ type exportRecord struct {
 	Err         string          `json:"error,omitempty"`
 }
 
-// exportRecordOf converts a frame, masking secrets unless reveal is set.
-func exportRecordOf(f Frame, reveal bool) exportRecord {
+// exportRecordOf converts a frame, its secrets hidden by hide.
+func exportRecordOf(f Frame, hide secrets) exportRecord {
 	r := exportRecord{ID: f.ID, Time: f.Time, Dir: f.Dir, Opcode: f.Opcode, Encoding: f.Encoding,
 		Type: f.Type, Sub: f.Sub, WireSize: f.WireSize, DecodedSize: f.DecodedSize,
 		CloseCode: f.CloseCode, Status: f.Status, Err: f.Err}
-	dec := redact(f.Decoded, reveal)
+	dec := hide.mask(f.Decoded)
 	switch {
 	case len(dec) > 0 && json.Valid(dec):
 		r.Payload = json.RawMessage(dec)
 	case len(dec) > 0:
 		r.Text = string(dec)
 	case utf8.Valid(f.Wire):
-		r.Text = string(redact(f.Wire, reveal))
+		r.Text = string(hide.mask(f.Wire))
 	default:
 		r.WireBase64 = base64.StdEncoding.EncodeToString(f.Wire)
 	}
@@ -174,7 +174,7 @@ func exportRecordOf(f Frame, reveal bool) exportRecord {
 
 // exportCmd writes frames as JSON lines to path with mode 0600 (frames can
 // carry user data even when secrets are masked).
-func exportCmd(path string, frames []Frame, reveal bool) tea.Cmd {
+func exportCmd(path string, frames []Frame, hide secrets) tea.Cmd {
 	return func() tea.Msg {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 		if err != nil {
@@ -183,7 +183,7 @@ func exportCmd(path string, frames []Frame, reveal bool) tea.Cmd {
 		enc := json.NewEncoder(f)
 		enc.SetEscapeHTML(false)
 		for _, fr := range frames {
-			if err := enc.Encode(exportRecordOf(fr, reveal)); err != nil {
+			if err := enc.Encode(exportRecordOf(fr, hide)); err != nil {
 				f.Close()
 				return exportMsg{path: path, err: err}
 			}
@@ -195,13 +195,14 @@ func exportCmd(path string, frames []Frame, reveal bool) tea.Cmd {
 	}
 }
 
-// copyText is what y puts on the clipboard: the decoded payload, masked.
-func copyText(f Frame, reveal bool) string {
+// copyText is what y puts on the clipboard: the decoded payload, its
+// secrets hidden by hide.
+func copyText(f Frame, hide secrets) string {
 	if len(f.Decoded) > 0 {
-		return string(redact(f.Decoded, reveal))
+		return string(hide.mask(f.Decoded))
 	}
 	if utf8.Valid(f.Wire) {
-		return string(redact(f.Wire, reveal))
+		return string(hide.mask(f.Wire))
 	}
 	return fmt.Sprintf("binary frame #%d, %d bytes (%s)", f.ID, f.WireSize, f.Encoding)
 }

@@ -572,7 +572,16 @@ func (m *Model) syncDetail() {
 		return
 	}
 	f, ok := t.insp.selected()
-	t.det.show(*m.st, m.stID, f, ok, m.layout().detailW, t.reveal)
+	t.det.show(*m.st, m.stID, f, ok, m.layout().detailW, m.secrets(t))
+}
+
+// secrets is how t's frames are masked: by the backend until the user
+// reveals secrets on the tab.
+func (m *Model) secrets(t *tab) secrets {
+	if t.reveal {
+		return nil
+	}
+	return m.be.Redact
 }
 
 var _ tea.Model = Model{}

@@ -19,6 +19,10 @@ import (
 var stubEpoch = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 type stubBackend struct {
+	// redact masks secrets (Backend.Redact); nil masks nothing, which suits
+	// the screens: the stub's frames are redacted already, as a real
+	// backend's are. Tests give it package redact's Text.
+	redact   func([]byte) []byte
 	conns    []*stubConn
 	events   chan Event
 	openErr  error
@@ -47,6 +51,14 @@ func (b *stubBackend) Open(_ context.Context, req LoginRequest) (Conn, error) {
 }
 
 func (b *stubBackend) Profiles() []Profile { return b.profiles }
+
+// Redact implements Backend.
+func (b *stubBackend) Redact(text []byte) []byte {
+	if b.redact == nil {
+		return text
+	}
+	return b.redact(text)
+}
 func (b *stubBackend) Events() <-chan Event {
 	if b.events == nil {
 		return nil

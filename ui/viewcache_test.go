@@ -317,7 +317,7 @@ func TestWrapLinesKeepsFittingLines(t *testing.T) {
 					f := textFrame(stubEpoch, "in", "x", "", body)
 					var text string
 					if mode == modePretty {
-						lines := renderDetail(st, jsonStyle(st), f, mode, width, true)
+						lines := renderDetail(st, jsonStyle(st), f, mode, width, nil)
 						text = strings.Join(lines, "\n")
 					} else {
 						text = body
@@ -337,28 +337,5 @@ func TestWrapLinesKeepsFittingLines(t *testing.T) {
 	}
 	if checked < 1000 {
 		t.Fatalf("only %d lines checked", checked)
-	}
-}
-
-// TestRedactSkipsOnlyWhatCannotMatch: redact's literal pre-checks give the
-// same result as always running both expressions.
-func TestRedactSkipsOnlyWhatCannotMatch(t *testing.T) {
-	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
-	inputs := []string{
-		`{"type":"authenticate","method":"jwt","token":"` + jwt + `"}`,
-		`{"user":"admin","password":"hunter2"}`,
-		`{"access_token":"abc","refresh_token":"def","Authorization":"Bearer x","authorization" : "y"}`,
-		`{"token" :  "spaced"}`, `{"note":"no secrets here"}`, `Bearer ` + jwt, `eyJ`, `{"tokens":"x"}`,
-		largeJSON(4 << 10),
-	}
-	_, b, _ := loggedIn(t, 80, 24)
-	for _, f := range b.conns[0].log.frames {
-		inputs = append(inputs, string(f.Decoded), string(f.Wire))
-	}
-	for _, in := range inputs {
-		want := secretFieldRE.ReplaceAll(jwtRE.ReplaceAll([]byte(in), []byte("«redacted»")), []byte("${1}«redacted»${2}"))
-		if got := redact([]byte(in), false); string(got) != string(want) {
-			t.Errorf("redact(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/redact"
 )
 
 // Defaults of a Command source.
@@ -260,7 +261,7 @@ func stderrSuffix(b []byte) string {
 	if s == "" {
 		return ""
 	}
-	s = jwtLike.ReplaceAllString(s, client.Redacted)
+	s = jwtLike.ReplaceAllString(s, redact.Marker)
 	if len(s) > 500 {
 		s = "…" + s[len(s)-500:]
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/client/tokensource"
+	"github.com/kalamdash/kalamdash/redact"
 )
 
 // TestCommandCalledOnEveryReconnect: with the cache off, the command runs
@@ -131,7 +132,7 @@ func TestCommandFailures(t *testing.T) {
 		{"timeout", "sleep 5\n", []tokensource.CommandOption{tokensource.WithTimeout(100 * time.Millisecond)}, "timed out after 100ms", true},
 		{"empty output", "true\n", nil, "printed no usable token: no token: the output is empty", false},
 		{"not a JWT", "echo hello world\n", nil, "not a JWT", false},
-		{"token echoed on stderr is redacted", "echo 'bad token " + tok + "' >&2; exit 1\n", nil, "bad token " + client.Redacted, false},
+		{"token echoed on stderr is redacted", "echo 'bad token " + tok + "' >&2; exit 1\n", nil, "bad token " + redact.Marker, false},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

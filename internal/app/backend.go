@@ -9,6 +9,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/redact"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
@@ -79,6 +80,9 @@ func (b *Backend) Close() error {
 
 // Events implements ui.Backend.
 func (b *Backend) Events() <-chan ui.Event { return b.events }
+
+// Redact implements ui.Backend with package redact.
+func (b *Backend) Redact(text []byte) []byte { return redact.Text(text) }
 
 // Profiles implements ui.Backend.
 func (b *Backend) Profiles() []ui.Profile {

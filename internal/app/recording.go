@@ -8,6 +8,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/recording"
+	"github.com/kalamdash/kalamdash/redact"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
@@ -36,6 +37,9 @@ func (b *RecordingBackend) Profiles() []ui.Profile { return nil }
 
 // Events implements ui.Backend: a recording never changes.
 func (b *RecordingBackend) Events() <-chan ui.Event { return nil }
+
+// Redact implements ui.Backend with package redact.
+func (b *RecordingBackend) Redact(text []byte) []byte { return redact.Text(text) }
 
 // recordingConn is the recording as a connection tab: it implements
 // ui.Conn only, none of the optional interfaces, so the dashboard offers

@@ -21,6 +21,7 @@ import (
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/kalamtest/mint"
 	"github.com/kalamdash/kalamdash/recording"
+	"github.com/kalamdash/kalamdash/redact"
 )
 
 // Option configures a Server.
@@ -224,7 +225,7 @@ func reviveTokens(body []byte, now time.Time) []byte {
 		ttl           time.Duration
 	}{{"access_token", "expires_at", time.Hour}, {"refresh_token", "refresh_expires_at", 24 * time.Hour}} {
 		tok, ok := m[k.token].(string)
-		if !ok || (tok != client.Redacted && !expired(tok, now)) {
+		if !ok || (tok != redact.Marker && !expired(tok, now)) {
 			continue
 		}
 		fresh, err := mint.Token(replaySecret, user, role, k.ttl, now)

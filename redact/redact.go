@@ -1,0 +1,111 @@
+// Package redact recognises secrets in what kalamdash shows and writes:
+// token and password fields of JSON, credential headers, query parameters
+// of URLs, JWT-shaped text and SQL password literals. It holds the one list
+// of secret names (Names) and the one Marker that replaces a secret.
+//
+// The client's frame tap, the recording writer and the dashboard's backend
+// all redact through it; the ui package imports no project package, so it
+// reaches this redaction through its Backend (ui.Backend.Redact).
+//
+// Every function returns its input itself when there is nothing to redact
+// and never modifies it.
+package redact
+
+import (
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Marker replaces a secret.
+const Marker = "«redacted»"
+
+// names are the secret names, lower case: JSON keys whose string values,
+// HTTP headers whose values and URL query parameters whose values are
+// secret. Matching ignores case.
+var names = []string{
+	"password", "root_password",
+	"token", "access_token", "refresh_token",
+	"jwt", "jwt_secret", "secret",
+	"auth", "authorization", "proxy-authorization",
+	"cookie", "set-cookie",
+}
+
+// Names returns the secret names (lower case), in a new slice.
+func Names() []string { return slices.Clone(names) }
+
+// IsSecret reports whether name (a JSON key, an HTTP header or a URL query
+// parameter) holds a secret.
+func IsSecret(name string) bool {
+	for _, n := range names {
+		if strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// Header returns a secret header's value redacted, keeping what tells the
+// reader which credential it was: the auth scheme ("Bearer «redacted»")
+// or the cookie's name ("kalamdb_refresh=«redacted»"). Other headers'
+// values come back as they are.
+func Header(name, value string) string {
+	if !IsSecret(name) {
+		return value
+	}
+	if lower := strings.ToLower(name); lower != "cookie" && lower != "set-cookie" {
+		if scheme, _, ok := strings.Cut(value, " "); ok {
+			return scheme + " " + Marker
+		}
+	}
+	if cookie, _, ok := strings.Cut(value, "="); ok {
+		return cookie + "=" + Marker
+	}
+	return Marker
+}
+
+// URL removes credentials from a URL: the password of its userinfo and
+// the values of secret query parameters, replaced by "redacted" (ASCII: the
+// Marker would be percent-encoded). Text that does not parse as a URL comes
+// back unchanged.
+func URL(raw string) string {
+	if raw == "" {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	if u.User != nil {
+		// Drop the password; the user name is not a secret.
+		u.User = url.User(u.User.Username())
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		changed := false
+		for k := range q {
+			if IsSecret(k) {
+				for i := range q[k] {
+					q[k][i] = "redacted"
+				}
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
+	return u.String()
+}
+
+// alternation is names as a regexp alternation, longest first so
+// "access_token" is tried before "token".
+func alternation() string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	slices.SortFunc(quoted, func(a, b string) int { return len(b) - len(a) })
+	return strings.Join(quoted, "|")
+}
