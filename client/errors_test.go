@@ -220,7 +220,7 @@ func TestLazyConnectDisconnectReconnect(t *testing.T) {
 	if d.WillRetry || d.Code != 1000 {
 		t.Fatalf("disconnect event %+v", d)
 	}
-	eventually(t, "client idle", func() bool { return c.State() == client.StateIdle })
+	eventually(t, "client disconnected", func() bool { return c.State() == client.StateDisconnected })
 	if err := c.Reconnect(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -102,19 +102,23 @@ func (ErrorEvent) isEvent()              {}
 func (ProviderCalledEvent) isEvent()     {}
 func (SwapUsedEvent) isEvent()           {}
 
-// ConnState is the state of the client's WebSocket.
+// ConnState is the state of a connection's WebSocket: the client runs it
+// and package session reports it, with this one vocabulary.
 type ConnState uint8
 
-// Connection states.
+// Connection states. "Disconnected" is a socket that ended and none is
+// coming until asked for (Reconnect, Subscribe); "closed" is only ever
+// Close: final.
 const (
-	StateIdle         ConnState = iota // no socket wanted yet (lazy) or after Disconnect
-	StateConnecting                    // first attempt in progress
-	StateConnected                     // authenticated socket up
-	StateReconnecting                  // lost; waiting or attempting again
-	StateClosed                        // Close called, or gave up
+	StateIdle         ConnState = iota // no socket wanted yet (lazy, before the first use)
+	StateConnecting                    // the first attempt is under way: dial, authenticate
+	StateConnected                     // authenticated: auth_success received
+	StateReconnecting                  // lost; the next attempt is scheduled or under way
+	StateDisconnected                  // ended and not retrying: Disconnect, refused, or gave up
+	StateClosed                        // Close was called; final
 )
 
-// String names the state.
+// String returns the state's lower-case name.
 func (s ConnState) String() string {
 	switch s {
 	case StateIdle:
@@ -125,6 +129,8 @@ func (s ConnState) String() string {
 		return "connected"
 	case StateReconnecting:
 		return "reconnecting"
+	case StateDisconnected:
+		return "disconnected"
 	case StateClosed:
 		return "closed"
 	}

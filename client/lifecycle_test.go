@@ -29,7 +29,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	if !client.IsUnreachable(last.Err) {
 		t.Fatalf("final error %v", last.Err)
 	}
-	eventually(t, "client idle after giving up", func() bool { return c.State() == client.StateIdle })
+	eventually(t, "client disconnected after giving up", func() bool { return c.State() == client.StateDisconnected })
 	// Reconnect tries again and reports the failure once it gives up.
 	if err := c.Reconnect(ctxT(t)); !client.IsUnreachable(err) {
 		t.Fatalf("Reconnect against a dead server: %v", err)

@@ -80,7 +80,7 @@ func (c *Client) supervise(first *wsConn) {
 			if giveUp {
 				c.mu.Lock()
 				c.want = false
-				c.state = StateIdle
+				c.state = StateDisconnected
 				close(c.gaveUpCh)
 				c.gaveUpCh = make(chan struct{})
 				c.mu.Unlock()
@@ -106,8 +106,9 @@ func (c *Client) waitWant() bool {
 	for {
 		c.mu.Lock()
 		want, closed := c.want, c.closed
-		if !want && !closed {
-			c.state = StateIdle
+		if !want && !closed && c.state != StateIdle {
+			// A socket was wanted before: it ended, none is coming.
+			c.state = StateDisconnected
 		}
 		c.mu.Unlock()
 		if closed {
@@ -222,7 +223,7 @@ func (c *Client) down(wc *wsConn) {
 		if willRetry {
 			c.state = StateReconnecting
 		} else {
-			c.state = StateIdle
+			c.state = StateDisconnected
 		}
 	}
 	c.mu.Unlock()

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 // findFrame returns the newest logged frame matching f and ok, if any.
@@ -87,7 +89,7 @@ func TestComposedMalformedFrameClosesWith1011AndRecovers(t *testing.T) {
 	})
 	eventually(t, "reconnected with the subscription resumed", func() bool {
 		s := c.Snapshot()
-		return s.State == StateConnected && s.Detail.ConnID != first && len(s.Subs) == 1 && s.Subs[0].Status == SubReady
+		return s.State == client.StateConnected && s.Detail.ConnID != first && len(s.Subs) == 1 && s.Subs[0].Status == SubReady
 	})
 	// Usable again: a composed ping is sent on the new socket.
 	if err := c.SendText(ctx, `{"type":"ping"}`); err != nil {

@@ -27,7 +27,7 @@ type Conn struct {
 	mu               sync.Mutex
 	cl               *client.Client
 	profile          Profile // Password cleared
-	state            ConnState
+	state            client.ConnState
 	detail           StateDetail
 	access           TokenState
 	refreshTS        TokenState
@@ -83,7 +83,7 @@ func newConn(m *Manager, p Profile) *Conn {
 		c.serial = "json"
 	}
 	c.profile.Password = ""
-	c.state = StateIdle
+	c.state = client.StateIdle
 	c.detail.Since = c.clock.Now()
 	c.lastRefresh = c.clock.Now()
 	return c
@@ -154,7 +154,7 @@ func (c *Conn) Snapshot() ConnSnapshot {
 	if url == "" {
 		s.URL = c.profile.URL
 	}
-	s.SocketOutlivedToken = c.state == StateConnected && c.socket.Valid && c.socket.Phase(now) == PhaseDead
+	s.SocketOutlivedToken = c.state == client.StateConnected && c.socket.Valid && c.socket.Phase(now) == PhaseDead
 	for _, id := range c.subOrder {
 		s.Subs = append(s.Subs, c.subs[id].snapshot(now))
 	}
@@ -200,11 +200,11 @@ func (c *Conn) SetRefreshMethod(m RefreshMethod) {
 }
 
 func (c *Conn) policyEventLocked() PolicyChangedEvent {
-	return PolicyChangedEvent{Conn: c.name, Policy: c.policy, NextRefresh: c.next}
+	return PolicyChangedEvent{Conn: c.name}
 }
 
 // setState moves the state machine and emits StateChanged.
-func (c *Conn) setStateLocked(to ConnState, d StateDetail) StateChangedEvent {
+func (c *Conn) setStateLocked(to client.ConnState, d StateDetail) StateChangedEvent {
 	from := c.state
 	if to != from || d.Since.IsZero() {
 		d.Since = c.clock.Now()
@@ -242,7 +242,7 @@ func (c *Conn) Close() error {
 	}
 	c.wg.Wait()
 	c.mu.Lock()
-	ev := c.setStateLocked(StateClosed, StateDetail{})
+	ev := c.setStateLocked(client.StateClosed, StateDetail{})
 	c.mu.Unlock()
 	c.m.remove(c)
 	c.m.emit(ev)
@@ -341,7 +341,7 @@ func (c *Conn) syncTokens() bool {
 	if c.policy.Kind == PolicyBeforeExpiry && c.failures == 0 {
 		c.scheduleLocked()
 	}
-	tev := TokenChangedEvent{Conn: c.name, Access: c.access, Refresh: c.refreshTS}
+	tev := TokenChangedEvent{Conn: c.name}
 	pev := c.policyEventLocked()
 	cache := c.profile.CacheToken && c.m.o.tokenCache != nil
 	c.mu.Unlock()

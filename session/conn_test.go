@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 func TestConnTokenCountdownAndPhases(t *testing.T) {
@@ -46,7 +48,7 @@ func TestConnTokenCountdownAndPhases(t *testing.T) {
 		}
 	}
 	// The server never re-checks the socket: it is still up.
-	if s := c.Snapshot(); s.State != StateConnected || s.Refresh.Phase(s.Now) != PhaseFresh {
+	if s := c.Snapshot(); s.State != client.StateConnected || s.Refresh.Phase(s.Now) != PhaseFresh {
 		t.Errorf("state %v, refresh phase %v", s.State, s.Refresh.Phase(s.Now))
 	}
 	// A refresh gives a fresh access token; the socket keeps the old one.

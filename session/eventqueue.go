@@ -62,7 +62,6 @@ func coalesce(a, b Event) (Event, bool) {
 	case FramesAppendedEvent:
 		if y, ok := b.(FramesAppendedEvent); ok && y.Conn == x.Conn {
 			x.Count += y.Count
-			x.LastID = max(x.LastID, y.LastID)
 			return x, true
 		}
 	case SubscriptionChangedEvent:

@@ -1,9 +1,16 @@
 package session
 
-import "time"
+import (
+	"time"
 
-// Event is one typed session event. Every event names the connection it is
-// about, so the UI can route it to that connection's panels.
+	"github.com/kalamdash/kalamdash/client"
+)
+
+// Event is one typed session event: a notice that something changed on a
+// connection. Every event names the connection it is about, so the UI can
+// route it; what changed is read from the connection's Snapshot (or its
+// Log, Subscription), so events carry only what a consumer acts on: the
+// new state, how many frames arrived, a notice's words.
 type Event interface {
 	// ConnName is the name of the connection the event concerns.
 	ConnName() string
@@ -15,55 +22,41 @@ type ConnOpenedEvent struct{ Conn string }
 // ConnClosedEvent: a connection was closed and removed from the manager.
 type ConnClosedEvent struct{ Conn string }
 
-// StateChangedEvent: the connection state machine moved.
+// StateChangedEvent: the connection state machine moved from From to To;
+// Detail is why (the close code and reason as they were at that moment: a
+// snapshot taken later may already show the next state's).
 type StateChangedEvent struct {
 	Conn     string
-	From, To ConnState
+	From, To client.ConnState
 	Detail   StateDetail
 }
 
 // TokenChangedEvent: the credentials in use changed (login, refresh,
-// provider); Access/Refresh are decoded claims, never tokens.
-type TokenChangedEvent struct {
-	Conn            string
-	Access, Refresh TokenState
-}
+// provider); ConnSnapshot.Access and Refresh hold their claims.
+type TokenChangedEvent struct{ Conn string }
 
 // RotationRecordedEvent: a refresh attempt finished (successfully or not)
-// and was appended to the rotation history.
-type RotationRecordedEvent struct {
-	Conn     string
-	Rotation Rotation
-}
+// and was appended to the rotation history (ConnSnapshot.History).
+type RotationRecordedEvent struct{ Conn string }
 
-// ProviderCalledEvent: the client called its auth provider.
-type ProviderCalledEvent struct {
-	Conn string
-	Call ProviderCall
-}
+// ProviderCalledEvent: the client called its auth provider
+// (ConnSnapshot.Providers).
+type ProviderCalledEvent struct{ Conn string }
 
 // FramesAppendedEvent: frames were added to the frame log. Coalesced: at
 // most one per connection per pump interval (~50 ms), whatever the rate.
 type FramesAppendedEvent struct {
-	Conn   string
-	Count  int    // frames appended since the previous FramesAppendedEvent
-	LastID uint64 // ID of the newest frame in the log
+	Conn  string
+	Count int // frames appended since the previous FramesAppendedEvent
 }
 
-// SubscriptionChangedEvent: a subscription's rows or status changed.
-// Coalesced like FramesAppendedEvent.
-type SubscriptionChangedEvent struct {
-	Conn  string
-	SubID string
-}
+// SubscriptionChangedEvent: a subscription's rows or status changed
+// (Conn.Subscription). Coalesced like FramesAppendedEvent.
+type SubscriptionChangedEvent struct{ Conn string }
 
 // PolicyChangedEvent: the refresh policy or its schedule changed
-// (NextRefresh/NextRetry moved).
-type PolicyChangedEvent struct {
-	Conn        string
-	Policy      RefreshPolicy
-	NextRefresh time.Time // zero: nothing scheduled
-}
+// (ConnSnapshot.Policy, NextRefresh).
+type PolicyChangedEvent struct{ Conn string }
 
 // NoticeEvent is a one-off message for the status line: an error the user
 // should see (with a hint) or information.

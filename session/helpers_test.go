@@ -83,7 +83,7 @@ func (e *env) open(name, user, pw string) *Conn {
 	if err != nil {
 		e.t.Fatalf("open %s: %v", name, err)
 	}
-	e.waitState(c, StateConnected)
+	e.waitState(c, client.StateConnected)
 	return c
 }
 
@@ -99,7 +99,7 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-func (e *env) waitState(c *Conn, s ConnState) {
+func (e *env) waitState(c *Conn, s client.ConnState) {
 	e.t.Helper()
 	eventually(e.t, "state "+s.String(), func() bool { return c.Snapshot().State == s })
 }

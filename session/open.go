@@ -42,7 +42,7 @@ func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*
 	c.log.Append(res.frames...)
 	c.mu.Lock()
 	c.pasted, c.spareRefresh = pasted, spare
-	c.setStateLocked(StateConnecting, StateDetail{Attempt: 1})
+	c.setStateLocked(client.StateConnecting, StateDetail{Attempt: 1})
 	c.mu.Unlock()
 	cl, err := client.Connect(ctx, p.URL, opts...)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 const goodProfiles = `default = "local"
@@ -195,7 +197,7 @@ func TestTokenCacheResumesWithoutPassword(t *testing.T) {
 	}
 	eventually(t, "socket on the new token", func() bool {
 		s := c2.Snapshot()
-		return s.State == StateConnected && s.Socket.Fingerprint == s.Access.Fingerprint && s.Access.Fingerprint != Fingerprint(access)
+		return s.State == client.StateConnected && s.Socket.Fingerprint == s.Access.Fingerprint && s.Access.Fingerprint != Fingerprint(access)
 	})
 	// Without CacheToken nothing is written.
 	if _, err := e.m.Open(ctx, Profile{Name: "nocache", URL: e.srv.URL, User: "bob", Password: "bob-pw"}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
@@ -38,7 +39,7 @@ func TestTokenFileRotationIsANotice(t *testing.T) {
 	}
 	eventually(t, "connected as the file's alice", func() bool {
 		s := c.Snapshot()
-		return s.State == StateConnected && s.Detail.User == "alice"
+		return s.State == client.StateConnected && s.Detail.User == "alice"
 	})
 	e.clock.Advance(time.Second) // a token minted in another second differs
 	if err := os.WriteFile(path, []byte(e.mint("bob")), 0o600); err != nil {

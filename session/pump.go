@@ -34,12 +34,12 @@ func (c *Conn) start(cl *client.Client) {
 		socket = DecodeToken(access)
 	}
 	c.mu.Lock()
-	if c.state == StateIdle || c.state == StateConnecting {
+	if c.state == client.StateIdle || c.state == client.StateConnecting {
 		if st == client.StateConnected {
 			c.socket = socket
-			c.setStateLocked(StateConnected, StateDetail{ConnID: connID})
+			c.setStateLocked(client.StateConnected, StateDetail{ConnID: connID})
 		} else if st == client.StateConnecting || st == client.StateReconnecting {
-			c.setStateLocked(StateConnecting, c.detail)
+			c.setStateLocked(client.StateConnecting, c.detail)
 		}
 	}
 	c.lastRefresh = c.clock.Now()
@@ -90,10 +90,9 @@ func (c *Conn) framePump(cl *client.Client) {
 	defer pace.stop()
 	buf := make([]Frame, 0, pumpBatch)
 	pending := 0
-	var lastID uint64
 	flush := func() {
 		if pending > 0 {
-			c.m.emit(FramesAppendedEvent{Conn: c.name, Count: pending, LastID: lastID})
+			c.m.emit(FramesAppendedEvent{Conn: c.name, Count: pending})
 			pending = 0
 		}
 	}
@@ -117,7 +116,7 @@ func (c *Conn) framePump(cl *client.Client) {
 					break drain
 				}
 			}
-			lastID = c.log.Append(buf...)
+			c.log.Append(buf...)
 			pending += len(buf)
 			clear(buf) // the log copied the payloads
 			if pace.changed() {
@@ -162,9 +161,9 @@ func (c *Conn) handle(ev client.Event) {
 	switch e := ev.(type) {
 	case client.ConnectingEvent:
 		c.mu.Lock()
-		to, d := StateConnecting, c.detail
-		if c.state == StateReconnecting {
-			to = StateReconnecting
+		to, d := client.StateConnecting, c.detail
+		if c.state == client.StateReconnecting {
+			to = client.StateReconnecting
 		}
 		d.Attempt, d.RetryAt, d.RetryDelay = e.Attempt, time.Time{}, 0
 		sev := c.setStateLocked(to, d)
@@ -184,7 +183,7 @@ func (c *Conn) handle(ev client.Event) {
 		c.socket = DecodeToken(socketToken)
 		d := StateDetail{Attempt: c.detail.Attempt, User: e.User, Role: e.Role, ConnID: e.ConnID, Resumed: e.Resumed,
 			Compression: e.Protocol.Compression, Serialization: e.Protocol.Serialization}
-		sev := c.setStateLocked(StateConnected, d)
+		sev := c.setStateLocked(client.StateConnected, d)
 		pr := c.pendingReconnect
 		c.pendingReconnect = nil
 		if pr != nil && pr.Method == MethodSwap {
@@ -208,9 +207,9 @@ func (c *Conn) handle(ev client.Event) {
 
 	case client.DisconnectedEvent:
 		c.mu.Lock()
-		to := StateDisconnected
+		to := client.StateDisconnected
 		if e.WillRetry {
-			to = StateReconnecting
+			to = client.StateReconnecting
 		}
 		d := c.detail
 		d.CloseCode, d.CloseReason = closeCodeOf(e), e.Reason
@@ -230,7 +229,7 @@ func (c *Conn) handle(ev client.Event) {
 		c.mu.Lock()
 		d := c.detail
 		d.Attempt, d.RetryAt, d.RetryDelay = e.Attempt, e.At, e.Delay
-		sev := c.setStateLocked(StateReconnecting, d)
+		sev := c.setStateLocked(client.StateReconnecting, d)
 		c.mu.Unlock()
 		c.m.emit(sev)
 
@@ -290,7 +289,7 @@ func (c *Conn) handle(ev client.Event) {
 			}
 		}
 		c.mu.Unlock()
-		c.m.emit(ProviderCalledEvent{Conn: c.name, Call: call})
+		c.m.emit(ProviderCalledEvent{Conn: c.name})
 		if done != nil {
 			c.recordExternal(*done)
 		}

@@ -197,7 +197,7 @@ func (c *Conn) refresh(ctx context.Context, trig Trigger, attempt int, override 
 	c.scheduleLocked() // a no-op under the manual policy: no automatic retries
 	pev := c.policyEventLocked()
 	c.mu.Unlock()
-	c.m.emit(RotationRecordedEvent{Conn: c.name, Rotation: r})
+	c.m.emit(RotationRecordedEvent{Conn: c.name})
 	c.m.emit(pev)
 	return r, err
 }
@@ -236,7 +236,7 @@ func (c *Conn) recordExternal(r Rotation) {
 		}
 	}
 	c.mu.Unlock()
-	c.m.emit(RotationRecordedEvent{Conn: c.name, Rotation: r})
+	c.m.emit(RotationRecordedEvent{Conn: c.name})
 }
 
 // errText renders an error for history and notices. Client errors never

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/redact"
 )
 
@@ -43,7 +44,7 @@ func TestNoSecretsInSnapshotsEventsOrLog(t *testing.T) {
 	e.srv.RevokeTokens()
 	c.RefreshWith(ctx, MethodRefreshToken) // fails: recorded with its error
 	e.srv.DropAll()
-	eventually(t, "reconnected", func() bool { s := c.Snapshot(); return s.State == StateConnected && s.Detail.ConnID > 1 })
+	eventually(t, "reconnected", func() bool { s := c.Snapshot(); return s.State == client.StateConnected && s.Detail.ConnID > 1 })
 	grab()
 	var all strings.Builder
 	fmt.Fprintf(&all, "%+v\n%#v\n", c.Snapshot(), c.Snapshot())

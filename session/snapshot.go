@@ -1,6 +1,10 @@
 package session
 
-import "time"
+import (
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+)
 
 // ConnSnapshot is a copy of everything the UI shows about one connection.
 // It holds plain values only (no pointers into the session), so the UI may
@@ -11,7 +15,7 @@ type ConnSnapshot struct {
 	URL  string    // without secrets
 	Now  time.Time // session clock when taken; use it for countdowns
 
-	State  ConnState
+	State  client.ConnState
 	Detail StateDetail
 
 	AuthMode AuthMode   // how the profile authenticates

@@ -5,11 +5,13 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 func TestStateMachineFollowsDisconnectReconnectAndCompression(t *testing.T) {
 	e := newEnv(t)
-	var states []ConnState
+	var states []client.ConnState
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -24,11 +26,11 @@ func TestStateMachineFollowsDisconnectReconnectAndCompression(t *testing.T) {
 	if err := c.Disconnect(); err != nil {
 		t.Fatal(err)
 	}
-	e.waitState(c, StateDisconnected)
+	e.waitState(c, client.StateDisconnected)
 	if err := c.Reconnect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e.waitState(c, StateConnected)
+	e.waitState(c, client.StateConnected)
 	if s := c.Snapshot(); s.Detail.ConnID <= first || s.Detail.User != "alice" {
 		t.Errorf("detail %+v", s.Detail)
 	}
@@ -39,7 +41,7 @@ func TestStateMachineFollowsDisconnectReconnectAndCompression(t *testing.T) {
 	}
 	eventually(t, "reconnected without compression", func() bool {
 		s := c.Snapshot()
-		return s.State == StateConnected && !s.Compression &&
+		return s.State == client.StateConnected && !s.Compression &&
 			c.Log().Len(Filter{Types: []string{"auth_success"}}) >= 3
 	})
 	var sawSwitch bool
@@ -56,7 +58,7 @@ func TestStateMachineFollowsDisconnectReconnectAndCompression(t *testing.T) {
 	}
 	e.m.CloseAll()
 	<-done
-	want := map[ConnState]bool{StateConnected: false, StateDisconnected: false, StateClosed: false}
+	want := map[client.ConnState]bool{client.StateConnected: false, client.StateDisconnected: false, client.StateClosed: false}
 	for _, s := range states {
 		if _, ok := want[s]; ok {
 			want[s] = true
@@ -67,7 +69,7 @@ func TestStateMachineFollowsDisconnectReconnectAndCompression(t *testing.T) {
 			t.Errorf("never saw %v in %v", s, states)
 		}
 	}
-	if states[len(states)-1] != StateClosed {
+	if states[len(states)-1] != client.StateClosed {
 		t.Errorf("last state %v", states[len(states)-1])
 	}
 }
@@ -94,7 +96,7 @@ func TestOpenNeverMovesAConnectedConnBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := c.Snapshot(); s.State != StateConnected || s.Detail.User != "alice" {
+	if s := c.Snapshot(); s.State != client.StateConnected || s.Detail.User != "alice" {
 		t.Errorf("after Open: state %v, detail %+v", s.State, s.Detail)
 	}
 	// Events reach the consumer in order: once the Connected one arrived,
@@ -102,12 +104,12 @@ func TestOpenNeverMovesAConnectedConnBack(t *testing.T) {
 	eventually(t, "the StateChanged to connected", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return slices.ContainsFunc(changes, func(s StateChangedEvent) bool { return s.To == StateConnected })
+		return slices.ContainsFunc(changes, func(s StateChangedEvent) bool { return s.To == client.StateConnected })
 	})
 	mu.Lock()
 	defer mu.Unlock()
 	for _, s := range changes {
-		if s.From == StateConnected && s.To != StateClosed {
+		if s.From == client.StateConnected && s.To != client.StateClosed {
 			t.Errorf("state went back %v → %v; all changes %+v", s.From, s.To, changes)
 		}
 	}

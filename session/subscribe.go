@@ -42,7 +42,7 @@ func (c *Conn) Subscribe(ctx context.Context, sql string, o SubscribeOptions) (s
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go c.subPump(id, sub)
-	c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+	c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 	return id, nil
 }
 
@@ -111,7 +111,7 @@ func (c *Conn) Repair(ctx context.Context, id string) error {
 		t.snap.Status, t.snap.Err = SubFailed, "repair: "+errText(err)
 		t.note("repair", "re-subscribe failed: "+errText(err), now)
 		c.mu.Unlock()
-		c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+		c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 		return err
 	}
 	kept := len(t.rows)
@@ -122,7 +122,7 @@ func (c *Conn) Repair(ctx context.Context, id string) error {
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go c.subPump(id, sub)
-	c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+	c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 	return nil
 }
 
@@ -139,7 +139,7 @@ func (c *Conn) Unsubscribe(ctx context.Context, id string) error {
 	if sub == nil {
 		return fmt.Errorf("no live subscription %q", id)
 	}
-	c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+	c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 	return sub.Unsubscribe(ctx)
 }
 
@@ -156,7 +156,7 @@ func (c *Conn) Forget(id string) {
 		}
 	}
 	c.mu.Unlock()
-	c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+	c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 }
 
 // Subscription returns one subscription's summary.
@@ -205,20 +205,20 @@ func (c *Conn) subPump(id string, sub *client.Subscription) {
 					t.note("closed", "the subscription's event stream ended", c.clock.Now())
 				}
 				c.mu.Unlock()
-				c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+				c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 				return
 			}
 			c.apply(id, sub, ev)
 			dirty = true
 			if pace.changed() {
 				dirty = false
-				c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+				c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 			}
 		case <-pace.C():
 			pace.fired()
 			if dirty {
 				dirty = false
-				c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+				c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 			}
 		case <-c.ctx.Done():
 			return
@@ -294,6 +294,6 @@ func (c *Conn) autoVerify(id string) {
 			t.note("verify", "after the resume: "+errText(err), c.clock.Now())
 		}
 		c.mu.Unlock()
-		c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+		c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 func TestSubscriptionLiveTable(t *testing.T) {
@@ -138,7 +140,10 @@ func TestSubscriptionResumesAfterReconnect(t *testing.T) {
 	}
 	eventually(t, "loaded", func() bool { s, _ := c.Subscription(id); return s.Status == SubReady && s.Rows == 3 })
 	e.srv.DropAll()
-	eventually(t, "resumed", func() bool { s, _ := c.Subscription(id); return s.Resumes == 1 && c.Snapshot().State == StateConnected })
+	eventually(t, "resumed", func() bool {
+		s, _ := c.Subscription(id)
+		return s.Resumes == 1 && c.Snapshot().State == client.StateConnected
+	})
 	e.srv.MustExec("alice", "INSERT INTO app.items (id, name) VALUES (4, 'after')")
 	eventually(t, "live again", func() bool { s, _ := c.Subscription(id); return s.Rows == 4 && s.Inserts == 1 })
 	if s, _ := c.Subscription(id); len(s.Gaps) != 0 || s.Status != SubReady {

@@ -97,7 +97,7 @@ func (c *Conn) recordSwap(r Rotation) Rotation {
 	r.ID, r.Attempt = c.rotID, 1
 	c.history.add(r)
 	c.mu.Unlock()
-	c.m.emit(RotationRecordedEvent{Conn: c.name, Rotation: r})
+	c.m.emit(RotationRecordedEvent{Conn: c.name})
 	return r
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
@@ -62,7 +63,7 @@ func TestSwappedExpiredTokenFailsReconnectAndClearingRecovers(t *testing.T) {
 	}
 	eventually(t, "the state saying why reconnecting fails", func() bool {
 		s := c.Snapshot()
-		return s.State == StateReconnecting && strings.Contains(s.Detail.Err, "expired at")
+		return s.State == client.StateReconnecting && strings.Contains(s.Detail.Err, "expired at")
 	})
 
 	if _, ok, err := c.ClearSwap(); err != nil || !ok {
@@ -71,7 +72,7 @@ func TestSwappedExpiredTokenFailsReconnectAndClearingRecovers(t *testing.T) {
 	if err := <-reconnected; err != nil {
 		t.Fatalf("reconnect after clearing the swap: %v", err)
 	}
-	e.waitState(c, StateConnected)
+	e.waitState(c, client.StateConnected)
 	s = c.Snapshot()
 	if s.Swap != nil || s.Access.Fingerprint == Fingerprint(expired) || s.Socket.Fingerprint == Fingerprint(expired) {
 		t.Errorf("after clearing: swap %+v access %s socket %s", s.Swap, s.Access.Fingerprint, s.Socket.Fingerprint)
@@ -106,7 +107,7 @@ func TestSwapOnceForAnotherUser(t *testing.T) {
 	}
 	eventually(t, "socket authenticated as bob", func() bool {
 		s := c.Snapshot()
-		return s.State == StateConnected && s.Detail.User == "bob"
+		return s.State == client.StateConnected && s.Detail.User == "bob"
 	})
 	var used Rotation
 	eventually(t, "the swapped token's answer in the history", func() bool {

@@ -191,7 +191,7 @@ func TestTokenCacheRefreshesDeadAccessToken(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("cache file mode %v, want 0600", fi.Mode().Perm())
 	}
-	eventually(t, "connected", func() bool { return c.Snapshot().State == StateConnected })
+	eventually(t, "connected", func() bool { return c.Snapshot().State == client.StateConnected })
 	s := c.Snapshot()
 	if s.Access.Fingerprint != Fingerprint(saved.AccessToken) || s.Socket.Fingerprint != Fingerprint(saved.AccessToken) ||
 		s.Refresh.Fingerprint != Fingerprint(saved.RefreshToken) {

@@ -221,7 +221,7 @@ func (c *Conn) Verify(ctx context.Context, id string, o VerifyOptions) (Verifica
 		t.note("verify", v.Summary(), v.Finished)
 	}
 	c.mu.Unlock()
-	c.m.emit(SubscriptionChangedEvent{Conn: c.name, SubID: id})
+	c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 	return v, nil
 }
 

@@ -209,7 +209,7 @@ func TestVerifyReportsResumeGap(t *testing.T) {
 
 	e.srv.RefuseFor(verifyDeadline)
 	e.srv.DropAll()
-	waitUntil(t, "the client to notice the outage", func() bool { return c.Snapshot().State != StateConnected }, nil)
+	waitUntil(t, "the client to notice the outage", func() bool { return c.Snapshot().State != client.StateConnected }, nil)
 	e.srv.MustExec("alice", "DELETE FROM app.items WHERE id = 5")
 	e.srv.MustExec("alice", "DELETE FROM app.items WHERE id = 6")
 	e.srv.MustExec("alice", "INSERT INTO app.items (id, name, note) VALUES (500, 'while away', 'x')")
