@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // This file holds an in-memory backend with fixed, deterministic data. It
@@ -349,20 +350,25 @@ func (l *stubLog) filtered(f FrameFilter) []Frame {
 	}
 	var out []Frame
 	for _, fr := range l.frames {
-		if MatchFrame(f, fr, re) {
+		if stubMatches(f, fr, re) {
 			out = append(out, fr)
 		}
 	}
 	return out
 }
 
-// MatchFrame reports whether fr passes filter f (re is f.Text compiled when
-// f.Regex is set). Backends without their own filtering may use it.
-func MatchFrame(f FrameFilter, fr Frame, re *regexp.Regexp) bool {
+// stubMatches is the stub's stand-in for session.Filter, which filters the
+// frames of every real connection (the adapter translates FrameFilter into
+// it): the same rules, written plainly for the stub's handful of fixed
+// frames. Text is looked for in the decoded payload (the wire bytes when
+// there is none), the type and the subscription ID; a substring is
+// case-insensitive unless it holds an upper-case letter. re is f.Text
+// compiled when f.Regex is set.
+func stubMatches(f FrameFilter, fr Frame, re *regexp.Regexp) bool {
 	if f.Dir != "" && fr.Dir != f.Dir {
 		return false
 	}
-	control := fr.Opcode == "ping" || fr.Opcode == "pong" || fr.Opcode == "close" || fr.Type == "ping"
+	control := fr.Opcode == "ping" || fr.Opcode == "pong" || fr.Opcode == "close"
 	switch f.Class {
 	case "data":
 		if control || fr.Opcode == "http" {
@@ -383,9 +389,24 @@ func MatchFrame(f FrameFilter, fr Frame, re *regexp.Regexp) bool {
 	if f.Text == "" {
 		return true
 	}
-	hay := fr.Type + " " + fr.Sub + " " + string(fr.Decoded)
-	if f.Regex {
-		return re != nil && re.MatchString(hay)
+	payload := fr.Decoded
+	if len(payload) == 0 {
+		payload = fr.Wire
 	}
-	return strings.Contains(strings.ToLower(hay), strings.ToLower(f.Text))
+	for _, hay := range []string{string(payload), fr.Type, fr.Sub} {
+		switch {
+		case hay == "":
+		case f.Regex:
+			if re != nil && re.MatchString(hay) {
+				return true
+			}
+		case strings.ContainsFunc(f.Text, unicode.IsUpper):
+			if strings.Contains(hay, f.Text) {
+				return true
+			}
+		case strings.Contains(strings.ToLower(hay), strings.ToLower(f.Text)):
+			return true
+		}
+	}
+	return false
 }

@@ -262,8 +262,10 @@ func TestFilterTextRegexAndToggles(t *testing.T) {
 	requireContains(t, m, "dir in")
 	requireNotContains(t, m, "↑ text")
 	m = drive(m, keyPress("d"), keyPress("d"), keyPress("t"))
-	requireContains(t, m, "type data")
-	requireNotContains(t, m, "ping", "POST /v1")
+	// Data frames are text and binary ones, KalamDB's ping messages
+	// included (as session.Filter classes them); HTTP exchanges are not.
+	requireContains(t, m, "type data", "ping")
+	requireNotContains(t, m, "POST /v1")
 }
 
 // TestPauseFreezesList: while paused new frames are counted, not shown.
@@ -338,9 +340,9 @@ func fmtMsg(msg tea.Msg) string { return fmt.Sprintf("%v", msg) }
 // TestExportJSONL: e writes the visible (filtered) frames, 0600, masked.
 func TestExportJSONL(t *testing.T) {
 	m, _, _ := loggedIn(t, 100, 30)
-	m = drive(m, keyPress("t")) // data frames only
+	m = drive(m, keyPress("t")) // data frames only: text and binary, no HTTP
 	m = drive(m, keyPress("e"))
-	requireContains(t, m, "exported 11 frames")
+	requireContains(t, m, "exported 13 frames")
 	matches, _ := filepath.Glob(filepath.Join(m.exportDir, "*.jsonl"))
 	if len(matches) != 1 {
 		t.Fatalf("export files: %v", matches)
@@ -358,13 +360,13 @@ func TestExportJSONL(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatalf("line %d: %v", n, err)
 		}
-		if rec.Opcode == "ping" || rec.Type == "ping" {
-			t.Errorf("filtered-out ping exported: %s", sc.Text())
+		if rec.Opcode != "text" && rec.Opcode != "binary" {
+			t.Errorf("filtered-out %s frame exported: %s", rec.Opcode, sc.Text())
 		}
 		n++
 	}
-	if n != 11 {
-		t.Errorf("%d lines, want 11", n)
+	if n != 13 {
+		t.Errorf("%d lines, want 13", n)
 	}
 }
 
