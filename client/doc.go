@@ -44,9 +44,10 @@
 // converted), plus every HTTP exchange as two frames of opcode OpHTTP: the
 // request (request line, headers, body) and the response (status line,
 // headers, body, Status, Duration). The WebSocket upgrade is tapped the
-// same way. Tokens, passwords, Authorization and cookies are replaced by
-// Redacted in the tapped copies unless WithRevealSecrets(true); the
-// protocol itself is never affected.
+// same way. The values package redact names as secret (token and password
+// fields, Authorization and cookie headers) are replaced by redact.Marker
+// in the tapped copies unless WithRevealSecrets(true); the protocol itself
+// is never affected. RedactFrame redacts a frame tapped in clear.
 //
 // # Errors
 //

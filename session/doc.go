@@ -15,9 +15,15 @@
 // reported as NoticeEvents.
 //
 // Everything time-dependent runs on an injected Clock, so tests drive
-// expiry and scheduling with a FakeClock instead of sleeping. The dashboard
-// reads plain-value snapshots (Conn.Snapshot, FrameLog.Page) through the
-// adapter in internal/app, which only translates them into the ui's types.
+// expiry and scheduling with a FakeClock instead of sleeping.
+//
+// The seam to the dashboard: package ui imports neither session nor client.
+// It declares the Backend it needs in its own plain values; the adapter
+// (internal/app) only translates: it fills them from this package's
+// snapshots (Conn.Snapshot, FrameLog.Page) and turns the UI's frame filter
+// into a Filter, the one frame matcher. Events are notices: the adapter
+// re-reads snapshots rather than event payloads. Connection states are
+// client.ConnState, the one vocabulary client and session share.
 //
 // Secrets: tokens are decoded, fingerprinted and dropped; the session
 // keeps no password (it lives only inside the client's auth provider) and

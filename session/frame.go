@@ -2,8 +2,9 @@ package session
 
 import "github.com/kalamdash/kalamdash/client"
 
-// Frame is a tapped WebSocket frame or HTTP exchange (an alias of
-// client.Frame, re-exported so the UI need not import package client).
+// Frame is a tapped WebSocket frame or HTTP exchange: client.Frame, named
+// here because the frame log stores and returns it. The dashboard never
+// sees it: the adapter copies each page into the ui's own Frame.
 type Frame = client.Frame
 
 // Direction is a frame's direction (alias of client.Direction).
@@ -15,7 +16,7 @@ type Opcode = client.Opcode
 // Encoding is a frame payload's encoding (alias of client.Encoding).
 type Encoding = client.Encoding
 
-// Re-exported client constants, for the UI.
+// Client constants, named here for the frame log's callers (Filter).
 const (
 	Inbound  = client.Inbound
 	Outbound = client.Outbound

@@ -5,11 +5,14 @@ import (
 	"time"
 )
 
-// This file declares what the dashboard needs from the layer below it
-// (package session, adapted by internal/app). The UI imports no project
-// package but theme: it sees plain values and a handful of control calls,
-// so tests drive it with a stub and internal/app adapts the real
-// session.Manager and recordings.
+// This file declares what the dashboard needs from the layer below it. The
+// UI imports no project package but theme and internal/safetext
+// (imports_test.go keeps it so): it sees plain values and a handful of
+// control calls, so tests drive it with a stub and the adapter
+// (internal/app) fills them from session.Manager or a recording.
+// What the UI only describes, the backend decides: which frames a
+// FrameFilter selects (session.Filter) and what counts as a secret
+// (Backend.Redact, package redact).
 
 // Backend opens connections and delivers their events.
 type Backend interface {
