@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
@@ -16,17 +17,17 @@ import (
 const perWindow = 500
 
 // changeFrame is a realistic small change frame as the log stores it.
-func changeFrame(i int) session.Frame {
+func changeFrame(i int) client.Frame {
 	body := []byte(fmt.Sprintf(`{"type":"change","subscription_id":"metrics","change_type":"update","rows":[{"id":"%d","name":"rps","value":44.9,"_seq":"%d"}]}`, i%100, 385043031729+i))
-	return session.Frame{Seq: uint64(i), Time: time.Unix(1795868612, int64(i)*1000), Direction: session.Inbound,
-		Opcode: session.OpText, Encoding: session.EncJSON, Type: "change", SubscriptionID: "metrics",
+	return client.Frame{Seq: uint64(i), Time: time.Unix(1795868612, int64(i)*1000), Direction: client.Inbound,
+		Opcode: client.OpText, Encoding: client.EncJSON, Type: "change", SubscriptionID: "metrics",
 		Wire: body, WireSize: len(body), Decoded: body, DecodedSize: len(body), ConnID: 1}
 }
 
 // filledLog returns a log capped at n frames and holding n frames.
 func filledLog(n int) *session.FrameLog {
 	l := session.NewFrameLog(n, 1<<40)
-	batch := make([]session.Frame, 0, 1024)
+	batch := make([]client.Frame, 0, 1024)
 	for i := range n {
 		batch = append(batch, changeFrame(i))
 		if len(batch) == cap(batch) {
@@ -58,7 +59,7 @@ func BenchmarkUITick(b *testing.B) {
 				b.Fatal(err)
 			}
 			next := sz.n
-			batch := make([]session.Frame, perWindow)
+			batch := make([]client.Frame, perWindow)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {

@@ -116,7 +116,7 @@ type End struct {
 type Recording struct {
 	Header Header
 	// Frames are the recorded frames in file order. They are client.Frame
-	// values (session.Frame is the same type), so a session.FrameLog can be
+	// values, what a session.FrameLog holds, so one can be
 	// filled from them with Append.
 	Frames []client.Frame
 	// Events are the lifecycle events in file order.

@@ -75,14 +75,14 @@ func TestComposedMalformedFrameClosesWith1011AndRecovers(t *testing.T) {
 	var sent Entry
 	eventually(t, "the composed frame in the log", func() bool {
 		var ok bool
-		sent, ok = findFrame(c, Filter{Direction: Outbound}, func(en Entry) bool { return en.Composed })
+		sent, ok = findFrame(c, Filter{Direction: client.Outbound}, func(en Entry) bool { return en.Composed })
 		return ok
 	})
 	if sent.Type != "hello" || string(sent.Wire) != `{"type":"hello","note":"composed by hand"}` || sent.ConnID != first {
 		t.Errorf("composed frame in the log: %+v", sent)
 	}
 	eventually(t, "the server's 1011 close logged after the composed frame", func() bool {
-		_, ok := findFrame(c, Filter{Direction: Inbound, Opcodes: []Opcode{OpClose}}, func(en Entry) bool {
+		_, ok := findFrame(c, Filter{Direction: client.Inbound, Opcodes: []client.Opcode{client.OpClose}}, func(en Entry) bool {
 			return en.CloseCode == 1011 && en.ID > sent.ID
 		})
 		return ok
@@ -114,7 +114,7 @@ func TestResentSubscribeWithChangedOptionGetsItsOwnAck(t *testing.T) {
 	var orig Entry
 	eventually(t, "the client's subscribe in the log", func() bool {
 		var ok bool
-		orig, ok = findFrame(c, Filter{Direction: Outbound, Types: []string{"subscribe"}}, func(Entry) bool { return true })
+		orig, ok = findFrame(c, Filter{Direction: client.Outbound, Types: []string{"subscribe"}}, func(Entry) bool { return true })
 		return ok
 	})
 	var msg map[string]any
@@ -129,8 +129,8 @@ func TestResentSubscribeWithChangedOptionGetsItsOwnAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the resent subscribe's own ack and batch", func() bool {
-		_, acked := findFrame(c, Filter{Direction: Inbound, Subscription: "items-again", Types: []string{"subscription_ack"}}, func(Entry) bool { return true })
-		batch, ok := findFrame(c, Filter{Direction: Inbound, Subscription: "items-again", Types: []string{"initial_data_batch"}}, func(Entry) bool { return true })
+		_, acked := findFrame(c, Filter{Direction: client.Inbound, Subscription: "items-again", Types: []string{"subscription_ack"}}, func(Entry) bool { return true })
+		batch, ok := findFrame(c, Filter{Direction: client.Inbound, Subscription: "items-again", Types: []string{"initial_data_batch"}}, func(Entry) bool { return true })
 		if !acked || !ok {
 			return false
 		}
@@ -146,7 +146,7 @@ func TestResentSubscribeWithChangedOptionGetsItsOwnAck(t *testing.T) {
 	if s, _ := c.Subscription("items"); s.Received != 5 {
 		t.Errorf("the original subscription was disturbed: %+v", s)
 	}
-	if sent, ok := findFrame(c, Filter{Direction: Outbound, Subscription: "items-again"}, func(en Entry) bool { return en.Composed }); !ok || sent.Type != "subscribe" {
+	if sent, ok := findFrame(c, Filter{Direction: client.Outbound, Subscription: "items-again"}, func(en Entry) bool { return en.Composed }); !ok || sent.Type != "subscribe" {
 		t.Errorf("resent frame not logged as a composed subscribe: %+v", sent)
 	}
 }

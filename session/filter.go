@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 // maxIndexes bounds the per-filter index cache; the least recently used
@@ -18,10 +20,10 @@ const maxIndexes = 8
 // Filter selects frames of a FrameLog. The zero Filter matches everything.
 // All set conditions must hold.
 type Filter struct {
-	Direction    Direction // 0: both directions
-	Opcodes      []Opcode  // any of these opcodes (e.g. OpPing, OpPong, OpClose); empty: any
-	Types        []string  // message types (Frame.Type); empty: any
-	Subscription string    // subscription ID; empty: any
+	Direction    client.Direction // 0: both directions
+	Opcodes      []client.Opcode  // any of these opcodes (e.g. OpPing, OpPong, OpClose); empty: any
+	Types        []string         // message types (Frame.Type); empty: any
+	Subscription string           // subscription ID; empty: any
 	// Text is matched against the decoded payload (the wire payload when
 	// there is none), the type and the subscription ID: a substring,
 	// case-insensitive unless it contains an upper-case letter, or a Go
@@ -92,10 +94,10 @@ func (m *matcher) match(l *FrameLog, id uint64, r *rec) bool {
 	if m.bad {
 		return false
 	}
-	if m.f.Direction != 0 && Direction(r.dir) != m.f.Direction {
+	if m.f.Direction != 0 && client.Direction(r.dir) != m.f.Direction {
 		return false
 	}
-	if len(m.f.Opcodes) > 0 && !slices.Contains(m.f.Opcodes, Opcode(r.op)) {
+	if len(m.f.Opcodes) > 0 && !slices.Contains(m.f.Opcodes, client.Opcode(r.op)) {
 		return false
 	}
 	if len(m.f.Types) > 0 && !slices.Contains(m.f.Types, l.types.name(uint32(r.typ))) {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 // Default FrameLog caps.
@@ -118,7 +120,7 @@ func NewFrameLog(maxFrames int, maxBytes int64) *FrameLog {
 
 // Append stores copies of frames, evicting the oldest as the caps require,
 // and returns the ID of the last one stored (0 if frames is empty).
-func (l *FrameLog) Append(frames ...Frame) (lastID uint64) {
+func (l *FrameLog) Append(frames ...client.Frame) (lastID uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := range frames {
@@ -127,7 +129,7 @@ func (l *FrameLog) Append(frames ...Frame) (lastID uint64) {
 	return lastID
 }
 
-func (l *FrameLog) appendLocked(f *Frame) uint64 {
+func (l *FrameLog) appendLocked(f *client.Frame) uint64 {
 	r := rec{
 		unixNano:    unixNano(f.Time),
 		seq:         f.Seq,
@@ -261,12 +263,12 @@ func (l *FrameLog) text(id uint64, r *rec) []byte {
 
 func (l *FrameLog) entry(id uint64) Entry {
 	r := l.at(id)
-	f := Frame{
+	f := client.Frame{
 		Seq:            r.seq,
 		Time:           fromUnixNano(r.unixNano),
-		Direction:      Direction(r.dir),
-		Opcode:         Opcode(r.op),
-		Encoding:       Encoding(r.enc),
+		Direction:      client.Direction(r.dir),
+		Opcode:         client.Opcode(r.op),
+		Encoding:       client.Encoding(r.enc),
 		Type:           l.types.name(uint32(r.typ)),
 		SubscriptionID: l.subs.name(r.sub),
 		WireSize:       int(r.wireSize),

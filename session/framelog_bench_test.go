@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 var benchSizes = []int{1_000, 100_000, 1_000_000}
@@ -11,9 +13,9 @@ var benchSizes = []int{1_000, 100_000, 1_000_000}
 func filledLog(b *testing.B, n int) *FrameLog {
 	b.Helper()
 	l := NewFrameLog(n, 1<<40)
-	frames := make([]Frame, 0, 1024)
+	frames := make([]client.Frame, 0, 1024)
 	for i := 0; i < n; i++ {
-		frames = append(frames, testFrame(i, Direction(1+i%2), []string{"change", "ping", "initial_data_batch"}[i%3], fmt.Sprintf("sub-%d", i%5)))
+		frames = append(frames, testFrame(i, client.Direction(1+i%2), []string{"change", "ping", "initial_data_batch"}[i%3], fmt.Sprintf("sub-%d", i%5)))
 		if len(frames) == cap(frames) {
 			l.Append(frames...)
 			frames = frames[:0]
@@ -29,7 +31,7 @@ func BenchmarkFrameLogAppend(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			l := filledLog(b, n)
-			f := testFrame(1, Inbound, "change", "sub-1")
+			f := testFrame(1, client.Inbound, "change", "sub-1")
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
@@ -45,7 +47,7 @@ func BenchmarkFrameLogAppend(b *testing.B) {
 func BenchmarkFrameLogFilterPage(b *testing.B) {
 	filters := map[string]Filter{
 		"all":  {},
-		"type": {Types: []string{"change"}, Direction: Inbound},
+		"type": {Types: []string{"change"}, Direction: client.Inbound},
 		"text": {Text: "sub-3"},
 	}
 	for _, name := range []string{"all", "type", "text"} {
@@ -54,7 +56,7 @@ func BenchmarkFrameLogFilterPage(b *testing.B) {
 				l := filledLog(b, n)
 				f := filters[name]
 				l.Len(f) // build the index once, outside the timing
-				fr := testFrame(7, Inbound, "change", "sub-3")
+				fr := testFrame(7, client.Inbound, "change", "sub-3")
 				b.ReportAllocs()
 				b.ResetTimer()
 				for range b.N {
@@ -74,7 +76,7 @@ func BenchmarkFrameLogPageMiddle(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			l := filledLog(b, n)
-			f := Filter{Direction: Outbound}
+			f := Filter{Direction: client.Outbound}
 			mid := l.Len(f) / 2
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -92,7 +94,7 @@ func BenchmarkFrameLogPageMiddle(b *testing.B) {
 func BenchmarkFrameLogMemoryPerFrame(b *testing.B) {
 	const n = 200_000
 	payload := []byte(`{"type":"change","subscription_id":"sub-1","change_type":"insert","rows":[{"id":"1"}]}`)
-	f := Frame{Direction: Inbound, Opcode: OpText, Encoding: EncJSON, Type: "change", SubscriptionID: "sub-1",
+	f := client.Frame{Direction: client.Inbound, Opcode: client.OpText, Encoding: client.EncJSON, Type: "change", SubscriptionID: "sub-1",
 		Wire: payload, Decoded: payload, WireSize: len(payload), DecodedSize: len(payload)}
 	// One measurement, whatever b.N (-benchtime Nx must not multiply it).
 	b.ResetTimer()

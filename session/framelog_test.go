@@ -5,26 +5,28 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
-func testFrame(i int, dir Direction, typ, sub string) Frame {
+func testFrame(i int, dir client.Direction, typ, sub string) client.Frame {
 	body := []byte(fmt.Sprintf(`{"type":%q,"subscription_id":%q,"n":%d}`, typ, sub, i))
-	return Frame{Seq: uint64(i), Time: time.Unix(1000, int64(i)), Direction: dir, Opcode: OpText, Encoding: EncJSON,
+	return client.Frame{Seq: uint64(i), Time: time.Unix(1000, int64(i)), Direction: dir, Opcode: client.OpText, Encoding: client.EncJSON,
 		Type: typ, SubscriptionID: sub, Wire: body, Decoded: body, WireSize: len(body), DecodedSize: len(body)}
 }
 
 func TestFrameLogRoundTripsFrames(t *testing.T) {
 	l := NewFrameLog(10, 0)
-	gz := Frame{Time: time.Unix(5, 6), Direction: Inbound, Opcode: OpBinary, Encoding: EncGzipJSON, Type: "change",
+	gz := client.Frame{Time: time.Unix(5, 6), Direction: client.Inbound, Opcode: client.OpBinary, Encoding: client.EncGzipJSON, Type: "change",
 		SubscriptionID: "s1", Wire: []byte{0x1f, 0x8b, 1, 2}, Decoded: []byte(`{"x":1}`), WireSize: 4, DecodedSize: 7, ConnID: 3}
-	cl := Frame{Direction: Inbound, Opcode: OpClose, CloseCode: 1008, CloseReason: "Authentication failed"}
-	http := Frame{Direction: Outbound, Opcode: OpHTTP, Type: "POST /v1/api/sql", Status: 401, Duration: time.Millisecond,
+	cl := client.Frame{Direction: client.Inbound, Opcode: client.OpClose, CloseCode: 1008, CloseReason: "Authentication failed"}
+	http := client.Frame{Direction: client.Outbound, Opcode: client.OpHTTP, Type: "POST /v1/api/sql", Status: 401, Duration: time.Millisecond,
 		Wire: []byte("req"), Err: "boom"}
 	last := l.Append(gz, cl, http)
 	if last != 3 {
 		t.Fatalf("last id %d", last)
 	}
-	for id, want := range map[uint64]Frame{1: gz, 2: cl, 3: http} {
+	for id, want := range map[uint64]client.Frame{1: gz, 2: cl, 3: http} {
 		e, ok := l.Get(id)
 		if !ok || e.ID != id {
 			t.Fatalf("get %d: %v", id, ok)
@@ -44,7 +46,7 @@ func TestFrameLogRoundTripsFrames(t *testing.T) {
 func TestFrameLogCountCapEvictsOldest(t *testing.T) {
 	l := NewFrameLog(1000, 1<<40)
 	for i := 1; i <= 2500; i++ {
-		l.Append(testFrame(i, Inbound, "change", "s"))
+		l.Append(testFrame(i, client.Inbound, "change", "s"))
 	}
 	st := l.Stats()
 	if st.Len != 1000 || st.Evicted != 1500 || st.FirstID != 1501 || st.LastID != 2500 || st.Appended != 2500 {
@@ -67,7 +69,7 @@ func TestFrameLogByteCap(t *testing.T) {
 	big := make([]byte, 1000)
 	l := NewFrameLog(1_000_000, 10*(1000+recOverhead))
 	for i := 0; i < 25; i++ {
-		l.Append(Frame{Direction: Inbound, Wire: big, Decoded: big})
+		l.Append(client.Frame{Direction: client.Inbound, Wire: big, Decoded: big})
 	}
 	st := l.Stats()
 	if st.Len != 10 || st.Bytes > st.MaxBytes || st.Evicted != 15 || st.EvictedBytes != 15*(1000+recOverhead) {
@@ -75,7 +77,7 @@ func TestFrameLogByteCap(t *testing.T) {
 	}
 	// A frame larger than the cap is still kept alone (never an empty log
 	// after an append).
-	l.Append(Frame{Wire: make([]byte, 1<<20)})
+	l.Append(client.Frame{Wire: make([]byte, 1<<20)})
 	if st := l.Stats(); st.Len != 1 {
 		t.Errorf("oversize: %+v", st)
 	}
@@ -85,18 +87,18 @@ func TestFrameLogFiltersAndIndexesFollowAppendsAndEvictions(t *testing.T) {
 	l := NewFrameLog(100, 0)
 	add := func(from, to int) {
 		for i := from; i <= to; i++ {
-			dir := Inbound
+			dir := client.Inbound
 			if i%2 == 0 {
-				dir = Outbound
+				dir = client.Outbound
 			}
 			typ := []string{"change", "ping", "subscribe"}[i%3]
 			l.Append(testFrame(i, dir, typ, fmt.Sprintf("sub-%d", i%4)))
 		}
 	}
 	add(1, 60)
-	out := Filter{Direction: Outbound}
+	out := Filter{Direction: client.Outbound}
 	changes := Filter{Types: []string{"change"}}
-	sub1 := Filter{Subscription: "sub-1", Direction: Inbound}
+	sub1 := Filter{Subscription: "sub-1", Direction: client.Inbound}
 	if n := l.Len(out); n != 30 {
 		t.Errorf("outbound %d", n)
 	}
@@ -136,10 +138,10 @@ func TestFrameLogFiltersAndIndexesFollowAppendsAndEvictions(t *testing.T) {
 func TestFrameLogTextFilter(t *testing.T) {
 	l := NewFrameLog(0, 0)
 	l.Append(
-		Frame{Type: "change", Decoded: []byte(`{"author":"Alice"}`), Wire: []byte{1}},
-		Frame{Type: "change", Decoded: []byte(`{"author":"bob"}`), Wire: []byte(`{"author":"bob"}`)},
-		Frame{Type: "auth_success", SubscriptionID: "", Wire: []byte(`{}`), Decoded: []byte(`{}`)},
-		Frame{Type: "ping", Wire: []byte("ALICE in wire only")}, // no decoded: wire is searched
+		client.Frame{Type: "change", Decoded: []byte(`{"author":"Alice"}`), Wire: []byte{1}},
+		client.Frame{Type: "change", Decoded: []byte(`{"author":"bob"}`), Wire: []byte(`{"author":"bob"}`)},
+		client.Frame{Type: "auth_success", SubscriptionID: "", Wire: []byte(`{}`), Decoded: []byte(`{}`)},
+		client.Frame{Type: "ping", Wire: []byte("ALICE in wire only")}, // no decoded: wire is searched
 	)
 	for _, c := range []struct {
 		f    Filter
@@ -163,7 +165,7 @@ func TestFrameLogTextFilter(t *testing.T) {
 
 func TestFrameLogIndexCacheIsBounded(t *testing.T) {
 	l := NewFrameLog(0, 0)
-	l.Append(testFrame(1, Inbound, "change", "a"))
+	l.Append(testFrame(1, client.Inbound, "change", "a"))
 	for i := 0; i < 3*maxIndexes; i++ {
 		l.Len(Filter{Text: fmt.Sprint(i)})
 	}
@@ -180,7 +182,7 @@ func TestFrameLogMillionAppendsKeepCaps(t *testing.T) {
 	}
 	const capN = 100_000
 	l := NewFrameLog(capN, 64<<20)
-	f := testFrame(0, Inbound, "change", "s")
+	f := testFrame(0, client.Inbound, "change", "s")
 	ins := Filter{Types: []string{"change"}}
 	for i := 0; i < 1_000_000; i++ {
 		l.Append(f)
@@ -206,7 +208,7 @@ func TestFrameLogMillionAppendsKeepCaps(t *testing.T) {
 func TestFrameLogCopiesPayloadsAndFreesChunks(t *testing.T) {
 	l := NewFrameLog(1000, 1<<40)
 	src := []byte(`{"type":"change","n":1}`)
-	l.Append(Frame{Wire: src, Decoded: src})
+	l.Append(client.Frame{Wire: src, Decoded: src})
 	src[2] = 'X' // the tap's buffer is reused: the log must not see it
 	if e, _ := l.Get(1); string(e.Decoded) != `{"type":"change","n":1}` || string(e.Wire) != string(e.Decoded) {
 		t.Errorf("stored %q / %q", e.Wire, e.Decoded)
@@ -214,7 +216,7 @@ func TestFrameLogCopiesPayloadsAndFreesChunks(t *testing.T) {
 	// Big payloads live outside the chunks and go with their frame.
 	big := make([]byte, bigPayload+1)
 	big[len(big)-1] = 'z'
-	l.Append(Frame{Wire: big})
+	l.Append(client.Frame{Wire: big})
 	if e, _ := l.Get(2); len(e.Wire) != len(big) || e.Wire[len(big)-1] != 'z' || e.Decoded != nil {
 		t.Errorf("big frame: %d bytes", len(e.Wire))
 	}
@@ -222,7 +224,7 @@ func TestFrameLogCopiesPayloadsAndFreesChunks(t *testing.T) {
 	// the arena at ~10 MiB, old chunks are freed.
 	mid := make([]byte, 10<<10)
 	for i := 0; i < 20_000; i++ {
-		l.Append(Frame{Wire: mid, Decoded: mid})
+		l.Append(client.Frame{Wire: mid, Decoded: mid})
 	}
 	if n := len(l.arena.chunks); n > 12 {
 		t.Errorf("%d chunks held for %d KiB of frames", n, 1000*10)
@@ -243,16 +245,16 @@ func TestFrameLogRecordIsSmall(t *testing.T) {
 
 func TestFrameLogOpcodeFilter(t *testing.T) {
 	l := NewFrameLog(0, 0)
-	l.Append(Frame{Opcode: OpText, Type: "change"}, Frame{Opcode: OpPing}, Frame{Opcode: OpPong},
-		Frame{Opcode: OpClose, CloseCode: 1000}, Frame{Opcode: OpHTTP, Type: "POST /v1/api/sql"})
-	control := Filter{Opcodes: []Opcode{OpPing, OpPong, OpClose}}
+	l.Append(client.Frame{Opcode: client.OpText, Type: "change"}, client.Frame{Opcode: client.OpPing}, client.Frame{Opcode: client.OpPong},
+		client.Frame{Opcode: client.OpClose, CloseCode: 1000}, client.Frame{Opcode: client.OpHTTP, Type: "POST /v1/api/sql"})
+	control := Filter{Opcodes: []client.Opcode{client.OpPing, client.OpPong, client.OpClose}}
 	if n := l.Len(control); n != 3 {
 		t.Errorf("control %d", n)
 	}
-	if n := l.Len(Filter{Opcodes: []Opcode{OpClose, OpPong, OpPing}}); n != 3 || len(l.idx) != 1 {
+	if n := l.Len(Filter{Opcodes: []client.Opcode{client.OpClose, client.OpPong, client.OpPing}}); n != 3 || len(l.idx) != 1 {
 		t.Errorf("same filter, other order: %d (%d indexes)", n, len(l.idx))
 	}
-	if n := l.Len(Filter{Opcodes: []Opcode{OpHTTP}, Direction: Outbound}); n != 0 {
+	if n := l.Len(Filter{Opcodes: []client.Opcode{client.OpHTTP}, Direction: client.Outbound}); n != 0 {
 		t.Errorf("http out %d", n)
 	}
 }

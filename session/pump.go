@@ -88,7 +88,7 @@ func (c *Conn) framePump(cl *client.Client) {
 	}
 	pace := newPacer(c.m.o.pumpInterval)
 	defer pace.stop()
-	buf := make([]Frame, 0, pumpBatch)
+	buf := make([]client.Frame, 0, pumpBatch)
 	pending := 0
 	flush := func() {
 		if pending > 0 {

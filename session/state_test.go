@@ -45,7 +45,7 @@ func TestStateMachineFollowsDisconnectReconnectAndCompression(t *testing.T) {
 			c.Log().Len(Filter{Types: []string{"auth_success"}}) >= 3
 	})
 	var sawSwitch bool
-	for _, f := range c.Log().Page(Filter{Opcodes: []Opcode{OpHTTP}}, 0, 100) {
+	for _, f := range c.Log().Page(Filter{Opcodes: []client.Opcode{client.OpHTTP}}, 0, 100) {
 		if f.ID > mark && f.Type == "GET /v1/ws" && containsFold(f.Wire, []byte("compress=false")) {
 			sawSwitch = true
 		}

@@ -118,7 +118,7 @@ func (c TokenCache) Delete(profile string) error {
 // access and refresh.
 type resumed struct {
 	access, refresh string
-	frames          []Frame
+	frames          []client.Frame
 	notice          *NoticeEvent
 	why             string
 }
@@ -208,11 +208,11 @@ func (m *Manager) resumeFromCache(ctx context.Context, p Profile, transport []cl
 }
 
 // drainFrames takes what a closed client tapped (nil for no client).
-func drainFrames(cl *client.Client) []Frame {
+func drainFrames(cl *client.Client) []client.Frame {
 	if cl == nil {
 		return nil
 	}
-	var out []Frame
+	var out []client.Frame
 	for {
 		select {
 		case f, ok := <-cl.Frames():

@@ -58,18 +58,18 @@ func (f FrameSource) Page(flt ui.FrameFilter, offset, n int) []ui.Frame {
 // Frame classes of the t toggle, by opcode: control frames may carry no message type, so
 // the opcode is the reliable test.
 var (
-	dataOpcodes    = []session.Opcode{session.OpText, session.OpBinary}
-	controlOpcodes = []session.Opcode{session.OpPing, session.OpPong, session.OpClose}
-	httpOpcodes    = []session.Opcode{session.OpHTTP}
+	dataOpcodes    = []client.Opcode{client.OpText, client.OpBinary}
+	controlOpcodes = []client.Opcode{client.OpPing, client.OpPong, client.OpClose}
+	httpOpcodes    = []client.Opcode{client.OpHTTP}
 )
 
 func filterOf(f ui.FrameFilter) session.Filter {
 	s := session.Filter{Text: f.Text, Regex: f.Regex, Subscription: f.Sub}
 	switch f.Dir {
 	case "in":
-		s.Direction = session.Inbound
+		s.Direction = client.Inbound
 	case "out":
-		s.Direction = session.Outbound
+		s.Direction = client.Outbound
 	}
 	switch f.Class {
 	case "data":
