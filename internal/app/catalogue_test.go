@@ -1115,12 +1115,18 @@ func TestCatalogueOversizedClose(t *testing.T) {
 		if !strings.Contains(s.LastError, "16 MiB read limit") || !strings.Contains(s.Hint, "batch_size") {
 			t.Errorf("footer says %q — %q; want the read limit and the batch_size hint", s.LastError, s.Hint)
 		}
+		// The frame log has its own pump, which may trail the state: wait
+		// for the close frame, then check it is the only one.
 		var closes []string
-		for _, f := range c.Frames().Page(ui.FrameFilter{}, 0, 1<<20) {
-			if f.Opcode == "close" {
-				closes = append(closes, fmt.Sprintf("%s %d %s", f.Dir, f.CloseCode, f.CloseReason))
+		waitSnap(t, c, "the close frame in the log", func(ui.Snapshot) bool {
+			closes = closes[:0]
+			for _, f := range c.Frames().Page(ui.FrameFilter{}, 0, 1<<20) {
+				if f.Opcode == "close" {
+					closes = append(closes, fmt.Sprintf("%s %d %s", f.Dir, f.CloseCode, f.CloseReason))
+				}
 			}
-		}
+			return len(closes) > 0
+		})
 		if want := fmt.Sprintf("out 1009 read limited at %d bytes", 16<<20+1); len(closes) != 1 || closes[0] != want {
 			t.Errorf("close frames %q, want [%q]", closes, want)
 		}
