@@ -223,8 +223,15 @@ func drainEvents(b *Backend) {
 func streamFault(t *testing.T, inject func(srv *kalamtest.Server)) (string, string) {
 	t.Helper()
 	srv := newCatServer(t)
+	return streamFaultVia(t, srv, srv.URL, inject)
+}
+
+// streamFaultVia is streamFault for a dashboard connected to srv through
+// url (a proxy in front of it).
+func streamFaultVia(t *testing.T, srv *kalamtest.Server, url string, inject func(srv *kalamtest.Server)) (string, string) {
+	t.Helper()
 	b := newCatBackend(t)
-	c := openCat(t, b, srv.URL)
+	c := openCat(t, b, url)
 	waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
 	drainEvents(b)
 	inject(srv)
@@ -407,6 +414,15 @@ func crowdedAddress(t *testing.T) string {
 	return proxy
 }
 
+// reconnectThrottled connects through throttledAddress's proxy (the
+// first upgrade takes the address's one token), then drops the socket:
+// the reconnect's upgrade is refused.
+func reconnectThrottled(t *testing.T) (string, string) {
+	t.Helper()
+	srv, url := throttledServer(t, 0, true)
+	return streamFaultVia(t, srv, url, func(srv *kalamtest.Server) { srv.DropAll() })
+}
+
 // throttledAddress fronts a server whose connection protection allows an
 // outside address one request per second, on a frozen clock so the bucket
 // never refills. Requests through the proxy come from that address
@@ -415,6 +431,13 @@ func crowdedAddress(t *testing.T) string {
 // spent requests from the address go first: the first takes its one
 // token, each later one is a violation, and the 10th violation bans it.
 func throttledAddress(t *testing.T, spent int, upgradesOnly bool) string {
+	t.Helper()
+	_, url := throttledServer(t, spent, upgradesOnly)
+	return url
+}
+
+// throttledServer is throttledAddress, also returning the server.
+func throttledServer(t *testing.T, spent int, upgradesOnly bool) (*kalamtest.Server, string) {
 	t.Helper()
 	const outside = "203.0.113.8"
 	frozen := time.Now()
@@ -428,7 +451,7 @@ func throttledAddress(t *testing.T, spent int, upgradesOnly bool) string {
 		}
 		resp.Body.Close()
 	}
-	return rewritingProxy(t, srv, func(r *http.Request) {
+	return srv, rewritingProxy(t, srv, func(r *http.Request) {
 		if !upgradesOnly || r.URL.Path == "/v1/ws" {
 			r.Header.Set("X-Forwarded-For", outside)
 		}
@@ -723,6 +746,10 @@ func catalogue() []catalogueCase {
 			Message: "connect: ws://127.0.0.1:PORT/v1/ws refused the socket: this address is banned for sending too many requests (retry after 300 s) [IP_BANNED]",
 			Hint:    "wait, then retry: a ban lasts 5 minutes, longer after repeated bans (up to 30); reconnects wait at least the Retry-After",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, throttledAddress(t, 11, true)) }},
+		{Name: "reconnect-rate-limited", Input: "connection dropped, and the reconnect's upgrade refused: too many requests from this address (429)", Where: whereFooter,
+			Message: "connect: ws://127.0.0.1:PORT/v1/ws refused the socket: too many requests from this address (retry after 1 s) [RATE_LIMIT_EXCEEDED]",
+			Hint:    "slow down, then retry: the server allows each address so many requests per second, and ten refusals get it banned; reconnects wait at least the Retry-After",
+			run:     reconnectThrottled},
 		{Name: "login-ip-banned", Input: "address banned after ten rate-limit refusals: the login is refused (429)", Where: whereLogin,
 			Message: "login: Your IP has been temporarily banned due to excessive requests (retry after 300 s) [IP_BANNED]",
 			Hint:    "wait, then retry: a ban lasts 5 minutes, longer after repeated bans (up to 30); reconnects wait at least the Retry-After",
