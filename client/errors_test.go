@@ -163,8 +163,11 @@ func TestKeepaliveDetectsDeadSocketAndReconnects(t *testing.T) {
 		client.WithKeepalive(50*time.Millisecond, 100*time.Millisecond))
 	waitFrame(t, c, func(f client.Frame) bool { return f.Opcode == client.OpPong && f.Direction == client.Inbound })
 	eventually(t, "keepalive RTT recorded", func() bool { return c.Stats().KeepaliveRTT > 0 })
-	srv.Stall(500 * time.Millisecond)
+	// Silent until the client gives the socket up: a stall of fixed length
+	// could end before a starved keepalive goroutine ever looked.
+	srv.Stall(time.Hour)
 	d := waitEvent[client.DisconnectedEvent](t, c, nil)
+	srv.Stall(0)
 	if !d.WillRetry || d.Err == nil || !strings.Contains(d.Err.Error(), "keepalive") && !strings.Contains(d.Err.Error(), "dead") {
 		t.Fatalf("disconnect %+v", d)
 	}
