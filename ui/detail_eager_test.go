@@ -43,7 +43,8 @@ func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, h
 			p := pretty.PrettyOptions(body, &pretty.Options{Width: max(width-2, 20), Indent: "  ", SortKeys: false})
 			p = safeDoc(&st, p)
 			if st.Colour {
-				p = pretty.Color(p, js)
+				open, close := stylePair(st.Marker)
+				p = []byte(reopenAfterMarkers(string(pretty.Color(p, js)), open, close))
 			}
 			out = append(out, wrapLines(strings.TrimRight(string(p), "\n"), width)...)
 		} else {

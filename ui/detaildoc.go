@@ -59,6 +59,9 @@ type detailDoc struct {
 	// highlighter's stack at the start of line k*markEvery.
 	js    *pretty.Style
 	marks [][]jsonLevel
+	// mark is the Marker style's open and close sequences: highlighting
+	// reopens a token's style after each marker (reopenAfterMarkers).
+	mark [2]string
 	// wraps are the source lines wider than width, wrapped, in order.
 	wraps []wrappedLine
 	body  int // body lines, wrapped
@@ -79,6 +82,7 @@ type wrappedLine struct {
 // the work that does not depend on which lines are shown.
 func layoutDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, hide secrets) *detailDoc {
 	d := &detailDoc{width: width}
+	d.mark[0], d.mark[1] = stylePair(st.Marker)
 	if f.Err != "" {
 		d.head = append(d.head, safeIn(&st, st.Err, "decode problem: "+f.Err))
 	}
@@ -328,7 +332,7 @@ func (d *detailDoc) srcLines(a, b int) []string {
 	}
 	cut := len(pretty.Color(prefix, d.js))
 	text := append(prefix, d.src[d.starts[m]:end(b-1)]...)
-	col := string(pretty.Color(text, d.js)[cut:])
+	col := reopenAfterMarkers(string(pretty.Color(text, d.js)[cut:]), d.mark[0], d.mark[1])
 	lines := strings.Split(col, "\n")
 	return lines[a-m : b-m]
 }

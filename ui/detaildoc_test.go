@@ -41,6 +41,9 @@ func detailCorpus(t *testing.T, large int) []Frame {
 		"not json {",
 		`"just a string"`,
 		`17`,
+		// Raw C1, bidi and DEL inside keys and strings (valid JSON): markers
+		// the highlighter carries on after, in lines that wrap.
+		"{\"k\u0085ey\":\"" + strings.Repeat("x\u202e\x7f ", 40) + "\",\"n\":[1,\"\u0085\"]}",
 	}
 	for _, body := range bodies {
 		frames = append(frames, textFrame(stubEpoch, "in", "x", "", body))

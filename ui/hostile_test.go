@@ -332,3 +332,16 @@ func TestSafeDocLineBreaks(t *testing.T) {
 		t.Fatalf("safeDoc = %q, want %q", got, want)
 	}
 }
+
+// TestPrettyJSONKeepsColourAfterMarker: a marker inside a highlighted JSON
+// string ends with a reset; the string's colour opens again after it.
+func TestPrettyJSONKeepsColourAfterMarker(t *testing.T) {
+	st := theme.New(true)
+	f := textFrame(stubEpoch, "in", "x", "", "{\"k\":\"ab\u0085cd\"}")
+	d := layoutDetail(st, jsonStyle(st), f, modePretty, 60, nil)
+	str, _ := stylePair(st.JSONString)
+	marker := st.Marker.Render("<U+0085>")
+	if got := strings.Join(d.lines(0, d.len()), "\n"); !strings.Contains(got, marker+str+"cd") {
+		t.Fatalf("the string colour is not reopened after the marker: %q", got)
+	}
+}

@@ -71,6 +71,53 @@ func safeDoc(st *theme.Styles, b []byte) []byte {
 	return out
 }
 
+// reopenAfterMarkers repairs highlighted text (pretty JSON) whose strings
+// hold markers: each marker ends with a full reset, so the style of the
+// token around it (a key's, a string's) is opened again after it. open
+// and close are the Marker style's sequences (stylePair).
+func reopenAfterMarkers(s, open, close string) string {
+	if open == "" || !strings.Contains(s, open) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/8)
+	cur := "" // the style opened last and not reset since
+	for len(s) > 0 {
+		switch {
+		case strings.HasPrefix(s, open):
+			end := strings.Index(s[len(open):], close)
+			if end < 0 {
+				b.WriteString(s)
+				return b.String()
+			}
+			n := len(open) + end + len(close)
+			b.WriteString(s[:n])
+			b.WriteString(cur)
+			s = s[n:]
+		case strings.HasPrefix(s, "\x1b["):
+			n := strings.IndexByte(s, 'm') + 1
+			if n == 0 {
+				n = len(s)
+			}
+			if seq := s[:n]; seq == reset {
+				cur = ""
+			} else {
+				cur = seq
+			}
+			b.WriteString(s[:n])
+			s = s[n:]
+		default:
+			n := strings.IndexByte(s[1:], 0x1b) + 1
+			if n == 0 {
+				n = len(s)
+			}
+			b.WriteString(s[:n])
+			s = s[n:]
+		}
+	}
+	return b.String()
+}
+
 // reset is how lipgloss ends every styled run.
 const reset = "\x1b[m"
 
