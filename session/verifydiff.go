@@ -169,20 +169,23 @@ func (d *DiffSet) add(r RowDiff) {
 	}
 }
 
-// Summary is "37 277 (queue drop 37 277)" style text.
+// Summary is "172 (queue drop 170, resume gap 2)" style text.
 func (d DiffSet) Summary() string {
-	if d.Count == 0 {
-		return "0"
+	if c := d.CauseSummary(); c != "" {
+		return fmt.Sprintf("%d (%s)", d.Count, c)
 	}
+	return strconv.Itoa(d.Count)
+}
+
+// CauseSummary is "queue drop 170, resume gap 2": the count per cause,
+// by cause name ("" when none was told).
+func (d DiffSet) CauseSummary() string {
 	causes := slices.Sorted(maps.Keys(d.Causes))
 	parts := make([]string, 0, len(causes))
 	for _, c := range causes {
 		parts = append(parts, fmt.Sprintf("%s %d", c, d.Causes[c]))
 	}
-	if len(parts) == 0 {
-		return strconv.Itoa(d.Count)
-	}
-	return fmt.Sprintf("%d (%s)", d.Count, strings.Join(parts, ", "))
+	return strings.Join(parts, ", ")
 }
 
 // sideRow is one row on one side of the comparison.
