@@ -24,38 +24,40 @@ type Shortfall struct {
 
 // pendingWrite is a statement whose changes a subscription waits for.
 type pendingWrite struct {
-	at       time.Time
-	sql      string
-	rows     int
-	received int // the table's Received before the statement
+	at      time.Time
+	sql     string
+	rows    int
+	changes int // the table's live changes before the statement
 }
 
 // watchedWrite is a statement about to run and the subscriptions that
-// should see its changes, with their Received counts before it.
+// should see its changes, with their change counts before it.
 type watchedWrite struct {
-	sql      string
-	received map[*liveTable]int
+	sql     string
+	changes map[*liveTable]int
 }
 
-// watchWrites returns the whole-table subscriptions (no WHERE: a filter
-// may rightly leave changes out) of the one table the statements of sql
-// write to, or nil. It runs before the statement, so changes arriving
+// watchWrites returns the live whole-table subscriptions (no WHERE: a
+// filter may rightly leave changes out) of the one table the statements
+// of sql write to, or nil. It runs before the statement, so changes arriving
 // before its answer count.
 func (c *Conn) watchWrites(sql string) *watchedWrite {
 	table, ok := writtenTable(sql)
 	if !ok {
 		return nil
 	}
-	w := &watchedWrite{sql: sql, received: map[*liveTable]int{}}
+	w := &watchedWrite{sql: sql, changes: map[*liveTable]int{}}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, t := range c.subs {
 		q, err := parseSnapshotSQL(t.snap.SQL)
-		if err == nil && q.where == "" && strings.EqualFold(q.from, table) {
-			w.received[t] = t.snap.Received
+		// A table still loading gets no changes for rows its load has
+		// not reached yet, so only live tables are watched.
+		if err == nil && q.where == "" && strings.EqualFold(q.from, table) && t.snap.Status == SubReady {
+			w.changes[t] = t.liveChanges()
 		}
 	}
-	if len(w.received) == 0 {
+	if len(w.changes) == 0 {
 		return nil
 	}
 	return w
@@ -79,14 +81,18 @@ func (c *Conn) expectWrites(w *watchedWrite, res *QueryResult) {
 	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for t, received := range w.received {
+	for t, changes := range w.changes {
 		if p := t.pending; p != nil {
 			p.rows += rows // back-to-back statements add up
 			continue
 		}
-		t.pending = &pendingWrite{at: now, sql: w.sql, rows: rows, received: received}
+		t.pending = &pendingWrite{at: now, sql: w.sql, rows: rows, changes: changes}
 	}
 }
+
+// liveChanges counts the changes that arrived live (initial rows aside:
+// a load still running when a statement is sent is not its changes).
+func (t *liveTable) liveChanges() int { return t.snap.Inserts + t.snap.Updates + t.snap.Deletes }
 
 // checkPending settles a pending write: met when as many changes arrived,
 // a Shortfall once ShortfallWait passed without them.
@@ -95,7 +101,7 @@ func (t *liveTable) checkPending(now time.Time) {
 	if p == nil {
 		return
 	}
-	arrived := t.snap.Received - p.received
+	arrived := t.liveChanges() - p.changes
 	switch {
 	case arrived >= p.rows:
 		t.pending = nil

@@ -190,14 +190,15 @@ func (t *liveTable) note(kind, detail string, now time.Time) {
 }
 
 // reset empties the table for a fresh initial load (Repair), keeping its
-// counters and history.
+// counters and history; the last verification and shortfall no longer
+// apply.
 func (t *liveTable) reset(now time.Time) {
 	t.rows, t.base = nil, 0
 	t.version++
 	clear(t.byKey)
 	clear(t.evicted)
 	t.unrecorded, t.resumes = 0, nil
-	t.pending, t.snap.Shortfall = nil, nil
+	t.pending, t.snap.Shortfall, t.snap.Verified = nil, nil, nil
 	t.snap.Status, t.snap.Err, t.snap.Code = SubPending, "", ""
 	t.snap.LastSeq, t.snap.BatchNum, t.snap.HasMore = 0, 0, false
 	t.snap.Updated = now

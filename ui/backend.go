@@ -292,6 +292,14 @@ type Sub struct {
 	Gap     string // seq-gap warning, if any
 	Err     string
 	Changes int64
+	// Kept, Cap, Evicted and Received count the rows behind the view
+	// (connections with LiveTables): kept now, kept at most, evicted by
+	// that cap, received in all.
+	Kept, Cap, Evicted, Received int
+	Verified                     *Verification // the last Verify, nil before any
+	// Shortfall says a statement wrote more rows than changes arrived
+	// ("" when none): changes were likely lost; Verify tells which.
+	Shortfall string
 }
 
 // Row is one live row. Values are its cells in Columns order.

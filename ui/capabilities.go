@@ -18,6 +18,7 @@ type capabilities struct {
 	controls Controls
 	sql      SQL
 	faults   Faults
+	tables   LiveTables
 }
 
 // capabilitiesOf asks c for each optional interface.
@@ -26,14 +27,15 @@ func capabilitiesOf(c Conn) capabilities {
 	can.controls, _ = c.(Controls)
 	can.sql, _ = c.(SQL)
 	can.faults, _ = c.(Faults)
+	can.tables, _ = c.(LiveTables)
 	return can
 }
 
 // capKey is capabilities as a comparable value, for render-cache keys.
-type capKey struct{ controls, sql, faults bool }
+type capKey struct{ controls, sql, faults, tables bool }
 
 func (can capabilities) key() capKey {
-	return capKey{controls: can.controls != nil, sql: can.sql != nil, faults: can.faults != nil}
+	return capKey{controls: can.controls != nil, sql: can.sql != nil, faults: can.faults != nil, tables: can.tables != nil}
 }
 
 // globalKeys returns g with the bindings the connection lacks disabled.
@@ -56,6 +58,9 @@ func (can capabilities) tokenKeys(k TokenKeyMap) TokenKeyMap {
 func (can capabilities) dataKeys(k DataKeyMap) DataKeyMap {
 	for _, b := range []*key.Binding{&k.SQL, &k.Subscribe, &k.Unsubscribe} {
 		b.SetEnabled(can.sql != nil)
+	}
+	for _, b := range []*key.Binding{&k.Verify, &k.Repair, &k.Filter, &k.Order} {
+		b.SetEnabled(can.tables != nil)
 	}
 	return k
 }

@@ -26,7 +26,7 @@ func TestDataViewDrawsNullDistinctly(t *testing.T) {
 			{Key: "2", Values: []Cell{{Text: "2"}, {Text: ""}, {Null: true}}, Change: "update", ChangedAt: now},
 		}}
 		var d dataPanel
-		out := d.subsView(st, []Sub{sub}, now, true, 60, 10)
+		out := d.subsView(st, []Sub{sub}, nil, now, true, 60, 10)
 		lines := strings.Split(out, "\n")
 		row1, row2 := lines[3], lines[4]
 		if got := strings.Fields(ansi.Strip(row1)); strings.Join(got, "|") != "1|NULL|NULL" {

@@ -106,7 +106,9 @@ func DefaultTokenKeyMap() TokenKeyMap {
 
 // DataKeyMap holds the subscriptions / SQL panel bindings.
 type DataKeyMap struct {
-	Up, Down, NextSub, Subscribe, Unsubscribe, SQL, Frames key.Binding
+	Up, Down, PageUp, PageDown, Oldest, Newest   key.Binding
+	NextSub, Subscribe, Unsubscribe, SQL, Frames key.Binding
+	Filter, Order, Verify, Repair, Back          key.Binding
 }
 
 // DefaultDataKeyMap returns the subscriptions / SQL bindings.
@@ -114,11 +116,20 @@ func DefaultDataKeyMap() DataKeyMap {
 	return DataKeyMap{
 		Up:          key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:        key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:      key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
+		PageDown:    key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
+		Oldest:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "first row")),
+		Newest:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "last row, follow")),
 		NextSub:     key.NewBinding(key.WithKeys("l", "right"), key.WithHelp("←/→", "switch sub")),
 		Subscribe:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "subscribe")),
 		Unsubscribe: key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "unsubscribe")),
 		SQL:         key.NewBinding(key.WithKeys("enter", "i"), key.WithHelp("enter", "sql console")),
 		Frames:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "its frames")),
+		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter rows")),
+		Order:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "order: arrival/key")),
+		Verify:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify with server")),
+		Repair:      key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "repair (re-subscribe)")),
+		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / clear filter")),
 	}
 }
 

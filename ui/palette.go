@@ -13,7 +13,7 @@ var paletteCommands = []string{
 	"refresh", "refresh-token", "reconnect", "expire", "drop",
 	"policy manual", "policy every 30s", "policy before 80%", "policy before 30s",
 	"compress off", "compress on", "reveal", "hide",
-	"sql SELECT * FROM demo.metrics LIMIT 10", "sub SELECT * FROM demo.messages", "unsub ",
+	"sql SELECT * FROM demo.metrics LIMIT 10", "sub SELECT * FROM demo.messages", "unsub ", "verify", "repair",
 	"filter ", "regex ", "export", "export har", "connect", "close", "theme dark", "theme light",
 	"frames", "token", "data", "help", "quit",
 }
@@ -110,6 +110,10 @@ func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
 		return m, subscribeCmd(c.ID(), sq, sql, o)
 	case "unsub", "unsubscribe":
 		return m, actionCmd(c, "unsubscribe "+arg, func(ctx context.Context) error { return sq.Unsubscribe(ctx, arg) })
+	case "verify", "repair":
+		// The named subscription, or the one the Data view shows.
+		t.view = viewData
+		return m, m.subRequest(t, name, arg)
 	case "filter", "regex":
 		t.view = viewFrames
 		t.insp.filter.Text, t.insp.filter.Regex = arg, name == "regex"

@@ -210,6 +210,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.handleQuery(msg), nil
 	case subscribedMsg:
 		return m.handleSubscribed(msg), nil
+	case verifiedMsg:
+		return m.handleVerified(msg), nil
 	case exportMsg:
 		return m.handleExport(msg), nil
 	case tea.KeyPressMsg:
@@ -235,6 +237,7 @@ func (m *Model) setStyles(st theme.Styles) {
 	for _, t := range m.tabs {
 		t.insp.input.SetStyles(is)
 		t.data.input.SetStyles(is)
+		t.data.filter.SetStyles(is)
 		t.det.key = detailKey{}
 	}
 	m.syncDetail()
@@ -385,7 +388,7 @@ func (m *Model) typing() bool {
 	if t == nil {
 		return false
 	}
-	return (t.view == viewFrames && t.insp.editing) || (t.view == viewData && t.data.editing)
+	return (t.view == viewFrames && t.insp.editing) || (t.view == viewData && t.data.typing())
 }
 
 func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
@@ -494,22 +497,19 @@ func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case viewToken:
 		return m, m.tokenAction(t, msg)
 	case viewData:
-		if what, ok := pressedDisabled(msg, t.data.keys.SQL, t.data.keys.Subscribe, t.data.keys.Unsubscribe); ok && !t.data.editing {
+		if what, ok := pressedDisabled(msg, t.data.keys.SQL, t.data.keys.Subscribe, t.data.keys.Unsubscribe); ok && !t.data.typing() {
+			m.unavailable(what, false)
+			return m, nil
+		}
+		if what, ok := pressedDisabled(msg, t.data.keys.Verify, t.data.keys.Repair, t.data.keys.Filter, t.data.keys.Order); ok && !t.data.typing() {
 			m.unavailable(what, false)
 			return m, nil
 		}
 		_, cmd, req := t.data.Update(msg, t.snap.Subs)
 		if req != nil {
-			if t.can.sql == nil {
-				m.unavailable("sql console", false)
-				return m, nil
-			}
-			if req.subscribe {
-				return m, subscribeCmd(t.conn.ID(), t.can.sql, req.sql, req.opts)
-			}
-			return m, queryCmd(t.conn.ID(), t.can.sql, req.sql)
+			return m, m.dataRequest(t, req)
 		}
-		if cmd == nil && !t.data.editing && key.Matches(msg, t.data.keys.Frames) && len(t.snap.Subs) > 0 {
+		if cmd == nil && !t.data.typing() && key.Matches(msg, t.data.keys.Frames) && len(t.snap.Subs) > 0 {
 			// Jump to the frames of the selected subscription.
 			t.insp.filter = FrameFilter{Sub: t.snap.Subs[clamp(t.data.sel, 0, len(t.snap.Subs)-1)].ID}
 			t.insp.follow, t.insp.paused = true, false
@@ -557,6 +557,9 @@ func (m Model) handlePaste(msg tea.PasteMsg) (tea.Model, tea.Cmd) {
 		switch {
 		case t.view == viewData && t.data.editing:
 			t.data.input, cmd = t.data.input.Update(msg)
+		case t.view == viewData && t.data.filtering:
+			t.data.filter, cmd = t.data.filter.Update(msg)
+			t.data.query.Filter = t.data.filter.Value()
 		case t.view == viewFrames && t.insp.editing:
 			t.insp.input, cmd = t.insp.input.Update(msg)
 		}

@@ -231,8 +231,14 @@ func (m *Model) shortHelp(t *tab) []key.Binding {
 				key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "history")),
 			}
 		}
+		if t.data.filtering {
+			return []key.Binding{
+				key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+				key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+			}
+		}
 		k := t.data.keys
-		return []key.Binding{g.Help, k.SQL, k.Subscribe, k.Unsubscribe, k.NextSub, k.Frames, k.Down, g.ViewFrames, g.Quit}
+		return []key.Binding{g.Help, k.SQL, k.Subscribe, k.NextSub, k.Verify, k.Repair, k.Filter, k.Order, k.Oldest, k.Newest, g.Quit}
 	}
 	return []key.Binding{g.Help, g.Quit}
 }
@@ -248,7 +254,8 @@ func (m *Model) fullHelp(t *tab, height int) string {
 		{g.ViewFrames, g.ViewToken, g.ViewData, g.NextFocus, g.NextTab, g.PrevTab, g.NewConn, g.Palette, g.Compression, g.Reveal, g.Help, g.Quit},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Pause, k.Filter, k.ClearFilter, k.Direction, k.Class, k.Detail, k.Copy, k.Export},
 		{d.Mode, d.Up, d.Down, d.Back, tk.Refresh, tk.UseRefresh, tk.Policy, tk.Longer, tk.Shorter, tk.Reconnect, tk.Expire, tk.Drop},
-		{dk.SQL, dk.Subscribe, dk.Unsubscribe, dk.NextSub, dk.Frames, dk.Up, dk.Down},
+		{dk.SQL, dk.Subscribe, dk.Unsubscribe, dk.NextSub, dk.Frames, dk.Up, dk.Down, dk.PageUp, dk.PageDown, dk.Oldest, dk.Newest,
+			dk.Filter, dk.Order, dk.Verify, dk.Repair, dk.Back},
 	}
 	titles := []string{"global", "frames", "detail · token", "data/sql"}
 	// Flow the groups down as few columns as the height allows, never

@@ -107,7 +107,7 @@ func (m *Model) cachedFooter(t *tab) string {
 		k.kind, k.text, k.hint = footerDown, s.LastError, s.Hint
 	default:
 		k.kind = footerHelp
-		k.view, k.focus, k.inspEditing, k.dataEditing, k.can = t.view, t.focus, t.insp.editing, t.data.editing, t.can.key()
+		k.view, k.focus, k.inspEditing, k.dataEditing, k.can = t.view, t.focus, t.insp.editing, t.data.typing(), t.can.key()
 	}
 	if v, ok := m.rc.footer.get(k); ok {
 		return v
@@ -150,7 +150,7 @@ func (m *Model) cachedBody(t *tab) (body string, fitted bool) {
 	case viewToken:
 		return m.cachedTokenView(t, l.bodyH), false
 	case viewData:
-		return m.cachedDataView(t, l.bodyH), false
+		return m.cachedDataView(t, t.can.tables, l.bodyH), false
 	}
 	k := panesKey{stID: m.stID, l: l, width: m.width}
 	k.list = m.rc.inspector(&t.insp, m.st, m.stID, t.focus == 0, l.listW)
@@ -272,14 +272,21 @@ func (b *keyBuf) num(n int64) {
 
 // subsKey is everything the subscriptions part of the data view shows:
 // the panel state before View clamps it, and content, the encoded tab
-// labels, the selected subscription's fields and its visible rows with
-// their change highlights.
+// labels, the selected subscription's fields and its rows with their
+// change highlights.
 type subsKey struct {
-	stID          uint64
-	width, height int
-	editing       bool
-	sel, scroll   int
-	content       string
+	stID           uint64
+	width, height  int
+	typing         bool
+	sel, offset    int
+	follow         bool
+	query          RowQuery
+	filter         string // the filter input as drawn, while filtering
+	showVerify     bool
+	verifying      bool
+	verified       *Verification
+	kept, received int
+	content        string
 }
 
 // sqlKey is everything the SQL console shows. A result is a new value per
@@ -293,37 +300,46 @@ type sqlKey struct {
 	result            *QueryResult
 }
 
-// cachedDataView renders the data view from its two cached parts.
-func (m *Model) cachedDataView(t *tab, height int) string {
+// cachedDataView renders the data view from its two cached parts; lt
+// pages the rows of connections that keep them (nil: the snapshot's).
+func (m *Model) cachedDataView(t *tab, lt LiveTables, height int) string {
 	d := &t.data
 	sqlH := d.sqlHeight(height)
-	return m.cachedSubs(d, t.snap.Subs, height-sqlH) + "\n" + m.cachedSQL(d, sqlH)
+	return m.cachedSubs(d, t.snap.Subs, lt, height-sqlH) + "\n" + m.cachedSQL(d, sqlH)
 }
 
-func (m *Model) cachedSubs(d *dataPanel, subs []Sub, height int) string {
+func (m *Model) cachedSubs(d *dataPanel, subs []Sub, lt LiveTables, height int) string {
 	now := m.now() // one reading for the key and the render
-	k := subsKey{stID: m.stID, width: m.width, height: height, editing: d.editing, sel: d.sel, scroll: d.scroll}
+	if lt != nil {
+		// The rows come from lt page by page: fetching the page is the
+		// render's main cost, so there is nothing to save by a key.
+		return d.subsView(*m.st, subs, lt, now, true, m.width, height)
+	}
+	k := subsKey{stID: m.stID, width: m.width, height: height, typing: d.typing(), sel: d.sel, offset: d.offset,
+		follow: d.follow, query: d.query, showVerify: d.showVerify}
+	if d.filtering {
+		k.filter = d.filter.View()
+	}
 	var b keyBuf
 	b.num(int64(len(subs)))
 	if len(subs) > 0 {
 		for _, s := range subs {
 			b.str(s.ID)
 			b.str(s.Status)
-			b.num(int64(len(s.Rows)))
+			b.num(int64(keptRows(s)))
 		}
-		// The same window subsView shows (it clamps the same way).
 		s := subs[clamp(d.sel, 0, len(subs)-1)]
-		for _, f := range []string{s.SQL, s.Status, s.PK, s.Gap, s.Err} {
+		for _, f := range []string{s.SQL, s.Status, s.PK, s.Gap, s.Err, s.Shortfall} {
 			b.str(f)
 		}
+		k.verifying, k.verified, k.kept, k.received = d.verifying[s.ID], s.Verified, s.Kept, s.Received
 		b.num(s.LastSeq)
 		b.num(s.Changes)
 		b.num(int64(len(s.Columns)))
 		for _, c := range s.Columns {
 			b.str(c)
 		}
-		_, visible := rowWindow(s.Rows, d.scroll, tableRoom(s, height))
-		for _, r := range visible {
+		for _, r := range s.Rows {
 			b.num(int64(len(r.Values)))
 			for _, v := range r.Values {
 				b.str(v.Text)
@@ -344,7 +360,7 @@ func (m *Model) cachedSubs(d *dataPanel, subs []Sub, height int) string {
 	if v, ok := m.rc.subs.get(k); ok {
 		return v
 	}
-	v := d.subsView(*m.st, subs, now, true, m.width, height)
+	v := d.subsView(*m.st, subs, nil, now, true, m.width, height)
 	m.rc.subs.put(k, v)
 	return v
 }

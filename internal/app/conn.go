@@ -118,9 +118,6 @@ func (c *conn) Subscribe(ctx context.Context, sql string, o ui.SubOptions) (stri
 
 func (c *conn) Unsubscribe(ctx context.Context, id string) error { return c.c.Unsubscribe(ctx, id) }
 
-// maxLiveRows bounds the rows copied into each snapshot per subscription.
-const maxLiveRows = 200
-
 func (c *conn) Snapshot() ui.Snapshot {
 	s := c.c.Snapshot()
 	d := s.Detail
@@ -193,22 +190,9 @@ func (c *conn) subOf(sub session.SubSnapshot) ui.Sub {
 			u.Gap += fmt.Sprintf(" (%d gaps so far)", n)
 		}
 	}
-	// Rows are kept in arrival order: show the newest, where changes land.
-	for _, r := range c.c.SubRows(sub.ID, max(sub.Rows-maxLiveRows, 0), maxLiveRows) {
-		row := ui.Row{Key: r.Key, ChangedAt: r.ChangedAt}
-		if r.Change != session.ChangeInitial {
-			row.Change = r.Change.String()
-		}
-		for i, col := range u.Columns {
-			v := r.Values[col]
-			if strings.Contains(strings.ToLower(sub.Columns[i].Type), "timestamp") {
-				row.Values = append(row.Values, timestampCell(v))
-				continue
-			}
-			row.Values = append(row.Values, cell(v))
-		}
-		u.Rows = append(u.Rows, row)
-	}
+	// The rows themselves are paged by the Data view (SubRows).
+	u.Kept, u.Cap, u.Evicted, u.Received = sub.Rows, sub.Cap, sub.Evicted, sub.Received
+	u.Verified, u.Shortfall = verificationOf(sub.Verified), shortfallText(sub.Shortfall)
 	return u
 }
 

@@ -112,12 +112,16 @@ func TestBackendDemoConnection(t *testing.T) {
 			metrics = sub
 		}
 	}
-	if len(metrics.Rows) == 0 || metrics.PK != "id" || len(metrics.Columns) == 0 {
+	if metrics.Kept == 0 || metrics.Cap != session.DefaultLiveRowCap || metrics.PK != "id" || len(metrics.Columns) == 0 {
 		t.Fatalf("metrics subscription: %+v", metrics)
+	}
+	rows, total := c.(ui.LiveTables).SubRows("metrics", ui.RowQuery{ByKey: true}, 0, 100)
+	if total != metrics.Kept || len(rows) != total {
+		t.Fatalf("SubRows: %d rows of %d, want the %d kept", len(rows), total, metrics.Kept)
 	}
 	for i, col := range metrics.Columns {
 		if col == "updated_at" {
-			if v := metrics.Rows[0].Values[i]; v.Null || !regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3}$`).MatchString(v.Text) {
+			if v := rows[0].Values[i]; v.Null || !regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3}$`).MatchString(v.Text) {
 				t.Errorf("updated_at shown as %+v, want a wall time", v)
 			}
 		}
@@ -337,7 +341,8 @@ func TestBackendShowsNullAfterUpdate(t *testing.T) {
 			if sub.ID != id {
 				continue
 			}
-			for _, r := range sub.Rows {
+			rows, _ := c.(ui.LiveTables).SubRows(id, ui.RowQuery{}, 0, 100)
+			for _, r := range rows {
 				if r.Key != key {
 					continue
 				}

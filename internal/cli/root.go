@@ -60,7 +60,13 @@ type rootFlags struct {
 	reveal        bool
 	demoAccessTTL time.Duration
 	demoRefresh   time.Duration
+	liveRows      int
 }
+
+// autoVerifyRows is the largest live table the dashboard verifies by
+// itself after a resume (one snapshot page): a resume replays no
+// deletions, so that is where a view most often goes wrong.
+const autoVerifyRows = session.DefaultVerifyPageSize
 
 func newRootCmd() *cobra.Command {
 	var f rootFlags
@@ -92,6 +98,7 @@ KALAMDB_PASSWORD and KALAMDB_TOKEN are read too.`,
 	fl.BoolVar(&f.reveal, "reveal-secrets", false, "capture tokens and passwords unredacted in the frame log (ctrl+r shows them)")
 	fl.DurationVar(&f.demoAccessTTL, "demo-access-ttl", 2*time.Minute, "access-token lifetime of the embedded demo server")
 	fl.DurationVar(&f.demoRefresh, "demo-refresh-ttl", 10*time.Minute, "refresh-token lifetime of the embedded demo server")
+	fl.IntVar(&f.liveRows, "live-rows", session.DefaultLiveRowCap, "rows each subscription keeps; older ones are evicted (and counted)")
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newTokenCmd())
 	root.AddCommand(newRecordCmd())
@@ -167,7 +174,8 @@ func runDashboard(cmd *cobra.Command, f rootFlags) error {
 // Without a cache directory (no HOME) those profiles simply log in each
 // time.
 func dashboardManagerOptions(f rootFlags) []session.ManagerOption {
-	opts := []session.ManagerOption{session.WithClientOptions(client.WithRevealSecrets(f.reveal))}
+	opts := []session.ManagerOption{session.WithClientOptions(client.WithRevealSecrets(f.reveal)),
+		session.WithLiveRowCap(f.liveRows), session.WithAutoVerify(autoVerifyRows)}
 	if dir, err := session.DefaultTokenCacheDir(); err == nil {
 		opts = append(opts, session.WithTokenCache(session.TokenCache{Dir: dir}))
 	} else {
