@@ -1,14 +1,15 @@
 // Package redact recognises secrets in what kalamdash shows and writes:
 // token and password fields of JSON, credential headers, query parameters
 // of URLs, JWT-shaped text and SQL password literals. It holds the one list
-// of secret names (Names) and the one Marker that replaces a secret.
+// of secret names and the one Marker that replaces a secret.
 //
 // The client's frame tap, the recording writer and the dashboard's backend
-// all redact through it; the ui package imports no project package, so it
-// reaches this redaction through its Backend (ui.Backend.Redact).
+// all redact through it; the ui package imports no project package but
+// theme and internal/safetext, so it reaches this redaction through its
+// Backend (ui.Backend.Redact).
 //
-// Every function returns its input itself when there is nothing to redact
-// and never modifies it.
+// JSON and Text never modify their input and return it itself when there
+// is nothing to redact.
 package redact
 
 import (
@@ -32,12 +33,9 @@ var names = []string{
 	"cookie", "set-cookie",
 }
 
-// Names returns the secret names (lower case), in a new slice.
-func Names() []string { return slices.Clone(names) }
-
-// IsSecret reports whether name (a JSON key, an HTTP header or a URL query
+// isSecret reports whether name (a JSON key, an HTTP header or a URL query
 // parameter) holds a secret.
-func IsSecret(name string) bool {
+func isSecret(name string) bool {
 	for _, n := range names {
 		if strings.EqualFold(name, n) {
 			return true
@@ -51,7 +49,7 @@ func IsSecret(name string) bool {
 // or the cookie's name ("kalamdb_refresh=«redacted»"). Other headers'
 // values come back as they are.
 func Header(name, value string) string {
-	if !IsSecret(name) {
+	if !isSecret(name) {
 		return value
 	}
 	if lower := strings.ToLower(name); lower != "cookie" && lower != "set-cookie" {
@@ -85,7 +83,7 @@ func URL(raw string) string {
 		q := u.Query()
 		changed := false
 		for k := range q {
-			if IsSecret(k) {
+			if isSecret(k) {
 				for i := range q[k] {
 					q[k][i] = "redacted"
 				}

@@ -72,7 +72,7 @@ func TestMentionsName(t *testing.T) {
 // TestNamesHaveOneMeaning: every secret name is redacted as a JSON key, an
 // HTTP header and a URL query parameter alike.
 func TestNamesHaveOneMeaning(t *testing.T) {
-	for _, n := range Names() {
+	for _, n := range names {
 		if got := string(JSON([]byte(`{"` + n + `":"s3cret"}`))); strings.Contains(got, "s3cret") {
 			t.Errorf("JSON key %q kept its value: %s", n, got)
 		}
@@ -83,7 +83,7 @@ func TestNamesHaveOneMeaning(t *testing.T) {
 			t.Errorf("query parameter %q: %s", n, got)
 		}
 	}
-	if Header("X-Request-Id", "abc def") != "abc def" || IsSecret("token_type") {
+	if Header("X-Request-Id", "abc def") != "abc def" || isSecret("token_type") {
 		t.Error("a name that is not secret was treated as one")
 	}
 }

@@ -77,14 +77,6 @@ func Text(b []byte) []byte {
 	return b
 }
 
-// String is Text for a string.
-func String(s string) string {
-	if s == "" {
-		return s
-	}
-	return string(Text([]byte(s)))
-}
-
 // mentionsName reports whether b contains a secret name written in lower
 // case, Title case or upper case (Authorization, TOKEN, Set-Cookie: the
 // spellings protocols and people use). It is the cheap filter in front of
