@@ -5,27 +5,33 @@ import (
 	"time"
 )
 
-// bucket is a token bucket refilled at rate tokens per second up to rate,
-// read against the server clock so a frozen test clock makes limits exact.
+// bucket is upstream's token bucket: it holds whole tokens, starts full
+// at rate, and refills rate tokens a second up to rate. Like upstream's,
+// it adds only whole tokens, skips a refill less than 10 ms after the last
+// one, and restarts the refill period only when it added something, so a
+// fraction of a token earned before a refill is lost
+// (jamals86/KalamDB: backend/crates/kalamdb-api/src/limiter/token_bucket.rs;
+// the connection guard's copy in backend/src/connection_guard.rs is the
+// same). It reads the server clock, so a frozen test clock makes limits
+// exact.
 type bucket struct {
-	tokens float64
+	tokens int
 	last   time.Time
 }
 
+// take spends one token, or reports none left. rate <= 0 disables the
+// bucket.
 func (b *bucket) take(now time.Time, rate int) bool {
 	if rate <= 0 {
 		return true
 	}
 	if b.last.IsZero() {
-		b.tokens = float64(rate)
-		b.last = now
+		b.tokens, b.last = rate, now
 	}
-	if el := now.Sub(b.last); el > 0 {
-		b.tokens += el.Seconds() * float64(rate)
-		if b.tokens > float64(rate) {
-			b.tokens = float64(rate)
+	if el := now.Sub(b.last); el >= 10*time.Millisecond {
+		if add := int(el.Seconds() * float64(rate)); add > 0 {
+			b.tokens, b.last = min(b.tokens+add, rate), now
 		}
-		b.last = now
 	}
 	if b.tokens < 1 {
 		return false

@@ -122,3 +122,29 @@ func TestRequestGuardForgetsAnIdleAddress(t *testing.T) {
 		}
 	}
 }
+
+// Upstream's token bucket adds whole tokens only, and restarts its refill
+// period when it adds one, so the fraction of a token earned before a
+// refill is lost (jamals86/KalamDB:
+// backend/crates/kalamdb-api/src/limiter/token_bucket.rs).
+func TestTokenBucketRefillsWholeTokens(t *testing.T) {
+	s := newKT(t, kalamtest.WithAuthRateLimit(2)) // frozen clock, moved by hand
+	login := func() int {
+		return doHTTP(t, "POST", s.URL+"/v1/api/auth/login", `{"user":"alice","password":"`+alicePW+`"}`, nil).status
+	}
+	if a, b, c := login(), login(), login(); a != http.StatusOK || b != http.StatusOK || c != http.StatusTooManyRequests {
+		t.Fatalf("a full bucket of 2: %d %d %d, want 200 200 429", a, b, c)
+	}
+	s.clock.Advance(750 * time.Millisecond) // 1.5 tokens earned: 1 added, the half lost
+	if got := login(); got != http.StatusOK {
+		t.Fatalf("after 750 ms: %d, want 200", got)
+	}
+	s.clock.Advance(250 * time.Millisecond) // half a token since that refill
+	if got := login(); got != http.StatusTooManyRequests {
+		t.Fatalf("250 ms after a refill that dropped half a token: %d, want 429", got)
+	}
+	s.clock.Advance(250 * time.Millisecond) // a whole token since that refill
+	if got := login(); got != http.StatusOK {
+		t.Fatalf("500 ms after the refill: %d, want 200", got)
+	}
+}
