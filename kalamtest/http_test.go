@@ -376,7 +376,7 @@ func TestMeLogoutHealthSetup(t *testing.T) {
 func TestMiddlewareLimits(t *testing.T) {
 	s := newKT(t, kalamtest.WithRequestRateLimit(2))
 	var last httpResp
-	for i := 0; i < 20; i++ { // real time: a burst of 20 beats a 2/s bucket
+	for i := 0; i < 20; i++ { // frozen clock: the 2/s bucket never refills
 		// Loopback is exempt: the proxy header makes this a remote client.
 		if last = doHTTP(t, "GET", s.URL+"/health", "", map[string]string{"X-Forwarded-For": "198.51.100.4"}); last.status == 429 {
 			break

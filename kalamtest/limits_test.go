@@ -166,7 +166,7 @@ func TestRequestGuardExemptsLoopbackAndBans(t *testing.T) {
 	remote := map[string]string{"X-Forwarded-For": "198.51.100.4, 10.0.0.1"}
 	var last httpResp
 	violations := 0
-	for range 200 { // real time: a burst this size beats a 1/s bucket
+	for range 200 { // frozen clock: the 1/s bucket never refills
 		last = doHTTP(t, "GET", s.URL+"/health", "", remote)
 		if last.status == http.StatusTooManyRequests && last.json(t)["error"] == "RATE_LIMIT_EXCEEDED" {
 			violations++
