@@ -183,7 +183,13 @@ func (s *Server) checkOrigin(r *http.Request) string {
 	if len(list) == 0 || slices.Contains(list, "*") {
 		return ""
 	}
+	// Upstream reads the header as visible ASCII (HeaderValue::to_str); a
+	// value with other bytes is taken for no Origin at all
+	// (jamals86/KalamDB: backend/crates/kalamdb-api/src/ws/protocol.rs).
 	origin := r.Header.Get("Origin")
+	if !visibleASCII(origin) {
+		origin = ""
+	}
 	if origin == "" {
 		if s.cfg.strictOrigin {
 			return "Origin header required"
@@ -194,6 +200,17 @@ func (s *Server) checkOrigin(r *http.Request) string {
 		return ""
 	}
 	return "Origin not allowed"
+}
+
+// visibleASCII reports whether v holds only what http's HeaderValue::to_str
+// accepts: tab and the printable ASCII characters.
+func visibleASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c != '\t' && (c < ' ' || c > '~') {
+			return false
+		}
+	}
+	return true
 }
 
 func (wc *wsConn) touch() {

@@ -276,6 +276,21 @@ func TestS21Origin(t *testing.T) {
 	if _, resp, err := strict.dial(t, "", nil); err == nil || resp == nil || resp.StatusCode != 403 {
 		t.Errorf("strict without origin: %v", err)
 	}
+	// An Origin that is not visible ASCII reads as none (upstream takes it
+	// with HeaderValue::to_str, which refuses other bytes:
+	// jamals86/KalamDB: backend/crates/kalamdb-api/src/ws/protocol.rs):
+	// allowed, unless the check is strict, and then "required".
+	odd := http.Header{"Origin": {"http://\xe9vil.example"}}
+	if _, _, err := s.dial(t, "", odd); err != nil {
+		t.Errorf("non-ASCII origin, lenient check: %v, want it taken as no origin", err)
+	}
+	_, resp, err = strict.dial(t, "", odd)
+	if err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("non-ASCII origin, strict check: err=%v", err)
+	}
+	if b, _ := io.ReadAll(resp.Body); string(b) != "Origin header required" {
+		t.Errorf("non-ASCII origin, strict check: %q, want \"Origin header required\"", b)
+	}
 }
 
 func TestWSAuthRateLimit(t *testing.T) {
