@@ -391,11 +391,7 @@ func (wc *wsConn) pushLocked(it outItem) bool {
 			return false
 		}
 		wc.pending++
-		if n := wc.dropRun[it.subID]; n > 0 {
-			delete(wc.dropRun, it.subID)
-			wc.s.log.Warn("notification queue has room again", "conn", wc.id, "user", wc.userID,
-				"subscription_id", it.subID, "dropped", n, "dropped_total", wc.subDrops[it.subID])
-		}
+		wc.endDropRunLocked(it.subID, "notification queue has room again")
 	}
 	wc.queue = append(wc.queue, it)
 	select {
@@ -420,6 +416,18 @@ func (wc *wsConn) dropLocked(subID string) {
 		wc.s.log.Warn("notification queue full, dropping notifications", "conn", wc.id, "user", wc.userID,
 			"subscription_id", subID, "queue", wc.s.cfg.notifyQueue)
 	}
+}
+
+// endDropRunLocked logs the end of subscription id's run of drops, if one
+// is going on, saying why: the queue took a notification again, or the
+// subscription ended (unsubscribed, replaced, or its socket closed).
+func (wc *wsConn) endDropRunLocked(id, why string) {
+	n := wc.dropRun[id]
+	if n == 0 {
+		return
+	}
+	delete(wc.dropRun, id)
+	wc.s.log.Warn(why, "conn", wc.id, "user", wc.userID, "subscription_id", id, "dropped", n, "dropped_total", wc.subDrops[id])
 }
 
 func (wc *wsConn) writer() {

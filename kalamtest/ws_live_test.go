@@ -717,3 +717,32 @@ func TestDoubleCellsLookLikeSerde(t *testing.T) {
 		t.Errorf("change: %s", f.text)
 	}
 }
+
+// A run of drops that the queue never recovers from is logged, with its
+// length, when the subscription ends with its socket.
+func TestNotificationDropRunLoggedAtClose(t *testing.T) {
+	var log syncBuf
+	l := newLive(t, kalamtest.WithNotifyQueue(2), kalamtest.WithLogWriter(&log))
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", ""))
+	w.readType("subscription_ack")
+	l.Stall(time.Hour)
+	for i := 1; i <= 5; i++ {
+		if _, err := l.Exec("alice", fmt.Sprintf("INSERT INTO app.messages (id, body, author, created_at) VALUES (%d, 'x', 'alice', 1)", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(ktWait)
+	for l.NotificationDrops() < 3 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	_ = w.c.CloseNow()
+	want := `msg="subscription ended while its notifications were being dropped" conn=1 user=alice subscription_id=sub-1 dropped=3 dropped_total=3`
+	for !strings.Contains(log.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks %q:\n%s", want, log.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	l.Stall(0)
+}

@@ -203,6 +203,7 @@ func (wc *wsConn) dropSub(id string, sub *subscription) {
 	wc.mu.Lock()
 	if wc.subs[id] == sub {
 		delete(wc.subs, id)
+		wc.endDropRunLocked(id, "subscription ended while its notifications were being dropped")
 	}
 	wc.mu.Unlock()
 }

@@ -108,6 +108,7 @@ func (t *liveTable) checkPending(now time.Time) {
 	case now.Sub(p.at) >= ShortfallWait:
 		t.pending = nil
 		t.snap.Shortfall = &Shortfall{Time: p.at, SQL: p.sql, Rows: p.rows, Arrived: arrived}
+		t.snap.Verified = nil // an earlier check no longer says how the rows are
 		t.note("shortfall", fmt.Sprintf("a statement wrote %d rows; %d changes arrived", p.rows, arrived), now)
 	}
 }

@@ -9,7 +9,8 @@ import (
 // writes rows to a table a subscription watches whole. When the changes
 // arrive, nothing is said; when they do not (here the server forgot the
 // live query), the subscription reports the shortfall once ShortfallWait
-// has passed, until a clean Verify or a Repair.
+// has passed (an earlier verification no longer shows), until a clean
+// Verify or a Repair.
 func TestShortfallWhenChangesDoNotArrive(t *testing.T) {
 	e := newEnv(t)
 	verifyTable(t, e, 2)
@@ -29,6 +30,9 @@ func TestShortfallWhenChangesDoNotArrive(t *testing.T) {
 	if s, _ := c.Subscription(id); s.Shortfall != nil {
 		t.Fatalf("shortfall reported although every change arrived: %+v", s.Shortfall)
 	}
+	if v := verify(t, c, id); !v.Clean() {
+		t.Fatalf("Verify before the kill: %s", v.Summary())
+	}
 
 	if err := c.SendText(ctx, `{"type":"unsubscribe","subscription_id":"items"}`); err != nil {
 		t.Fatal(err)
@@ -44,6 +48,9 @@ func TestShortfallWhenChangesDoNotArrive(t *testing.T) {
 	s, _ := c.Subscription(id)
 	if f := s.Shortfall; f == nil || f.Rows != 2 || f.Arrived != 0 || !hasHistory(s.History, "shortfall") {
 		t.Fatalf("shortfall %+v, history %+v; want 2 rows written, 0 arrived", f, s.History)
+	}
+	if s.Verified != nil {
+		t.Errorf("the clean verification from before the shortfall is still shown: %s", s.Verified.Summary())
 	}
 	if err := c.Repair(ctx, id); err != nil {
 		t.Fatal(err)

@@ -135,7 +135,7 @@ type SubSnapshot struct {
 	Repairs   int // re-subscriptions by Repair
 	Gaps      []GapWarning
 	History   []SubHistoryEntry // oldest first, at most MaxSubHistory
-	Verified  *Verification     // the last Verify, nil before any; shared, read-only
+	Verified  *Verification     // the last Verify (nil before any, after a Repair or a Shortfall); shared, read-only
 	Shortfall *Shortfall        // a statement wrote more rows than changes arrived; cleared by Repair and a clean Verify
 	Err, Code string
 	Since     time.Time // subscribe time
