@@ -78,14 +78,20 @@ func (s *Server) sign(u user, typ string, now time.Time) (string, time.Time, err
 	if typ == mint.TokenRefresh {
 		ttl = s.refreshTTL()
 	}
-	exp := now.Add(ttl)
-	c := mint.Claims{Sub: u.id, Iss: mint.Issuer, Exp: exp.Unix(), Iat: now.Unix(), Email: u.email, Role: u.role, TokenType: typ}
+	tok, err := s.signAt(u, typ, now, ttl)
+	return tok, now.Add(ttl), err
+}
+
+// signAt issues a token of the given type for u, issued at iat and valid
+// for ttl, and books it (so ExpireTokens and RevokeTokens reach it).
+func (s *Server) signAt(u user, typ string, iat time.Time, ttl time.Duration) (string, error) {
+	c := mint.Claims{Sub: u.id, Iss: mint.Issuer, Exp: iat.Add(ttl).Unix(), Iat: iat.Unix(), Email: u.email, Role: u.role, TokenType: typ}
 	tok, err := mint.Sign(s.secret(), c)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", err
 	}
 	s.tokens.add(tok)
-	return tok, exp, nil
+	return tok, nil
 }
 
 func (s *Server) refreshTTL() time.Duration {

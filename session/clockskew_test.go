@@ -28,6 +28,9 @@ func TestClockSkew(t *testing.T) {
 			Socket: tok(now.Add(-2 * time.Minute)), Detail: StateDetail{Since: now}}, -2 * time.Minute},
 		{"pasted old token: unknown", ConnSnapshot{Now: now, AuthMode: AuthJWT, Access: tok(now.Add(-30 * time.Minute))}, 0},
 		{"pasted token from the future", ConnSnapshot{Now: now, AuthMode: AuthJWT, Access: tok(now.Add(10 * time.Minute))}, 10 * time.Minute},
+		{"swapped-in old token: unknown, like a pasted one", ConnSnapshot{Now: now, AuthMode: AuthPassword, Access: tok(now.Add(-2 * time.Hour)),
+			Socket: tok(now.Add(-2 * time.Hour)), Detail: StateDetail{Since: now}, Swap: &TokenSwap{Token: tok(now.Add(-2 * time.Hour))},
+			History: []Rotation{{Time: now, Method: MethodSwap, Trigger: TriggerSwap, NewFingerprint: "abcd1234"}}}, 0},
 	}
 	for _, c := range cases {
 		if got := c.s.ClockSkew(); got != c.want {

@@ -65,12 +65,15 @@ func (s ConnSnapshot) ClockSkew() time.Duration {
 	if iat.IsZero() || a.Fingerprint == "" {
 		return 0
 	}
-	for i := len(s.History) - 1; i >= 0; i-- {
-		if r := s.History[i]; r.OK() && r.NewFingerprint == a.Fingerprint {
+	// A swapped token (SwapToken) comes from elsewhere like a pasted one:
+	// when it arrived says nothing about when it was issued.
+	swapped := s.Swap != nil && s.Swap.Token.Fingerprint == a.Fingerprint
+	for i := len(s.History) - 1; i >= 0 && !swapped; i-- {
+		if r := s.History[i]; r.OK() && r.Method != MethodSwap && r.NewFingerprint == a.Fingerprint {
 			return iat.Sub(r.Time)
 		}
 	}
-	if s.AuthMode == AuthPassword && s.Socket.Fingerprint == a.Fingerprint && !s.Detail.Since.IsZero() {
+	if !swapped && s.AuthMode == AuthPassword && s.Socket.Fingerprint == a.Fingerprint && !s.Detail.Since.IsZero() {
 		return iat.Sub(s.Detail.Since)
 	}
 	if ahead := iat.Sub(s.Now); ahead > Leeway {

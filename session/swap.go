@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -136,4 +137,35 @@ func (c *Conn) swapAttemptFailed(err error) {
 	c.mu.Unlock()
 	pr.Err, pr.Hint = errText(err), client.Hint(err)
 	c.recordExternal(*pr)
+}
+
+// ExpiredCopy returns token with exp moved an hour before now and iat an
+// hour before that, keeping every other claim, the header and the
+// signature. The signature no longer matches: KalamDB checks it before
+// exp, so it refuses the copy as forged ("Invalid credentials" either
+// way), while the client still explains the refusal from the expired exp.
+// Against a server whose secret is known (the demo), sign a real expired
+// token instead.
+func ExpiredCopy(token string, now time.Time) (string, error) {
+	ts := DecodeToken(token)
+	if !ts.Valid {
+		return "", errors.New("the current token is not a JWT: there is nothing to copy")
+	}
+	exp, iat := now.Add(-time.Hour).Unix(), now.Add(-2*time.Hour).Unix()
+	claims := append([]JWTField(nil), ts.Claims.All...)
+	seen := map[string]bool{}
+	for i, f := range claims {
+		switch f.Name {
+		case "exp":
+			claims[i].Value, seen["exp"] = fmt.Sprint(exp), true
+		case "iat":
+			claims[i].Value, seen["iat"] = fmt.Sprint(iat), true
+		}
+	}
+	if !seen["exp"] {
+		claims = append(claims, JWTField{Name: "exp", Value: fmt.Sprint(exp)})
+	}
+	parts := strings.Split(token, ".")
+	parts[1] = base64.RawURLEncoding.EncodeToString(FieldsJSON(claims))
+	return strings.Join(parts, "."), nil
 }

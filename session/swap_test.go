@@ -135,3 +135,35 @@ func TestSwapTokenRefusesNothingButEmpty(t *testing.T) {
 		t.Errorf("garbage swap: %+v %v", r, err)
 	}
 }
+
+// TestExpiredCopyKeepsEverythingButTheTimes: the copy says the same as the
+// token apart from exp and iat, keeps header and signature (which then no
+// longer match: a server refuses it as forged), and garbage has no copy.
+func TestExpiredCopyKeepsEverythingButTheTimes(t *testing.T) {
+	now := time.Unix(2_000_000_000, 0)
+	tok := rawJWT(`{"alg":"HS256","typ":"JWT"}`, `{"sub":"alice","exp":2000003600,"iat":2000000000,"role":"user","token_type":"access"}`)
+	cp, err := ExpiredCopy(tok, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, dup := DecodeToken(tok), DecodeToken(cp)
+	if dup.Claims.Subject != "alice" || dup.Kind() != TokenAccess || !dup.Claims.ExpiresAt.Equal(now.Add(-time.Hour)) ||
+		!dup.Claims.IssuedAt.Equal(now.Add(-2*time.Hour)) || dup.Phase(now) != PhaseDead {
+		t.Errorf("copy decodes as %+v", dup.Claims)
+	}
+	if names := func(ts TokenState) (s []string) {
+		for _, f := range ts.Claims.All {
+			s = append(s, f.Name)
+		}
+		return s
+	}; strings.Join(names(dup), ",") != strings.Join(names(orig), ",") {
+		t.Errorf("claims reordered: %v vs %v", names(dup), names(orig))
+	}
+	po, pc := strings.Split(tok, "."), strings.Split(cp, ".")
+	if po[0] != pc[0] || po[2] != pc[2] || po[1] == pc[1] {
+		t.Error("the copy must keep header and signature and change only the payload")
+	}
+	if _, err := ExpiredCopy("garbage", now); err == nil {
+		t.Error("garbage has an expired copy")
+	}
+}

@@ -195,3 +195,21 @@ func jsonKind(v string) string {
 	}
 	return "a number"
 }
+
+// FieldsJSON writes fields back as one JSON object in their order (a Go
+// map would sort them). Values are compact JSON already (DecodeToken).
+func FieldsJSON(fields []JWTField) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		name, _ := json.Marshal(f.Name)
+		b.Write(name)
+		b.WriteByte(':')
+		b.WriteString(f.Value)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}

@@ -225,7 +225,7 @@ func writeTokenJSON(w io.Writer, ts session.TokenState, now time.Time) error {
 		Kind: ts.Kind().String(), Problems: ts.Problems}
 	if ts.Valid {
 		out.Status = tokenStatus(ts, now)
-		out.Header, out.Claims = fieldsObject(ts.Header.All), fieldsObject(ts.Claims.All)
+		out.Header, out.Claims = session.FieldsJSON(ts.Header.All), session.FieldsJSON(ts.Claims.All)
 		out.Times = map[string]tokenTimeJSON{}
 		for _, name := range timeClaims {
 			if at := claimTime(ts.Claims, name); !at.IsZero() {
@@ -239,22 +239,4 @@ func writeTokenJSON(w io.Writer, ts session.TokenState, now time.Time) error {
 	}
 	_, err = fmt.Fprintln(w, safetext.JSON(string(b)))
 	return err
-}
-
-// fieldsObject writes fields back as one JSON object, keeping their order
-// (a map would sort them). Values are already compact JSON.
-func fieldsObject(fields []session.JWTField) json.RawMessage {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, f := range fields {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		name, _ := json.Marshal(f.Name)
-		b.Write(name)
-		b.WriteByte(':')
-		b.WriteString(f.Value)
-	}
-	b.WriteByte('}')
-	return b.Bytes()
 }
