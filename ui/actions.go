@@ -16,6 +16,10 @@ import (
 // frameAction handles the frame keys that do more than move the list.
 func (m *Model) frameAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
 	k := t.insp.keys
+	if what, ok := pressedDisabled(msg, k.Compose, k.Resend); ok {
+		m.unavailable(what, false)
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.Detail):
 		t.focus = 1
@@ -31,6 +35,12 @@ func (m *Model) frameAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
 		return tea.SetClipboard(copyText(f, m.secrets(t)))
 	case key.Matches(msg, k.Export):
 		return m.export(t, "")
+	case key.Matches(msg, k.Compose):
+		return m.openComposer(t)
+	case key.Matches(msg, k.Resend):
+		return m.resend(t)
+	case key.Matches(msg, k.Answer):
+		m.jumpToAnswer(t)
 	}
 	return nil
 }
@@ -74,7 +84,7 @@ func exportTarget(words []string) (format, path string) {
 
 func (m *Model) tokenAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
 	k := t.can.tokenKeys(m.tokenKeys)
-	if what, ok := pressedDisabled(msg, k.Refresh, k.UseRefresh, k.Policy, k.Longer, k.Shorter, k.Reconnect); ok {
+	if what, ok := pressedDisabled(msg, k.Refresh, k.UseRefresh, k.Policy, k.Longer, k.Shorter, k.Reconnect, k.Swap, k.ClearSwap); ok {
 		m.unavailable(what, false)
 		return nil
 	}
@@ -96,6 +106,10 @@ func (m *Model) tokenAction(t *tab, msg tea.KeyPressMsg) tea.Cmd {
 		return m.setPolicy(t, policySpec(stepInterval(t.snap.Policy, -1)))
 	case key.Matches(msg, k.Reconnect):
 		return actionCmd(c, "reconnect", func(ctx context.Context) error { return ctl.Reconnect(ctx) })
+	case key.Matches(msg, k.Swap):
+		return m.openSwapper(t)
+	case key.Matches(msg, k.ClearSwap):
+		return m.clearSwap(t)
 	case key.Matches(msg, k.Expire):
 		return actionCmd(c, "expire every issued token on the demo server (the open socket stays authenticated; X drops it)", func(ctx context.Context) error { return faults.ExpireToken(ctx) })
 	case key.Matches(msg, k.Drop):

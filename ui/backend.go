@@ -127,6 +127,7 @@ type Frame struct {
 	Duration    time.Duration // HTTP round trip
 	ConnID      uint64        // socket number (0 for HTTP)
 	Err         string
+	Composed    bool // written by hand in the composer (or resent)
 }
 
 // Event tells the UI that something changed on a connection. The UI
@@ -231,6 +232,8 @@ type Token struct {
 	// ClockSkew estimates the server's clock minus this machine's, from
 	// the token's iat and when the token arrived; 0 when unknown.
 	ClockSkew time.Duration
+	// Swap is the active token swap (TokenSwapper), nil when none.
+	Swap *TokenSwapInfo
 }
 
 // Policy is the refresh policy of a connection.
@@ -253,6 +256,8 @@ type Rotation struct {
 	Err       string
 	OldFinger string
 	NewFinger string
+	Method    string // how the credentials were obtained; "swap" for a swapped token
+	Answer    string // what the server said to a swapped token, or what a swap did
 }
 
 // ProviderCall is one call of the auth provider (token command, token

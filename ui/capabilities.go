@@ -19,6 +19,8 @@ type capabilities struct {
 	sql      SQL
 	faults   Faults
 	tables   LiveTables
+	composer Composer     // hand-written frames (poke.go)
+	swapper  TokenSwapper // token swaps (poke.go)
 }
 
 // capabilitiesOf asks c for each optional interface.
@@ -28,14 +30,17 @@ func capabilitiesOf(c Conn) capabilities {
 	can.sql, _ = c.(SQL)
 	can.faults, _ = c.(Faults)
 	can.tables, _ = c.(LiveTables)
+	can.composer, _ = c.(Composer)
+	can.swapper, _ = c.(TokenSwapper)
 	return can
 }
 
 // capKey is capabilities as a comparable value, for render-cache keys.
-type capKey struct{ controls, sql, faults, tables bool }
+type capKey struct{ controls, sql, faults, tables, composer, swapper bool }
 
 func (can capabilities) key() capKey {
-	return capKey{controls: can.controls != nil, sql: can.sql != nil, faults: can.faults != nil, tables: can.tables != nil}
+	return capKey{controls: can.controls != nil, sql: can.sql != nil, faults: can.faults != nil, tables: can.tables != nil,
+		composer: can.composer != nil, swapper: can.swapper != nil}
 }
 
 // globalKeys returns g with the bindings the connection lacks disabled.
@@ -51,6 +56,15 @@ func (can capabilities) tokenKeys(k TokenKeyMap) TokenKeyMap {
 	}
 	k.Expire.SetEnabled(can.faults != nil)
 	k.Drop.SetEnabled(can.faults != nil)
+	k.Swap.SetEnabled(can.swapper != nil)
+	k.ClearSwap.SetEnabled(can.swapper != nil)
+	return k
+}
+
+// inspectorKeys returns k with the bindings the connection lacks disabled.
+func (can capabilities) inspectorKeys(k InspectorKeyMap) InspectorKeyMap {
+	k.Compose.SetEnabled(can.composer != nil)
+	k.Resend.SetEnabled(can.composer != nil)
 	return k
 }
 

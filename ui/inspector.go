@@ -316,6 +316,9 @@ func (m *inspector) row(st *theme.Styles, pieces *rowStyles, f Frame, width int,
 	if f.Err != "" {
 		typ = "⚠ " + typ
 	}
+	if f.Composed {
+		typ = "✎ " + typ // written by hand in the composer
+	}
 	dec := "-"
 	if f.DecodedSize > 0 {
 		dec = humanBytes(int64(f.DecodedSize))

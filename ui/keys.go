@@ -45,6 +45,7 @@ type InspectorKeyMap struct {
 	Follow, Pause, Filter, ClearFilter      key.Binding
 	Direction, Class, Detail                key.Binding
 	Copy, Export                            key.Binding
+	Compose, Resend, Answer                 key.Binding
 }
 
 // DefaultInspectorKeyMap returns the frame list bindings.
@@ -65,6 +66,9 @@ func DefaultInspectorKeyMap() InspectorKeyMap {
 		Detail:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
 		Copy:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy frame")),
 		Export:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export jsonl")),
+		Compose:     key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write a frame")),
+		Resend:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resend (edit)")),
+		Answer:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "jump to answer")),
 	}
 }
 
@@ -88,6 +92,7 @@ func DefaultDetailKeyMap() DetailKeyMap {
 // TokenKeyMap holds the token panel bindings.
 type TokenKeyMap struct {
 	Refresh, UseRefresh, Policy, Longer, Shorter, Expire, Drop, Reconnect key.Binding
+	Swap, ClearSwap                                                       key.Binding
 }
 
 // DefaultTokenKeyMap returns the token panel bindings.
@@ -101,6 +106,8 @@ func DefaultTokenKeyMap() TokenKeyMap {
 		Expire:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "expire token")),
 		Drop:       key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "drop socket")),
 		Reconnect:  key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "reconnect")),
+		Swap:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "swap token")),
+		ClearSwap:  key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "clear swap")),
 	}
 }
 

@@ -42,15 +42,21 @@ const (
 
 // tab is one connection and the UI state that belongs to it.
 type tab struct {
-	conn   Conn
-	can    capabilities // what conn can do beyond being looked at
-	snap   Snapshot
-	insp   inspector
-	det    detail
-	data   dataPanel
-	reveal bool
-	view   int
-	focus  int // frames view: 0 list, 1 detail
+	conn Conn
+	can  capabilities // what conn can do beyond being looked at
+	snap Snapshot
+	insp inspector
+	det  detail
+	data dataPanel
+	comp composer
+	swap swapper
+	// awaitSent: a composed frame was sent but not yet selected; the next
+	// frames select the first composed one after sentAfter (a frame ID).
+	awaitSent bool
+	sentAfter uint64
+	reveal    bool
+	view      int
+	focus     int // frames view: 0 list, 1 detail
 }
 
 // notice is a one-off message shown in the footer until it expires.
@@ -214,6 +220,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.handleVerified(msg), nil
 	case exportMsg:
 		return m.handleExport(msg), nil
+	case composedMsg:
+		return m.handleComposed(msg), nil
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
 	case tea.PasteMsg:
@@ -238,6 +246,8 @@ func (m *Model) setStyles(st theme.Styles) {
 		t.insp.input.SetStyles(is)
 		t.data.input.SetStyles(is)
 		t.data.filter.SetStyles(is)
+		t.comp.area.SetStyles(areaStyles(st))
+		t.swap.input.SetStyles(is)
 		t.det.key = detailKey{}
 	}
 	m.syncDetail()
@@ -287,6 +297,12 @@ func (m *Model) handleEvents(evs eventsMsg) {
 		t.snap = t.conn.Snapshot()
 		if n, ok := frames[id]; ok {
 			t.insp.sync(t.conn.Frames(), n)
+			if t.awaitSent {
+				if f, ok := t.insp.selectNewestComposed(t.conn.Frames(), t.sentAfter); ok {
+					t.awaitSent = false
+					m.say(false, "sent as frame #%d (✎); a jumps to the answer", f.ID)
+				}
+			}
 		}
 	}
 	m.syncDetail()
@@ -302,8 +318,10 @@ func (m Model) handleOpened(msg openedMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
-	t := &tab{conn: msg.conn, can: capabilitiesOf(msg.conn), insp: newInspector(*m.st), det: newDetail(), data: newDataPanel(*m.st)}
+	t := &tab{conn: msg.conn, can: capabilitiesOf(msg.conn), insp: newInspector(*m.st), det: newDetail(), data: newDataPanel(*m.st),
+		comp: newComposer(*m.st), swap: newSwapper(*m.st)}
 	t.data.keys = t.can.dataKeys(t.data.keys)
+	t.insp.keys = t.can.inspectorKeys(t.insp.keys)
 	t.snap = msg.conn.Snapshot()
 	if t.snap.Name == "" {
 		t.snap.Name = msg.req.Name
@@ -388,7 +406,8 @@ func (m *Model) typing() bool {
 	if t == nil {
 		return false
 	}
-	return (t.view == viewFrames && t.insp.editing) || (t.view == viewData && t.data.typing())
+	return (t.view == viewFrames && (t.insp.editing || t.comp.open)) || (t.view == viewData && t.data.typing()) ||
+		(t.view == viewToken && t.swap.open)
 }
 
 func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
@@ -478,6 +497,9 @@ func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	switch t.view {
 	case viewFrames:
+		if t.comp.open {
+			return m, m.composerKey(t, msg)
+		}
 		if t.focus == 1 && !t.insp.editing {
 			if key.Matches(msg, t.det.keys.Back) {
 				t.focus = 0
@@ -495,6 +517,9 @@ func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.frameAction(t, msg)
 	case viewToken:
+		if t.swap.open {
+			return m, m.swapperKey(t, msg)
+		}
 		return m, m.tokenAction(t, msg)
 	case viewData:
 		if what, ok := pressedDisabled(msg, t.data.keys.SQL, t.data.keys.Subscribe, t.data.keys.Unsubscribe); ok && !t.data.typing() {
@@ -560,6 +585,14 @@ func (m Model) handlePaste(msg tea.PasteMsg) (tea.Model, tea.Cmd) {
 		case t.view == viewData && t.data.filtering:
 			t.data.filter, cmd = t.data.filter.Update(msg)
 			t.data.query.Filter = t.data.filter.Value()
+		case t.view == viewToken && t.swap.open:
+			t.swap.input, cmd = t.swap.input.Update(msg)
+			t.swap.label = ""
+			if t.can.swapper != nil {
+				t.swap.decode(t.can.swapper)
+			}
+		case t.view == viewFrames && t.comp.open && t.comp.confirm == "":
+			t.comp.area, cmd = t.comp.area.Update(msg)
 		case t.view == viewFrames && t.insp.editing:
 			t.insp.input, cmd = t.insp.input.Update(msg)
 		}

@@ -216,6 +216,9 @@ func tokenViewAt(st theme.Styles, s Snapshot, c tokenClock, keys TokenKeyMap, wi
 	if msg := ClockSkewNotice(t.ClockSkew); msg != "" {
 		lines = append(lines, "  "+st.Warn.Render(truncate(msg, width-2)))
 	}
+	if t.Swap != nil {
+		lines = append(lines, "  "+swapLine(st, t.Swap, width-2))
+	}
 	if t.SocketOutlived {
 		lines = append(lines, "  "+st.Warn.Render(fmt.Sprintf(
 			"the socket authenticated with a token that expired at %s; KalamDB never re-checks a live socket", clockTime(t.SocketTokenExp))))
@@ -247,6 +250,9 @@ func tokenViewAt(st theme.Styles, s Snapshot, c tokenClock, keys TokenKeyMap, wi
 	if hint := bindHelps(st, keys.Refresh, keys.UseRefresh, keys.Policy, keys.Longer, keys.Reconnect); len(hint) > 0 {
 		lines = append(lines, "  "+joinFit(hint, st.HelpSep.Render(" • "), width-2))
 	}
+	if poke := bindHelps(st, keys.Swap, keys.ClearSwap); len(poke) > 0 {
+		lines = append(lines, "  "+joinFit(append([]string{st.Muted.Render("hands-on:")}, poke...), " ", width-2))
+	}
 	if faults := bindHelps(st, keys.Expire, keys.Drop); len(faults) > 0 {
 		lines = append(lines, "  "+joinFit(append([]string{st.Muted.Render("demo server:")}, faults...), " ", width-2))
 	}
@@ -275,12 +281,19 @@ func tokenViewAt(st theme.Styles, s Snapshot, c tokenClock, keys TokenKeyMap, wi
 	for i := len(s.Rotations) - 1; i >= 0 && room > 0; i-- {
 		r := s.Rotations[i]
 		res := st.OK.Render("ok")
-		if !r.OK {
+		switch {
+		case !r.OK:
 			res = safeIn(&st, st.Err, "failed: "+r.Err)
-		} else if r.NewFinger != "" {
+		case r.Answer != "":
+			res = st.OK.Render("ok") + safeIn(&st, st.Muted, " "+r.Answer)
+		case r.NewFinger != "":
 			res = st.OK.Render("ok") + safeIn(&st, st.Muted, " "+r.OldFinger+"→"+r.NewFinger)
 		}
-		lines = append(lines, rotationRow(clockTime(r.Time), safe(&st, r.Trigger), shortDur(r.Latency), clockTime(r.OldExp), clockTime(r.NewExp), res, width))
+		trig := r.Trigger
+		if r.Method == "swap" && r.Trigger != "swap" && r.Trigger != "swap cleared" {
+			trig += "·swap" // a connection attempt made with a swapped token
+		}
+		lines = append(lines, rotationRow(clockTime(r.Time), safe(&st, trig), shortDur(r.Latency), clockTime(r.OldExp), clockTime(r.NewExp), res, width))
 		room--
 	}
 	if n := len(s.Providers); n > 0 && height-len(lines) >= 3 {

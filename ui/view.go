@@ -207,6 +207,11 @@ func (m *Model) shortHelp(t *tab) []key.Binding {
 	g := t.can.globalKeys(m.keys)
 	switch t.view {
 	case viewFrames:
+		if t.comp.open {
+			c := t.comp.keys
+			return []key.Binding{c.Send, c.Template, c.Close,
+				key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "new line"))}
+		}
 		if t.insp.editing {
 			return []key.Binding{
 				key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply")),
@@ -219,10 +224,14 @@ func (m *Model) shortHelp(t *tab) []key.Binding {
 			return []key.Binding{d.Mode, d.Down, d.Back, g.Compression, g.Help, g.Quit}
 		}
 		k := t.insp.keys
-		return []key.Binding{g.Help, g.ViewToken, k.Filter, k.Pause, k.Direction, k.Class, k.Detail, g.Compression, k.Copy, k.Export, g.Palette, g.Quit}
+		return []key.Binding{g.Help, g.ViewToken, k.Filter, k.Pause, k.Direction, k.Class, k.Detail, k.Compose, k.Resend, k.Answer, g.Compression, k.Copy, k.Export, g.Palette, g.Quit}
 	case viewToken:
+		if t.swap.open {
+			sk := t.swap.keys
+			return []key.Binding{sk.Swap, sk.SwapOnly, sk.Candidate, sk.Once, sk.Close}
+		}
 		k := t.can.tokenKeys(m.tokenKeys)
-		return []key.Binding{g.Help, g.ViewFrames, k.Refresh, k.UseRefresh, k.Policy, k.Longer, k.Expire, k.Drop, g.Compression, g.Quit}
+		return []key.Binding{g.Help, g.ViewFrames, k.Refresh, k.UseRefresh, k.Policy, k.Longer, k.Swap, k.Expire, k.Drop, g.Compression, g.Quit}
 	case viewData:
 		if t.data.editing {
 			return []key.Binding{
@@ -252,8 +261,8 @@ func (m *Model) fullHelp(t *tab, height int) string {
 	dk := t.data.keys
 	groups := [][]key.Binding{
 		{g.ViewFrames, g.ViewToken, g.ViewData, g.NextFocus, g.NextTab, g.PrevTab, g.NewConn, g.Palette, g.Compression, g.Reveal, g.Help, g.Quit},
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Pause, k.Filter, k.ClearFilter, k.Direction, k.Class, k.Detail, k.Copy, k.Export},
-		{d.Mode, d.Up, d.Down, d.Back, tk.Refresh, tk.UseRefresh, tk.Policy, tk.Longer, tk.Shorter, tk.Reconnect, tk.Expire, tk.Drop},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Pause, k.Filter, k.ClearFilter, k.Direction, k.Class, k.Detail, k.Copy, k.Export, k.Compose, k.Resend, k.Answer},
+		{d.Mode, d.Up, d.Down, d.Back, tk.Refresh, tk.UseRefresh, tk.Policy, tk.Longer, tk.Shorter, tk.Reconnect, tk.Swap, tk.ClearSwap, tk.Expire, tk.Drop},
 		{dk.SQL, dk.Subscribe, dk.Unsubscribe, dk.NextSub, dk.Frames, dk.Up, dk.Down, dk.PageUp, dk.PageDown, dk.Oldest, dk.Newest,
 			dk.Filter, dk.Order, dk.Verify, dk.Repair, dk.Back},
 	}

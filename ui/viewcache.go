@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -92,6 +93,7 @@ type footerKey struct {
 	view, focus              int
 	inspEditing, dataEditing bool
 	can                      capKey
+	composing                bool // the composer or the swap dialog has the keys
 }
 
 func (m *Model) cachedFooter(t *tab) string {
@@ -108,6 +110,7 @@ func (m *Model) cachedFooter(t *tab) string {
 	default:
 		k.kind = footerHelp
 		k.view, k.focus, k.inspEditing, k.dataEditing, k.can = t.view, t.focus, t.insp.editing, t.data.typing(), t.can.key()
+		k.composing = t.comp.open || t.swap.open
 	}
 	if v, ok := m.rc.footer.get(k); ok {
 		return v
@@ -151,6 +154,11 @@ func (m *Model) cachedBody(t *tab) (body string, fitted bool) {
 		return m.cachedTokenView(t, l.bodyH), false
 	case viewData:
 		return m.cachedDataView(t, t.can.tables, l.bodyH), false
+	}
+	if t.comp.open {
+		// The editor has a cursor and changes with every key: not cached.
+		socket := fmt.Sprintf("socket #%d (%s)", t.snap.ConnID, t.snap.State)
+		return composerView(*m.st, &t.comp, socket, m.secrets(t), m.width, l.bodyH), false
 	}
 	k := panesKey{stID: m.stID, l: l, width: m.width}
 	k.list = m.rc.inspector(&t.insp, m.st, m.stID, t.focus == 0, l.listW)
@@ -203,6 +211,10 @@ type tokenCache struct {
 // second, bar lengths) are unchanged: the view then changes once a second,
 // not on every message.
 func (m *Model) cachedTokenView(t *tab, height int) string {
+	if t.swap.open {
+		// The dialog has an input with a cursor: not cached.
+		return swapperView(*m.st, &t.swap, m.now(), m.width, height)
+	}
 	// The view gets exactly what the key compares: subscriptions and
 	// sparklines are not on it, and would make the comparison slow.
 	s := t.snap

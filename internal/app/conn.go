@@ -146,8 +146,9 @@ func (c *conn) Snapshot() ui.Snapshot {
 	for _, r := range s.History {
 		out.Rotations = append(out.Rotations, ui.Rotation{Time: r.Time, Trigger: r.Trigger.String(), Latency: r.Latency,
 			OldExp: r.OldExpiry, NewExp: r.NewExpiry, OK: r.OK(), Err: r.Err,
-			OldFinger: r.OldFingerprint, NewFinger: r.NewFingerprint})
+			OldFinger: r.OldFingerprint, NewFinger: r.NewFingerprint, Method: r.Method.String(), Answer: r.Answer})
 	}
+	out.Token.Swap = swapInfo(s.Swap)
 	out.Token.ClockSkew = s.ClockSkew()
 	out.Refreshing, out.Failures = s.Refreshing, s.Failures
 	for _, p := range s.Providers {

@@ -49,7 +49,7 @@ func (f FrameSource) Page(flt ui.FrameFilter, offset, n int) []ui.Frame {
 			Encoding: e.Encoding.String(), Type: e.Type, Sub: e.SubscriptionID,
 			Wire: e.Wire, WireSize: e.WireSize, Decoded: e.Decoded, DecodedSize: e.DecodedSize,
 			CloseCode: e.CloseCode, CloseReason: e.CloseReason, Status: e.Status, Duration: e.Duration,
-			ConnID: e.ConnID, Err: e.Err,
+			ConnID: e.ConnID, Err: e.Err, Composed: e.Composed,
 		}
 	}
 	return out
