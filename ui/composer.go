@@ -38,7 +38,7 @@ type composer struct {
 // ComposerKeyMap holds the composer's own bindings (the editor's keys are
 // the textarea's).
 type ComposerKeyMap struct {
-	Send, Template, Close key.Binding
+	Send, Template, Clear, Close key.Binding
 }
 
 // DefaultComposerKeyMap returns the composer bindings.
@@ -46,6 +46,7 @@ func DefaultComposerKeyMap() ComposerKeyMap {
 	return ComposerKeyMap{
 		Send:     key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "send")),
 		Template: key.NewBinding(key.WithKeys("ctrl+t"), key.WithHelp("ctrl+t", "next template")),
+		Clear:    key.NewBinding(key.WithKeys("ctrl+x"), key.WithHelp("ctrl+x", "clear")),
 		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close (keeps the draft)")),
 	}
 }
@@ -121,6 +122,10 @@ func (c *composer) Update(msg tea.KeyPressMsg, templates []frameTemplate) compos
 		}
 		c.sending = true
 		return composerResult{send: c.area.Value()}
+	case key.Matches(msg, c.keys.Clear):
+		c.area.SetValue("")
+		c.title = "new frame"
+		return composerResult{}
 	case key.Matches(msg, c.keys.Template):
 		if len(templates) > 0 {
 			t := templates[c.tmpl%len(templates)]

@@ -37,15 +37,13 @@ func TestComposerSendsATemplateAndJumpsToTheAnswer(t *testing.T) {
 // parse gets a warning, not a refusal; the answer is the 1011 close.
 func TestComposerWarnsAndStillSendsWhatKalamDBRefuses(t *testing.T) {
 	m, _, _ := loggedIn(t, 120, 40)
-	m = drive(m, keyPress("w"))
-	m.tabs[0].comp.area.SetValue("")
+	m = drive(m, keyPress("w"), ctrl('x'))
 	m = driveText(m, `{"type":"hello"}`)
 	requireContains(t, m, `unknown type "hello"`, "closes the socket with 1011", "sends it anyway")
 	m = drive(m, ctrl('s'), keyPress("a"))
 	requireContains(t, m, "close 1011 Invalid message: unknown variant `hello`")
 
-	m = drive(m, keyPress("w"))
-	m.tabs[0].comp.area.SetValue("")
+	m = drive(m, keyPress("w"), ctrl('x'))
 	m = driveText(m, `{"type":"subscribe"`)
 	requireContains(t, m, "not valid JSON")
 }

@@ -209,7 +209,7 @@ func (m *Model) shortHelp(t *tab) []key.Binding {
 	case viewFrames:
 		if t.comp.open {
 			c := t.comp.keys
-			return []key.Binding{c.Send, c.Template, c.Close,
+			return []key.Binding{c.Send, c.Template, c.Clear, c.Close,
 				key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "new line"))}
 		}
 		if t.insp.editing {
