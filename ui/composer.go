@@ -32,7 +32,7 @@ type composer struct {
 	// it is loaded (resend of a frame while secrets are revealed);
 	// confirmMasked is the same text with its secrets masked (for n).
 	confirm, confirmMasked string
-	sending bool
+	sending                bool
 }
 
 // ComposerKeyMap holds the composer's own bindings (the editor's keys are

@@ -66,9 +66,9 @@ func DefaultInspectorKeyMap() InspectorKeyMap {
 		Detail:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
 		Copy:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy frame")),
 		Export:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export jsonl")),
-		Compose:     key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write a frame")),
-		Resend:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resend (edit)")),
-		Answer:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "jump to answer")),
+		Compose:     key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "compose")),
+		Resend:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "resend")),
+		Answer:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "answer")),
 	}
 }
 

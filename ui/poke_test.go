@@ -106,7 +106,7 @@ func TestReadOnlyConnectionCannotComposeOrSwap(t *testing.T) {
 	tb.can = capabilitiesOf(tb.conn)
 	tb.insp.keys = tb.can.inspectorKeys(tb.insp.keys)
 	m = drive(m, keyPress("w"))
-	requireContains(t, m, "write a frame is not available: this connection is read-only")
+	requireContains(t, m, "compose is not available: this connection is read-only")
 	if tb.comp.open {
 		t.Fatal("the composer opened on a read-only connection")
 	}
