@@ -71,11 +71,7 @@ func areaStyles(st theme.Styles) textarea.Styles {
 	s.Focused.Text, s.Focused.Placeholder, s.Focused.LineNumber = st.Input, st.Muted, st.Muted
 	s.Blurred.Text, s.Blurred.Placeholder, s.Blurred.LineNumber = st.Muted, st.Muted, st.Muted
 	s.Cursor.Blink = false
-	if st.Colour {
-		s.Cursor.Color = st.Palette.Accent
-	} else {
-		s.Cursor.Color = lipgloss.NoColor{}
-	}
+	s.Cursor.Color = cursorColour(st)
 	return s
 }
 

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"image/color"
+
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
 
@@ -28,10 +30,15 @@ func inputStyles(st theme.Styles) textinput.Styles {
 	s.Blurred.Text = st.Muted
 	s.Blurred.Placeholder = st.Muted
 	s.Cursor.Blink = false
-	if st.Colour {
-		s.Cursor.Color = st.Palette.Accent
-	} else {
-		s.Cursor.Color = lipgloss.NoColor{}
-	}
+	s.Cursor.Color = cursorColour(st)
 	return s
+}
+
+// cursorColour is the cursor colour of the text inputs and the composer's
+// editor: the accent, or none without colour.
+func cursorColour(st theme.Styles) color.Color {
+	if st.Colour {
+		return st.Palette.Accent
+	}
+	return lipgloss.NoColor{}
 }
