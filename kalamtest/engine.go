@@ -32,6 +32,7 @@ func newEngine(s *Server) (*engine, error) {
 	db := &engine{s: s, e: e, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	e.SetUserLister(s.userRecords)
 	e.SetLiveLister(s.liveRecords)
+	e.SetLiveKiller(s.killLive)
 	// The callback runs inside the committing goroutine and must not
 	// block: queue the change and let the dispatcher do the work.
 	db.remove = e.OnChange(func(ch sqlengine.Change) {
@@ -118,14 +119,46 @@ func (s *Server) userRecords() []sqlengine.UserRecord {
 	return out
 }
 
+// liveConnID is the connection's id in system.live and in live ids.
+// Upstream's is a dashless UUID, so that a live id
+// ({user_id}-{connection_id}-{subscription_id}) splits at its first two
+// dashes; this one has no dash either.
+func (wc *wsConn) liveConnID() string { return fmt.Sprintf("conn%d", wc.id) }
+
+// killLive is KILL LIVE QUERY's effect (sqlengine.SetLiveKiller), as
+// upstream's unregister_subscription_by_id: the subscription leaves the
+// connection and receives no further change, and nothing at all is sent to
+// the client (no error, no close). The user's subscription count is not
+// lowered, and an id the connection does not hold is not an error
+// (upstream backend/crates/kalamdb-live/src/manager/queries_manager.rs,
+// backend/crates/kalamdb-live/src/subscription.rs).
+func (s *Server) killLive(connID, subID string) sqlengine.KillOutcome {
+	for _, c := range s.connList() {
+		if c.liveConnID() != connID {
+			continue
+		}
+		c.mu.Lock()
+		authed, sub := c.authed, c.subs[subID]
+		c.mu.Unlock()
+		if !authed {
+			return sqlengine.KillUnauthenticated
+		}
+		if sub != nil {
+			c.dropSub(subID, sub)
+		}
+		return sqlengine.Killed
+	}
+	return sqlengine.KillNoConnection
+}
+
 func (s *Server) liveRecords() []sqlengine.LiveRecord {
 	var out []sqlengine.LiveRecord
 	for _, c := range s.connList() {
 		c.mu.Lock()
 		for _, sub := range c.subs {
 			out = append(out, sqlengine.LiveRecord{
-				LiveID:         fmt.Sprintf("%s-conn%d-%s-%s", c.userID, c.id, sub.q.Table(), sub.id),
-				ConnectionID:   fmt.Sprintf("conn%d", c.id),
+				LiveID:         c.userID + "-" + c.liveConnID() + "-" + sub.id,
+				ConnectionID:   c.liveConnID(),
 				SubscriptionID: sub.id,
 				Namespace:      sub.q.Namespace(),
 				Table:          sub.q.Table(),

@@ -603,6 +603,79 @@ func TestSystemLiveListsSubscriptions(t *testing.T) {
 	}
 }
 
+// TestKillLiveQuery: KILL LIVE QUERY '<user_id>-<connection_id>-<subscription_id>'
+// (the live_id of system.live) is for DBA and system only; it removes the
+// subscription silently: the subscriber gets no frame at all, no error and
+// no close, and no more changes; system.live no longer lists it; a new
+// subscribe with the same id brings it back. An unknown connection is an
+// error, an id the connection no longer holds is not (upstream
+// backend/crates/kalamdb-dialect/src/ddl/kill_live_query.rs,
+// backend/crates/kalamdb-handlers/crates/admin/src/jobs/kill_live_query.rs,
+// backend/crates/kalamdb-live/src/manager/queries_manager.rs,
+// backend/crates/kalamdb-live/src/subscription.rs,
+// backend/crates/kalamdb-commons/src/models/ids/live_query_id.rs).
+func TestKillLiveQuery(t *testing.T) {
+	l := newLive(t)
+	w := l.dialAuthed(t, l.alice.access, "compress=false")
+	for _, id := range []string{"watch", "keep"} {
+		w.send(subscribeMsg(id, "SELECT * FROM app.messages", ""))
+		w.readType("subscription_ack")
+	}
+	conn := fmt.Sprintf("conn%d", l.Conns()[0].ID)
+	liveID := "alice-" + conn + "-watch"
+	live := l.mustSQL(t, l.ops.access, "SELECT live_id, connection_id, subscription_id, user_id FROM system.live WHERE subscription_id = 'watch'")
+	if got := fmt.Sprint(live["results"].([]any)[0].(map[string]any)["rows"]); got != fmt.Sprintf("[[%s %s watch alice]]", liveID, conn) {
+		t.Fatalf("system.live row %s, want live_id %s", got, liveID)
+	}
+
+	for _, c := range []struct {
+		name, tok, sql string
+		status         int
+		code, msg      string
+	}{
+		{"a user", l.alice.access, "KILL LIVE QUERY '" + liveID + "'", 403, "PERMISSION_DENIED", "Statement 1 failed: Unauthorized: KILL LIVE QUERY requires DBA or System role"},
+		{"no such connection", l.ops.access, "KILL LIVE QUERY 'alice-conn999-watch'", 400, "SQL_EXECUTION_ERROR", "Statement 1 failed: Not found: Connection not found for live query: alice-conn999-watch"},
+		{"two parts", l.ops.access, "KILL LIVE QUERY 'alice-watch'", 400, "INVALID_SQL", "Invalid live_query_id format: alice-watch. Expected: {user_id}-{connection_id}-{subscription_id}"},
+		{"no id", l.ops.access, "KILL LIVE QUERY ''", 400, "INVALID_SQL", "Live query ID cannot be empty"},
+		{"mixed case", l.ops.access, "Kill Live Query '" + liveID + "'", 400, "INVALID_SQL", "Live query ID is required"},
+	} {
+		r := l.sql(t, c.tok, c.sql)
+		if code, msg := sqlErr(t, r); r.status != c.status || code != c.code || msg != c.msg {
+			t.Errorf("%s: %d %s %q, want %d %s %q", c.name, r.status, code, msg, c.status, c.code, c.msg)
+		}
+	}
+
+	res := l.mustSQL(t, l.ops.access, "KILL LIVE QUERY '"+liveID+"'")
+	if got := res["results"].([]any)[0].(map[string]any)["message"]; got != "Live query killed: "+liveID {
+		t.Errorf("kill result message %v", got)
+	}
+	// Killing it again finds the connection but no subscription: fine.
+	l.mustSQL(t, l.ops.access, "kill live query "+liveID)
+	l.insertMessages(t, l.alice.access, 1, 1)
+	if f := w.readType("change"); f.msg["subscription_id"] != "keep" {
+		t.Fatalf("change for %v after the kill, want only keep's", f.msg["subscription_id"])
+	}
+	w.sentinel() // nothing for the killed subscription: no change, no error
+	if subs := l.Conns()[0].Subs; strings.Join(subs, ",") != "keep" {
+		t.Errorf("server-side subscriptions after the kill: %v", subs)
+	}
+	live = l.mustSQL(t, l.ops.access, "SELECT live_id FROM system.live WHERE subscription_id = 'watch'")
+	if rows := live["results"].([]any)[0].(map[string]any)["rows"]; rows != nil && len(rows.([]any)) != 0 {
+		t.Errorf("system.live still lists the killed subscription: %v", rows)
+	}
+
+	w.send(subscribeMsg("watch", "SELECT * FROM app.messages", ""))
+	w.readType("subscription_ack")
+	l.insertMessages(t, l.alice.access, 2, 2)
+	seen := map[any]bool{}
+	for range 2 {
+		seen[w.readType("change").msg["subscription_id"]] = true
+	}
+	if !seen["watch"] || !seen["keep"] {
+		t.Errorf("changes after subscribing again went to %v, want watch and keep", seen)
+	}
+}
+
 func TestDemoMode(t *testing.T) {
 	s := newKT(t, kalamtest.WithDemo(), kalamtest.WithDemoInterval(5*time.Millisecond))
 	tk := s.login(t, kalamtest.DemoUser, kalamtest.DemoPassword)

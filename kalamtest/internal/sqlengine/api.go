@@ -175,7 +175,7 @@ type UserRecord struct {
 // LiveRecord is one row of system.live (an active subscription), supplied
 // by the server (SetLiveLister). Column order and types follow upstream.
 type LiveRecord struct {
-	LiveID         string // upstream: {user_id}-{conn_id}-{table}-{subscription_id}
+	LiveID         string // upstream: {user_id}-{connection_id}-{subscription_id}
 	ConnectionID   string
 	SubscriptionID string
 	Namespace      string
@@ -194,6 +194,16 @@ type LiveRecord struct {
 // SetUserLister installs the source of system.users rows. It is called
 // (without engine locks held) each time a statement reads system.users.
 func (e *Engine) SetUserLister(fn func() []UserRecord) { e.setUserLister(fn) }
+
+// SetLiveKiller installs what KILL LIVE QUERY calls, after checking the
+// caller is DBA or system: remove the subscription from the connection
+// (both ids as in system.live's live_id) without telling its client, and
+// say whether the connection exists and has authenticated. It is called
+// without engine locks held. Without a killer every kill fails as for an
+// unknown connection.
+func (e *Engine) SetLiveKiller(fn func(connectionID, subscriptionID string) KillOutcome) {
+	e.setLiveKiller(fn)
+}
 
 // SetLiveLister installs the source of system.live rows. It is called
 // (without engine locks held) each time a statement reads system.live.

@@ -43,6 +43,7 @@ type Engine struct {
 	nextListener int
 	userLister   func() []UserRecord
 	liveLister   func() []LiveRecord
+	liveKiller   func(connectionID, subscriptionID string) KillOutcome
 }
 
 // LiveQuery is a validated subscription query bound to its caller. Its
@@ -155,6 +156,12 @@ func (e *Engine) setUserLister(fn func() []UserRecord) {
 func (e *Engine) setLiveLister(fn func() []LiveRecord) {
 	e.lmu.Lock()
 	e.liveLister = fn
+	e.lmu.Unlock()
+}
+
+func (e *Engine) setLiveKiller(fn func(connectionID, subscriptionID string) KillOutcome) {
+	e.lmu.Lock()
+	e.liveKiller = fn
 	e.lmu.Unlock()
 }
 

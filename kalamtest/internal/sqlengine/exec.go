@@ -118,7 +118,13 @@ func (e *Engine) prepare(c Caller, s string) (statement, *Error) {
 	if (w[0] == "CREATE" || w[0] == "DROP" || w[0] == "ALTER") && (w[1] == "NAMESPACE" || w[1] == "SCHEMA") && !c.IsAdmin() {
 		return nil, &Error{Status: http.StatusForbidden, Code: CodePermissionDenied, Message: namespaceAdminMsg}
 	}
-	st, err := parseStatement(s)
+	var st statement
+	var err error
+	if w[0] == "KILL" && w[1] == "LIVE" && w[2] == "QUERY" {
+		st, err = parseKillLiveQuery(s)
+	} else {
+		st, err = parseStatement(s)
+	}
 	if err != nil {
 		msg := err.Error()
 		if errors.Is(err, errUnsupported) {
@@ -168,6 +174,9 @@ func checkParams(params []any) *Error {
 func (e *Engine) run(ctx context.Context, c Caller, st statement, ns string, params []any) (Result, *kerr) {
 	// Listers run before taking the engine lock (they may be slow or call
 	// back into the server).
+	if k, ok := st.(killLiveQueryStmt); ok {
+		return e.killLiveQuery(c, k)
+	}
 	var sys *systemRows
 	if s, ok := st.(selectStmt); ok && s.from != nil && (s.from.ns == systemNamespace || (s.from.ns == "" && ns == systemNamespace)) {
 		sys = e.collectSystem(s.from.name)

@@ -470,7 +470,7 @@ func TestSystemTables(t *testing.T) {
 		}
 	})
 	e.SetLiveLister(func() []sqlengine.LiveRecord {
-		return []sqlengine.LiveRecord{{LiveID: "alice-c1-messages-sub-1", ConnectionID: "c1", SubscriptionID: "sub-1",
+		return []sqlengine.LiveRecord{{LiveID: "alice-c1-sub-1", ConnectionID: "c1", SubscriptionID: "sub-1",
 			Namespace: "app", Table: "messages", UserID: "alice", Query: "SELECT * FROM app.messages", Changes: 3}}
 	})
 	r := query(t, e, dba, "SELECT user_id, role, created_at FROM system.users WHERE role = 'user'")
