@@ -54,6 +54,7 @@ type Conn struct {
 	providers        ring[ProviderCall]
 	sampler          *statsSampler
 	statsTimer       Timer
+	liveCheckTimer   Timer // WithLiveCheck's next run
 	subs             map[string]*liveTable
 	subOrder         []string
 	subHandles       map[string]*client.Subscription
@@ -231,6 +232,10 @@ func (c *Conn) Close() error {
 	if c.statsTimer != nil {
 		c.statsTimer.Stop()
 		c.statsTimer = nil
+	}
+	if c.liveCheckTimer != nil {
+		c.liveCheckTimer.Stop()
+		c.liveCheckTimer = nil
 	}
 	c.next = time.Time{}
 	cl := c.cl

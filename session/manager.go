@@ -39,6 +39,7 @@ type managerOptions struct {
 	tokenCache     *TokenCache
 	liveRowCap     int
 	autoVerifyRows int
+	liveCheck      time.Duration
 }
 
 // WithClock sets the clock (default RealClock()).
@@ -103,6 +104,18 @@ func WithLiveRowCap(n int) ManagerOption { return func(o *managerOptions) { o.li
 // never replayed). 0, the default, turns it off.
 func WithAutoVerify(maxRows int) ManagerOption {
 	return func(o *managerOptions) { o.autoVerifyRows = maxRows }
+}
+
+// DefaultLiveCheck is the period the dashboard checks its subscriptions
+// against system.live at (WithLiveCheck).
+const DefaultLiveCheck = 30 * time.Second
+
+// WithLiveCheck makes every connection whose role may read system.live
+// (dba, system) run CheckLive every d on the injected clock, so a
+// subscription killed on the server is marked killed without anyone
+// asking. 0, the default, turns it off.
+func WithLiveCheck(d time.Duration) ManagerOption {
+	return func(o *managerOptions) { o.liveCheck = d }
 }
 
 // NewManager returns an empty manager.

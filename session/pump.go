@@ -45,6 +45,7 @@ func (c *Conn) start(cl *client.Client) {
 	c.lastRefresh = c.clock.Now()
 	c.scheduleLocked()
 	c.statsTimer = c.clock.AfterFunc(c.m.o.statsInterval, c.sampleStats)
+	c.armLiveCheckLocked()
 	c.mu.Unlock()
 	c.wg.Add(2)
 	go c.eventPump(cl)

@@ -104,6 +104,9 @@ const (
 	SubReady        SubStatus = "ready"
 	SubFailed       SubStatus = "failed" // error frame; see Err/Code
 	SubClosed       SubStatus = "closed" // unsubscribed
+	// SubKilled: the server no longer holds it (KILL LIVE QUERY), found
+	// by CheckLive; see Err.
+	SubKilled SubStatus = "killed"
 )
 
 // SubHistoryEntry is one event in a subscription's life that explains
@@ -174,6 +177,17 @@ type liveTable struct {
 	version   uint64
 	selection *rowSelection
 	pending   *pendingWrite // a statement's changes still expected (see Shortfall)
+	ackConn   uint64        // the socket its last subscription_ack came on
+}
+
+// acked reports whether the server acknowledged the subscription and it
+// has not ended since.
+func (t *liveTable) acked() bool {
+	switch t.snap.Status {
+	case SubLoading, SubLoadingBatch, SubReady:
+		return true
+	}
+	return false
 }
 
 func newLiveTable(id, sql string, rowCap int, now time.Time) *liveTable {

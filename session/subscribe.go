@@ -200,7 +200,7 @@ func (c *Conn) subPump(id string, sub *client.Subscription) {
 				t := c.subs[id]
 				// A repaired subscription's old handle ends here too: it
 				// must not close the table its successor fills.
-				if t != nil && c.subHandles[id] == sub && t.snap.Status != SubFailed {
+				if t != nil && c.subHandles[id] == sub && t.snap.Status != SubFailed && t.snap.Status != SubKilled {
 					t.snap.Status = SubClosed
 					t.note("closed", "the subscription's event stream ended", c.clock.Now())
 				}
@@ -240,6 +240,7 @@ func (c *Conn) apply(id string, sub *client.Subscription, ev client.SubEvent) {
 	switch ev.Kind {
 	case client.SubAck:
 		t.ack(ev.Schema, ev.Batch, 0, ev.Resumed, now)
+		t.ackConn = ev.ConnID
 	case client.SubBatch:
 		for _, r := range ev.Rows {
 			t.upsert(r, ChangeInitial, now)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
@@ -331,23 +330,13 @@ func (c *Conn) queryPage(ctx context.Context, sql string, after int64) (*QueryRe
 }
 
 // liveQueryState asks system.live whether the server still has the
-// subscription (as this connection's user). Reading system.live needs a
-// DBA; for anyone else the answer is unknown.
+// subscription (liveStates). Reading system.live needs a DBA; for anyone
+// else, and for a subscription not acknowledged on the current socket,
+// the answer is unknown.
 func (c *Conn) liveQueryState(ctx context.Context, id string) liveQueryState {
-	c.mu.Lock()
-	user := c.socket.Claims.Subject
-	if user == "" {
-		user = c.access.Claims.Subject
-	}
-	c.mu.Unlock()
-	res, err := c.Query(ctx, "SELECT subscription_id, user_id FROM system.live WHERE subscription_id = $1", id)
-	if err != nil || len(res.Results) != 1 {
+	ls, err := c.liveStates(ctx)
+	if err != nil {
 		return liveQueryUnknown
 	}
-	for _, r := range res.Results[0].Rows {
-		if len(r) == 2 && (user == "" || strings.EqualFold(fmt.Sprint(r[1]), user)) {
-			return liveQueryPresent
-		}
-	}
-	return liveQueryAbsent
+	return ls.states[id] // liveQueryUnknown when not judged
 }

@@ -331,10 +331,10 @@ func (v liveView) cause(d RowDiff, lq liveQueryState) Cause {
 		return CauseUnknown
 	}
 	switch {
+	case v.status == SubKilled || lq == liveQueryAbsent:
+		return CauseKilled
 	case v.status == SubFailed || v.status == SubClosed:
 		return CauseEnded
-	case lq == liveQueryAbsent:
-		return CauseKilled
 	}
 	if d.Kind == DiffExtra {
 		// The deletion never arrived. A resume replays none.

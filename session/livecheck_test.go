@@ -1,0 +1,166 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kalamdash/kalamdash/client"
+)
+
+// killLive kills a subscription of user's open socket with KILL LIVE QUERY,
+// as a DBA would, and returns its live id.
+func killLive(t *testing.T, e *env, user, subID string) string {
+	t.Helper()
+	for _, ci := range e.srv.Conns() {
+		if ci.User == user && slices.Contains(ci.Subs, subID) {
+			id := fmt.Sprintf("%s-conn%d-%s", user, ci.ID, subID)
+			e.srv.MustExec("root", "KILL LIVE QUERY '"+id+"'")
+			return id
+		}
+	}
+	t.Fatalf("no socket of %s holds %s: %+v", user, subID, e.srv.Conns())
+	return ""
+}
+
+// TestCheckLiveMarksKilledSubscription: KILL LIVE QUERY tells the client
+// nothing (upstream backend/crates/kalamdb-live/src/manager/queries_manager.rs);
+// CheckLive finds the subscription missing from system.live, marks it
+// killed and releases it, so a reconnect does not bring it back, while the
+// other subscription stays live.
+func TestCheckLiveMarksKilledSubscription(t *testing.T) {
+	e := newEnv(t)
+	seedItems(t, e, "bob", 2)
+	c := e.open("bob", "bob", "bob-pw")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, id := range []string{"gone", "kept"} {
+		if _, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "both loaded", func() bool {
+		a, _ := c.Subscription("gone")
+		b, _ := c.Subscription("kept")
+		return a.Status == SubReady && b.Status == SubReady
+	})
+	if lc, err := c.CheckLive(ctx); err != nil || lc.Listed != 2 || len(lc.Killed) != 0 {
+		t.Fatalf("check before the kill: %+v %v", lc, err)
+	}
+
+	killLive(t, e, "bob", "gone")
+	lc, err := c.CheckLive(ctx)
+	if err != nil || lc.Listed != 1 || strings.Join(lc.Killed, ",") != "gone" {
+		t.Fatalf("check after the kill: %+v %v", lc, err)
+	}
+	if s, _ := c.Subscription("gone"); s.Status != SubKilled || s.Err != KilledDetail {
+		t.Errorf("killed subscription: status %s err %q", s.Status, s.Err)
+	}
+	if s, _ := c.Subscription("kept"); s.Status != SubReady {
+		t.Errorf("other subscription: status %s", s.Status)
+	}
+	// A second check does not report it again.
+	if lc, err := c.CheckLive(ctx); err != nil || len(lc.Killed) != 0 || lc.Listed != 1 {
+		t.Errorf("second check: %+v %v", lc, err)
+	}
+
+	// A reconnect resumes only the live one.
+	e.srv.DropAll()
+	eventually(t, "the resumed subscription on a new socket", func() bool {
+		for _, ci := range e.srv.Conns() {
+			if ci.User == "bob" && slices.Equal(ci.Subs, []string{"kept"}) {
+				return true
+			}
+		}
+		return false
+	})
+	e.srv.MustExec("bob", "INSERT INTO app.items (id, name) VALUES (100, 'after')")
+	eventually(t, "the insert on the kept subscription", func() bool {
+		s, _ := c.Subscription("kept")
+		return s.Inserts == 1
+	})
+	if s, _ := c.Subscription("gone"); s.Status != SubKilled || s.Inserts != 0 {
+		t.Errorf("killed subscription after the reconnect: status %s, %d inserts", s.Status, s.Inserts)
+	}
+}
+
+// TestCheckLiveNeedsDBA: a user role cannot read system.live, so the check
+// says why instead of guessing, and marks nothing.
+func TestCheckLiveNeedsDBA(t *testing.T) {
+	e := newEnv(t)
+	seedItems(t, e, "alice", 1)
+	c := e.open("alice", "alice", "alice-pw")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: "mine"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.CheckLive(ctx)
+	if err == nil || !strings.Contains(err.Error(), "dba and system roles") {
+		t.Fatalf("CheckLive as a user: %v", err)
+	}
+	if s, _ := c.Subscription("mine"); s.Status == SubKilled {
+		t.Errorf("marked killed without a check")
+	}
+}
+
+// TestLiveCheckRunsOnItsTimer: with WithLiveCheck the connection checks by
+// itself, on the injected clock.
+func TestLiveCheckRunsOnItsTimer(t *testing.T) {
+	e := newEnv(t, WithLiveCheck(time.Minute))
+	seedItems(t, e, "bob", 1)
+	c := e.open("bob", "bob", "bob-pw")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: "watched"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "loaded", func() bool {
+		s, _ := c.Subscription("watched")
+		return s.Status == SubReady
+	})
+	killLive(t, e, "bob", "watched")
+	e.clock.Advance(time.Minute)
+	eventually(t, "the timer's check to mark it killed", func() bool {
+		s, _ := c.Subscription("watched")
+		return s.Status == SubKilled
+	})
+}
+
+// TestLiveVerdicts: how system.live rows decide, including another socket
+// of the same user holding the same ids (it must never make a live
+// subscription look killed).
+func TestLiveVerdicts(t *testing.T) {
+	row := func(user, conn, sub string) client.LiveQuery {
+		return client.LiveQuery{UserID: user, ConnectionID: conn, SubscriptionID: sub}
+	}
+	ours := map[string]bool{"a": true, "b": true}
+	for _, c := range []struct {
+		name string
+		rows []client.LiveQuery
+		want map[string]liveQueryState
+	}{
+		{"both listed", []client.LiveQuery{row("u", "c1", "a"), row("u", "c1", "b")},
+			map[string]liveQueryState{"a": liveQueryPresent, "b": liveQueryPresent}},
+		{"b gone", []client.LiveQuery{row("u", "c1", "a")},
+			map[string]liveQueryState{"a": liveQueryPresent, "b": liveQueryAbsent}},
+		{"another user's b does not count", []client.LiveQuery{row("u", "c1", "a"), row("v", "c9", "b")},
+			map[string]liveQueryState{"a": liveQueryPresent, "b": liveQueryAbsent}},
+		{"b gone here, held by our other socket", []client.LiveQuery{row("u", "c1", "a"), row("u", "c2", "a"), row("u", "c2", "b")},
+			map[string]liveQueryState{"a": liveQueryPresent, "b": liveQueryPresent}},
+		{"a on one socket, b on another: which is ours?", []client.LiveQuery{row("u", "c1", "a"), row("u", "c2", "b")},
+			map[string]liveQueryState{"a": liveQueryUnknown, "b": liveQueryUnknown}},
+		{"both gone", nil,
+			map[string]liveQueryState{"a": liveQueryAbsent, "b": liveQueryAbsent}},
+	} {
+		got := liveVerdicts(c.rows, "u", ours)
+		for id, want := range c.want {
+			if got[id] != want {
+				t.Errorf("%s: %s = %v, want %v", c.name, id, got[id], want)
+			}
+		}
+	}
+}
