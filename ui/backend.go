@@ -70,6 +70,11 @@ type SQL interface {
 	Query(ctx context.Context, sql string) (QueryResult, error)
 	Subscribe(ctx context.Context, sql string, opts SubOptions) (string, error)
 	Unsubscribe(ctx context.Context, id string) error
+	// CheckLive compares the subscriptions with the server's live queries
+	// (KalamDB's system.live): a subscription killed on the server gets
+	// no notice, so this is how it is found. Those found killed show
+	// status "killed". It returns a one-line summary for the footer.
+	CheckLive(ctx context.Context) (string, error)
 }
 
 // Faults are the fault controls of the embedded demo server.

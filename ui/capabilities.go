@@ -70,7 +70,7 @@ func (can capabilities) inspectorKeys(k InspectorKeyMap) InspectorKeyMap {
 
 // dataKeys returns k with the bindings the connection lacks disabled.
 func (can capabilities) dataKeys(k DataKeyMap) DataKeyMap {
-	for _, b := range []*key.Binding{&k.SQL, &k.Subscribe, &k.Unsubscribe} {
+	for _, b := range []*key.Binding{&k.SQL, &k.Subscribe, &k.Unsubscribe, &k.CheckLive} {
 		b.SetEnabled(can.sql != nil)
 	}
 	for _, b := range []*key.Binding{&k.Verify, &k.Repair, &k.Filter, &k.Order} {

@@ -301,8 +301,13 @@ func keptRows(s Sub) int {
 
 // subHeader is the selected subscription's info, counts and warnings.
 func (d *dataPanel) subHeader(st theme.Styles, s Sub, live bool, width int) []string {
-	status := safeIn(&st, st.OK, s.Status)
-	if s.Status != "ready" {
+	var status string
+	switch s.Status {
+	case "ready":
+		status = safeIn(&st, st.OK, s.Status)
+	case "killed", "failed":
+		status = safeIn(&st, st.BadgeErr, s.Status)
+	default:
 		status = safeIn(&st, st.Warn, s.Status)
 	}
 	info := truncate(safeIn(&st, st.Muted, s.SQL), max(width/2, 10)) + "  " + status +

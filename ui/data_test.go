@@ -90,3 +90,18 @@ func TestSubscribeBatchZeroIsLiteral(t *testing.T) {
 	m = drive(m, keyPress("enter"))
 	requireContains(t, m, "existing rows skipped (batch/last=0), only new changes will show")
 }
+
+// TestCheckLiveKeyAndKilledStatus: L asks the connection to check its
+// subscriptions against system.live and shows the answer; a subscription
+// the server killed reads "killed", with why, instead of live.
+func TestCheckLiveKeyAndKilledStatus(t *testing.T) {
+	m, b, _ := loggedIn(t, 120, 30)
+	m = drive(m, keyPress("3"), keyPress("L"))
+	requireContains(t, m, "system.live: 2 live")
+	c := b.conns[0]
+	c.snap.Subs[0].Status = "killed"
+	c.snap.Subs[0].Err = "killed on the server: system.live no longer lists it"
+	m = drive(m, eventsMsg{{ConnID: c.id, Kind: EventRows}})
+	requireContains(t, m, "events killed", "error: killed on the server: system.live no longer lists it")
+	requireNotContains(t, m, "events ready")
+}

@@ -116,6 +116,7 @@ type DataKeyMap struct {
 	Up, Down, PageUp, PageDown, Oldest, Newest   key.Binding
 	NextSub, Subscribe, Unsubscribe, SQL, Frames key.Binding
 	Filter, Order, Verify, Repair, Back          key.Binding
+	CheckLive                                    key.Binding
 }
 
 // DefaultDataKeyMap returns the subscriptions / SQL bindings.
@@ -137,6 +138,7 @@ func DefaultDataKeyMap() DataKeyMap {
 		Verify:      key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify with server")),
 		Repair:      key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "repair (re-subscribe)")),
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / clear filter")),
+		CheckLive:   key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "check system.live")),
 	}
 }
 

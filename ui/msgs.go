@@ -52,6 +52,13 @@ type subscribedMsg struct {
 	err    error
 }
 
+// liveCheckMsg reports a check of the subscriptions against system.live.
+type liveCheckMsg struct {
+	connID  string
+	summary string
+	err     error
+}
+
 // exportMsg reports a JSONL export.
 type exportMsg struct {
 	path string
@@ -121,6 +128,17 @@ func queryCmd(id string, q SQL, sql string) tea.Cmd {
 		defer cancel()
 		res, err := q.Query(ctx, sql)
 		return queryMsg{connID: id, res: res, err: err}
+	}
+}
+
+// liveCheckCmd checks connection id's subscriptions against the server's
+// live queries.
+func liveCheckCmd(id string, q SQL) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
+		defer cancel()
+		summary, err := q.CheckLive(ctx)
+		return liveCheckMsg{connID: id, summary: summary, err: err}
 	}
 }
 

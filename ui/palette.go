@@ -13,7 +13,7 @@ var paletteCommands = []string{
 	"refresh", "refresh-token", "reconnect", "expire", "drop",
 	"policy manual", "policy every 30s", "policy before 80%", "policy before 30s",
 	"compress off", "compress on", "reveal", "hide",
-	"sql SELECT * FROM demo.metrics LIMIT 10", "sub SELECT * FROM demo.messages", "unsub ", "verify", "repair",
+	"sql SELECT * FROM demo.metrics LIMIT 10", "sub SELECT * FROM demo.messages", "unsub ", "verify", "repair", "live",
 	"filter ", "regex ", "export", "export har", "connect", "close", "theme dark", "theme light",
 	"frames", "token", "data", "help", "quit",
 }
@@ -64,7 +64,7 @@ func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
 	c, ctl, sq, faults := t.conn, t.can.controls, t.can.sql, t.can.faults
 	switch {
 	case ctl == nil && slices.Contains([]string{"refresh", "refresh-token", "reconnect", "policy", "compress"}, name),
-		sq == nil && slices.Contains([]string{"sql", "sub", "subscribe", "unsub", "unsubscribe"}, name):
+		sq == nil && slices.Contains([]string{"sql", "sub", "subscribe", "unsub", "unsubscribe", "live"}, name):
 		m.unavailable(":"+name, false)
 		return m, nil
 	case faults == nil && (name == "expire" || name == "drop"):
@@ -110,6 +110,8 @@ func (m Model) runCommand(line string) (tea.Model, tea.Cmd) {
 		return m, subscribeCmd(c.ID(), sq, sql, o)
 	case "unsub", "unsubscribe":
 		return m, actionCmd(c, "unsubscribe "+arg, func(ctx context.Context) error { return sq.Unsubscribe(ctx, arg) })
+	case "live":
+		return m, liveCheckCmd(c.ID(), sq)
 	case "verify", "repair":
 		// The named subscription, or the one the Data view shows.
 		t.view = viewData

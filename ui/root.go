@@ -210,6 +210,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, waitEventsCmd(m.be.Events())
 	case openedMsg:
 		return m.handleOpened(msg)
+	case liveCheckMsg:
+		return m.handleLiveCheck(msg), nil
 	case actionMsg:
 		return m.handleAction(msg), nil
 	case queryMsg:
@@ -346,6 +348,18 @@ func (m Model) handleAction(msg actionMsg) Model {
 	} else {
 		m.say(false, "%s: done", msg.what)
 	}
+	return m
+}
+
+func (m Model) handleLiveCheck(msg liveCheckMsg) Model {
+	if t := m.tabByID(msg.connID); t != nil {
+		t.snap = t.conn.Snapshot()
+	}
+	if msg.err != nil {
+		m.say(true, "check of the live queries failed: %v", msg.err)
+		return m
+	}
+	m.say(false, "%s", msg.summary)
 	return m
 }
 
@@ -522,7 +536,7 @@ func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.tokenAction(t, msg)
 	case viewData:
-		if what, ok := pressedDisabled(msg, t.data.keys.SQL, t.data.keys.Subscribe, t.data.keys.Unsubscribe); ok && !t.data.typing() {
+		if what, ok := pressedDisabled(msg, t.data.keys.SQL, t.data.keys.Subscribe, t.data.keys.Unsubscribe, t.data.keys.CheckLive); ok && !t.data.typing() {
 			m.unavailable(what, false)
 			return m, nil
 		}
@@ -543,9 +557,12 @@ func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.syncDetail()
 			return m, nil
 		}
-		if cmd == nil && !t.data.editing && key.Matches(msg, t.data.keys.Unsubscribe) && len(t.snap.Subs) > 0 {
+		if cmd == nil && !t.data.typing() && key.Matches(msg, t.data.keys.Unsubscribe) && len(t.snap.Subs) > 0 {
 			id := t.snap.Subs[clamp(t.data.sel, 0, len(t.snap.Subs)-1)].ID
 			return m, actionCmd(t.conn, "unsubscribe "+id, func(ctx context.Context) error { return t.can.sql.Unsubscribe(ctx, id) })
+		}
+		if cmd == nil && !t.data.typing() && key.Matches(msg, t.data.keys.CheckLive) {
+			return m, liveCheckCmd(t.conn.ID(), t.can.sql)
 		}
 		return m, cmd
 	}

@@ -268,6 +268,11 @@ func (c *stubConn) Subscribe(_ context.Context, sql string, _ SubOptions) (strin
 	return id, nil
 }
 
+// CheckLive reports every subscription as listed: the stub kills nothing.
+func (c *stubConn) CheckLive(context.Context) (string, error) {
+	return fmt.Sprintf("system.live: %d live", len(c.snap.Subs)), nil
+}
+
 func (c *stubConn) Unsubscribe(_ context.Context, id string) error {
 	for i, s := range c.snap.Subs {
 		if s.ID == id {

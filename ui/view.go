@@ -264,7 +264,7 @@ func (m *Model) fullHelp(t *tab, height int) string {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Pause, k.Filter, k.ClearFilter, k.Direction, k.Class, k.Detail, k.Copy, k.Export, k.Compose, k.Resend, k.Answer},
 		{d.Mode, d.Up, d.Down, d.Back, tk.Refresh, tk.UseRefresh, tk.Policy, tk.Longer, tk.Shorter, tk.Reconnect, tk.Swap, tk.ClearSwap, tk.Expire, tk.Drop},
 		{dk.SQL, dk.Subscribe, dk.Unsubscribe, dk.NextSub, dk.Frames, dk.Up, dk.Down, dk.PageUp, dk.PageDown, dk.Oldest, dk.Newest,
-			dk.Filter, dk.Order, dk.Verify, dk.Repair, dk.Back},
+			dk.Filter, dk.Order, dk.Verify, dk.Repair, dk.CheckLive, dk.Back},
 	}
 	titles := []string{"global", "frames", "detail · token", "data/sql"}
 	// Flow the groups down as few columns as the height allows, never

@@ -118,6 +118,15 @@ func (c *conn) Subscribe(ctx context.Context, sql string, o ui.SubOptions) (stri
 
 func (c *conn) Unsubscribe(ctx context.Context, id string) error { return c.c.Unsubscribe(ctx, id) }
 
+// CheckLive implements ui.SQL.
+func (c *conn) CheckLive(ctx context.Context) (string, error) {
+	lc, err := c.c.CheckLive(ctx)
+	if err != nil {
+		return "", err
+	}
+	return lc.Summary(), nil
+}
+
 func (c *conn) Snapshot() ui.Snapshot {
 	s := c.c.Snapshot()
 	d := s.Detail

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -365,5 +366,41 @@ func TestBackendShowsNullAfterUpdate(t *testing.T) {
 	}
 	if two["name"] != (ui.Cell{}) || two["note"] != (ui.Cell{Text: "second"}) {
 		t.Errorf("row 2 = %+v, want an empty name and note second", two)
+	}
+}
+
+// TestBackendMarksKilledSubscription: KILL LIVE QUERY sends the subscriber
+// nothing; the check against system.live (the L key) finds it and the
+// subscription shows as killed, the other one still live.
+func TestBackendMarksKilledSubscription(t *testing.T) {
+	b, srv := newDemoBackend(t)
+	c := openDemo(t, b, srv, ui.LoginRequest{Name: "admin@demo", Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW, Serialization: "json"})
+	statusOf := func(s ui.Snapshot, id string) string {
+		for _, sub := range s.Subs {
+			if sub.ID == id {
+				return sub.Status
+			}
+		}
+		return ""
+	}
+	waitSnap(t, c, "both demo subscriptions ready", func(s ui.Snapshot) bool {
+		return statusOf(s, "metrics") == "ready" && statusOf(s, "messages") == "ready"
+	})
+	killed := ""
+	for _, ci := range srv.Conns() {
+		if ci.User == kalamtest.DemoAdmin {
+			killed = fmt.Sprintf("%s-conn%d-metrics", ci.User, ci.ID)
+		}
+	}
+	srv.MustExec(kalamtest.DemoAdmin, "KILL LIVE QUERY '"+killed+"'")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	summary, err := c.CheckLive(ctx)
+	if err != nil || !strings.Contains(summary, "killed on the server: metrics") {
+		t.Fatalf("CheckLive: %q %v", summary, err)
+	}
+	s := c.Snapshot()
+	if statusOf(s, "metrics") != "killed" || statusOf(s, "messages") != "ready" {
+		t.Errorf("after the check: metrics %s, messages %s", statusOf(s, "metrics"), statusOf(s, "messages"))
 	}
 }

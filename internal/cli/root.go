@@ -175,7 +175,8 @@ func runDashboard(cmd *cobra.Command, f rootFlags) error {
 // time.
 func dashboardManagerOptions(f rootFlags) []session.ManagerOption {
 	opts := []session.ManagerOption{session.WithClientOptions(client.WithRevealSecrets(f.reveal)),
-		session.WithLiveRowCap(f.liveRows), session.WithAutoVerify(autoVerifyRows)}
+		session.WithLiveRowCap(f.liveRows), session.WithAutoVerify(autoVerifyRows),
+		session.WithLiveCheck(session.DefaultLiveCheck)}
 	if dir, err := session.DefaultTokenCacheDir(); err == nil {
 		opts = append(opts, session.WithTokenCache(session.TokenCache{Dir: dir}))
 	} else {
