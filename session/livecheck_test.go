@@ -26,6 +26,27 @@ func killLive(t *testing.T, e *env, user, subID string) string {
 	return ""
 }
 
+// subscribeReady subscribes c to app.items under each id and waits until
+// every one is acknowledged.
+func subscribeReady(t *testing.T, c *Conn, ids ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, id := range ids {
+		if _, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "subscriptions ready", func() bool {
+		for _, id := range ids {
+			if s, _ := c.Subscription(id); s.Status != SubReady {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // TestCheckLiveMarksKilledSubscription: KILL LIVE QUERY tells the client
 // nothing (upstream backend/crates/kalamdb-live/src/manager/queries_manager.rs);
 // CheckLive finds the subscription missing from system.live, marks it
@@ -35,18 +56,9 @@ func TestCheckLiveMarksKilledSubscription(t *testing.T) {
 	e := newEnv(t)
 	seedItems(t, e, "bob", 2)
 	c := e.open("bob", "bob", "bob-pw")
+	subscribeReady(t, c, "gone", "kept")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	for _, id := range []string{"gone", "kept"} {
-		if _, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: id}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, "both loaded", func() bool {
-		a, _ := c.Subscription("gone")
-		b, _ := c.Subscription("kept")
-		return a.Status == SubReady && b.Status == SubReady
-	})
 	if lc, err := c.CheckLive(ctx); err != nil || lc.Listed != 2 || len(lc.Killed) != 0 {
 		t.Fatalf("check before the kill: %+v %v", lc, err)
 	}
@@ -93,11 +105,9 @@ func TestCheckLiveNeedsDBA(t *testing.T) {
 	e := newEnv(t)
 	seedItems(t, e, "alice", 1)
 	c := e.open("alice", "alice", "alice-pw")
+	subscribeReady(t, c, "mine")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: "mine"}); err != nil {
-		t.Fatal(err)
-	}
 	_, err := c.CheckLive(ctx)
 	if err == nil || !strings.Contains(err.Error(), "dba and system roles") {
 		t.Fatalf("CheckLive as a user: %v", err)
@@ -113,15 +123,7 @@ func TestLiveCheckRunsOnItsTimer(t *testing.T) {
 	e := newEnv(t, WithLiveCheck(time.Minute))
 	seedItems(t, e, "bob", 1)
 	c := e.open("bob", "bob", "bob-pw")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if _, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: "watched"}); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "loaded", func() bool {
-		s, _ := c.Subscription("watched")
-		return s.Status == SubReady
-	})
+	subscribeReady(t, c, "watched")
 	killLive(t, e, "bob", "watched")
 	e.clock.Advance(time.Minute)
 	eventually(t, "the timer's check to mark it killed", func() bool {
