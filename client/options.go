@@ -259,3 +259,16 @@ func (o *options) tlsClientConfig() (*tls.Config, error) {
 	}
 	return cfg, nil
 }
+
+// TLSConfig returns the TLS configuration that opts' TLS options
+// (WithTLSConfig, WithCAFile, WithInsecureSkipVerify) describe, or nil
+// when they ask for nothing but the system's defaults; other options are
+// ignored. kalamdash proxy dials its upstream with it, so a profile's CA
+// file means the same there as in the client.
+func TLSConfig(opts ...Option) (*tls.Config, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o.tlsClientConfig()
+}

@@ -78,22 +78,39 @@ func (c *Client) tapHTTPRequest(kind string, req *http.Request, body []byte) {
 	if c.tap == nil {
 		return
 	}
-	reveal := c.o.revealSecrets
-	var w bytes.Buffer
-	fmt.Fprintf(&w, "%s %s HTTP/1.1\r\nHost: %s\r\n", req.Method, req.URL.RequestURI(), req.URL.Host)
-	w.WriteString(headerText(req.Header, reveal))
-	w.WriteString("\r\n")
-	red := redactJSON(body, reveal)
-	w.Write(red)
-	c.tapFrame(Frame{Direction: Outbound, Opcode: OpHTTP, Encoding: EncJSON, Type: kind,
-		Wire: w.Bytes(), WireSize: len(body), Decoded: bytes.Clone(red), DecodedSize: len(body)})
+	c.tapFrame(HTTPRequestFrame(kind, req, body, c.o.revealSecrets))
 }
 
 func (c *Client) tapHTTPResponse(kind string, status int, h http.Header, body []byte, d time.Duration, err error) {
 	if c.tap == nil {
 		return
 	}
-	reveal := c.o.revealSecrets
+	c.tapFrame(HTTPResponseFrame(kind, status, h, body, d, err, c.o.revealSecrets))
+}
+
+// HTTPRequestFrame is the tapped frame of an HTTP request of the given
+// kind ("POST /v1/api/auth/login"): its request line, headers and body,
+// secrets redacted unless reveal. kalamdash proxy taps the requests it
+// relays with it, so they read like the client's own.
+func HTTPRequestFrame(kind string, req *http.Request, body []byte, reveal bool) Frame {
+	var w bytes.Buffer
+	host := req.URL.Host
+	if host == "" {
+		host = req.Host
+	}
+	fmt.Fprintf(&w, "%s %s HTTP/1.1\r\nHost: %s\r\n", req.Method, req.URL.RequestURI(), host)
+	w.WriteString(headerText(req.Header, reveal))
+	w.WriteString("\r\n")
+	red := redactJSON(body, reveal)
+	w.Write(red)
+	return Frame{Direction: Outbound, Opcode: OpHTTP, Encoding: EncJSON, Type: kind,
+		Wire: w.Bytes(), WireSize: len(body), Decoded: bytes.Clone(red), DecodedSize: len(body)}
+}
+
+// HTTPResponseFrame is the tapped frame of the answer to a request of the
+// given kind: status 0 and err when no answer came, else its status line,
+// headers and body, secrets redacted unless reveal.
+func HTTPResponseFrame(kind string, status int, h http.Header, body []byte, d time.Duration, err error, reveal bool) Frame {
 	f := Frame{Direction: Inbound, Opcode: OpHTTP, Encoding: EncJSON, Type: kind, Status: status, Duration: d,
 		WireSize: len(body), DecodedSize: len(body)}
 	if err != nil {
@@ -109,5 +126,5 @@ func (c *Client) tapHTTPResponse(kind string, status int, h http.Header, body []
 		f.Wire = w.Bytes()
 		f.Decoded = bytes.Clone(red)
 	}
-	c.tapFrame(f)
+	return f
 }
