@@ -18,10 +18,13 @@ func TestImportGraph(t *testing.T) {
 		"client/tokensource":           {"session", "ui", "theme", "kalamtest", "kalamtest/", "recording", "charm.land/", "github.com/charmbracelet/"},
 		// recording is the file format: it must not link the emulator
 		// (and its SQL engine) nor serve anything.
-		"recording":         {"session", "ui", "theme", "kalamtest", "kalamtest/", "recording/replay", "charm.land/", "github.com/charmbracelet/"},
-		"recording/replay":  {"session", "ui", "theme", "kalamtest", "charm.land/", "github.com/charmbracelet/"},
-		"kalamtest/mint":    {},
-		"redact":            {},
+		"recording":        {"session", "ui", "theme", "kalamtest", "kalamtest/", "recording/replay", "charm.land/", "github.com/charmbracelet/"},
+		"recording/replay": {"session", "ui", "theme", "kalamtest", "charm.land/", "github.com/charmbracelet/"},
+		"kalamtest/mint":   {},
+		"redact":           {},
+		// The relay observes with the client's decoders and frame type;
+		// what it feeds (recordings, the dashboard) is the caller's.
+		"proxy":             {"session", "ui", "theme", "kalamtest", "kalamtest/", "recording", "charm.land/", "github.com/charmbracelet/"},
 		"session":           {"ui", "theme", "kalamtest", "kalamtest/", "charm.land/", "github.com/charmbracelet/"},
 		"theme":             {"client", "session", "ui"},
 		"ui":                {"client", "session"},
