@@ -358,6 +358,15 @@ func TestReplayCommand(t *testing.T) {
 		t.Fatalf("HAR mode %v", st.Mode().Perm())
 	}
 
+	replayServes(t, path, 5)
+}
+
+// replayServes serves the recording at path with replay --serve, reads
+// the URL from its first line, connects like the recorded client
+// (subscription sub-1 to app.messages, compression off) and waits for
+// the recorded rows.
+func replayServes(t *testing.T, path string, wantRows int) {
+	t.Helper()
 	// --serve: read the URL from the first line, connect like the
 	// recorded client, and get the recorded subscription_ack back.
 	ctx, cancel := context.WithCancel(recCtx(t))
@@ -390,12 +399,12 @@ func TestReplayCommand(t *testing.T) {
 	}
 	rows := 0
 	deadline := time.After(10 * time.Second)
-	for rows < 5 {
+	for rows < wantRows {
 		select {
 		case ev := <-s.Events():
 			rows += len(ev.Rows)
 		case <-deadline:
-			t.Fatalf("%d rows replayed, want 5", rows)
+			t.Fatalf("%d rows replayed, want %d", rows, wantRows)
 		}
 	}
 	c.Close()

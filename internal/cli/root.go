@@ -104,6 +104,7 @@ KALAMDB_PASSWORD and KALAMDB_TOKEN are read too.`,
 	root.AddCommand(newRecordCmd())
 	root.AddCommand(newReplayCmd())
 	root.AddCommand(newVerifyCmd())
+	root.AddCommand(newProxyCmd())
 	return root
 }
 

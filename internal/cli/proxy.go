@@ -1,0 +1,377 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/app"
+	"github.com/kalamdash/kalamdash/internal/safetext"
+	"github.com/kalamdash/kalamdash/proxy"
+	"github.com/kalamdash/kalamdash/recording"
+	"github.com/kalamdash/kalamdash/session"
+)
+
+// proxyFlags are the flags of kalamdash proxy.
+type proxyFlags struct {
+	listen      string
+	allowRemote bool
+	upstream    string
+	profile     string
+	caFile      string
+	insecure    bool
+	headless    bool
+	record      string
+	reveal      bool
+}
+
+func newProxyCmd() *cobra.Command {
+	var f proxyFlags
+	cmd := &cobra.Command{
+		Use:   "proxy --upstream URL [--listen ADDR] [--headless] [--record FILE]",
+		Short: "Relay another application's KalamDB connection and watch it (or record it)",
+		Long: `proxy listens on --listen (127.0.0.1:8081) and relays everything an
+application sends there to the KalamDB server at --upstream: the HTTP API
+(login, refresh, SQL) and the /v1/ws WebSocket, unchanged — requests, headers
+(Authorization and Origin included), query strings, status codes, bodies,
+frames byte for byte with their opcodes, and close codes. Point the
+application at the proxy's address instead of the server's.
+
+Every socket the application opens or closes through the proxy is one line on
+stderr (client address, the user it authenticated as, its close code).
+--record FILE writes every frame and HTTP exchange, decoded as kalamdash
+decodes its own, in the recording format of kalamdash record (replay it with
+kalamdash replay FILE, export it with kalamdash replay FILE --har OUT).
+Tokens, passwords and Authorization headers are redacted unless
+--reveal-secrets. The file is created readable by its owner only (0600).
+
+The proxy relays credentials, so it listens on loopback unless
+--allow-remote. An https:// upstream is verified with the system's roots, or
+the profile's (or --ca-file's) CA file; --insecure skips verification.
+
+The dashboard view of proxied connections is not built yet: proxy runs
+headless (--headless says so explicitly).`,
+		Example: `  kalamdash serve --demo &                       # a KalamDB on :8080
+  kalamdash proxy --upstream http://127.0.0.1:8080 --headless --record app.jsonl
+  # point the application at http://127.0.0.1:8081, then:
+  kalamdash replay app.jsonl`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runProxy(ctx, f, cmd.OutOrStdout(), cmd.ErrOrStderr(), nil)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8081", "address the application connects to")
+	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow a --listen address other than loopback (the proxy relays credentials)")
+	fl.StringVar(&f.upstream, "upstream", "", "KalamDB server to relay to (http(s):// or ws(s)://); else the profile's URL or KALAMDB_URL")
+	fl.StringVar(&f.profile, "profile", "", "saved profile from profiles.toml: its URL, ca_file and insecure")
+	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificates to verify an https upstream with")
+	fl.BoolVar(&f.insecure, "insecure", false, "do not verify the upstream's TLS certificate (local debugging only)")
+	fl.BoolVar(&f.headless, "headless", false, "print one line per connection instead of the dashboard (the only mode so far)")
+	fl.StringVar(&f.record, "record", "", "write every frame and HTTP exchange to this recording (- for stdout)")
+	fl.BoolVar(&f.reveal, "reveal-secrets", false, "record tokens and passwords unredacted (the file then holds credentials)")
+	return cmd
+}
+
+// proxyUpstream resolves the upstream and its TLS options: --upstream or
+// the profile's (or KALAMDB_URL's) server, the profile's ca_file and
+// insecure, then the flags.
+func proxyUpstream(f proxyFlags) (session.Profile, error) {
+	pf, path, err := loadProfiles()
+	if err != nil {
+		return session.Profile{}, err
+	}
+	p, err := pf.Resolve(f.profile, session.Profile{URL: f.upstream}, os.Getenv)
+	if err != nil {
+		return p, fmt.Errorf("%w in %s", err, path)
+	}
+	if p.URL == "" {
+		return p, errors.New("no upstream: pass --upstream URL or --profile (or set KALAMDB_URL)")
+	}
+	if f.caFile != "" {
+		p.CAFile = f.caFile
+	}
+	p.Insecure = p.Insecure || f.insecure
+	return p, nil
+}
+
+// checkListen refuses a non-loopback --listen address without
+// --allow-remote and returns the warning to print with it.
+func checkListen(addr string, allowRemote bool) (warning string, err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--listen %q: %w", addr, err)
+	}
+	ip := net.ParseIP(host)
+	if host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return "", nil
+	}
+	if !allowRemote {
+		return "", fmt.Errorf("--listen %s is not a loopback address: the proxy relays tokens and passwords, so pass --allow-remote to listen there", addr)
+	}
+	return fmt.Sprintf("warning: listening on %s, beyond this machine: anyone who reaches it can use the credentials it relays", addr), nil
+}
+
+// runProxy is kalamdash proxy. ready, when not nil, receives the address
+// it listens on (tests).
+func runProxy(ctx context.Context, f proxyFlags, stdout, stderr io.Writer, ready chan<- string) error {
+	warning, err := checkListen(f.listen, f.allowRemote)
+	if err != nil {
+		return err
+	}
+	p, err := proxyUpstream(f)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := client.TLSConfig(p.TLSOptions()...)
+	if err != nil {
+		return err
+	}
+	out := &proxyLog{w: stderr}
+	rec, err := startProxyRecording(f, p.URL, stdout)
+	if err != nil {
+		return err
+	}
+	relay, err := proxy.New(p.URL, proxy.Options{TLS: tlsCfg, RevealSecrets: f.reveal,
+		OnFrame: rec.frame, OnConn: func(ev proxy.ConnEvent) { out.conn(ev); rec.conn(ev) }})
+	if err != nil {
+		rec.close("error", err)
+		return err
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		rec.close("error", err)
+		return fmt.Errorf("listen on %s: %w", f.listen, err)
+	}
+	if warning != "" {
+		out.printf("%s", warning)
+	}
+	if !f.headless {
+		out.printf("the dashboard view of proxied connections is not built yet: running headless")
+	}
+	addr := ln.Addr().String()
+	out.printf("relaying http://%s → %s (point your application at http://%s; Ctrl-C stops)", addr, relay.Upstream(), addr)
+	if f.record != "" {
+		out.printf("recording to %s%s", f.record, map[bool]string{true: " with secrets revealed", false: " (secrets redacted)"}[f.reveal])
+	}
+	if ready != nil {
+		ready <- addr
+	}
+
+	hs := &http.Server{Handler: relay, ReadHeaderTimeout: 30 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	stopFlush := rec.flushEvery(500 * time.Millisecond)
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-served:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = hs.Shutdown(sctx) // upgraded sockets are the relay's: Close ends them
+	cancel()
+	_ = relay.Close()
+	stopFlush()
+	reason := "interrupted"
+	if runErr != nil {
+		reason = "error"
+	}
+	if err := rec.close(reason, runErr); err != nil {
+		return err
+	}
+	out.printf("stopped")
+	return runErr
+}
+
+// proxyLog prints the proxy's lines on stderr, one per socket opened or
+// closed, sanitised: addresses, users and close reasons come from outside.
+type proxyLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *proxyLog) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, "kalamdash proxy: %s\n", safetext.Line(fmt.Sprintf(format, args...)))
+}
+
+func (l *proxyLog) conn(ev proxy.ConnEvent) {
+	switch {
+	case ev.Opened:
+		note := ""
+		if ev.CompressForcedOff {
+			note = " (compression forced off)"
+		}
+		l.printf("socket %d opened from %s to %s%s", ev.ConnID, ev.Client, ev.Target, note)
+	case ev.Frames == 0 && ev.Err != "":
+		l.printf("socket %d from %s not opened: %s", ev.ConnID, ev.Client, ev.Err)
+	default:
+		who := "never authenticated"
+		if ev.User != "" {
+			who = fmt.Sprintf("as %s (%s)", ev.User, ev.Role)
+		}
+		end := "without a close frame"
+		if ev.CloseCode >= 0 {
+			end = fmt.Sprintf("close %d %q", ev.CloseCode, ev.CloseReason)
+		}
+		if ev.Err != "" {
+			end += ": " + ev.Err
+		}
+		l.printf("socket %d closed from %s %s, %s, %d frames", ev.ConnID, ev.Client, who, end, ev.Frames)
+	}
+}
+
+// proxyRecording writes what the relay observes to a recording, when
+// --record asks for one; its methods do nothing otherwise.
+type proxyRecording struct {
+	w        *recording.Writer
+	file     *os.File
+	terminal *safetext.Writer // stdout on a terminal, flushed at the end
+
+	mu  sync.Mutex
+	err error // the first write error: recording stops there
+}
+
+func startProxyRecording(f proxyFlags, upstream string, stdout io.Writer) (*proxyRecording, error) {
+	r := &proxyRecording{}
+	if f.record == "" {
+		return r, nil
+	}
+	dst := stdout
+	if f.record != "-" {
+		file, err := recording.CreateFile(f.record)
+		if err != nil {
+			return nil, err
+		}
+		r.file, dst = file, file
+	} else if isTerminal(stdout) {
+		// JSON on a terminal: C1 and bidi controls go out as escapes.
+		r.terminal = safetext.NewJSONWriter(stdout)
+		dst = r.terminal
+	}
+	// No Options: the application chose how to connect, and its frames
+	// say so.
+	w, err := recording.NewWriter(dst, recording.Header{ToolVersion: app.Version, ServerURL: upstream},
+		recording.WithReveal(f.reveal))
+	if err != nil {
+		if r.file != nil {
+			r.file.Close()
+		}
+		return nil, err
+	}
+	r.w = w
+	return r, nil
+}
+
+func (r *proxyRecording) failed(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *proxyRecording) frame(f client.Frame) {
+	if r.w != nil {
+		if err := r.w.WriteFrame(f); err != nil {
+			r.failed(err)
+		}
+	}
+}
+
+func (r *proxyRecording) conn(ev proxy.ConnEvent) {
+	if r.w == nil {
+		return
+	}
+	e := recording.Event{Time: ev.Time, ConnID: ev.ConnID, URL: ev.Target, User: ev.User, Role: ev.Role}
+	switch {
+	case ev.Opened:
+		e.Event = recording.EventConnected
+		if ev.CompressForcedOff {
+			e.Compression = "none"
+		}
+	case ev.Frames == 0 && ev.Err != "":
+		e.Event, e.Error = recording.EventError, ev.Err
+	default:
+		e.Event, e.Code, e.Reason, e.Error = recording.EventDisconnected, ev.CloseCode, ev.CloseReason, ev.Err
+	}
+	if err := r.w.WriteEvent(e); err != nil {
+		r.failed(err)
+	}
+}
+
+// flushEvery flushes the recording periodically until stop is called, so
+// a file tailed while the proxy runs is current.
+func (r *proxyRecording) flushEvery(d time.Duration) (stop func()) {
+	if r.w == nil {
+		return func() {}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if err := r.w.Flush(); err != nil {
+					r.failed(err)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// close writes the trailer and closes the file.
+func (r *proxyRecording) close(reason string, runErr error) error {
+	if r.w == nil {
+		return nil
+	}
+	end := recording.End{Reason: reason}
+	if runErr != nil {
+		end.Error = runErr.Error()
+	}
+	r.mu.Lock()
+	writeErr := r.err
+	r.mu.Unlock()
+	if writeErr != nil {
+		end.Reason, end.Error = "error", writeErr.Error()
+	}
+	err := r.w.Close(end)
+	if r.terminal != nil {
+		if ferr := r.terminal.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	if r.file != nil {
+		if cerr := r.file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if writeErr != nil {
+		return fmt.Errorf("write recording: %w", writeErr)
+	}
+	if err != nil {
+		return fmt.Errorf("write recording: %w", err)
+	}
+	return nil
+}
