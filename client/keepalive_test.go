@@ -23,9 +23,11 @@ func TestKeepaliveNotHeldBackBySlowPong(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = px.Close() })
-	// Every keepalive's Pong takes a second to come back: twenty
+	// A short latency for the handshake, then a long one: every
+	// keepalive's Pong takes at least six seconds to come back (a chunk
+	// already on its way takes the new latency too), over a hundred
 	// keepalive intervals.
-	px.SetLatency(500*time.Millisecond, 0)
+	px.SetLatency(200*time.Millisecond, 0)
 	c, err := client.Connect(ctxT(t), px.URL(), append(fastOpts(),
 		client.WithAuthProvider(newCountingProvider(client.Basic("alice", alicePW)).provide),
 		client.WithKeepalive(50*time.Millisecond, time.Minute))...)
@@ -33,9 +35,10 @@ func TestKeepaliveNotHeldBackBySlowPong(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
+	px.SetLatency(3*time.Second, 0)
 
 	appPings := 0
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(20 * time.Second)
 	for {
 		select {
 		case f := <-c.Frames():
