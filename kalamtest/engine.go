@@ -66,8 +66,9 @@ func (db *engine) dispatch() {
 			}
 			conns := db.s.connList()
 			for _, ch := range batch {
+				f := &fanout{ch: ch, encodes: &db.s.encodes}
 				for _, c := range conns {
-					c.deliver(ch)
+					c.deliver(f)
 				}
 			}
 		}

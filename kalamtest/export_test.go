@@ -6,3 +6,6 @@ func (s *Server) MarkShuttingDown() { s.shutting.Store(true) }
 
 // FilePlaceholders exposes the FILE("name") scan for its table test.
 func FilePlaceholders(sql string) []string { return filePlaceholders(sql) }
+
+// Encodes is the count of change frames the fan-outs serialized.
+func (s *Server) Encodes() uint64 { return s.encodes.Load() }

@@ -24,6 +24,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/api/auth/status", s.handleSetupStatus)
 	mux.HandleFunc("POST /v1/api/auth/setup", s.handleSetup)
 	mux.HandleFunc("POST /v1/api/sql", s.handleSQL)
+	mux.HandleFunc("GET "+FirehosePath, s.handleFirehose)
 	ws := http.HandlerFunc(s.handleWS)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.waitStall(r.Context())

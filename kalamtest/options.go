@@ -82,6 +82,7 @@ type config struct {
 	logger           *slog.Logger
 	demo             bool
 	demoInterval     time.Duration
+	firehose         *FirehoseConfig // nil: no firehose
 	rootPassword     string
 }
 

@@ -50,8 +50,12 @@ type Server struct {
 
 	subCounts subCounter // per-user subscription counts (the per-user cap)
 
-	shutting    atomic.Bool
-	stallUntil  atomic.Int64 // unix nanos of the real clock
+	shutting   atomic.Bool
+	stallUntil atomic.Int64 // unix nanos of the real clock
+	// encodes counts change notifications serialized by fan-outs: once
+	// per group of identical frames, not once per socket (fanout.go).
+	encodes     atomic.Uint64
+	fire        *firehose    // nil unless WithFirehose
 	refuseUntil atomic.Int64 // unix nanos of the real clock
 
 	ctx    context.Context
@@ -110,6 +114,12 @@ func NewServer(opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("kalamtest: demo data: %w", err)
 		}
 	}
+	if cfg.firehose != nil {
+		if err := validateFirehose(*cfg.firehose); err != nil {
+			db.close()
+			return nil, err
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -139,6 +149,12 @@ func NewServer(opts ...Option) (*Server, error) {
 			defer s.wg.Done()
 			s.demoWriter()
 		}()
+	}
+	if cfg.firehose != nil {
+		if err := s.startFirehose(*cfg.firehose); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	s.log.Info("kalamtest listening", "url", s.URL, "demo", cfg.demo)
 	return s, nil
@@ -185,6 +201,9 @@ func (s *Server) Close() error {
 		cancel()
 		s.cancel()
 		s.wg.Wait()
+		if s.fire != nil {
+			s.fire.logReport()
+		}
 		s.db.close()
 		s.log.Info("kalamtest stopped", "url", s.URL)
 	})

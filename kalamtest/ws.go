@@ -68,6 +68,8 @@ type outItem struct {
 	payload    []byte
 	code       websocket.StatusCode
 	reason     string
+	frame      *encodedFrame // a change encoded once for its group (fanout)
+	stats      *subStats     // the change's subscription: counts sent and dropped
 }
 
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
@@ -388,6 +390,9 @@ func (wc *wsConn) pushLocked(it outItem) bool {
 	if it.notify {
 		if wc.pending >= wc.s.cfg.notifyQueue {
 			wc.dropLocked(it.subID)
+			if it.stats != nil {
+				it.stats.dropped.Add(1)
+			}
 			return false
 		}
 		wc.pending++
@@ -455,6 +460,9 @@ func (wc *wsConn) writer() {
 				wc.pending--
 			}
 			wc.mu.Unlock()
+			if it.notify {
+				wc.s.fire.roomMade()
+			}
 
 			if it.kind == outClose {
 				// Close waits for the peer's close frame, which the read
@@ -477,6 +485,18 @@ func (wc *wsConn) write(it outItem) error {
 	defer cancel()
 	if it.kind == outRaw {
 		return writeRaw(ctx, wc.c, it.op, it.payload)
+	}
+	if it.frame != nil {
+		wc.mu.Lock()
+		wc.sent++
+		wc.mu.Unlock()
+		if err := wc.c.Write(ctx, it.frame.typ, it.frame.b); err != nil {
+			return err
+		}
+		if it.stats != nil {
+			it.stats.sent.Add(1)
+		}
+		return nil
 	}
 	wc.mu.Lock()
 	msgpack := wc.protocol.Serialization == "msgpack"

@@ -22,9 +22,10 @@ type subscription struct {
 	// loading holds live changes back until the initial load is done
 	// (final batch sent), as upstream's per-subscription buffer (3.10).
 	loading   bool
-	buffer    []client.ChangeMessage
+	buffer    []outItem
 	createdAt time.Time
 	changes   int64
+	stats     *subStats
 }
 
 func (wc *wsConn) subscribe(m inMsg) {
@@ -73,7 +74,10 @@ func (wc *wsConn) subscribe(m inMsg) {
 	sub := &subscription{id: id, sql: m.sql, q: q, opts: m.options, batchSize: batchSize,
 		loading: true, createdAt: s.now()}
 	wc.mu.Lock()
+	sub.stats = &subStats{conn: wc.id, user: wc.userID, id: id,
+		serialization: wc.protocol.Serialization, compression: compressionName(wc.compress)}
 	wc.subs[id] = sub
+	s.fire.track(sub)
 	// Read the boundary while the dispatcher cannot deliver to this
 	// connection: later changes are either in the snapshot (≤ boundary,
 	// dropped) or buffered (> boundary).
@@ -177,8 +181,8 @@ func (wc *wsConn) goLiveLocked(sub *subscription) {
 		return
 	}
 	sub.loading = false
-	for _, ch := range sub.buffer {
-		wc.pushLocked(outItem{kind: outMsg, data: true, v: ch})
+	for _, it := range sub.buffer {
+		wc.pushLocked(it)
 	}
 	sub.buffer = nil
 }
@@ -204,35 +208,49 @@ func (wc *wsConn) dropSub(id string, sub *subscription) {
 	if wc.subs[id] == sub {
 		delete(wc.subs, id)
 		wc.endDropRunLocked(id, "subscription ended while its notifications were being dropped")
+		sub.stats.ended.Store(true)
+		wc.s.fire.ended(sub)
 	}
 	wc.mu.Unlock()
 }
 
-// deliver fans one committed change out to this connection's
-// subscriptions (called by the dispatcher, in commit order).
-func (wc *wsConn) deliver(ch sqlengine.Change) {
+// deliver fans one change out to this connection's subscriptions (called
+// by the dispatcher, in commit order, and by the firehose). The frame is
+// f's: encoded once for every subscription of its group on any socket.
+func (wc *wsConn) deliver(f *fanout) {
+	ch := f.ch
 	wc.mu.Lock()
 	defer wc.mu.Unlock()
 	for _, sub := range wc.subs {
 		if sub.q.Namespace() != ch.Namespace || sub.q.Table() != ch.Table || ch.Seq <= sub.boundary {
 			continue
 		}
-		ct, rows, old, ok := sub.q.Notification(ch)
-		if !ok {
+		fr := f.frame(frameKey{subID: sub.id, sql: sub.sql, user: wc.userID,
+			msgpack: wc.protocol.Serialization == "msgpack", compress: wc.compress}, sub)
+		if fr == nil {
 			continue
 		}
 		sub.changes++
-		msg := client.ChangeMessage{Type: client.TypeChange, SubscriptionID: sub.id, ChangeType: ct,
-			Rows: serdeFloatRows(rows), OldValues: serdeFloatRows(old)}
+		it := outItem{kind: outMsg, data: true, frame: fr, stats: sub.stats}
 		if sub.loading {
 			if len(sub.buffer) >= DefaultInitialBuffer {
 				sub.buffer = sub.buffer[1:] // drop the oldest, as upstream
+				sub.stats.dropped.Add(1)
 			}
-			sub.buffer = append(sub.buffer, msg)
+			sub.buffer = append(sub.buffer, it)
 			continue
 		}
-		wc.pushLocked(outItem{kind: outMsg, data: true, notify: true, subID: sub.id, v: msg})
+		it.notify, it.subID = true, sub.id
+		wc.pushLocked(it)
 	}
+}
+
+// compressionName names a socket's compression as the firehose reports it.
+func compressionName(compress bool) string {
+	if compress {
+		return "gzip"
+	}
+	return "none"
 }
 
 func batchControl(num int, hasMore bool, rows []client.Row) client.BatchControl {

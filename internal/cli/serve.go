@@ -28,6 +28,10 @@ type serveFlags struct {
 	origins    []string
 	maxConns   int // WebSocket slots (performance.max_connections)
 	maxPerIP   int // 0: off, as upstream's unwired guard
+	firehose   bool
+	fireRate   int // changes/s; 0: as fast as the sockets take them
+	fireRow    int // payload bytes per row
+	queue      int // notifications queued per socket
 }
 
 // newServeCmd runs kalamtest standalone until Ctrl-C.
@@ -43,9 +47,19 @@ It speaks KalamDB's HTTP API (/v1/api/auth/*, /v1/api/sql, /health) and the
 per connection and request; tokens and passwords are never logged. Like
 KalamDB, each socket queues at most 128 notifications and drops the rest
 while it cannot write: the log says when a subscription starts losing
-changes and how many it lost.`,
+changes and how many it lost.
+
+With --firehose, the table firehose.events streams generated inserts
+(distinct, growing id and _seq; a payload column of --firehose-row-bytes) at
+--firehose-rate changes per second while anyone subscribes — or, at rate 0,
+as fast as the slowest subscriber's socket takes them, dropping nothing. Each
+change is encoded once per group of subscribers that receive the same bytes.
+Each subscriber's sent and dropped counts are logged when it ends and at
+shutdown, and served as JSON on /kalamtest/firehose (kalamtest's own path).`,
 		Example: `  kalamdash serve --demo
-  kalamdash serve --addr 127.0.0.1:9090 --user alice:Secret123!:user --user ops:pw:dba --access-ttl 2m`,
+  kalamdash serve --addr 127.0.0.1:9090 --user alice:Secret123!:user --user ops:pw:dba --access-ttl 2m
+  kalamdash serve --user load:pw --firehose --firehose-rate 50000 --firehose-row-bytes 160
+      (subscribe with SELECT * FROM firehose.events; counts on /kalamtest/firehose)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -62,6 +76,10 @@ changes and how many it lost.`,
 	fl.BoolVar(&f.demo, "demo", false, "create the demo namespace, tables and users (demo/demo, admin/admin) and keep writing rows")
 	fl.StringArrayVar(&f.origins, "allowed-origin", nil, "allowed WebSocket Origin (repeatable; default: any)")
 	fl.IntVar(&f.maxConns, "max-connections", kalamtest.DefaultMaxConnections, "WebSocket slots; further upgrades get 503 (KalamDB's performance.max_connections)")
+	fl.BoolVar(&f.firehose, "firehose", false, "stream generated inserts into firehose.events (see --firehose-rate, --firehose-row-bytes)")
+	fl.IntVar(&f.fireRate, "firehose-rate", 10000, "firehose changes per second (0: as fast as the slowest subscriber reads)")
+	fl.IntVar(&f.fireRow, "firehose-row-bytes", 160, "firehose payload bytes per row")
+	fl.IntVar(&f.queue, "notify-queue", kalamtest.DefaultNotifyQueue, "notifications queued per socket before they are dropped (KalamDB: 128)")
 	fl.IntVar(&f.maxPerIP, "max-connections-per-ip", 0, "sockets per client address before 503 TOO_MANY_CONNECTIONS (0: off; loopback is exempt, X-Forwarded-For is trusted from it)")
 	return cmd
 }
@@ -82,6 +100,10 @@ func runServe(ctx context.Context, cmd *cobra.Command, f serveFlags) error {
 	if f.demo {
 		fmt.Fprintf(out, "demo users: %s/%s (user), %s/%s (dba); tables demo.messages (USER), demo.metrics (SHARED), demo.events (STREAM)\n",
 			kalamtest.DemoUser, kalamtest.DemoPassword, kalamtest.DemoAdmin, kalamtest.DemoAdminPW)
+	}
+	if f.firehose {
+		fmt.Fprintf(out, "firehose: %s (rate %s, %d-byte rows); counts on %s%s\n", kalamtest.FirehoseSQL,
+			fireRateText(f.fireRate), f.fireRow, srv.URL, kalamtest.FirehosePath)
 	}
 	fmt.Fprintln(out, "press Ctrl-C to stop")
 	<-ctx.Done()
@@ -135,5 +157,19 @@ func serveOptions(f serveFlags) ([]kalamtest.Option, error) {
 		return nil, fmt.Errorf("--max-connections %d / --max-connections-per-ip %d: must not be negative", f.maxConns, f.maxPerIP)
 	}
 	opts = append(opts, kalamtest.WithMaxConnections(f.maxConns), kalamtest.WithMaxConnectionsPerIP(f.maxPerIP))
+	if f.queue < 1 {
+		return nil, fmt.Errorf("--notify-queue %d: must be at least 1", f.queue)
+	}
+	opts = append(opts, kalamtest.WithNotifyQueue(f.queue))
+	if f.firehose {
+		opts = append(opts, kalamtest.WithFirehose(kalamtest.FirehoseConfig{Rate: f.fireRate, RowBytes: f.fireRow}))
+	}
 	return opts, nil
+}
+
+func fireRateText(rate int) string {
+	if rate == 0 {
+		return "as fast as the slowest subscriber reads"
+	}
+	return fmt.Sprintf("%d changes/s", rate)
 }

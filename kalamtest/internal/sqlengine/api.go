@@ -283,3 +283,28 @@ func (e *Engine) OnChange(fn func(Change)) (remove func()) { return e.onChange(f
 func (q *LiveQuery) Notification(ch Change) (changeType string, rows, oldValues []client.Row, ok bool) {
 	return q.notification(ch)
 }
+
+// UnstoredInserts builds the changes that inserting rows into ns.table
+// would publish — each with the next _seq, in order — without storing the
+// rows or publishing anything: the caller fans them out itself. The
+// firehose uses it for a table whose rows are generated, never kept (its
+// initial load is always empty). Values are in the engine's internal form
+// (int64 for BIGINT, string for TEXT).
+func (e *Engine) UnstoredInserts(ns, table string, rows []map[string]any) ([]Change, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	def, ok := e.tables[ns+"."+table]
+	if !ok {
+		return nil, fmt.Errorf("table %s.%s not found", ns, table)
+	}
+	out := make([]Change, len(rows))
+	for i, row := range rows {
+		seq := e.nextSeq()
+		row[colSeq] = seq
+		if def.hasDeleted() {
+			row[colDeleted] = false
+		}
+		out[i] = Change{Namespace: def.ns, Table: def.name, Type: client.ChangeInsert, Seq: seq, newRow: row, tbl: def}
+	}
+	return out, nil
+}
