@@ -40,12 +40,12 @@ func DialBare(ctx context.Context, src *Source, compress bool) (*Bare, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dialBare(ctx, src.Srv.WSURL(), tok, compress)
+	return dialBare(ctx, src.Srv.WSURL(), tok, compress, SQL)
 }
 
-// dialBare authenticates with tok on the upgrade and subscribes to SQL
+// dialBare authenticates with tok on the upgrade and subscribes to sql
 // without initial data, as the client does.
-func dialBare(ctx context.Context, wsURL, tok string, compress bool) (*Bare, error) {
+func dialBare(ctx context.Context, wsURL, tok string, compress bool, sql string) (*Bare, error) {
 	if !compress {
 		wsURL += "?compress=false"
 	}
@@ -61,7 +61,7 @@ func dialBare(ctx context.Context, wsURL, tok string, compress bool) (*Bare, err
 		return nil, err
 	}
 	sub, _ := json.Marshal(client.SubscribeMessage{Type: client.TypeSubscribe,
-		Subscription: client.SubscriptionRequest{ID: "bare", SQL: SQL}})
+		Subscription: client.SubscriptionRequest{ID: "bare", SQL: sql}})
 	if err := ws.Write(ctx, websocket.MessageText, sub); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("bare subscribe: %w", err)

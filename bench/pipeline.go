@@ -26,7 +26,7 @@ type Pipeline struct {
 // dead server.
 func OpenPipeline(ctx context.Context, src *Source, compress bool, logFrames int) (*Pipeline, error) {
 	return openPipeline(ctx, session.Profile{Name: "bench", URL: src.Srv.URL, User: User,
-		Password: Password, NoCompress: !compress}, logFrames)
+		Password: Password, NoCompress: !compress}, logFrames, SQL)
 }
 
 // OpenReplayPipeline is OpenPipeline against a Replay server, with a JWT
@@ -37,12 +37,13 @@ func OpenReplayPipeline(ctx context.Context, r *Replay, compress bool, logFrames
 		return nil, err
 	}
 	return openPipeline(ctx, session.Profile{Name: "bench", URL: r.URL, Auth: session.AuthJWT, Token: tok,
-		NoCompress: !compress}, logFrames)
+		NoCompress: !compress}, logFrames, SQL)
 }
 
 // openPipeline opens the pipeline with the dashboard's frame log: logFrames
-// frames (0: the dashboard's 200 000) within its default 128 MiB.
-func openPipeline(ctx context.Context, prof session.Profile, logFrames int) (*Pipeline, error) {
+// frames (0: the dashboard's 200 000) within its default 128 MiB, and
+// subscribes to sql.
+func openPipeline(ctx context.Context, prof session.Profile, logFrames int, sql string) (*Pipeline, error) {
 	m := session.NewManager(session.WithFrameLogLimits(logFrames, 0),
 		session.WithClientOptions(client.WithKeepalive(0, 0)))
 	p := &Pipeline{M: m}
@@ -56,7 +57,7 @@ func openPipeline(ctx context.Context, prof session.Profile, logFrames int) (*Pi
 		return nil, fmt.Errorf("pipeline open: %w", err)
 	}
 	p.Conn = conn
-	id, err := conn.Subscribe(ctx, SQL, session.SubscribeOptions{NoInitialData: true})
+	id, err := conn.Subscribe(ctx, sql, session.SubscribeOptions{NoInitialData: true})
 	if err != nil {
 		m.CloseAll()
 		return nil, fmt.Errorf("pipeline subscribe: %w", err)

@@ -157,10 +157,12 @@ func serveOptions(f serveFlags) ([]kalamtest.Option, error) {
 		return nil, fmt.Errorf("--max-connections %d / --max-connections-per-ip %d: must not be negative", f.maxConns, f.maxPerIP)
 	}
 	opts = append(opts, kalamtest.WithMaxConnections(f.maxConns), kalamtest.WithMaxConnectionsPerIP(f.maxPerIP))
-	if f.queue < 1 {
-		return nil, fmt.Errorf("--notify-queue %d: must be at least 1", f.queue)
+	if f.queue < 0 {
+		return nil, fmt.Errorf("--notify-queue %d: must not be negative", f.queue)
 	}
-	opts = append(opts, kalamtest.WithNotifyQueue(f.queue))
+	if f.queue > 0 { // 0: unset, KalamDB's 128
+		opts = append(opts, kalamtest.WithNotifyQueue(f.queue))
+	}
 	if f.firehose {
 		opts = append(opts, kalamtest.WithFirehose(kalamtest.FirehoseConfig{Rate: f.fireRate, RowBytes: f.fireRow}))
 	}

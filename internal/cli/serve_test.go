@@ -118,3 +118,32 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 		t.Errorf("demo banner missing: %s", out.String())
 	}
 }
+
+// --firehose and its flags reach the server: the table exists and the
+// report carries the configured rate and row size.
+func TestServeFirehoseFlags(t *testing.T) {
+	opts, err := serveOptions(serveFlags{addr: "127.0.0.1:0", accessTTL: time.Minute,
+		firehose: true, fireRate: 100, fireRow: 32, queue: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := kalamtest.NewServer(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	rep, ok := srv.Firehose()
+	if !ok || rep.Rate != 100 || rep.RowBytes != 32 {
+		t.Fatalf("firehose report %+v (on: %v); want rate 100, row 32", rep, ok)
+	}
+	if _, err := serveOptions(serveFlags{addr: "127.0.0.1:0", accessTTL: time.Minute, queue: -1}); err == nil {
+		t.Error("--notify-queue -1 accepted")
+	}
+	bad, err := serveOptions(serveFlags{addr: "127.0.0.1:0", accessTTL: time.Minute, firehose: true, fireRate: -5})
+	if err == nil {
+		if srv2, err := kalamtest.NewServer(bad...); err == nil {
+			srv2.Close()
+			t.Error("--firehose-rate -5 accepted")
+		}
+	}
+}
