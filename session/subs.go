@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -172,6 +173,11 @@ type liveTable struct {
 	resumes    []resumePoint
 	history    ring[SubHistoryEntry]
 	verifyDue  bool // resumed: verify once ready (WithAutoVerify)
+	// partial: the subscription loads only part of the table (last=N,
+	// batch=0, from, or no initial data), so rows older than its window
+	// are not expected in it; firstSeq is the first _seq it received.
+	partial  bool
+	firstSeq int64
 	// version counts changes to rows; selection caches SubRowsQuery's
 	// selection for one version.
 	version   uint64
@@ -198,6 +204,27 @@ func newLiveTable(id, sql string, rowCap int, now time.Time) *liveTable {
 		byKey: map[string]int{}, evicted: map[string]int64{}, history: ring[SubHistoryEntry]{max: MaxSubHistory}}
 }
 
+// window is the _seq at or below which a partial subscription holds no
+// rows by design: from, or just below the first row it received (the
+// initial load comes in _seq order); before any, every row. Without
+// initial data the true start (the server's last _seq when it
+// subscribed) is unknown, so changes missed before the first one that
+// arrived count as outside, not missing.
+func (t *liveTable) window() int64 {
+	if t.opts.From > 0 {
+		return t.opts.From
+	}
+	if t.firstSeq == 0 {
+		return math.MaxInt64
+	}
+	return t.firstSeq - 1
+}
+
+// partialLoad reports whether o loads only part of the table.
+func partialLoad(o SubscribeOptions) bool {
+	return o.NoInitialData || o.From > 0 || o.LastRows != nil || (o.BatchSize != nil && *o.BatchSize == 0)
+}
+
 // note adds an entry to the subscription's history.
 func (t *liveTable) note(kind, detail string, now time.Time) {
 	t.history.add(SubHistoryEntry{Time: now, Kind: kind, Detail: detail})
@@ -211,7 +238,7 @@ func (t *liveTable) reset(now time.Time) {
 	t.version++
 	clear(t.byKey)
 	clear(t.evicted)
-	t.unrecorded, t.resumes = 0, nil
+	t.unrecorded, t.resumes, t.firstSeq = 0, nil, 0
 	t.pending, t.snap.Shortfall, t.snap.Verified = nil, nil, nil
 	t.snap.Status, t.snap.Err, t.snap.Code = SubPending, "", ""
 	t.snap.LastSeq, t.snap.BatchNum, t.snap.HasMore = 0, 0, false
@@ -291,6 +318,9 @@ func (t *liveTable) ack(schema []SchemaField, bc BatchControl, total int, resume
 // sawSeq records that a change with seq arrived: it moves LastSeq and
 // closes the window of the latest resume.
 func (t *liveTable) sawSeq(seq int64) {
+	if t.firstSeq == 0 && seq > 0 {
+		t.firstSeq = seq
+	}
 	if seq > t.snap.LastSeq {
 		t.snap.LastSeq = seq
 	}

@@ -32,7 +32,7 @@ func (c *Conn) Subscribe(ctx context.Context, sql string, o SubscribeOptions) (s
 	}
 	id := sub.ID()
 	t := newLiveTable(id, sql, c.m.o.liveRowCap, c.clock.Now())
-	t.opts = o
+	t.opts, t.partial = o, partialLoad(o)
 	c.mu.Lock()
 	if _, dup := c.subs[id]; !dup {
 		c.subOrder = append(c.subOrder, id)
@@ -75,9 +75,9 @@ func (c *Conn) startSubscription(ctx context.Context, sql string, o SubscribeOpt
 // under the same ID: the old live query is unsubscribed, the table is
 // emptied (counters and history kept) and the initial load refills it
 // from the server. Use it after Verify found differences; it is recorded
-// in the subscription's history. A subscription started from a _seq or
-// without initial data is reloaded whole, since only a full load can
-// bring back what it missed.
+// in the subscription's history. A subscription that loaded only part of
+// the table (from a _seq, the last N rows, batch 0 or no initial data) is
+// reloaded whole, since only a full load can bring back what it missed.
 func (c *Conn) Repair(ctx context.Context, id string) error {
 	c.mu.Lock()
 	t, old := c.subs[id], c.subHandles[id]
@@ -96,7 +96,10 @@ func (c *Conn) Repair(ctx context.Context, id string) error {
 		c.mu.Unlock()
 		_ = old.Unsubscribe(ctx) // the socket may be down; the new subscribe stands on its own
 	}
-	o.ID, o.From, o.NoInitialData = id, 0, false
+	o.ID, o.From, o.NoInitialData, o.LastRows = id, 0, false, nil
+	if o.BatchSize != nil && *o.BatchSize == 0 {
+		o.BatchSize = nil
+	}
 	sub, err := c.startSubscription(ctx, sql, o)
 	now := c.clock.Now()
 	c.mu.Lock()
@@ -116,6 +119,7 @@ func (c *Conn) Repair(ctx context.Context, id string) error {
 	}
 	kept := len(t.rows)
 	t.reset(now)
+	t.opts, t.partial = o, false // reloaded whole
 	t.snap.Repairs++
 	t.note("repair", fmt.Sprintf("re-subscribed: the %d rows kept were dropped and the server's rows reloaded", kept), now)
 	c.subHandles[id] = sub

@@ -33,6 +33,7 @@ type Verification struct {
 	Received          int // rows the subscription had received when checked
 	Evicted           int // server rows not compared: the cap evicted them, unchanged since
 	Unsure            int // server rows the view lacks that may have been evicted (more evictions than remembered)
+	Outside           int // server rows older than a partial subscription's start (last=N, from, no initial data)
 	Pages             int // snapshot requests, both passes
 	Rechecked         bool
 	Missing           DiffSet // the server has them, the view does not
@@ -86,8 +87,12 @@ func (v Verification) Parts() []VerifyPart {
 
 // Counts says what was compared, in words.
 func (v Verification) Counts() string {
-	return fmt.Sprintf("server rows %d, live rows %d, received %d, evicted by the row cap %d, pages %d",
+	s := fmt.Sprintf("server rows %d, live rows %d, received %d, evicted by the row cap %d, pages %d",
 		v.ServerRows, v.LiveRows, v.Received, v.Evicted, v.Pages)
+	if v.Outside > 0 {
+		s += fmt.Sprintf(", %d older than the subscription's start (not loaded by design)", v.Outside)
+	}
+	return s
 }
 
 // Causes lists each cause found, with its explanation, most frequent first.
@@ -149,7 +154,8 @@ func (c *Conn) Verify(ctx context.Context, id string, o VerifyOptions) (Verifica
 	if !ok {
 		return Verification{}, fmt.Errorf("subscription %q was removed during the check", id)
 	}
-	first, evicted, unsure := diffRows(server1, live1)
+	res := diffRows(server1, live1)
+	first := res.diffs
 	server, live, diffs := server1, live1, first
 	if len(first) > 0 {
 		c.settle(ctx, id, t, maxSeq, o.Settle)
@@ -161,9 +167,10 @@ func (c *Conn) Verify(ctx context.Context, id string, o VerifyOptions) (Verifica
 			return Verification{}, fmt.Errorf("subscription %q was removed during the check", id)
 		}
 		server, v.Rechecked = server2, true
-		diffs, evicted, unsure = diffRows(server2, live)
+		res = diffRows(server2, live)
+		diffs = res.diffs
 	}
-	v.Evicted, v.Unsure = evicted, unsure
+	v.Evicted, v.Unsure, v.Outside = res.evicted, res.unsure, res.outside
 	v.ServerRows, v.LiveRows, v.Received = len(server), len(live.rows), live.received
 
 	found := diffs

@@ -352,3 +352,42 @@ func TestVerifyReportsKilledSubscription(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyPartialSubscription: a subscription that loads only the last
+// rows is not missing the older ones; Repair reloads it whole.
+func TestVerifyPartialSubscription(t *testing.T) {
+	e := newEnv(t)
+	verifyTable(t, e, 10)
+	c := e.open("alice", "alice", "alice-pw")
+	ctx, cancel := context.WithTimeout(context.Background(), verifyDeadline)
+	defer cancel()
+	last := 3
+	id, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: "items", LastRows: &last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the last 3 rows", func() bool {
+		s, _ := c.Subscription(id)
+		return s.Status == SubReady && s.Rows == 3
+	}, nil)
+	e.srv.MustExec("alice", "INSERT INTO app.items (id, name, note) VALUES (100, 'new', 'x')")
+	e.srv.MustExec("alice", "UPDATE app.items SET name = 'old but changed' WHERE id = 1")
+	waitUntil(t, "the live changes", func() bool {
+		s, _ := c.Subscription(id)
+		return s.Rows == 5
+	}, nil)
+	v := verify(t, c, id)
+	if !v.Clean() || v.Outside != 6 || v.ServerRows != 11 {
+		t.Fatalf("Verify: %s (outside %d); want clean with the 6 older rows outside", v.Summary(), v.Outside)
+	}
+	if err := c.Repair(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the whole table after the repair", func() bool {
+		s, _ := c.Subscription(id)
+		return s.Status == SubReady && s.Rows == 11
+	}, nil)
+	if v := verify(t, c, id); !v.Clean() || v.Outside != 0 {
+		t.Fatalf("after Repair: %s (outside %d)", v.Summary(), v.Outside)
+	}
+}

@@ -204,13 +204,17 @@ type liveView struct {
 	status     SubStatus
 	pk         []string
 	resumes    []resumePoint
+	// partial: the subscription did not load every row (see
+	// liveTable.partial); rows at or below window were never expected.
+	partial bool
+	window  int64
 }
 
 // view copies the table for a comparison; callers hold the Conn's mutex.
 func (t *liveTable) view() liveView {
 	v := liveView{rows: make(map[string]sideRow, len(t.rows)), evicted: maps.Clone(t.evicted),
 		unrecorded: t.unrecorded, lastSeq: t.snap.LastSeq, received: t.snap.Received, status: t.snap.Status,
-		pk: slices.Clone(t.pk), resumes: slices.Clone(t.resumes)}
+		pk: slices.Clone(t.pk), resumes: slices.Clone(t.resumes), partial: t.partial, window: t.window()}
 	for _, r := range t.rows {
 		if r.Change != ChangeDelete {
 			v.rows[r.Key] = sideRow{seq: r.Seq, values: r.Values}
@@ -219,42 +223,57 @@ func (t *liveTable) view() liveView {
 	return v
 }
 
-// diffRows compares the server's rows with the live view's, in _seq
-// order. A server row the cap evicted from the view, unchanged since, is
-// no difference (evicted counts them); one that changed after its eviction
-// is missing, since the change would have brought it back. When the table
-// evicted more rows than it remembers, a row it does not have cannot be
-// told from an evicted one: unsure counts those, and they are not reported.
-func diffRows(server map[string]sideRow, live liveView) (diffs []RowDiff, evicted, unsure int) {
+// diffResult is one comparison of the server's rows with a live view.
+type diffResult struct {
+	diffs []RowDiff // in _seq order
+	// evicted counts server rows the cap evicted from the view, unchanged
+	// since: no difference. (One that changed after its eviction is
+	// missing, since the change would have brought it back.)
+	evicted int
+	// unsure counts server rows the view lacks when the table evicted
+	// more rows than it remembers: they cannot be told from evicted ones,
+	// so they are not reported.
+	unsure int
+	// outside counts server rows older than a partial subscription's
+	// window (last=N, from, no initial data): never meant to be loaded.
+	outside int
+}
+
+// diffRows compares the server's rows with the live view's.
+func diffRows(server map[string]sideRow, live liveView) diffResult {
+	var r diffResult
 	for k, s := range server {
 		l, ok := live.rows[k]
 		if !ok {
 			seq, gone := live.evicted[k]
 			switch {
 			case gone && (seq == s.seq || seq == 0):
-				evicted++
+				r.evicted++
+				continue
+			case live.partial && s.seq <= live.window:
+				r.outside++
 				continue
 			case !gone && live.unrecorded > 0:
-				unsure++
+				r.unsure++
 				continue
 			}
-			diffs = append(diffs, RowDiff{Kind: DiffMissing, Key: k, Server: s.values, ServerSeq: s.seq})
+			r.diffs = append(r.diffs, RowDiff{Kind: DiffMissing, Key: k, Server: s.values, ServerSeq: s.seq})
 			continue
 		}
 		if cols := differentColumns(s.values, l.values); len(cols) > 0 {
-			diffs = append(diffs, RowDiff{Kind: DiffValues, Key: k, Server: s.values, Live: l.values,
+			r.diffs = append(r.diffs, RowDiff{Kind: DiffValues, Key: k, Server: s.values, Live: l.values,
 				ServerSeq: s.seq, LiveSeq: l.seq, Columns: cols})
 		}
 	}
 	for k, l := range live.rows {
 		if _, ok := server[k]; !ok {
-			diffs = append(diffs, RowDiff{Kind: DiffExtra, Key: k, Live: l.values, LiveSeq: l.seq})
+			r.diffs = append(r.diffs, RowDiff{Kind: DiffExtra, Key: k, Live: l.values, LiveSeq: l.seq})
 		}
 	}
-	slices.SortFunc(diffs, func(a, b RowDiff) int {
+	slices.SortFunc(r.diffs, func(a, b RowDiff) int {
 		return cmp.Or(cmp.Compare(max(a.ServerSeq, a.LiveSeq), max(b.ServerSeq, b.LiveSeq)), strings.Compare(a.Key, b.Key))
 	})
-	return diffs, evicted, unsure
+	return r
 }
 
 // differentColumns lists the server's columns whose values the live row
