@@ -30,6 +30,8 @@ func TestImportGraph(t *testing.T) {
 		"ui":                {"client", "session"},
 		"internal/safetext": {"charm.land/", "github.com/charmbracelet/"},
 		"internal/fixtures": {"client", "session", "ui", "kalamtest"},
+		// The tests' shared helpers start kalamtest; only tests import them.
+		"internal/testkit": {"session", "ui", "theme", "charm.land/", "github.com/charmbracelet/"},
 		// The top of the graph and its tools may import any project
 		// package: the program and its commands, the adapter between the
 		// session and the ui, benchmarks, reliability scenarios, and the

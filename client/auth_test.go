@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/redact"
 )
 
@@ -89,7 +90,7 @@ func TestRefreshAuthCoalescesConcurrentCalls(t *testing.T) {
 	}
 	<-p.first
 	// Release the provider only once the other nine joined the flight.
-	eventually(t, "nine calls joined the flight", func() bool { return c.Stats().RefreshCoalesced == n-1 })
+	testkit.Eventually(t, "nine calls joined the flight", func() bool { return c.Stats().RefreshCoalesced == n-1 })
 	close(p.gate)
 	wg.Wait()
 

@@ -7,13 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/redact"
 )
@@ -162,7 +161,7 @@ func TestKeepaliveDetectsDeadSocketAndReconnects(t *testing.T) {
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)),
 		client.WithKeepalive(50*time.Millisecond, 100*time.Millisecond))
 	waitFrame(t, c, func(f client.Frame) bool { return f.Opcode == client.OpPong && f.Direction == client.Inbound })
-	eventually(t, "keepalive RTT recorded", func() bool { return c.Stats().KeepaliveRTT > 0 })
+	testkit.Eventually(t, "keepalive RTT recorded", func() bool { return c.Stats().KeepaliveRTT > 0 })
 	// Silent until the client gives the socket up: a stall of fixed length
 	// could end before a starved keepalive goroutine ever looked.
 	srv.Stall(time.Hour)
@@ -192,7 +191,7 @@ func TestMalformedFramesBecomeErrorEvents(t *testing.T) {
 		}
 	}
 	// The socket still works.
-	insert(t, srv, 1, 2, "after garbage")
+	testkit.Insert(t, srv, 1, 2, "after garbage")
 	for {
 		if ev := nextSub(t, s); ev.Kind == client.SubInsert {
 			break
@@ -223,7 +222,7 @@ func TestLazyConnectDisconnectReconnect(t *testing.T) {
 	if d.WillRetry || d.Code != 1000 {
 		t.Fatalf("disconnect event %+v", d)
 	}
-	eventually(t, "client disconnected", func() bool { return c.State() == client.StateDisconnected })
+	testkit.Eventually(t, "client disconnected", func() bool { return c.State() == client.StateDisconnected })
 	if err := c.Reconnect(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +309,7 @@ func TestQueryRetriesOnlyIdempotentStatements(t *testing.T) {
 // is answered with a plain HTTP error. The error names the proxy and the
 // hint says which headers it must pass, instead of "not KalamDB?".
 func TestProxyDroppingUpgradeIsNamed(t *testing.T) {
-	proxy := rewritingProxy(t, newServer(t).URL, func(r *http.Request) {
+	proxy := testkit.RewritingProxy(t, newServer(t).URL, func(r *http.Request) {
 		r.Header.Del("Upgrade")
 		r.Header.Del("Connection")
 	})
@@ -342,7 +341,7 @@ func TestReconnectHonoursRetryAfter(t *testing.T) {
 	defer srv.Close()
 	// Every request seems to come from one outside address (trusted from
 	// a loopback proxy), so the guard counts them together.
-	proxy := rewritingProxy(t, srv.URL, func(r *http.Request) {
+	proxy := testkit.RewritingProxy(t, srv.URL, func(r *http.Request) {
 		r.Header.Set("X-Forwarded-For", "203.0.113.9")
 	})
 
@@ -387,25 +386,6 @@ func retryAfterOf(err error) time.Duration {
 	return 0
 }
 
-// rewritingProxy serves a reverse proxy to target that lets edit change
-// every request on its way, as a proxy in front of the server would.
-func rewritingProxy(t *testing.T, target string, edit func(*http.Request)) string {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	director := rp.Director
-	rp.Director = func(r *http.Request) {
-		director(r)
-		edit(r)
-	}
-	s := httptest.NewServer(rp)
-	t.Cleanup(s.Close)
-	return s.URL
-}
-
 // TestThrottledUpgradeIsExplainedAndWaited: KalamDB's connection
 // protection checks the WebSocket upgrade like any request from a
 // non-loopback client address (jamals86/KalamDB: backend/src/middleware.rs,
@@ -431,7 +411,7 @@ func TestThrottledUpgradeIsExplainedAndWaited(t *testing.T) {
 			// proxy's X-Forwarded-For, which KalamDB trusts); logins stay
 			// loopback, which the middleware exempts.
 			const outside = "203.0.113.9"
-			proxy := rewritingProxy(t, srv.URL, func(r *http.Request) {
+			proxy := testkit.RewritingProxy(t, srv.URL, func(r *http.Request) {
 				if r.URL.Path == "/v1/ws" {
 					r.Header.Set("X-Forwarded-For", outside)
 				}

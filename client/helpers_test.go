@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
@@ -28,30 +29,9 @@ const (
 // (dba), generous rate limits, and a table app.messages owned per user.
 func newServer(t *testing.T, opts ...kalamtest.Option) *kalamtest.Server {
 	t.Helper()
-	base := []kalamtest.Option{
-		kalamtest.WithUser("alice", alicePW, "user"),
-		kalamtest.WithUser("admin", adminPW, "dba"),
-		kalamtest.WithAuthRateLimit(100000),
-		kalamtest.WithMessageRateLimit(100000),
-	}
-	srv, err := kalamtest.NewServer(append(base, opts...)...)
-	if err != nil {
-		t.Fatalf("kalamtest.NewServer: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	srv.MustExec("admin", "CREATE NAMESPACE IF NOT EXISTS app")
-	srv.MustExec("admin", "CREATE TABLE app.messages (id BIGINT PRIMARY KEY, body TEXT) WITH (TYPE = 'USER')")
+	srv := testkit.Start(t, alicePW, adminPW, opts...)
+	testkit.CreateTables(t, srv, "messages")
 	return srv
-}
-
-// insert writes rows [from, to) as alice.
-func insert(t *testing.T, srv *kalamtest.Server, from, to int, body string) {
-	t.Helper()
-	for i := from; i < to; i++ {
-		if _, err := srv.Exec("alice", "INSERT INTO app.messages (id, body) VALUES ($1, $2)", i, fmt.Sprintf("%s-%d", body, i)); err != nil {
-			t.Fatalf("insert %d: %v", i, err)
-		}
-	}
 }
 
 // countingProvider returns Basic alice credentials and counts calls.
@@ -112,62 +92,27 @@ func connect(t *testing.T, srv *kalamtest.Server, opts ...client.Option) *client
 	return c
 }
 
-// waitEvent reads client events until match returns true.
+// waitEvent reads client events until one of type T satisfies match
+// (nil: any of type T).
 func waitEvent[T client.Event](t *testing.T, c *client.Client, match func(T) bool) T {
 	t.Helper()
-	deadline := time.NewTimer(15 * time.Second)
-	defer deadline.Stop()
-	for {
-		select {
-		case ev, ok := <-c.Events():
-			if !ok {
-				t.Fatalf("events channel closed while waiting for %T", *new(T))
-			}
-			if e, ok := ev.(T); ok && (match == nil || match(e)) {
-				return e
-			}
-		case <-deadline.C:
-			var zero T
-			t.Fatalf("timed out waiting for %T", zero)
-			return zero
-		}
-	}
+	ev := testkit.Receive(t, c.Events(), fmt.Sprintf("%T", *new(T)), func(ev client.Event) bool {
+		e, ok := ev.(T)
+		return ok && (match == nil || match(e))
+	})
+	return ev.(T)
 }
 
 // nextSub reads the next subscription event.
 func nextSub(t *testing.T, s *client.Subscription) client.SubEvent {
 	t.Helper()
-	select {
-	case ev, ok := <-s.Events():
-		if !ok {
-			t.Fatal("subscription events closed")
-		}
-		return ev
-	case <-time.After(15 * time.Second):
-		t.Fatal("timed out waiting for a subscription event")
-	}
-	return client.SubEvent{}
+	return testkit.Receive(t, s.Events(), "a subscription event", nil)
 }
 
-// drainFrames collects tapped frames until match returns true for one.
+// waitFrame reads tapped frames until match returns true for one.
 func waitFrame(t *testing.T, c *client.Client, match func(client.Frame) bool) client.Frame {
 	t.Helper()
-	deadline := time.NewTimer(15 * time.Second)
-	defer deadline.Stop()
-	for {
-		select {
-		case f, ok := <-c.Frames():
-			if !ok {
-				t.Fatal("frames channel closed")
-			}
-			if match(f) {
-				return f
-			}
-		case <-deadline.C:
-			t.Fatal("timed out waiting for a frame")
-			return client.Frame{}
-		}
-	}
+	return testkit.Receive(t, c.Frames(), "a frame", match)
 }
 
 // takeFrames returns the frames currently buffered in the tap.
@@ -198,16 +143,4 @@ func containsAny(b []byte, secrets ...string) string {
 		}
 	}
 	return ""
-}
-
-// eventually polls cond every millisecond until it holds or 15 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

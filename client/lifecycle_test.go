@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
@@ -29,7 +30,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	if !client.IsUnreachable(last.Err) {
 		t.Fatalf("final error %v", last.Err)
 	}
-	eventually(t, "client disconnected after giving up", func() bool { return c.State() == client.StateDisconnected })
+	testkit.Eventually(t, "client disconnected after giving up", func() bool { return c.State() == client.StateDisconnected })
 	// Reconnect tries again and reports the failure once it gives up.
 	if err := c.Reconnect(ctxT(t)); !client.IsUnreachable(err) {
 		t.Fatalf("Reconnect against a dead server: %v", err)
@@ -38,7 +39,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 
 func TestTapDropsWhenConsumerIsSlow(t *testing.T) {
 	srv := newServer(t)
-	insert(t, srv, 0, 5, "x")
+	testkit.Insert(t, srv, 0, 5, "x")
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithTapBuffer(2))
 	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
 	if err != nil {
@@ -47,7 +48,7 @@ func TestTapDropsWhenConsumerIsSlow(t *testing.T) {
 	nextSub(t, s)
 	nextSub(t, s)
 	// Nobody reads Frames: the protocol still works, the tap counts drops.
-	insert(t, srv, 10, 20, "y")
+	testkit.Insert(t, srv, 10, 20, "y")
 	for range 10 {
 		if ev := nextSub(t, s); ev.Kind != client.SubInsert {
 			t.Fatalf("got %s", ev.Kind)
@@ -74,7 +75,7 @@ func TestTapDisabled(t *testing.T) {
 
 func TestMessageAuthWithMsgpack(t *testing.T) {
 	srv := newServer(t)
-	insert(t, srv, 0, 3, "m")
+	testkit.Insert(t, srv, 0, 3, "m")
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithMessageAuth(), client.WithSerialization("msgpack"))
 	ev := waitEvent[client.ConnectedEvent](t, c, nil)
 	if ev.Protocol.Serialization != "msgpack" || ev.User != "alice" || ev.Role != "user" {

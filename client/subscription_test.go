@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 func TestSubscribePagesInitialDataThenStreamsChanges(t *testing.T) {
 	srv := newServer(t)
-	insert(t, srv, 0, 25, "hello")
+	testkit.Insert(t, srv, 0, 25, "hello")
 	c := connect(t, srv, client.WithAuthProvider(newCountingProvider(client.Basic("alice", alicePW)).provide))
 	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages", client.WithBatchSize(10))
 	if err != nil {
@@ -48,7 +49,7 @@ func TestSubscribePagesInitialDataThenStreamsChanges(t *testing.T) {
 		t.Fatalf("first id %q", ids[0])
 	}
 
-	insert(t, srv, 100, 101, "live")
+	testkit.Insert(t, srv, 100, 101, "live")
 	ins := nextSub(t, s)
 	if ins.Kind != client.SubInsert || len(ins.Rows) != 1 || ins.Rows[0]["id"] != "100" {
 		t.Fatalf("insert event %+v", ins)
@@ -94,7 +95,7 @@ func TestSubscribeErrorsAreTyped(t *testing.T) {
 
 func TestCompressionOnSendsBinaryGzipFrames(t *testing.T) {
 	srv := newServer(t)
-	insert(t, srv, 0, 40, "a fairly long message body to make the batch big enough")
+	testkit.Insert(t, srv, 0, 40, "a fairly long message body to make the batch big enough")
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
 	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
 	if err != nil {
@@ -113,7 +114,7 @@ func TestCompressionOnSendsBinaryGzipFrames(t *testing.T) {
 
 func TestCompressFalseSendsOnlyRawJSONText(t *testing.T) {
 	srv := newServer(t)
-	insert(t, srv, 0, 40, "a fairly long message body to make the batch big enough")
+	testkit.Insert(t, srv, 0, 40, "a fairly long message body to make the batch big enough")
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithDisableCompression(true))
 	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
 	if err != nil {
@@ -121,7 +122,7 @@ func TestCompressFalseSendsOnlyRawJSONText(t *testing.T) {
 	}
 	nextSub(t, s)
 	nextSub(t, s)
-	insert(t, srv, 100, 101, "live")
+	testkit.Insert(t, srv, 100, 101, "live")
 	nextSub(t, s)
 	sawBig := false
 	for _, f := range takeFrames(c) {
@@ -150,7 +151,7 @@ func TestCompressFalseSendsOnlyRawJSONText(t *testing.T) {
 
 func TestMsgpackModeDecodes(t *testing.T) {
 	srv := newServer(t)
-	insert(t, srv, 0, 30, "msgpack row with some padding to pass the gzip threshold")
+	testkit.Insert(t, srv, 0, 30, "msgpack row with some padding to pass the gzip threshold")
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithSerialization("msgpack"))
 	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
 	if err != nil {
@@ -167,7 +168,7 @@ func TestMsgpackModeDecodes(t *testing.T) {
 	if seq, ok := b.Rows[0].Seq(); !ok || seq <= 0 {
 		t.Fatalf("msgpack row _seq %v", b.Rows[0]["_seq"])
 	}
-	insert(t, srv, 100, 101, "x")
+	testkit.Insert(t, srv, 100, 101, "x")
 	ins := nextSub(t, s)
 	if ins.Kind != client.SubInsert || fmt.Sprint(ins.Rows[0]["id"]) != "100" {
 		t.Fatalf("msgpack insert %+v", ins)
@@ -192,7 +193,7 @@ func TestMsgpackModeDecodes(t *testing.T) {
 func TestResumeAfterDropsLosesAndDuplicatesNothing(t *testing.T) {
 	srv := newServer(t, kalamtest.WithNotifyQueue(1<<16))
 	const total = 1200
-	insert(t, srv, 0, 50, "before")
+	testkit.Insert(t, srv, 0, 50, "before")
 	p := newCountingProvider(client.Basic("alice", alicePW))
 	c := connect(t, srv, client.WithAuthProvider(p.provide))
 	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages", client.WithBatchSize(100))
@@ -279,7 +280,7 @@ func asError(err error, target **client.Error) bool {
 
 func TestSubscriptionOptions(t *testing.T) {
 	srv := newServer(t)
-	insert(t, srv, 0, 10, "row")
+	testkit.Insert(t, srv, 0, 10, "row")
 	c := connect(t, srv, client.WithAuthProvider(newCountingProvider(client.Basic("alice", alicePW)).provide))
 	ctx := ctxT(t)
 
@@ -318,13 +319,13 @@ func TestSubscriptionOptions(t *testing.T) {
 	if ack := nextSub(t, live); ack.Kind != client.SubAck || !ack.Resumed {
 		t.Fatalf("resumed ack %+v", ack)
 	}
-	insert(t, srv, 20, 21, "live")
+	testkit.Insert(t, srv, 20, 21, "live")
 	if ins := nextSub(t, live); ins.Kind != client.SubInsert || ins.Rows[0]["id"] != "20" {
 		t.Fatalf("live insert %+v", ins)
 	}
 	// With a _seq, the resume asks for what happened while away.
 	srv.DropAll()
-	insert(t, srv, 21, 23, "while away")
+	testkit.Insert(t, srv, 21, 23, "while away")
 	ack := nextSub(t, live)
 	if ack.Kind != client.SubAck || !ack.Resumed {
 		t.Fatalf("second resumed ack %+v", ack)
@@ -355,7 +356,7 @@ func TestSubscriptionQueueLimitReportsDrops(t *testing.T) {
 	// Nobody reads: the pump holds the ack, the queue takes 5 inserts and
 	// the other 15 are dropped.
 	in0 := c.Stats().FramesIn
-	insert(t, srv, 0, 20, "unread")
+	testkit.Insert(t, srv, 0, 20, "unread")
 	deadline := time.Now().Add(10 * time.Second)
 	for c.Stats().FramesIn < in0+20 {
 		if time.Now().After(deadline) {
@@ -371,7 +372,7 @@ func TestSubscriptionQueueLimitReportsDrops(t *testing.T) {
 			t.Fatalf("queued event %d: %+v", i, ev)
 		}
 	}
-	insert(t, srv, 20, 21, "after")
+	testkit.Insert(t, srv, 20, 21, "after")
 	gap := nextSub(t, s)
 	if gap.Kind != client.SubGap || gap.Err == nil || !strings.Contains(gap.Err.Error(), "15 events dropped") {
 		t.Fatalf("want a SubGap counting 15 dropped events, got %+v", gap)
@@ -451,7 +452,7 @@ func TestRefusedSubscribeSendsNoUnsubscribe(t *testing.T) {
 // negative sizes are refused before anything is sent.
 func TestBatchSizeZeroSkipsExistingRows(t *testing.T) {
 	srv := newServer(t)
-	insert(t, srv, 0, 3, "existing")
+	testkit.Insert(t, srv, 0, 3, "existing")
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
 	ctx := ctxT(t)
 	if _, err := c.Subscribe(ctx, "SELECT * FROM app.messages", client.WithBatchSize(-1)); err == nil || !strings.Contains(err.Error(), "WithBatchSize(-1)") {
@@ -471,13 +472,13 @@ func TestBatchSizeZeroSkipsExistingRows(t *testing.T) {
 	if b := nextSub(t, s); b.Kind != client.SubBatch || len(b.Rows) != 0 || b.Batch.HasMore || b.Batch.Status != client.StatusReady {
 		t.Fatalf("first batch %+v, want empty and ready", b)
 	}
-	insert(t, srv, 10, 11, "new")
+	testkit.Insert(t, srv, 10, 11, "new")
 	if ins := nextSub(t, s); ins.Kind != client.SubInsert || rowID(t, ins.Rows[0]) != "10" {
 		t.Fatalf("event after subscribing %+v, want the insert of row 10", ins)
 	}
 
 	srv.DropAll()
-	insert(t, srv, 11, 13, "while away")
+	testkit.Insert(t, srv, 11, 13, "while away")
 	resent := waitFrame(t, c, func(f client.Frame) bool {
 		return f.Direction == client.Outbound && f.Type == client.TypeSubscribe && f.ConnID > sent.ConnID
 	})

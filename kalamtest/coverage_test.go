@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kalamdash/kalamdash/internal/fixtures"
 )
 
 // notProduced lists fixtures this server deliberately does not reproduce,
@@ -16,7 +18,7 @@ var notProduced = map[string]string{
 // Every fixture in shared/fixtures/kalamdb is compared with server output
 // by a test in this package (guards against a new fixture going unchecked).
 func TestEveryFixtureIsChecked(t *testing.T) {
-	dir := fixtureDir(t)
+	dir := fixtures.Dir(t)
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixtures in %s: %v", dir, err)

@@ -13,53 +13,6 @@ import (
 	"github.com/kalamdash/kalamdash/internal/fixtures"
 )
 
-// fixtureDir is shared/fixtures/kalamdb (see fixtures.Dir).
-func fixtureDir(t testing.TB) string { return fixtures.Dir(t) }
-
-// loadFixture decodes a fixture with UseNumber, keeping integer types.
-func loadFixture(t testing.TB, name string) any {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir(t), name))
-	if err != nil {
-		t.Fatalf("fixture %s: %v", name, err)
-	}
-	return decodeJSON(t, b)
-}
-
-func decodeJSON(t testing.TB, b []byte) any {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return v
-}
-
-// kind names a JSON value's type for the structural comparison; integers
-// and non-integers are different kinds (a _seq must not become a float).
-func kind(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "bool"
-	case string:
-		return "string"
-	case json.Number:
-		if strings.ContainsAny(x.String(), ".eE") {
-			return "float"
-		}
-		return "integer"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
 // sameShape reports every structural difference between a fixture and
 // what the server produced: same keys (omitted vs null matters), same
 // value kinds, recursively. Arrays compare each produced element against
@@ -69,7 +22,7 @@ func sameShape(fix, got any) []string {
 	var diffs []string
 	var walk func(path string, f, g any)
 	walk = func(path string, f, g any) {
-		fk, gk := kind(f), kind(g)
+		fk, gk := fixtures.Kind(f), fixtures.Kind(g)
 		if fk != gk && !(fk == "float" && gk == "integer") {
 			diffs = append(diffs, fmt.Sprintf("%s: fixture has %s, server sent %s", path, fk, gk))
 			return
@@ -118,8 +71,8 @@ func sameShape(fix, got any) []string {
 // checkFixture compares produced JSON with a fixture file.
 func checkFixture(t testing.TB, name string, got []byte) {
 	t.Helper()
-	fix := loadFixture(t, name)
-	g := decodeJSON(t, got)
+	fix := fixtures.Load(t, name)
+	g := fixtures.Decode(t, got)
 	if d := sameShape(fix, g); len(d) > 0 {
 		t.Errorf("%s differs in shape:\n  %s\nserver sent: %s", name, strings.Join(d, "\n  "), got)
 	}
@@ -129,15 +82,15 @@ func checkFixture(t testing.TB, name string, got []byte) {
 // (for messages whose every value is fixed by the protocol).
 func checkFixtureExact(t testing.TB, name string, got []byte) {
 	t.Helper()
-	fix, _ := json.Marshal(loadFixture(t, name))
-	g, _ := json.Marshal(decodeJSON(t, got))
+	fix, _ := json.Marshal(fixtures.Load(t, name))
+	g, _ := json.Marshal(fixtures.Decode(t, got))
 	if !bytes.Equal(fix, g) {
 		t.Errorf("%s differs:\n fixture: %s\n server:  %s", name, fix, g)
 	}
 }
 
 func TestSameShapeCatchesDifferences(t *testing.T) {
-	fix := decodeJSON(t, []byte(`{"a":1,"b":null,"c":"x","d":[{"e":true}]}`))
+	fix := fixtures.Decode(t, []byte(`{"a":1,"b":null,"c":"x","d":[{"e":true}]}`))
 	cases := map[string]string{
 		`{"a":1,"b":null,"c":"x","d":[{"e":true}]}`:       "",
 		`{"a":1,"c":"x","d":[{"e":true}]}`:                "omitted",
@@ -147,7 +100,7 @@ func TestSameShapeCatchesDifferences(t *testing.T) {
 		`{"a":1,"b":null,"c":"x","d":[{"e":1}]}`:          "fixture has bool",
 	}
 	for in, want := range cases {
-		d := strings.Join(sameShape(fix, decodeJSON(t, []byte(in))), ";")
+		d := strings.Join(sameShape(fix, fixtures.Decode(t, []byte(in))), ";")
 		if want == "" && d != "" || want != "" && !strings.Contains(d, want) {
 			t.Errorf("%s: diffs %q, want %q", in, d, want)
 		}
@@ -157,7 +110,7 @@ func TestSameShapeCatchesDifferences(t *testing.T) {
 // mustRead returns a fixture's bytes as stored.
 func mustRead(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir(t), name))
+	b, err := os.ReadFile(filepath.Join(fixtures.Dir(t), name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,12 +9,13 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/kalamdash/kalamdash/internal/fixtures"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
@@ -22,26 +23,10 @@ import (
 // is never the thing asserted.
 const ktWait = 10 * time.Second
 
-// fakeClock is an injectable clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 5, 4, 20, 0, 0, 418263517, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newFakeClock returns a clock that moves only when told, standing at a
+// fixed instant.
+func newFakeClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 5, 4, 20, 0, 0, 418263517, time.UTC))
 }
 
 const (
@@ -53,7 +38,7 @@ const (
 // a fake clock and a fast checker.
 type ktServer struct {
 	*kalamtest.Server
-	clock *fakeClock
+	clock *testkit.Clock
 }
 
 func newKT(t testing.TB, opts ...kalamtest.Option) *ktServer {
@@ -296,7 +281,7 @@ func (w *wsc) expectClose(code websocket.StatusCode, reason string) {
 // fixture.
 func (w *wsc) expectCloseFixture(name string) {
 	w.t.Helper()
-	fix := loadFixture(w.t, name).(map[string]any)
+	fix := fixtures.Load(w.t, name).(map[string]any)
 	w.expectClose(websocket.StatusCode(mustJSONNumber(w.t, fix["code"])), fix["reason"].(string))
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/kalamdash/kalamdash/internal/fixtures"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
@@ -360,7 +361,7 @@ func TestMeLogoutHealthSetup(t *testing.T) {
 		t.Fatalf("setup: %d %s", r.status, r.body)
 	}
 	checkFixture(t, "http-setup-response.json", r.body)
-	if r.json(t)["message"] != loadFixture(t, "http-setup-response.json").(map[string]any)["message"] {
+	if r.json(t)["message"] != fixtures.Load(t, "http-setup-response.json").(map[string]any)["message"] {
 		t.Errorf("setup message: %s", r.body)
 	}
 	r = doHTTP(t, "POST", fresh.URL+"/v1/api/auth/login", `{"user":"admin","password":"AdminPass123!"}`, nil)

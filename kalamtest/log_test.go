@@ -3,32 +3,15 @@ package kalamtest_test
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
-type syncBuf struct {
-	mu sync.Mutex
-	sb strings.Builder
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.String()
-}
-
 // One line per request and per connection; no secrets.
 func TestLogLinesWithoutSecrets(t *testing.T) {
-	var buf syncBuf
+	var buf testkit.SyncBuffer
 	s := newKT(t, kalamtest.WithLogWriter(&buf))
 	tk := s.login(t, "alice", alicePW)
 	w := s.dialAuthed(t, tk.access, "")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kalamdash/kalamdash/internal/fixtures"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
@@ -39,8 +40,8 @@ func TestSQLEnvelopes(t *testing.T) {
 	if !strings.HasSuffix(string(r.body), `"error":null}`) {
 		t.Errorf("streamed SELECT must end with \"error\":null: %s", r.body)
 	}
-	fix := loadFixture(t, "http-sql-response-select.json").(map[string]any)
-	got := decodeJSON(t, r.body).(map[string]any)
+	fix := fixtures.Load(t, "http-sql-response-select.json").(map[string]any)
+	got := fixtures.Decode(t, r.body).(map[string]any)
 	if a, b := mustMarshal(fix["results"].([]any)[0].(map[string]any)["schema"]), mustMarshal(got["results"].([]any)[0].(map[string]any)["schema"]); string(a) != string(b) {
 		t.Errorf("schema\n got %s\nwant %s", b, a)
 	}

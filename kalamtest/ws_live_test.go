@@ -14,6 +14,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/kalamdash/kalamdash/internal/fixtures"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
@@ -94,7 +96,7 @@ func TestS4SubscribeFlowAndS14Changes(t *testing.T) {
 
 	ack := w.readType("subscription_ack")
 	checkFixture(t, "ws-server-subscription_ack.json", ack.text)
-	fix := loadFixture(t, "ws-server-subscription_ack.json").(map[string]any)
+	fix := fixtures.Load(t, "ws-server-subscription_ack.json").(map[string]any)
 	gotSchema, _ := json.Marshal(ack.msg["schema"])
 	fixSchema, _ := json.Marshal(fix["schema"])
 	if !bytes.Equal(gotSchema, fixSchema) {
@@ -110,7 +112,7 @@ func TestS4SubscribeFlowAndS14Changes(t *testing.T) {
 		}
 		checkFixture(t, name, f.text)
 		bc := batchControl(t, f)
-		wantStatus := loadFixture(t, name).(map[string]any)["batch_control"].(map[string]any)["status"]
+		wantStatus := fixtures.Load(t, name).(map[string]any)["batch_control"].(map[string]any)["status"]
 		if bc["status"] != wantStatus || mustJSONNumber(t, bc["batch_num"]) != int64(i) {
 			t.Errorf("batch %d control = %v", i, bc)
 		}
@@ -496,7 +498,7 @@ func TestLargeInitialLoad(t *testing.T) {
 // notification"). The log says when a run of drops starts and how long it
 // was once the queue has room again, not once per drop.
 func TestNotificationQueueDrops(t *testing.T) {
-	var log syncBuf
+	var log testkit.SyncBuffer
 	l := newLive(t, kalamtest.WithNotifyQueue(4), kalamtest.WithLogWriter(&log))
 	w := l.dialAuthed(t, l.alice.access, "")
 	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", ""))
@@ -794,7 +796,7 @@ func TestDoubleCellsLookLikeSerde(t *testing.T) {
 // A run of drops that the queue never recovers from is logged, with its
 // length, when the subscription ends with its socket.
 func TestNotificationDropRunLoggedAtClose(t *testing.T) {
-	var log syncBuf
+	var log testkit.SyncBuffer
 	l := newLive(t, kalamtest.WithNotifyQueue(2), kalamtest.WithLogWriter(&log))
 	w := l.dialAuthed(t, l.alice.access, "")
 	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", ""))

@@ -3,7 +3,6 @@ package recording_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/recording"
 )
@@ -35,57 +35,15 @@ func ctxT(t *testing.T) context.Context {
 // per-user table app.messages.
 func newServer(t *testing.T) *kalamtest.Server {
 	t.Helper()
-	srv, err := kalamtest.NewServer(
-		kalamtest.WithUser("alice", alicePW, "user"),
-		kalamtest.WithUser("admin", adminPW, "dba"),
-		kalamtest.WithJWTSecret(jwtSecret),
-		kalamtest.WithAuthRateLimit(100000),
-		kalamtest.WithMessageRateLimit(100000),
-	)
-	if err != nil {
-		t.Fatalf("kalamtest.NewServer: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	srv.MustExec("admin", "CREATE NAMESPACE IF NOT EXISTS app")
-	srv.MustExec("admin", "CREATE TABLE app.messages (id BIGINT PRIMARY KEY, body TEXT) WITH (TYPE = 'USER')")
+	srv := testkit.Start(t, alicePW, adminPW, kalamtest.WithJWTSecret(jwtSecret))
+	testkit.CreateTables(t, srv, "messages")
 	return srv
-}
-
-func insert(t *testing.T, srv *kalamtest.Server, from, to int, body string) {
-	t.Helper()
-	for i := from; i < to; i++ {
-		if _, err := srv.Exec("alice", "INSERT INTO app.messages (id, body) VALUES ($1, $2)", i, fmt.Sprintf("%s-%d", body, i)); err != nil {
-			t.Fatalf("insert %d: %v", i, err)
-		}
-	}
-}
-
-// nextSub returns the next subscription event or fails after a deadline.
-func nextSub(t *testing.T, s *client.Subscription) client.SubEvent {
-	t.Helper()
-	select {
-	case ev, ok := <-s.Events():
-		if !ok {
-			t.Fatal("subscription events closed")
-		}
-		return ev
-	case <-time.After(10 * time.Second):
-		t.Fatal("no subscription event within 10s")
-	}
-	return client.SubEvent{}
 }
 
 // waitSub skips events until one satisfies ok.
 func waitSub(t *testing.T, s *client.Subscription, what string, ok func(client.SubEvent) bool) client.SubEvent {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if ev := nextSub(t, s); ok(ev) {
-			return ev
-		}
-	}
-	t.Fatalf("no %s within 10s", what)
-	return client.SubEvent{}
+	return testkit.Receive(t, s.Events(), what, ok)
 }
 
 // session is a recorded live session: the tap's frames as the client
@@ -101,7 +59,7 @@ type session struct {
 // recording.Writer, keeping the original frames for comparison.
 func recordSession(t *testing.T, srv *kalamtest.Server, opts ...client.Option) session {
 	t.Helper()
-	insert(t, srv, 0, 25, "initial")
+	testkit.Insert(t, srv, 0, 25, "initial")
 	provider := func(context.Context) (client.Auth, error) { return client.Basic("alice", alicePW), nil }
 	all := append([]client.Option{client.WithAuthProvider(provider), client.WithReconnect(20*time.Millisecond, 100*time.Millisecond, 0)}, opts...)
 	c, err := client.Connect(ctxT(t), srv.URL, all...)
@@ -156,7 +114,7 @@ func recordSession(t *testing.T, srv *kalamtest.Server, opts ...client.Option) s
 	waitSub(t, s, "last initial batch", func(ev client.SubEvent) bool {
 		return ev.Kind == client.SubBatch && ev.Batch.Status == client.StatusReady
 	})
-	insert(t, srv, 100, 103, "live")
+	testkit.Insert(t, srv, 100, 103, "live")
 	waitSub(t, s, "insert of row 102", func(ev client.SubEvent) bool {
 		return ev.Kind == client.SubInsert && len(ev.Rows) > 0 && ev.Rows[0]["id"] == "102"
 	})
@@ -164,7 +122,7 @@ func recordSession(t *testing.T, srv *kalamtest.Server, opts ...client.Option) s
 		t.Fatal("DropAll cut no socket")
 	}
 	waitSub(t, s, "resumed ack", func(ev client.SubEvent) bool { return ev.Kind == client.SubAck && ev.Resumed })
-	insert(t, srv, 200, 202, "after-reconnect")
+	testkit.Insert(t, srv, 200, 202, "after-reconnect")
 	waitSub(t, s, "insert of row 201", func(ev client.SubEvent) bool {
 		return ev.Kind == client.SubInsert && len(ev.Rows) > 0 && ev.Rows[0]["id"] == "201"
 	})

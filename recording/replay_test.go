@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/recording/replay"
 )
@@ -45,7 +44,7 @@ func TestReplayServeFeedsARealClient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var log syncLog
+			var log testkit.SyncBuffer
 			// The client's messages are always sent: only a hang reaches the
 			// wait, which a loaded machine must not turn into a carry-on.
 			rs, err := replay.NewServer(rec, replay.WithLog(&log), replay.WithWait(time.Minute))
@@ -123,22 +122,4 @@ func trunc(b []byte) string {
 		return fmt.Sprintf("%s… (%d bytes)", b[:60], len(b))
 	}
 	return string(b)
-}
-
-// syncLog collects the replay server's log from its goroutines.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

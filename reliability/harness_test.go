@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
@@ -84,30 +85,16 @@ type envConfig struct {
 func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
 	leakCheck(t)
-	srvOpts := append([]kalamtest.Option{
-		kalamtest.WithUser("alice", alicePW, "user"),
-		kalamtest.WithUser("admin", adminPW, "dba"),
+	srv := testkit.Start(t, alicePW, adminPW, append([]kalamtest.Option{
 		kalamtest.WithAuthRateLimit(1_000_000),
 		kalamtest.WithMessageRateLimit(1_000_000),
 		kalamtest.WithNotifyQueue(1 << 16),
 		kalamtest.WithSubscriptionLimits(1000, 1000),
-	}, cfg.serverOpts...)
-	srv, err := kalamtest.NewServer(srvOpts...)
-	if err != nil {
-		t.Fatalf("kalamtest.NewServer: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	}, cfg.serverOpts...)...)
 	if len(cfg.tables) == 0 {
 		cfg.tables = []string{"messages"}
 	}
-	if _, err := srv.Exec("admin", "CREATE NAMESPACE IF NOT EXISTS app"); err != nil {
-		t.Fatalf("create namespace: %v", err)
-	}
-	for _, tb := range cfg.tables {
-		if _, err := srv.Exec("admin", "CREATE TABLE app."+tb+" (id BIGINT PRIMARY KEY, body TEXT) WITH (TYPE = 'USER')"); err != nil {
-			t.Fatalf("create table %s: %v", tb, err)
-		}
-	}
+	testkit.CreateTables(t, srv, cfg.tables...)
 
 	px, err := kalamtest.NewProxy(srv.URL)
 	if err != nil {

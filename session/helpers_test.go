@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
@@ -87,16 +88,10 @@ func (e *env) open(name, user, pw string) *Conn {
 	return c
 }
 
-// eventually polls cond until it holds or 10 s of wall time pass.
+// eventually polls cond until it holds (testkit.Eventually).
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testkit.Eventually(t, what, cond)
 }
 
 func (e *env) waitState(c *Conn, s client.ConnState) {

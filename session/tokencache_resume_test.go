@@ -1,38 +1,18 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
-
-// syncBuffer is a bytes.Buffer the server's logger may write from many
-// goroutines while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // cacheEnv is a kalamtest server whose request log the test reads (one
 // "http … path=…" line per request), a fake clock shared with the server,
@@ -41,14 +21,14 @@ type cacheEnv struct {
 	t     *testing.T
 	clock *FakeClock
 	srv   *kalamtest.Server
-	log   *syncBuffer
+	log   *testkit.SyncBuffer
 	cache TokenCache
 }
 
 func newCacheEnv(t *testing.T) *cacheEnv {
 	t.Helper()
 	clk := NewFakeClock(time.Unix(time.Now().Unix(), 0))
-	log := &syncBuffer{}
+	log := &testkit.SyncBuffer{}
 	srv, err := kalamtest.NewServer(append(fakeClockServer(clk),
 		kalamtest.WithUser("alice", "alice-pw", "user"),
 		kalamtest.WithAccessTTL(testAccessTTL),

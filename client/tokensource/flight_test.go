@@ -11,6 +11,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/client/tokensource"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 )
 
 // gated is a token command that records each run, then blocks until the
@@ -75,19 +76,6 @@ func (g *gated) provide(ctx context.Context) <-chan result {
 	return out
 }
 
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline (a hang, not a slow machine).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func recv(t *testing.T, what string, ch <-chan result) result {
 	t.Helper()
 	select {
@@ -105,10 +93,10 @@ func recv(t *testing.T, what string, ch <-chan result) result {
 func TestCommandConcurrentCallersShareOneRun(t *testing.T) {
 	g := newGated(t)
 	first := g.provide(context.Background())
-	waitFor(t, "the command started", func() bool { return g.runs(t) == 1 })
+	testkit.Eventually(t, "the command started", func() bool { return g.runs(t) == 1 })
 	second := g.provide(context.Background())
 	third := g.provide(context.Background())
-	waitFor(t, "three callers wait", func() bool { return tokensource.Waiting(g.cmd) == 3 })
+	testkit.Eventually(t, "three callers wait", func() bool { return tokensource.Waiting(g.cmd) == 3 })
 	g.open(t)
 	for i, ch := range []<-chan result{first, second, third} {
 		r := recv(t, "a token", ch)
@@ -137,14 +125,14 @@ func TestCommandCallerGivesUp(t *testing.T) {
 			var quitter, stayer <-chan result
 			if leaderGivesUp {
 				quitter = g.provide(ctx)
-				waitFor(t, "the command started", func() bool { return g.runs(t) == 1 })
+				testkit.Eventually(t, "the command started", func() bool { return g.runs(t) == 1 })
 				stayer = g.provide(context.Background())
 			} else {
 				stayer = g.provide(context.Background())
-				waitFor(t, "the command started", func() bool { return g.runs(t) == 1 })
+				testkit.Eventually(t, "the command started", func() bool { return g.runs(t) == 1 })
 				quitter = g.provide(ctx)
 			}
-			waitFor(t, "two callers wait", func() bool { return tokensource.Waiting(g.cmd) == 2 })
+			testkit.Eventually(t, "two callers wait", func() bool { return tokensource.Waiting(g.cmd) == 2 })
 			cancel()
 			// The command is still blocked: the quitter cannot have been
 			// answered by it.
@@ -180,12 +168,12 @@ func TestCommandStoppedWhenNobodyWaits(t *testing.T) {
 	g := newGated(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := g.provide(ctx)
-	waitFor(t, "the command started", func() bool { return g.runs(t) == 1 })
+	testkit.Eventually(t, "the command started", func() bool { return g.runs(t) == 1 })
 	cancel()
 	if r := recv(t, "the cancelled caller", ch); !errors.Is(r.err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", r.err)
 	}
-	waitFor(t, "the stopped run is recorded", func() bool { return len(g.cmd.Invocations()) == 1 })
+	testkit.Eventually(t, "the stopped run is recorded", func() bool { return len(g.cmd.Invocations()) == 1 })
 	if inv := g.cmd.Invocations()[0]; inv.OK() || !strings.Contains(inv.Err.Error(), "every caller gave up") {
 		t.Fatalf("invocation = %+v, want a run stopped because nobody waited", inv)
 	}
@@ -216,7 +204,7 @@ func TestCommandStoppedWhenNobodyWaits(t *testing.T) {
 func TestCommandInvalidateDuringRun(t *testing.T) {
 	g := newGated(t)
 	first := g.provide(context.Background())
-	waitFor(t, "the command started", func() bool { return g.runs(t) == 1 })
+	testkit.Eventually(t, "the command started", func() bool { return g.runs(t) == 1 })
 	returned := make(chan struct{})
 	go func() {
 		g.cmd.Invalidate()
@@ -229,7 +217,7 @@ func TestCommandInvalidateDuringRun(t *testing.T) {
 		t.Fatal("Invalidate waited for the running command")
 	}
 	second := g.provide(context.Background())
-	waitFor(t, "a second run started", func() bool { return g.runs(t) == 2 })
+	testkit.Eventually(t, "a second run started", func() bool { return g.runs(t) == 2 })
 	g.open(t)
 	for i, ch := range []<-chan result{first, second} {
 		if r := recv(t, "a token", ch); r.err != nil || r.auth.Token() != g.tok {
@@ -268,11 +256,11 @@ func TestCommandForcedCallersShareOneRun(t *testing.T) {
 			refreshed <- err
 		}()
 	}
-	waitFor(t, "both refreshes wait for one run", func() bool { return tokensource.Waiting(g.cmd) == 2 })
+	testkit.Eventually(t, "both refreshes wait for one run", func() bool { return tokensource.Waiting(g.cmd) == 2 })
 	if srv.DropAll() == 0 {
 		t.Fatal("DropAll found no socket to drop")
 	}
-	waitFor(t, "the reconnects join the run too", func() bool { return tokensource.Waiting(g.cmd) == 4 })
+	testkit.Eventually(t, "the reconnects join the run too", func() bool { return tokensource.Waiting(g.cmd) == 4 })
 	g.open(t)
 	for range 2 {
 		select {

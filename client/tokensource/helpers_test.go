@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
@@ -100,21 +101,11 @@ func connect(t *testing.T, srv *kalamtest.Server, p client.AuthProvider) *client
 // waitConnected reads events until the next ConnectedEvent.
 func waitConnected(t *testing.T, c *client.Client) client.ConnectedEvent {
 	t.Helper()
-	deadline := time.NewTimer(15 * time.Second)
-	defer deadline.Stop()
-	for {
-		select {
-		case ev, ok := <-c.Events():
-			if !ok {
-				t.Fatal("events closed while waiting for a connection")
-			}
-			if e, ok := ev.(client.ConnectedEvent); ok {
-				return e
-			}
-		case <-deadline.C:
-			t.Fatal("timed out waiting for ConnectedEvent")
-		}
-	}
+	ev := testkit.Receive(t, c.Events(), "ConnectedEvent", func(ev client.Event) bool {
+		_, ok := ev.(client.ConnectedEvent)
+		return ok
+	})
+	return ev.(client.ConnectedEvent)
 }
 
 // reconnectN drops the socket n times, waiting for each reconnection.

@@ -34,6 +34,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/internal/vtscreen"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
@@ -232,7 +233,7 @@ func streamFaultVia(t *testing.T, srv *kalamtest.Server, url string, inject func
 	t.Helper()
 	b := newCatBackend(t)
 	c := openCat(t, b, url)
-	waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+	testkit.Poll(t, "connected", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" })
 	drainEvents(b)
 	inject(srv)
 	return nextNotice(t, b)
@@ -370,26 +371,10 @@ func hangUpOnUpgrade(t *testing.T, srv *kalamtest.Server) string {
 	return s.URL
 }
 
-// rewritingProxy forwards every request to srv after edit changes it,
-// as a proxy in front of the server would.
-func rewritingProxy(t *testing.T, srv *kalamtest.Server, edit func(*http.Request)) string {
-	t.Helper()
-	target, _ := url.Parse(srv.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	director := rp.Director
-	rp.Director = func(r *http.Request) {
-		director(r)
-		edit(r)
-	}
-	s := httptest.NewServer(rp)
-	t.Cleanup(s.Close)
-	return s.URL
-}
-
 // upgradeStripper drops the Upgrade and Connection headers, as a proxy
 // that does not know WebSockets does.
 func upgradeStripper(t *testing.T, srv *kalamtest.Server) string {
-	return rewritingProxy(t, srv, func(r *http.Request) {
+	return testkit.RewritingProxy(t, srv.URL, func(r *http.Request) {
 		r.Header.Del("Upgrade")
 		r.Header.Del("Connection")
 	})
@@ -401,7 +386,7 @@ func upgradeStripper(t *testing.T, srv *kalamtest.Server) string {
 // first: the next upgrade from it is refused.
 func crowdedAddress(t *testing.T) string {
 	t.Helper()
-	proxy := rewritingProxy(t, newCatServer(t, kalamtest.WithMaxConnectionsPerIP(1)), func(r *http.Request) {
+	proxy := testkit.RewritingProxy(t, newCatServer(t, kalamtest.WithMaxConnectionsPerIP(1)).URL, func(r *http.Request) {
 		r.Header.Set("X-Forwarded-For", "203.0.113.7")
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -451,7 +436,7 @@ func throttledServer(t *testing.T, spent int, upgradesOnly bool) (*kalamtest.Ser
 		}
 		resp.Body.Close()
 	}
-	return srv, rewritingProxy(t, srv, func(r *http.Request) {
+	return srv, testkit.RewritingProxy(t, srv.URL, func(r *http.Request) {
 		if !upgradesOnly || r.URL.Path == "/v1/ws" {
 			r.Header.Set("X-Forwarded-For", outside)
 		}
@@ -511,7 +496,7 @@ func subscribedFault(t *testing.T, inject func(srv *kalamtest.Server, sub string
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitSnap(t, c, "subscription ready", func(s ui.Snapshot) bool {
+	testkit.Poll(t, "subscription ready", c.Snapshot, func(s ui.Snapshot) bool {
 		for _, x := range s.Subs {
 			if x.ID == sub && x.Status == "ready" {
 				return true
@@ -613,7 +598,7 @@ func silentAfterUpgrade(t *testing.T, srv *kalamtest.Server) string {
 func tokenPhase(t *testing.T, b *Backend, url string) (string, string) {
 	t.Helper()
 	c := openCat(t, b, url)
-	s := waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" && s.Token.Phase != "" })
+	s := testkit.Poll(t, "connected", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" && s.Token.Phase != "" })
 	return "phase " + s.Token.Phase, ui.ClockSkewNotice(s.Token.ClockSkew)
 }
 
@@ -1133,9 +1118,9 @@ func TestCatalogueOversizedClose(t *testing.T) {
 		// A slow reconnect keeps the disconnected state observable.
 		b := newCatBackend(t, session.WithClientOptions(client.WithReconnect(time.Hour, time.Hour, 0)))
 		c := openCat(t, b, srv.URL)
-		waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+		testkit.Poll(t, "connected", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" })
 		sendRaw(t, srv, client.OpText, make([]byte, 17<<20))
-		s := waitSnap(t, c, "the 1009 close", func(s ui.Snapshot) bool { return s.State != "connected" && s.CloseCode != 0 })
+		s := testkit.Poll(t, "the 1009 close", c.Snapshot, func(s ui.Snapshot) bool { return s.State != "connected" && s.CloseCode != 0 })
 		if s.CloseCode != 1009 || s.CloseReason != "frame over the 16 MiB read limit" {
 			t.Errorf("close %d %q, want 1009 %q", s.CloseCode, s.CloseReason, "frame over the 16 MiB read limit")
 		}
@@ -1145,7 +1130,7 @@ func TestCatalogueOversizedClose(t *testing.T) {
 		// The frame log has its own pump, which may trail the state: wait
 		// for the close frame, then check it is the only one.
 		var closes []string
-		waitSnap(t, c, "the close frame in the log", func(ui.Snapshot) bool {
+		testkit.Poll(t, "the close frame in the log", c.Snapshot, func(ui.Snapshot) bool {
 			closes = closes[:0]
 			for _, f := range c.Frames().Page(ui.FrameFilter{}, 0, 1<<20) {
 				if f.Opcode == "close" {
@@ -1162,8 +1147,8 @@ func TestCatalogueOversizedClose(t *testing.T) {
 		srv := newCatServer(t)
 		b := newCatBackend(t)
 		c := openCat(t, b, srv.URL)
-		waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+		testkit.Poll(t, "connected", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" })
 		sendRaw(t, srv, client.OpText, make([]byte, 17<<20))
-		waitSnap(t, c, "reconnected", func(s ui.Snapshot) bool { return s.State == "connected" && s.Stats.Reconnects == 1 })
+		testkit.Poll(t, "reconnected", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" && s.Stats.Reconnects == 1 })
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
@@ -66,22 +67,6 @@ func openDemo(t *testing.T, b *Backend, srv *kalamtest.Server, req ui.LoginReque
 	return dc
 }
 
-// waitSnap polls the connection's snapshot until ok holds.
-func waitSnap(t *testing.T, c ui.Conn, what string, ok func(ui.Snapshot) bool) ui.Snapshot {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s := c.Snapshot()
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; snapshot: %+v", what, s)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestBackendDemoConnection drives the adapter against the real demo
 // server: snapshot mapping, demo subscriptions, frame paging and filter
 // classes, policy changes, a manual refresh, and the demo fault controls.
@@ -89,7 +74,7 @@ func TestBackendDemoConnection(t *testing.T) {
 	b, srv := newDemoBackend(t)
 	c := openDemo(t, b, srv, ui.LoginRequest{Name: "admin@demo", Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW, Serialization: "json"})
 
-	s := waitSnap(t, c, "connected with both demo subscriptions ready", func(s ui.Snapshot) bool {
+	s := testkit.Poll(t, "connected with both demo subscriptions ready", c.Snapshot, func(s ui.Snapshot) bool {
 		ready := 0
 		for _, sub := range s.Subs {
 			if sub.Status == "ready" {
@@ -190,7 +175,7 @@ func TestBackendDemoConnection(t *testing.T) {
 	if err := c.RefreshAuth(ctx); err != nil {
 		t.Fatalf("refresh: %v", err)
 	}
-	s = waitSnap(t, c, "a rotation row", func(s ui.Snapshot) bool { return len(s.Rotations) > before })
+	s = testkit.Poll(t, "a rotation row", c.Snapshot, func(s ui.Snapshot) bool { return len(s.Rotations) > before })
 	r := s.Rotations[len(s.Rotations)-1]
 	if !r.OK || r.Trigger != "manual" || r.NewFinger == "" {
 		t.Errorf("rotation %+v", r)
@@ -213,7 +198,7 @@ func TestBackendDemoConnection(t *testing.T) {
 	if err := c.DropSocket(ctx); err != nil {
 		t.Fatalf("drop: %v", err)
 	}
-	waitSnap(t, c, "a reconnect after the drop", func(s ui.Snapshot) bool { return s.State == "connected" && s.ConnID > id0 })
+	testkit.Poll(t, "a reconnect after the drop", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" && s.ConnID > id0 })
 	if err := c.ExpireToken(ctx); err != nil {
 		t.Fatalf("expire: %v", err)
 	}
@@ -224,11 +209,11 @@ func TestBackendDemoConnection(t *testing.T) {
 func TestBackendCompressionSwitch(t *testing.T) {
 	b, srv := newDemoBackend(t)
 	c := openDemo(t, b, srv, ui.LoginRequest{Name: "gz", Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW})
-	waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+	testkit.Poll(t, "connected", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" })
 	if err := c.SetCompression(true); err != nil {
 		t.Fatal(err)
 	}
-	s := waitSnap(t, c, "reconnected with compress=false", func(s ui.Snapshot) bool {
+	s := testkit.Poll(t, "reconnected with compress=false", c.Snapshot, func(s ui.Snapshot) bool {
 		return s.State == "connected" && s.NoCompress && s.ConnID > 1
 	})
 	src := c.Frames()
@@ -286,7 +271,7 @@ func TestBackendCloseLeavesNoGoroutines(t *testing.T) {
 	}
 	b := NewBackend(session.NewManager(), srv, nil)
 	c := openDemo(t, b, srv, ui.LoginRequest{Name: "leak", Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW})
-	waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+	testkit.Poll(t, "connected", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" })
 	if err := b.Close(); err != nil {
 		t.Errorf("backend close: %v", err)
 	}
@@ -310,7 +295,7 @@ func TestBackendJWTLogin(t *testing.T) {
 		t.Fatalf("login: %v (status %d)", err, resp.StatusCode)
 	}
 	c := openDemo(t, b, srv, ui.LoginRequest{Name: "jwt", Auth: "jwt", Token: lr.AccessToken})
-	s := waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+	s := testkit.Poll(t, "connected", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" })
 	if s.Token.Kind != "jwt" || s.Token.Subject == "" || s.Token.ExpiresAt.IsZero() || !s.Token.RefreshExpiresAt.IsZero() {
 		t.Errorf("token: %+v", s.Token)
 	}
@@ -356,7 +341,7 @@ func TestBackendShowsNullAfterUpdate(t *testing.T) {
 		}
 		return nil
 	}
-	s := waitSnap(t, c, "row 1 updated", func(s ui.Snapshot) bool {
+	s := testkit.Poll(t, "row 1 updated", c.Snapshot, func(s ui.Snapshot) bool {
 		row := cells(s, "1")
 		return row != nil && row["note"].Null
 	})
@@ -383,7 +368,7 @@ func TestBackendMarksKilledSubscription(t *testing.T) {
 		}
 		return ""
 	}
-	waitSnap(t, c, "both demo subscriptions ready", func(s ui.Snapshot) bool {
+	testkit.Poll(t, "both demo subscriptions ready", c.Snapshot, func(s ui.Snapshot) bool {
 		return statusOf(s, "metrics") == "ready" && statusOf(s, "messages") == "ready"
 	})
 	killed := ""

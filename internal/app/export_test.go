@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/session"
@@ -20,7 +21,7 @@ import (
 func TestDashboardExportIsARecording(t *testing.T) {
 	b, srv := newDemoBackend(t)
 	c := openDemo(t, b, srv, ui.LoginRequest{Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW})
-	waitSnap(t, c, "a few inbound frames", func(s ui.Snapshot) bool { return s.Stats.FramesIn >= 5 })
+	testkit.Poll(t, "a few inbound frames", c.Snapshot, func(s ui.Snapshot) bool { return s.Stats.FramesIn >= 5 })
 	ex, ok := c.Frames().(ui.FrameExporter)
 	if !ok {
 		t.Fatal("the session frame source does not implement ui.FrameExporter")
@@ -81,7 +82,7 @@ func TestExportRedactsFramesCapturedWithReveal(t *testing.T) {
 		srv.Close()
 	})
 	c := openDemo(t, b, srv, ui.LoginRequest{Auth: "password", User: kalamtest.DemoAdmin, Password: kalamtest.DemoAdminPW})
-	waitSnap(t, c, "a few inbound frames", func(s ui.Snapshot) bool { return s.Stats.FramesIn >= 3 })
+	testkit.Poll(t, "a few inbound frames", c.Snapshot, func(s ui.Snapshot) bool { return s.Stats.FramesIn >= 3 })
 	ex := c.Frames().(ui.FrameExporter)
 	leaks := func(path string) bool {
 		rec, err := recording.ReadFile(path)

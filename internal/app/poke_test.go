@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/ui"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestBackendComposesAndSwapsOnTheDemoServer(t *testing.T) {
 	b, srv := newDemoBackend(t)
 	c := openDemo(t, b, srv, ui.LoginRequest{Name: "demo", Auth: "password", User: "demo", Password: "demo"})
-	waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+	testkit.Poll(t, "connected", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" })
 	comp, ok := c.(ui.Composer)
 	if !ok {
 		t.Fatal("a live connection is not a ui.Composer")
@@ -65,7 +66,7 @@ func TestBackendComposesAndSwapsOnTheDemoServer(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "expired at") {
 		t.Fatalf("swap + reconnect with an expired token: %v", err)
 	}
-	s := waitSnap(t, c, "the swap and its refusal in the Token view", func(s ui.Snapshot) bool {
+	s := testkit.Poll(t, "the swap and its refusal in the Token view", c.Snapshot, func(s ui.Snapshot) bool {
 		for _, r := range s.Rotations {
 			if r.Method == "swap" && r.Trigger == "reconnect" && !r.OK {
 				return s.Token.Swap != nil
@@ -79,14 +80,14 @@ func TestBackendComposesAndSwapsOnTheDemoServer(t *testing.T) {
 	if err := swap.ClearSwap(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitSnap(t, c, "reconnected after clearing the swap", func(s ui.Snapshot) bool {
+	testkit.Poll(t, "reconnected after clearing the swap", c.Snapshot, func(s ui.Snapshot) bool {
 		return s.State == "connected" && s.Token.Swap == nil && s.User == "demo"
 	})
 
 	if err := swap.SwapToken(ctx, admin, true, true); err != nil {
 		t.Fatalf("swap in admin's fresh token once: %v", err)
 	}
-	waitSnap(t, c, "the socket authenticated as admin", func(s ui.Snapshot) bool {
+	testkit.Poll(t, "the socket authenticated as admin", c.Snapshot, func(s ui.Snapshot) bool {
 		return s.State == "connected" && s.User == "admin" && s.Token.Swap == nil
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/redact"
 )
@@ -17,13 +18,13 @@ import (
 // startProxy runs kalamdash proxy with f until the test ends (or stop is
 // called) and returns its URL, its stderr and stop, which returns
 // runProxy's error.
-func startProxy(t *testing.T, f proxyFlags) (url string, stderr *syncBuffer, stop func() error) {
+func startProxy(t *testing.T, f proxyFlags) (url string, stderr *testkit.SyncBuffer, stop func() error) {
 	t.Helper()
 	if f.listen == "" {
 		f.listen = "127.0.0.1:0"
 	}
 	ctx, cancel := context.WithCancel(recCtx(t))
-	stderr = &syncBuffer{}
+	stderr = &testkit.SyncBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- runProxy(ctx, f, &bytes.Buffer{}, stderr, ready) }()

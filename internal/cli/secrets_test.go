@@ -19,6 +19,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/internal/app"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/internal/vtscreen"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
@@ -38,24 +39,6 @@ const (
 	secAdmin    = "secadmin"
 	secAdminPW  = "secadmin-pw-Zq9"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's and log's writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // secretSet collects every secret seen during the session.
 type secretSet struct {
@@ -112,7 +95,7 @@ func TestSecretsFullSession(t *testing.T) {
 	for _, k := range []string{"KALAMDB_URL", "KALAMDB_USER", "KALAMDB_PASSWORD", "KALAMDB_TOKEN"} {
 		t.Setenv(k, "")
 	}
-	var srvLog, appLog syncBuffer
+	var srvLog, appLog testkit.SyncBuffer
 	// Tokens minted in the same second are identical; the server's clock
 	// moves a minute before each step so every step issues new ones.
 	var skew atomic.Int64
@@ -332,7 +315,7 @@ func TestSecretsRevealed(t *testing.T) {
 	secrets.add("access token", access)
 	secrets.add("refresh token", refresh)
 	exp := filepath.Join(dir, "revealed-export.jsonl")
-	waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" && s.Stats.LogLen >= 4 })
+	testkit.Poll(t, "connected", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" && s.Stats.LogLen >= 4 })
 	if _, err := c.Frames().(ui.FrameExporter).ExportFrames(exp, "jsonl", ui.FrameFilter{}, true); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
@@ -71,7 +72,7 @@ func TestServeUsersWithColonsInPasswords(t *testing.T) {
 func TestServeRunsUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, logs syncBuffer
+	var out, logs testkit.SyncBuffer
 	cmd := newServeCmd()
 	cmd.SetArgs([]string{"--addr", "127.0.0.1:0", "--user", "alice:S3cret-pw:dba", "--demo", "--access-ttl", "2m"})
 	cmd.SetOut(&out)

@@ -11,14 +11,15 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kalamdash/kalamdash/internal/app"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
 
-// requests counts the lines of a kalamtest request log (syncBuffer)
+// requests counts the lines of a kalamtest request log (testkit.SyncBuffer)
 // for path.
-func requests(log *syncBuffer, path string) int {
+func requests(log *testkit.SyncBuffer, path string) int {
 	return strings.Count(log.String(), "path="+path+" ")
 }
 
@@ -52,7 +53,7 @@ func TestDashboardCachedProfileRefreshesDeadAccessToken(t *testing.T) {
 
 	clk := session.NewFakeClock(time.Unix(time.Now().Unix(), 0))
 	const accessTTL, refreshTTL = 100 * time.Second, 1000 * time.Second
-	reqs := &syncBuffer{}
+	reqs := &testkit.SyncBuffer{}
 	srv, err := kalamtest.NewServer(kalamtest.WithClock(clk.Now), kalamtest.WithUser("alice", "alice-pw", "user"),
 		kalamtest.WithAccessTTL(accessTTL), kalamtest.WithRefreshTTL(refreshTTL), kalamtest.WithAuthRateLimit(0),
 		kalamtest.WithHeartbeatTimeout(1000*time.Hour), kalamtest.WithLogWriter(reqs))
@@ -116,7 +117,7 @@ func TestDashboardCachedProfileRefreshesDeadAccessToken(t *testing.T) {
 	if ev.Err || !strings.Contains(ev.Text, "resumed with the cached refresh token") || ev.ConnID != "cached" {
 		t.Errorf("notice %+v", ev)
 	}
-	waitSnap(t, c, "connected", func(s ui.Snapshot) bool { return s.State == "connected" })
+	testkit.Poll(t, "connected", c.Snapshot, func(s ui.Snapshot) bool { return s.State == "connected" })
 	second, mode := readCache()
 	if second == first || mode != 0o600 {
 		t.Errorf("cache after the refresh: rewritten=%v mode=%v, want rewritten 0600", second != first, mode)

@@ -1,14 +1,10 @@
 package sqlengine_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,24 +22,6 @@ var (
 
 // fixtureTime is the fixtures' example instant, 2026-05-04T20:00:00Z.
 var fixtureTime = time.Date(2026, 5, 4, 20, 0, 0, 0, time.UTC)
-
-// stepClock is an injectable clock that only moves when told to.
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *stepClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func newEngine(t testing.TB, opts sqlengine.Options) *sqlengine.Engine {
 	t.Helper()
@@ -112,57 +90,14 @@ func asJSON(t testing.TB, v any) any {
 	if err != nil {
 		t.Fatalf("marshal %#v: %v", v, err)
 	}
-	return decode(t, b)
-}
-
-func decode(t testing.TB, b []byte) any {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("decode %s: %v", b, err)
-	}
-	return v
-}
-
-// fixture loads shared/fixtures/kalamdb/<name> (see fixtures.Dir).
-func fixture(t testing.TB, name string) any {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures.Dir(t), name))
-	if err != nil {
-		t.Fatalf("fixture %s: %v", name, err)
-	}
-	return decode(t, b)
-}
-
-// kind names a JSON value's type; integers and floats differ.
-func kind(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "bool"
-	case string:
-		return "string"
-	case json.Number:
-		if strings.ContainsAny(x.String(), ".eE") {
-			return "float"
-		}
-		return "int"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return "?"
+	return fixtures.Decode(t, b)
 }
 
 // sameShape reports the first difference in keys or value kinds between
 // got and want (recursively), or "" when they match.
 func sameShape(path string, got, want any) string {
-	if kind(got) != kind(want) {
-		return path + ": kind " + kind(got) + ", want " + kind(want)
+	if fixtures.Kind(got) != fixtures.Kind(want) {
+		return path + ": kind " + fixtures.Kind(got) + ", want " + fixtures.Kind(want)
 	}
 	switch w := want.(type) {
 	case map[string]any:

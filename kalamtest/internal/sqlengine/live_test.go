@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/fixtures"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
 )
 
@@ -57,8 +59,8 @@ func prepare(t *testing.T, e *sqlengine.Engine, c sqlengine.Caller, sql string) 
 
 // fixtureWorld builds app.messages with the fixtures' rows 1 and 2 for
 // alice, one second apart like the fixtures.
-func fixtureWorld(t *testing.T) (*sqlengine.Engine, *stepClock) {
-	clk := &stepClock{t: fixtureTime}
+func fixtureWorld(t *testing.T) (*sqlengine.Engine, *testkit.Clock) {
+	clk := testkit.NewClock(fixtureTime)
 	e := newEngine(t, sqlengine.Options{Now: clk.Now})
 	setupMessages(t, e)
 	exec(t, e, alice, "INSERT INTO app.messages VALUES (1, 'hello', 'alice', 1777924795000000)")
@@ -73,7 +75,7 @@ func TestLiveInitialDataMatchesFixtures(t *testing.T) {
 	if q.Namespace() != "app" || q.Table() != "messages" {
 		t.Errorf("table = %s.%s", q.Namespace(), q.Table())
 	}
-	ack := fixture(t, "ws-server-subscription_ack.json").(map[string]any)
+	ack := fixtures.Load(t, "ws-server-subscription_ack.json").(map[string]any)
 	if got := asJSON(t, q.Schema()); !reflect.DeepEqual(got, ack["schema"]) {
 		t.Errorf("schema = %v\nwant %v", got, ack["schema"])
 	}
@@ -81,7 +83,7 @@ func TestLiveInitialDataMatchesFixtures(t *testing.T) {
 	if err != nil || more {
 		t.Fatalf("Page: more=%v err=%v", more, err)
 	}
-	want := fixture(t, "ws-server-initial_data_batch-first.json").(map[string]any)["rows"].([]any)
+	want := fixtures.Load(t, "ws-server-initial_data_batch-first.json").(map[string]any)["rows"].([]any)
 	got := asJSON(t, rows).([]any)
 	if d := sameShape("rows", got, want); d != "" {
 		t.Fatalf("rows differ from fixture: %s", d)
@@ -118,7 +120,7 @@ func TestLiveNotificationsMatchFixtures(t *testing.T) {
 			t.Errorf("%s: alice's change visible to bob", name)
 		}
 		got := asJSON(t, msg).(map[string]any)
-		want := fixture(t, name).(map[string]any)
+		want := fixtures.Load(t, name).(map[string]any)
 		if d := sameShape("change", got, want); d != "" {
 			t.Fatalf("%s: %s\n got %v", name, d, got)
 		}
@@ -339,7 +341,7 @@ func TestLiveErrors(t *testing.T) {
 	setupMessages(t, e)
 	exec(t, e, dba, "CREATE SHARED TABLE app.cfg (k TEXT PRIMARY KEY)")
 	fx := func(name string) (string, string) {
-		m := fixture(t, name).(map[string]any)
+		m := fixtures.Load(t, name).(map[string]any)
 		return m["code"].(string), m["message"].(string)
 	}
 	code, msg := fx("ws-server-error-invalid_sql.json")
@@ -393,7 +395,7 @@ func setupMessagesTableOnly(t *testing.T, e *sqlengine.Engine) {
 }
 
 func TestLiveStreamTable(t *testing.T) {
-	clk := &stepClock{t: fixtureTime}
+	clk := testkit.NewClock(fixtureTime)
 	e := newEngine(t, sqlengine.Options{Now: clk.Now})
 	exec(t, e, root, "CREATE NAMESPACE app")
 	exec(t, e, root, "CREATE STREAM TABLE app.events (kind TEXT, n INT) WITH (TTL_SECONDS = 10)")
@@ -423,7 +425,7 @@ func TestLiveFilterAgreesWithInitialLoad(t *testing.T) {
 		"created_at >= '2026-05-04T20:00:02Z'", "UPPER(body) = 'HEY'", "COALESCE(author, 'none') = 'none'",
 		"LENGTH(body) < 4", "NOT (id = 1 AND body = 'hello')", "body || author = 'heyz'",
 	}
-	clk := &stepClock{t: fixtureTime}
+	clk := testkit.NewClock(fixtureTime)
 	e := newEngine(t, sqlengine.Options{Now: clk.Now})
 	setupMessages(t, e)
 	rec := record(t, e)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kalamdash/kalamdash/internal/fixtures"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
 )
 
@@ -36,11 +38,11 @@ func firstResult(t *testing.T, fx any) any {
 }
 
 func TestResultsMatchFixtures(t *testing.T) {
-	clk := &stepClock{t: fixtureTime}
+	clk := testkit.NewClock(fixtureTime)
 	e := newEngine(t, sqlengine.Options{Now: clk.Now})
 
 	ddl := exec(t, e, root, "CREATE NAMESPACE app")
-	want := firstResult(t, fixture(t, "http-sql-response-ddl.json"))
+	want := firstResult(t, fixtures.Load(t, "http-sql-response-ddl.json"))
 	got := resultJSON(t, ddl.Results[0], "root")
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("CREATE NAMESPACE result = %v, want %v", got, want)
@@ -51,7 +53,7 @@ func TestResultsMatchFixtures(t *testing.T) {
 
 	exec(t, e, root, "CREATE USER TABLE app.messages (id BIGINT PRIMARY KEY, body TEXT, author TEXT, created_at TIMESTAMP)")
 	ins := exec(t, e, alice, "INSERT INTO app.messages (id, body, author, created_at) VALUES (1, 'hello', 'alice', 1777924795000000)")
-	want = firstResult(t, fixture(t, "http-sql-response-insert.json"))
+	want = firstResult(t, fixtures.Load(t, "http-sql-response-insert.json"))
 	if got := resultJSON(t, ins.Results[0], "alice"); !reflect.DeepEqual(got, want) {
 		t.Errorf("INSERT result = %v, want %v", got, want)
 	}
@@ -62,7 +64,7 @@ func TestResultsMatchFixtures(t *testing.T) {
 	if !sel.SingleSelect {
 		t.Error("a single SELECT must report SingleSelect")
 	}
-	fx := firstResult(t, fixture(t, "http-sql-response-select.json")).(map[string]any)
+	fx := firstResult(t, fixtures.Load(t, "http-sql-response-select.json")).(map[string]any)
 	got = resultJSON(t, sel.Results[0], "alice")
 	if d := sameShape("result", got, fx); d != "" {
 		t.Fatalf("SELECT * shape differs from fixture: %s\n got %v", d, got)
@@ -224,7 +226,7 @@ func TestSharedTablePermissions(t *testing.T) {
 }
 
 func TestSoftDeleteAndSeq(t *testing.T) {
-	clk := &stepClock{t: fixtureTime}
+	clk := testkit.NewClock(fixtureTime)
 	e := newEngine(t, sqlengine.Options{Now: clk.Now, WorkerID: 3})
 	setupMessages(t, e)
 	exec(t, e, alice, "INSERT INTO app.messages (id, body) VALUES (1, 'a'), (2, 'b')")
@@ -260,7 +262,7 @@ func TestSoftDeleteAndSeq(t *testing.T) {
 }
 
 func TestSeqStrictlyIncreasingWithStalledClock(t *testing.T) {
-	clk := &stepClock{t: fixtureTime}
+	clk := testkit.NewClock(fixtureTime)
 	e := newEngine(t, sqlengine.Options{Now: clk.Now})
 	setupMessages(t, e)
 	var b strings.Builder
@@ -527,7 +529,7 @@ func TestConcurrentCallers(t *testing.T) {
 }
 
 func TestDefaultsAndGeneratedKeys(t *testing.T) {
-	clk := &stepClock{t: fixtureTime}
+	clk := testkit.NewClock(fixtureTime)
 	e := newEngine(t, sqlengine.Options{Now: clk.Now})
 	exec(t, e, root, "CREATE NAMESPACE app")
 	exec(t, e, alice, `CREATE USER TABLE app.todo (

@@ -1,0 +1,53 @@
+package testkit
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/kalamdash/kalamdash/kalamtest"
+)
+
+// Start starts a kalamtest server with the users most tests log in as,
+// alice (role user) and admin (role dba), with the given passwords, and
+// auth and message rate limits no test reaches. opts come after these
+// and so override them. The server closes when the test ends.
+func Start(t testing.TB, alicePW, adminPW string, opts ...kalamtest.Option) *kalamtest.Server {
+	t.Helper()
+	base := []kalamtest.Option{
+		kalamtest.WithUser("alice", alicePW, "user"),
+		kalamtest.WithUser("admin", adminPW, "dba"),
+		kalamtest.WithAuthRateLimit(100000),
+		kalamtest.WithMessageRateLimit(100000),
+	}
+	srv, err := kalamtest.NewServer(append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("kalamtest.NewServer: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// CreateTables creates, as admin, namespace app and a per-user table
+// app.<name> (id BIGINT PRIMARY KEY, body TEXT) for each name.
+func CreateTables(t testing.TB, srv *kalamtest.Server, names ...string) {
+	t.Helper()
+	if _, err := srv.Exec("admin", "CREATE NAMESPACE IF NOT EXISTS app"); err != nil {
+		t.Fatalf("create namespace: %v", err)
+	}
+	for _, name := range names {
+		if _, err := srv.Exec("admin", "CREATE TABLE app."+name+" (id BIGINT PRIMARY KEY, body TEXT) WITH (TYPE = 'USER')"); err != nil {
+			t.Fatalf("create table %s: %v", name, err)
+		}
+	}
+}
+
+// Insert writes rows [from, to) of app.messages as alice, each with the
+// body "<body>-<id>".
+func Insert(t testing.TB, srv *kalamtest.Server, from, to int, body string) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		if _, err := srv.Exec("alice", "INSERT INTO app.messages (id, body) VALUES ($1, $2)", i, fmt.Sprintf("%s-%d", body, i)); err != nil {
+			t.Fatalf("insert %d: %v", i, err)
+		}
+	}
+}
