@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
@@ -149,7 +150,7 @@ func TestFirehoseAtRateTwoSubscribersLoseNothing(t *testing.T) {
 // even with upstream's 128-deep queue nothing is dropped; the log at
 // Close carries each subscriber's counts.
 func TestFirehoseAsFastAsSocketsTakeThem(t *testing.T) {
-	var logs syncBuf
+	var logs testkit.SyncBuffer
 	s := newKT(t, kalamtest.WithFirehose(kalamtest.FirehoseConfig{RowBytes: 2048}),
 		kalamtest.WithLogWriter(&logs))
 	got := firehoseTwo(t, s, 2000)
