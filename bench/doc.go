@@ -1,7 +1,12 @@
 // Package bench measures kalamdash against the limits of the machine it
-// runs on (issue 7): the end-to-end stream kalamtest → client → session
-// frame log next to a bare coder/websocket read loop on the same stream,
-// frame decoding, and the login handshake. The frame log and UI
+// runs on (issues 7 and 16): the reader's CPU per event and highest
+// lossless rate on a firehose served by `kalamdash serve --firehose` in
+// its own process (Firehose) — the dashboard pipeline next to a bare
+// coder/websocket read loop and `kalamdash record` on the same stream —,
+// renders of a real tea.Program under a stream, frame decoding, and the
+// login handshake. (The in-process kalamtest and replay sources of issue 7
+// remain for BenchmarkStream and BenchmarkReplay, which bench/run no
+// longer runs: they measured the source as much as the reader.) The frame log and UI
 // benchmarks live beside their code (session, ui); bench/run runs them
 // all and prints one table (see bench/table and RESULTS.md).
 //
