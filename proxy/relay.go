@@ -31,9 +31,10 @@ type Options struct {
 	// by default they are redacted as the client's tap redacts its own.
 	RevealSecrets bool
 	// OnFrame receives every relayed frame and HTTP exchange, in the
-	// order each direction relayed them. It is called from the relay's
-	// goroutines and holds up the direction it observes until it returns:
-	// it must not block.
+	// order each direction relayed them, one call at a time (Seq
+	// increases by one per call). It is called from the relay's
+	// goroutines and holds up every direction until it returns: it must
+	// not block.
 	OnFrame func(client.Frame)
 	// OnConn receives an event when an application's WebSocket opens
 	// through the relay and when it ends.
@@ -78,7 +79,10 @@ type Relay struct {
 	o        Options
 	rp       *httputil.ReverseProxy
 
-	seq         atomic.Uint64 // tap sequence numbers
+	// emitMu orders the observer's calls: sequence numbers and times
+	// increase in the order frames reach it, across sockets.
+	emitMu      sync.Mutex
+	seq         uint64
 	socketIDs   atomic.Uint64
 	compressOff atomic.Bool
 
@@ -162,13 +166,13 @@ func (r *Relay) emit(f client.Frame) {
 	if r.o.OnFrame == nil {
 		return
 	}
-	if f.Time.IsZero() {
-		f.Time = time.Now()
-	}
 	if !r.o.RevealSecrets {
 		f = client.RedactFrame(f)
 	}
-	f.Seq = r.seq.Add(1)
+	r.emitMu.Lock()
+	defer r.emitMu.Unlock()
+	r.seq++
+	f.Seq, f.Time = r.seq, time.Now()
 	r.o.OnFrame(f)
 }
 
