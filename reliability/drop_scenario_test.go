@@ -10,8 +10,10 @@ import (
 // TestSocketDropAndResume: the connection is reset under a live
 // subscription, rows are written while it is down, and the client resumes
 // from the last _seq it delivered: every row arrives exactly once.
-func TestSocketDropAndResume(t *testing.T) {
-	e := newEnv(t, envConfig{})
+func TestSocketDropAndResume(t *testing.T) { socketDropAndResume(t, envConfig{}) }
+
+func socketDropAndResume(t *testing.T, cfg envConfig) *env {
+	e := newEnv(t, cfg)
 	before := e.insert("messages", 20)
 	sub := e.subscribe("messages")
 	live := e.insert("messages", 20)
@@ -31,6 +33,7 @@ func TestSocketDropAndResume(t *testing.T) {
 		t.Errorf("%d resumed acks after 3 drops, want ≥ 3", sub.resumes())
 	}
 	e.checkProvider()
+	return e
 }
 
 // TestRapidFlap: the connection is reset ten times in quick succession,

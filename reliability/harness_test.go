@@ -70,6 +70,8 @@ type env struct {
 	prov *provider
 	log  *eventLog
 	next atomic.Int64 // next row id for insert
+	// relayed is what the relay saw (envConfig.relay), else nil.
+	relayed *relayLog
 }
 
 type envConfig struct {
@@ -78,6 +80,10 @@ type envConfig struct {
 	tables     []string // created as user tables app.<name> (id BIGINT PK, body TEXT)
 	lazy       bool
 	noConnect  bool
+	// relay puts kalamdash proxy's relay between the fault proxy and the
+	// server (client → fault proxy → relay → server), so the scenario
+	// also checks the relay passes everything through.
+	relay bool
 }
 
 // newEnv builds an env. By default it creates app.messages and connects
@@ -96,13 +102,18 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	}
 	testkit.CreateTables(t, srv, cfg.tables...)
 
-	px, err := kalamtest.NewProxy(srv.URL)
+	target := srv.URL
+	var relayed *relayLog
+	if cfg.relay {
+		target, relayed = startRelay(t, srv.URL)
+	}
+	px, err := kalamtest.NewProxy(target)
 	if err != nil {
 		t.Fatalf("kalamtest.NewProxy: %v", err)
 	}
 	t.Cleanup(func() { _ = px.Close() })
 
-	e := &env{t: t, srv: srv, px: px, prov: &provider{auth: client.Basic("alice", alicePW)}}
+	e := &env{t: t, srv: srv, px: px, relayed: relayed, prov: &provider{auth: client.Basic("alice", alicePW)}}
 	if cfg.noConnect {
 		return e
 	}

@@ -42,8 +42,10 @@ func (e *env) exec(sql string, args ...any) {
 // snapshot), so the consumer's view keeps exactly the rows deleted during
 // the outage, and nothing else differs. Live updates and deletes after the
 // resume arrive as events again.
-func TestUpdateDeleteAcrossResume(t *testing.T) {
-	e := newEnv(t, envConfig{})
+func TestUpdateDeleteAcrossResume(t *testing.T) { updateDeleteAcrossResume(t, envConfig{}) }
+
+func updateDeleteAcrossResume(t *testing.T, cfg envConfig) *env {
+	e := newEnv(t, cfg)
 	sub := e.subscribe("messages")
 	ids := e.insert("messages", 20)
 	e.waitFor("initial rows", func() bool { return sub.hasAll(ids) }, sub.report(ids))
@@ -95,6 +97,7 @@ func TestUpdateDeleteAcrossResume(t *testing.T) {
 	}
 	sub.checkOrder(t)
 	e.checkProvider()
+	return e
 }
 
 // TestHeavyWriteBurstRecovery: 1 000 rows are written while the client is
@@ -178,9 +181,12 @@ func TestLoadingResumeWithLiveWrites(t *testing.T) {
 // TestMultipleSubscriptionsBounced: four subscriptions share one socket;
 // it is reset three times with writes to every table in between. Each
 // subscription resumes from its own last _seq and misses nothing.
-func TestMultipleSubscriptionsBounced(t *testing.T) {
+func TestMultipleSubscriptionsBounced(t *testing.T) { multipleSubscriptionsBounced(t, envConfig{}) }
+
+func multipleSubscriptionsBounced(t *testing.T, cfg envConfig) *env {
 	tables := []string{"t0", "t1", "t2", "t3"}
-	e := newEnv(t, envConfig{tables: tables})
+	cfg.tables = tables
+	e := newEnv(t, cfg)
 	subs := make([]*collector, len(tables))
 	want := make([][]int64, len(tables))
 	for i, tb := range tables {
@@ -207,6 +213,7 @@ func TestMultipleSubscriptionsBounced(t *testing.T) {
 		}
 	}
 	e.checkProvider()
+	return e
 }
 
 // TestEventCounterIntegrity: a known mix of inserts, updates and deletes,
