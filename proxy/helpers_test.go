@@ -2,16 +2,13 @@ package proxy_test
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"net/http"
 	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/proxy"
 )
@@ -21,12 +18,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const (
 	alicePW = "alice-relay-pw-1"
 	adminPW = "admin-relay-pw-1"
-	// waitDeadline only bounds a hang; no test asserts on time.
-	waitDeadline = 30 * time.Second
 )
 
 func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), waitDeadline)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Deadline)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -35,19 +30,8 @@ func ctxT(t *testing.T) context.Context {
 // table app.messages.
 func newServer(t *testing.T, opts ...kalamtest.Option) *kalamtest.Server {
 	t.Helper()
-	base := []kalamtest.Option{
-		kalamtest.WithUser("alice", alicePW, "user"),
-		kalamtest.WithUser("admin", adminPW, "dba"),
-		kalamtest.WithAuthRateLimit(100000),
-		kalamtest.WithMessageRateLimit(100000),
-	}
-	srv, err := kalamtest.NewServer(append(base, opts...)...)
-	if err != nil {
-		t.Fatalf("kalamtest.NewServer: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	srv.MustExec("admin", "CREATE NAMESPACE IF NOT EXISTS app")
-	srv.MustExec("admin", "CREATE TABLE app.messages (id BIGINT PRIMARY KEY, body TEXT) WITH (TYPE = 'USER')")
+	srv := testkit.Start(t, alicePW, adminPW, opts...)
+	testkit.CreateTables(t, srv, "messages")
 	return srv
 }
 
@@ -55,12 +39,7 @@ func newServer(t *testing.T, opts ...kalamtest.Option) *kalamtest.Server {
 // batch of a few dozen is gzip-compressed.
 func insert(t *testing.T, srv *kalamtest.Server, from, to int) {
 	t.Helper()
-	for i := from; i < to; i++ {
-		if _, err := srv.Exec("alice", "INSERT INTO app.messages (id, body) VALUES ($1, $2)", i,
-			fmt.Sprintf("row %d: a body long enough to make a batch worth compressing", i)); err != nil {
-			t.Fatalf("insert %d: %v", i, err)
-		}
-	}
+	testkit.Insert(t, srv, from, to, "a body long enough to make a batch worth compressing")
 }
 
 // observed is what a relay reported: its frames and connection events.
@@ -106,33 +85,14 @@ func startRelay(t *testing.T, upstream string, o proxy.Options) (*proxy.Relay, s
 	t.Helper()
 	obs := &observed{}
 	o.OnFrame, o.OnConn = obs.frame, obs.conn
-	r, err := proxy.New(upstream, o)
-	if err != nil {
-		t.Fatalf("proxy.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = hs.Close()
-		_ = r.Close()
-	})
-	return r, "http://" + ln.Addr().String(), obs
+	r, url := testkit.ServeRelay(t, upstream, o)
+	return r, url, obs
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor waits until cond holds (testkit.Eventually).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitDeadline)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, what, cond)
 }
 
 // drainTap collects a client's tap until it is closed (by Close), which

@@ -1,13 +1,11 @@
 package reliability_test
 
 import (
-	"net"
-	"net/http"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/proxy"
 )
 
@@ -53,21 +51,8 @@ func (l *relayLog) counts() (types map[string]int, opened int) {
 func startRelay(t *testing.T, upstream string) (string, *relayLog) {
 	t.Helper()
 	l := &relayLog{types: map[string]int{}}
-	r, err := proxy.New(upstream, proxy.Options{OnFrame: l.frame, OnConn: l.conn})
-	if err != nil {
-		t.Fatalf("proxy.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = hs.Close()
-		_ = r.Close()
-	})
-	return "http://" + ln.Addr().String(), l
+	_, url := testkit.ServeRelay(t, upstream, proxy.Options{OnFrame: l.frame, OnConn: l.conn})
+	return url, l
 }
 
 // TestScenariosThroughRelay runs scenarios with the relay in the path

@@ -60,10 +60,9 @@ func TestProxyHeadlessRecordsAnotherApplication(t *testing.T) {
 				subscribe: []string{"SELECT * FROM app.messages"}, duration: 300 * time.Millisecond}, recAlicePW+"\n"); err != nil {
 				t.Fatalf("record through the proxy: %v\n%s", err, errOut)
 			}
-			deadline := time.Now().Add(20 * time.Second)
-			for !strings.Contains(stderr.String(), "socket 1 closed") && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-			}
+			testkit.Eventually(t, "the proxy's line for the socket's end", func() bool {
+				return strings.Contains(stderr.String(), "socket 1 closed")
+			})
 			if err := stop(); err != nil {
 				t.Fatalf("proxy: %v", err)
 			}
