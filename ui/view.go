@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/kalamdash/kalamdash/internal/safetext"
 	"github.com/kalamdash/kalamdash/theme"
@@ -252,41 +253,82 @@ func (m *Model) shortHelp(t *tab) []key.Binding {
 	return []key.Binding{g.Help, g.Quit}
 }
 
-// fullHelp renders every binding, grouped, for ? .
+// helpGroup is one titled group of bindings in the full help.
+type helpGroup struct {
+	title    string
+	bindings []key.Binding
+}
+
+// fullHelp renders the bindings, grouped, for ? . The focused view's group
+// comes right after the global one. When the terminal is too narrow for
+// every group with whole descriptions, the others are left out from the
+// last (and the title says so), so what the user is looking at is readable
+// rather than every description cut to a stub.
 func (m *Model) fullHelp(t *tab, height int) string {
 	g := t.can.globalKeys(m.keys)
 	k := t.insp.keys
 	d := t.det.keys
 	tk := t.can.tokenKeys(m.tokenKeys)
 	dk := t.data.keys
-	groups := [][]key.Binding{
-		{g.ViewFrames, g.ViewToken, g.ViewData, g.NextFocus, g.NextTab, g.PrevTab, g.NewConn, g.Palette, g.Compression, g.Reveal, g.Help, g.Quit},
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Pause, k.Filter, k.ClearFilter, k.Direction, k.Class, k.Detail, k.Copy, k.Export, k.Compose, k.Resend, k.Answer},
-		{d.Mode, d.Up, d.Down, d.Back, tk.Refresh, tk.UseRefresh, tk.Policy, tk.Longer, tk.Shorter, tk.Reconnect, tk.Swap, tk.ClearSwap, tk.Expire, tk.Drop},
-		{dk.SQL, dk.Subscribe, dk.Unsubscribe, dk.NextSub, dk.Frames, dk.Up, dk.Down, dk.PageUp, dk.PageDown, dk.Oldest, dk.Newest,
-			dk.Filter, dk.Order, dk.Verify, dk.Repair, dk.CheckLive, dk.Back},
+	global := helpGroup{"global", []key.Binding{g.ViewFrames, g.ViewToken, g.ViewData, g.NextFocus, g.NextTab, g.PrevTab, g.NewConn, g.Palette, g.Compression, g.Reveal, g.Help, g.Quit}}
+	frames := helpGroup{"frames", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Pause, k.Filter, k.ClearFilter, k.Direction, k.Class, k.Detail, k.Copy, k.Export, k.Compose, k.Resend, k.Answer}}
+	detail := helpGroup{"detail", []key.Binding{d.Mode, d.Up, d.Down, d.Back}}
+	token := helpGroup{"token", []key.Binding{tk.Refresh, tk.UseRefresh, tk.Policy, tk.Longer, tk.Reconnect, tk.Swap, tk.ClearSwap, tk.Expire, tk.Drop}}
+	data := helpGroup{"data/sql", []key.Binding{dk.SQL, dk.Subscribe, dk.Unsubscribe, dk.NextSub, dk.Frames, dk.Up, dk.Down, dk.PageUp, dk.PageDown, dk.Oldest, dk.Newest,
+		dk.Filter, dk.Order, dk.Verify, dk.Repair, dk.CheckLive, dk.Back}}
+	var groups []helpGroup
+	switch {
+	case t.view == viewToken:
+		groups = []helpGroup{global, token, frames, detail, data}
+	case t.view == viewData:
+		groups = []helpGroup{global, data, frames, detail, token}
+	case t.focus == 1:
+		groups = []helpGroup{global, detail, frames, token, data}
+	default:
+		groups = []helpGroup{global, frames, detail, token, data}
 	}
-	titles := []string{"global", "frames", "detail · token", "data/sql"}
-	// Flow the groups down as few columns as the height allows, never
-	// leaving a group title alone at the bottom of a column.
+	title := m.st.TitleFocused.Render("Help") + m.st.Muted.Render(" (any key closes) · filter: / then text, ctrl+r regex · subscribe options: batch=N last=N (0: only new changes)")
 	colH := max(height-1, 1)
-	var cols [][]string
+	// As many groups as fit with whole descriptions, the focused view's
+	// always (cut to fit only if even those two do not).
+	n := len(groups)
+	cols, natural := m.helpColumns(groups, colH)
+	for n > 2 && len(cols)*(natural+1)-1 > m.width {
+		n--
+		cols, natural = m.helpColumns(groups[:n], colH)
+	}
+	if n < len(groups) {
+		title = m.st.TitleFocused.Render("Help") + m.st.Muted.Render(" (any key closes) · this view's keys; a wider terminal shows every view's")
+	}
+	colW := clamp(min(natural, (m.width-len(cols)+1)/max(len(cols), 1)), 10, 40)
+	blocks := make([]string, len(cols))
+	for i, c := range cols {
+		blocks[i] = box(c, colW, colH)
+	}
+	return fit(title, m.width) + "\n" + joinH(" ", blocks...)
+}
+
+// helpColumns flows groups down columns of colH lines, never leaving a
+// group title alone at the bottom of a column, and returns them with the
+// width of the widest line (every description whole).
+func (m *Model) helpColumns(groups []helpGroup, colH int) (cols [][]string, natural int) {
 	var cur []string
 	push := func(l string) {
 		if len(cur) == colH {
 			cols, cur = append(cols, cur), nil
 		}
 		cur = append(cur, l)
+		natural = max(natural, ansi.StringWidth(l))
 	}
-	for i, grp := range groups {
+	for _, grp := range groups {
 		if len(cur) > 0 && len(cur)+3 > colH {
 			cols, cur = append(cols, cur), nil
 		}
 		if len(cur) > 0 {
 			push("")
 		}
-		push(m.st.TitleFocused.Render(titles[i]))
-		for _, b := range grp {
+		push(m.st.TitleFocused.Render(grp.title))
+		for _, b := range grp.bindings {
 			if b.Enabled() {
 				h := b.Help()
 				push(m.st.HelpKey.Render(fit(h.Key, 9)) + m.st.HelpDesc.Render(h.Desc))
@@ -296,11 +338,5 @@ func (m *Model) fullHelp(t *tab, height int) string {
 	if len(cur) > 0 {
 		cols = append(cols, cur)
 	}
-	colW := clamp((m.width-len(cols)+1)/max(len(cols), 1), 10, 40)
-	blocks := make([]string, len(cols))
-	for i, c := range cols {
-		blocks[i] = box(c, colW, colH)
-	}
-	title := m.st.TitleFocused.Render("Help") + m.st.Muted.Render(" (any key closes) · filter: / then text, ctrl+r regex · subscribe options: batch=N last=N (0: only new changes)")
-	return fit(title, m.width) + "\n" + joinH(" ", blocks...)
+	return cols, natural
 }
