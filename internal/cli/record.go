@@ -20,36 +20,6 @@ import (
 	"github.com/kalamdash/kalamdash/session"
 )
 
-// Exit codes of kalamdash record (documented in its help and the README).
-const (
-	exitOK          = 0
-	exitOther       = 1
-	exitAuth        = 2
-	exitUnreachable = 3
-)
-
-// exitError carries the process exit code of a failed command.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// exitCode returns the exit code for err (0 for nil, 1 unless it says
-// otherwise).
-func exitCode(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	return exitOther
-}
-
 // recordFlags are the flags of kalamdash record.
 type recordFlags struct {
 	conn      connFlags
@@ -62,21 +32,6 @@ type recordFlags struct {
 	format    string
 	progress  string
 }
-
-// exitCodeError carries a command's chosen exit code up to Main, which
-// prints err (when set) and exits with code; commands never exit themselves.
-type exitCodeError struct {
-	code int
-	err  error
-}
-
-func (e exitCodeError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit status %d", e.code) // the command printed why
-	}
-	return e.err.Error()
-}
-func (e exitCodeError) Unwrap() error { return e.err }
 
 func newRecordCmd() *cobra.Command {
 	var f recordFlags
@@ -114,13 +69,7 @@ or file gave no token), 3 server unreachable or not a KalamDB server.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err := runRecord(ctx, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
-			if code := exitCode(err); code != exitOK && code != exitOther {
-				// Auth and connection failures have exit codes of their
-				// own; Main exits 1 for every other error.
-				return exitCodeError{code: code, err: err}
-			}
-			return err
+			return runRecord(ctx, f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f.conn.register(cmd)
@@ -301,46 +250,46 @@ func connectFailure(err error) error {
 	return &exitError{code: code, err: errors.New(msg)}
 }
 
+// recordStep writes ev, the event of one --sql or --subscribe step that
+// ended with stepErr, and says what follows: "interrupted" when ctx has
+// ended, the step's error (exit 2 when authentication was refused), or
+// neither when recording goes on.
+func recordStep(ctx context.Context, w *recording.Writer, ev recording.Event, flag string, stepErr error) (reason string, err error) {
+	if stepErr != nil {
+		ev.Error = stepErr.Error()
+	}
+	if werr := w.WriteEvent(ev); werr != nil {
+		return "", werr
+	}
+	if ctx.Err() != nil {
+		return "interrupted", nil
+	}
+	if stepErr == nil {
+		return "", nil
+	}
+	err = fmt.Errorf("%s %q: %w", flag, ev.Text, stepErr)
+	if client.IsAuthError(stepErr) {
+		return "", &exitError{code: exitAuth, err: err}
+	}
+	return "", err
+}
+
 // recordSession runs the statements and subscriptions. A non-empty reason
 // means recording already ended (count reached, interrupted).
 func recordSession(ctx context.Context, c *client.Client, w *recording.Writer, f recordFlags) (reason string, err error) {
 	for _, stmt := range f.sql {
 		_, qerr := c.Query(ctx, stmt)
 		ev := recording.Event{Time: time.Now(), Event: recording.EventSQL, Text: stmt}
-		if qerr != nil {
-			ev.Error = qerr.Error()
-		}
-		if werr := w.WriteEvent(ev); werr != nil {
-			return "", werr
-		}
-		if ctx.Err() != nil {
-			return "interrupted", nil
-		}
-		if qerr != nil {
-			if client.IsAuthError(qerr) {
-				return "", &exitError{code: exitAuth, err: fmt.Errorf("--sql %q: %w", stmt, qerr)}
-			}
-			return "", fmt.Errorf("--sql %q: %w", stmt, qerr)
+		if reason, err := recordStep(ctx, w, ev, "--sql", qerr); reason != "" || err != nil {
+			return reason, err
 		}
 	}
 	for i, q := range f.subscribe {
 		id := fmt.Sprintf("sub-%d", i+1)
 		s, serr := c.Subscribe(ctx, q, client.WithSubscriptionID(id))
 		ev := recording.Event{Time: time.Now(), Event: recording.EventSubscribed, Text: q, SubscriptionID: id}
-		if serr != nil {
-			ev.Error = serr.Error()
-		}
-		if werr := w.WriteEvent(ev); werr != nil {
-			return "", werr
-		}
-		if ctx.Err() != nil {
-			return "interrupted", nil
-		}
-		if serr != nil {
-			if client.IsAuthError(serr) {
-				return "", &exitError{code: exitAuth, err: fmt.Errorf("--subscribe %q: %w", q, serr)}
-			}
-			return "", fmt.Errorf("--subscribe %q: %w", q, serr)
+		if reason, err := recordStep(ctx, w, ev, "--subscribe", serr); reason != "" || err != nil {
+			return reason, err
 		}
 		// The frames are what we record; the decoded events are not
 		// needed, but the subscription queues them until read.

@@ -41,15 +41,12 @@ func run(args []string, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	code := 1
-	var ec exitCodeError
-	if errors.As(err, &ec) {
-		code, err = ec.code, ec.err
+	var ee *exitError
+	if errors.As(err, &ee) && ee.err == nil {
+		return ee.code // the command printed why
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "kalamdash:", safetext.Line(err.Error()))
-	}
-	return code
+	fmt.Fprintln(stderr, "kalamdash:", safetext.Line(err.Error()))
+	return exitCode(err)
 }
 
 // rootFlags are the dashboard's command-line flags.

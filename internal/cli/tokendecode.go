@@ -59,7 +59,7 @@ and "kalamdash token mint --json" print are all accepted.`,
 			}
 			if err == nil && !ts.Valid {
 				// The description is printed; the exit status tells scripts.
-				return exitCodeError{code: 1}
+				return &exitError{code: exitOther}
 			}
 			return err
 		},

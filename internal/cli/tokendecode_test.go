@@ -112,8 +112,8 @@ func TestTokenDecodePrintsHostileClaimsInertly(t *testing.T) {
 
 func TestTokenDecodeGarbageExplainsAndFails(t *testing.T) {
 	out, _, err := runTokenDecode(t, "not-a-token-at-all")
-	var ec exitCodeError
-	if !errors.As(err, &ec) || ec.code != 1 {
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
 		t.Fatalf("exit: %v", err)
 	}
 	if !strings.Contains(out, "1 part(s) separated by dots") || strings.Contains(out, "not-a-token-at-all") {

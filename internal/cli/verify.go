@@ -61,11 +61,7 @@ Usable in CI against a staging server.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err := runVerify(ctx, f, cmd.InOrStdin(), cmd.OutOrStdout())
-			if code := exitCode(err); code != exitOK && code != exitOther {
-				return exitCodeError{code: code, err: err}
-			}
-			return err
+			return runVerify(ctx, f, cmd.InOrStdin(), cmd.OutOrStdout())
 		},
 	}
 	f.conn.register(cmd)
