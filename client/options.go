@@ -97,12 +97,7 @@ func WithHTTPTimeout(d time.Duration) Option {
 // WithQueryRetries sets how often an idempotent statement (SELECT, SHOW,
 // DESCRIBE, EXPLAIN) is retried after a connect or timeout error (default 3).
 func WithQueryRetries(n int) Option {
-	return func(o *options) {
-		if n < 0 {
-			o.errs = append(o.errs, fmt.Errorf("WithQueryRetries(%d): must be ≥ 0", n))
-		}
-		o.queryRetries = n
-	}
+	return countOption("WithQueryRetries", n, 0, func(o *options) { o.queryRetries = n })
 }
 
 // WithKeepalive sets the keepalive interval (default DefaultKeepalive,
@@ -175,12 +170,7 @@ func WithMessageAuth() Option {
 // WithTapBuffer sets the frame tap capacity (default 4096; 0 disables the
 // tap). When the consumer falls behind, frames are dropped and counted.
 func WithTapBuffer(n int) Option {
-	return func(o *options) {
-		if n < 0 {
-			o.errs = append(o.errs, fmt.Errorf("WithTapBuffer(%d): must be ≥ 0", n))
-		}
-		o.tapBuffer = n
-	}
+	return countOption("WithTapBuffer", n, 0, func(o *options) { o.tapBuffer = n })
 }
 
 // WithRevealSecrets leaves tokens, passwords and Authorization headers
@@ -191,12 +181,7 @@ func WithRevealSecrets(reveal bool) Option {
 
 // WithEventBuffer sets the capacity of the Events channel (default 256).
 func WithEventBuffer(n int) Option {
-	return func(o *options) {
-		if n < 1 {
-			o.errs = append(o.errs, fmt.Errorf("WithEventBuffer(%d): must be ≥ 1", n))
-		}
-		o.eventBuffer = n
-	}
+	return countOption("WithEventBuffer", n, 1, func(o *options) { o.eventBuffer = n })
 }
 
 // WithHTTPClient uses hc for HTTP calls and the WebSocket handshake. TLS
@@ -271,4 +256,15 @@ func TLSConfig(opts ...Option) (*tls.Config, error) {
 		opt(&o)
 	}
 	return o.tlsClientConfig()
+}
+
+// countOption is an option that sets a count (of retries, frames, events)
+// through set, recording an error for Connect when n is below min.
+func countOption(name string, n, min int, set func(*options)) Option {
+	return func(o *options) {
+		if n < min {
+			o.errs = append(o.errs, fmt.Errorf("%s(%d): must be ≥ %d", name, n, min))
+		}
+		set(o)
+	}
 }
