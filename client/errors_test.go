@@ -176,10 +176,7 @@ func TestKeepaliveDetectsDeadSocketAndReconnects(t *testing.T) {
 func TestMalformedFramesBecomeErrorEvents(t *testing.T) {
 	srv := newServer(t)
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
-	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := subscribe(t, c, "SELECT * FROM app.messages")
 	srv.SendRaw(nil, client.OpText, []byte("{not json"))
 	srv.SendRaw(nil, client.OpBinary, []byte{0x1f, 0x8b, 0, 1, 2, 3})
 	srv.SendRaw(nil, client.OpBinary, []byte("plain binary"))
@@ -208,10 +205,7 @@ func TestLazyConnectDisconnectReconnect(t *testing.T) {
 	if c.State() != client.StateIdle || len(srv.Conns()) != 0 {
 		t.Fatalf("lazy: state %s, %d server conns", c.State(), len(srv.Conns()))
 	}
-	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := subscribe(t, c, "SELECT * FROM app.messages")
 	if c.State() != client.StateConnected {
 		t.Fatalf("state after Subscribe = %s", c.State())
 	}

@@ -103,6 +103,17 @@ func waitEvent[T client.Event](t *testing.T, c *client.Client, match func(T) boo
 	return ev.(T)
 }
 
+// subscribe starts the live query sql on c, failing the test if it is
+// refused.
+func subscribe(t *testing.T, c *client.Client, sql string, opts ...client.SubOption) *client.Subscription {
+	t.Helper()
+	s, err := c.Subscribe(ctxT(t), sql, opts...)
+	if err != nil {
+		t.Fatalf("Subscribe(%q): %v", sql, err)
+	}
+	return s
+}
+
 // nextSub reads the next subscription event.
 func nextSub(t *testing.T, s *client.Subscription) client.SubEvent {
 	t.Helper()

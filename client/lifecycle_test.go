@@ -41,10 +41,7 @@ func TestTapDropsWhenConsumerIsSlow(t *testing.T) {
 	srv := newServer(t)
 	testkit.Insert(t, srv, 0, 5, "x")
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithTapBuffer(2))
-	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := subscribe(t, c, "SELECT * FROM app.messages")
 	nextSub(t, s)
 	nextSub(t, s)
 	// Nobody reads Frames: the protocol still works, the tap counts drops.
@@ -81,10 +78,7 @@ func TestMessageAuthWithMsgpack(t *testing.T) {
 	if ev.Protocol.Serialization != "msgpack" || ev.User != "alice" || ev.Role != "user" {
 		t.Fatalf("connected %+v", ev)
 	}
-	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := subscribe(t, c, "SELECT * FROM app.messages")
 	nextSub(t, s)
 	if b := nextSub(t, s); len(b.Rows) != 3 {
 		t.Fatalf("batch %+v", b)
@@ -94,10 +88,7 @@ func TestMessageAuthWithMsgpack(t *testing.T) {
 func TestCallsAfterCloseFail(t *testing.T) {
 	srv := newServer(t)
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
-	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := subscribe(t, c, "SELECT * FROM app.messages")
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +163,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := subscribe(t, c, "SELECT * FROM app.messages")
 	if _, err := c.Query(ctxT(t), "SELECT * FROM app.messages"); err != nil {
 		t.Fatal(err)
 	}

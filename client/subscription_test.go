@@ -18,10 +18,7 @@ func TestSubscribePagesInitialDataThenStreamsChanges(t *testing.T) {
 	srv := newServer(t)
 	testkit.Insert(t, srv, 0, 25, "hello")
 	c := connect(t, srv, client.WithAuthProvider(newCountingProvider(client.Basic("alice", alicePW)).provide))
-	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages", client.WithBatchSize(10))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := subscribe(t, c, "SELECT * FROM app.messages", client.WithBatchSize(10))
 	ack := nextSub(t, s)
 	if ack.Kind != client.SubAck || len(ack.Schema) == 0 || ack.Resumed {
 		t.Fatalf("first event %+v", ack)
@@ -97,10 +94,7 @@ func TestCompressionOnSendsBinaryGzipFrames(t *testing.T) {
 	srv := newServer(t)
 	testkit.Insert(t, srv, 0, 40, "a fairly long message body to make the batch big enough")
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
-	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := subscribe(t, c, "SELECT * FROM app.messages")
 	nextSub(t, s) // ack
 	nextSub(t, s) // batch
 	f := waitFrame(t, c, func(f client.Frame) bool { return f.Type == client.TypeInitialDataBatch })
@@ -116,10 +110,7 @@ func TestCompressFalseSendsOnlyRawJSONText(t *testing.T) {
 	srv := newServer(t)
 	testkit.Insert(t, srv, 0, 40, "a fairly long message body to make the batch big enough")
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithDisableCompression(true))
-	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := subscribe(t, c, "SELECT * FROM app.messages")
 	nextSub(t, s)
 	nextSub(t, s)
 	testkit.Insert(t, srv, 100, 101, "live")
@@ -153,10 +144,7 @@ func TestMsgpackModeDecodes(t *testing.T) {
 	srv := newServer(t)
 	testkit.Insert(t, srv, 0, 30, "msgpack row with some padding to pass the gzip threshold")
 	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithSerialization("msgpack"))
-	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := subscribe(t, c, "SELECT * FROM app.messages")
 	ack := nextSub(t, s)
 	if len(ack.Schema) == 0 {
 		t.Fatal("msgpack ack without schema")
@@ -196,10 +184,7 @@ func TestResumeAfterDropsLosesAndDuplicatesNothing(t *testing.T) {
 	testkit.Insert(t, srv, 0, 50, "before")
 	p := newCountingProvider(client.Basic("alice", alicePW))
 	c := connect(t, srv, client.WithAuthProvider(p.provide))
-	s, err := c.Subscribe(ctxT(t), "SELECT * FROM app.messages", client.WithBatchSize(100))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := subscribe(t, c, "SELECT * FROM app.messages", client.WithBatchSize(100))
 
 	done := make(chan error, 1)
 	go func() {

@@ -56,10 +56,7 @@ func TestTLS(t *testing.T) {
 			if tc.URL() != front.URL {
 				t.Fatalf("URL() = %s", tc.URL())
 			}
-			s, err := tc.Subscribe(ctxT(t), "SELECT * FROM app.messages")
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := subscribe(t, tc, "SELECT * FROM app.messages")
 			if ev := nextSub(t, s); ev.Kind != client.SubAck {
 				t.Fatalf("ack over wss: %+v", ev)
 			}
