@@ -136,37 +136,32 @@ func FuzzLine(f *testing.F) {
 
 var sink string
 
-func BenchmarkLineCleanASCII(b *testing.B) {
-	s := "1042 click {\"x\":12,\"y\":40} 2026-11-28T12:00:00Z some longer cell text"
-	b.ReportAllocs()
-	for b.Loop() {
-		sink = safetext.Line(s)
+// cleanASCII is a typical row cell: printable ASCII only.
+const cleanASCII = "1042 click {\"x\":12,\"y\":40} 2026-11-28T12:00:00Z some longer cell text"
+
+// BenchmarkLine is Line on text with nothing to neutralise (ASCII, then
+// Unicode) and on hostile text full of controls.
+func BenchmarkLine(b *testing.B) {
+	for _, bc := range []struct{ name, s string }{
+		{"clean-ascii", cleanASCII},
+		{"clean-unicode", "héllo wörld ✓ 日本語のテキスト — naïve café"},
+		{"hostile", "A\x1b]0;PWNED-TITLE\x07B\x1b[2J\x1b[31mRED line1\nline2\rCR"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sink = safetext.Line(bc.s)
+			}
+		})
 	}
 }
 
 func BenchmarkCleanASCII(b *testing.B) {
-	s := "1042 click {\"x\":12,\"y\":40} 2026-11-28T12:00:00Z some longer cell text"
 	b.ReportAllocs()
 	for b.Loop() {
-		if !safetext.Clean(s) {
+		if !safetext.Clean(cleanASCII) {
 			b.Fatal("not clean")
 		}
-	}
-}
-
-func BenchmarkLineCleanUnicode(b *testing.B) {
-	s := "héllo wörld ✓ 日本語のテキスト — naïve café"
-	b.ReportAllocs()
-	for b.Loop() {
-		sink = safetext.Line(s)
-	}
-}
-
-func BenchmarkLineHostile(b *testing.B) {
-	s := "A\x1b]0;PWNED-TITLE\x07B\x1b[2J\x1b[31mRED line1\nline2\rCR"
-	b.ReportAllocs()
-	for b.Loop() {
-		sink = safetext.Line(s)
 	}
 }
 
