@@ -37,7 +37,7 @@ func TestBlackholeDuringSubscribe(t *testing.T) {
 	}
 	sub := newCollector(r.s)
 	all = append(all, e.insert("messages", 10)...)
-	e.waitFor("every row", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("every row", sub, all)
 
 	sub.checkExactlyOnce(t, all)
 	e.checkProvider()
@@ -52,7 +52,7 @@ func TestBlackholeLiveSubscription(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	sub := e.subscribe("messages")
 	all := e.insert("messages", 10)
-	e.waitFor("live rows", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("live rows", sub, all)
 
 	e.px.SetBlackhole(true)
 	all = append(all, e.insert("messages", 10)...)
@@ -62,7 +62,7 @@ func TestBlackholeLiveSubscription(t *testing.T) {
 
 	e.waitConnected(2)
 	all = append(all, e.insert("messages", 10)...)
-	e.waitFor("every row", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("every row", sub, all)
 	sub.checkExactlyOnce(t, all)
 	e.checkProvider()
 }

@@ -18,14 +18,14 @@ func socketDropAndResume(t *testing.T, cfg envConfig) *env {
 	sub := e.subscribe("messages")
 	live := e.insert("messages", 20)
 	all := append(before, live...)
-	e.waitFor("the first 40 rows", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("the first 40 rows", sub, all)
 
 	for round := range 3 {
 		e.px.Reset()
 		all = append(all, e.insert("messages", 15)...)
 		e.waitConnected(round + 2)
 		all = append(all, e.insert("messages", 5)...)
-		e.waitFor("rows written across the drop", func() bool { return sub.hasAll(all) }, sub.report(all))
+		e.waitRows("rows written across the drop", sub, all)
 	}
 
 	sub.checkExactlyOnce(t, all)
@@ -44,15 +44,7 @@ func TestRapidFlap(t *testing.T) {
 	rng := seeded(t)
 	sub := e.subscribe("messages")
 
-	written := make(chan []int64, 1)
-	go func() {
-		var ids []int64
-		for range 40 {
-			ids = append(ids, e.insert("messages", 5)...)
-			time.Sleep(3 * time.Millisecond) // pacing, so writes overlap the flaps
-		}
-		written <- ids
-	}()
+	written := e.insertPaced("messages", 40, 5, 3*time.Millisecond) // overlapping the flaps
 	for i := range 10 {
 		// Counted before the reset: the reconnect it causes may already
 		// be logged by the time the random pause ends.
@@ -66,7 +58,7 @@ func TestRapidFlap(t *testing.T) {
 		}
 	}
 	all := <-written
-	e.waitFor("every row after the flapping", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("every row after the flapping", sub, all)
 	e.waitConnected(1)
 
 	sub.checkExactlyOnce(t, all)
@@ -105,14 +97,14 @@ func TestDoubleOutage(t *testing.T) {
 	up()
 	e.waitConnected(2)
 	all = append(all, e.insert("messages", 10)...)
-	e.waitFor("rows of the double outage", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("rows of the double outage", sub, all)
 
 	// Staggered: the third outage follows a completed resume.
 	down()
 	all = append(all, e.insert("messages", 10)...)
 	up()
 	e.waitConnected(3)
-	e.waitFor("rows of the staggered outage", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("rows of the staggered outage", sub, all)
 
 	sub.checkExactlyOnce(t, all)
 	e.checkProvider()
@@ -127,13 +119,13 @@ func TestHalfClose(t *testing.T) {
 			e := newEnv(t, envConfig{})
 			sub := e.subscribe("messages")
 			all := e.insert("messages", 10)
-			e.waitFor("live rows", func() bool { return sub.hasAll(all) }, sub.report(all))
+			e.waitRows("live rows", sub, all)
 
 			e.px.HalfClose(d)
 			all = append(all, e.insert("messages", 10)...)
 			e.waitConnected(2)
 			all = append(all, e.insert("messages", 10)...)
-			e.waitFor("rows across the half-close", func() bool { return sub.hasAll(all) }, sub.report(all))
+			e.waitRows("rows across the half-close", sub, all)
 
 			sub.checkExactlyOnce(t, all)
 			e.checkProvider()

@@ -41,7 +41,7 @@ func TestServerFullScenario(t *testing.T) {
 	errs := e.connectRecording(envConfig{})
 	sub := e.subscribe("messages")
 	all := e.insert("messages", 5)
-	e.waitFor("the first rows", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("the first rows", sub, all)
 
 	if err := e.px.SetRefuse(true); err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestServerFullScenario(t *testing.T) {
 	squat.release(t)
 	e.waitConnected(2)
 	all = append(all, e.insert("messages", 5)...)
-	e.waitFor("every row after the slot freed", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("every row after the slot freed", sub, all)
 	sub.checkExactlyOnce(t, all)
 	e.checkProvider()
 }

@@ -200,6 +200,22 @@ func (e *env) insert(table string, n int) []int64 {
 	return ids
 }
 
+// insertPaced writes rounds batches of n rows into app.<table> in the
+// background, pausing between batches so that the writes overlap what the
+// scenario does meanwhile. The channel yields every id written, once done.
+func (e *env) insertPaced(table string, rounds, n int, pause time.Duration) <-chan []int64 {
+	written := make(chan []int64, 1)
+	go func() {
+		var ids []int64
+		for range rounds {
+			ids = append(ids, e.insert(table, n)...)
+			time.Sleep(pause)
+		}
+		written <- ids
+	}()
+	return written
+}
+
 // insertBulk writes n rows into app.<table> as alice with multi-row
 // INSERTs (much faster than insert for large backlogs) and returns their
 // ids.
@@ -234,6 +250,13 @@ func (e *env) subscribe(table string, opts ...client.SubOption) *collector {
 		e.t.Fatalf("subscribe to app.%s: %v", table, err)
 	}
 	return newCollector(s)
+}
+
+// waitRows waits until sub has received every row of ids, reporting what
+// it lacks after waitDeadline.
+func (e *env) waitRows(what string, sub *collector, ids []int64) {
+	e.t.Helper()
+	e.waitFor(what, func() bool { return sub.hasAll(ids) }, sub.report(ids))
 }
 
 // waitFor polls cond until it holds, failing with what and the state

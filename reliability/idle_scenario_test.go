@@ -33,7 +33,7 @@ func TestIdleBehindSlowLink(t *testing.T) {
 	}})
 	sub := e.subscribe("messages")
 	before := e.insert("messages", 3)
-	e.waitFor("the first rows", func() bool { return sub.hasAll(before) }, sub.report(before))
+	e.waitRows("the first rows", sub, before)
 
 	e.px.SetLatency(time.Second, 0)
 	idleUntil := time.Now().Add(idleFor)
@@ -54,7 +54,7 @@ func TestIdleBehindSlowLink(t *testing.T) {
 
 	// The socket still carries data.
 	all := append(before, e.insert("messages", 3)...)
-	e.waitFor("rows written after the idle time", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("rows written after the idle time", sub, all)
 	sub.checkExactlyOnce(t, all)
 	e.checkProvider()
 }

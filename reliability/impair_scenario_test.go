@@ -15,18 +15,10 @@ func TestLatencyDuringSnapshot(t *testing.T) {
 	all := e.insertBulk("messages", 500)
 	e.px.SetLatency(15*time.Millisecond, 10*time.Millisecond)
 
-	written := make(chan []int64, 1)
-	go func() {
-		var ids []int64
-		for range 10 {
-			ids = append(ids, e.insert("messages", 3)...)
-			time.Sleep(5 * time.Millisecond) // pacing, so writes overlap the load
-		}
-		written <- ids
-	}()
+	written := e.insertPaced("messages", 10, 3, 5*time.Millisecond) // overlapping the load
 	sub := e.subscribe("messages", client.WithBatchSize(50))
 	all = append(all, <-written...)
-	e.waitFor("snapshot and live rows", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("snapshot and live rows", sub, all)
 
 	sub.checkExactlyOnce(t, all)
 	if n := sub.count(client.SubBatch); n < 10 {
@@ -55,7 +47,7 @@ func TestGradualDegradation(t *testing.T) {
 		e.px.SetLatency(st.latency, st.latency/2)
 		e.px.SetBandwidth(st.rate)
 		all = append(all, e.insert("messages", 10)...)
-		e.waitFor("rows at latency "+st.latency.String(), func() bool { return sub.hasAll(all) }, sub.report(all))
+		e.waitRows("rows at latency "+st.latency.String(), sub, all)
 	}
 	e.px.SetBlackhole(true)
 	all = append(all, e.insert("messages", 10)...)
@@ -65,7 +57,7 @@ func TestGradualDegradation(t *testing.T) {
 	}
 	e.waitConnected(2)
 	all = append(all, e.insert("messages", 10)...)
-	e.waitFor("rows after recovery", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("rows after recovery", sub, all)
 
 	sub.checkExactlyOnce(t, all)
 	e.checkProvider()
@@ -87,7 +79,7 @@ func TestTransportImpairments(t *testing.T) {
 		all = append(all, e.insert("messages", 10)...)
 		time.Sleep(20 * time.Millisecond) // pacing, so cuts land between writes
 	}
-	e.waitFor("every row through the impaired network", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("every row through the impaired network", sub, all)
 	if n := e.log.count(kindConnected); n < 3 {
 		t.Errorf("only %d connections: the drop-after fault did not cut the stream", n)
 	}
@@ -95,7 +87,7 @@ func TestTransportImpairments(t *testing.T) {
 		t.Fatal(err)
 	}
 	all = append(all, e.insert("messages", 10)...)
-	e.waitFor("rows after healing", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("rows after healing", sub, all)
 
 	sub.checkExactlyOnce(t, all)
 	e.checkProvider()

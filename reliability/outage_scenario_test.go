@@ -64,7 +64,7 @@ func TestServerDownWhileConnecting(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	sub := e.subscribe("messages")
 	all := e.insert("messages", 10)
-	e.waitFor("live rows", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("live rows", sub, all)
 
 	e.down()
 	all = append(all, e.insert("messages", 25)...)
@@ -75,7 +75,7 @@ func TestServerDownWhileConnecting(t *testing.T) {
 	e.up()
 	e.waitConnected(2)
 	all = append(all, e.insert("messages", 5)...)
-	e.waitFor("rows written while the server was down", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("rows written while the server was down", sub, all)
 
 	sub.checkExactlyOnce(t, all)
 	e.checkProvider()
@@ -99,7 +99,7 @@ func TestServerDownDuringInitialLoad(t *testing.T) {
 	e.waitFailedAttempts(2)
 	e.up()
 	e.px.SetLatency(0, 0)
-	e.waitFor("the whole snapshot", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("the whole snapshot", sub, all)
 
 	sub.checkExactlyOnce(t, all)
 	if sub.resumes() < 1 {
@@ -130,8 +130,8 @@ func TestSubscribeDuringReconnect(t *testing.T) {
 	}
 	sub := newCollector(r.s)
 	newRows = append(newRows, e.insert("audit", 5)...)
-	e.waitFor("the new subscription's rows", func() bool { return sub.hasAll(newRows) }, sub.report(newRows))
-	e.waitFor("the old subscription's rows", func() bool { return old.hasAll(oldRows) }, old.report(oldRows))
+	e.waitRows("the new subscription's rows", sub, newRows)
+	e.waitRows("the old subscription's rows", old, oldRows)
 
 	sub.checkExactlyOnce(t, newRows)
 	old.checkExactlyOnce(t, oldRows)
@@ -157,7 +157,7 @@ func TestUnsubscribeDuringOutage(t *testing.T) {
 	all = append(all, e.insert("messages", 5)...)
 	e.up()
 	e.waitConnected(2)
-	e.waitFor("the survivor's rows", func() bool { return keep.hasAll(all) }, keep.report(all))
+	e.waitRows("the survivor's rows", keep, all)
 
 	select {
 	case <-gone.done:
@@ -182,14 +182,14 @@ func TestProviderFailsDuringReconnect(t *testing.T) {
 	e := newEnv(t, envConfig{clientOpts: []client.Option{client.WithProviderRetry(1, 0, 0)}})
 	sub := e.subscribe("messages")
 	all := e.insert("messages", 5)
-	e.waitFor("live rows", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("live rows", sub, all)
 
 	e.prov.fail.Store(3)
 	e.px.Reset()
 	all = append(all, e.insert("messages", 5)...)
 	e.waitConnected(2)
 	all = append(all, e.insert("messages", 5)...)
-	e.waitFor("rows across the provider outage", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("rows across the provider outage", sub, all)
 
 	if n := e.log.count(kindError); n < 3 {
 		t.Errorf("%d error events for 3 failed provider calls", n)

@@ -48,7 +48,7 @@ func updateDeleteAcrossResume(t *testing.T, cfg envConfig) *env {
 	e := newEnv(t, cfg)
 	sub := e.subscribe("messages")
 	ids := e.insert("messages", 20)
-	e.waitFor("initial rows", func() bool { return sub.hasAll(ids) }, sub.report(ids))
+	e.waitRows("initial rows", sub, ids)
 
 	e.down()
 	for _, id := range ids[:5] {
@@ -107,14 +107,14 @@ func TestHeavyWriteBurstRecovery(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	sub := e.subscribe("messages", client.WithBatchSize(200))
 	all := e.insert("messages", 10)
-	e.waitFor("live rows", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("live rows", sub, all)
 
 	e.down()
 	all = append(all, e.insertBulk("messages", 1000)...)
 	e.up()
 	e.waitConnected(2)
 	all = append(all, e.insertBulk("messages", 300)...)
-	e.waitFor("backlog and burst", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("backlog and burst", sub, all)
 
 	sub.checkExactlyOnce(t, all)
 	if n := sub.count(client.SubBatch); n < 5 {
@@ -136,7 +136,7 @@ func TestLargeSnapshotRepeatedOutages(t *testing.T) {
 	all := e.insertBulk("messages", 1500)
 	e.px.SetDropAfter(16 << 10)
 	sub := e.subscribe("messages", client.WithBatchSize(50))
-	e.waitFor("the whole snapshot", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("the whole snapshot", sub, all)
 	e.px.SetDropAfter(0)
 	e.waitConnected(1)
 
@@ -156,15 +156,7 @@ func TestLoadingResumeWithLiveWrites(t *testing.T) {
 	all := e.insertBulk("messages", 400)
 	e.px.SetLatency(8*time.Millisecond, 4*time.Millisecond)
 
-	written := make(chan []int64, 1)
-	go func() {
-		var ids []int64
-		for range 20 {
-			ids = append(ids, e.insert("messages", 2)...)
-			time.Sleep(10 * time.Millisecond) // pacing, so writes overlap the load
-		}
-		written <- ids
-	}()
+	written := e.insertPaced("messages", 20, 2, 10*time.Millisecond) // overlapping the load
 	sub := e.subscribe("messages", client.WithBatchSize(25))
 	e.waitFor("a few batches", func() bool { return sub.count(client.SubBatch) >= 3 }, nil)
 	e.px.Reset()
@@ -172,7 +164,7 @@ func TestLoadingResumeWithLiveWrites(t *testing.T) {
 	e.px.Reset()
 	all = append(all, <-written...)
 	e.px.SetLatency(0, 0)
-	e.waitFor("snapshot and live rows", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("snapshot and live rows", sub, all)
 
 	sub.checkExactlyOnce(t, all)
 	e.checkProvider()
@@ -203,7 +195,7 @@ func multipleSubscriptionsBounced(t *testing.T, cfg envConfig) *env {
 			want[i] = append(want[i], e.insert(tb, 2)...)
 		}
 		for i := range tables {
-			e.waitFor("rows of "+tables[i], func() bool { return subs[i].hasAll(want[i]) }, subs[i].report(want[i]))
+			e.waitRows("rows of "+tables[i], subs[i], want[i])
 		}
 	}
 	for i := range tables {
@@ -241,9 +233,9 @@ func TestEventCounterIntegrity(t *testing.T) {
 	during := e.insert("messages", 20)
 	e.up()
 	e.waitConnected(2)
-	e.waitFor("outage rows", func() bool { return sub.hasAll(during) }, sub.report(during))
+	e.waitRows("outage rows", sub, during)
 	more := e.insert("messages", 10)
-	e.waitFor("live rows after resume", func() bool { return sub.hasAll(more) }, sub.report(more))
+	e.waitRows("live rows after resume", sub, more)
 
 	if a := sub.rows(client.SubInsert); a != 50 {
 		t.Errorf("%d inserted rows as change events, want 40 before and 10 after the outage", a)
@@ -287,7 +279,7 @@ func TestNotifyQueueOverflow(t *testing.T) {
 	e.waitFor("the queue to overflow", func() bool { return e.srv.NotificationDrops() >= written-queue }, nil)
 	e.srv.Stall(0)
 
-	e.waitFor("the queued notifications", func() bool { return sub.hasAll(all[:queue]) }, sub.report(all[:queue]))
+	e.waitRows("the queued notifications", sub, all[:queue])
 	if drops := e.srv.NotificationDrops(); drops != written-queue {
 		t.Errorf("server dropped %d notifications, want %d", drops, written-queue)
 	}
@@ -297,7 +289,7 @@ func TestNotifyQueueOverflow(t *testing.T) {
 
 	e.px.Reset()
 	e.waitConnected(2)
-	e.waitFor("the dropped rows, recovered by the resume", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("the dropped rows, recovered by the resume", sub, all)
 	sub.checkExactlyOnce(t, all)
 	e.checkProvider()
 }

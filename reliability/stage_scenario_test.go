@@ -26,7 +26,7 @@ func TestCutBetweenAckAndFirstBatch(t *testing.T) {
 	}
 	sub := newCollector(r.s)
 	all = append(all, e.insert("messages", 5)...)
-	e.waitFor("the snapshot on the next socket", func() bool { return sub.hasAll(all) }, sub.report(all))
+	e.waitRows("the snapshot on the next socket", sub, all)
 
 	sub.checkExactlyOnce(t, all)
 	if sub.resumes() < 1 {
@@ -43,7 +43,7 @@ func TestMixedStageRecovery(t *testing.T) {
 	live := e.subscribe("live")
 	liveRows := e.insert("live", 5)
 	bigRows := e.insertBulk("big", 400)
-	e.waitFor("live rows", func() bool { return live.hasAll(liveRows) }, live.report(liveRows))
+	e.waitRows("live rows", live, liveRows)
 
 	e.px.SetLatency(8*time.Millisecond, 0) // slow pages, so the load is cut mid-way
 	big := e.subscribe("big", client.WithBatchSize(25))
@@ -71,7 +71,7 @@ func TestMixedStageRecovery(t *testing.T) {
 		c   *collector
 		ids []int64
 	}{{live, liveRows}, {big, bigRows}, {late, lateRows}} {
-		e.waitFor("rows of "+w.c.s.SQL(), func() bool { return w.c.hasAll(w.ids) }, w.c.report(w.ids))
+		e.waitRows("rows of "+w.c.s.SQL(), w.c, w.ids)
 		w.c.checkExactlyOnce(t, w.ids)
 	}
 	e.checkProvider()
