@@ -263,13 +263,8 @@ func TestCommandForcedCallersShareOneRun(t *testing.T) {
 	testkit.Eventually(t, "the reconnects join the run too", func() bool { return tokensource.Waiting(g.cmd) == 4 })
 	g.open(t)
 	for range 2 {
-		select {
-		case err := <-refreshed:
-			if err != nil {
-				t.Fatalf("RefreshAuth: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Fatal("timed out waiting for RefreshAuth")
+		if err := testkit.Receive(t, refreshed, "RefreshAuth", nil); err != nil {
+			t.Fatalf("RefreshAuth: %v", err)
 		}
 	}
 	waitConnected(t, a)

@@ -100,13 +100,8 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 		t.Fatalf("login: %d %s", res.StatusCode, body)
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve returned %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
+	if err := testkit.Receive(t, done, "serve to stop", nil); err != nil {
+		t.Fatalf("serve returned %v", err)
 	}
 	l := logs.String()
 	if !strings.Contains(l, "path=/v1/api/auth/login") || !strings.Contains(l, "status=200") {
