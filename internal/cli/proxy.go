@@ -8,9 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -69,11 +67,9 @@ headless (--headless says so explicitly).`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+		RunE: untilInterrupted(func(ctx context.Context, cmd *cobra.Command, _ []string) error {
 			return runProxy(ctx, f, cmd.OutOrStdout(), cmd.ErrOrStderr(), nil)
-		},
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8081", "address the application connects to")

@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -57,11 +54,9 @@ recorded options (compression, serialization, subscription ids). Ctrl-C stops.
 		Args:          cobra.ExactArgs(1),
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+		RunE: untilInterrupted(func(ctx context.Context, cmd *cobra.Command, args []string) error {
 			return runReplay(ctx, args[0], f, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
+		}),
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.serve, "serve", false, "serve the recorded server side on a loopback address until Ctrl-C")

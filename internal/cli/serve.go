@@ -6,10 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,11 +58,9 @@ shutdown, and served as JSON on /kalamtest/firehose (kalamtest's own path).`,
   kalamdash serve --user load:pw --firehose --firehose-rate 50000 --firehose-row-bytes 160
       (subscribe with SELECT * FROM firehose.events; counts on /kalamtest/firehose)`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+		RunE: untilInterrupted(func(ctx context.Context, cmd *cobra.Command, _ []string) error {
 			return runServe(ctx, cmd, f)
-		},
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")

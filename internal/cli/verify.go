@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -58,11 +55,9 @@ Usable in CI against a staging server.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+		RunE: untilInterrupted(func(ctx context.Context, cmd *cobra.Command, _ []string) error {
 			return runVerify(ctx, f, cmd.InOrStdin(), cmd.OutOrStdout())
-		},
+		}),
 	}
 	f.conn.register(cmd)
 	fl := cmd.Flags()
