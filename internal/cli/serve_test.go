@@ -34,12 +34,11 @@ func TestServeFlagsValidation(t *testing.T) {
 	}
 }
 
-// --user NAME:PASSWORD[:ROLE] splits at the first colon and, when what
-// follows the last colon is a role, there too: a password may hold
-// colons. The users must then log in with exactly those passwords and get
-// those roles.
-func TestServeUsersWithColonsInPasswords(t *testing.T) {
-	opts, err := serveOptions(serveFlags{addr: "127.0.0.1:0", users: []string{"a:p:w:dba", "b:pass", "c:x:y", "d:z::USER"}, accessTTL: time.Minute})
+// serveServer starts the server kalamdash serve would start with f, until
+// the test ends.
+func serveServer(t *testing.T, f serveFlags) *kalamtest.Server {
+	t.Helper()
+	opts, err := serveOptions(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +46,16 @@ func TestServeUsersWithColonsInPasswords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// --user NAME:PASSWORD[:ROLE] splits at the first colon and, when what
+// follows the last colon is a role, there too: a password may hold
+// colons. The users must then log in with exactly those passwords and get
+// those roles.
+func TestServeUsersWithColonsInPasswords(t *testing.T) {
+	srv := serveServer(t, serveFlags{addr: "127.0.0.1:0", users: []string{"a:p:w:dba", "b:pass", "c:x:y", "d:z::USER"}, accessTTL: time.Minute})
 	for _, u := range []struct{ name, password, role string }{
 		{"a", "p:w", "dba"}, {"b", "pass", "user"}, {"c", "x:y", "user"}, {"d", "z:", "user"},
 	} {
@@ -118,16 +126,8 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 // --firehose and its flags reach the server: the table exists and the
 // report carries the configured rate and row size.
 func TestServeFirehoseFlags(t *testing.T) {
-	opts, err := serveOptions(serveFlags{addr: "127.0.0.1:0", accessTTL: time.Minute,
+	srv := serveServer(t, serveFlags{addr: "127.0.0.1:0", accessTTL: time.Minute,
 		firehose: true, fireRate: 100, fireRow: 32, queue: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := kalamtest.NewServer(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
 	rep, ok := srv.Firehose()
 	if !ok || rep.Rate != 100 || rep.RowBytes != 32 {
 		t.Fatalf("firehose report %+v (on: %v); want rate 100, row 32", rep, ok)
