@@ -12,6 +12,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 // decodeFrame is one KalamDB-shaped server message in its three wire forms.
@@ -31,7 +32,7 @@ func decodeFrames(tb testing.TB) []decodeFrame {
 		out := make([]client.Row, n)
 		for i := range out {
 			out[i] = client.Row{"id": strconv.Itoa(i), "name": "rps", "value": 44.9, "updated_at": int64(1795868612510000 + i),
-				"body": rowBodySeed(bodyBytes, uint32(i)), "_seq": strconv.FormatInt(385043031729+int64(i), 10)}
+				"body": kalamtest.RowText(bodyBytes, uint32(i)), "_seq": strconv.FormatInt(385043031729+int64(i), 10)}
 		}
 		return out
 	}

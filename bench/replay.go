@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
 // Replay is a minimal KalamDB-speaking WebSocket server whose change
@@ -46,7 +47,7 @@ func NewReplay(rowBytes, n int) (*Replay, error) {
 	r := &Replay{URL: "http://" + ln.Addr().String(), conns: map[*websocket.Conn]chan int{}, ready: make(chan struct{}, 16)}
 	for i := range n {
 		msg := client.ChangeMessage{Type: client.TypeChange, SubscriptionID: "{sub}", ChangeType: client.ChangeInsert,
-			Rows: []client.Row{{"id": strconv.Itoa(i), "body": rowBodySeed(rowBytes, uint32(i)), "_seq": strconv.Itoa(1_000_000 + i)}}}
+			Rows: []client.Row{{"id": strconv.Itoa(i), "body": kalamtest.RowText(rowBytes, uint32(i)), "_seq": strconv.Itoa(1_000_000 + i)}}}
 		b, _ := json.Marshal(msg)
 		r.frames = append(r.frames, replayFrame{websocket.MessageText, b})
 	}

@@ -57,7 +57,7 @@ func NewSource(rowBytes, maxBurst int) (*Source, error) {
 			return nil, fmt.Errorf("bench source: %s: %w", q, err)
 		}
 	}
-	return &Source{Srv: srv, RowBytes: rowBytes, body: rowBody(rowBytes)}, nil
+	return &Source{Srv: srv, RowBytes: rowBytes, body: kalamtest.RowText(rowBytes, 0)}, nil
 }
 
 // SQL is the live query readers subscribe to.
@@ -108,21 +108,3 @@ func (s *Source) Insert(n int) error {
 
 // Close stops the server.
 func (s *Source) Close() error { return s.Srv.Close() }
-
-// rowBody returns n bytes of text that gzip shrinks about as much as
-// typical row data (about 2:1), not the 100:1 a repeated letter would.
-func rowBody(n int) string { return rowBodySeed(n, 0) }
-
-// rowBodySeed is rowBody with a different text per seed.
-func rowBodySeed(n int, seed uint32) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.-"
-	b := make([]byte, n)
-	x := uint32(2463534242) + seed*2654435761
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = alphabet[x%uint32(len(alphabet))]
-	}
-	return string(b)
-}

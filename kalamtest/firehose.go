@@ -101,7 +101,7 @@ func (s *Server) startFirehose(fc FirehoseConfig) error {
 			return fmt.Errorf("kalamtest: firehose: %s: %w", q, err)
 		}
 	}
-	s.fire = &firehose{s: s, cfg: fc, payload: firehosePayload(fc.RowBytes), room: make(chan struct{}, 1)}
+	s.fire = &firehose{s: s, cfg: fc, payload: RowText(fc.RowBytes, 0), room: make(chan struct{}, 1)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -287,12 +287,14 @@ func (f *firehose) emit(n int, conns []*wsConn) error {
 	return nil
 }
 
-// firehosePayload returns n bytes of text that gzip shrinks about as much
-// as typical row data (about 2:1), not the 100:1 a repeated letter would.
-func firehosePayload(n int) string {
+// RowText returns n bytes of text that gzip shrinks about as much as
+// typical row data (about 2:1), not the 100:1 a repeated letter would; each
+// seed gives a different text. The firehose's rows and the benchmarks'
+// bodies are made of it.
+func RowText(n int, seed uint32) string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.-"
 	b := make([]byte, n)
-	x := uint32(2463534242)
+	x := uint32(2463534242) + seed*2654435761
 	for i := range b {
 		x ^= x << 13
 		x ^= x >> 17
