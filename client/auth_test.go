@@ -142,11 +142,7 @@ func TestRefreshAuthWithoutProviderIsNoop(t *testing.T) {
 
 func TestExpiredTokenConsultsProviderOnReconnect(t *testing.T) {
 	srv := newServer(t)
-	boot, err := client.Connect(ctxT(t), srv.URL, client.WithLazyConnect(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer boot.Close()
+	boot := lazyClient(t, srv.URL)
 	t1, err := boot.Login(ctxT(t), "alice", alicePW)
 	if err != nil {
 		t.Fatal(err)
@@ -202,16 +198,12 @@ func TestQueryTokenExpiredReauthenticatesOnce(t *testing.T) {
 
 func TestQueryTokenExpiredWithoutProviderSaysSo(t *testing.T) {
 	srv := newServer(t)
-	c, err := client.Connect(ctxT(t), srv.URL, client.WithLazyConnect(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := lazyClient(t, srv.URL)
 	if _, err := c.Login(ctxT(t), "alice", alicePW); err != nil {
 		t.Fatal(err)
 	}
 	srv.ExpireTokens()
-	_, err = c.Query(ctxT(t), "SELECT * FROM app.messages")
+	_, err := c.Query(ctxT(t), "SELECT * FROM app.messages")
 	if !client.IsTokenExpired(err) || !client.IsAuthError(err) || client.Hint(err) == "" {
 		t.Fatalf("want a token-expired error with a hint, got %v", err)
 	}
@@ -219,11 +211,7 @@ func TestQueryTokenExpiredWithoutProviderSaysSo(t *testing.T) {
 
 func TestLoginAndRefreshToken(t *testing.T) {
 	srv := newServer(t)
-	c, err := client.Connect(ctxT(t), srv.URL, client.WithLazyConnect(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := lazyClient(t, srv.URL)
 	if _, err := c.Login(ctxT(t), "alice", "wrong"); !client.IsAuthError(err) || !strings.Contains(err.Error(), "wrong user or password") {
 		t.Fatalf("wrong password: %v", err)
 	}

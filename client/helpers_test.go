@@ -92,6 +92,18 @@ func connect(t *testing.T, srv *kalamtest.Server, opts ...client.Option) *client
 	return c
 }
 
+// lazyClient is a client that opens no socket until asked (HTTP calls
+// only, such as Login and Query), closed when the test ends.
+func lazyClient(t *testing.T, url string) *client.Client {
+	t.Helper()
+	c, err := client.Connect(ctxT(t), url, client.WithLazyConnect(true))
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 // waitEvent reads client events until one of type T satisfies match
 // (nil: any of type T).
 func waitEvent[T client.Event](t *testing.T, c *client.Client, match func(T) bool) T {
@@ -140,6 +152,19 @@ func takeFrames(c *client.Client) []client.Frame {
 			return out
 		}
 	}
+}
+
+// nextRowIDs reads subscription events until they have carried at least n
+// rows, and returns those rows' ids in order.
+func nextRowIDs(t *testing.T, s *client.Subscription, n int) []string {
+	t.Helper()
+	var ids []string
+	for len(ids) < n {
+		for _, r := range nextSub(t, s).Rows {
+			ids = append(ids, rowID(t, r))
+		}
+	}
+	return ids
 }
 
 func rowID(t *testing.T, r client.Row) string {

@@ -120,11 +120,7 @@ func TestAnonymousSocketSaysWhy(t *testing.T) {
 		t.Fatalf("anonymous connect: %v", err)
 	}
 	// Over HTTP the server's own refusal comes back typed.
-	c, err := client.Connect(ctxT(t), srv.URL, client.WithLazyConnect(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := lazyClient(t, srv.URL)
 	_, err = c.Query(ctxT(t), "SELECT * FROM app.messages")
 	var e *client.Error
 	if !asError(err, &e) || e.Code != "MISSING_AUTHORIZATION" || !client.IsAuthError(err) {

@@ -315,13 +315,7 @@ func TestSubscriptionOptions(t *testing.T) {
 	if ack.Kind != client.SubAck || !ack.Resumed {
 		t.Fatalf("second resumed ack %+v", ack)
 	}
-	var got []string
-	for len(got) < 2 {
-		ev := nextSub(t, live)
-		for _, r := range ev.Rows {
-			got = append(got, rowID(t, r))
-		}
-	}
+	got := nextRowIDs(t, live, 2)
 	if got[0] != "21" || got[1] != "22" {
 		t.Fatalf("rows written while away: %v", got)
 	}
@@ -473,13 +467,7 @@ func TestBatchSizeZeroSkipsExistingRows(t *testing.T) {
 	if ack := nextSub(t, s); ack.Kind != client.SubAck || !ack.Resumed {
 		t.Fatalf("resumed ack %+v", ack)
 	}
-	var got []string
-	for len(got) < 2 {
-		ev := nextSub(t, s)
-		for _, r := range ev.Rows {
-			got = append(got, rowID(t, r))
-		}
-	}
+	got := nextRowIDs(t, s, 2)
 	if strings.Join(got, ",") != "11,12" {
 		t.Fatalf("rows after the resume %v, want the two written while away", got)
 	}
