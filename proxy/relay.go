@@ -23,10 +23,6 @@ type Options struct {
 	// file or insecure option, see client.TLSConfig); nil means the
 	// system's roots.
 	TLS *tls.Config
-	// Dial opens the TCP connection to the upstream's host:port (before
-	// TLS). Nil dials directly; kalamdash proxy can dial through a
-	// kalamtest fault proxy to steer the application's connections.
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// RevealSecrets hands the observer tokens and passwords in clear;
 	// by default they are redacted as the client's tap redacts its own.
 	RevealSecrets bool
@@ -209,12 +205,8 @@ func (r *Relay) dialTCP(ctx context.Context) (net.Conn, error) {
 		}
 		addr = net.JoinHostPort(r.upstream.Hostname(), port)
 	}
-	dial := r.o.Dial
-	if dial == nil {
-		var d net.Dialer
-		dial = d.DialContext
-	}
-	return dial(ctx, "tcp", addr)
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", addr)
 }
 
 // tlsConfig is a fresh copy of the upstream's TLS configuration, with
