@@ -40,14 +40,22 @@ func DialBare(ctx context.Context, src *Source, compress bool) (*Bare, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dialBare(ctx, src.Srv.WSURL(), tok, compress, SQL)
+	return dialBare(ctx, src.Srv.WSURL(), tok, compress, false, SQL)
 }
 
 // dialBare authenticates with tok on the upgrade and subscribes to sql
-// without initial data, as the client does.
-func dialBare(ctx context.Context, wsURL, tok string, compress bool, sql string) (*Bare, error) {
+// without initial data, as the client does; msgpack asks for MessagePack
+// frames (serialization=msgpack, which header auth allows on the upgrade).
+func dialBare(ctx context.Context, wsURL, tok string, compress, msgpack bool, sql string) (*Bare, error) {
+	var query []string
 	if !compress {
-		wsURL += "?compress=false"
+		query = append(query, "compress=false")
+	}
+	if msgpack {
+		query = append(query, "serialization=msgpack")
+	}
+	if len(query) > 0 {
+		wsURL += "?" + strings.Join(query, "&")
 	}
 	ws, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{
 		HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
@@ -73,13 +81,14 @@ func dialBare(ctx context.Context, wsURL, tok string, compress bool, sql string)
 	return b, nil
 }
 
-// expect reads one text frame and checks its type.
+// expect reads one frame and checks its type (by its name in the frame:
+// JSON or MessagePack, the name is there as is).
 func (b *Bare) expect(ctx context.Context, typ string) error {
 	_, data, err := b.ws.Read(ctx)
 	if err != nil {
 		return fmt.Errorf("bare: waiting for %s: %w", typ, err)
 	}
-	if !strings.Contains(string(data), `"`+typ+`"`) {
+	if !strings.Contains(string(data), typ) {
 		return fmt.Errorf("bare: wanted %s, got %.200s", typ, data)
 	}
 	return nil
@@ -127,8 +136,12 @@ func (b *Bare) read(ctx context.Context) (websocket.MessageType, []byte, error) 
 	}
 }
 
-// inflate gunzips msg into io.Discard.
+// inflate gunzips msg into io.Discard if it is gzip (a MessagePack frame
+// is binary whether compressed or not).
 func (b *Bare) inflate(msg []byte) error {
+	if len(msg) < 2 || msg[0] != 0x1f || msg[1] != 0x8b {
+		return nil
+	}
 	var err error
 	if b.zr == nil {
 		b.zr, err = kgzip.NewReader(bytes.NewReader(msg))

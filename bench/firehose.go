@@ -170,18 +170,23 @@ func (f *Firehose) Close() {
 	}
 }
 
-// DialFirehoseBare opens a bare reader on the firehose.
-func DialFirehoseBare(ctx context.Context, f *Firehose, compress bool) (*Bare, error) {
+// DialFirehoseBare opens a bare reader on the firehose, of MessagePack
+// frames if msgpack.
+func DialFirehoseBare(ctx context.Context, f *Firehose, compress, msgpack bool) (*Bare, error) {
 	tok, err := benchToken()
 	if err != nil {
 		return nil, err
 	}
-	return dialBare(ctx, f.WSURL(), tok, compress, kalamtest.FirehoseSQL)
+	return dialBare(ctx, f.WSURL(), tok, compress, msgpack, kalamtest.FirehoseSQL)
 }
 
 // OpenFirehosePipeline opens the dashboard pipeline on the firehose,
-// logging in with the password as the dashboard would.
-func OpenFirehosePipeline(ctx context.Context, f *Firehose, compress bool, logFrames int) (*Pipeline, error) {
-	return openPipeline(ctx, session.Profile{Name: "bench", URL: f.URL, User: User, Password: Password,
-		NoCompress: !compress}, logFrames, kalamtest.FirehoseSQL)
+// logging in with the password as the dashboard would, asking for
+// MessagePack frames if msgpack.
+func OpenFirehosePipeline(ctx context.Context, f *Firehose, compress, msgpack bool, logFrames int) (*Pipeline, error) {
+	prof := session.Profile{Name: "bench", URL: f.URL, User: User, Password: Password, NoCompress: !compress}
+	if msgpack {
+		prof.Serialization = "msgpack"
+	}
+	return openPipeline(ctx, prof, logFrames, kalamtest.FirehoseSQL)
 }

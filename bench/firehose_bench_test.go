@@ -43,19 +43,29 @@ var firehoseCases = []struct {
 // pipeline that is not being timed is let go quiet first. Lanes run in
 // alternating order (reversed every other op) with a GC before each.
 // cpu-ratio is the pipeline's CPU per event over the bare reader's (the
-// bare reader that inflates, for compressed streams).
+// bare reader that inflates, for compressed streams). Every case runs
+// with JSON frames and with MessagePack frames.
 func BenchmarkFirehose(b *testing.B) {
 	for _, fc := range firehoseCases {
 		for _, compress := range []bool{true, false} {
-			b.Run(fmt.Sprintf("%s/%s", fc.name, modeName(compress)), func(b *testing.B) {
-				burst := fc.burst
-				if smoke {
-					burst /= 10
-				}
-				benchFirehoseLanes(b, fc.rowBytes, burst, compress)
-			})
+			for _, msgpack := range []bool{false, true} {
+				b.Run(fmt.Sprintf("%s/%s/%s", fc.name, modeName(compress), serName(msgpack)), func(b *testing.B) {
+					burst := fc.burst
+					if smoke {
+						burst /= 10
+					}
+					benchFirehoseLanes(b, fc.rowBytes, burst, compress, msgpack)
+				})
+			}
 		}
 	}
+}
+
+func serName(msgpack bool) string {
+	if msgpack {
+		return "msgpack"
+	}
+	return "json"
 }
 
 // firehoseLane is a lane with its own source process.
@@ -64,7 +74,7 @@ type firehoseLane struct {
 	src *Firehose
 }
 
-func benchFirehoseLanes(b *testing.B, rowBytes, burst int, compress bool) {
+func benchFirehoseLanes(b *testing.B, rowBytes, burst int, compress, msgpack bool) {
 	ctx, cancel := context.WithTimeout(b.Context(), 10*time.Minute)
 	defer cancel()
 	readers := []reader{readBare, readPipe}
@@ -77,7 +87,7 @@ func benchFirehoseLanes(b *testing.B, rowBytes, burst int, compress bool) {
 	}
 	lanes := map[reader]*firehoseLane{}
 	for _, r := range readers {
-		l, err := openFirehoseLane(ctx, r, rowBytes, compress, logFrames)
+		l, err := openFirehoseLane(ctx, r, rowBytes, compress, msgpack, logFrames)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -137,14 +147,14 @@ func benchFirehoseLanes(b *testing.B, rowBytes, burst int, compress bool) {
 // pauses the source until the lane's turn. A burst resumes the source,
 // drains n events, and pauses it again (inside the timed window: two
 // signals, a few µs).
-func openFirehoseLane(ctx context.Context, r reader, rowBytes int, compress bool, logFrames int) (*firehoseLane, error) {
+func openFirehoseLane(ctx context.Context, r reader, rowBytes int, compress, msgpack bool, logFrames int) (*firehoseLane, error) {
 	src, err := StartFirehose(ctx, 0, rowBytes)
 	if err != nil {
 		return nil, err
 	}
 	l, err := openLane(ctx, r, compress,
-		func() (*Bare, error) { return DialFirehoseBare(ctx, src, compress) },
-		func() (*Pipeline, error) { return OpenFirehosePipeline(ctx, src, compress, logFrames) },
+		func() (*Bare, error) { return DialFirehoseBare(ctx, src, compress, msgpack) },
+		func() (*Pipeline, error) { return OpenFirehosePipeline(ctx, src, compress, msgpack, logFrames) },
 		func() error { return nil })
 	if err != nil {
 		src.Close()
@@ -272,7 +282,7 @@ func losslessStep(ctx context.Context, r string, rate, rowBytes int) (stepResult
 	var stop func() (time.Duration, error) // stops the reader; record's CPU
 	switch r {
 	case "bare":
-		bare, err := DialFirehoseBare(ctx, src, true)
+		bare, err := DialFirehoseBare(ctx, src, true, false)
 		if err != nil {
 			return res, err
 		}
@@ -289,7 +299,7 @@ func losslessStep(ctx context.Context, r string, rate, rowBytes int) (stepResult
 			return 0, nil
 		}
 	case "pipe":
-		p, err := OpenFirehosePipeline(ctx, src, true, 0)
+		p, err := OpenFirehosePipeline(ctx, src, true, false, 0)
 		if err != nil {
 			return res, err
 		}

@@ -7,8 +7,9 @@ import (
 
 // TestFirehoseSourceFeedsBothReaders checks the firehose benchmarks'
 // machinery: a `kalamdash serve --firehose` process, paused and resumed,
-// streams to the bare reader and to the dashboard pipeline, and reports
-// nothing dropped at rate 0.
+// streams to the bare reader and to the dashboard pipeline (both on
+// MessagePack, the bare one gzip too), and reports nothing dropped at
+// rate 0.
 func TestFirehoseSourceFeedsBothReaders(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), hangDeadline)
 	defer cancel()
@@ -17,12 +18,12 @@ func TestFirehoseSourceFeedsBothReaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	bare, err := DialFirehoseBare(ctx, src, true)
+	bare, err := DialFirehoseBare(ctx, src, true, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer bare.Close()
-	p, err := OpenFirehosePipeline(ctx, src, false, 10_000)
+	p, err := OpenFirehosePipeline(ctx, src, false, true, 10_000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,5 +152,5 @@ func (r *Replay) Close() error {
 // DialBareURL is DialBare against any server URL with any token.
 func DialBareURL(ctx context.Context, baseURL string, compress bool) (*Bare, error) {
 	// The replay server accepts any token.
-	return dialBare(ctx, "ws"+baseURL[len("http"):]+"/v1/ws", "x.y.z", compress, SQL)
+	return dialBare(ctx, "ws"+baseURL[len("http"):]+"/v1/ws", "x.y.z", compress, false, SQL)
 }

@@ -60,6 +60,21 @@ func (r results) must(name, unit string) (float64, bool) {
 	return v, ok
 }
 
+type firehoseLane struct{ size, mode, ser string }
+
+// firehoseLanes are BenchmarkFirehose's cases.
+func firehoseLanes() []firehoseLane {
+	var out []firehoseLane
+	for _, size := range []string{"160B", "2KB"} {
+		for _, mode := range []string{"gzip", "raw"} {
+			for _, ser := range []string{"json", "msgpack"} {
+				out = append(out, firehoseLane{size, mode, ser})
+			}
+		}
+	}
+	return out
+}
+
 // sourceLimited notes a lossless ramp that the source, not the reader,
 // stopped: the reader's limit is above the value.
 func sourceLimited(r results, name string) string {
@@ -151,11 +166,11 @@ func main() {
 	var t table
 
 	// End to end: the reader alone, the source in its own process.
-	for _, size := range []string{"160B", "2KB"} {
-		for _, mode := range []string{"gzip", "raw"} {
-			base := "Firehose/" + size + "/" + mode
-			label := fmt.Sprintf("%s rows, compression %s: CPU per event (firehose source in its own process)",
-				size, map[string]string{"gzip": "on", "raw": "off"}[mode])
+	for _, lane := range firehoseLanes() {
+		{
+			base := "Firehose/" + lane.size + "/" + lane.mode + "/" + lane.ser
+			label := fmt.Sprintf("%s rows, compression %s, %s: CPU per event (firehose source in its own process)",
+				lane.size, map[string]string{"gzip": "on", "raw": "off"}[lane.mode], map[string]string{"json": "JSON", "msgpack": "MessagePack"}[lane.ser])
 			pc, ok1 := r.must(base, "pipe-cpu-µs/event")
 			bc, ok2 := r.must(base, "bare-cpu-µs/event")
 			ratio, ok3 := r.must(base, "cpu-ratio")
