@@ -332,7 +332,11 @@ func (c *Client) Close() error {
 	c.mu.Unlock()
 
 	if conn != nil {
-		conn.close(1000, "client closed")
+		// Let the close frame reach the server before cancelling: the
+		// cancel ends the read loop, which cuts the socket, and a server
+		// would then see 1006 instead of this 1000 (at most a second when
+		// the server does not answer).
+		<-conn.close(1000, "client closed")
 	}
 	c.cancel()
 	for _, s := range subs {

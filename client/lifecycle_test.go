@@ -216,3 +216,27 @@ func TestManualPing(t *testing.T) {
 	}
 	waitFrame(t, c, func(f client.Frame) bool { return f.Opcode == client.OpPong && f.Direction == client.Inbound })
 }
+
+// TestCloseSendsItsCloseFrame: Close lets the close frame reach the server
+// before it ends the socket, so the server sees 1000 "client closed" and
+// not a socket cut without one (1006). The relay of `kalamdash proxy` saw
+// this first: Close cancelled the read loop, which cut the socket while
+// the close frame was still being written.
+func TestCloseSendsItsCloseFrame(t *testing.T) {
+	var log testkit.SyncBuffer
+	srv := newServer(t, kalamtest.WithLogWriter(&log))
+	for i := range 5 { // the race lost most runs; five make it plain
+		c, err := client.Connect(ctxT(t), srv.URL, client.WithAuth(client.Basic("alice", alicePW)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Close()
+		want := "client_close=1000"
+		testkit.Eventually(t, "the server logged the socket's end", func() bool {
+			return strings.Count(log.String(), `msg="ws close"`) == i+1
+		})
+		if got := strings.Count(log.String(), want); got != i+1 {
+			t.Fatalf("after %d Close calls the server saw %d close frames (want %q on each):\n%s", i+1, got, want, log.String())
+		}
+	}
+}

@@ -247,7 +247,12 @@ func (wc *wsConn) readMessage() (websocket.MessageType, []byte, error) {
 }
 
 // close sends a close frame and ends the socket; the read loop returns.
-func (wc *wsConn) close(code int, reason string) {
+// The handshake runs in the background; the returned channel is closed
+// when it is over (the peer answered, or the socket was cut after a
+// second without an answer). A socket already ending returns a closed
+// channel.
+func (wc *wsConn) close(code int, reason string) <-chan struct{} {
+	done := make(chan struct{})
 	wc.endMu.Lock()
 	first := !wc.local && wc.endErr == nil
 	if first {
@@ -257,7 +262,8 @@ func (wc *wsConn) close(code int, reason string) {
 	}
 	wc.endMu.Unlock()
 	if !first {
-		return
+		close(done)
+		return done
 	}
 	c := wc.c
 	c.tapClose(wc.id, Outbound, code, reason)
@@ -267,10 +273,12 @@ func (wc *wsConn) close(code int, reason string) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		defer close(done)
 		t := time.AfterFunc(time.Second, func() { _ = wc.ws.CloseNow() })
 		defer t.Stop()
 		_ = wc.ws.Close(websocket.StatusCode(code), reason)
 	}()
+	return done
 }
 
 // fail ends the socket because of a local error (keepalive timeout).

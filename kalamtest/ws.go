@@ -142,14 +142,14 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		// auth_success unprompted.
 		wc.authenticate(bearer, proto, authKey(r))
 	}
-	wc.readLoop(authKey(r))
+	clientClose := wc.readLoop(authKey(r))
 
 	wc.cleanup()
 	<-wc.done
 	wc.mu.Lock()
 	user, drops := wc.userID, wc.drops
 	wc.mu.Unlock()
-	s.log.Info("ws close", "conn", wc.id, "user", user, "drops", drops)
+	s.log.Info("ws close", "conn", wc.id, "user", user, "drops", drops, "client_close", clientClose)
 }
 
 // upgradeQuery reads the upgrade's query string as upstream does, raw
@@ -241,11 +241,14 @@ func (wc *wsConn) check(now time.Time) {
 	}
 }
 
-func (wc *wsConn) readLoop(ip string) {
+// readLoop serves the client's messages until the socket ends and returns
+// the close code the client sent, or -1 when it sent none (a cut socket,
+// or one the server closed).
+func (wc *wsConn) readLoop(ip string) (clientClose int) {
 	for {
 		typ, data, err := wc.c.Read(wc.ctx)
 		if err != nil {
-			return
+			return int(websocket.CloseStatus(err))
 		}
 		wc.s.waitStall(wc.ctx)
 		wc.touch()
