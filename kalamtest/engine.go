@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
 )
 
-// engine binds the SQL engine to the server: it supplies system.users and
-// system.live, and fans committed changes out to live subscriptions from
-// one dispatcher goroutine, in commit order.
+// engine binds the SQL engine to the server: it supplies system.users,
+// system.live and the cluster views (each as the node answering the query
+// sees them), and hands committed changes, in commit order, from one
+// dispatcher goroutine to every node's applier.
 type engine struct {
 	s      *Server
 	e      *sqlengine.Engine
@@ -22,6 +25,9 @@ type engine struct {
 	stop  chan struct{}
 	done  chan struct{}
 	once  sync.Once
+
+	committed atomic.Int64 // _seq of the last change handed to the appliers' queues
+	logIndex  atomic.Int64 // how many changes were committed (the Raft log's last index)
 }
 
 func newEngine(s *Server) (*engine, error) {
@@ -31,13 +37,18 @@ func newEngine(s *Server) (*engine, error) {
 	}
 	db := &engine{s: s, e: e, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	e.SetUserLister(s.userRecords)
-	e.SetLiveLister(s.liveRecords)
-	e.SetLiveKiller(s.killLive)
+	e.SetLiveLister(func(ctx context.Context) []sqlengine.LiveRecord { return nodeOf(ctx, s).liveRecords() })
+	e.SetLiveKiller(func(ctx context.Context, conn, sub string) sqlengine.KillOutcome {
+		return nodeOf(ctx, s).killLive(conn, sub)
+	})
+	e.SetClusterLister(func(ctx context.Context) sqlengine.ClusterView { return nodeOf(ctx, s).clusterView() })
 	// The callback runs inside the committing goroutine and must not
 	// block: queue the change and let the dispatcher do the work.
 	db.remove = e.OnChange(func(ch sqlengine.Change) {
 		db.mu.Lock()
 		db.queue = append(db.queue, ch)
+		db.committed.Store(ch.Seq)
+		db.logIndex.Add(1)
 		db.mu.Unlock()
 		select {
 		case db.wake <- struct{}{}:
@@ -64,12 +75,9 @@ func (db *engine) dispatch() {
 			if len(batch) == 0 {
 				break
 			}
-			conns := db.s.connList()
-			for _, ch := range batch {
-				f := &fanout{ch: ch, encodes: &db.s.encodes}
-				for _, c := range conns {
-					c.deliver(f)
-				}
+			now := time.Now()
+			for _, n := range db.s.cl.members() {
+				n.enqueueApply(batch, now)
 			}
 		}
 	}
@@ -171,6 +179,7 @@ func (s *Server) liveRecords() []sqlengine.LiveRecord {
 				LastUpdate:     sub.createdAt,
 				Changes:        sub.changes,
 				LastPingAt:     c.lastInbound,
+				NodeID:         s.nodeID,
 			})
 		}
 		c.mu.Unlock()

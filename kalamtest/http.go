@@ -25,6 +25,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/api/auth/setup", s.handleSetup)
 	mux.HandleFunc("POST /v1/api/sql", s.handleSQL)
 	mux.HandleFunc("GET "+FirehosePath, s.handleFirehose)
+	mux.HandleFunc("GET /v1/api/cluster/health", s.handleClusterHealth)
 	ws := http.HandlerFunc(s.handleWS)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.waitStall(r.Context())

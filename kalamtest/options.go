@@ -58,6 +58,8 @@ type userSpec struct {
 }
 
 type config struct {
+	replLag          time.Duration // a follower applies a change this long after its commit
+	replWait         time.Duration // cluster.replication_timeout_ms
 	addr             string
 	users            []userSpec
 	secret           string
@@ -232,3 +234,13 @@ func WithDemo() Option { return func(c *config) { c.demo = true } }
 
 // WithDemoInterval sets the period of the demo writer (400 ms).
 func WithDemoInterval(d time.Duration) Option { return func(c *config) { c.demoInterval = d } }
+
+// WithReplicationLag makes a cluster's followers apply each change (and
+// notify their subscribers) this long after the leader committed it; the
+// leader of the change's group applies it at once. Default 0.
+func WithReplicationLag(d time.Duration) Option { return func(c *config) { c.replLag = d } }
+
+// WithReplicationTimeout is cluster.replication_timeout_ms: how long a
+// subscribe with options on a node waits for it to apply every committed
+// change before failing with SUBSCRIPTION_FAILED (default 5 s).
+func WithReplicationTimeout(d time.Duration) Option { return func(c *config) { c.replWait = d } }

@@ -28,6 +28,7 @@ type Server struct {
 	URL string
 
 	cfg     *config
+	addr    string // the listening address, set at the first start
 	ln      net.Listener
 	httpSrv *http.Server
 	log     *slog.Logger
@@ -50,8 +51,22 @@ type Server struct {
 
 	subCounts subCounter // per-user subscription counts (the per-user cap)
 
-	shutting   atomic.Bool
-	stallUntil atomic.Int64 // unix nanos of the real clock
+	shutting    atomic.Bool
+	down        atomic.Bool // not serving: before start, after Close or a cluster's StopNode
+	partitioned atomic.Bool // cut off from its peers (Cluster.Partition)
+	serveMu     sync.Mutex  // start and stopServing
+	ownsDB      bool        // the node that closes the shared engine
+
+	cl           *cluster // this node's cluster (a one-node one when standalone)
+	nodeID       int64
+	applyMu      sync.Mutex
+	applyQ       []applyItem   // committed changes this node has yet to apply
+	applyWake    chan struct{} // nudges the applier
+	appliedSig   chan struct{} // closed and replaced at each apply
+	applied      atomic.Int64  // _seq of the last change this node applied
+	appliedIndex atomic.Int64  // how many changes this node has applied (its Raft applied index)
+	startedNano  atomic.Int64  // when the node last started serving
+	stallUntil   atomic.Int64  // unix nanos of the real clock
 	// encodes counts change notifications serialized by fan-outs: once
 	// per group of identical frames, not once per socket (fanout.go).
 	encodes     atomic.Uint64
@@ -65,8 +80,33 @@ type Server struct {
 }
 
 // NewServer starts a server on 127.0.0.1 and a free port (or WithAddr).
-// Close it when done.
+// Close it when done. It is a one-node cluster, as a standalone KalamDB
+// is: node 1 of a cluster named after the host, leading a Meta group, one
+// user shard and one shared shard.
 func NewServer(opts ...Option) (*Server, error) {
+	cfg, err := buildConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newServerState(cfg, newCluster(standaloneClusterID(), 1, 0, cfg.replWait))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.start(cfg.addr); err != nil {
+		s.db.close()
+		return nil, err
+	}
+	s.startBackground()
+	if cfg.firehose != nil {
+		if err := s.startFirehose(*cfg.firehose); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func buildConfig(opts []Option) (*config, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		if o != nil {
@@ -79,19 +119,30 @@ func NewServer(opts ...Option) (*Server, error) {
 	if cfg.checkInterval <= 0 {
 		cfg.checkInterval = DefaultCheckInterval
 	}
+	if cfg.replLag < 0 {
+		return nil, errors.New("kalamtest: replication lag must not be negative")
+	}
+	if cfg.replWait <= 0 {
+		cfg.replWait = DefaultReplicationTimeout
+	}
+	return cfg, nil
+}
+
+// newServerState builds node 1 of cl, which owns the data set (users,
+// tokens, the SQL engine, the demo data), but does not listen yet.
+func newServerState(cfg *config, cl *cluster) (*Server, error) {
 	s := &Server{
 		cfg:     cfg,
 		log:     cfg.logger,
 		users:   newUserStore(cfg.clock),
 		tokens:  newTokenBook(),
-		authLim: newIPLimiter(cfg.authRate),
-		guard:   &ipGuard{rate: cfg.reqRate},
-		sqlLim:  newIPLimiter(cfg.queryRate),
 		secretV: cfg.secret,
-		conns:   map[uint64]*wsConn{},
+		ownsDB:  true,
+		cl:      cl,
+		nodeID:  1,
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-
+	cl.nodes = []*Server{s}
+	s.initNode()
 	if err := s.users.add("root", cfg.rootPassword, RoleSystem, ""); err != nil {
 		return nil, err
 	}
@@ -120,44 +171,97 @@ func NewServer(opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
+	return s, nil
+}
 
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		db.close()
-		return nil, fmt.Errorf("kalamtest: listen on %s: %w (is the port in use? try another --addr)", cfg.addr, err)
+// addPeer adds the next node over the same data set (users, tokens, secret,
+// engine), with its own connections, limits and apply position. It joins
+// with everything committed so far applied, as a node restored from a
+// snapshot; call it before anything writes concurrently.
+func (s *Server) addPeer() *Server {
+	p := &Server{
+		cfg:     s.cfg,
+		log:     s.log,
+		users:   s.users,
+		tokens:  s.tokens,
+		secretV: s.secret(),
+		db:      s.db,
+		cl:      s.cl,
 	}
-	s.ln = &refusingListener{Listener: ln, s: s}
-	s.URL = "http://" + dialable(ln.Addr())
-	s.httpSrv = &http.Server{
-		Handler:           s.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return s.ctx },
-	}
+	p.applied.Store(s.db.committed.Load())
+	p.appliedIndex.Store(s.db.logIndex.Load())
+	p.initNode()
+	s.cl.mu.Lock()
+	s.cl.nodes = append(s.cl.nodes, p)
+	p.nodeID = int64(len(s.cl.nodes))
+	s.cl.mu.Unlock()
+	return p
+}
+
+// initNode sets up what every node has of its own.
+func (s *Server) initNode() {
+	s.authLim = newIPLimiter(s.cfg.authRate)
+	s.guard = &ipGuard{rate: s.cfg.reqRate}
+	s.sqlLim = newIPLimiter(s.cfg.queryRate)
+	s.conns = map[uint64]*wsConn{}
+	s.applyWake = make(chan struct{}, 1)
+	s.appliedSig = make(chan struct{})
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.down.Store(true)
 	s.wg.Add(2)
-	go func() {
-		defer s.wg.Done()
-		_ = s.httpSrv.Serve(s.ln)
-	}()
 	go func() {
 		defer s.wg.Done()
 		s.checker()
 	}()
-	if cfg.demo {
+	go func() {
+		defer s.wg.Done()
+		s.applier()
+	}()
+}
+
+// start listens on addr and serves.
+func (s *Server) start(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("kalamtest: listen on %s: %w (is the port in use? try another --addr)", addr, err)
+	}
+	s.serveMu.Lock()
+	defer s.serveMu.Unlock()
+	s.shutting.Store(false)
+	s.ln = &refusingListener{Listener: ln, s: s}
+	if s.URL == "" { // a restarted node keeps its address (and URL, read without locks)
+		s.URL = "http://" + dialable(ln.Addr())
+		s.addr = ln.Addr().String()
+	}
+	s.httpSrv = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return withNode(s.ctx, s) },
+	}
+	srv, l := s.httpSrv, s.ln
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = srv.Serve(l)
+	}()
+	s.down.Store(false)
+	s.startedNano.Store(time.Now().UnixNano())
+	s.log.Info("kalamtest listening", "url", s.URL, "node", s.nodeID, "demo", s.cfg.demo)
+	return nil
+}
+
+func (s *Server) startedAt() time.Time { return time.Unix(0, s.startedNano.Load()) }
+
+// startBackground starts the data set's own writers (the demo).
+func (s *Server) startBackground() {
+	if s.cfg.demo {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			s.demoWriter()
 		}()
 	}
-	if cfg.firehose != nil {
-		if err := s.startFirehose(*cfg.firehose); err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
-	s.log.Info("kalamtest listening", "url", s.URL, "demo", cfg.demo)
-	return s, nil
 }
 
 // dialable turns a listen address into one a local client can dial: an
@@ -180,7 +284,7 @@ func MustNewServer(opts ...Option) *Server {
 }
 
 // Addr returns the listening address ("127.0.0.1:41234").
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.addr }
 
 // WSURL returns the WebSocket endpoint, "ws://host:port/v1/ws".
 func (s *Server) WSURL() string { return "ws" + s.URL[len("http"):] + "/v1/ws" }
@@ -192,22 +296,41 @@ func (s *Server) WSURL() string { return "ws" + s.URL[len("http"):] + "/v1/ws" }
 // call more than once.
 func (s *Server) Close() error {
 	s.closed.Do(func() {
-		s.shutting.Store(true)
-		_ = s.ln.Close()
-		s.httpSrv.SetKeepAlivesEnabled(false)
-		s.closeAllConns(1001, "Server shutting down", true)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = s.httpSrv.Shutdown(ctx)
-		cancel()
+		s.stopServing()
 		s.cancel()
 		s.wg.Wait()
 		if s.fire != nil {
 			s.fire.logReport()
 		}
-		s.db.close()
+		if s.ownsDB {
+			s.db.close()
+		}
 		s.log.Info("kalamtest stopped", "url", s.URL)
 	})
 	return nil
+}
+
+// stopServing is a node's shutdown: it stops accepting TCP connections
+// (clients that reconnect see "connection refused"), answers upgrades still
+// arriving on open connections with 503, and closes every socket with 1001
+// "Server shutting down". A stopped cluster node can start again.
+func (s *Server) stopServing() {
+	s.serveMu.Lock()
+	defer s.serveMu.Unlock()
+	if s.down.Load() {
+		return
+	}
+	s.down.Store(true)
+	s.shutting.Store(true)
+	_ = s.ln.Close()
+	s.httpSrv.SetKeepAlivesEnabled(false)
+	s.closeAllConns(1001, "Server shutting down", true)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	_ = s.httpSrv.Shutdown(ctx)
+	cancel()
+	s.mu.Lock()
+	s.conns = map[uint64]*wsConn{}
+	s.mu.Unlock()
 }
 
 // now is the injected clock.

@@ -80,6 +80,12 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		fail(bad.status, bad.code, bad.msg)
 		return
 	}
+	if in.files > 0 {
+		if msg, follower := s.uploadLeaderHint(sqlengine.Caller{UserID: u.id, Role: u.role}, in); follower {
+			fail(http.StatusServiceUnavailable, "NOT_LEADER", msg)
+			return
+		}
+	}
 	// Statements with FILE("name") placeholders, or multipart requests
 	// carrying files, take upstream's file-upload path.
 	if in.files > 0 || len(filePlaceholders(in.sql)) > 0 {
@@ -88,6 +94,10 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		fail(http.StatusBadRequest, "INVALID_INPUT", fileUploadUnsupported)
+		return
+	}
+	if group, ok := s.forwardTarget(sqlengine.Caller{UserID: u.id, Role: u.role}, in); ok {
+		s.forward(w, r, group, u, in, start)
 		return
 	}
 	sql, ns, params := in.sql, in.ns, in.params
@@ -103,6 +113,16 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 			Error: &client.SQLError{Code: xerr.Code, Message: xerr.Message, Details: xerr.Details}})
 		return
 	}
+	out := resultsOf(res, u)
+	if res.SingleSelect {
+		writeJSON(w, http.StatusOK, sqlStreamed{Status: "success", Results: out, Took: tookMS(start)})
+		return
+	}
+	writeJSON(w, http.StatusOK, sqlEnvelope{Status: "success", Results: out, Took: tookMS(start)})
+}
+
+// resultsOf is the results array of an answer.
+func resultsOf(res sqlengine.ExecResult, u user) []sqlResult {
 	out := make([]sqlResult, 0, len(res.Results))
 	for _, rr := range res.Results {
 		o := sqlResult{Schema: rr.Schema, RowCount: rr.RowCount, Message: rr.Message, AsUser: u.id}
@@ -113,11 +133,7 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, o)
 	}
-	if res.SingleSelect {
-		writeJSON(w, http.StatusOK, sqlStreamed{Status: "success", Results: out, Took: tookMS(start)})
-		return
-	}
-	writeJSON(w, http.StatusOK, sqlEnvelope{Status: "success", Results: out, Took: tookMS(start)})
+	return out
 }
 
 // rawRows encodes result cells, floats in serde_json's form.

@@ -71,6 +71,17 @@ func (wc *wsConn) subscribe(m inMsg) {
 		return
 	}
 
+	// A subscribe with options first waits until this node has applied
+	// every committed change, so its snapshot is not behind the leader's
+	// (upstream's LiveApplyBarrier, jamals86/KalamDB:
+	// backend/crates/kalamdb-core/src/live_adapters.rs,
+	// backend/crates/kalamdb-raft/src/manager/raft_group.rs).
+	if m.options != nil {
+		if err := s.waitApplied(s.ctx); err != nil {
+			wc.sendError(id, "SUBSCRIPTION_FAILED", "Execution error: "+err.Error())
+			return
+		}
+	}
 	sub := &subscription{id: id, sql: m.sql, q: q, opts: m.options, batchSize: batchSize,
 		loading: true, createdAt: s.now()}
 	wc.mu.Lock()

@@ -91,6 +91,13 @@ type Request struct {
 	// Namespace is the request's namespace_id: the namespace of
 	// unqualified table names. "" means Options.DefaultNamespace.
 	Namespace string
+	// Forwarded runs the request as a cluster leader runs one forwarded by
+	// a follower (CoreClusterHandler::handle_forward_sql upstream): one
+	// result per statement with no folding of DML counts, never the
+	// single-SELECT shape, and a failing statement is 400 INVALID_INPUT
+	// (could not be prepared) or SQL_EXECUTION_ERROR "Statement N failed:
+	// …" with no details.
+	Forwarded bool
 }
 
 // Result is one entry of the response's results array.
@@ -201,13 +208,14 @@ func (e *Engine) SetUserLister(fn func() []UserRecord) { e.setUserLister(fn) }
 // say whether the connection exists and has authenticated. It is called
 // without engine locks held. Without a killer every kill fails as for an
 // unknown connection.
-func (e *Engine) SetLiveKiller(fn func(connectionID, subscriptionID string) KillOutcome) {
+func (e *Engine) SetLiveKiller(fn func(ctx context.Context, connectionID, subscriptionID string) KillOutcome) {
 	e.setLiveKiller(fn)
 }
 
 // SetLiveLister installs the source of system.live rows. It is called
-// (without engine locks held) each time a statement reads system.live.
-func (e *Engine) SetLiveLister(fn func() []LiveRecord) { e.setLiveLister(fn) }
+// (without engine locks held) each time a statement reads system.live,
+// with the context Exec was given (which says which node answers).
+func (e *Engine) SetLiveLister(fn func(context.Context) []LiveRecord) { e.setLiveLister(fn) }
 
 // MaxSeq returns the largest _seq committed so far (0 when none): the
 // snapshot boundary of a subscription's initial load.

@@ -38,12 +38,13 @@ type Engine struct {
 
 	// Listener and lister registration is independent of mu so callbacks
 	// can (un)register without deadlocking.
-	lmu          sync.RWMutex
-	listeners    map[int]func(Change)
-	nextListener int
-	userLister   func() []UserRecord
-	liveLister   func() []LiveRecord
-	liveKiller   func(connectionID, subscriptionID string) KillOutcome
+	lmu           sync.RWMutex
+	listeners     map[int]func(Change)
+	nextListener  int
+	userLister    func() []UserRecord
+	liveLister    func(context.Context) []LiveRecord
+	clusterLister func(context.Context) ClusterView
+	liveKiller    func(ctx context.Context, connectionID, subscriptionID string) KillOutcome
 }
 
 // LiveQuery is a validated subscription query bound to its caller. Its
@@ -153,13 +154,13 @@ func (e *Engine) setUserLister(fn func() []UserRecord) {
 	e.lmu.Unlock()
 }
 
-func (e *Engine) setLiveLister(fn func() []LiveRecord) {
+func (e *Engine) setLiveLister(fn func(context.Context) []LiveRecord) {
 	e.lmu.Lock()
 	e.liveLister = fn
 	e.lmu.Unlock()
 }
 
-func (e *Engine) setLiveKiller(fn func(connectionID, subscriptionID string) KillOutcome) {
+func (e *Engine) setLiveKiller(fn func(ctx context.Context, connectionID, subscriptionID string) KillOutcome) {
 	e.lmu.Lock()
 	e.liveKiller = fn
 	e.lmu.Unlock()

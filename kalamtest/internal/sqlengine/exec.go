@@ -40,9 +40,12 @@ func (e *Engine) exec(ctx context.Context, c Caller, r Request) (ExecResult, *Er
 		return ExecResult{}, &Error{Status: http.StatusBadRequest, Code: CodeEmptySQL, Message: "No SQL statements provided"}
 	}
 	stmts := make([]prepared, 0, len(raw))
-	for _, s := range raw {
+	for i, s := range raw {
 		st, perr := e.prepare(c, s)
 		if perr != nil {
+			if r.Forwarded {
+				return ExecResult{}, forwardedError(CodeInvalidInput, i+1, perr.Message)
+			}
 			return ExecResult{}, perr
 		}
 		stmts = append(stmts, prepared{sql: s, st: st})
@@ -59,14 +62,18 @@ func (e *Engine) exec(ctx context.Context, c Caller, r Request) (ExecResult, *Er
 		ns = e.defaultNamespace
 	}
 	batch := len(stmts) > 1
+	fold := batch && !r.Forwarded
 	var out ExecResult
 	var inserted, updated, deleted int
 	for i, p := range stmts {
 		res, kerr := e.run(ctx, c, p.st, ns, r.Params)
 		if kerr != nil {
+			if r.Forwarded {
+				return ExecResult{}, forwardedError(CodeSQLExecutionError, i+1, kerr.Error())
+			}
 			return ExecResult{}, statementError(c, i+1, p.sql, kerr)
 		}
-		if batch && !res.IsQuery {
+		if fold && !res.IsQuery {
 			switch {
 			case strings.Contains(res.Message, "Inserted"):
 				inserted += res.RowCount
@@ -81,7 +88,7 @@ func (e *Engine) exec(ctx context.Context, c Caller, r Request) (ExecResult, *Er
 		}
 		out.Results = append(out.Results, res)
 	}
-	if batch {
+	if fold {
 		if inserted > 0 {
 			out.Results = append(out.Results, Result{RowCount: inserted, Message: fmt.Sprintf("Inserted %d row(s)", inserted)})
 		}
@@ -95,8 +102,14 @@ func (e *Engine) exec(ctx context.Context, c Caller, r Request) (ExecResult, *Er
 	if out.Results == nil {
 		out.Results = []Result{}
 	}
-	out.SingleSelect = !batch && len(out.Results) == 1 && out.Results[0].IsQuery
+	out.SingleSelect = !batch && !r.Forwarded && len(out.Results) == 1 && out.Results[0].IsQuery
 	return out, nil
+}
+
+// forwardedError is a forwarded statement's failure: always 400, the
+// message unredacted, no details.
+func forwardedError(code string, idx int, msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: code, Message: fmt.Sprintf("Statement %d failed: %s", idx, msg)}
 }
 
 // fastSingleStatement mirrors upstream's fast path: text without ';'
@@ -175,11 +188,11 @@ func (e *Engine) run(ctx context.Context, c Caller, st statement, ns string, par
 	// Listers run before taking the engine lock (they may be slow or call
 	// back into the server).
 	if k, ok := st.(killLiveQueryStmt); ok {
-		return e.killLiveQuery(c, k)
+		return e.killLiveQuery(ctx, c, k)
 	}
 	var sys *systemRows
 	if s, ok := st.(selectStmt); ok && s.from != nil && (s.from.ns == systemNamespace || (s.from.ns == "" && ns == systemNamespace)) {
-		sys = e.collectSystem(s.from.name)
+		sys = e.collectSystem(ctx, s.from.name)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -1,6 +1,7 @@
 package sqlengine
 
 import (
+	"context"
 	"fmt"
 	"strings"
 )
@@ -62,7 +63,7 @@ func parseKillLiveQuery(sql string) (killLiveQueryStmt, error) {
 // killLiveQuery runs the statement: DBA and system only, then the
 // server's killer. It runs without the engine lock (the killer takes the
 // server's locks).
-func (e *Engine) killLiveQuery(c Caller, s killLiveQueryStmt) (Result, *kerr) {
+func (e *Engine) killLiveQuery(ctx context.Context, c Caller, s killLiveQueryStmt) (Result, *kerr) {
 	if !c.IsAdmin() {
 		return Result{}, errf(kindUnauthorized, "KILL LIVE QUERY requires DBA or System role")
 	}
@@ -71,7 +72,7 @@ func (e *Engine) killLiveQuery(c Caller, s killLiveQueryStmt) (Result, *kerr) {
 	e.lmu.RUnlock()
 	outcome := KillNoConnection
 	if kill != nil {
-		outcome = kill(s.conn, s.sub)
+		outcome = kill(ctx, s.conn, s.sub)
 	}
 	switch outcome {
 	case KillNoConnection:

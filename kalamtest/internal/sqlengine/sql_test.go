@@ -471,7 +471,7 @@ func TestSystemTables(t *testing.T) {
 			{UserID: "root", PasswordHash: "$2b$12$hash", Role: "system", CreatedAt: created, UpdatedAt: created},
 		}
 	})
-	e.SetLiveLister(func() []sqlengine.LiveRecord {
+	e.SetLiveLister(func(context.Context) []sqlengine.LiveRecord {
 		return []sqlengine.LiveRecord{{LiveID: "alice-c1-sub-1", ConnectionID: "c1", SubscriptionID: "sub-1",
 			Namespace: "app", Table: "messages", UserID: "alice", Query: "SELECT * FROM app.messages", Changes: 3}}
 	})

@@ -105,9 +105,9 @@ func orDefault(s, d string) string {
 // collectSystem snapshots the rows of system.<name>, calling the server's
 // listers; it must run without e.mu held. It returns nil for an unknown
 // system table.
-func (e *Engine) collectSystem(name string) *systemRows {
+func (e *Engine) collectSystem(ctx context.Context, name string) *systemRows {
 	e.lmu.RLock()
-	users, live := e.userLister, e.liveLister
+	users, live, cluster := e.userLister, e.liveLister, e.clusterLister
 	e.lmu.RUnlock()
 	switch name {
 	case "users":
@@ -124,13 +124,22 @@ func (e *Engine) collectSystem(name string) *systemRows {
 	case "live":
 		sr := &systemRows{def: sysLiveDef}
 		if live != nil {
-			for _, l := range live() {
+			for _, l := range live(ctx) {
 				sr.rows = append(sr.rows, []any{l.LiveID, l.ConnectionID, l.SubscriptionID, l.Namespace, l.Table,
 					l.UserID, l.Query, strPtr(l.Options), orDefault(l.Status, "active"), ts(l.CreatedAt),
 					ts(l.LastUpdate), l.Changes, ts(l.LastPingAt), l.NodeID})
 			}
 		}
 		return sr
+	case "cluster", "cluster_groups":
+		var view ClusterView
+		if cluster != nil {
+			view = cluster(ctx)
+		}
+		if name == "cluster" {
+			return view.nodeRows()
+		}
+		return view.groupRows()
 	case "namespaces":
 		return &systemRows{def: sysNamespacesDef} // filled under the lock
 	case "tables":
