@@ -22,14 +22,7 @@ import (
 func newKTCluster(t *testing.T, n int, opts ...kalamtest.Option) (*kalamtest.Cluster, []*ktServer) {
 	t.Helper()
 	clk := newFakeClock()
-	base := []kalamtest.Option{
-		kalamtest.WithClock(clk.Now),
-		kalamtest.WithCheckInterval(5 * time.Millisecond),
-		kalamtest.WithUserEmail("alice", alicePW, "user", "alice@example.com"),
-		kalamtest.WithUser("ops", "OpsPass123!", "dba"),
-		kalamtest.WithRootPassword("RootPass123!"),
-	}
-	cl, err := kalamtest.NewCluster(n, append(base, opts...)...)
+	cl, err := kalamtest.NewCluster(n, append(ktOptions(clk), opts...)...)
 	if err != nil {
 		t.Fatalf("NewCluster: %v", err)
 	}

@@ -41,10 +41,9 @@ type ktServer struct {
 	clock *testkit.Clock
 }
 
-func newKT(t testing.TB, opts ...kalamtest.Option) *ktServer {
-	t.Helper()
-	clk := newFakeClock()
-	base := []kalamtest.Option{
+// ktOptions are newKT's users, clock and checker.
+func ktOptions(clk *testkit.Clock) []kalamtest.Option {
+	return []kalamtest.Option{
 		kalamtest.WithClock(clk.Now),
 		kalamtest.WithCheckInterval(5 * time.Millisecond),
 		kalamtest.WithUserEmail("alice", alicePW, "user", "alice@example.com"),
@@ -52,7 +51,12 @@ func newKT(t testing.TB, opts ...kalamtest.Option) *ktServer {
 		kalamtest.WithUser("ops", "OpsPass123!", "dba"),
 		kalamtest.WithRootPassword("RootPass123!"),
 	}
-	srv, err := kalamtest.NewServer(append(base, opts...)...)
+}
+
+func newKT(t testing.TB, opts ...kalamtest.Option) *ktServer {
+	t.Helper()
+	clk := newFakeClock()
+	srv, err := kalamtest.NewServer(append(ktOptions(clk), opts...)...)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
