@@ -18,6 +18,10 @@ func TestTextRedactsEverySecretShape(t *testing.T) {
 		{`{"access_token":"a","refresh_token":"b","Authorization":"Bearer x","root_password" : "y","jwt_secret":"z"}`,
 			`{"access_token":"«redacted»","refresh_token":"«redacted»","Authorization":"«redacted»","root_password" : "«redacted»","jwt_secret":"«redacted»"}`},
 		{`{"tokens":"x","token_type":"access","auth":{"k":1}}`, `{"tokens":"x","token_type":"access","auth":{"k":1}}`},
+		// Headers as Go encodes them (http.Header), e.g. in a relayed
+		// request written as JSON: every string of the array.
+		{`{"Authorization":["Bearer opaque-1", "Basic b3BzOnB3"],"Cookie":[],"Accept":["*/*"]}`,
+			`{"Authorization":["«redacted»", "«redacted»"],"Cookie":[],"Accept":["*/*"]}`},
 		{"POST /v1/api/auth/refresh HTTP/1.1\r\nAuthorization: Bearer abc.def\r\nCookie: kalamdb_refresh=xyz\r\nX-Other: keep\r\n\r\n{}",
 			"POST /v1/api/auth/refresh HTTP/1.1\r\nAuthorization: Bearer «redacted»\r\nCookie: kalamdb_refresh=«redacted»\r\nX-Other: keep\r\n\r\n{}"},
 		{"HTTP/1.1 200 OK\r\nSet-Cookie: kalamdb_refresh=abc; Path=/; HttpOnly\r\n\r\n", "HTTP/1.1 200 OK\r\nSet-Cookie: kalamdb_refresh=«redacted»\r\n\r\n"},

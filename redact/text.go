@@ -6,11 +6,17 @@ import (
 	"strings"
 )
 
+// jsonString is a JSON string literal.
+const jsonString = `"(?:[^"\\]|\\.)*"`
+
 var (
-	// jsonField matches the string value of a secret key in JSON text. A
-	// regexp (not decode/encode) keeps the text byte for byte as it was
-	// apart from the secret itself.
-	jsonField = regexp.MustCompile(`("(?i:` + alternation() + `)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	// jsonField matches the value of a secret key in JSON text: a string,
+	// or an array of strings (HTTP headers as Go encodes them,
+	// "Authorization":["Bearer …"]). A regexp (not decode/encode) keeps
+	// the text byte for byte as it was apart from the secret itself.
+	jsonField = regexp.MustCompile(`("(?i:` + alternation() + `)"\s*:\s*)(` + jsonString + `|\[\s*(?:` + jsonString + `\s*,?\s*)*\])`)
+	// jsonStringRE matches one JSON string.
+	jsonStringRE = regexp.MustCompile(jsonString)
 	// headerLine matches a secret header line of a tapped HTTP exchange
 	// ("Authorization: Bearer …"); its value goes through Header.
 	headerLine = regexp.MustCompile(`(?mi)^(` + alternation() + `):[ \t]*([^\r\n]*)`)
@@ -43,12 +49,20 @@ var needles = func() [][3][]byte {
 }()
 
 // JSON returns b with the string values of secret keys replaced by the
-// Marker.
+// Marker, each string of an array of strings too.
 func JSON(b []byte) []byte {
 	if !mentionsName(b) || !jsonField.Match(b) {
 		return b
 	}
-	return jsonField.ReplaceAll(b, []byte(`${1}"`+Marker+`"`))
+	return jsonField.ReplaceAllFunc(b, func(field []byte) []byte {
+		m := jsonField.FindSubmatchIndex(field)
+		key, value := field[:m[3]], field[m[4]:m[5]]
+		out := append([]byte{}, key...)
+		if value[0] == '"' {
+			return append(out, `"`+Marker+`"`...)
+		}
+		return append(out, jsonStringRE.ReplaceAll(value, []byte(`"`+Marker+`"`))...)
+	})
 }
 
 // Text returns b with every secret it can recognise replaced by the
