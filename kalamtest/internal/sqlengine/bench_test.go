@@ -40,18 +40,23 @@ func BenchmarkInsertNotify(b *testing.B) {
 	}
 }
 
-// BenchmarkInsert5000 measures a 5 000-row multi-row INSERT, the setup of
-// the big initial-load scenarios.
-func BenchmarkInsert5000(b *testing.B) {
+// insertRowsSQL is one INSERT of rows 0 to n-1 into app.messages.
+func insertRowsSQL(n int) string {
 	var sb strings.Builder
 	sb.WriteString("INSERT INTO app.messages (id, body) VALUES ")
-	for i := 0; i < 5000; i++ {
+	for i := 0; i < n; i++ {
 		if i > 0 {
 			sb.WriteString(",")
 		}
 		fmt.Fprintf(&sb, "(%d, 'row %d')", i, i)
 	}
-	sql := sb.String()
+	return sb.String()
+}
+
+// BenchmarkInsert5000 measures a 5 000-row multi-row INSERT, the setup of
+// the big initial-load scenarios.
+func BenchmarkInsert5000(b *testing.B) {
+	sql := insertRowsSQL(5000)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -66,15 +71,7 @@ func BenchmarkInsert5000(b *testing.B) {
 func BenchmarkPage(b *testing.B) {
 	e := newEngine(b, sqlengine.Options{})
 	setupMessages(b, e)
-	var sb strings.Builder
-	sb.WriteString("INSERT INTO app.messages (id, body) VALUES ")
-	for i := 0; i < 5000; i++ {
-		if i > 0 {
-			sb.WriteString(",")
-		}
-		fmt.Fprintf(&sb, "(%d, 'row %d')", i, i)
-	}
-	exec(b, e, alice, sb.String())
+	exec(b, e, alice, insertRowsSQL(5000))
 	q, err := e.PrepareLive(alice, "SELECT * FROM app.messages")
 	if err != nil {
 		b.Fatal(err)
