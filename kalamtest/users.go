@@ -103,26 +103,11 @@ func (s *userStore) setRole(name, role string) error {
 	if !ValidRole(role) {
 		return fmt.Errorf("kalamtest: unknown role %q (use user, service, dba or system)", role)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[name]
-	if !ok {
-		return fmt.Errorf("kalamtest: no user %q", name)
-	}
-	u.role = role
-	u.updatedAt = s.now().UTC().Truncate(time.Millisecond)
-	return nil
+	return s.edit(name, true, func(u *user) { u.role = role })
 }
 
 func (s *userStore) remove(name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[name]
-	if !ok {
-		return fmt.Errorf("kalamtest: no user %q", name)
-	}
-	u.deleted = true
-	return nil
+	return s.edit(name, false, func(u *user) { u.deleted = true })
 }
 
 func (s *userStore) setPassword(name, password string) error {
@@ -130,14 +115,22 @@ func (s *userStore) setPassword(name, password string) error {
 	if err != nil {
 		return err
 	}
+	return s.edit(name, true, func(u *user) { u.hash = h })
+}
+
+// edit applies change to user name under the store's lock; touch also
+// records the change's time as the user's updated_at.
+func (s *userStore) edit(name string, touch bool, change func(*user)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[name]
 	if !ok {
 		return fmt.Errorf("kalamtest: no user %q", name)
 	}
-	u.hash = h
-	u.updatedAt = s.now().UTC().Truncate(time.Millisecond)
+	change(u)
+	if touch {
+		u.updatedAt = s.now().UTC().Truncate(time.Millisecond)
+	}
 	return nil
 }
 

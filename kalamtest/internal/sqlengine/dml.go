@@ -119,11 +119,8 @@ func providerErr(format string, a ...any) *kerr {
 }
 
 func (e *Engine) insert(ctx context.Context, c Caller, s insertStmt, ns string, params []any) (Result, *kerr) {
-	def, k := e.lookup(s.ref, ns)
+	def, k := e.lookupWritable(c, s.ref, ns)
 	if k != nil {
-		return Result{}, k
-	}
-	if k := canWrite(c, def); k != nil {
 		return Result{}, k
 	}
 	cols := s.cols
@@ -310,11 +307,8 @@ func (e *Engine) matchRows(ctx context.Context, tx *txn, c Caller, def *tableDef
 }
 
 func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, params []any) (Result, *kerr) {
-	def, k := e.lookup(s.ref, ns)
+	def, k := e.lookupWritable(c, s.ref, ns)
 	if k != nil {
-		return Result{}, k
-	}
-	if k := canWrite(c, def); k != nil {
 		return Result{}, k
 	}
 	if s.where == nil {
@@ -380,11 +374,8 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 }
 
 func (e *Engine) delete(ctx context.Context, c Caller, s deleteStmt, ns string, params []any) (Result, *kerr) {
-	def, k := e.lookup(s.ref, ns)
+	def, k := e.lookupWritable(c, s.ref, ns)
 	if k != nil {
-		return Result{}, k
-	}
-	if k := canWrite(c, def); k != nil {
 		return Result{}, k
 	}
 	if s.where == nil {

@@ -383,6 +383,19 @@ func (e *Engine) lookup(ref tableRef, ns string) (*tableDef, *kerr) {
 	return def, nil
 }
 
+// lookupWritable resolves the table a DML statement writes to, refusing
+// it when c may not write there.
+func (e *Engine) lookupWritable(c Caller, ref tableRef, ns string) (*tableDef, *kerr) {
+	def, k := e.lookup(ref, ns)
+	if k != nil {
+		return nil, k
+	}
+	if k := canWrite(c, def); k != nil {
+		return nil, k
+	}
+	return def, nil
+}
+
 // canWrite applies upstream's write permissions for DML on def.
 func canWrite(c Caller, def *tableDef) *kerr {
 	switch def.typ {
