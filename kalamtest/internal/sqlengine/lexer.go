@@ -44,16 +44,12 @@ func lex(sql string) ([]token, error) {
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
 			i++
-		case c == '-' && i+1 < len(sql) && sql[i+1] == '-':
-			for i < len(sql) && sql[i] != '\n' {
-				i++
+		case isCommentStart(sql, i):
+			end, err := skipComment(sql, i)
+			if err != nil {
+				return nil, err
 			}
-		case c == '/' && i+1 < len(sql) && sql[i+1] == '*':
-			end := strings.Index(sql[i+2:], "*/")
-			if end < 0 {
-				return nil, fmt.Errorf("unterminated comment at position %d", i)
-			}
-			i += end + 4
+			i = end
 		case c == '\'':
 			s, n, err := lexQuoted(sql[i:], '\'')
 			if err != nil {
@@ -178,16 +174,12 @@ func splitStatements(sql string) ([]string, error) {
 				return nil, fmt.Errorf("unterminated quoted text at position %d", i)
 			}
 			i += n
-		case c == '-' && i+1 < len(sql) && sql[i+1] == '-':
-			for i < len(sql) && sql[i] != '\n' {
-				i++
+		case isCommentStart(sql, i):
+			end, err := skipComment(sql, i)
+			if err != nil {
+				return nil, err
 			}
-		case c == '/' && i+1 < len(sql) && sql[i+1] == '*':
-			end := strings.Index(sql[i+2:], "*/")
-			if end < 0 {
-				return nil, fmt.Errorf("unterminated comment at position %d", i)
-			}
-			i += end + 4
+			i = end
 		case c == ';':
 			flush(i)
 			i++
@@ -198,6 +190,28 @@ func splitStatements(sql string) ([]string, error) {
 	}
 	flush(len(sql))
 	return out, nil
+}
+
+// isCommentStart reports whether a comment (-- or /*) starts at sql[i].
+func isCommentStart(sql string, i int) bool {
+	return i+1 < len(sql) && (sql[i] == '-' && sql[i+1] == '-' || sql[i] == '/' && sql[i+1] == '*')
+}
+
+// skipComment returns the index just past the comment that starts at
+// sql[i]: the end of a -- comment's line (the newline is not part of it),
+// or just past a /* comment's */.
+func skipComment(sql string, i int) (int, error) {
+	if sql[i] == '-' {
+		for i < len(sql) && sql[i] != '\n' {
+			i++
+		}
+		return i, nil
+	}
+	end := strings.Index(sql[i+2:], "*/")
+	if end < 0 {
+		return 0, fmt.Errorf("unterminated comment at position %d", i)
+	}
+	return i + end + 4, nil
 }
 
 // onlyComments reports whether s holds nothing but comments.
