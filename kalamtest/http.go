@@ -251,16 +251,33 @@ func decodeStrictBody(r *http.Request, fields map[string]string, required []stri
 	return out, ""
 }
 
+// authBody decodes an auth endpoint's body as decodeStrictBody does, then
+// applies the auth rate limit (authAllowed); a bad body is refused before
+// the limit is consulted. false means the refusal is written.
+func (s *Server) authBody(w http.ResponseWriter, r *http.Request, fields map[string]string, required []string, expected, attempts string) (map[string]string, bool) {
+	body, msg := decodeStrictBody(r, fields, required, expected)
+	if msg != "" {
+		bodyError(w, msg)
+		return nil, false
+	}
+	return body, s.authAllowed(w, r, attempts)
+}
+
+// authAllowed applies the auth endpoints' rate limit to r, answering 429
+// ("Too many <attempts> attempts") when it is spent.
+func (s *Server) authAllowed(w http.ResponseWriter, r *http.Request, attempts string) bool {
+	if !s.authLim.allow(authKey(r), s.now()) {
+		writeAuthError(w, http.StatusTooManyRequests, "rate_limited", "Too many "+attempts+" attempts. Please retry shortly.")
+		return false
+	}
+	return true
+}
+
 var loginFields = map[string]string{"user": "user", "username": "user", "password": "password"}
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	body, msg := decodeStrictBody(r, loginFields, []string{"user", "password"}, "`user`, `username`, `password`")
-	if msg != "" {
-		bodyError(w, msg)
-		return
-	}
-	if !s.authLim.allow(authKey(r), s.now()) {
-		writeAuthError(w, http.StatusTooManyRequests, "rate_limited", "Too many authentication attempts. Please retry shortly.")
+	body, ok := s.authBody(w, r, loginFields, []string{"user", "password"}, "`user`, `username`, `password`", "authentication")
+	if !ok {
 		return
 	}
 	name, pw := body["user"], body["password"]
@@ -342,8 +359,7 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string, exp t
 }
 
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
-	if !s.authLim.allow(authKey(r), s.now()) {
-		writeAuthError(w, http.StatusTooManyRequests, "rate_limited", "Too many authentication attempts. Please retry shortly.")
+	if !s.authAllowed(w, r, "authentication") {
 		return
 	}
 	var tok string
@@ -447,13 +463,8 @@ func (s *Server) handleSetupStatus(w http.ResponseWriter, r *http.Request) {
 var setupFields = map[string]string{"user": "user", "username": "user", "password": "password", "root_password": "root_password", "email": "email"}
 
 func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
-	body, msg := decodeStrictBody(r, setupFields, []string{"user", "password", "root_password"}, "`user`, `username`, `password`, `root_password`, `email`")
-	if msg != "" {
-		bodyError(w, msg)
-		return
-	}
-	if !s.authLim.allow(authKey(r), s.now()) {
-		writeAuthError(w, http.StatusTooManyRequests, "rate_limited", "Too many setup attempts. Please retry shortly.")
+	body, ok := s.authBody(w, r, setupFields, []string{"user", "password", "root_password"}, "`user`, `username`, `password`, `root_password`, `email`", "setup")
+	if !ok {
 		return
 	}
 	if !isLocalhost(r) {
