@@ -151,3 +151,20 @@ func (f fields) obj(k, expecting string) (fields, bool, string) {
 	}
 	return o, true, ""
 }
+
+// reqObj is obj for a field that must be present and not null, refused
+// as serde words it: "missing field `k`" or "invalid type: null, expected
+// <expecting>".
+func (f fields) reqObj(k, expecting string) (fields, string) {
+	if _, ok := f[k]; !ok {
+		return nil, "missing field `" + k + "`"
+	}
+	o, ok, msg := f.obj(k, expecting)
+	if msg != "" {
+		return nil, msg
+	}
+	if !ok {
+		return nil, "invalid type: null, expected " + expecting
+	}
+	return o, ""
+}

@@ -56,15 +56,9 @@ func parseClientMessage(b []byte) (inMsg, string) {
 		if m.token, msg = f.str("token"); msg != "" {
 			return m, msg
 		}
-		if _, ok := f["protocol"]; !ok {
-			return m, "missing field `protocol`"
-		}
-		p, ok, msg := f.obj("protocol", "struct ProtocolOptions")
+		p, msg := f.reqObj("protocol", "struct ProtocolOptions")
 		if msg != "" {
 			return m, msg
-		}
-		if !ok {
-			return m, "invalid type: null, expected struct ProtocolOptions"
 		}
 		ser, msg := p.str("serialization")
 		if msg != "" {
@@ -82,15 +76,9 @@ func parseClientMessage(b []byte) (inMsg, string) {
 		}
 		m.protocol = client.Protocol{Serialization: ser, Compression: comp}
 	case client.TypeSubscribe:
-		if _, ok := f["subscription"]; !ok {
-			return m, "missing field `subscription`"
-		}
-		sub, ok, msg := f.obj("subscription", "struct SubscriptionRequest")
+		sub, msg := f.reqObj("subscription", "struct SubscriptionRequest")
 		if msg != "" {
 			return m, msg
-		}
-		if !ok {
-			return m, "invalid type: null, expected struct SubscriptionRequest"
 		}
 		if m.subID, msg = sub.str("id"); msg != "" {
 			return m, msg
