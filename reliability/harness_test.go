@@ -5,8 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -483,13 +484,8 @@ func (l *eventLog) providerTriggers() map[string]int {
 func (l *eventLog) summary() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	keys := make([]string, 0, len(l.counts))
-	for k := range l.counts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(l.counts)) {
 		fmt.Fprintf(&b, "%s=%d ", k, l.counts[k])
 	}
 	b.WriteString("last: " + strings.Join(l.last, ", "))
