@@ -318,23 +318,11 @@ func (r *proxyRecording) flushEvery(d time.Duration) (stop func()) {
 	if r.w == nil {
 		return func() {}
 	}
-	done, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(d)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				if err := r.w.Flush(); err != nil {
-					r.failed(err)
-				}
-			case <-done:
-				return
-			}
+	return every(d, func() {
+		if err := r.w.Flush(); err != nil {
+			r.failed(err)
 		}
-	}()
-	return func() { close(done); <-finished }
+	}, nil)
 }
 
 // close writes the trailer and closes the file.

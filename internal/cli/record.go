@@ -336,8 +336,6 @@ func startProgress(mode string, stderr io.Writer, w *recording.Writer, started t
 	if mode == "never" || (mode == "auto" && !isTerminal(stderr)) {
 		return func() {}
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
 	draw := func() {
 		frames, _, bytes := w.Counts()
 		el := time.Since(started)
@@ -347,25 +345,10 @@ func startProgress(mode string, stderr io.Writer, w *recording.Writer, started t
 		}
 		fmt.Fprintf(stderr, "\rrecording: %d frames, %s, %.0f frames/s, %s ", frames, humanBytes(bytes), rate, el.Truncate(time.Second))
 	}
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				draw()
-			case <-done:
-				draw()
-				fmt.Fprintln(stderr)
-				return
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
+	return every(progressEvery, draw, func() {
+		draw()
+		fmt.Fprintln(stderr)
+	})
 }
 
 // isTerminal reports whether w is a character device (a terminal).
