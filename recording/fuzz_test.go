@@ -27,23 +27,7 @@ func FuzzRead(f *testing.F) {
 			}
 			return
 		}
-		var buf bytes.Buffer
-		w, err := recording.NewWriter(&buf, rec.Header, recording.WithReveal(true))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, fr := range rec.Frames {
-			if err := w.WriteFrame(fr); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Close(recording.End{}); err != nil {
-			t.Fatal(err)
-		}
-		again, err := recording.Read(&buf, "again")
-		if err != nil {
-			t.Fatalf("re-read: %v", err)
-		}
+		again := writeAndRead(t, rec.Header, rec.Frames, recording.WithReveal(true))
 		sameFrames(t, rec.Frames, again.Frames)
 		_ = recording.WriteHAR(io.Discard, rec, "fuzz")
 	})

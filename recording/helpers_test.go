@@ -142,6 +142,30 @@ func recordSession(t *testing.T, srv *kalamtest.Server, opts ...client.Option) s
 	return sess
 }
 
+// writeAndRead writes frames to a recording under h and reads the file
+// back.
+func writeAndRead(t *testing.T, h recording.Header, frames []client.Frame, opts ...recording.WriterOption) *recording.Recording {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := recording.NewWriter(&buf, h, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range frames {
+		if err := w.WriteFrame(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(recording.End{}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := recording.Read(&buf, "rewritten")
+	if err != nil {
+		t.Fatalf("reading it back: %v", err)
+	}
+	return rec
+}
+
 // norm makes a frame comparable with DeepEqual: times without monotonic
 // reading or zone, empty payloads as nil (the format does not tell them
 // apart).

@@ -97,22 +97,6 @@ func TestRoundTripEdgeFrames(t *testing.T) {
 		{Seq: 8, Time: t0, Direction: client.Outbound, Opcode: client.OpText, Encoding: client.EncJSON, Type: "hello",
 			Wire: []byte(`{"type":"hello"}`), Decoded: []byte(`{"type":"hello"}`), WireSize: 16, DecodedSize: 16, ConnID: 3, Composed: true},
 	}
-	var buf bytes.Buffer
-	w, err := recording.NewWriter(&buf, recording.Header{ServerURL: "http://x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range frames {
-		if err := w.WriteFrame(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(recording.End{}); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := recording.Read(&buf, "edge.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := writeAndRead(t, recording.Header{ServerURL: "http://x"}, frames)
 	sameFrames(t, frames, rec.Frames)
 }
