@@ -44,6 +44,15 @@ func loggedIn(t *testing.T, w, h int) (Model, *stubBackend, *testClock) {
 	return m, b, clk
 }
 
+// withAuthFrame logs an outbound authenticate frame carrying a JWT on the
+// first connection and lets m see it; it returns the token.
+func withAuthFrame(m Model, b *stubBackend) (Model, string) {
+	c := b.conns[0]
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl"
+	c.log.add(textFrame(stubEpoch, "out", "authenticate", "", `{"type":"authenticate","method":"jwt","token":"`+jwt+`"}`))
+	return drive(m, eventsMsg{{ConnID: c.id, Kind: EventFrames, Count: 1}}), jwt
+}
+
 // screen returns the plain text of the current view.
 func screen(m Model) string { return ansi.Strip(m.View().Content) }
 

@@ -310,10 +310,7 @@ func TestWaitEventsCoalesces(t *testing.T) {
 // TestRedactionAndReveal: JWTs are masked until ctrl+r reveals them.
 func TestRedactionAndReveal(t *testing.T) {
 	m, b, _ := loggedIn(t, 120, 36)
-	c := b.conns[0]
-	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl"
-	c.log.add(textFrame(stubEpoch, "out", "authenticate", "", `{"type":"authenticate","method":"jwt","token":"`+jwt+`"}`))
-	m = drive(m, eventsMsg{{ConnID: c.id, Kind: EventFrames, Count: 1}})
+	m, jwt := withAuthFrame(m, b)
 	requireNotContains(t, m, jwt)
 	requireContains(t, m, "«redacted»")
 	m = drive(m, tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl})

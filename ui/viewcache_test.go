@@ -168,10 +168,7 @@ func TestViewCacheFollowsSize(t *testing.T) {
 // render.
 func TestViewCacheFollowsReveal(t *testing.T) {
 	m, b, _ := loggedIn(t, 160, 48)
-	c := b.conns[0]
-	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl"
-	c.log.add(textFrame(stubEpoch, "out", "authenticate", "", `{"type":"authenticate","method":"jwt","token":"`+jwt+`"}`))
-	m = drive(m, eventsMsg{{ConnID: c.id, Kind: EventFrames, Count: 1}})
+	m, jwt := withAuthFrame(m, b)
 	ctrlR := tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl}
 	for i, want := range []bool{false, true, false, true, false} {
 		if i > 0 {
