@@ -130,6 +130,18 @@ func pxDial(t *testing.T, p *kalamtest.Proxy) *net.TCPConn {
 	return c.(*net.TCPConn)
 }
 
+// pxRoundTrip sends msg through c and requires the echo server's copy of
+// it back.
+func pxRoundTrip(t *testing.T, c net.Conn, msg string) {
+	t.Helper()
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if got := pxReadN(t, c, len(msg)); string(got) != msg {
+		t.Fatalf("got %q, want %q", got, msg)
+	}
+}
+
 // pxReadN reads exactly n bytes or fails the test.
 func pxReadN(t *testing.T, c net.Conn, n int) []byte {
 	t.Helper()
@@ -389,12 +401,7 @@ func TestProxyReset(t *testing.T) {
 
 	// Reset is an event, not a state: the next connection works.
 	c2 := pxDial(t, p)
-	if _, err := c2.Write([]byte("y")); err != nil {
-		t.Fatal(err)
-	}
-	if got := pxReadN(t, c2, 1); string(got) != "y" {
-		t.Fatalf("got %q", got)
-	}
+	pxRoundTrip(t, c2, "y")
 }
 
 func TestProxyHalfCloseToClient(t *testing.T) {
@@ -516,23 +523,13 @@ func TestProxyRefuse(t *testing.T) {
 		t.Fatalf("dial while refusing: %v, want connection refused", err)
 	}
 	// Existing connections are untouched.
-	if _, err := old.Write([]byte("o")); err != nil {
-		t.Fatal(err)
-	}
-	if got := pxReadN(t, old, 1); string(got) != "o" {
-		t.Fatalf("got %q", got)
-	}
+	pxRoundTrip(t, old, "o")
 
 	if err := p.SetRefuse(false); err != nil {
 		t.Fatal(err)
 	}
 	c := pxDial(t, p)
-	if _, err := c.Write([]byte("n")); err != nil {
-		t.Fatal(err)
-	}
-	if got := pxReadN(t, c, 1); string(got) != "n" {
-		t.Fatalf("got %q", got)
-	}
+	pxRoundTrip(t, c, "n")
 }
 
 func TestProxyTargetDown(t *testing.T) {
