@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -29,6 +30,8 @@ type serveFlags struct {
 	fireRate   int // changes/s; 0: as fast as the sockets take them
 	fireRow    int // payload bytes per row
 	queue      int // notifications queued per socket
+	cluster    int // nodes of an emulated cluster; 0: one standalone server
+	replLag    time.Duration
 }
 
 // newServeCmd runs kalamtest standalone until Ctrl-C.
@@ -75,6 +78,8 @@ shutdown, and served as JSON on /kalamtest/firehose (kalamtest's own path).`,
 	fl.IntVar(&f.fireRate, "firehose-rate", 10000, "firehose changes per second (0: as fast as the slowest subscriber reads)")
 	fl.IntVar(&f.fireRow, "firehose-row-bytes", 160, "firehose payload bytes per row")
 	fl.IntVar(&f.queue, "notify-queue", kalamtest.DefaultNotifyQueue, "notifications queued per socket before they are dropped (KalamDB: 128)")
+	fl.IntVar(&f.cluster, "cluster", 0, "run an emulated KalamDB cluster of N nodes, node k on the --addr port + k-1 (0: one standalone server)")
+	fl.DurationVar(&f.replLag, "replication-lag", 0, "with --cluster: how long after a commit followers apply a change (and tell their subscribers)")
 	fl.IntVar(&f.maxPerIP, "max-connections-per-ip", 0, "sockets per client address before 503 TOO_MANY_CONNECTIONS (0: off; loopback is exempt, X-Forwarded-For is trusted from it)")
 	return cmd
 }
@@ -86,6 +91,9 @@ func runServe(ctx context.Context, cmd *cobra.Command, f serveFlags) error {
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	opts = append(opts, kalamtest.WithLogger(log))
+	if f.cluster > 0 {
+		return runServeCluster(ctx, cmd, f, opts)
+	}
 	srv, err := kalamtest.NewServer(opts...)
 	if err != nil {
 		return err
@@ -150,6 +158,19 @@ func serveOptions(f serveFlags) ([]kalamtest.Option, error) {
 	}
 	if f.maxConns < 0 || f.maxPerIP < 0 {
 		return nil, fmt.Errorf("--max-connections %d / --max-connections-per-ip %d: must not be negative", f.maxConns, f.maxPerIP)
+	}
+	switch {
+	case f.cluster < 0 || f.cluster > maxClusterNodes:
+		return nil, fmt.Errorf("--cluster %d: want 1 to %d nodes (0 for one standalone server)", f.cluster, maxClusterNodes)
+	case f.cluster > 0 && f.firehose:
+		return nil, errors.New("--firehose runs on a standalone server only; drop --cluster or --firehose")
+	case f.replLag < 0:
+		return nil, fmt.Errorf("--replication-lag %s: must not be negative", f.replLag)
+	case f.replLag > 0 && f.cluster == 0:
+		return nil, errors.New("--replication-lag needs --cluster N (a standalone server has no followers)")
+	}
+	if f.replLag > 0 {
+		opts = append(opts, kalamtest.WithReplicationLag(f.replLag))
 	}
 	opts = append(opts, kalamtest.WithMaxConnections(f.maxConns), kalamtest.WithMaxConnectionsPerIP(f.maxPerIP))
 	if f.queue < 0 {
