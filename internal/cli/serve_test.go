@@ -15,15 +15,11 @@ import (
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
-func TestServeFlagsValidation(t *testing.T) {
-	for _, bad := range [][]string{
-		{"--user", "alice"},
-		{"--user", ":pw"},
-		{"--user", "alice::dba"},
-		{"--access-ttl", "-1s"},
-		{"--max-connections", "-1"},
-		{"--max-connections-per-ip", "-5"},
-	} {
+// requireServeRefuses runs kalamdash serve with each set of flags and
+// requires it to refuse them.
+func requireServeRefuses(t *testing.T, flagSets [][]string) {
+	t.Helper()
+	for _, bad := range flagSets {
 		cmd := newServeCmd()
 		cmd.SetArgs(append(bad, "--addr", "127.0.0.1:0"))
 		cmd.SetOut(io.Discard)
@@ -32,6 +28,17 @@ func TestServeFlagsValidation(t *testing.T) {
 			t.Errorf("%v: accepted", bad)
 		}
 	}
+}
+
+func TestServeFlagsValidation(t *testing.T) {
+	requireServeRefuses(t, [][]string{
+		{"--user", "alice"},
+		{"--user", ":pw"},
+		{"--user", "alice::dba"},
+		{"--access-ttl", "-1s"},
+		{"--max-connections", "-1"},
+		{"--max-connections-per-ip", "-5"},
+	})
 }
 
 // serveServer starts the server kalamdash serve would start with f, until
