@@ -36,15 +36,8 @@ func TestSubscriptionLiveTable(t *testing.T) {
 	e.srv.MustExec("alice", "INSERT INTO app.items (id, name) VALUES (6, 'six')")
 	e.srv.MustExec("alice", "UPDATE app.items SET name = 'uno' WHERE id = 1")
 	e.srv.MustExec("alice", "DELETE FROM app.items WHERE id = 2")
-	eventually(t, "live changes", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Inserts == 1 && s.Updates == 1 && s.Deletes == 1
-	})
-	rows := c.SubRows(id, 0, 100)
-	byKey := map[string]LiveRow{}
-	for _, r := range rows {
-		byKey[r.Key] = r
-	}
+	waitOneOfEach(t, c, id, "live changes")
+	byKey := liveRowsByKey(c, id)
 	now := e.clock.Now()
 	if r := byKey["1"]; r.Change != ChangeUpdate || fmt.Sprint(r.Values["name"]) != "uno" || !r.Recent(now) {
 		t.Errorf("row 1 %+v", r)
@@ -96,14 +89,8 @@ func TestUpdateToNullEmptiesTheColumn(t *testing.T) {
 	e.srv.MustExec("alice", "UPDATE app.notes SET note = NULL WHERE id = 1")
 	e.srv.MustExec("alice", "INSERT INTO app.notes (id, name, note) VALUES (3, 'three', 'third')")
 	e.srv.MustExec("alice", "DELETE FROM app.notes WHERE id = 2")
-	eventually(t, "the update, insert and delete", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Updates == 1 && s.Inserts == 1 && s.Deletes == 1
-	})
-	byKey := map[string]LiveRow{}
-	for _, r := range c.SubRows(id, 0, 100) {
-		byKey[r.Key] = r
-	}
+	waitOneOfEach(t, c, id, "the update, insert and delete")
+	byKey := liveRowsByKey(c, id)
 	if r := byKey["1"]; r.Change != ChangeUpdate || r.Values["note"] != nil || r.Values["name"] != "one" {
 		t.Errorf("row 1 after SET note = NULL: %+v (want note NULL, name kept)", r.Values)
 	}

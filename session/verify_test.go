@@ -31,6 +31,25 @@ func waitUntil(t testing.TB, what string, cond func() bool, report func() string
 	}
 }
 
+// waitOneOfEach waits until subscription id has counted one insert, one
+// update and one delete.
+func waitOneOfEach(t testing.TB, c *Conn, id, what string) {
+	t.Helper()
+	waitUntil(t, what, func() bool {
+		s, _ := c.Subscription(id)
+		return s.Inserts == 1 && s.Updates == 1 && s.Deletes == 1
+	}, nil)
+}
+
+// liveRowsByKey returns subscription id's first 100 live rows by key.
+func liveRowsByKey(c *Conn, id string) map[string]LiveRow {
+	byKey := map[string]LiveRow{}
+	for _, r := range c.SubRows(id, 0, 100) {
+		byKey[r.Key] = r
+	}
+	return byKey
+}
+
 // verifyTable creates app.items (a USER table) with n rows of alice's.
 func verifyTable(t testing.TB, e *env, n int) { verifyTableOf(t, e, "alice", n) }
 
@@ -98,10 +117,7 @@ func TestVerifyQuietSubscriptionIsClean(t *testing.T) {
 	e.srv.MustExec("alice", "INSERT INTO app.items (id, name, note) VALUES (1000, 'new', 'x')")
 	e.srv.MustExec("alice", "UPDATE app.items SET name = 'renamed' WHERE id = 3")
 	e.srv.MustExec("alice", "DELETE FROM app.items WHERE id = 4")
-	waitUntil(t, "the live changes", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Inserts == 1 && s.Updates == 1 && s.Deletes == 1
-	}, nil)
+	waitOneOfEach(t, c, id, "the live changes")
 
 	v := verify(t, c, id)
 	if !v.Clean() || v.Changed.Count != 0 || v.Rechecked {
