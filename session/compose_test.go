@@ -32,6 +32,21 @@ func (e *env) itemsTable(n int) {
 	}
 }
 
+// subscribedToItems is alice's connection subscribed (id "items") to a
+// table of n rows, and a context that bounds what the test sends.
+func subscribedToItems(t *testing.T, n int) (*env, *Conn, context.Context) {
+	t.Helper()
+	e := newEnv(t)
+	e.itemsTable(n)
+	c := e.open("alice", "alice", "alice-pw")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	if _, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: "items"}); err != nil {
+		t.Fatal(err)
+	}
+	return e, c, ctx
+}
+
 // TestComposedMalformedFrameClosesWith1011AndRecovers: KalamDB closes a
 // socket with 1011 "Invalid message: <serde error>" for a text frame it
 // cannot parse (jamals86/KalamDB backend/crates/kalamdb-api/src/ws/runtime.rs:
@@ -40,14 +55,7 @@ func (e *env) itemsTable(n int) {
 // machine records the close, and the connection comes back with its
 // subscription resumed.
 func TestComposedMalformedFrameClosesWith1011AndRecovers(t *testing.T) {
-	e := newEnv(t)
-	e.itemsTable(3)
-	c := e.open("alice", "alice", "alice-pw")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if _, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: "items"}); err != nil {
-		t.Fatal(err)
-	}
+	e, c, ctx := subscribedToItems(t, 3)
 	var sawClose StateDetail
 	closed := make(chan struct{})
 	go func() {
@@ -103,14 +111,7 @@ func TestComposedMalformedFrameClosesWith1011AndRecovers(t *testing.T) {
 // batch of exactly that many rows (3.10: last_rows returns the newest N in
 // one batch), while the original subscription keeps its rows.
 func TestResentSubscribeWithChangedOptionGetsItsOwnAck(t *testing.T) {
-	e := newEnv(t)
-	e.itemsTable(5)
-	c := e.open("alice", "alice", "alice-pw")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if _, err := c.Subscribe(ctx, "SELECT * FROM app.items", SubscribeOptions{ID: "items"}); err != nil {
-		t.Fatal(err)
-	}
+	_, c, ctx := subscribedToItems(t, 5)
 	var orig Entry
 	eventually(t, "the client's subscribe in the log", func() bool {
 		var ok bool
