@@ -47,6 +47,19 @@ func (e *cacheEnv) requests(path string) int {
 	return strings.Count(e.log.String(), "path="+path+" ")
 }
 
+// openNeedsPassword opens the profile in a new manager and requires the
+// error that asks for the password and says why (because); what names the
+// situation in the failure.
+func (e *cacheEnv) openNeedsPassword(t *testing.T, what, because string) (*Manager, error) {
+	t.Helper()
+	m := e.manager()
+	_, err := m.Open(context.Background(), e.profile())
+	if err == nil || !strings.Contains(err.Error(), "needs a password") || !strings.Contains(err.Error(), because) {
+		t.Fatalf("open with %s: %v", what, err)
+	}
+	return m, err
+}
+
 // manager starts a dashboard process: a new manager on the same clock and
 // cache directory.
 func (e *cacheEnv) manager() *Manager {
@@ -285,11 +298,7 @@ func TestTokenCacheDeadRefreshTokenIsNotTried(t *testing.T) {
 	first := e.login()
 	e.clock.Advance(testRefreshTTL + Leeway + time.Second)
 
-	m := e.manager()
-	_, err := m.Open(context.Background(), e.profile())
-	if err == nil || !strings.Contains(err.Error(), "needs a password") || !strings.Contains(err.Error(), "cached refresh token") {
-		t.Fatalf("open with a dead pair: %v", err)
-	}
+	m, err := e.openNeedsPassword(t, "a dead pair", "cached refresh token")
 	if n := e.requests("/v1/api/auth/refresh"); n != 0 {
 		t.Errorf("a dead refresh token was sent %d times", n)
 	}
@@ -309,11 +318,7 @@ func TestTokenCacheUnreachableServerKeepsCache(t *testing.T) {
 	e.clock.Advance(testAccessTTL + Leeway + time.Second)
 	e.srv.Close() // nothing listens on the profile's URL now
 
-	m := e.manager()
-	_, err := m.Open(context.Background(), e.profile())
-	if err == nil || !strings.Contains(err.Error(), "needs a password") || !strings.Contains(err.Error(), "refresh with the cached refresh token") {
-		t.Fatalf("open with the server down: %v", err)
-	}
+	m, err := e.openNeedsPassword(t, "the server down", "refresh with the cached refresh token")
 	n := notice(t, m)
 	if n.Level != NoticeWarn || !strings.Contains(n.Text, "failed") || !strings.Contains(n.Hint, "kept") {
 		t.Errorf("notice %+v", n)
@@ -331,11 +336,7 @@ func TestTokenCacheUnusableFileSaysWhy(t *testing.T) {
 	if err := os.Chmod(e.cacheFile(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := e.manager()
-	_, err := m.Open(context.Background(), e.profile())
-	if err == nil || !strings.Contains(err.Error(), "needs a password") || !strings.Contains(err.Error(), "readable by others") {
-		t.Fatalf("open with a world-readable cache: %v", err)
-	}
+	m, err := e.openNeedsPassword(t, "a world-readable cache", "readable by others")
 	if n := e.requests("/v1/api/auth/refresh"); n != 0 {
 		t.Errorf("%d refresh requests from a refused cache file", n)
 	}
