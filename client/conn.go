@@ -32,6 +32,7 @@ type wsConn struct {
 	rbuf     []byte  // read loop only: scratch buffer of readMessage
 
 	lastIn       atomic.Int64 // unix nanos of the last inbound frame of any kind
+	dialed       time.Time    // when the upgrade request went out: the server's silence clock starts no earlier
 	awaitingPong atomic.Bool  // a keepalive Ping waits for its Pong
 
 	done      chan struct{} // closed when the read loop ends
@@ -121,7 +122,7 @@ func (c *Client) dial(ctx context.Context, auth Auth) (*wsConn, error) {
 		return nil, c.dialError(target, status, rh, body, err)
 	}
 	ws.SetReadLimit(readLimit)
-	wc.ws = ws
+	wc.ws, wc.dialed = ws, start
 	wc.ctx, wc.cancel = context.WithCancel(c.ctx)
 	wc.dec.msgpack = c.o.serialization == "msgpack"
 

@@ -21,20 +21,26 @@ const (
 
 // keepalive sends a WS Ping plus an app ping every interval, each timed
 // from the previous send and never from a Pong, so a slow round trip does
-// not widen the gap between the frames the server receives. Each Ping's
-// answer is awaited on the side (awaitPong) under its own timeout.
+// not widen the gap between the frames the server receives. The first is
+// timed from the upgrade request, the socket's first send: with header
+// auth the client sends nothing else after it, and the server's silence
+// clock starts when the upgrade reaches it, so timing the first ping from
+// the 101 instead would add a whole round trip to the gap (11 s behind a
+// 1 s link, over KalamDB's 10 s). Each Ping's answer is awaited on the
+// side (awaitPong) under its own timeout.
 func (wc *wsConn) keepalive() {
 	c := wc.c
 	if c.o.keepalive <= 0 {
 		return
 	}
-	tick := time.NewTicker(c.o.keepalive)
-	defer tick.Stop()
+	timer := time.NewTimer(max(c.o.keepalive-time.Since(wc.dialed), 0))
+	defer timer.Stop()
 	for {
 		select {
 		case <-wc.ctx.Done():
 			return
-		case <-tick.C:
+		case <-timer.C:
+			timer.Reset(c.o.keepalive)
 		}
 		sent := time.Now()
 		_ = wc.send(wc.ctx, PingMessage{Type: TypePing})
