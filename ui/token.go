@@ -151,7 +151,7 @@ func countdownOf(now, iat, exp time.Time, width int) countdownParts {
 		cd = "in " + cd
 	}
 	barW := clamp(width-9-18-13-2, 0, 40)
-	return countdownParts{set: true, text: cd, bar: barOf(rem, lifetime, barW), at: clockTime(exp)}
+	return countdownParts{set: true, text: cd, bar: barOf(rem, lifetime, barW), at: clockTimeNear(exp, now)}
 }
 
 func renderCountdown(st theme.Styles, label string, p countdownParts) string {

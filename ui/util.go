@@ -127,6 +127,9 @@ func countdown(d time.Duration) string {
 	h := int(d / time.Hour)
 	m := int(d/time.Minute) % 60
 	s := int(d/time.Second) % 60
+	if h >= 24 { // long-lived tokens (days): "720:00:00" reads as nothing
+		return fmt.Sprintf("%s%dd %02d:%02d:%02d", sign, h/24, h%24, m, s)
+	}
 	if h > 0 {
 		return fmt.Sprintf("%s%d:%02d:%02d", sign, h, m, s)
 	}
@@ -154,6 +157,16 @@ func clockTime(t time.Time) string {
 		return "-"
 	}
 	return t.Format("15:04:05")
+}
+
+// clockTimeNear formats a wall time like clockTime, with the date when it
+// is far enough from now that the time of day alone would name the wrong
+// day (a 30-day refresh token "at 09:12:00" looks like today's).
+func clockTimeNear(t, now time.Time) string {
+	if d := t.Sub(now); !t.IsZero() && (d >= 20*time.Hour || d <= -20*time.Hour) {
+		return t.Format("Jan 2 15:04:05")
+	}
+	return clockTime(t)
 }
 
 // sparkline draws values as block characters, scaled to their maximum,

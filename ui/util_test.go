@@ -2,6 +2,7 @@ package ui
 
 import (
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 )
@@ -15,5 +16,28 @@ func TestCellWidthMatchesAnsi(t *testing.T) {
 	}
 	if got := fit("abcdef", 4); ansi.StringWidth(got) != 4 {
 		t.Errorf("fit truncation width %d", ansi.StringWidth(got))
+	}
+}
+
+// TestLongLivedTokenTimes checks that a token living for days counts down
+// in days and names the day it expires: "in 720:00:00 at 09:00:00" reads as
+// a token expiring today.
+func TestLongLivedTokenTimes(t *testing.T) {
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	if got, want := countdown(30*24*time.Hour+90*time.Second), "30d 00:01:30"; got != want {
+		t.Errorf("countdown(30 days) = %q, want %q", got, want)
+	}
+	if got, want := countdown(-(25*time.Hour + time.Second)), "-1d 01:00:01"; got != want {
+		t.Errorf("countdown(-25h) = %q, want %q", got, want)
+	}
+	if got, want := countdown(2*time.Hour+3*time.Minute), "2:03:00"; got != want {
+		t.Errorf("countdown(2h3m) = %q, want %q", got, want)
+	}
+	p := countdownOf(now, now, now.Add(30*24*time.Hour), 80)
+	if p.text != "in 30d 00:00:00" || p.at != "Jan 5 09:00:00" {
+		t.Errorf("30-day token: %q at %q, want \"in 30d 00:00:00\" at \"Jan 5 09:00:00\"", p.text, p.at)
+	}
+	if p := countdownOf(now, now, now.Add(2*time.Minute), 80); p.at != "09:02:00" {
+		t.Errorf("2-minute token at %q, want the time of day only", p.at)
 	}
 }
