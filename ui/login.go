@@ -393,6 +393,10 @@ func (f *loginForm) inputViews() loginInputs {
 	return v
 }
 
+// loginHelp is the form's key help, wrapped between entries on narrow
+// terminals rather than cut.
+var loginHelp = []string{"enter connect", "tab/↑↓ move", "←/→ change", "esc back", "ctrl+c quit"}
+
 // render lays out the form around the rendered inputs iv.
 func (f *loginForm) render(st theme.Styles, width, height int, iv loginInputs) string {
 	inner := clamp(width-8, 30, 72)
@@ -466,7 +470,9 @@ func (f *loginForm) render(st theme.Styles, width, height int, iv loginInputs) s
 				rows = append(rows, st.Muted.Render(l))
 			}
 		}
-		rows = append(rows, st.Muted.Render("enter connect · tab/↑↓ move · ←/→ change · esc back · ctrl+c quit"))
+		for _, l := range wrapParts(loginHelp, " · ", inner) {
+			rows = append(rows, st.Muted.Render(l))
+		}
 	}
 	for i := range rows {
 		rows[i] = fit(rows[i], inner)
@@ -474,7 +480,7 @@ func (f *loginForm) render(st theme.Styles, width, height int, iv loginInputs) s
 	form := st.Dialog.Render(strings.Join(rows, "\n"))
 	var blocks []string
 	if f.banner != "" {
-		for _, l := range strings.Split(lipgloss.Wrap(f.banner, clamp(width-4, 20, 100), " "), "\n") {
+		for _, l := range wrapParts(strings.Fields(f.banner), " ", clamp(width-4, 20, 100)) {
 			blocks = append(blocks, st.Banner.Render(l))
 		}
 		blocks = append(blocks, "")

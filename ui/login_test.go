@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/kalamdash/kalamdash/theme"
 )
@@ -136,5 +137,30 @@ func TestLoginCachedTokenHint(t *testing.T) {
 	m = drive(m, keyPress("enter"))
 	if m.loggingIn || len(b.conns) != 1 || b.conns[0].snap.Name != "prod" {
 		t.Fatalf("an empty password with a cached-token profile did not submit:\n%s", screen(m))
+	}
+}
+
+// TestLoginNarrowWraps: on a 70-column terminal the form's key help wraps
+// between entries instead of losing "ctrl+c quit" to an ellipsis, and the
+// banner's example command is never split inside a flag.
+func TestLoginNarrowWraps(t *testing.T) {
+	clk := &testClock{t: stubEpoch}
+	m := New(newStubBackend(clk.now), WithStyles(theme.NoColor(), true), WithClock(clk.now), WithoutTicks(),
+		WithLogin(LoginDefaults{URL: "http://127.0.0.1:38080", Banner: "Demo server. For a real server: " +
+			"kalamdash --url https://host:8080 --user NAME --password-stdin, or --profile NAME."}))
+	for _, width := range []int{60, 70, 80} {
+		m = drive(m, tea.WindowSizeMsg{Width: width, Height: 30})
+		view := ansi.Strip(m.View().Content)
+		requireFits(t, "login", m.View().Content, width, 30)
+		for _, entry := range loginHelp {
+			if !strings.Contains(view, entry) {
+				t.Errorf("width %d: the help lacks %q:\n%s", width, entry, view)
+			}
+		}
+		for _, l := range strings.Split(view, "\n") {
+			if l = strings.TrimSpace(l); strings.HasSuffix(l, "--") || strings.HasSuffix(l, "-") {
+				t.Errorf("width %d: a line ends inside a flag: %q", width, l)
+			}
+		}
 	}
 }

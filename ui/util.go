@@ -227,3 +227,42 @@ func clamp(v, lo, hi int) int {
 	}
 	return min(max(v, lo), hi)
 }
+
+// wrapParts packs parts, joined by sep, into lines at most width cells
+// wide, breaking only between parts: help entries stay whole, and a
+// command line is never split inside a flag ("--" then "user" on the next
+// line), which word wrapping at hyphens does. A part wider than width on
+// its own is cut hard across lines.
+func wrapParts(parts []string, sep string, width int) []string {
+	width = max(width, 1)
+	sepW := cellWidth(sep)
+	var lines []string
+	var cur strings.Builder
+	curW := 0
+	flush := func() {
+		if curW > 0 {
+			lines = append(lines, cur.String())
+			cur.Reset()
+			curW = 0
+		}
+	}
+	for _, p := range parts {
+		pw := cellWidth(p)
+		if curW > 0 && curW+sepW+pw > width {
+			flush()
+		}
+		if pw > width {
+			flush()
+			lines = append(lines, strings.Split(ansi.Hardwrap(p, width, true), "\n")...)
+			continue
+		}
+		if curW > 0 {
+			cur.WriteString(sep)
+			curW += sepW
+		}
+		cur.WriteString(p)
+		curW += pw
+	}
+	flush()
+	return lines
+}
