@@ -3,8 +3,6 @@ package sqlengine_test
 import (
 	"context"
 	"encoding/json"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -91,43 +89,4 @@ func asJSON(t testing.TB, v any) any {
 		t.Fatalf("marshal %#v: %v", v, err)
 	}
 	return fixtures.Decode(t, b)
-}
-
-// sameShape reports the first difference in keys or value kinds between
-// got and want (recursively), or "" when they match.
-func sameShape(path string, got, want any) string {
-	if fixtures.Kind(got) != fixtures.Kind(want) {
-		return path + ": kind " + fixtures.Kind(got) + ", want " + fixtures.Kind(want)
-	}
-	switch w := want.(type) {
-	case map[string]any:
-		g := got.(map[string]any)
-		if gk, wk := keys(g), keys(w); strings.Join(gk, ",") != strings.Join(wk, ",") {
-			return path + ": keys [" + strings.Join(gk, ",") + "], want [" + strings.Join(wk, ",") + "]"
-		}
-		for k := range w {
-			if d := sameShape(path+"."+k, g[k], w[k]); d != "" {
-				return d
-			}
-		}
-	case []any:
-		g := got.([]any)
-		if len(w) > 0 && len(g) > 0 {
-			for i := range g {
-				if d := sameShape(path+"[]", g[i], w[min(i, len(w)-1)]); d != "" {
-					return d
-				}
-			}
-		}
-	}
-	return ""
-}
-
-func keys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

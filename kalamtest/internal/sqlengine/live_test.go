@@ -2,7 +2,9 @@ package sqlengine_test
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -85,7 +87,7 @@ func TestLiveInitialDataMatchesFixtures(t *testing.T) {
 	}
 	want := fixtures.Load(t, "ws-server-initial_data_batch-first.json").(map[string]any)["rows"].([]any)
 	got := asJSON(t, rows).([]any)
-	if d := sameShape("rows", got, want); d != "" {
+	if d := strings.Join(fixtures.ShapeDiffs("rows", want, got), "; "); d != "" {
 		t.Fatalf("rows differ from fixture: %s", d)
 	}
 	for i := range want {
@@ -121,7 +123,7 @@ func TestLiveNotificationsMatchFixtures(t *testing.T) {
 		}
 		got := asJSON(t, msg).(map[string]any)
 		want := fixtures.Load(t, name).(map[string]any)
-		if d := sameShape("change", got, want); d != "" {
+		if d := strings.Join(fixtures.ShapeDiffs("change", want, got), "; "); d != "" {
 			t.Fatalf("%s: %s\n got %v", name, d, got)
 		}
 		for _, key := range []string{"rows", "old_values"} {
@@ -239,7 +241,7 @@ func rowsText(rows []client.Row) string {
 
 func keysOf(r client.Row) string {
 	m := map[string]any(r)
-	return strings.Join(keys(m), ",")
+	return strings.Join(slices.Sorted(maps.Keys(m)), ",")
 }
 
 // TestLiveUpdateOmitsNullsAndUnchanged pins upstream's update shape. An

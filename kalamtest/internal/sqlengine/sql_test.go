@@ -66,7 +66,7 @@ func TestResultsMatchFixtures(t *testing.T) {
 	}
 	fx := firstResult(t, fixtures.Load(t, "http-sql-response-select.json")).(map[string]any)
 	got = resultJSON(t, sel.Results[0], "alice")
-	if d := sameShape("result", got, fx); d != "" {
+	if d := strings.Join(fixtures.ShapeDiffs("result", fx, got), "; "); d != "" {
 		t.Fatalf("SELECT * shape differs from fixture: %s\n got %v", d, got)
 	}
 	gm := got.(map[string]any)
