@@ -66,9 +66,9 @@ func (a Auth) Token() string { return a.token }
 func (a Auth) Fingerprint() string {
 	switch a.kind {
 	case AuthJWT:
-		return fingerprint(a.token)
+		return Fingerprint(a.token)
 	case AuthBasic:
-		return fingerprint(a.user + "\x00" + a.password)
+		return Fingerprint(a.user + "\x00" + a.password)
 	}
 	return ""
 }
@@ -94,7 +94,12 @@ func (a Auth) GoString() string { return "client.Auth{" + a.String() + "}" }
 // concurrent use; ctx is cancelled when the client closes.
 type AuthProvider func(ctx context.Context) (Auth, error)
 
-func fingerprint(s string) string {
+// Fingerprint returns a short, non-reversible identifier of a secret: the
+// first 8 hex digits of its SHA-256, or "" for an empty one. Enough to tell
+// tokens apart in a UI, a log or a history; useless to an attacker. It is
+// the one fingerprint of the project: session, tokensource and the UI show
+// this value.
+func Fingerprint(s string) string {
 	if s == "" {
 		return ""
 	}

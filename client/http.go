@@ -97,8 +97,11 @@ func (c *Client) notKalamDB(op, path string, r *httpResult) *Error {
 	return nil
 }
 
-// decodeJSON decodes r's body into v with UseNumber, so large integers
-// never pass through float64.
+// decodeJSON decodes the first JSON value of data into v with UseNumber,
+// so large integers never pass through float64. It ignores what follows
+// that value: an HTTP answer is judged by its status and the fields it
+// decodes, and a proxy's trailing junk must not hide a KalamDB error.
+// A WebSocket frame is one message and nothing else: decodeJSONDocument.
 func decodeJSON(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()

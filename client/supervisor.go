@@ -204,7 +204,7 @@ func (c *Client) up(wc *wsConn) bool {
 		}
 	}
 	c.emit(ConnectedEvent{Time: c.now(), User: wc.user, Role: wc.role, Protocol: wc.proto, ConnID: wc.id, Resumed: resumed,
-		TokenFingerprint: fingerprint(wc.token)})
+		TokenFingerprint: Fingerprint(wc.token)})
 	close(ch)
 	return true
 }

@@ -65,7 +65,7 @@ func (c *Client) Swapped() (fp string, once bool) {
 	if c.swap == nil {
 		return "", false
 	}
-	return fingerprint(c.swap.token), c.swap.once
+	return Fingerprint(c.swap.token), c.swap.once
 }
 
 // swappedAuth returns the swapped token as the credentials for trigger,

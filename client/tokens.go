@@ -25,7 +25,7 @@ func (t *Tokens) String() string {
 		return "<nil>"
 	}
 	return fmt.Sprintf("tokens(user=%s role=%s access=%s expires=%s)", t.User.ID, t.User.Role,
-		fingerprint(t.AccessToken), t.ExpiresAt.Format(time.RFC3339))
+		Fingerprint(t.AccessToken), t.ExpiresAt.Format(time.RFC3339))
 }
 
 // tokensFrom converts a login/refresh body. KalamDB writes chrono's

@@ -337,7 +337,7 @@ func (c *Conn) syncTokens() bool {
 	if refresh == "" {
 		refresh = c.spareRefresh
 	}
-	fa, fr := Fingerprint(access), Fingerprint(refresh)
+	fa, fr := client.Fingerprint(access), client.Fingerprint(refresh)
 	if fa == c.access.Fingerprint && fr == c.refreshTS.Fingerprint {
 		c.mu.Unlock()
 		return false

@@ -99,7 +99,7 @@ func TestRefreshWithMethod(t *testing.T) {
 	}
 	tok2, _ := c.Client().Credentials()
 	r, err = j.SetToken(context.Background(), tok2)
-	if err != nil || r.Unchanged || r.NewFingerprint != Fingerprint(tok2) {
+	if err != nil || r.Unchanged || r.NewFingerprint != client.Fingerprint(tok2) {
 		t.Errorf("SetToken: %+v %v", r, err)
 	}
 	if _, err := j.SetToken(context.Background(), "not-a-jwt"); err == nil {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 // FuzzDecodeToken decodes arbitrary strings as the dashboard does for every
@@ -25,7 +27,7 @@ func FuzzDecodeToken(f *testing.F) {
 		if ts.Valid && ts.DecodeError != "" {
 			t.Fatalf("valid token with a decode error %q", ts.DecodeError)
 		}
-		if ts.Fingerprint != Fingerprint(token) {
+		if ts.Fingerprint != client.Fingerprint(token) {
 			t.Fatal("TokenState.Fingerprint differs from Fingerprint")
 		}
 		for _, part := range strings.Split(token, ".") {

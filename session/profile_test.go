@@ -182,8 +182,8 @@ func TestTokenCacheResumesWithoutPassword(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reopen from cache: %v", err)
 	}
-	if s := c2.Snapshot(); s.Access.Fingerprint != Fingerprint(access) || s.Access.Claims.Subject != "alice" ||
-		s.Refresh.Fingerprint != Fingerprint(refresh) {
+	if s := c2.Snapshot(); s.Access.Fingerprint != client.Fingerprint(access) || s.Access.Claims.Subject != "alice" ||
+		s.Refresh.Fingerprint != client.Fingerprint(refresh) {
 		t.Errorf("reopened with %+v / %+v", s.Access, s.Refresh)
 	}
 	// The cached refresh token works: a refresh rotates through it.
@@ -197,7 +197,7 @@ func TestTokenCacheResumesWithoutPassword(t *testing.T) {
 	}
 	eventually(t, "socket on the new token", func() bool {
 		s := c2.Snapshot()
-		return s.State == client.StateConnected && s.Socket.Fingerprint == s.Access.Fingerprint && s.Access.Fingerprint != Fingerprint(access)
+		return s.State == client.StateConnected && s.Socket.Fingerprint == s.Access.Fingerprint && s.Access.Fingerprint != client.Fingerprint(access)
 	})
 	// Without CacheToken nothing is written.
 	if _, err := e.m.Open(ctx, Profile{Name: "nocache", URL: e.srv.URL, User: "bob", Password: "bob-pw"}); err != nil {

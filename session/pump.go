@@ -175,7 +175,7 @@ func (c *Conn) handle(ev client.Event) {
 		c.syncTokens()
 		cl := c.Client()
 		socketToken := cl.SocketToken()
-		if Fingerprint(socketToken) != e.TokenFingerprint {
+		if client.Fingerprint(socketToken) != e.TokenFingerprint {
 			// The socket is gone already; the credentials in use are the
 			// best guess (they differ only after a once-only swap).
 			socketToken, _ = cl.Credentials()

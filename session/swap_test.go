@@ -40,11 +40,11 @@ func TestSwappedExpiredTokenFailsReconnectAndClearingRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Trigger != TriggerSwap || r.NewFingerprint != Fingerprint(expired) || r.OldFingerprint != before || !r.OK() {
+	if r.Trigger != TriggerSwap || r.NewFingerprint != client.Fingerprint(expired) || r.OldFingerprint != before || !r.OK() {
 		t.Errorf("swap entry %+v", r)
 	}
 	s := c.Snapshot()
-	if s.Swap == nil || s.Swap.Once || s.Swap.Token.Claims.Subject != "alice" || s.Access.Fingerprint != Fingerprint(expired) {
+	if s.Swap == nil || s.Swap.Once || s.Swap.Token.Claims.Subject != "alice" || s.Access.Fingerprint != client.Fingerprint(expired) {
 		t.Fatalf("after the swap: swap %+v, access %s", s.Swap, s.Access.Fingerprint)
 	}
 
@@ -74,7 +74,7 @@ func TestSwappedExpiredTokenFailsReconnectAndClearingRecovers(t *testing.T) {
 	}
 	e.waitState(c, client.StateConnected)
 	s = c.Snapshot()
-	if s.Swap != nil || s.Access.Fingerprint == Fingerprint(expired) || s.Socket.Fingerprint == Fingerprint(expired) {
+	if s.Swap != nil || s.Access.Fingerprint == client.Fingerprint(expired) || s.Socket.Fingerprint == client.Fingerprint(expired) {
 		t.Errorf("after clearing: swap %+v access %s socket %s", s.Swap, s.Access.Fingerprint, s.Socket.Fingerprint)
 	}
 	if _, ok := lastRotation(c, func(r Rotation) bool { return r.Trigger == TriggerSwapCleared }); !ok {
@@ -115,7 +115,7 @@ func TestSwapOnceForAnotherUser(t *testing.T) {
 		used, ok = lastRotation(c, func(r Rotation) bool { return r.Method == MethodSwap && r.Trigger == TriggerReconnect })
 		return ok
 	})
-	if !used.OK() || used.Answer != "auth_success as bob (dba)" || used.NewFingerprint != Fingerprint(bob) {
+	if !used.OK() || used.Answer != "auth_success as bob (dba)" || used.NewFingerprint != client.Fingerprint(bob) {
 		t.Errorf("entry %+v", used)
 	}
 	s := c.Snapshot()

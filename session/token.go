@@ -1,10 +1,6 @@
 package session
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"time"
-)
+import "time"
 
 // Leeway is how long after a JWT's exp the KalamDB server still accepts it
 // (jsonwebtoken validation with a 60 s leeway; protocol reference section 2).
@@ -165,18 +161,7 @@ type TokenState struct {
 	// Problems lists what a decodable token gets wrong (a claim of the
 	// wrong type, a duplicated claim), each a sentence without the token.
 	Problems    []string
-	Fingerprint string // short SHA-256 prefix of the token (see Fingerprint)
-}
-
-// Fingerprint returns the first 8 hex digits of the SHA-256 of token (the
-// same as client.Auth.Fingerprint for a JWT), or "" for an empty token:
-// enough to tell tokens apart, useless to an attacker.
-func Fingerprint(token string) string {
-	if token == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:4])
+	Fingerprint string // short SHA-256 prefix of the token (client.Fingerprint)
 }
 
 // Lifetime is exp−iat, or 0 when either is unknown.

@@ -33,7 +33,7 @@ type CachedTokens struct {
 // String hides the tokens.
 func (c CachedTokens) String() string {
 	return fmt.Sprintf("cached tokens (access %s, refresh %s, saved %s)",
-		Fingerprint(c.AccessToken), Fingerprint(c.RefreshToken), c.SavedAt.Format(time.RFC3339))
+		client.Fingerprint(c.AccessToken), client.Fingerprint(c.RefreshToken), c.SavedAt.Format(time.RFC3339))
 }
 
 // DefaultTokenCacheDir is $XDG_CACHE_HOME/kalamdash/tokens, or
@@ -197,7 +197,7 @@ func (m *Manager) resumeFromCache(ctx context.Context, p Profile, transport []cl
 	if r.refresh == "" {
 		r.refresh = t.RefreshToken // a server that does not rotate keeps the old one valid
 	}
-	text := expired + "; resumed with the cached refresh token (new access token " + Fingerprint(r.access) + ")"
+	text := expired + "; resumed with the cached refresh token (new access token " + client.Fingerprint(r.access) + ")"
 	hint := ""
 	if err := cache.Save(p.Name, CachedTokens{AccessToken: r.access, RefreshToken: r.refresh, SavedAt: m.o.clock.Now()}); err != nil {
 		text += ", but the new pair could not be cached: " + err.Error()

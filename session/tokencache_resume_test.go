@@ -145,8 +145,8 @@ func TestTokenCacheLiveAccessTokenIsUsedWithoutRefresh(t *testing.T) {
 	if n := e.requests("/v1/api/auth/login"); n != 1 {
 		t.Errorf("%d logins, want only the first password login", n)
 	}
-	if s := c.Snapshot(); s.Access.Fingerprint != Fingerprint(first.AccessToken) {
-		t.Errorf("connected with %s, want the cached %s", s.Access.Fingerprint, Fingerprint(first.AccessToken))
+	if s := c.Snapshot(); s.Access.Fingerprint != client.Fingerprint(first.AccessToken) {
+		t.Errorf("connected with %s, want the cached %s", s.Access.Fingerprint, client.Fingerprint(first.AccessToken))
 	}
 }
 
@@ -186,8 +186,8 @@ func TestTokenCacheRefreshesDeadAccessToken(t *testing.T) {
 	}
 	eventually(t, "connected", func() bool { return c.Snapshot().State == client.StateConnected })
 	s := c.Snapshot()
-	if s.Access.Fingerprint != Fingerprint(saved.AccessToken) || s.Socket.Fingerprint != Fingerprint(saved.AccessToken) ||
-		s.Refresh.Fingerprint != Fingerprint(saved.RefreshToken) {
+	if s.Access.Fingerprint != client.Fingerprint(saved.AccessToken) || s.Socket.Fingerprint != client.Fingerprint(saved.AccessToken) ||
+		s.Refresh.Fingerprint != client.Fingerprint(saved.RefreshToken) {
 		t.Errorf("connection holds access %s socket %s refresh %s, want the refreshed pair %v",
 			s.Access.Fingerprint, s.Socket.Fingerprint, s.Refresh.Fingerprint, saved)
 	}

@@ -9,6 +9,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/kalamdash/kalamdash/client"
 )
 
 // DecodeToken decodes token's header and claims without verifying the
@@ -21,7 +23,7 @@ import (
 // Problems, unknown claims and header parameters are kept in order in
 // Claims.All and Header.All, and any alg (even "none") is accepted.
 func DecodeToken(token string) TokenState {
-	ts := TokenState{Present: token != "", Fingerprint: Fingerprint(token)}
+	ts := TokenState{Present: token != "", Fingerprint: client.Fingerprint(token)}
 	if token == "" {
 		return ts
 	}

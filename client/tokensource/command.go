@@ -140,7 +140,7 @@ func (c *Command) Provide(ctx context.Context) (client.Auth, error) {
 		if c.cached != nil && !explicit && c.fresh(*c.cached, now) {
 			tok := *c.cached
 			c.mu.Unlock()
-			c.hist.add(Invocation{Time: now, Cached: true, Fingerprint: Fingerprint(tok.JWT), Expiry: tok.Expiry})
+			c.hist.add(Invocation{Time: now, Cached: true, Fingerprint: client.Fingerprint(tok.JWT), Expiry: tok.Expiry})
 			return client.JWT(tok.JWT), nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -177,7 +177,7 @@ func (c *Command) start(ctx context.Context) *call {
 		tok, err := c.run(runCtx)
 		inv := Invocation{Time: start, Duration: c.now().Sub(start), Err: err}
 		if err == nil {
-			inv.Fingerprint, inv.Expiry = Fingerprint(tok.JWT), tok.Expiry
+			inv.Fingerprint, inv.Expiry = client.Fingerprint(tok.JWT), tok.Expiry
 		}
 		// Recorded before done closes, so a caller that got the token
 		// also sees the invocation.

@@ -42,7 +42,7 @@ func (f *File) Provide(ctx context.Context) (client.Auth, error) {
 	tok, warning, err := f.read()
 	inv := Invocation{Time: start, Duration: f.now().Sub(start), Err: err, Warning: warning}
 	if err == nil {
-		inv.Fingerprint, inv.Expiry = Fingerprint(tok.JWT), tok.Expiry
+		inv.Fingerprint, inv.Expiry = client.Fingerprint(tok.JWT), tok.Expiry
 	}
 	f.hist.add(inv)
 	if err != nil {
@@ -120,7 +120,7 @@ func (f *File) Watch(ctx context.Context, interval time.Duration) <-chan FileCha
 			if tok, _, err := f.read(); err != nil {
 				ch.Err = err
 			} else {
-				ch.Fingerprint = Fingerprint(tok.JWT)
+				ch.Fingerprint = client.Fingerprint(tok.JWT)
 			}
 			select { // keep only the newest pending change
 			case <-out:

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/client/tokensource"
 )
 
@@ -30,7 +31,7 @@ func TestFileRotatedTokenUsedOnReconnect(t *testing.T) {
 		t.Fatalf("after rotation connected as %q, want bob", ev.User)
 	}
 	inv := src.Invocations()
-	if len(inv) != 2 || inv[0].Fingerprint != tokensource.Fingerprint(aliceTok) || inv[1].Fingerprint != tokensource.Fingerprint(bobTok) {
+	if len(inv) != 2 || inv[0].Fingerprint != client.Fingerprint(aliceTok) || inv[1].Fingerprint != client.Fingerprint(bobTok) {
 		t.Fatalf("invocations = %+v", inv)
 	}
 	_ = c.Close()
@@ -85,7 +86,7 @@ func TestFileWatchReportsChanges(t *testing.T) {
 	writeFile(t, path, next)
 	select {
 	case ch := <-changes:
-		if ch.Err != nil || ch.Fingerprint != tokensource.Fingerprint(next) {
+		if ch.Err != nil || ch.Fingerprint != client.Fingerprint(next) {
 			t.Fatalf("change = %+v", ch)
 		}
 	case <-time.After(10 * time.Second):

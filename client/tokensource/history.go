@@ -1,14 +1,12 @@
 package tokensource
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"sync"
 	"time"
 )
 
 // Invocation is one use of a token source, for the dashboard's provider
-// history. It never holds the token: Fingerprint identifies it.
+// history. It never holds the token: client.Fingerprint identifies it.
 type Invocation struct {
 	Time        time.Time
 	Duration    time.Duration
@@ -46,14 +44,4 @@ func (h *history) snapshot() []Invocation {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]Invocation(nil), h.items...)
-}
-
-// Fingerprint returns the short, non-reversible identifier used in
-// invocations and the UI, matching client.Auth.Fingerprint for a JWT.
-func Fingerprint(token string) string {
-	if token == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:4])
 }
