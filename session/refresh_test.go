@@ -17,28 +17,52 @@ func triggers(h []Rotation) []string {
 	return out
 }
 
+// openWithPolicy opens alice's connection and sets refresh policy p; it
+// returns the connection and the fake time the policy was set at.
+func openWithPolicy(t *testing.T, e *env, p RefreshPolicy) (*Conn, time.Time) {
+	t.Helper()
+	c := e.open("alice", "alice", "alice-pw")
+	if err := c.SetPolicy(p); err != nil {
+		t.Fatalf("SetPolicy(%v): %v", p, err)
+	}
+	return c, e.clock.Now()
+}
+
+// historyAfter moves the fake clock on by d and requires the connection's
+// refresh history to hold n entries by then.
+func historyAfter(t *testing.T, e *env, c *Conn, d time.Duration, n int) ConnSnapshot {
+	t.Helper()
+	e.clock.Advance(d)
+	s := c.Snapshot()
+	if len(s.History) != n {
+		t.Fatalf("after %v: history %v, want %d entries", d, triggers(s.History), n)
+	}
+	return s
+}
+
+// wantEvery requires each entry of h to be a successful refresh by trigger
+// that renewed the token, the i-th at t0 + (i+1)·step.
+func wantEvery(t *testing.T, h []Rotation, t0 time.Time, step time.Duration, trigger Trigger) {
+	t.Helper()
+	for i, r := range h {
+		if want := t0.Add(time.Duration(i+1) * step); !r.OK() || r.Unchanged || r.Trigger != trigger || !r.Time.Equal(want) {
+			t.Errorf("entry %d at +%v, want +%v: %+v", i, r.Time.Sub(t0), want.Sub(t0), r)
+		}
+	}
+}
+
 func TestPeriodicPolicyFiresOnSchedule(t *testing.T) {
 	e := newEnv(t)
-	c := e.open("alice", "alice", "alice-pw")
-	t0 := e.clock.Now()
-	if err := c.SetPolicy(Periodic(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	c, t0 := openWithPolicy(t, e, Periodic(10*time.Second))
 	if s := c.Snapshot(); !s.NextRefresh.Equal(t0.Add(10*time.Second)) || s.NextTrigger != TriggerPeriodic {
 		t.Fatalf("next %v (%v)", s.NextRefresh.Sub(t0), s.NextTrigger)
 	}
-	e.clock.Advance(35 * time.Second)
-	s := c.Snapshot()
-	if len(s.History) != 3 {
-		t.Fatalf("history %v", triggers(s.History))
-	}
+	s := historyAfter(t, e, c, 35*time.Second, 3)
+	wantEvery(t, s.History, t0, 10*time.Second, TriggerPeriodic)
 	seen := map[string]bool{}
 	for i, r := range s.History {
-		if !r.OK() || r.Trigger != TriggerPeriodic || r.Method != MethodRefreshToken {
-			t.Errorf("entry %d: %+v", i, r)
-		}
-		if want := t0.Add(time.Duration(i+1) * 10 * time.Second); !r.Time.Equal(want) {
-			t.Errorf("entry %d at %v, want %v", i, r.Time.Sub(t0), want.Sub(t0))
+		if r.Method != MethodRefreshToken {
+			t.Errorf("entry %d: method %v, want the refresh token", i, r.Method)
 		}
 		if !r.NewExpiry.Equal(r.Time.Add(testAccessTTL)) || r.NewFingerprint == r.OldFingerprint || seen[r.NewFingerprint] {
 			t.Errorf("entry %d: new exp %v, fingerprints %s→%s", i, r.NewExpiry.Sub(t0), r.OldFingerprint, r.NewFingerprint)
@@ -60,22 +84,10 @@ func TestPeriodicPolicyFiresOnSchedule(t *testing.T) {
 
 func TestBeforeExpiryPolicyFiresOnSchedule(t *testing.T) {
 	e := newEnv(t)
-	c := e.open("alice", "alice", "alice-pw")
-	t0 := e.clock.Now()
 	// At half the 100 s lifetime: t0+50, +100, +150.
-	if err := c.SetPolicy(BeforeExpiryFraction(0.5)); err != nil {
-		t.Fatal(err)
-	}
-	e.clock.Advance(160 * time.Second)
-	s := c.Snapshot()
-	if len(s.History) != 3 {
-		t.Fatalf("fraction: history %v", triggers(s.History))
-	}
-	for i, r := range s.History {
-		if want := t0.Add(time.Duration(i+1) * 50 * time.Second); !r.OK() || r.Trigger != TriggerBeforeExpiry || !r.Time.Equal(want) {
-			t.Errorf("fraction entry %d: %+v", i, r)
-		}
-	}
+	c, t0 := openWithPolicy(t, e, BeforeExpiryFraction(0.5))
+	s := historyAfter(t, e, c, 160*time.Second, 3)
+	wantEvery(t, s.History, t0, 50*time.Second, TriggerBeforeExpiry)
 	if s.Phase() != PhaseFresh {
 		t.Errorf("phase %v", s.Phase())
 	}
@@ -95,11 +107,7 @@ func TestBeforeExpiryPolicyFiresOnSchedule(t *testing.T) {
 
 func TestFailedRefreshIsRecordedAndRetried(t *testing.T) {
 	e := newEnv(t)
-	c := e.open("alice", "alice", "alice-pw")
-	t0 := e.clock.Now()
-	if err := c.SetPolicy(Periodic(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	c, t0 := openWithPolicy(t, e, Periodic(10*time.Second))
 	// Every token issued so far stops validating: the refresh token flow is refused.
 	if n := e.srv.RevokeTokens(); n == 0 {
 		t.Fatal("no tokens revoked")
@@ -129,10 +137,7 @@ func TestFailedRefreshIsRecordedAndRetried(t *testing.T) {
 
 func TestFailedRefreshBacksOff(t *testing.T) {
 	e := newEnv(t, WithRetryBackoff(time.Second, 4*time.Second))
-	c := e.open("alice", "alice", "alice-pw")
-	if err := c.SetPolicy(Periodic(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	c, _ := openWithPolicy(t, e, Periodic(10*time.Second))
 	// The user disappears: refresh and login both fail from now on.
 	if err := e.srv.RemoveUser("alice"); err != nil {
 		t.Fatal(err)
@@ -210,19 +215,7 @@ func TestBeforeExpiryWithUnchangedTokenBacksOff(t *testing.T) {
 // would always be overdue; it refreshes every tenth of the lifetime.
 func TestBeforeExpiryLeadLongerThanLifetime(t *testing.T) {
 	e := newEnv(t)
-	c := e.open("alice", "alice", "alice-pw")
-	t0 := e.clock.Now()
-	if err := c.SetPolicy(BeforeExpiryLead(5 * time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	e.clock.Advance(35 * time.Second)
-	s := c.Snapshot()
-	if len(s.History) != 3 {
-		t.Fatalf("history %v", triggers(s.History))
-	}
-	for i, r := range s.History {
-		if want := t0.Add(time.Duration(i+1) * 10 * time.Second); !r.Time.Equal(want) || !r.OK() || r.Unchanged {
-			t.Errorf("entry %d at +%v: %+v", i, r.Time.Sub(t0), r)
-		}
-	}
+	c, t0 := openWithPolicy(t, e, BeforeExpiryLead(5*time.Minute))
+	s := historyAfter(t, e, c, 35*time.Second, 3)
+	wantEvery(t, s.History, t0, 10*time.Second, TriggerBeforeExpiry)
 }

@@ -13,19 +13,14 @@ import (
 // Verify or a Repair.
 func TestShortfallWhenChangesDoNotArrive(t *testing.T) {
 	e := newEnv(t)
-	verifyTable(t, e, 2)
-	c := e.open("alice", "alice", "alice-pw")
-	id := subscribeItems(t, c, 2)
+	c, id := openWatchingItems(t, e, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), verifyDeadline)
 	defer cancel()
 
 	if _, err := c.Query(ctx, "INSERT INTO app.items (id, name, note) VALUES (10, 'a', 'x'), (11, 'b', 'x')"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the two changes", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Inserts == 2
-	}, nil)
+	waitSub(t, c, id, "the two changes", func(s SubSnapshot) bool { return s.Inserts == 2 })
 	e.clock.Advance(ShortfallWait)
 	if s, _ := c.Subscription(id); s.Shortfall != nil {
 		t.Fatalf("shortfall reported although every change arrived: %+v", s.Shortfall)

@@ -47,17 +47,42 @@ func (e *cacheEnv) requests(path string) int {
 	return strings.Count(e.log.String(), "path="+path+" ")
 }
 
-// openNeedsPassword opens the profile in a new manager and requires the
-// error that asks for the password and says why (because); what names the
-// situation in the failure.
-func (e *cacheEnv) openNeedsPassword(t *testing.T, what, because string) (*Manager, error) {
+// wantAuthRequests requires the server to have answered, so far, refreshes
+// refresh requests and logins password logins.
+func (e *cacheEnv) wantAuthRequests(t *testing.T, refreshes, logins int) {
+	t.Helper()
+	if n := e.requests("/v1/api/auth/refresh"); n != refreshes {
+		t.Errorf("%d refresh requests, want %d", n, refreshes)
+	}
+	if n := e.requests("/v1/api/auth/login"); n != logins {
+		t.Errorf("%d password logins, want %d", n, logins)
+	}
+}
+
+// fallsBackToPassword opens the profile in a new manager, as a dashboard
+// start does, when the cached pair cannot be used: the open must fail with
+// the error that asks for the password and says why (each of because),
+// and the warning notice that follows is returned with the manager.
+// Neither may show a token of the cached pair; what names the situation
+// in the failure.
+func (e *cacheEnv) fallsBackToPassword(t *testing.T, what string, cached CachedTokens, because ...string) (*Manager, NoticeEvent) {
 	t.Helper()
 	m := e.manager()
 	_, err := m.Open(context.Background(), e.profile())
-	if err == nil || !strings.Contains(err.Error(), "needs a password") || !strings.Contains(err.Error(), because) {
-		t.Fatalf("open with %s: %v", what, err)
+	if err == nil {
+		t.Fatalf("open with %s: no error, want one asking for the password", what)
 	}
-	return m, err
+	for _, want := range append([]string{"needs a password"}, because...) {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("open with %s: error %q does not say %q", what, err, want)
+		}
+	}
+	n := notice(t, m)
+	if n.Level != NoticeWarn {
+		t.Errorf("open with %s: notice %+v, want a warning", what, n)
+	}
+	noSecrets(t, "notice", n.Text+n.Hint+err.Error(), cached.AccessToken, cached.RefreshToken)
+	return m, n
 }
 
 // manager starts a dashboard process: a new manager on the same clock and
@@ -139,12 +164,7 @@ func TestTokenCacheLiveAccessTokenIsUsedWithoutRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reopen from cache: %v", err)
 	}
-	if n := e.requests("/v1/api/auth/refresh"); n != 0 {
-		t.Errorf("a live cached access token cost %d refresh requests", n)
-	}
-	if n := e.requests("/v1/api/auth/login"); n != 1 {
-		t.Errorf("%d logins, want only the first password login", n)
-	}
+	e.wantAuthRequests(t, 0, 1) // a live cached access token costs nothing
 	if s := c.Snapshot(); s.Access.Fingerprint != client.Fingerprint(first.AccessToken) {
 		t.Errorf("connected with %s, want the cached %s", s.Access.Fingerprint, client.Fingerprint(first.AccessToken))
 	}
@@ -162,12 +182,7 @@ func TestTokenCacheRefreshesDeadAccessToken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open with a dead access token and a live refresh token: %v", err)
 	}
-	if n := e.requests("/v1/api/auth/refresh"); n != 1 {
-		t.Errorf("%d refresh requests, want 1", n)
-	}
-	if n := e.requests("/v1/api/auth/login"); n != 1 {
-		t.Errorf("%d logins, want only the first password login", n)
-	}
+	e.wantAuthRequests(t, 1, 1)
 
 	// The rotated pair is in the cache, 0600, and is what the socket uses.
 	saved := e.cached()
@@ -253,25 +268,14 @@ func TestTokenCacheRefusedRefreshFallsBackToLogin(t *testing.T) {
 			tc.spoil(e, first)
 			spoiled := e.cached()
 
-			m := e.manager()
-			_, err := m.Open(context.Background(), e.profile())
-			if err == nil {
-				t.Fatal("opened without a password although the cached refresh token is unusable")
-			}
+			// The login form shows the error: it asks for the password and says why.
+			m, n := e.fallsBackToPassword(t, "an unusable refresh token", spoiled, "refresh with the cached refresh token", tc.reason)
 			if n := e.requests("/v1/api/auth/refresh"); n != 1 {
 				t.Errorf("%d refresh requests, want 1", n)
 			}
-			// The login form shows this error: it asks for the password and says why.
-			for _, want := range []string{"needs a password", "refresh with the cached refresh token", tc.reason} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not say %q", err, want)
-				}
-			}
-			n := notice(t, m)
-			if n.Level != NoticeWarn || !strings.Contains(n.Text, tc.reason) || !strings.Contains(n.Hint, "password") {
+			if !strings.Contains(n.Text, tc.reason) || !strings.Contains(n.Hint, "password") {
 				t.Errorf("notice %+v", n)
 			}
-			noSecrets(t, "notice", n.Text+n.Hint+err.Error(), spoiled.AccessToken, spoiled.RefreshToken)
 			// The server refused it: it is not tried again on the next start.
 			if _, ok, _ := e.cache.Load("cached"); ok {
 				t.Error("the refused pair is still cached")
@@ -298,15 +302,13 @@ func TestTokenCacheDeadRefreshTokenIsNotTried(t *testing.T) {
 	first := e.login()
 	e.clock.Advance(testRefreshTTL + Leeway + time.Second)
 
-	m, err := e.openNeedsPassword(t, "a dead pair", "cached refresh token")
+	_, n := e.fallsBackToPassword(t, "a dead pair", first, "cached refresh token")
 	if n := e.requests("/v1/api/auth/refresh"); n != 0 {
 		t.Errorf("a dead refresh token was sent %d times", n)
 	}
-	n := notice(t, m)
-	if n.Level != NoticeWarn || !strings.Contains(n.Text, "so did the cached refresh token") {
+	if !strings.Contains(n.Text, "so did the cached refresh token") {
 		t.Errorf("notice %+v", n)
 	}
-	noSecrets(t, "notice", n.Text+n.Hint+err.Error(), first.AccessToken, first.RefreshToken)
 	if _, ok, _ := e.cache.Load("cached"); ok {
 		t.Error("the dead pair is still cached")
 	}
@@ -318,12 +320,10 @@ func TestTokenCacheUnreachableServerKeepsCache(t *testing.T) {
 	e.clock.Advance(testAccessTTL + Leeway + time.Second)
 	e.srv.Close() // nothing listens on the profile's URL now
 
-	m, err := e.openNeedsPassword(t, "the server down", "refresh with the cached refresh token")
-	n := notice(t, m)
-	if n.Level != NoticeWarn || !strings.Contains(n.Text, "failed") || !strings.Contains(n.Hint, "kept") {
+	_, n := e.fallsBackToPassword(t, "the server down", first, "refresh with the cached refresh token")
+	if !strings.Contains(n.Text, "failed") || !strings.Contains(n.Hint, "kept") {
 		t.Errorf("notice %+v", n)
 	}
-	noSecrets(t, "notice", n.Text+n.Hint+err.Error(), first.AccessToken, first.RefreshToken)
 	// The server never judged the token: the next start tries again.
 	if again := e.cached(); again != first {
 		t.Errorf("cache changed to %v", again)
@@ -336,13 +336,11 @@ func TestTokenCacheUnusableFileSaysWhy(t *testing.T) {
 	if err := os.Chmod(e.cacheFile(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m, err := e.openNeedsPassword(t, "a world-readable cache", "readable by others")
+	_, n := e.fallsBackToPassword(t, "a world-readable cache", first, "readable by others")
 	if n := e.requests("/v1/api/auth/refresh"); n != 0 {
 		t.Errorf("%d refresh requests from a refused cache file", n)
 	}
-	n := notice(t, m)
-	if n.Level != NoticeWarn || !strings.Contains(n.Text, "chmod 600") {
+	if !strings.Contains(n.Text, "chmod 600") {
 		t.Errorf("notice %+v", n)
 	}
-	noSecrets(t, "notice", n.Text+n.Hint+err.Error(), first.AccessToken, first.RefreshToken)
 }

@@ -31,6 +31,16 @@ func waitUntil(t testing.TB, what string, cond func() bool, report func() string
 	}
 }
 
+// waitSub waits, as waitUntil does, until ok accepts the snapshot of
+// subscription id of c.
+func waitSub(t testing.TB, c *Conn, id, what string, ok func(SubSnapshot) bool) {
+	t.Helper()
+	waitUntil(t, what, func() bool {
+		s, _ := c.Subscription(id)
+		return ok(s)
+	}, nil)
+}
+
 // waitOneOfEach waits until subscription id has counted one insert, one
 // update and one delete.
 func waitOneOfEach(t testing.TB, c *Conn, id, what string) {
@@ -89,11 +99,18 @@ func subscribeItems(t testing.TB, c *Conn, rows int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the initial load", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Status == SubReady && s.Rows == rows
-	}, nil)
+	waitSub(t, c, id, "the initial load", func(s SubSnapshot) bool { return s.Status == SubReady && s.Rows == rows })
 	return id
+}
+
+// openWatchingItems creates app.items with n of alice's rows, opens her
+// connection and subscribes to the table; it returns once all n rows are
+// in the view.
+func openWatchingItems(t testing.TB, e *env, n int) (*Conn, string) {
+	t.Helper()
+	verifyTable(t, e, n)
+	c := e.open("alice", "alice", "alice-pw")
+	return c, subscribeItems(t, c, n)
 }
 
 func verify(t testing.TB, c *Conn, id string) Verification {
@@ -111,9 +128,7 @@ func verify(t testing.TB, c *Conn, id string) Verification {
 // all arrived leave nothing to report; the snapshot is read in pages.
 func TestVerifyQuietSubscriptionIsClean(t *testing.T) {
 	e := newEnv(t)
-	verifyTable(t, e, 250)
-	c := e.open("alice", "alice", "alice-pw")
-	id := subscribeItems(t, c, 250)
+	c, id := openWatchingItems(t, e, 250)
 	e.srv.MustExec("alice", "INSERT INTO app.items (id, name, note) VALUES (1000, 'new', 'x')")
 	e.srv.MustExec("alice", "UPDATE app.items SET name = 'renamed' WHERE id = 3")
 	e.srv.MustExec("alice", "DELETE FROM app.items WHERE id = 4")
@@ -147,23 +162,15 @@ func TestVerifyFindsQueueOverflowAndRepairFixesIt(t *testing.T) {
 		// A long keepalive, so the stall does not look like a dead socket
 		// (a resume would bring the dropped rows back).
 		WithClientOptions(client.WithKeepalive(30*time.Second, 120*time.Second)))
-	verifyTable(t, e, 10)
-	c := e.open("alice", "alice", "alice-pw")
-	id := subscribeItems(t, c, 10)
+	c, id := openWatchingItems(t, e, 10)
 
 	e.srv.Stall(verifyDeadline)
 	insertItems(t, e, 100, 100+burst-1)
 	waitUntil(t, "the queue to overflow", func() bool { return e.srv.NotificationDrops() >= burst-queue }, nil)
 	e.srv.Stall(0)
-	waitUntil(t, "the queued rows", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Inserts == queue
-	}, nil)
+	waitSub(t, c, id, "the queued rows", func(s SubSnapshot) bool { return s.Inserts == queue })
 	e.srv.MustExec("alice", "INSERT INTO app.items (id, name, note) VALUES (5000, 'after', 'x')")
-	waitUntil(t, "the row after the burst", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Inserts == queue+1
-	}, nil)
+	waitSub(t, c, id, "the row after the burst", func(s SubSnapshot) bool { return s.Inserts == queue+1 })
 
 	v := verify(t, c, id)
 	if v.Missing.Count != burst-queue || v.Extra.Count != 0 || v.Values.Count != 0 {
@@ -184,10 +191,7 @@ func TestVerifyFindsQueueOverflowAndRepairFixesIt(t *testing.T) {
 	if err := c.Repair(ctx, id); err != nil {
 		t.Fatalf("Repair: %v", err)
 	}
-	waitUntil(t, "the repaired view", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Status == SubReady && s.Rows == 10+burst+1
-	}, nil)
+	waitSub(t, c, id, "the repaired view", func(s SubSnapshot) bool { return s.Status == SubReady && s.Rows == 10+burst+1 })
 	if v := verify(t, c, id); !v.Clean() {
 		t.Fatalf("after Repair: %s", v.Summary())
 	}
@@ -197,10 +201,7 @@ func TestVerifyFindsQueueOverflowAndRepairFixesIt(t *testing.T) {
 	}
 	// The repaired subscription is live: a new row arrives.
 	e.srv.MustExec("alice", "INSERT INTO app.items (id, name, note) VALUES (6000, 'live', 'x')")
-	waitUntil(t, "a live row after the repair", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Rows == 10+burst+2
-	}, nil)
+	waitSub(t, c, id, "a live row after the repair", func(s SubSnapshot) bool { return s.Rows == 10+burst+2 })
 }
 
 func hasHistory(h []SubHistoryEntry, kind string) bool {
@@ -219,9 +220,7 @@ func hasHistory(h []SubHistoryEntry, kind string) bool {
 // is ready.
 func TestVerifyReportsResumeGap(t *testing.T) {
 	e := newEnv(t, WithAutoVerify(1000))
-	verifyTable(t, e, 20)
-	c := e.open("alice", "alice", "alice-pw")
-	id := subscribeItems(t, c, 20)
+	c, id := openWatchingItems(t, e, 20)
 
 	e.srv.RefuseFor(verifyDeadline)
 	e.srv.DropAll()
@@ -230,15 +229,9 @@ func TestVerifyReportsResumeGap(t *testing.T) {
 	e.srv.MustExec("alice", "DELETE FROM app.items WHERE id = 6")
 	e.srv.MustExec("alice", "INSERT INTO app.items (id, name, note) VALUES (500, 'while away', 'x')")
 	e.srv.RefuseFor(0)
-	waitUntil(t, "the resume", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Resumes == 1 && s.Status == SubReady && s.Rows == 21
-	}, nil)
+	waitSub(t, c, id, "the resume", func(s SubSnapshot) bool { return s.Resumes == 1 && s.Status == SubReady && s.Rows == 21 })
 
-	waitUntil(t, "the automatic verification after the resume", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Verified != nil
-	}, nil)
+	waitSub(t, c, id, "the automatic verification after the resume", func(s SubSnapshot) bool { return s.Verified != nil })
 	if s, _ := c.Subscription(id); s.Verified.Extra.Count != 2 || !hasHistory(s.History, "resume") {
 		t.Errorf("automatic verification: %s; history %+v", s.Verified.Summary(), s.History)
 	}
@@ -260,14 +253,9 @@ func TestVerifyReportsResumeGap(t *testing.T) {
 // view holds the NULL and matches the server.
 func TestVerifyCleanAfterSetNull(t *testing.T) {
 	e := newEnv(t)
-	verifyTable(t, e, 3)
-	c := e.open("alice", "alice", "alice-pw")
-	id := subscribeItems(t, c, 3)
+	c, id := openWatchingItems(t, e, 3)
 	e.srv.MustExec("alice", "UPDATE app.items SET note = NULL WHERE id = 2")
-	waitUntil(t, "the update", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Updates == 1
-	}, nil)
+	waitSub(t, c, id, "the update", func(s SubSnapshot) bool { return s.Updates == 1 })
 	if v := verify(t, c, id); !v.Clean() {
 		t.Fatalf("Verify after SET note = NULL: %s; want clean", v.Summary())
 	}
@@ -290,10 +278,7 @@ func TestVerifyAccountsForEvictedRows(t *testing.T) {
 	}
 	// A row evicted and then deleted on the server is not missing either.
 	e.srv.MustExec("alice", "DELETE FROM app.items WHERE id = 1")
-	waitUntil(t, "the delete", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Deletes == 1
-	}, nil)
+	waitSub(t, c, id, "the delete", func(s SubSnapshot) bool { return s.Deletes == 1 })
 	if v := verify(t, c, id); !v.Clean() {
 		t.Fatalf("after deleting an evicted row: %s", v.Summary())
 	}
@@ -382,16 +367,10 @@ func TestVerifyPartialSubscription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the last 3 rows", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Status == SubReady && s.Rows == 3
-	}, nil)
+	waitSub(t, c, id, "the last 3 rows", func(s SubSnapshot) bool { return s.Status == SubReady && s.Rows == 3 })
 	e.srv.MustExec("alice", "INSERT INTO app.items (id, name, note) VALUES (100, 'new', 'x')")
 	e.srv.MustExec("alice", "UPDATE app.items SET name = 'old but changed' WHERE id = 1")
-	waitUntil(t, "the live changes", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Rows == 5
-	}, nil)
+	waitSub(t, c, id, "the live changes", func(s SubSnapshot) bool { return s.Rows == 5 })
 	v := verify(t, c, id)
 	if !v.Clean() || v.Outside != 6 || v.ServerRows != 11 {
 		t.Fatalf("Verify: %s (outside %d); want clean with the 6 older rows outside", v.Summary(), v.Outside)
@@ -399,10 +378,7 @@ func TestVerifyPartialSubscription(t *testing.T) {
 	if err := c.Repair(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the whole table after the repair", func() bool {
-		s, _ := c.Subscription(id)
-		return s.Status == SubReady && s.Rows == 11
-	}, nil)
+	waitSub(t, c, id, "the whole table after the repair", func(s SubSnapshot) bool { return s.Status == SubReady && s.Rows == 11 })
 	if v := verify(t, c, id); !v.Clean() || v.Outside != 0 {
 		t.Fatalf("after Repair: %s (outside %d)", v.Summary(), v.Outside)
 	}
