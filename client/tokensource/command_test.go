@@ -2,7 +2,6 @@ package tokensource_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,27 +15,20 @@ import (
 // for the first connect, for each of N reconnects and for RefreshAuth.
 func TestCommandCalledOnEveryReconnect(t *testing.T) {
 	srv := newServer(t)
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "token"), mintToken(t, "alice", time.Hour))
-	sh := script(t, dir, "mint.sh", `echo run >> "$COUNT"; cat "$TOKEN"`+"\n")
-	cmd, err := tokensource.NewCommand(sh, tokensource.WithRefreshLead(0),
-		tokensource.WithEnv("COUNT="+filepath.Join(dir, "count"), "TOKEN="+filepath.Join(dir, "token")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmd := newCountedCommand(t, mintToken(t, "alice", time.Hour), "", tokensource.WithRefreshLead(0))
 	c := connect(t, srv, cmd.Provider())
 	if ev := waitConnected(t, c); ev.User != "alice" {
 		t.Fatalf("connected as %q", ev.User)
 	}
 	const n = 4
 	reconnectN(t, srv, c, n)
-	if got := countLines(t, filepath.Join(dir, "count")); got != 1+n {
+	if got := cmd.runs(t); got != 1+n {
 		t.Fatalf("command ran %d times for 1 connect + %d reconnects", got, n)
 	}
 	if _, err := c.RefreshAuth(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := countLines(t, filepath.Join(dir, "count")); got != 2+n {
+	if got := cmd.runs(t); got != 2+n {
 		t.Fatalf("command ran %d times after RefreshAuth, want %d", got, 2+n)
 	}
 	for _, inv := range cmd.Invocations() {
@@ -50,18 +42,11 @@ func TestCommandCalledOnEveryReconnect(t *testing.T) {
 // flapping connection does not run the command again.
 func TestCommandCachedWhileFresh(t *testing.T) {
 	srv := newServer(t)
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "token"), mintToken(t, "alice", time.Hour))
-	sh := script(t, dir, "mint.sh", `echo run >> "$COUNT"; cat "$TOKEN"`+"\n")
-	cmd, err := tokensource.NewCommand(sh,
-		tokensource.WithEnv("COUNT="+filepath.Join(dir, "count"), "TOKEN="+filepath.Join(dir, "token")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmd := newCountedCommand(t, mintToken(t, "alice", time.Hour), "")
 	c := connect(t, srv, cmd.Provider())
 	waitConnected(t, c)
 	reconnectN(t, srv, c, 3)
-	if got := countLines(t, filepath.Join(dir, "count")); got != 1 {
+	if got := cmd.runs(t); got != 1 {
 		t.Fatalf("command ran %d times; want 1 (cached while fresh)", got)
 	}
 	cached := 0
@@ -79,29 +64,22 @@ func TestCommandCachedWhileFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	reconnectN(t, srv, c, 1)
-	if got := countLines(t, filepath.Join(dir, "count")); got != 2 {
+	if got := cmd.runs(t); got != 2 {
 		t.Fatalf("command ran %d times after RefreshAuth + reconnect, want 2", got)
 	}
 	// Invalidate forces a run for any caller.
 	cmd.Invalidate()
 	reconnectN(t, srv, c, 1)
-	if got := countLines(t, filepath.Join(dir, "count")); got != 3 {
+	if got := cmd.runs(t); got != 3 {
 		t.Fatalf("command ran %d times after Invalidate + reconnect, want 3", got)
 	}
 }
 
 // TestCommandCacheExpires: a token inside the refresh lead is renewed.
 func TestCommandCacheExpires(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "token"), mintToken(t, "alice", 10*time.Minute))
-	sh := script(t, dir, "mint.sh", `echo run >> "$COUNT"; cat "$TOKEN"`+"\n")
 	now := time.Now()
-	cmd, err := tokensource.NewCommand(sh, tokensource.WithRefreshLead(time.Minute),
-		tokensource.WithCommandClock(func() time.Time { return now }),
-		tokensource.WithEnv("COUNT="+filepath.Join(dir, "count"), "TOKEN="+filepath.Join(dir, "token")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmd := newCountedCommand(t, mintToken(t, "alice", 10*time.Minute), "", tokensource.WithRefreshLead(time.Minute),
+		tokensource.WithCommandClock(func() time.Time { return now }))
 	ctx := context.Background()
 	for range 2 {
 		if _, err := cmd.Provide(ctx); err != nil {
@@ -112,7 +90,7 @@ func TestCommandCacheExpires(t *testing.T) {
 	if _, err := cmd.Provide(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := countLines(t, filepath.Join(dir, "count")); got != 2 {
+	if got := cmd.runs(t); got != 2 {
 		t.Fatalf("command ran %d times, want 2 (initial + renewal near expiry)", got)
 	}
 }

@@ -18,26 +18,15 @@ import (
 // test creates its release file: a slow identity provider whose pace the
 // test controls, without sleeping in the test itself.
 type gated struct {
-	cmd            *tokensource.Command
-	count, release string
-	tok            string
+	*countedCommand
+	release string
 }
 
 func newGated(t *testing.T, opts ...tokensource.CommandOption) *gated {
 	t.Helper()
-	dir := t.TempDir()
-	g := &gated{count: filepath.Join(dir, "count"), release: filepath.Join(dir, "release"), tok: mintToken(t, "alice", time.Hour)}
-	writeFile(t, filepath.Join(dir, "token"), g.tok)
-	sh := script(t, dir, "slow.sh", `echo run >> "$COUNT"
-while [ ! -e "$RELEASE" ]; do sleep 0.01; done
-cat "$TOKEN"
-`)
-	opts = append(opts, tokensource.WithEnv("COUNT="+g.count, "RELEASE="+g.release, "TOKEN="+filepath.Join(dir, "token")))
-	cmd, err := tokensource.NewCommand(sh, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.cmd = cmd
+	c := newCountedCommand(t, mintToken(t, "alice", time.Hour),
+		`while [ ! -e "$DIR/release" ]; do sleep 0.01; done`+"\n", opts...)
+	g := &gated{countedCommand: c, release: filepath.Join(c.dir, "release")}
 	// Never leave a command blocked behind a failed test.
 	t.Cleanup(func() { g.open(t) })
 	return g
@@ -51,6 +40,21 @@ func (g *gated) open(t *testing.T) {
 	}
 }
 
+// wantCachedAfter requires the command to have run n times, and one more
+// call to be answered from the cache without another run.
+func (g *gated) wantCachedAfter(t *testing.T, n int) {
+	t.Helper()
+	if got := g.runs(t); got != n {
+		t.Fatalf("command ran %d times, want %d", got, n)
+	}
+	if _, err := g.Provide(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.runs(t); got != n {
+		t.Fatalf("command ran %d times after a call the cache should answer, want %d", got, n)
+	}
+}
+
 // shut makes the next runs block again.
 func (g *gated) shut(t *testing.T) {
 	t.Helper()
@@ -58,8 +62,6 @@ func (g *gated) shut(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-func (g *gated) runs(t *testing.T) int { t.Helper(); return countLines(t, g.count) }
 
 type result struct {
 	auth client.Auth
@@ -70,7 +72,7 @@ type result struct {
 func (g *gated) provide(ctx context.Context) <-chan result {
 	out := make(chan result, 1)
 	go func() {
-		a, err := g.cmd.Provide(ctx)
+		a, err := g.Provide(ctx)
 		out <- result{a, err}
 	}()
 	return out
@@ -96,7 +98,7 @@ func TestCommandConcurrentCallersShareOneRun(t *testing.T) {
 	testkit.Eventually(t, "the command started", func() bool { return g.runs(t) == 1 })
 	second := g.provide(context.Background())
 	third := g.provide(context.Background())
-	testkit.Eventually(t, "three callers wait", func() bool { return tokensource.Waiting(g.cmd) == 3 })
+	testkit.Eventually(t, "three callers wait", func() bool { return tokensource.Waiting(g.Command) == 3 })
 	g.open(t)
 	for i, ch := range []<-chan result{first, second, third} {
 		r := recv(t, "a token", ch)
@@ -107,7 +109,7 @@ func TestCommandConcurrentCallersShareOneRun(t *testing.T) {
 	if n := g.runs(t); n != 1 {
 		t.Fatalf("command ran %d times for 3 concurrent callers, want 1", n)
 	}
-	if inv := g.cmd.Invocations(); len(inv) != 1 || !inv[0].OK() || inv[0].Cached {
+	if inv := g.Invocations(); len(inv) != 1 || !inv[0].OK() || inv[0].Cached {
 		t.Fatalf("invocations = %+v, want the one shared run", inv)
 	}
 }
@@ -132,7 +134,7 @@ func TestCommandCallerGivesUp(t *testing.T) {
 				testkit.Eventually(t, "the command started", func() bool { return g.runs(t) == 1 })
 				quitter = g.provide(ctx)
 			}
-			testkit.Eventually(t, "two callers wait", func() bool { return tokensource.Waiting(g.cmd) == 2 })
+			testkit.Eventually(t, "two callers wait", func() bool { return tokensource.Waiting(g.Command) == 2 })
 			cancel()
 			// The command is still blocked: the quitter cannot have been
 			// answered by it.
@@ -140,23 +142,15 @@ func TestCommandCallerGivesUp(t *testing.T) {
 			if !errors.Is(r.err, context.Canceled) {
 				t.Fatalf("cancelled caller: err = %v, want context.Canceled", r.err)
 			}
-			if n := tokensource.Waiting(g.cmd); n != 1 {
+			if n := tokensource.Waiting(g.Command); n != 1 {
 				t.Fatalf("%d callers wait after one gave up, want 1", n)
 			}
 			g.open(t)
 			if r := recv(t, "the remaining caller", stayer); r.err != nil || r.auth.Token() != g.tok {
 				t.Fatalf("remaining caller: err=%v", r.err)
 			}
-			if n := g.runs(t); n != 1 {
-				t.Fatalf("command ran %d times, want 1", n)
-			}
 			// The shared run's token is cached for the next caller.
-			if _, err := g.cmd.Provide(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			if n := g.runs(t); n != 1 {
-				t.Fatalf("command ran %d times after a cached call, want 1", n)
-			}
+			g.wantCachedAfter(t, 1)
 		})
 	}
 }
@@ -173,12 +167,12 @@ func TestCommandStoppedWhenNobodyWaits(t *testing.T) {
 	if r := recv(t, "the cancelled caller", ch); !errors.Is(r.err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", r.err)
 	}
-	testkit.Eventually(t, "the stopped run is recorded", func() bool { return len(g.cmd.Invocations()) == 1 })
-	if inv := g.cmd.Invocations()[0]; inv.OK() || !strings.Contains(inv.Err.Error(), "every caller gave up") {
+	testkit.Eventually(t, "the stopped run is recorded", func() bool { return len(g.Invocations()) == 1 })
+	if inv := g.Invocations()[0]; inv.OK() || !strings.Contains(inv.Err.Error(), "every caller gave up") {
 		t.Fatalf("invocation = %+v, want a run stopped because nobody waited", inv)
 	}
 	g.open(t)
-	a, err := g.cmd.Provide(context.Background())
+	a, err := g.Provide(context.Background())
 	if err != nil || a.Token() != g.tok {
 		t.Fatalf("next caller: err=%v", err)
 	}
@@ -186,11 +180,11 @@ func TestCommandStoppedWhenNobodyWaits(t *testing.T) {
 		t.Fatalf("command ran %d times, want 2 (stopped run + a new one)", n)
 	}
 	// A caller whose context has already ended does not start the command.
-	if _, err := g.cmd.Provide(ctx); err != nil {
+	if _, err := g.Provide(ctx); err != nil {
 		t.Fatalf("fresh cache should answer even a cancelled caller: %v", err)
 	}
-	g.cmd.Invalidate()
-	if _, err := g.cmd.Provide(ctx); !errors.Is(err, context.Canceled) {
+	g.Invalidate()
+	if _, err := g.Provide(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if n := g.runs(t); n != 2 {
@@ -207,7 +201,7 @@ func TestCommandInvalidateDuringRun(t *testing.T) {
 	testkit.Eventually(t, "the command started", func() bool { return g.runs(t) == 1 })
 	returned := make(chan struct{})
 	go func() {
-		g.cmd.Invalidate()
+		g.Invalidate()
 		close(returned)
 	}()
 	select {
@@ -225,12 +219,7 @@ func TestCommandInvalidateDuringRun(t *testing.T) {
 		}
 	}
 	// The second run's token is cached.
-	if _, err := g.cmd.Provide(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if n := g.runs(t); n != 2 {
-		t.Fatalf("command ran %d times, want 2", n)
-	}
+	g.wantCachedAfter(t, 2)
 }
 
 // TestCommandForcedCallersShareOneRun: through real clients, two
@@ -241,9 +230,9 @@ func TestCommandForcedCallersShareOneRun(t *testing.T) {
 	srv := newServer(t)
 	g := newGated(t)
 	g.open(t)
-	a := connect(t, srv, g.cmd.Provider())
+	a := connect(t, srv, g.Provider())
 	waitConnected(t, a)
-	b := connect(t, srv, g.cmd.Provider())
+	b := connect(t, srv, g.Provider())
 	waitConnected(t, b)
 	if n := g.runs(t); n != 1 {
 		t.Fatalf("command ran %d times for two connects, want 1 (cached)", n)
@@ -256,11 +245,11 @@ func TestCommandForcedCallersShareOneRun(t *testing.T) {
 			refreshed <- err
 		}()
 	}
-	testkit.Eventually(t, "both refreshes wait for one run", func() bool { return tokensource.Waiting(g.cmd) == 2 })
+	testkit.Eventually(t, "both refreshes wait for one run", func() bool { return tokensource.Waiting(g.Command) == 2 })
 	if srv.DropAll() == 0 {
 		t.Fatal("DropAll found no socket to drop")
 	}
-	testkit.Eventually(t, "the reconnects join the run too", func() bool { return tokensource.Waiting(g.cmd) == 4 })
+	testkit.Eventually(t, "the reconnects join the run too", func() bool { return tokensource.Waiting(g.Command) == 4 })
 	g.open(t)
 	for range 2 {
 		if err := testkit.Receive(t, refreshed, "RefreshAuth", nil); err != nil {

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/client/tokensource"
 	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/kalamtest/mint"
@@ -57,6 +58,35 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// countedCommand is a real token command for a test: a shell script in
+// its own directory that counts each run in a file, runs wait (shell, may
+// be empty), then prints tok.
+type countedCommand struct {
+	*tokensource.Command
+	dir string
+	tok string
+}
+
+// newCountedCommand writes tok and the script and makes the command with
+// opts; $DIR names the script's directory in wait.
+func newCountedCommand(t *testing.T, tok, wait string, opts ...tokensource.CommandOption) *countedCommand {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "token"), tok)
+	sh := script(t, dir, "token.sh", `echo run >> "$DIR/count"`+"\n"+wait+`cat "$DIR/token"`+"\n")
+	cmd, err := tokensource.NewCommand(sh, append([]tokensource.CommandOption{tokensource.WithEnv("DIR=" + dir)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &countedCommand{Command: cmd, dir: dir, tok: tok}
+}
+
+// runs is how many times the command has started.
+func (c *countedCommand) runs(t *testing.T) int {
+	t.Helper()
+	return countLines(t, filepath.Join(c.dir, "count"))
 }
 
 // script writes an executable shell script into dir and returns its path.
