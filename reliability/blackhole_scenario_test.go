@@ -1,9 +1,6 @@
 package reliability_test
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 // TestBlackholeDuringSubscribe: the network swallows everything (no FIN, no
 // RST) just as a subscription is sent. Only the client's keepalive can
@@ -26,21 +23,9 @@ func TestBlackholeDuringSubscribe(t *testing.T) {
 	}
 
 	e.px.SetBlackhole(false)
-	var r pendingSub
-	select {
-	case r = <-done:
-	case <-time.After(waitDeadline):
-		t.Fatalf("Subscribe still pending after the network healed; %s", e.log.summary())
-	}
-	if r.err != nil {
-		t.Fatalf("Subscribe after the blackhole: %v", r.err)
-	}
-	sub := newCollector(r.s)
+	sub := e.subscribed("after the network healed", done)
 	all = append(all, e.insert("messages", 10)...)
-	e.waitRows("every row", sub, all)
-
-	sub.checkExactlyOnce(t, all)
-	e.checkProvider()
+	e.waitDeliveredOnce("every row", sub, all)
 }
 
 // TestBlackholeLiveSubscription: a live subscription's network goes
@@ -50,9 +35,7 @@ func TestBlackholeDuringSubscribe(t *testing.T) {
 // lost.
 func TestBlackholeLiveSubscription(t *testing.T) {
 	e := newEnv(t, envConfig{})
-	sub := e.subscribe("messages")
-	all := e.insert("messages", 10)
-	e.waitRows("live rows", sub, all)
+	sub, all := e.liveSubscription("messages", 10)
 
 	e.px.SetBlackhole(true)
 	all = append(all, e.insert("messages", 10)...)
@@ -62,7 +45,5 @@ func TestBlackholeLiveSubscription(t *testing.T) {
 
 	e.waitConnected(2)
 	all = append(all, e.insert("messages", 10)...)
-	e.waitRows("every row", sub, all)
-	sub.checkExactlyOnce(t, all)
-	e.checkProvider()
+	e.waitDeliveredOnce("every row", sub, all)
 }

@@ -177,6 +177,32 @@ func (e *env) subscribeAsync(table string, opts ...client.SubOption) <-chan pend
 	return done
 }
 
+// liveSubscription subscribes to app.table, writes n rows and waits for
+// them: a subscription that is live before the scenario disturbs it.
+func (e *env) liveSubscription(table string, n int, opts ...client.SubOption) (*collector, []int64) {
+	e.t.Helper()
+	sub := e.subscribe(table, opts...)
+	rows := e.insert(table, n)
+	e.waitRows("live rows", sub, rows)
+	return sub, rows
+}
+
+// subscribed waits for a Subscribe started by subscribeAsync to complete
+// and returns its collector; what names the moment in a failure.
+func (e *env) subscribed(what string, done <-chan pendingSub) *collector {
+	e.t.Helper()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			e.t.Fatalf("Subscribe %s: %v", what, r.err)
+		}
+		return newCollector(r.s)
+	case <-time.After(waitDeadline):
+		e.t.Fatalf("Subscribe %s still pending; %s", what, e.log.summary())
+		return nil
+	}
+}
+
 // leakCheck fails t if goroutines started during it outlive its cleanups.
 // It also bounds the scenario's memory (memoryCheck).
 func leakCheck(t *testing.T) {
@@ -258,6 +284,16 @@ func (e *env) subscribe(table string, opts ...client.SubOption) *collector {
 func (e *env) waitRows(what string, sub *collector, ids []int64) {
 	e.t.Helper()
 	e.waitFor(what, func() bool { return sub.hasAll(ids) }, sub.report(ids))
+}
+
+// waitDeliveredOnce is how a scenario ends: it waits for every row of ids
+// on sub, then checks that each arrived exactly once and that the auth
+// provider ran once per connection attempt (checkProvider).
+func (e *env) waitDeliveredOnce(what string, sub *collector, ids []int64) {
+	e.t.Helper()
+	e.waitRows(what, sub, ids)
+	sub.checkExactlyOnce(e.t, ids)
+	e.checkProvider()
 }
 
 // waitFor polls cond until it holds, failing with what and the state

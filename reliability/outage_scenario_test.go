@@ -62,9 +62,7 @@ func TestConnectWhileServerDown(t *testing.T) {
 // resumes with the rows written meanwhile.
 func TestServerDownWhileConnecting(t *testing.T) {
 	e := newEnv(t, envConfig{})
-	sub := e.subscribe("messages")
-	all := e.insert("messages", 10)
-	e.waitRows("live rows", sub, all)
+	sub, all := e.liveSubscription("messages", 10)
 
 	e.down()
 	all = append(all, e.insert("messages", 25)...)
@@ -75,10 +73,7 @@ func TestServerDownWhileConnecting(t *testing.T) {
 	e.up()
 	e.waitConnected(2)
 	all = append(all, e.insert("messages", 5)...)
-	e.waitRows("rows written while the server was down", sub, all)
-
-	sub.checkExactlyOnce(t, all)
-	e.checkProvider()
+	e.waitDeliveredOnce("rows written while the server was down", sub, all)
 	if n := e.log.count(kindConnecting); n < 6 {
 		t.Errorf("%d connection attempts, want the first, ≥4 failures and the recovery", n)
 	}
@@ -99,13 +94,10 @@ func TestServerDownDuringInitialLoad(t *testing.T) {
 	e.waitFailedAttempts(2)
 	e.up()
 	e.px.SetLatency(0, 0)
-	e.waitRows("the whole snapshot", sub, all)
-
-	sub.checkExactlyOnce(t, all)
+	e.waitDeliveredOnce("the whole snapshot", sub, all)
 	if sub.resumes() < 1 {
 		t.Error("no resumed ack after the outage")
 	}
-	e.checkProvider()
 }
 
 // TestSubscribeDuringReconnect: Subscribe is called while the client is
@@ -124,11 +116,7 @@ func TestSubscribeDuringReconnect(t *testing.T) {
 	e.waitFailedAttempts(3)
 	e.up()
 
-	r := <-done
-	if r.err != nil {
-		t.Fatalf("Subscribe during reconnect: %v", r.err)
-	}
-	sub := newCollector(r.s)
+	sub := e.subscribed("during reconnect", done)
 	newRows = append(newRows, e.insert("audit", 5)...)
 	e.waitRows("the new subscription's rows", sub, newRows)
 	e.waitRows("the old subscription's rows", old, oldRows)
@@ -180,9 +168,7 @@ func TestUnsubscribeDuringOutage(t *testing.T) {
 // once credentials are available again.
 func TestProviderFailsDuringReconnect(t *testing.T) {
 	e := newEnv(t, envConfig{clientOpts: []client.Option{client.WithProviderRetry(1, 0, 0)}})
-	sub := e.subscribe("messages")
-	all := e.insert("messages", 5)
-	e.waitRows("live rows", sub, all)
+	sub, all := e.liveSubscription("messages", 5)
 
 	e.prov.fail.Store(3)
 	e.px.Reset()

@@ -105,25 +105,20 @@ func updateDeleteAcrossResume(t *testing.T, cfg envConfig) *env {
 // through the backlog and the burst streams in; every row arrives once.
 func TestHeavyWriteBurstRecovery(t *testing.T) {
 	e := newEnv(t, envConfig{})
-	sub := e.subscribe("messages", client.WithBatchSize(200))
-	all := e.insert("messages", 10)
-	e.waitRows("live rows", sub, all)
+	sub, all := e.liveSubscription("messages", 10, client.WithBatchSize(200))
 
 	e.down()
 	all = append(all, e.insertBulk("messages", 1000)...)
 	e.up()
 	e.waitConnected(2)
 	all = append(all, e.insertBulk("messages", 300)...)
-	e.waitRows("backlog and burst", sub, all)
-
-	sub.checkExactlyOnce(t, all)
+	e.waitDeliveredOnce("backlog and burst", sub, all)
 	if n := sub.count(client.SubBatch); n < 5 {
 		t.Errorf("the 1000-row backlog came in %d batches, want ≥ 5 pages of 200", n)
 	}
 	if d := e.srv.NotificationDrops(); d != 0 {
 		t.Errorf("server dropped %d notifications with a 64k queue", d)
 	}
-	e.checkProvider()
 }
 
 // TestLargeSnapshotRepeatedOutages: a 1 500-row snapshot is loaded through
@@ -164,10 +159,7 @@ func TestLoadingResumeWithLiveWrites(t *testing.T) {
 	e.px.Reset()
 	all = append(all, <-written...)
 	e.px.SetLatency(0, 0)
-	e.waitRows("snapshot and live rows", sub, all)
-
-	sub.checkExactlyOnce(t, all)
-	e.checkProvider()
+	e.waitDeliveredOnce("snapshot and live rows", sub, all)
 }
 
 // TestMultipleSubscriptionsBounced: four subscriptions share one socket;
@@ -289,7 +281,5 @@ func TestNotifyQueueOverflow(t *testing.T) {
 
 	e.px.Reset()
 	e.waitConnected(2)
-	e.waitRows("the dropped rows, recovered by the resume", sub, all)
-	sub.checkExactlyOnce(t, all)
-	e.checkProvider()
+	e.waitDeliveredOnce("the dropped rows, recovered by the resume", sub, all)
 }

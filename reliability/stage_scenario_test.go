@@ -20,19 +20,12 @@ func TestCutBetweenAckAndFirstBatch(t *testing.T) {
 	done := e.subscribeAsync("messages", client.WithBatchSize(500))
 	e.waitFor("the cut", func() bool { return e.log.count(kindDisconnected) >= 1 }, nil)
 	e.px.SetDropAfter(0)
-	r := <-done
-	if r.err != nil {
-		t.Fatalf("Subscribe across the cut: %v", r.err)
-	}
-	sub := newCollector(r.s)
+	sub := e.subscribed("across the cut", done)
 	all = append(all, e.insert("messages", 5)...)
-	e.waitRows("the snapshot on the next socket", sub, all)
-
-	sub.checkExactlyOnce(t, all)
+	e.waitDeliveredOnce("the snapshot on the next socket", sub, all)
 	if sub.resumes() < 1 {
 		t.Error("the subscription was never resumed: the cut did not land after the ack")
 	}
-	e.checkProvider()
 }
 
 // TestMixedStageRecovery: one outage hits three subscriptions in three
@@ -59,11 +52,7 @@ func TestMixedStageRecovery(t *testing.T) {
 	e.waitFailedAttempts(2)
 	e.up()
 
-	r := <-done
-	if r.err != nil {
-		t.Fatalf("late Subscribe: %v", r.err)
-	}
-	late := newCollector(r.s)
+	late := e.subscribed("sent into the blackhole", done)
 	lateRows = append(lateRows, e.insert("late", 5)...)
 	liveRows = append(liveRows, e.insert("live", 5)...)
 	bigRows = append(bigRows, e.insert("big", 5)...)
