@@ -66,8 +66,7 @@ func TestClusterFollowerForwardsSQLInTheForwardedShape(t *testing.T) {
 	ops := follower.login(t, "ops", "OpsPass123!") // tokens work on every node
 	alice := nodes[2].login(t, "alice", alicePW)
 
-	follower.mustSQL(t, ops.access, "CREATE NAMESPACE app")
-	follower.mustSQL(t, ops.access, messagesDDL)
+	follower.createMessages(t, ops.access)
 
 	batch := "INSERT INTO app.messages (id, body) VALUES (1, 'a'); INSERT INTO app.messages (id, body) VALUES (2, 'b')"
 	r := follower.sql(t, alice.access, batch)
@@ -122,8 +121,7 @@ func TestClusterFollowerForwardsSQLInTheForwardedShape(t *testing.T) {
 func TestClusterForwardFailedAndNotLeader(t *testing.T) {
 	cl, nodes := newKTCluster(t, 3)
 	ops := nodes[0].login(t, "ops", "OpsPass123!")
-	nodes[0].mustSQL(t, ops.access, "CREATE NAMESPACE app")
-	nodes[0].mustSQL(t, ops.access, messagesDDL)
+	nodes[0].createMessages(t, ops.access)
 	alice := nodes[1].login(t, "alice", alicePW)
 
 	var body bytes.Buffer
@@ -171,15 +169,13 @@ func TestClusterFollowerSubscriptionSeesChangesAfterTheLag(t *testing.T) {
 	cl, nodes := newKTCluster(t, 3, kalamtest.WithReplicationLag(time.Hour),
 		kalamtest.WithReplicationTimeout(50*time.Millisecond))
 	ops := nodes[0].login(t, "ops", "OpsPass123!")
-	nodes[0].mustSQL(t, ops.access, "CREATE NAMESPACE app")
-	nodes[0].mustSQL(t, ops.access, messagesDDL)
+	nodes[0].createMessages(t, ops.access)
 	alice := nodes[0].login(t, "alice", alicePW)
 
 	onLeader := nodes[0].dialAuthed(t, alice.access, "")
 	onFollower := nodes[1].dialAuthed(t, alice.access, "")
 	for _, w := range []*wsc{onLeader, onFollower} {
-		w.send(subscribeMsg("m", "SELECT * FROM app.messages", ""))
-		w.readType("subscription_ack")
+		w.subscribe("m", "SELECT * FROM app.messages", "")
 	}
 	nodes[0].mustSQL(t, alice.access, "INSERT INTO app.messages (id, body) VALUES (1, 'hello')")
 	if f := onLeader.readType("change"); f.msg["change_type"] != "insert" {
@@ -204,8 +200,7 @@ func TestClusterFollowerSubscriptionSeesChangesAfterTheLag(t *testing.T) {
 	if f := onFollower.readType("change"); f.msg["subscription_id"] != "m" || f.msg["change_type"] != "insert" {
 		t.Fatalf("follower subscriber after the lag: %s", f.text)
 	}
-	onFollower.send(subscribeMsg("snap2", "SELECT * FROM app.messages", "{}"))
-	onFollower.readType("subscription_ack")
+	onFollower.subscribe("snap2", "SELECT * FROM app.messages", "{}")
 	if f := onFollower.readType("initial_data_batch"); len(f.msg["rows"].([]any)) != 1 {
 		t.Errorf("caught-up follower's snapshot: %s", f.text)
 	}
@@ -252,8 +247,7 @@ func TestClusterMoveLeaderShowsInSystemCluster(t *testing.T) {
 	if err := cl.MoveLeader(cl.UserGroup("alice"), 2); err != nil {
 		t.Fatal(err)
 	}
-	nodes[0].mustSQL(t, root.access, "CREATE NAMESPACE app")
-	nodes[0].mustSQL(t, root.access, messagesDDL)
+	nodes[0].createMessages(t, root.access)
 	alice := nodes[0].login(t, "alice", alicePW)
 	batch := "INSERT INTO app.messages (id) VALUES (%d); INSERT INTO app.messages (id) VALUES (%d)"
 	if res := nodes[1].mustSQL(t, alice.access, fmt.Sprintf(batch, 1, 2))["results"].([]any); len(res) != 1 {
@@ -271,8 +265,7 @@ func TestClusterMoveLeaderShowsInSystemCluster(t *testing.T) {
 func TestClusterStopAndRestartNode(t *testing.T) {
 	cl, nodes := newKTCluster(t, 3)
 	root := nodes[0].login(t, "root", "RootPass123!")
-	nodes[0].mustSQL(t, root.access, "CREATE NAMESPACE app")
-	nodes[0].mustSQL(t, root.access, messagesDDL)
+	nodes[0].createMessages(t, root.access)
 	alice := nodes[0].login(t, "alice", alicePW)
 
 	w := nodes[0].dialAuthed(t, alice.access, "")
@@ -297,8 +290,7 @@ func TestClusterStopAndRestartNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	w = nodes[0].dialAuthed(t, alice.access, "")
-	w.send(subscribeMsg("m", "SELECT * FROM app.messages", "{}"))
-	w.readType("subscription_ack")
+	w.subscribe("m", "SELECT * FROM app.messages", "{}")
 	if f := w.readType("initial_data_batch"); len(f.msg["rows"].([]any)) != 1 {
 		t.Errorf("restarted node's snapshot: %s", f.text)
 	}

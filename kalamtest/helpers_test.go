@@ -252,6 +252,14 @@ func (w *wsc) read() frame {
 	return f
 }
 
+// subscribe sends a subscribe message (see subscribeMsg) and returns the
+// server's subscription_ack, failing the test on anything else.
+func (w *wsc) subscribe(id, sql, options string) frame {
+	w.t.Helper()
+	w.send(subscribeMsg(id, sql, options))
+	return w.readType("subscription_ack")
+}
+
 // readType reads one frame and checks its type.
 func (w *wsc) readType(typ string) frame {
 	w.t.Helper()

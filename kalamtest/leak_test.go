@@ -32,8 +32,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	res.Body.Close()
 	tk := s.login(t, "demo", "demo")
 	w := s.dialAuthed(t, tk.access, "")
-	w.send(subscribeMsg("d", "SELECT * FROM demo.messages", ""))
-	w.readType("subscription_ack")
+	w.subscribe("d", "SELECT * FROM demo.messages", "")
 	s.mustDial(t, "", nil) // an unauthenticated socket too
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)

@@ -44,8 +44,7 @@ func BenchmarkChangeFanout(b *testing.B) {
 	srv.MustExec("ops", messagesDDL)
 	s := &ktServer{Server: srv}
 	w := s.dialAuthed(b, s.login(b, "alice", alicePW).access, "")
-	w.send(subscribeMsg("b", "SELECT * FROM app.messages", ""))
-	w.readType("subscription_ack")
+	w.subscribe("b", "SELECT * FROM app.messages", "")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		srv.MustExec("alice", fmt.Sprintf("INSERT INTO app.messages (id, body, author, created_at) VALUES (%d, 'x', 'alice', 1)", i+1))

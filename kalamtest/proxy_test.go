@@ -110,6 +110,15 @@ func pxEcho(c net.Conn) error {
 	return err
 }
 
+// newEchoPx starts a leak-checked test with a proxy in front of an echo
+// server, the setup of most fault tests; it returns both.
+func newEchoPx(t *testing.T) (*kalamtest.Proxy, *pxServer) {
+	t.Helper()
+	pxNoLeaks(t)
+	srv := newPxServer(t, pxEcho)
+	return newPx(t, srv.addr()), srv
+}
+
 func newPx(t *testing.T, target string) *kalamtest.Proxy {
 	t.Helper()
 	p, err := kalamtest.NewProxy(target)
@@ -130,13 +139,19 @@ func pxDial(t *testing.T, p *kalamtest.Proxy) *net.TCPConn {
 	return c.(*net.TCPConn)
 }
 
-// pxRoundTrip sends msg through c and requires the echo server's copy of
-// it back.
-func pxRoundTrip(t *testing.T, c net.Conn, msg string) {
+// pxWrite sends msg through c or fails the test.
+func pxWrite(t *testing.T, c net.Conn, msg string) {
 	t.Helper()
 	if _, err := c.Write([]byte(msg)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// pxRoundTrip sends msg through c and requires the echo server's copy of
+// it back.
+func pxRoundTrip(t *testing.T, c net.Conn, msg string) {
+	t.Helper()
+	pxWrite(t, c, msg)
 	if got := pxReadN(t, c, len(msg)); string(got) != msg {
 		t.Fatalf("got %q, want %q", got, msg)
 	}
@@ -193,9 +208,7 @@ func pxPattern(n int) []byte {
 }
 
 func TestProxyForwardsBothWays(t *testing.T) {
-	pxNoLeaks(t)
-	srv := newPxServer(t, pxEcho)
-	p := newPx(t, srv.addr())
+	p, srv := newEchoPx(t)
 	c := pxDial(t, p)
 
 	want := pxPattern(1 << 20)
@@ -262,18 +275,13 @@ func TestProxyHTTP(t *testing.T) {
 }
 
 func TestProxyLatency(t *testing.T) {
-	pxNoLeaks(t)
-	srv := newPxServer(t, pxEcho)
-	p := newPx(t, srv.addr())
+	p, _ := newEchoPx(t)
 	c := pxDial(t, p)
 
 	const lat = 100 * time.Millisecond
 	p.SetLatency(lat, 0)
 	start := time.Now()
-	if _, err := c.Write([]byte("a")); err != nil {
-		t.Fatal(err)
-	}
-	pxReadN(t, c, 1)
+	pxRoundTrip(t, c, "a")
 	// The delay is added once in each direction; it can only be longer.
 	if rtt := time.Since(start); rtt < 2*lat {
 		t.Fatalf("round trip took %v, want at least %v", rtt, 2*lat)
@@ -282,9 +290,7 @@ func TestProxyLatency(t *testing.T) {
 	// Switched while data waits: a huge latency holds it, removing the
 	// latency releases it at once.
 	p.SetLatency(time.Hour, 0)
-	if _, err := c.Write([]byte("b")); err != nil {
-		t.Fatal(err)
-	}
+	pxWrite(t, c, "b")
 	pxSilence(t, c)
 	p.SetLatency(0, 0)
 	if got := pxReadN(t, c, 1); string(got) != "b" {
@@ -293,9 +299,7 @@ func TestProxyLatency(t *testing.T) {
 }
 
 func TestProxyJitterKeepsOrder(t *testing.T) {
-	pxNoLeaks(t)
-	srv := newPxServer(t, pxEcho)
-	p := newPx(t, srv.addr())
+	p, _ := newEchoPx(t)
 	p.SetLatency(2*time.Millisecond, 2*time.Millisecond)
 	c := pxDial(t, p)
 
@@ -313,9 +317,7 @@ func TestProxyJitterKeepsOrder(t *testing.T) {
 }
 
 func TestProxyBandwidth(t *testing.T) {
-	pxNoLeaks(t)
-	srv := newPxServer(t, pxEcho)
-	p := newPx(t, srv.addr())
+	p, _ := newEchoPx(t)
 	c := pxDial(t, p)
 
 	// 4 000 bytes at 10 000 B/s go out in 500-byte slices 50 ms apart: the
@@ -351,24 +353,15 @@ func TestProxyBandwidth(t *testing.T) {
 }
 
 func TestProxyBlackhole(t *testing.T) {
-	pxNoLeaks(t)
-	srv := newPxServer(t, pxEcho)
-	p := newPx(t, srv.addr())
+	p, _ := newEchoPx(t)
 	before := pxDial(t, p)
-	if _, err := before.Write([]byte("1")); err != nil {
-		t.Fatal(err)
-	}
-	pxReadN(t, before, 1)
+	pxRoundTrip(t, before, "1")
 
 	p.SetBlackhole(true)
-	if _, err := before.Write([]byte("2")); err != nil {
-		t.Fatal(err)
-	}
+	pxWrite(t, before, "2")
 	// New connections are accepted but stall too.
 	during := pxDial(t, p)
-	if _, err := during.Write([]byte("3")); err != nil {
-		t.Fatal(err)
-	}
+	pxWrite(t, during, "3")
 	pxSilence(t, before)
 	pxSilence(t, during)
 
@@ -382,14 +375,9 @@ func TestProxyBlackhole(t *testing.T) {
 }
 
 func TestProxyReset(t *testing.T) {
-	pxNoLeaks(t)
-	srv := newPxServer(t, pxEcho)
-	p := newPx(t, srv.addr())
+	p, srv := newEchoPx(t)
 	c := pxDial(t, p)
-	if _, err := c.Write([]byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	pxReadN(t, c, 1)
+	pxRoundTrip(t, c, "x")
 
 	p.Reset()
 	if _, err := pxReadAll(t, c); !errors.Is(err, syscall.ECONNRESET) {
@@ -453,9 +441,7 @@ func TestProxyHalfCloseToServer(t *testing.T) {
 	})
 	p := newPx(t, srv.addr())
 	c := pxDial(t, p)
-	if _, err := c.Write([]byte("hello")); err != nil {
-		t.Fatal(err)
-	}
+	pxWrite(t, c, "hello")
 	// Wait until the connection is through to the server before cutting.
 	deadline := time.Now().Add(pxWait)
 	for p.Stats().BytesToServer < 5 && time.Now().Before(deadline) {
@@ -511,9 +497,7 @@ func TestProxyDropAfter(t *testing.T) {
 }
 
 func TestProxyRefuse(t *testing.T) {
-	pxNoLeaks(t)
-	srv := newPxServer(t, pxEcho)
-	p := newPx(t, srv.addr())
+	p, _ := newEchoPx(t)
 	old := pxDial(t, p)
 
 	if err := p.SetRefuse(true); err != nil {

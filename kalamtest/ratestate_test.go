@@ -20,11 +20,9 @@ import (
 func TestSubscriptionCountDriftsAsUpstream(t *testing.T) {
 	l := newLive(t, kalamtest.WithSubscriptionLimits(2, 100))
 	w := l.dialAuthed(t, l.alice.access, "")
-	w.send(subscribeMsg("a", "SELECT * FROM app.messages", ""))
-	w.readType("subscription_ack")
+	w.subscribe("a", "SELECT * FROM app.messages", "")
 	// Reusing "a" replaces it but counts it again: 1 live, counted 2.
-	w.send(subscribeMsg("a", "SELECT * FROM app.messages", ""))
-	w.readType("subscription_ack")
+	w.subscribe("a", "SELECT * FROM app.messages", "")
 	if n := l.SubscriptionCount("alice"); n != 2 {
 		t.Fatalf("count after reusing an id = %d, want 2", n)
 	}
@@ -42,8 +40,7 @@ func TestSubscriptionCountDriftsAsUpstream(t *testing.T) {
 		t.Fatalf("count after 4 unsubscribes of unknown ids = %d, want 0", n)
 	}
 	for _, id := range []string{"b", "c"} {
-		w.send(subscribeMsg(id, "SELECT * FROM app.messages", ""))
-		w.readType("subscription_ack")
+		w.subscribe(id, "SELECT * FROM app.messages", "")
 	}
 	if conns := l.Conns(); len(conns) != 1 || len(conns[0].Subs) != 3 {
 		t.Fatalf("live subscriptions %+v, want a, b, c over a limit of 2", conns)
@@ -67,8 +64,7 @@ func TestSubscriptionCountDriftsAsUpstream(t *testing.T) {
 func TestSubscriptionCountForgottenAfterIdle(t *testing.T) {
 	l := newLive(t, kalamtest.WithSubscriptionLimits(1, 100), kalamtest.WithHeartbeatTimeout(24*time.Hour))
 	w := l.dialAuthed(t, l.alice.access, "")
-	w.send(subscribeMsg("a", "SELECT * FROM app.messages", ""))
-	w.readType("subscription_ack")
+	w.subscribe("a", "SELECT * FROM app.messages", "")
 	w.send(subscribeMsg("b", "SELECT * FROM app.messages", ""))
 	if f := w.read(); f.msg["code"] != "SUBSCRIPTION_LIMIT_EXCEEDED" {
 		t.Fatalf("second subscribe over a limit of 1: %s", f.text)
@@ -78,8 +74,7 @@ func TestSubscriptionCountForgottenAfterIdle(t *testing.T) {
 		t.Fatalf("count 599 s after last use = %d, want 1", n)
 	}
 	l.clock.Advance(600 * time.Second) // SubscriptionCount used it too
-	w.send(subscribeMsg("b", "SELECT * FROM app.messages", ""))
-	w.readType("subscription_ack")
+	w.subscribe("b", "SELECT * FROM app.messages", "")
 	if conns := l.Conns(); len(conns) != 1 || len(conns[0].Subs) != 2 {
 		t.Fatalf("live subscriptions %+v, want a and b over a limit of 1", conns)
 	}

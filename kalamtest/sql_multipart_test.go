@@ -53,8 +53,7 @@ func TestMultipartSQLRunsLikeJSON(t *testing.T) {
 	s := newKT(t)
 	root := s.login(t, "root", "RootPass123!")
 	alice := s.login(t, "alice", alicePW)
-	s.mustSQL(t, root.access, "CREATE NAMESPACE app")
-	s.mustSQL(t, root.access, messagesDDL)
+	s.createMessages(t, root.access)
 
 	r := s.multipartSQL(t, alice.access,
 		part{"sql", "INSERT INTO messages (id, body) VALUES ($1, $2)"},

@@ -103,8 +103,7 @@ func TestSQLEnvelopes(t *testing.T) {
 func TestBadInputNeverCrashes(t *testing.T) {
 	l := newLive(t)
 	watcher := l.dialAuthed(t, l.alice.access, "")
-	watcher.send(subscribeMsg("w", "SELECT * FROM app.messages", ""))
-	watcher.readType("subscription_ack")
+	watcher.subscribe("w", "SELECT * FROM app.messages", "")
 
 	junk := []string{
 		`{}`, `[]`, `null`, `"x"`, `1e999`, `{"type":null}`, `{"type":"subscribe"}`,

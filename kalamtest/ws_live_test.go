@@ -21,6 +21,14 @@ import (
 
 const messagesDDL = "CREATE USER TABLE app.messages (id BIGINT PRIMARY KEY, body TEXT, author TEXT, created_at TIMESTAMP)"
 
+// createMessages creates namespace app and the user table app.messages
+// on s as the holder of tok (an admin).
+func (s *ktServer) createMessages(t *testing.T, tok string) {
+	t.Helper()
+	s.mustSQL(t, tok, "CREATE NAMESPACE app")
+	s.mustSQL(t, tok, messagesDDL)
+}
+
 // liveKT is a server with app.messages created and tokens for alice/bob.
 type liveKT struct {
 	*ktServer
@@ -31,8 +39,7 @@ func newLive(t *testing.T, opts ...kalamtest.Option) *liveKT {
 	t.Helper()
 	s := newKT(t, opts...)
 	l := &liveKT{ktServer: s, alice: s.login(t, "alice", alicePW), bob: s.login(t, "bob", bobPW), ops: s.login(t, "ops", "OpsPass123!")}
-	s.mustSQL(t, l.ops.access, "CREATE NAMESPACE app")
-	s.mustSQL(t, l.ops.access, messagesDDL)
+	s.createMessages(t, l.ops.access)
 	return l
 }
 
@@ -44,6 +51,32 @@ func (l *liveKT) insertMessages(t *testing.T, tok string, from, to int) {
 		vals = append(vals, fmt.Sprintf("(%d, 'message %d', 'alice', %d)", i, i, 1777924795000000+int64(i)*1000000))
 	}
 	l.mustSQL(t, tok, "INSERT INTO app.messages (id, body, author, created_at) VALUES "+strings.Join(vals, ", "))
+}
+
+// newDroppingLive starts a live server whose notification queues hold
+// queue notifications, logging to the returned buffer, with alice's socket
+// subscribed to every message as sub-1: the setup of the queue-drop tests.
+func newDroppingLive(t *testing.T, queue int) (*liveKT, *wsc, *testkit.SyncBuffer) {
+	t.Helper()
+	log := new(testkit.SyncBuffer)
+	l := newLive(t, kalamtest.WithNotifyQueue(queue), kalamtest.WithLogWriter(log))
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.subscribe("sub-1", "SELECT * FROM app.messages", "")
+	return l, w, log
+}
+
+// overflowQueue stalls every socket's writer, inserts alice's messages
+// 1..n one statement (one notification) each, and waits until the server
+// has dropped at least drops notifications for lack of queue room.
+func (l *liveKT) overflowQueue(t *testing.T, n int, drops uint64) {
+	t.Helper()
+	l.Stall(time.Hour)
+	for i := 1; i <= n; i++ {
+		if _, err := l.Exec("alice", fmt.Sprintf("INSERT INTO app.messages (id, body, author, created_at) VALUES (%d, 'x', 'alice', 1)", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testkit.Eventually(t, fmt.Sprintf("%d dropped notifications", drops), func() bool { return l.NotificationDrops() >= drops })
 }
 
 func subscribeMsg(id, sql, options string) string {
@@ -178,8 +211,7 @@ func TestS6Compression(t *testing.T) {
 	l := newLive(t)
 	l.insertMessages(t, l.alice.access, 1, 20)
 	w := l.dialAuthed(t, l.alice.access, "")
-	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", "{}"))
-	ack := w.readType("subscription_ack") // schema of six columns: ≥512 bytes
+	ack := w.subscribe("sub-1", "SELECT * FROM app.messages", "{}") // schema of six columns: ≥512 bytes
 	if len(ack.text) >= 512 && !ack.binary {
 		t.Errorf("ack of %d bytes sent as text", len(ack.text))
 	}
@@ -217,8 +249,7 @@ func TestS11SubscribeErrors(t *testing.T) {
 
 	// Per-user limit 2: one on this socket, one on another, then refused.
 	w2 := l.dialAuthed(t, l.alice.access, "")
-	w2.send(subscribeMsg("sub-10", "SELECT * FROM app.messages", ""))
-	w2.readType("subscription_ack")
+	w2.subscribe("sub-10", "SELECT * FROM app.messages", "")
 	w2.send(subscribeMsg("sub-11", "SELECT * FROM app.messages", ""))
 	f := w2.read()
 	checkFixtureExact(t, "ws-server-error-subscription_limit_exceeded.json", f.text)
@@ -228,8 +259,7 @@ func TestS11SubscribeErrors(t *testing.T) {
 	// Per-connection limit.
 	l2 := newLive(t, kalamtest.WithSubscriptionLimits(10, 1))
 	w3 := l2.dialAuthed(t, l2.alice.access, "")
-	w3.send(subscribeMsg("a", "SELECT * FROM app.messages", ""))
-	w3.readType("subscription_ack")
+	w3.subscribe("a", "SELECT * FROM app.messages", "")
 	w3.send(subscribeMsg("b", "SELECT * FROM app.messages", ""))
 	f = w3.read()
 	if f.msg["code"] != "UNSUPPORTED" || f.msg["message"] != "Invalid operation: Maximum subscriptions (1) per connection exceeded" {
@@ -287,8 +317,7 @@ func TestBatchSizeZeroSkipsExistingRows(t *testing.T) {
 		{"zero", `{"batch_size":0}`},
 		{"zero-from", `{"batch_size":0,"from":1}`},
 	} {
-		w.send(subscribeMsg(c.id, "SELECT * FROM app.messages", c.opts))
-		ack := w.readType("subscription_ack")
+		ack := w.subscribe(c.id, "SELECT * FROM app.messages", c.opts)
 		batch := w.readType("initial_data_batch")
 		for _, f := range []frame{ack, batch} {
 			bc := batchControl(t, f)
@@ -343,8 +372,7 @@ func TestS15Resume(t *testing.T) {
 	l := newLive(t)
 	l.insertMessages(t, l.alice.access, 1, 3)
 	w := l.dialAuthed(t, l.alice.access, "")
-	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", "{}"))
-	w.readType("subscription_ack")
+	w.subscribe("sub-1", "SELECT * FROM app.messages", "{}")
 	rows := rowsOf(t, w.readType("initial_data_batch"))
 	last := seqOf(t, rows[len(rows)-1])
 	_ = w.c.Close(websocket.StatusNormalClosure, "bye")
@@ -367,8 +395,7 @@ func TestS15Resume(t *testing.T) {
 		t.Errorf("resume batch not ready: %s", f.text)
 	}
 	// from_seq_id is an accepted alias.
-	w.send(subscribeMsg("sub-2", "SELECT * FROM app.messages", fmt.Sprintf(`{"from_seq_id":%d}`, last)))
-	w.readType("subscription_ack")
+	w.subscribe("sub-2", "SELECT * FROM app.messages", fmt.Sprintf(`{"from_seq_id":%d}`, last))
 	if got := rowsOf(t, w.readType("initial_data_batch")); len(got) != 1 {
 		t.Errorf("from_seq_id alias: %v", got)
 	}
@@ -381,10 +408,8 @@ func TestS15Resume(t *testing.T) {
 func TestS16Unsubscribe(t *testing.T) {
 	l := newLive(t)
 	w := l.dialAuthed(t, l.alice.access, "")
-	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", ""))
-	w.readType("subscription_ack")
-	w.send(subscribeMsg("sub-2", "SELECT id FROM app.messages", ""))
-	w.readType("subscription_ack")
+	w.subscribe("sub-1", "SELECT * FROM app.messages", "")
+	w.subscribe("sub-2", "SELECT id FROM app.messages", "")
 	w.send(mustRead(t, "ws-client-unsubscribe.json"))
 	w.send(`{"type":"unsubscribe","subscription_id":"never-existed"}`)
 	w.sentinel()
@@ -408,8 +433,7 @@ func TestInitialLoadGate(t *testing.T) {
 	l := newLive(t)
 	l.insertMessages(t, l.alice.access, 1, 4)
 	w := l.dialAuthed(t, l.alice.access, "")
-	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", `{"batch_size":2}`))
-	w.readType("subscription_ack")
+	w.subscribe("sub-1", "SELECT * FROM app.messages", `{"batch_size":2}`)
 	b0 := w.readType("initial_data_batch")
 	l.insertMessages(t, l.alice.access, 5, 5)
 	w.sentinel() // neither batch 1 nor the change came unasked
@@ -429,8 +453,7 @@ func TestLastRows(t *testing.T) {
 	l := newLive(t)
 	l.insertMessages(t, l.alice.access, 1, 6)
 	w := l.dialAuthed(t, l.alice.access, "")
-	w.send(subscribeMsg("r", "SELECT id, body FROM app.messages", `{"batch_size":10,"last_rows":2}`))
-	w.readType("subscription_ack")
+	w.subscribe("r", "SELECT id, body FROM app.messages", `{"batch_size":10,"last_rows":2}`)
 	f := w.readType("initial_data_batch")
 	rows := rowsOf(t, f)
 	if len(rows) != 2 || rows[0]["id"] != "5" || rows[1]["id"] != "6" || batchControl(t, f)["has_more"] != false {
@@ -446,8 +469,7 @@ func TestLargeInitialLoad(t *testing.T) {
 		l.insertMessages(t, l.alice.access, i*1000+1, (i+1)*1000)
 	}
 	w := l.dialAuthed(t, l.alice.access, "")
-	w.send(subscribeMsg("big", "SELECT * FROM app.messages", "{}"))
-	w.readType("subscription_ack")
+	w.subscribe("big", "SELECT * FROM app.messages", "{}")
 	ids := map[string]bool{}
 	var prev int64
 	for n := 0; ; n++ {
@@ -498,24 +520,10 @@ func TestLargeInitialLoad(t *testing.T) {
 // notification"). The log says when a run of drops starts and how long it
 // was once the queue has room again, not once per drop.
 func TestNotificationQueueDrops(t *testing.T) {
-	var log testkit.SyncBuffer
-	l := newLive(t, kalamtest.WithNotifyQueue(4), kalamtest.WithLogWriter(&log))
-	w := l.dialAuthed(t, l.alice.access, "")
-	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", ""))
-	w.readType("subscription_ack")
-	w.send(subscribeMsg("sub-2", "SELECT * FROM app.messages WHERE id > 8", ""))
-	w.readType("subscription_ack")
-	l.Stall(time.Hour)
-	for i := 1; i <= 10; i++ {
-		if _, err := l.Exec("alice", fmt.Sprintf("INSERT INTO app.messages (id, body, author, created_at) VALUES (%d, 'x', 'alice', 1)", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	l, w, log := newDroppingLive(t, 4)
+	w.subscribe("sub-2", "SELECT * FROM app.messages WHERE id > 8", "")
 	// 12 notifications (10 for sub-1, ids 9 and 10 for sub-2); 4 fit.
-	deadline := time.Now().Add(ktWait)
-	for l.NotificationDrops() < 8 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	l.overflowQueue(t, 10, 8)
 	if d := l.NotificationDrops(); d != 8 {
 		t.Fatalf("drops = %d, want 8", d)
 	}
@@ -597,8 +605,7 @@ func TestMsgpackLiveFrames(t *testing.T) {
 func TestSystemLiveListsSubscriptions(t *testing.T) {
 	l := newLive(t)
 	w := l.dialAuthed(t, l.alice.access, "")
-	w.send(subscribeMsg("watch-1", "SELECT * FROM app.messages", ""))
-	w.readType("subscription_ack")
+	w.subscribe("watch-1", "SELECT * FROM app.messages", "")
 	r := l.sql(t, l.ops.access, "SELECT * FROM system.live")
 	if r.status != 200 || !strings.Contains(string(r.body), "watch-1") {
 		t.Errorf("system.live: %d %s", r.status, r.body)
@@ -620,8 +627,7 @@ func TestKillLiveQuery(t *testing.T) {
 	l := newLive(t)
 	w := l.dialAuthed(t, l.alice.access, "compress=false")
 	for _, id := range []string{"watch", "keep"} {
-		w.send(subscribeMsg(id, "SELECT * FROM app.messages", ""))
-		w.readType("subscription_ack")
+		w.subscribe(id, "SELECT * FROM app.messages", "")
 	}
 	conn := fmt.Sprintf("conn%d", l.Conns()[0].ID)
 	liveID := "alice-" + conn + "-watch"
@@ -666,8 +672,7 @@ func TestKillLiveQuery(t *testing.T) {
 		t.Errorf("system.live still lists the killed subscription: %v", rows)
 	}
 
-	w.send(subscribeMsg("watch", "SELECT * FROM app.messages", ""))
-	w.readType("subscription_ack")
+	w.subscribe("watch", "SELECT * FROM app.messages", "")
 	l.insertMessages(t, l.alice.access, 2, 2)
 	seen := map[any]bool{}
 	for range 2 {
@@ -682,8 +687,7 @@ func TestDemoMode(t *testing.T) {
 	s := newKT(t, kalamtest.WithDemo(), kalamtest.WithDemoInterval(5*time.Millisecond))
 	tk := s.login(t, kalamtest.DemoUser, kalamtest.DemoPassword)
 	w := s.dialAuthed(t, tk.access, "")
-	w.send(subscribeMsg("demo", "SELECT * FROM demo.messages", "{}"))
-	w.readType("subscription_ack")
+	w.subscribe("demo", "SELECT * FROM demo.messages", "{}")
 	if rows := rowsOf(t, w.readType("initial_data_batch")); len(rows) < 5 {
 		t.Errorf("demo starts with %d rows", len(rows))
 	}
@@ -748,11 +752,9 @@ func TestSharedTableChangesReachEveryone(t *testing.T) {
 	l.mustSQL(t, l.ops.access, "CREATE SHARED TABLE app.board (id BIGINT PRIMARY KEY, note TEXT, prio INT) WITH (ACCESS_LEVEL = 'PUBLIC')")
 	wa := l.dialAuthed(t, l.alice.access, "")
 	wb := l.dialAuthed(t, l.bob.access, "compress=false")
-	wa.send(subscribeMsg("all", "SELECT * FROM app.board", "{}"))
-	wa.readType("subscription_ack")
+	wa.subscribe("all", "SELECT * FROM app.board", "{}")
 	wa.readType("initial_data_batch")
-	wb.send(subscribeMsg("urgent", "SELECT id, note FROM app.board WHERE prio > 5", ""))
-	wb.readType("subscription_ack")
+	wb.subscribe("urgent", "SELECT id, note FROM app.board WHERE prio > 5", "")
 
 	l.mustSQL(t, l.ops.access, "INSERT INTO app.board (id, note, prio) VALUES (1, 'low', 1), (2, 'high', 9)")
 	a1, a2 := wa.readType("change"), wa.readType("change")
@@ -782,8 +784,7 @@ func TestDoubleCellsLookLikeSerde(t *testing.T) {
 		t.Errorf("/sql: %s", r.body)
 	}
 	w := l.dialAuthed(t, l.alice.access, "compress=false")
-	w.send(subscribeMsg("g", "SELECT * FROM app.gauges", "{}"))
-	w.readType("subscription_ack")
+	w.subscribe("g", "SELECT * FROM app.gauges", "{}")
 	if f := w.readType("initial_data_batch"); !strings.Contains(string(f.text), `"v":20.0`) {
 		t.Errorf("batch: %s", f.text)
 	}
@@ -796,28 +797,10 @@ func TestDoubleCellsLookLikeSerde(t *testing.T) {
 // A run of drops that the queue never recovers from is logged, with its
 // length, when the subscription ends with its socket.
 func TestNotificationDropRunLoggedAtClose(t *testing.T) {
-	var log testkit.SyncBuffer
-	l := newLive(t, kalamtest.WithNotifyQueue(2), kalamtest.WithLogWriter(&log))
-	w := l.dialAuthed(t, l.alice.access, "")
-	w.send(subscribeMsg("sub-1", "SELECT * FROM app.messages", ""))
-	w.readType("subscription_ack")
-	l.Stall(time.Hour)
-	for i := 1; i <= 5; i++ {
-		if _, err := l.Exec("alice", fmt.Sprintf("INSERT INTO app.messages (id, body, author, created_at) VALUES (%d, 'x', 'alice', 1)", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deadline := time.Now().Add(ktWait)
-	for l.NotificationDrops() < 3 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	l, w, log := newDroppingLive(t, 2)
+	l.overflowQueue(t, 5, 3)
 	_ = w.c.CloseNow()
 	want := `msg="subscription ended while its notifications were being dropped" conn=1 user=alice subscription_id=sub-1 dropped=3 dropped_total=3`
-	for !strings.Contains(log.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("log lacks %q:\n%s", want, log.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Poll(t, "the log line of the dropped run", log.String, func(out string) bool { return strings.Contains(out, want) })
 	l.Stall(0)
 }
