@@ -43,9 +43,9 @@ func (c *Client) dispatch(wc *wsConn, m *ServerMessage) {
 			s.handle(wc, m)
 		}
 	case TypeError:
-		err := &Error{Kind: KindSubscription, Op: "subscribe", Code: m.Code, Message: m.Message}
 		if s := c.sub(m.SubscriptionID); s != nil {
-			s.handleError(wc, err)
+			ev, _, _ := SubEventOf(m)
+			s.handleError(wc, ev.Err.(*Error))
 			return
 		}
 		c.emit(ErrorEvent{Time: c.now(), Recoverable: true, Err: unroutedError(m)})
@@ -92,28 +92,69 @@ func (s *Subscription) handleError(wc *wsConn, err *Error) {
 	s.push(SubEvent{Kind: SubError, ConnID: wc.id, Err: err, Code: err.Code})
 }
 
+// SubEventOf is the subscription event a server message carries, as a
+// subscription delivers it before its own resume filtering: an ack (with
+// its schema and batch control), an initial batch, an insert, update or
+// delete, or an error naming a subscription. ok is false for messages
+// about no subscription; err says what is wrong with one that names a
+// subscription but cannot be applied (an unknown change_type). The client
+// routes its own subscriptions' messages through it, and kalamdash proxy
+// materialises the subscriptions it only observes with it.
+func SubEventOf(m *ServerMessage) (ev SubEvent, ok bool, err error) {
+	ev = SubEvent{SubscriptionID: m.SubscriptionID}
+	if m.BatchControl != nil {
+		ev.Batch = *m.BatchControl
+	}
+	switch m.Type {
+	case TypeSubscriptionAck:
+		ev.Kind, ev.Schema = SubAck, m.Schema
+	case TypeInitialDataBatch:
+		ev.Kind, ev.Rows = SubBatch, m.Rows
+	case TypeChange:
+		ev.Rows, ev.OldValues = m.Rows, m.OldValues
+		switch m.ChangeType {
+		case ChangeInsert:
+			ev.Kind = SubInsert
+		case ChangeUpdate:
+			ev.Kind = SubUpdate
+		case ChangeDelete:
+			ev.Kind = SubDelete
+		default:
+			return ev, false, &Error{Kind: KindProtocol, Op: "read",
+				Message: fmt.Sprintf("change with unknown change_type %q for %s", m.ChangeType, m.SubscriptionID)}
+		}
+	case TypeError:
+		if m.SubscriptionID == "" {
+			return ev, false, nil
+		}
+		ev.Kind, ev.Code = SubError, m.Code
+		ev.Err = &Error{Kind: KindSubscription, Op: "subscribe", Code: m.Code, Message: m.Message}
+	default:
+		return ev, false, nil
+	}
+	return ev, true, nil
+}
+
 // handle processes an ack, batch or change for s, tracking the highest
 // _seq and dropping replays after a resume.
 func (s *Subscription) handle(wc *wsConn, m *ServerMessage) {
-	ev := SubEvent{ConnID: wc.id}
+	ev, _, err := SubEventOf(m)
+	if err != nil {
+		wc.c.emit(ErrorEvent{Time: wc.c.now(), Recoverable: true, Err: err})
+		return
+	}
+	ev.ConnID = wc.id
 	var next *NextBatchMessage
 	s.mu.Lock()
-	switch m.Type {
-	case TypeSubscriptionAck:
-		ev.Kind, ev.Schema, ev.Resumed = SubAck, m.Schema, s.resumeAck
-		if m.BatchControl != nil {
-			ev.Batch = *m.BatchControl
-		}
+	switch ev.Kind {
+	case SubAck:
+		ev.Resumed = s.resumeAck
 		s.acked, s.resumeAck = true, false
 		select {
 		case s.ackCh <- nil:
 		default:
 		}
-	case TypeInitialDataBatch:
-		ev.Kind = SubBatch
-		if m.BatchControl != nil {
-			ev.Batch = *m.BatchControl
-		}
+	case SubBatch:
 		ev.Rows, ev.Dropped = s.keepNew(m.Rows)
 		s.track(m.Rows)
 		if ev.Batch.LastSeqID != nil {
@@ -122,24 +163,14 @@ func (s *Subscription) handle(wc *wsConn, m *ServerMessage) {
 		if ev.Batch.HasMore {
 			next = &NextBatchMessage{Type: TypeNextBatch, SubscriptionID: s.id, LastSeqID: ev.Batch.LastSeqID}
 		}
-	case TypeChange:
-		ev.Rows, ev.OldValues = m.Rows, m.OldValues
-		switch m.ChangeType {
-		case ChangeInsert:
-			ev.Kind = SubInsert
+	case SubInsert, SubUpdate, SubDelete:
+		switch ev.Kind {
+		case SubInsert:
 			ev.Rows, ev.Dropped = s.keepNew(m.Rows)
-		case ChangeUpdate:
-			ev.Kind = SubUpdate
+		case SubUpdate:
 			if kept, _ := s.keepNew(m.Rows); len(m.Rows) > 0 && len(kept) == 0 {
 				ev.Dropped = len(m.Rows)
 			}
-		case ChangeDelete:
-			ev.Kind = SubDelete
-		default:
-			s.mu.Unlock()
-			wc.c.emit(ErrorEvent{Time: wc.c.now(), Recoverable: true, Err: &Error{Kind: KindProtocol, Op: "read",
-				Message: fmt.Sprintf("change with unknown change_type %q for %s", m.ChangeType, s.id)}})
-			return
 		}
 		s.track(m.Rows)
 		s.track(m.OldValues)
