@@ -465,3 +465,43 @@ func (t *liveTable) page(now time.Time, offset, n int) []LiveRow {
 	}
 	return slices.Clone(t.rows[offset:min(len(t.rows), offset+n)])
 }
+
+// apply applies one subscription event to the table: the client's own
+// subscriptions' events (Conn.apply) and those a watched connection
+// materialises from observed frames (watch.go) alike.
+func (t *liveTable) apply(ev client.SubEvent, now time.Time) {
+	t.snap.Updated = now
+	switch ev.Kind {
+	case client.SubAck:
+		t.ack(ev.Schema, ev.Batch, 0, ev.Resumed, now)
+	case client.SubBatch:
+		for _, r := range ev.Rows {
+			t.upsert(r, ChangeInitial, now)
+		}
+		t.batch(ev.Batch, now)
+	case client.SubInsert:
+		for _, r := range ev.Rows {
+			t.upsert(r, ChangeInsert, now)
+			t.snap.Inserts++
+		}
+	case client.SubUpdate:
+		for _, r := range ev.Rows {
+			t.upsert(r, ChangeUpdate, now)
+			t.snap.Updates++
+		}
+	case client.SubDelete:
+		for _, r := range ev.OldValues {
+			t.markDeleted(r, now)
+			t.snap.Deletes++
+		}
+	case client.SubError:
+		t.snap.Status, t.snap.Code = SubFailed, ev.Code
+		t.snap.Err = errText(ev.Err)
+		if t.snap.Err == "" {
+			t.snap.Err = "subscription failed"
+		}
+		t.note("failed", t.snap.Err, now)
+	case client.SubGap:
+		t.gap(errText(ev.Err), now)
+	}
+}

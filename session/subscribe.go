@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/kalamdash/kalamdash/client"
@@ -240,40 +239,9 @@ func (c *Conn) apply(id string, sub *client.Subscription, ev client.SubEvent) {
 	if t == nil || c.subHandles[id] != sub {
 		return
 	}
-	t.snap.Updated = now
-	switch ev.Kind {
-	case client.SubAck:
-		t.ack(ev.Schema, ev.Batch, 0, ev.Resumed, now)
+	t.apply(ev, now)
+	if ev.Kind == client.SubAck {
 		t.ackConn = ev.ConnID
-	case client.SubBatch:
-		for _, r := range ev.Rows {
-			t.upsert(r, ChangeInitial, now)
-		}
-		t.batch(ev.Batch, now)
-	case client.SubInsert:
-		for _, r := range ev.Rows {
-			t.upsert(r, ChangeInsert, now)
-			t.snap.Inserts++
-		}
-	case client.SubUpdate:
-		for _, r := range ev.Rows {
-			t.upsert(r, ChangeUpdate, now)
-			t.snap.Updates++
-		}
-	case client.SubDelete:
-		for _, r := range ev.OldValues {
-			t.markDeleted(r, now)
-			t.snap.Deletes++
-		}
-	case client.SubError:
-		t.snap.Status, t.snap.Code = SubFailed, ev.Code
-		t.snap.Err = errText(ev.Err)
-		if t.snap.Err == "" {
-			t.snap.Err = errors.New("subscription failed").Error()
-		}
-		t.note("failed", t.snap.Err, now)
-	case client.SubGap:
-		t.gap(errText(ev.Err), now)
 	}
 	if ev.Kind == client.SubAck && ev.Resumed {
 		t.verifyDue = true
