@@ -62,6 +62,7 @@ type Conn struct {
 	serial           string
 	embedded         bool
 	closed           bool
+	watch            *watched // a watched application's connection (watch.go); nil for our own client's
 }
 
 func newConn(m *Manager, p Profile) *Conn {
@@ -134,6 +135,9 @@ func (c *Conn) Snapshot() ConnSnapshot {
 	ls := c.log.Stats()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.watch != nil {
+		counters = c.watch.counters
+	}
 	s := ConnSnapshot{
 		Name: c.name, URL: url, Now: now,
 		State: c.state, Detail: c.detail,
@@ -147,6 +151,9 @@ func (c *Conn) Snapshot() ConnSnapshot {
 		Stats:       c.sampler.stats(counters),
 		Log:         ls,
 		Compression: c.compression, Serialization: c.serial, Embedded: c.embedded,
+	}
+	if c.watch != nil {
+		s.Watched, s.Client, s.LiveSocket = true, c.watch.client, c.watch.socket
 	}
 	if c.swap != nil {
 		sw := *c.swap
@@ -310,11 +317,18 @@ func (c *Conn) Query(ctx context.Context, sql string, params ...any) (*QueryResu
 
 var errClosed = errors.New("connection is closed")
 
+// errWatched refuses what a watched connection cannot do: it observes
+// another application and sends nothing of its own.
+var errWatched = errors.New("read-only: this connection watches another application through kalamdash proxy")
+
 func (c *Conn) client() (*client.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, fmt.Errorf("%s: %w", c.name, errClosed)
+	}
+	if c.watch != nil {
+		return nil, fmt.Errorf("%s: %w", c.name, errWatched)
 	}
 	if c.cl == nil {
 		return nil, fmt.Errorf("%s: not connected yet", c.name)

@@ -188,6 +188,9 @@ const (
 	TriggerRetry                           // a retry after a failed refresh
 	TriggerSwap                            // the user swapped a token in (Conn.SwapToken)
 	TriggerSwapCleared                     // the user ended a token swap (Conn.ClearSwap)
+	TriggerAppLogin                        // a watched application logged in (kalamdash proxy)
+	TriggerAppRefresh                      // a watched application used its refresh token
+	TriggerAppPresented                    // a watched application presented a token not seen before
 )
 
 // String returns the trigger's lowercase name.
@@ -211,6 +214,12 @@ func (t Trigger) String() string {
 		return "swap"
 	case TriggerSwapCleared:
 		return "swap cleared"
+	case TriggerAppLogin:
+		return "app login"
+	case TriggerAppRefresh:
+		return "app refresh"
+	case TriggerAppPresented:
+		return "app presented"
 	}
 	return "?"
 }
@@ -254,6 +263,9 @@ const (
 	// MethodSwap marks credentials that came from a token swap instead of
 	// the provider (Conn.SwapToken).
 	MethodSwap
+	// MethodObserved marks a token a watched application presented
+	// without the watcher seeing where it came from (kalamdash proxy).
+	MethodObserved
 )
 
 // String returns the method's name.
@@ -267,6 +279,8 @@ func (m RefreshMethod) String() string {
 		return "client"
 	case MethodSwap:
 		return "swap"
+	case MethodObserved:
+		return "observed"
 	}
 	return "auto"
 }

@@ -66,14 +66,20 @@ func (c *Conn) sampleStats() {
 	cl := c.cl
 	closed := c.closed
 	c.mu.Unlock()
-	if closed || cl == nil {
+	if closed || (cl == nil && c.watch == nil) {
 		return
 	}
-	counters := countersOf(cl.Stats())
+	var counters Counters
+	if cl != nil {
+		counters = countersOf(cl.Stats())
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return
+	}
+	if c.watch != nil {
+		counters = c.watch.counters
 	}
 	c.sampler.sample(c.clock.Now(), counters)
 	c.statsTimer = c.clock.AfterFunc(c.m.o.statsInterval, c.sampleStats)

@@ -49,6 +49,13 @@ type ConnSnapshot struct {
 	Compression   bool   // gzip requested (compress=false not sent)
 	Serialization string // requested: "json" | "msgpack"
 	Embedded      bool   // the server is the embedded kalamtest demo (fault keys apply)
+
+	// Watched: the connection observes another application through
+	// kalamdash proxy (Watcher); Client is that application's address and
+	// LiveSocket its open socket's id (0 when none).
+	Watched    bool
+	Client     string
+	LiveSocket uint64
 }
 
 // Phase is a shortcut for s.Access.Phase(s.Now).
