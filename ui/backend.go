@@ -144,6 +144,7 @@ type Event struct {
 	Text   string // EventNotice: what happened, in plain words
 	Hint   string // EventNotice: what to try next, may be empty
 	Err    bool   // EventNotice: a problem rather than information
+	Conn   Conn   // EventOpened: the connection the backend opened
 }
 
 // EventKind classifies events.
@@ -158,6 +159,9 @@ const (
 	EventRows                          // subscription rows changed
 	EventStats                         // statistics moved
 	EventNotice                        // a one-off message for the footer
+	// EventOpened: the backend opened a connection by itself (kalamdash
+	// proxy: an application connected through it); Conn becomes a tab.
+	EventOpened
 )
 
 // LoginRequest is what the login form submits.

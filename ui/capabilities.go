@@ -18,9 +18,11 @@ type capabilities struct {
 	controls Controls
 	sql      SQL
 	faults   Faults
-	tables   LiveTables
+	rows     LiveRows     // paging through kept rows
+	tables   LiveTables   // …and verifying and repairing them
 	composer Composer     // hand-written frames (poke.go)
 	swapper  TokenSwapper // token swaps (poke.go)
+	steering Steering     // a watched application's connection (steering.go)
 }
 
 // capabilitiesOf asks c for each optional interface.
@@ -29,18 +31,20 @@ func capabilitiesOf(c Conn) capabilities {
 	can.controls, _ = c.(Controls)
 	can.sql, _ = c.(SQL)
 	can.faults, _ = c.(Faults)
+	can.rows, _ = c.(LiveRows)
 	can.tables, _ = c.(LiveTables)
 	can.composer, _ = c.(Composer)
 	can.swapper, _ = c.(TokenSwapper)
+	can.steering, _ = c.(Steering)
 	return can
 }
 
 // capKey is capabilities as a comparable value, for render-cache keys.
-type capKey struct{ controls, sql, faults, tables, composer, swapper bool }
+type capKey struct{ controls, sql, faults, rows, tables, composer, swapper, steering bool }
 
 func (can capabilities) key() capKey {
-	return capKey{controls: can.controls != nil, sql: can.sql != nil, faults: can.faults != nil, tables: can.tables != nil,
-		composer: can.composer != nil, swapper: can.swapper != nil}
+	return capKey{controls: can.controls != nil, sql: can.sql != nil, faults: can.faults != nil, rows: can.rows != nil, tables: can.tables != nil,
+		composer: can.composer != nil, swapper: can.swapper != nil, steering: can.steering != nil}
 }
 
 // globalKeys returns g with the bindings the connection lacks disabled.
@@ -73,7 +77,10 @@ func (can capabilities) dataKeys(k DataKeyMap) DataKeyMap {
 	for _, b := range []*key.Binding{&k.SQL, &k.Subscribe, &k.Unsubscribe, &k.CheckLive} {
 		b.SetEnabled(can.sql != nil)
 	}
-	for _, b := range []*key.Binding{&k.Verify, &k.Repair, &k.Filter, &k.Order} {
+	for _, b := range []*key.Binding{&k.Filter, &k.Order} {
+		b.SetEnabled(can.rows != nil)
+	}
+	for _, b := range []*key.Binding{&k.Verify, &k.Repair} {
 		b.SetEnabled(can.tables != nil)
 	}
 	return k

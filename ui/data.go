@@ -244,7 +244,7 @@ func parseSubOptions(text string) (string, SubOptions) {
 
 // View renders the panel into exactly width×height cells. lt pages the
 // selected subscription's rows; nil shows the rows of the snapshot.
-func (d *dataPanel) View(st theme.Styles, subs []Sub, lt LiveTables, now time.Time, focused bool, width, height int) string {
+func (d *dataPanel) View(st theme.Styles, subs []Sub, lt LiveRows, now time.Time, focused bool, width, height int) string {
 	sqlH := d.sqlHeight(height)
 	subsH := height - sqlH
 	top := d.subsView(st, subs, lt, now, focused, width, subsH)
@@ -260,7 +260,7 @@ func (d *dataPanel) sqlHeight(height int) int {
 	return clamp(height/3, 4, 12)
 }
 
-func (d *dataPanel) subsView(st theme.Styles, subs []Sub, lt LiveTables, now time.Time, focused bool, width, height int) string {
+func (d *dataPanel) subsView(st theme.Styles, subs []Sub, lt LiveRows, now time.Time, focused bool, width, height int) string {
 	ts := st.Title
 	if focused && !d.typing() {
 		ts = st.TitleFocused
@@ -283,9 +283,10 @@ func (d *dataPanel) subsView(st theme.Styles, subs []Sub, lt LiveTables, now tim
 	}
 	lines = append(lines, ts.Render("Subscriptions ")+joinFit(tabs, "", width-14))
 	s := subs[d.sel]
-	lines = append(lines, d.subHeader(st, s, lt != nil, width)...)
+	_, verifies := lt.(LiveTables)
+	lines = append(lines, d.subHeader(st, s, verifies, width)...)
 	if d.showVerify {
-		lines = append(lines, d.verifyLines(st, s, lt != nil, width)...)
+		lines = append(lines, d.verifyLines(st, s, verifies, width)...)
 		return box(lines, width, height)
 	}
 	return box(append(lines, d.rowLines(st, s, lt, now, width, height-len(lines))...), width, height)
@@ -345,7 +346,7 @@ func (d *dataPanel) subHeader(st theme.Styles, s Sub, live bool, width int) []st
 
 // rowLines is the rows table: a header, the rows from offset that fit in
 // height-1 lines, and a position line.
-func (d *dataPanel) rowLines(st theme.Styles, s Sub, lt LiveTables, now time.Time, width, height int) []string {
+func (d *dataPanel) rowLines(st theme.Styles, s Sub, lt LiveRows, now time.Time, width, height int) []string {
 	// Columns sized to their content; system columns other than _seq hidden.
 	var idx []int
 	for i, c := range s.Columns {
@@ -401,7 +402,7 @@ func (d *dataPanel) rowLines(st theme.Styles, s Sub, lt LiveTables, now time.Tim
 // pageRows fetches the rows from offset that fit in room (following the
 // last rows when follow is on) and returns them with the total the query
 // selects. Without lt only the snapshot's rows are there, unfiltered.
-func (d *dataPanel) pageRows(s Sub, lt LiveTables, room int) ([]Row, int) {
+func (d *dataPanel) pageRows(s Sub, lt LiveRows, room int) ([]Row, int) {
 	total := len(s.Rows)
 	if lt != nil {
 		_, total = lt.SubRows(s.ID, d.query, 0, 0)
@@ -448,7 +449,7 @@ func (d *dataPanel) verifyLines(st theme.Styles, s Sub, live bool, width int) []
 			msg = "  reading the server's rows…"
 		}
 		if !live {
-			msg = "  this connection cannot verify (a recording)"
+			msg = "  this connection cannot verify (read-only: a recording, or an application watched through kalamdash proxy)"
 		}
 		return []string{st.Muted.Render(msg)}
 	}

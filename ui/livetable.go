@@ -5,16 +5,23 @@ import (
 	"time"
 )
 
-// LiveTables is what a connection offers for its subscriptions' rows
-// beyond the snapshot: paging through every row a subscription keeps,
-// and checking them against the server. It is optional, like Controls
-// and SQL; without it (a recording) the Data view shows the snapshot's
-// rows and offers neither Verify nor Repair.
-type LiveTables interface {
+// LiveRows is what a connection offers for its subscriptions' rows beyond
+// the snapshot: paging through every row a subscription keeps (with the
+// row filter and order). It is optional, like Controls and SQL; without it
+// (a recording) the Data view shows the snapshot's rows.
+type LiveRows interface {
 	// SubRows returns up to n of the rows q selects from subscription id,
 	// from offset (0 = the first in q's order), and how many q selects.
 	// It is cheap: the Data view calls it while rendering.
 	SubRows(id string, q RowQuery, offset, n int) (rows []Row, total int)
+}
+
+// LiveTables adds checking the kept rows against the server to LiveRows:
+// what a connection of our own offers. A read-only one (an application
+// watched through kalamdash proxy) pages its rows but offers neither
+// Verify nor Repair.
+type LiveTables interface {
+	LiveRows
 	// Verify runs the subscription's query over HTTP and compares the
 	// server's rows with the kept ones; the result also shows as
 	// Sub.Verified. It blocks on the network.

@@ -79,6 +79,7 @@ type Model struct {
 
 	keys      KeyMap
 	tokenKeys TokenKeyMap
+	steerKeys SteerKeyMap
 	help      help.Model
 	showHelp  bool
 
@@ -87,6 +88,7 @@ type Model struct {
 	loggingIn  bool       // the login screen is shown
 	login      *loginForm // shared by copies, like the tabs (keeps the model small to copy)
 	loginDefs  LoginDefaults
+	waiting    string // shown while there is no tab and no login form (WithoutLogin)
 	tabs       []*tab
 	active     int
 	palette    textinput.Model
@@ -112,6 +114,14 @@ func WithClock(now func() time.Time) Option { return func(m *Model) { m.now = no
 // WithLogin pre-fills the login form.
 func WithLogin(d LoginDefaults) Option { return func(m *Model) { m.loginDefs = d } }
 
+// WithoutLogin opens the dashboard on its tabs instead of the login form,
+// for a backend that opens connections by itself (kalamdash proxy):
+// waiting is shown until the first one arrives (EventOpened). n still
+// opens the login form.
+func WithoutLogin(waiting string) Option {
+	return func(m *Model) { m.loggingIn, m.waiting = false, waiting }
+}
+
 // WithoutTicks disables the 1 s countdown tick (tests drive time directly).
 func WithoutTicks() Option { return func(m *Model) { m.ticks = false } }
 
@@ -127,6 +137,7 @@ func New(b Backend, opts ...Option) Model {
 		ticks:     true,
 		keys:      DefaultKeyMap(),
 		tokenKeys: DefaultTokenKeyMap(),
+		steerKeys: DefaultSteerKeyMap(),
 		help:      help.New(),
 		loggingIn: true,
 		width:     80,
@@ -158,7 +169,10 @@ func (m *Model) applyStyles() {
 
 // Init asks for the background colour, starts the event pump and the tick.
 func (m Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.login.url.Focus()}
+	var cmds []tea.Cmd
+	if m.loggingIn {
+		cmds = append(cmds, m.login.url.Focus())
+	}
 	if !m.fixedStyle {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
@@ -280,6 +294,15 @@ func (m *Model) handleEvents(evs eventsMsg) {
 		switch e.Kind {
 		case EventFrames:
 			frames[e.ConnID] += max(e.Count, 1)
+		case EventOpened:
+			if e.Conn != nil && m.tabByID(e.ConnID) == nil {
+				m.addTab(e.Conn, e.ConnID)
+				if len(m.tabs) == 1 || m.loggingIn {
+					m.active = len(m.tabs) - 1
+				}
+				m.relayout()
+				m.say(false, "%s connected through the proxy: ] and [ switch tabs", m.tabs[len(m.tabs)-1].snap.Name)
+			}
 		case EventNotice:
 			text := e.Text
 			if e.Hint != "" {
@@ -320,20 +343,26 @@ func (m Model) handleOpened(msg openedMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
-	t := &tab{conn: msg.conn, can: capabilitiesOf(msg.conn), insp: newInspector(*m.st), det: newDetail(), data: newDataPanel(*m.st),
-		comp: newComposer(*m.st), swap: newSwapper(*m.st)}
-	t.data.keys = t.can.dataKeys(t.data.keys)
-	t.insp.keys = t.can.inspectorKeys(t.insp.keys)
-	t.snap = msg.conn.Snapshot()
-	if t.snap.Name == "" {
-		t.snap.Name = msg.req.Name
-	}
-	m.tabs = append(m.tabs, t)
+	t := m.addTab(msg.conn, msg.req.Name)
 	m.active = len(m.tabs) - 1
 	m.loggingIn = false
 	m.relayout()
 	m.say(false, "connected to %s", t.snap.URL)
 	return m, nil
+}
+
+// addTab adds a tab for c, named name until its snapshot names it.
+func (m *Model) addTab(c Conn, name string) *tab {
+	t := &tab{conn: c, can: capabilitiesOf(c), insp: newInspector(*m.st), det: newDetail(), data: newDataPanel(*m.st),
+		comp: newComposer(*m.st), swap: newSwapper(*m.st)}
+	t.data.keys = t.can.dataKeys(t.data.keys)
+	t.insp.keys = t.can.inspectorKeys(t.insp.keys)
+	t.snap = c.Snapshot()
+	if t.snap.Name == "" {
+		t.snap.Name = name
+	}
+	m.tabs = append(m.tabs, t)
+	return t
 }
 
 func (m Model) handleAction(msg actionMsg) Model {
@@ -485,6 +514,8 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 				return m, nil
 			}
 			return m, m.toggleCompression(t)
+		case m.steer(t, msg):
+			return m, nil
 		case key.Matches(msg, m.keys.Reveal):
 			// Display only: frames are captured redacted unless
 			// kalamdash runs with --reveal-secrets.

@@ -59,6 +59,8 @@ func (m *Model) render() string {
 		if w < minWidth || h < minHeight {
 			msg := fmt.Sprintf("kalamdash needs at least %d×%d (now %d×%d): enlarge the terminal", minWidth, minHeight, w, h)
 			v = box([]string{truncate(msg, w)}, w, h)
+		} else if m.waiting != "" {
+			return m.waitingView(w, h) // not cached: it follows the styles
 		}
 		m.rc.small.put(k, v)
 		return v
@@ -82,6 +84,18 @@ func (m *Model) render() string {
 	v := strings.Join([]string{k.top, k.viewBar, k.block, k.status, k.footer}, "\n")
 	m.rc.frame.put(k, v)
 	return v
+}
+
+// waitingView is the screen of a dashboard without tabs that waits for
+// its backend to open one (WithoutLogin): the waiting text, wrapped, and
+// what the keys do meanwhile.
+func (m *Model) waitingView(w, h int) string {
+	lines := []string{m.st.App.Render(" kalamdash "), ""}
+	for _, l := range strings.Split(lipgloss.Wrap(safe(m.st, m.waiting), clamp(w-4, 20, 100), " "), "\n") {
+		lines = append(lines, "  "+l)
+	}
+	lines = append(lines, "", m.st.Muted.Render("  n opens a connection of your own · q quits"))
+	return box(lines, w, h)
 }
 
 // tabLabel returns connection tab i's label, its name made safe.
@@ -232,7 +246,9 @@ func (m *Model) shortHelp(t *tab) []key.Binding {
 			return []key.Binding{sk.Swap, sk.SwapOnly, sk.Candidate, sk.Once, sk.Close}
 		}
 		k := t.can.tokenKeys(m.tokenKeys)
-		return []key.Binding{g.Help, g.ViewFrames, k.Refresh, k.UseRefresh, k.Policy, k.Longer, k.Swap, k.Expire, k.Drop, g.Compression, g.Quit}
+		sk := t.can.steerKeys(m.steerKeys)
+		return []key.Binding{g.Help, g.ViewFrames, k.Refresh, k.UseRefresh, k.Policy, k.Longer, k.Swap, k.Expire, k.Drop, g.Compression,
+			sk.CompressNext, sk.Drop, sk.Stall, sk.Latency, g.Quit}
 	case viewData:
 		if t.data.editing {
 			return []key.Binding{
@@ -270,6 +286,7 @@ func (m *Model) fullHelp(t *tab, height int) string {
 	d := t.det.keys
 	tk := t.can.tokenKeys(m.tokenKeys)
 	dk := t.data.keys
+	sk := t.can.steerKeys(m.steerKeys)
 	global := helpGroup{"global", []key.Binding{g.ViewFrames, g.ViewToken, g.ViewData, g.NextFocus, g.NextTab, g.PrevTab, g.NewConn, g.Palette, g.Compression, g.Reveal, g.Help, g.Quit}}
 	frames := helpGroup{"frames", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Pause, k.Filter, k.ClearFilter, k.Direction, k.Class, k.Detail, k.Copy, k.Export, k.Compose, k.Resend, k.Answer}}
 	detail := helpGroup{"detail", []key.Binding{d.Mode, d.Up, d.Down, d.Back}}
@@ -286,6 +303,12 @@ func (m *Model) fullHelp(t *tab, height int) string {
 		groups = []helpGroup{global, detail, frames, token, data}
 	default:
 		groups = []helpGroup{global, frames, detail, token, data}
+	}
+	if t.can.steering != nil {
+		// A watched application: its steering keys come right after the
+		// global ones, in every view.
+		steer := helpGroup{"app (kalamdash proxy)", []key.Binding{sk.CompressNext, sk.Drop, sk.Stall, sk.Latency}}
+		groups = append([]helpGroup{global, steer}, groups[1:]...)
 	}
 	title := m.st.TitleFocused.Render("Help") + m.st.Muted.Render(" (any key closes) · filter: / then text, ctrl+r regex · subscribe options: batch=N last=N (0: only new changes)")
 	colH := max(height-1, 1)

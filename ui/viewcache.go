@@ -153,7 +153,7 @@ func (m *Model) cachedBody(t *tab) (body string, fitted bool) {
 	case viewToken:
 		return m.cachedTokenView(t, l.bodyH), false
 	case viewData:
-		return m.cachedDataView(t, t.can.tables, l.bodyH), false
+		return m.cachedDataView(t, t.can.rows, l.bodyH), false
 	}
 	if t.comp.open {
 		// The editor has a cursor and changes with every key: not cached.
@@ -314,13 +314,13 @@ type sqlKey struct {
 
 // cachedDataView renders the data view from its two cached parts; lt
 // pages the rows of connections that keep them (nil: the snapshot's).
-func (m *Model) cachedDataView(t *tab, lt LiveTables, height int) string {
+func (m *Model) cachedDataView(t *tab, lt LiveRows, height int) string {
 	d := &t.data
 	sqlH := d.sqlHeight(height)
 	return m.cachedSubs(d, t.snap.Subs, lt, height-sqlH) + "\n" + m.cachedSQL(d, sqlH)
 }
 
-func (m *Model) cachedSubs(d *dataPanel, subs []Sub, lt LiveTables, height int) string {
+func (m *Model) cachedSubs(d *dataPanel, subs []Sub, lt LiveRows, height int) string {
 	now := m.now() // one reading for the key and the render
 	if lt != nil {
 		// The rows come from lt page by page: fetching the page is the
