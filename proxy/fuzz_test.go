@@ -21,7 +21,7 @@ func FuzzRelayFrames(f *testing.F) {
 	f.Add([]byte("\x80\x00\xc1\x03abc\x8b\x00"))                      // stray continuation, RSV1, reserved opcode
 	f.Add([]byte("\x82\x12\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff")) // truncated gzip
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &Relay{o: Options{OnFrame: func(client.Frame) {}}}
+		r := &Relay{o: Options{OnFrame: func(string, client.Frame) {}}}
 		s := &socket{r: r, id: 1}
 		for _, dir := range []client.Direction{client.Inbound, client.Outbound} {
 			d := s.direction(dir)

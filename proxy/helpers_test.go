@@ -49,7 +49,7 @@ type observed struct {
 	events []proxy.ConnEvent
 }
 
-func (o *observed) frame(f client.Frame) {
+func (o *observed) frame(_ string, f client.Frame) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.frames = append(o.frames, f)

@@ -23,6 +23,7 @@ const maxTappedBody = 16 << 20
 // relayHTTP to the reverse proxy's hooks.
 type exchange struct {
 	kind  string // "POST /v1/api/sql", as the client names its own
+	from  string // the application's address
 	start time.Time
 	body  []byte // the request body as observed (up to maxTappedBody)
 	cut   bool   // body is only the start of the request body
@@ -32,11 +33,11 @@ type exchangeKey struct{}
 
 // relayHTTP relays a plain HTTP request through the reverse proxy.
 func (r *Relay) relayHTTP(w http.ResponseWriter, req *http.Request) {
-	ex := &exchange{kind: req.Method + " " + req.URL.Path, start: time.Now()}
+	ex := &exchange{kind: req.Method + " " + req.URL.Path, from: req.RemoteAddr, start: time.Now()}
 	if req.Body != nil && req.Body != http.NoBody {
 		head, err := io.ReadAll(io.LimitReader(req.Body, maxTappedBody+1))
 		if err != nil {
-			r.emit(client.HTTPResponseFrame(ex.kind, 0, nil, nil, time.Since(ex.start), err, r.o.RevealSecrets))
+			r.emit(req.RemoteAddr, client.HTTPResponseFrame(ex.kind, 0, nil, nil, time.Since(ex.start), err, r.o.RevealSecrets))
 			http.Error(w, "kalamdash proxy: reading the request body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -86,7 +87,7 @@ func (r *Relay) reverseProxy() *httputil.ReverseProxy {
 				if ex.cut {
 					f.Err = "request body over 16 MiB: only its start is shown"
 				}
-				r.emit(f)
+				r.emit(ex.from, f)
 			}
 		},
 		Transport:     tr,
@@ -98,14 +99,14 @@ func (r *Relay) reverseProxy() *httputil.ReverseProxy {
 					if cut && f.Err == "" {
 						f.Err = "response body over 16 MiB: only its start is shown"
 					}
-					r.emit(f)
+					r.emit(ex.from, f)
 				}}
 			}
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
 			if ex, ok := req.Context().Value(exchangeKey{}).(*exchange); ok {
-				r.emit(client.HTTPResponseFrame(ex.kind, 0, nil, nil, time.Since(ex.start), err, r.o.RevealSecrets))
+				r.emit(ex.from, client.HTTPResponseFrame(ex.kind, 0, nil, nil, time.Since(ex.start), err, r.o.RevealSecrets))
 			}
 			writeUpstreamError(w, err)
 		},

@@ -28,13 +28,20 @@ type Options struct {
 	RevealSecrets bool
 	// OnFrame receives every relayed frame and HTTP exchange, in the
 	// order each direction relayed them, one call at a time (Seq
-	// increases by one per call). It is called from the relay's
-	// goroutines and holds up every direction until it returns: it must
-	// not block.
-	OnFrame func(client.Frame)
+	// increases by one per call), with the address of the application
+	// it came from or went to (host:port of the application's TCP
+	// connection: its socket's for socket frames, the request's for HTTP
+	// exchanges). It is called from the relay's goroutines and holds up
+	// every direction until it returns: it must not block.
+	OnFrame func(from string, f client.Frame)
 	// OnConn receives an event when an application's WebSocket opens
 	// through the relay and when it ends.
 	OnConn func(ConnEvent)
+	// Via is a host:port the relay dials instead of the upstream's own,
+	// with TLS still verifying the upstream's name: a TCP fault proxy in
+	// front of the upstream (kalamtest.Proxy), so the application's
+	// traffic can be stalled or slowed. Empty dials the upstream.
+	Via string
 }
 
 // ConnEvent is an application's WebSocket opening or ending.
@@ -157,8 +164,27 @@ func (r *Relay) Drop() int {
 	return len(live)
 }
 
-// emit stamps f and hands it to the observer, redacted unless revealed.
-func (r *Relay) emit(f client.Frame) {
+// DropConn cuts one relayed socket, the one with the given ConnID, as
+// Drop cuts them all. It reports whether that socket was open.
+func (r *Relay) DropConn(id uint64) bool {
+	r.mu.Lock()
+	var s *liveSocket
+	for ls := range r.sockets {
+		if ls.id == id {
+			s = ls
+		}
+	}
+	r.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	s.cut(errors.New("dropped by kalamdash proxy"))
+	return true
+}
+
+// emit stamps f, from the application at from, and hands it to the
+// observer, redacted unless revealed.
+func (r *Relay) emit(from string, f client.Frame) {
 	if r.o.OnFrame == nil {
 		return
 	}
@@ -169,7 +195,7 @@ func (r *Relay) emit(f client.Frame) {
 	defer r.emitMu.Unlock()
 	r.seq++
 	f.Seq, f.Time = r.seq, time.Now()
-	r.o.OnFrame(f)
+	r.o.OnFrame(from, f)
 }
 
 func (r *Relay) connEvent(ev ConnEvent) {
@@ -198,7 +224,9 @@ func (r *Relay) dial(ctx context.Context) (net.Conn, error) {
 // dialTCP opens the TCP connection to the upstream's host and port.
 func (r *Relay) dialTCP(ctx context.Context) (net.Conn, error) {
 	addr := r.upstream.Host
-	if r.upstream.Port() == "" {
+	if r.o.Via != "" {
+		addr = r.o.Via
+	} else if r.upstream.Port() == "" {
 		port := "80"
 		if r.upstream.Scheme == "https" {
 			port = "443"

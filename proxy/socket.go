@@ -129,7 +129,7 @@ func (d *direction) emit(f client.Frame) {
 	d.s.mu.Lock()
 	d.s.frames++
 	d.s.mu.Unlock()
-	d.s.r.emit(f)
+	d.s.r.emit(d.s.conn.Client, f)
 }
 
 // authenticated records the user the socket authenticated as.

@@ -27,6 +27,7 @@ const lingerAfterEnd = 5 * time.Second
 // liveSocket is the pair of connections of a relayed socket, cut at once
 // by Drop or at the socket's end.
 type liveSocket struct {
+	id      uint64 // the socket's ConnID
 	app, up net.Conn
 	once    sync.Once
 	err     error // why the relay cut it, if it did before the end
@@ -62,13 +63,13 @@ func (r *Relay) relaySocket(w http.ResponseWriter, req *http.Request) {
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = []string{""} // else Write sends Go's own
 	}
-	r.emit(client.HTTPRequestFrame(kind, out, nil, r.o.RevealSecrets))
+	r.emit(req.RemoteAddr, client.HTTPRequestFrame(kind, out, nil, r.o.RevealSecrets))
 
 	ctx, cancel := context.WithTimeout(req.Context(), handshakeTimeout)
 	defer cancel()
 	up, err := r.dial(ctx)
 	if err != nil {
-		r.emit(client.HTTPResponseFrame(kind, 0, nil, nil, time.Since(start), err, r.o.RevealSecrets))
+		r.emit(req.RemoteAddr, client.HTTPResponseFrame(kind, 0, nil, nil, time.Since(start), err, r.o.RevealSecrets))
 		writeUpstreamError(w, err)
 		fail(err)
 		return
@@ -78,7 +79,7 @@ func (r *Relay) relaySocket(w http.ResponseWriter, req *http.Request) {
 	resp, err := roundTrip(up, upR, out)
 	if err != nil {
 		up.Close()
-		r.emit(client.HTTPResponseFrame(kind, 0, nil, nil, time.Since(start), err, r.o.RevealSecrets))
+		r.emit(req.RemoteAddr, client.HTTPResponseFrame(kind, 0, nil, nil, time.Since(start), err, r.o.RevealSecrets))
 		writeUpstreamError(w, err)
 		fail(err)
 		return
@@ -86,7 +87,7 @@ func (r *Relay) relaySocket(w http.ResponseWriter, req *http.Request) {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxTappedBody))
 		up.Close()
-		r.emit(client.HTTPResponseFrame(kind, resp.StatusCode, resp.Header, body, time.Since(start), nil, r.o.RevealSecrets))
+		r.emit(req.RemoteAddr, client.HTTPResponseFrame(kind, resp.StatusCode, resp.Header, body, time.Since(start), nil, r.o.RevealSecrets))
 		for k, v := range resp.Header {
 			w.Header()[k] = v
 		}
@@ -112,7 +113,7 @@ func (r *Relay) relaySocket(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	_ = app.SetDeadline(time.Time{})
-	r.emit(client.HTTPResponseFrame(kind, resp.StatusCode, resp.Header, nil, time.Since(start), nil, r.o.RevealSecrets))
+	r.emit(req.RemoteAddr, client.HTTPResponseFrame(kind, resp.StatusCode, resp.Header, nil, time.Since(start), nil, r.o.RevealSecrets))
 	// The upstream's 101 as it sent it (status text and headers).
 	fmt.Fprintf(appRW, "HTTP/1.1 %s\r\n", resp.Status)
 	_ = resp.Header.Write(appRW)
@@ -123,7 +124,7 @@ func (r *Relay) relaySocket(w http.ResponseWriter, req *http.Request) {
 		fail(err)
 		return
 	}
-	r.pipe(ev, &liveSocket{app: app, up: up}, appRW.Reader, upR)
+	r.pipe(ev, &liveSocket{id: id, app: app, up: up}, appRW.Reader, upR)
 }
 
 // roundTrip writes req to the upstream connection and reads its answer.

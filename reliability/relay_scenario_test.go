@@ -17,7 +17,7 @@ type relayLog struct {
 	ended  int
 }
 
-func (l *relayLog) frame(f client.Frame) {
+func (l *relayLog) frame(_ string, f client.Frame) {
 	if f.Opcode != client.OpText && f.Opcode != client.OpBinary {
 		return
 	}

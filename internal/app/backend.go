@@ -19,6 +19,7 @@ type Backend struct {
 	mgr      *session.Manager
 	demo     *kalamtest.Server // nil unless the embedded demo server runs
 	profiles []session.Profile
+	proxy    *ProxyWatch // kalamdash proxy's relay, nil unless watching applications
 	events   chan ui.Event
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -30,10 +31,35 @@ type Backend struct {
 // goroutine that turns session events into ui events (session events are
 // already coalesced; the ui coalesces again per 50 ms); Close stops it.
 func NewBackend(mgr *session.Manager, demo *kalamtest.Server, profiles []session.Profile) *Backend {
-	b := &Backend{mgr: mgr, demo: demo, profiles: profiles, events: make(chan ui.Event, 1024), stop: make(chan struct{})}
+	return startBackend(&Backend{mgr: mgr, demo: demo, profiles: profiles})
+}
+
+// startBackend makes b's channels and starts its pump.
+func startBackend(b *Backend) *Backend {
+	b.events, b.stop = make(chan ui.Event, 1024), make(chan struct{})
 	b.wg.Add(1)
 	go b.pump()
 	return b
+}
+
+// NewProxyBackend is NewBackend for kalamdash proxy's dashboard: every
+// application pw sees connect becomes a tab by itself (ui.EventOpened),
+// watched and steerable; n still opens connections of the user's own.
+func NewProxyBackend(mgr *session.Manager, pw *ProxyWatch, profiles []session.Profile) *Backend {
+	return startBackend(&Backend{mgr: mgr, proxy: pw, profiles: profiles})
+}
+
+// watched returns the tab of the watched connection named name, or nil
+// when it is not one.
+func (b *Backend) watched(name string) ui.Conn {
+	if b.proxy == nil {
+		return nil
+	}
+	c, ok := b.mgr.Conn(name)
+	if !ok || !c.Watched() {
+		return nil
+	}
+	return watchedConn{live: &conn{c: c, mgr: b.mgr}, pw: b.proxy}
 }
 
 func (b *Backend) pump() {
@@ -59,6 +85,16 @@ func (b *Backend) pump() {
 				u.Kind = ui.EventRows
 			case session.NoticeEvent:
 				u.Kind, u.Text, u.Hint, u.Err = ui.EventNotice, e.Text, e.Hint, e.Level != session.NoticeInfo
+			case session.ConnOpenedEvent:
+				if c := b.watched(e.Conn); c != nil {
+					// Not a hint: the UI learns of the tab only here.
+					select {
+					case b.events <- ui.Event{ConnID: e.Conn, Kind: ui.EventOpened, Conn: c}:
+					case <-b.stop:
+						return
+					}
+					continue
+				}
 			}
 			select {
 			case b.events <- u:

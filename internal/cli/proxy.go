@@ -2,15 +2,18 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
 	"sync"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/kalamdash/kalamdash/client"
@@ -19,6 +22,8 @@ import (
 	"github.com/kalamdash/kalamdash/proxy"
 	"github.com/kalamdash/kalamdash/recording"
 	"github.com/kalamdash/kalamdash/session"
+	"github.com/kalamdash/kalamdash/theme"
+	"github.com/kalamdash/kalamdash/ui"
 )
 
 // proxyFlags are the flags of kalamdash proxy.
@@ -58,9 +63,16 @@ The proxy relays credentials, so it listens on loopback unless
 --allow-remote. An https:// upstream is verified with the system's roots, or
 the profile's (or --ca-file's) CA file; --insecure skips verification.
 
-The dashboard view of proxied connections is not built yet: proxy runs
-headless (--headless says so explicitly).`,
+Without --headless, proxy opens the dashboard on the applications that
+connect: each one is a tab (its address and the user it authenticated as)
+with its frames decoded (gzip and MessagePack, both directions), the tokens
+it obtains or presents (claims, countdowns, rotations), and its
+subscriptions' rows, all read-only. On such a tab C turns compression off
+for the application's next socket, D drops its socket, Z stalls its
+traffic and T adds latency, to watch it recover. --headless prints one line
+per socket instead.`,
 		Example: `  kalamdash serve --demo &                       # a KalamDB on :8080
+  kalamdash proxy --upstream http://127.0.0.1:8080  # the dashboard, watching
   kalamdash proxy --upstream http://127.0.0.1:8080 --headless --record app.jsonl
   # point the application at http://127.0.0.1:8081, then:
   kalamdash replay app.jsonl`,
@@ -78,7 +90,7 @@ headless (--headless says so explicitly).`,
 	fl.StringVar(&f.profile, "profile", "", "saved profile from profiles.toml: its URL, ca_file and insecure")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM CA certificates to verify an https upstream with")
 	fl.BoolVar(&f.insecure, "insecure", false, "do not verify the upstream's TLS certificate (local debugging only)")
-	fl.BoolVar(&f.headless, "headless", false, "print one line per connection instead of the dashboard (the only mode so far)")
+	fl.BoolVar(&f.headless, "headless", false, "print one line per socket instead of opening the dashboard")
 	fl.StringVar(&f.record, "record", "", "write every frame and HTTP exchange to this recording (- for stdout)")
 	fl.BoolVar(&f.reveal, "reveal-secrets", false, "record tokens and passwords unredacted (the file then holds credentials)")
 	return cmd
@@ -130,6 +142,9 @@ func runProxy(ctx context.Context, f proxyFlags, stdout, stderr io.Writer, ready
 	if err != nil {
 		return err
 	}
+	if !f.headless && f.record == "-" {
+		return errors.New("--record - writes to stdout, which the dashboard draws on: record to a file, or add --headless")
+	}
 	p, err := proxyUpstream(f)
 	if err != nil {
 		return err
@@ -143,12 +158,6 @@ func runProxy(ctx context.Context, f proxyFlags, stdout, stderr io.Writer, ready
 	if err != nil {
 		return err
 	}
-	relay, err := proxy.New(p.URL, proxy.Options{TLS: tlsCfg, RevealSecrets: f.reveal,
-		OnFrame: rec.frame, OnConn: func(ev proxy.ConnEvent) { out.conn(ev); rec.conn(ev) }})
-	if err != nil {
-		rec.close("error", err)
-		return err
-	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		rec.close("error", err)
@@ -157,32 +166,15 @@ func runProxy(ctx context.Context, f proxyFlags, stdout, stderr io.Writer, ready
 	if warning != "" {
 		out.printf("%s", warning)
 	}
-	if !f.headless {
-		out.printf("the dashboard view of proxied connections is not built yet: running headless")
-	}
-	addr := ln.Addr().String()
-	out.printf("relaying http://%s → %s (point your application at http://%s; Ctrl-C stops)", addr, relay.Upstream(), addr)
 	if f.record != "" {
 		out.printf("recording to %s%s", f.record, map[bool]string{true: " with secrets revealed", false: " (secrets redacted)"}[f.reveal])
 	}
-	if ready != nil {
-		ready <- addr
-	}
-
-	hs := &http.Server{Handler: relay, ReadHeaderTimeout: 30 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	stopFlush := rec.flushEvery(500 * time.Millisecond)
 	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-served:
+	if f.headless {
+		runErr = runProxyHeadless(ctx, f, p.URL, tlsCfg, ln, rec, out, ready)
+	} else {
+		runErr = runProxyDashboard(ctx, f, p.URL, tlsCfg, ln, rec, warning, ready)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_ = hs.Shutdown(sctx) // upgraded sockets are the relay's: Close ends them
-	cancel()
-	_ = relay.Close()
-	stopFlush()
 	reason := "interrupted"
 	if runErr != nil {
 		reason = "error"
@@ -192,6 +184,87 @@ func runProxy(ctx context.Context, f proxyFlags, stdout, stderr io.Writer, ready
 	}
 	out.printf("stopped")
 	return runErr
+}
+
+// runProxyHeadless relays on ln until ctx ends, printing one line per
+// socket on stderr.
+func runProxyHeadless(ctx context.Context, f proxyFlags, upstream string, tlsCfg *tls.Config, ln net.Listener,
+	rec *proxyRecording, out *proxyLog, ready chan<- string) error {
+	relay, err := proxy.New(upstream, proxy.Options{TLS: tlsCfg, RevealSecrets: f.reveal,
+		OnFrame: rec.frame, OnConn: func(ev proxy.ConnEvent) { out.conn(ev); rec.conn(ev) }})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	addr := ln.Addr().String()
+	out.printf("relaying http://%s → %s (point your application at http://%s; Ctrl-C stops)", addr, relay.Upstream(), addr)
+	if ready != nil {
+		ready <- addr
+	}
+	var runErr error
+	stop := serveRelay(ln, relay, rec, func(served <-chan error) {
+		select {
+		case <-ctx.Done():
+		case runErr = <-served:
+		}
+	})
+	_ = relay.Close()
+	stop()
+	return runErr
+}
+
+// runProxyDashboard relays on ln and opens the dashboard on the
+// applications that connect, until the user quits (or ctx ends).
+func runProxyDashboard(ctx context.Context, f proxyFlags, upstream string, tlsCfg *tls.Config, ln net.Listener,
+	rec *proxyRecording, warning string, ready chan<- string) error {
+	log.SetOutput(io.Discard) // the TUI owns the terminal
+	mgr := session.NewManager()
+	pw, err := app.NewProxyWatch(mgr, upstream, app.ProxyOptions{TLS: tlsCfg, RevealSecrets: f.reveal,
+		OnFrame: rec.frame, OnConn: rec.conn})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	b := app.NewProxyBackend(mgr, pw, nil)
+	defer b.Close()
+	addr := ln.Addr().String()
+	waiting := fmt.Sprintf("kalamdash proxy relays http://%s → %s. Point your application at http://%s instead of the server: "+
+		"each application that connects shows up here as a tab (its address and the user it authenticated as), with its frames, "+
+		"tokens and subscriptions, read-only. On its tab C, D, Z and T steer its connection (? lists them).", addr, pw.Upstream(), addr)
+	if warning != "" {
+		waiting += " " + warning + "."
+	}
+	if ready != nil {
+		ready <- addr
+	}
+	st := theme.FromEnv(true)
+	m := ui.New(b, ui.WithStyles(st, !st.Colour), ui.WithoutLogin(waiting))
+	var runErr error
+	stop := serveRelay(ln, pw.Handler(), rec, func(served <-chan error) {
+		_, err := tea.NewProgram(m, tea.WithContext(ctx)).Run()
+		if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+			runErr = fmt.Errorf("dashboard: %w", err)
+		}
+	})
+	_ = pw.Close()
+	stop()
+	return runErr
+}
+
+// serveRelay serves h on ln (flushing the recording meanwhile) while run
+// runs, with the server's end on served; then it shuts the server down.
+// The caller closes the relay, whose upgraded sockets the server no longer
+// tracks, and then calls the returned stop.
+func serveRelay(ln net.Listener, h http.Handler, rec *proxyRecording, run func(served <-chan error)) (stop func()) {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	stopFlush := rec.flushEvery(500 * time.Millisecond)
+	run(served)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = hs.Shutdown(sctx)
+	cancel()
+	return stopFlush
 }
 
 // proxyLog prints the proxy's lines on stderr, one per socket opened or
@@ -283,7 +356,7 @@ func (r *proxyRecording) failed(err error) {
 	}
 }
 
-func (r *proxyRecording) frame(f client.Frame) {
+func (r *proxyRecording) frame(_ string, f client.Frame) {
 	if r.w != nil {
 		if err := r.w.WriteFrame(f); err != nil {
 			r.failed(err)

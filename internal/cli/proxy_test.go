@@ -118,7 +118,7 @@ func TestProxyListensOnLoopbackUnlessAllowed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--allow-remote") {
 		t.Fatalf("non-loopback listen without --allow-remote: %v", err)
 	}
-	_, stderr, stop := startProxy(t, proxyFlags{listen: "0.0.0.0:0", allowRemote: true, upstream: srv.URL})
+	_, stderr, stop := startProxy(t, proxyFlags{listen: "0.0.0.0:0", allowRemote: true, upstream: srv.URL, headless: true})
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
