@@ -61,13 +61,15 @@ func (f *fanout) frame(k frameKey, sub *subscription) *encodedFrame {
 }
 
 // subStats counts one subscription's change notifications: written to
-// its socket, and dropped because the socket's queue was full. The
-// firehose keeps its subscribers' stats after they end, for its report.
+// its socket, and dropped because the socket's queue was full — of
+// those, droppedFull while the socket itself was full (its reader was
+// behind). The firehose keeps its subscribers' stats after they end, for
+// its report.
 type subStats struct {
-	conn          uint64
-	user, id      string
-	serialization string
-	compression   string
-	sent, dropped atomic.Uint64
-	ended         atomic.Bool
+	conn                       uint64
+	user, id                   string
+	serialization              string
+	compression                string
+	sent, dropped, droppedFull atomic.Uint64
+	ended                      atomic.Bool
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,7 +66,14 @@ type FirehoseSubscriber struct {
 	Compression    string `json:"compression"`
 	Sent           uint64 `json:"sent"`    // changes written to the socket
 	Dropped        uint64 `json:"dropped"` // changes dropped: its queue was full
-	Active         bool   `json:"active"`
+	// DroppedSocketFull counts the drops that happened after the socket
+	// had filled up (the kernel's buffers toward the subscriber held all
+	// they could) and before its writer caught up again: the subscriber
+	// was reading slower than the rate. The others overflowed the queue
+	// while the socket had room — the server's writer fell behind, not
+	// the reader. (Unix only; elsewhere it stays 0.)
+	DroppedSocketFull uint64 `json:"dropped_socket_full"`
+	Active            bool   `json:"active"`
 }
 
 type firehose struct {
@@ -147,7 +155,7 @@ func isFirehose(sub *subscription) bool {
 func (f *firehose) logSubscriber(msg string, st *subStats) {
 	f.s.log.Info(msg, "conn", st.conn, "user", st.user, "subscription_id", st.id,
 		"serialization", st.serialization, "compression", st.compression,
-		"sent", st.sent.Load(), "dropped", st.dropped.Load())
+		"sent", st.sent.Load(), "dropped", st.dropped.Load(), "dropped_socket_full", st.droppedFull.Load())
 }
 
 // logReport logs every subscriber's counts (at Close).
@@ -170,7 +178,8 @@ func (f *firehose) report() FirehoseReport {
 	for _, st := range f.subs {
 		r.Subscribers = append(r.Subscribers, FirehoseSubscriber{Conn: st.conn, User: st.user,
 			SubscriptionID: st.id, Serialization: st.serialization, Compression: st.compression,
-			Sent: st.sent.Load(), Dropped: st.dropped.Load(), Active: !st.ended.Load()})
+			Sent: st.sent.Load(), Dropped: st.dropped.Load(), DroppedSocketFull: st.droppedFull.Load(),
+			Active: !st.ended.Load()})
 	}
 	return r
 }
@@ -193,12 +202,18 @@ func (s *Server) handleFirehose(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(r)
 }
 
-// Generation batches: at most this many changes are generated between
-// looks at the clock and the subscribers' queues.
-const firehoseBatch = 256
+// firehoseChunk is the most changes generated between looks at the clock
+// and the subscribers' queues: a quarter of KalamDB's 128-deep queue, so
+// a generator that is behind catches up in steps the sockets' writers
+// take as they come, never in one burst that overflows a queue a reader
+// keeping up would have emptied.
+const firehoseChunk = 32
 
 // run generates changes until the server stops, only while someone
-// subscribes (the ids keep growing across idle spells).
+// subscribes (the ids keep growing across idle spells). At a rate, the
+// changes are due evenly from when the first subscriber arrived; the
+// generator sleeps until the next one is due and, when it was late (the
+// process was not scheduled), catches up a chunk at a time.
 func (f *firehose) run() {
 	ctx := f.s.ctx
 	var start time.Time // when the current paced run began
@@ -207,7 +222,7 @@ func (f *firehose) run() {
 		conns, room := f.subscribers()
 		if len(conns) == 0 {
 			start = time.Time{}
-			f.wait(10 * time.Millisecond)
+			f.wait(10*time.Millisecond, f.room)
 			continue
 		}
 		var n int
@@ -215,33 +230,42 @@ func (f *firehose) run() {
 			if start.IsZero() {
 				start, base = time.Now(), f.generated.Load()
 			}
-			due := base + uint64(time.Since(start).Seconds()*float64(f.cfg.Rate))
-			n = int(min(due-min(due, f.generated.Load()), firehoseBatch))
+			elapsed := time.Since(start)
+			due := base + uint64(elapsed.Seconds()*float64(f.cfg.Rate))
+			n = int(min(due-min(due, f.generated.Load()), firehoseChunk))
 			if n == 0 {
-				f.wait(max(time.Millisecond, time.Second/time.Duration(f.cfg.Rate)))
+				// Until the next change is due (Go's timers wake no
+				// sooner than about a millisecond; the chunks catch up).
+				next := time.Duration(float64(due+1-base) / float64(f.cfg.Rate) * float64(time.Second))
+				f.wait(next-elapsed, nil)
 				continue
 			}
 		} else {
 			if room <= 0 {
-				f.wait(10 * time.Millisecond) // or until a writer makes room
+				f.wait(10*time.Millisecond, f.room) // or until a writer makes room
 				continue
 			}
-			n = min(room, firehoseBatch)
+			n = min(room, firehoseChunk)
 		}
 		if err := f.emit(n, conns); err != nil {
 			f.s.log.Warn("firehose stopped", "err", err)
 			return
 		}
+		// Let the sockets' writers run between chunks even when the
+		// process has one thread to spare: a generator catching up
+		// must not fill their queues while they wait for it.
+		runtime.Gosched()
 	}
 }
 
-// wait sleeps up to d, less if a writer makes room or the server stops.
-func (f *firehose) wait(d time.Duration) {
+// wait sleeps up to d, less if the server stops or something arrives on
+// wake (nil: nothing wakes it).
+func (f *firehose) wait(d time.Duration, wake <-chan struct{}) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-f.s.ctx.Done():
-	case <-f.room:
+	case <-wake:
 	case <-t.C:
 	}
 }

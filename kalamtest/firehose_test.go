@@ -146,14 +146,22 @@ func TestFirehoseAtRateTwoSubscribersLoseNothing(t *testing.T) {
 	checkCounts(t, rep, got)
 }
 
-// TestFirehoseAsFastAsSocketsTakeThem: rate 0 waits for queue room, so
-// even with upstream's 128-deep queue nothing is dropped; the log at
-// Close carries each subscriber's counts.
-func TestFirehoseAsFastAsSocketsTakeThem(t *testing.T) {
+// TestFirehoseTwoSubscribersKalamDBQueue is `kalamdash serve --firehose`'s
+// promise with KalamDB's own 128-deep queue: at a rate both subscribers
+// read, neither loses a change, and the counts (endpoint, and the log
+// when the server stops) say so.
+func TestFirehoseTwoSubscribersKalamDBQueue(t *testing.T) {
+	twoSubscribersLoseNothing(t, kalamtest.FirehoseConfig{Rate: 500, RowBytes: 160}, 1000)
+}
+
+// twoSubscribersLoseNothing runs a firehose of fc for two subscribers
+// reading n changes each, and checks that the report and the log at Close
+// count every change they received as sent and none as dropped.
+func twoSubscribersLoseNothing(t *testing.T, fc kalamtest.FirehoseConfig, n int) {
+	t.Helper()
 	var logs testkit.SyncBuffer
-	s := newKT(t, kalamtest.WithFirehose(kalamtest.FirehoseConfig{RowBytes: 2048}),
-		kalamtest.WithLogWriter(&logs))
-	got := firehoseTwo(t, s, 2000)
+	s := newKT(t, kalamtest.WithFirehose(fc), kalamtest.WithLogWriter(&logs))
+	got := firehoseTwo(t, s, n)
 	rep, ok := s.Firehose()
 	if !ok {
 		t.Fatal("no firehose report")
@@ -162,11 +170,77 @@ func TestFirehoseAsFastAsSocketsTakeThem(t *testing.T) {
 
 	_ = s.Close()
 	for i, g := range got {
-		want := fmt.Sprintf("subscription_id=fh serialization=json compression=gzip sent=%d dropped=0", g.got)
-		if n := strings.Count(logs.String(), want); n < 1 {
+		want := fmt.Sprintf("subscription_id=fh serialization=json compression=gzip sent=%d dropped=0 dropped_socket_full=0", g.got)
+		if !strings.Contains(logs.String(), want) {
 			t.Errorf("subscriber %d: no log line with %q in:\n%s", i, want, logs.String())
 		}
 	}
+}
+
+// TestFirehoseDropsSayWhose: a drop is the reader's when its socket was
+// full (the kernel buffers toward a subscriber that reads nothing fill
+// up, then its queue), and the server's when the socket had room but the
+// writer did not run (a stalled server, its subscriber reading along).
+func TestFirehoseDropsSayWhose(t *testing.T) {
+	sub := func(rep kalamtest.FirehoseReport, id string) kalamtest.FirehoseSubscriber {
+		for _, s := range rep.Subscribers {
+			if s.SubscriptionID == id {
+				return s
+			}
+		}
+		return kalamtest.FirehoseSubscriber{}
+	}
+	waitDrops := func(t *testing.T, s *ktServer, id string) kalamtest.FirehoseSubscriber {
+		return testkit.Poll(t, id+" dropping changes", func() kalamtest.FirehoseSubscriber {
+			rep, _ := s.Firehose()
+			return sub(rep, id)
+		}, func(s kalamtest.FirehoseSubscriber) bool { return s.Dropped >= 20 })
+	}
+
+	t.Run("reader behind", func(t *testing.T) {
+		// 64 KB rows without compression fill the socket's buffers in
+		// well under a second; the subscriber never reads.
+		s := newKT(t, kalamtest.WithFirehose(kalamtest.FirehoseConfig{Rate: 200, RowBytes: 64 << 10}))
+		w := s.dialAuthed(t, s.login(t, "alice", alicePW).access, "compress=false")
+		w.send(subscribeMsg("idle", kalamtest.FirehoseSQL, ""))
+		w.readType("subscription_ack")
+		got := waitDrops(t, s, "idle")
+		if got.DroppedSocketFull != got.Dropped {
+			t.Errorf("%+v: every drop happened behind a full socket", got)
+		}
+	})
+
+	t.Run("server stalled", func(t *testing.T) {
+		s := newKT(t, kalamtest.WithFirehose(kalamtest.FirehoseConfig{Rate: 1000, RowBytes: 160}))
+		w := s.dialAuthed(t, s.login(t, "alice", alicePW).access, "")
+		w.send(subscribeMsg("live", kalamtest.FirehoseSQL, ""))
+		w.readType("subscription_ack")
+		w.readType("change")
+		reading := make(chan struct{})
+		go func() { // reads along until the socket closes
+			defer close(reading)
+			for {
+				if _, err := w.readErr(testkit.Deadline); err != nil {
+					return
+				}
+			}
+		}()
+		s.Stall(testkit.Deadline)
+		got := waitDrops(t, s, "live")
+		s.Stall(0)
+		if got.DroppedSocketFull != 0 {
+			t.Errorf("%+v: the socket had room, so no drop is the reader's", got)
+		}
+		_ = s.Close()
+		<-reading
+	})
+}
+
+// TestFirehoseAsFastAsSocketsTakeThem: rate 0 waits for queue room, so
+// even with upstream's 128-deep queue nothing is dropped; the log at
+// Close carries each subscriber's counts.
+func TestFirehoseAsFastAsSocketsTakeThem(t *testing.T) {
+	twoSubscribersLoseNothing(t, kalamtest.FirehoseConfig{RowBytes: 2048}, 2000)
 }
 
 // TestFanoutEncodesOncePerGroup: a committed change reaches three sockets

@@ -22,6 +22,7 @@ type wsConn struct {
 	s        *Server
 	id       uint64
 	c        *websocket.Conn
+	conn     *corkedConn // c's connection: the writer corks it for a batch
 	remote   string
 	compress bool
 	ctx      context.Context
@@ -98,7 +99,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 
 	wc := &wsConn{s: s, remote: r.RemoteAddr, compress: compress, protocol: proto,
 		subs: map[string]*subscription{}, done: make(chan struct{}), wake: make(chan struct{}, 1)}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	cw := &corkingResponseWriter{ResponseWriter: w}
+	c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // origins are checked above, with upstream's rules
 		OnPingReceived: func(context.Context, []byte) bool {
 			wc.touch()
@@ -113,7 +115,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	// Above the 1 MiB protocol limit so oversize text gets the
 	// MESSAGE_TOO_LARGE frame instead of a 1009 close from the library.
 	c.SetReadLimit(int64(s.cfg.maxMessage) + 16<<20)
-	wc.c = c
+	wc.c, wc.conn = c, cw.conn
 	wc.ctx, wc.cancel = context.WithCancel(s.ctx)
 	now := s.now()
 	wc.connectedAt, wc.lastInbound = now, now
@@ -395,6 +397,9 @@ func (wc *wsConn) pushLocked(it outItem) bool {
 			wc.dropLocked(it.subID)
 			if it.stats != nil {
 				it.stats.dropped.Add(1)
+				if wc.conn.full.Load() {
+					it.stats.droppedFull.Add(1)
+				}
 			}
 			return false
 		}
@@ -438,8 +443,21 @@ func (wc *wsConn) endDropRunLocked(id, why string) {
 	wc.s.log.Warn(why, "conn", wc.id, "user", wc.userID, "subscription_id", id, "dropped", n, "dropped_total", wc.subDrops[id])
 }
 
+// writeBatch is the most items the writer takes off the outbox at once
+// and writes with one system call. Taking a notification off frees its
+// place in the 128-deep queue; upstream's writer task likewise moves
+// notifications on into actix-ws's 32-message session channel as fast as
+// it takes them (jamals86/KalamDB: backend/crates/kalamdb-api/src/ws/runtime.rs;
+// actix/actix-extras: actix-ws/src/lib.rs, channel(32)).
+const writeBatch = 32
+
+// writeTimeout bounds one batch's writes: a peer that reads nothing for
+// this long loses its socket.
+const writeTimeout = 10 * time.Second
+
 func (wc *wsConn) writer() {
 	defer close(wc.done)
+	batch := make([]outItem, 0, writeBatch)
 	for {
 		select {
 		case <-wc.ctx.Done():
@@ -448,44 +466,73 @@ func (wc *wsConn) writer() {
 		case <-wc.wake:
 		}
 		for {
-			// Stall before taking the next item, so a stalled socket keeps
-			// its queue full and the drop count is exact.
+			// Stall before taking the next batch, so a stalled socket
+			// keeps its queue full and the drop count is exact.
 			wc.s.waitStall(wc.ctx)
-			wc.mu.Lock()
-			if len(wc.queue) == 0 {
-				wc.mu.Unlock()
+			if batch = wc.take(batch[:0]); len(batch) == 0 {
+				wc.conn.full.Store(false) // caught up
 				break
 			}
-			it := wc.queue[0]
-			wc.queue[0] = outItem{}
-			wc.queue = wc.queue[1:]
-			if it.notify {
-				wc.pending--
-			}
-			wc.mu.Unlock()
-			if it.notify {
-				wc.s.fire.roomMade()
-			}
-
-			if it.kind == outClose {
-				// Close waits for the peer's close frame, which the read
-				// loop receives; then everything unwinds.
-				_ = wc.c.Close(it.code, it.reason)
-				wc.cancel()
+			if !wc.writeAll(batch) {
 				return
 			}
-			if err := wc.write(it); err != nil {
-				wc.cancel()
-				_ = wc.c.CloseNow()
-				return
-			}
+			clear(batch) // let the frames go
 		}
 	}
 }
 
-func (wc *wsConn) write(it outItem) error {
-	ctx, cancel := context.WithTimeout(wc.ctx, 10*time.Second)
+// take moves up to writeBatch items from the outbox into batch, freeing
+// their notifications' places in the queue.
+func (wc *wsConn) take(batch []outItem) []outItem {
+	wc.mu.Lock()
+	n := min(len(wc.queue), writeBatch)
+	batch = append(batch, wc.queue[:n]...)
+	clear(wc.queue[:n])
+	wc.queue = wc.queue[n:]
+	notified := false
+	for _, it := range batch {
+		if it.notify {
+			wc.pending--
+			notified = true
+		}
+	}
+	wc.mu.Unlock()
+	if notified {
+		wc.s.fire.roomMade()
+	}
+	return batch
+}
+
+// writeAll writes a batch with one system call (a close frame ends it);
+// false means the socket is done and the writer must return.
+func (wc *wsConn) writeAll(batch []outItem) bool {
+	ctx, cancel := context.WithTimeout(wc.ctx, writeTimeout)
 	defer cancel()
+	wc.conn.cork()
+	for _, it := range batch {
+		if it.kind == outClose {
+			_ = wc.conn.uncork(writeTimeout)
+			// Close waits for the peer's close frame, which the read
+			// loop receives; then everything unwinds.
+			_ = wc.c.Close(it.code, it.reason)
+			wc.cancel()
+			return false
+		}
+		if err := wc.write(ctx, it); err != nil {
+			wc.cancel()
+			_ = wc.c.CloseNow()
+			return false
+		}
+	}
+	if err := wc.conn.uncork(writeTimeout); err != nil {
+		wc.cancel()
+		_ = wc.c.CloseNow()
+		return false
+	}
+	return true
+}
+
+func (wc *wsConn) write(ctx context.Context, it outItem) error {
 	if it.kind == outRaw {
 		return writeRaw(ctx, wc.c, it.op, it.payload)
 	}
