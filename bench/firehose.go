@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -127,6 +129,33 @@ func (f *Firehose) Pause() error { return f.cmd.Process.Signal(syscall.SIGSTOP) 
 
 // Resume continues a paused source.
 func (f *Firehose) Resume() error { return f.cmd.Process.Signal(syscall.SIGCONT) }
+
+// CPU is the source process's CPU time so far (user + system).
+func (f *Firehose) CPU() (time.Duration, error) { return procCPU(f.cmd.Process.Pid) }
+
+// procCPU is a process's CPU time (user + system) from /proc/PID/stat,
+// in clock ticks of 10 ms (Linux's USER_HZ).
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("procCPU: no command name in /proc/PID/stat")
+	}
+	f := strings.Fields(s[i+1:]) // from the state on: utime and stime are the 12th and 13th
+	if len(f) < 13 {
+		return 0, errors.New("procCPU: short /proc/PID/stat")
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64)
+	stime, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
 
 // Report reads the source's counts (the source must not be paused).
 func (f *Firehose) Report(ctx context.Context) (kalamtest.FirehoseReport, error) {
