@@ -119,6 +119,18 @@ func msgpackToJSON(b []byte) ([]byte, error) {
 	if err := checkMsgpack(b); err != nil {
 		return nil, err
 	}
+	// JSON text is about as long as the MessagePack it came from, plus
+	// quotes and punctuation.
+	if out, ok := appendMsgpackJSON(make([]byte, 0, len(b)+len(b)/8+64), b); ok {
+		return out, nil
+	}
+	return msgpackToJSONSlow(b)
+}
+
+// msgpackToJSONSlow converts a checked document by decoding it into Go
+// values and marshalling them: what appendMsgpackJSON must match, and what
+// converts the documents it gives up on.
+func msgpackToJSONSlow(b []byte) ([]byte, error) {
 	dec := msgpack.NewDecoder(bytes.NewReader(b))
 	dec.SetCustomStructTag("json")
 	dec.UseLooseInterfaceDecoding(true)
