@@ -166,7 +166,7 @@ type liveTable struct {
 	rows    []LiveRow
 	base    int            // absolute index of rows[0] (grows as old rows are evicted)
 	byKey   map[string]int // key → absolute index (base + position in rows)
-	evicted map[string]int64
+	evicted evictedKeys
 	// unrecorded counts evictions beyond maxEvictedKeys, whose keys are
 	// not remembered.
 	unrecorded int
@@ -201,7 +201,7 @@ func newLiveTable(id, sql string, rowCap int, now time.Time) *liveTable {
 		rowCap = DefaultLiveRowCap
 	}
 	return &liveTable{snap: SubSnapshot{ID: id, SQL: sql, Status: SubPending, Cap: rowCap, Since: now, Updated: now},
-		byKey: map[string]int{}, evicted: map[string]int64{}, history: ring[SubHistoryEntry]{max: MaxSubHistory}}
+		byKey: map[string]int{}, evicted: newEvictedKeys(), history: ring[SubHistoryEntry]{max: MaxSubHistory}}
 }
 
 // window is the _seq at or below which a partial subscription holds no
@@ -237,7 +237,7 @@ func (t *liveTable) reset(now time.Time) {
 	t.rows, t.base = nil, 0
 	t.version++
 	clear(t.byKey)
-	clear(t.evicted)
+	t.evicted.clear()
 	t.unrecorded, t.resumes, t.firstSeq = 0, nil, 0
 	t.pending, t.snap.Shortfall, t.snap.Verified = nil, nil, nil
 	t.snap.Status, t.snap.Err, t.snap.Code = SubPending, "", ""
@@ -372,7 +372,7 @@ func (t *liveTable) add(r LiveRow) {
 	if len(t.rows) >= t.snap.Cap {
 		t.evictOldest()
 	}
-	delete(t.evicted, r.Key)
+	t.evicted.remove(r.Key)
 	t.byKey[r.Key] = t.base + len(t.rows)
 	t.rows = append(t.rows, r)
 }
@@ -385,8 +385,8 @@ func (t *liveTable) evictOldest() {
 	old := t.rows[0]
 	delete(t.byKey, old.Key)
 	if old.Change != ChangeDelete {
-		if len(t.evicted) < maxEvictedKeys {
-			t.evicted[old.Key] = old.Seq
+		if t.evicted.len() < maxEvictedKeys {
+			t.evicted.set(old.Key, old.Seq)
 		} else {
 			t.unrecorded++
 		}
@@ -404,7 +404,7 @@ func (t *liveTable) markDeleted(old Row, now time.Time) {
 	}
 	t.snap.Received++
 	t.version++
-	delete(t.evicted, k)
+	t.evicted.remove(k)
 	if i, ok := t.byKey[k]; ok {
 		t.rows[i-t.base].Change, t.rows[i-t.base].ChangedAt = ChangeDelete, now
 		return
@@ -415,16 +415,21 @@ func (t *liveTable) markDeleted(old Row, now time.Time) {
 
 // prune removes deleted rows whose marker has expired.
 func (t *liveTable) prune(now time.Time) {
+	expired := func(r *LiveRow) bool { return r.Change == ChangeDelete && !r.Recent(now) }
+	// Find the first expired row before moving any: every snapshot and
+	// page prunes, and most find nothing to remove.
 	n := 0
-	for _, r := range t.rows {
-		if r.Change == ChangeDelete && !r.Recent(now) {
-			continue
-		}
-		t.rows[n] = r
+	for n < len(t.rows) && !expired(&t.rows[n]) {
 		n++
 	}
 	if n == len(t.rows) {
 		return
+	}
+	for i := n + 1; i < len(t.rows); i++ {
+		if !expired(&t.rows[i]) {
+			t.rows[n] = t.rows[i]
+			n++
+		}
 	}
 	t.version++
 	clear(t.rows[n:])

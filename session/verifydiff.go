@@ -197,7 +197,7 @@ type sideRow struct {
 // liveView is a copy of a live table taken for one comparison.
 type liveView struct {
 	rows       map[string]sideRow // rows currently shown as present (deleted ones left out)
-	evicted    map[string]int64   // key → _seq of rows the cap evicted
+	evicted    evictedKeys        // key → _seq of rows the cap evicted
 	unrecorded int
 	lastSeq    int64
 	received   int
@@ -212,7 +212,7 @@ type liveView struct {
 
 // view copies the table for a comparison; callers hold the Conn's mutex.
 func (t *liveTable) view() liveView {
-	v := liveView{rows: make(map[string]sideRow, len(t.rows)), evicted: maps.Clone(t.evicted),
+	v := liveView{rows: make(map[string]sideRow, len(t.rows)), evicted: t.evicted.clone(),
 		unrecorded: t.unrecorded, lastSeq: t.snap.LastSeq, received: t.snap.Received, status: t.snap.Status,
 		pk: slices.Clone(t.pk), resumes: slices.Clone(t.resumes), partial: t.partial, window: t.window()}
 	for _, r := range t.rows {
@@ -245,7 +245,7 @@ func diffRows(server map[string]sideRow, live liveView) diffResult {
 	for k, s := range server {
 		l, ok := live.rows[k]
 		if !ok {
-			seq, gone := live.evicted[k]
+			seq, gone := live.evicted.get(k)
 			switch {
 			case gone && (seq == s.seq || seq == 0):
 				r.evicted++
