@@ -44,7 +44,7 @@ func (d *decoder) decode(typ websocket.MessageType, data []byte) ([]byte, Encodi
 		}
 		return data, EncJSON, nil
 	}
-	gz := len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b
+	gz := isGzip(typ, data)
 	if !d.msgpack {
 		if !gz {
 			return nil, EncGzipJSON, errors.New("binary frame on a JSON connection is not gzip")

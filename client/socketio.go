@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -131,24 +132,35 @@ func (wc *wsConn) run() {
 	}()
 }
 
-// readLoop reads the socket and hands each frame to a second goroutine
-// that decodes, taps and dispatches it, so reading the next frame overlaps
-// processing this one (inflating a 2 KB gzip frame costs more than
-// reading it). The hand-off is bounded: a processor that falls behind
-// stops the reader, and TCP pushes back on the server. Frames keep their
-// order, and the close is reported after the last frame was processed.
+// readLoop reads the socket and processes each frame: decodes, taps and
+// dispatches it. A frame is processed right on the reader when nothing is
+// waiting for the processor goroutine — most frames: waking a second
+// goroutine per frame costs more CPU than parsing one (bench/RESULTS.md) —
+// and handed to the processor when it is still busy with earlier frames
+// (they keep their order) or when the frame is gzip, whose inflating then
+// overlaps reading the next one. The hand-off is bounded: a processor that
+// falls behind stops the reader, and TCP pushes back on the server. The
+// close is reported after the last frame was processed.
 func (wc *wsConn) readLoop() {
 	c := wc.c
 	defer close(wc.done)
 	defer wc.cancel()
 	frames := make(chan rawFrame, readAhead)
 	processed := make(chan struct{})
+	// queued counts frames handed to the processor and not yet processed.
+	// Only this loop raises it, so when it reads 0 every frame before
+	// this one is done and the next may be processed here, in order.
+	var queued atomic.Int64
+	process := func(typ websocket.MessageType, data []byte) {
+		if msg := wc.ingest(typ, data); msg != nil {
+			c.dispatch(wc, msg)
+		}
+	}
 	go func() {
 		defer close(processed)
 		for f := range frames {
-			if msg := wc.ingest(f.typ, f.data); msg != nil {
-				c.dispatch(wc, msg)
-			}
+			process(f.typ, f.data)
+			queued.Add(-1)
 		}
 	}()
 	for {
@@ -176,8 +188,19 @@ func (wc *wsConn) readLoop() {
 			return
 		}
 		wc.lastIn.Store(time.Now().UnixNano())
+		if queued.Load() == 0 && !isGzip(typ, data) {
+			process(typ, data)
+			continue
+		}
+		queued.Add(1)
 		frames <- rawFrame{typ, data}
 	}
+}
+
+// isGzip reports whether a frame is a gzip member (a binary frame with
+// gzip's magic bytes).
+func isGzip(typ websocket.MessageType, data []byte) bool {
+	return typ == websocket.MessageBinary && len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b
 }
 
 // tooBig describes the end of a socket that received a frame over the
