@@ -47,3 +47,14 @@ func (p *pacer) fired() {
 }
 
 func (p *pacer) stop() { p.timer.Stop() }
+
+// pumpLinger is how long a pump waits after taking a batch of frames or
+// events before it takes the next: under a stream, what arrives meanwhile
+// is taken as one batch, so the pump wakes about once per linger instead
+// of once per frame (a goroutine wake-up costs more CPU than appending a
+// frame). The first frame after a quiet spell is taken at once; the UI
+// shows changes at most every pump interval (50 ms) anyway.
+const pumpLinger = time.Millisecond
+
+// linger waits pumpLinger (see there).
+func linger() { time.Sleep(pumpLinger) }

@@ -85,8 +85,9 @@ func (c *Conn) sampleStats() {
 	c.statsTimer = c.clock.AfterFunc(c.m.o.statsInterval, c.sampleStats)
 }
 
-// framePump drains the client's frame tap into the log in batches and
-// emits at most one FramesAppended per pump interval.
+// framePump drains the client's frame tap into the log in batches,
+// lingering after each (see pumpLinger), and emits at most one
+// FramesAppended per pump interval.
 func (c *Conn) framePump(cl *client.Client) {
 	defer c.wg.Done()
 	frames := cl.Frames()
@@ -111,11 +112,13 @@ func (c *Conn) framePump(cl *client.Client) {
 				return
 			}
 			buf = append(buf[:0], f)
+			open := true
 		drain:
 			for len(buf) < pumpBatch {
 				select {
 				case f, ok := <-frames:
 					if !ok {
+						open = false
 						break drain
 					}
 					buf = append(buf, f)
@@ -128,6 +131,9 @@ func (c *Conn) framePump(cl *client.Client) {
 			clear(buf) // the log copied the payloads
 			if pace.changed() {
 				flush()
+			}
+			if open && len(buf) < pumpBatch {
+				linger()
 			}
 		case <-pace.C():
 			pace.fired()

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/kalamdash/kalamdash/client"
 )
@@ -51,7 +52,9 @@ func (c *Conn) startSubscription(ctx context.Context, sql string, o SubscribeOpt
 	if err != nil {
 		return nil, err
 	}
-	var opts []client.SubOption
+	// subPump takes events a batch at a time: buffered, they wake it once
+	// per batch.
+	opts := []client.SubOption{client.WithSubEventBuffer(subPumpBatch)}
 	if o.ID != "" {
 		opts = append(opts, client.WithSubscriptionID(o.ID))
 	}
@@ -188,13 +191,18 @@ func (c *Conn) SubRows(id string, offset, n int) []LiveRow {
 }
 
 // subPump applies a subscription's events to its live table, emitting at
-// most one SubscriptionChanged per pump interval.
+// most one SubscriptionChanged per pump interval. It takes whatever events
+// are waiting at once (one lock, one clock reading per batch) and then
+// lingers for pumpLinger, so that under a stream it wakes about once per
+// linger, not once per event; the first event after a quiet spell is
+// applied at once.
 func (c *Conn) subPump(id string, sub *client.Subscription) {
 	defer c.wg.Done()
 	pace := newPacer(c.m.o.pumpInterval)
 	defer pace.stop()
 	dirty := false
 	events := sub.Events()
+	batch := make([]client.SubEvent, 0, subPumpBatch)
 	for {
 		select {
 		case ev, ok := <-events:
@@ -211,11 +219,30 @@ func (c *Conn) subPump(id string, sub *client.Subscription) {
 				c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 				return
 			}
-			c.apply(id, sub, ev)
+			batch = append(batch[:0], ev)
+			open := true
+		drain:
+			for len(batch) < subPumpBatch {
+				select {
+				case ev, ok := <-events:
+					if !ok {
+						open = false
+						break drain
+					}
+					batch = append(batch, ev)
+				default:
+					break drain
+				}
+			}
+			c.apply(id, sub, batch)
+			clear(batch) // let the rows go: the table holds what it keeps
 			dirty = true
 			if pace.changed() {
 				dirty = false
 				c.m.emit(SubscriptionChangedEvent{Conn: c.name})
+			}
+			if open && len(batch) < subPumpBatch {
+				linger()
 			}
 		case <-pace.C():
 			pace.fired()
@@ -229,9 +256,12 @@ func (c *Conn) subPump(id string, sub *client.Subscription) {
 	}
 }
 
-// apply applies one event of sub to its table; events of a handle Repair
-// replaced are ignored.
-func (c *Conn) apply(id string, sub *client.Subscription, ev client.SubEvent) {
+// subPumpBatch bounds how many events subPump applies under one lock.
+const subPumpBatch = 512
+
+// apply applies a batch of sub's events to its table; events of a handle
+// Repair replaced are ignored.
+func (c *Conn) apply(id string, sub *client.Subscription, evs []client.SubEvent) {
 	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -239,7 +269,16 @@ func (c *Conn) apply(id string, sub *client.Subscription, ev client.SubEvent) {
 	if t == nil || c.subHandles[id] != sub {
 		return
 	}
-	t.apply(ev, now)
+	for i := range evs {
+		c.applyLocked(id, t, &evs[i], now)
+	}
+}
+
+// applyLocked applies one event to t, and what follows from it on this
+// connection (the socket of the ack, an automatic verify). Caller holds
+// c.mu.
+func (c *Conn) applyLocked(id string, t *liveTable, ev *client.SubEvent, now time.Time) {
+	t.apply(*ev, now)
 	if ev.Kind == client.SubAck {
 		t.ackConn = ev.ConnID
 	}
