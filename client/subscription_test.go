@@ -472,3 +472,30 @@ func TestBatchSizeZeroSkipsExistingRows(t *testing.T) {
 		t.Fatalf("rows after the resume %v, want the two written while away", got)
 	}
 }
+
+// TestSubscriptionEventBuffer: WithSubEventBuffer gives Events its buffer
+// (events still arrive in order through it); a negative one is refused.
+func TestSubscriptionEventBuffer(t *testing.T) {
+	srv := newServer(t)
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)))
+	ctx := ctxT(t)
+	if _, err := c.Subscribe(ctx, "SELECT * FROM app.messages", client.WithSubEventBuffer(-1)); err == nil {
+		t.Fatal("WithSubEventBuffer(-1) accepted")
+	}
+	s, err := c.Subscribe(ctx, "SELECT * FROM app.messages", client.WithoutInitialData(), client.WithSubEventBuffer(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cap(s.Events()); n != 8 {
+		t.Fatalf("Events buffer %d, want 8", n)
+	}
+	if ack := nextSub(t, s); ack.Kind != client.SubAck {
+		t.Fatalf("first event %+v, want the ack", ack)
+	}
+	testkit.Insert(t, srv, 0, 20, "buffered")
+	for i := range 20 {
+		if ev := nextSub(t, s); ev.Kind != client.SubInsert || rowID(t, ev.Rows[0]) != strconv.Itoa(i) {
+			t.Fatalf("event %d: %+v", i, ev)
+		}
+	}
+}
