@@ -145,6 +145,10 @@ func (wc *wsConn) readLoop() {
 	c := wc.c
 	defer close(wc.done)
 	defer wc.cancel()
+	// Reads take no context (see readMessage): the socket's context
+	// closes the connection instead, once, which ends a blocked read.
+	stop := context.AfterFunc(wc.ctx, func() { _ = wc.ws.CloseNow() })
+	defer stop()
 	frames := make(chan rawFrame, readAhead)
 	processed := make(chan struct{})
 	// queued counts frames handed to the processor and not yet processed.
@@ -239,8 +243,12 @@ const (
 // and returns an exact-size copy (the tap and the frame log keep it).
 // websocket.Conn.Read would io.ReadAll into a fresh slice that grows from
 // 512 bytes: five allocations and copies for a 2 KB frame.
+//
+// It reads without a context: given one that can end, coder/websocket arms
+// and disarms a context.AfterFunc for every message, which costs more than
+// reading a small frame; readLoop closes the socket when its context ends.
 func (wc *wsConn) readMessage() (websocket.MessageType, []byte, error) {
-	typ, r, err := wc.ws.Reader(wc.ctx)
+	typ, r, err := wc.ws.Reader(context.Background())
 	if err != nil {
 		return 0, nil, err
 	}
