@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -25,10 +26,16 @@ type httpResult struct {
 // do performs one HTTP exchange against the server, tapping request and
 // response. bearer is sent as "Authorization: Bearer …" when non-empty.
 func (c *Client) do(ctx context.Context, op, method, path string, body any, bearer string) (*httpResult, error) {
+	return c.doAt(ctx, c.base, op, method, path, body, bearer)
+}
+
+// doAt is do against another server's base URL (another node of the
+// cluster), with this client's HTTP settings and tap.
+func (c *Client) doAt(ctx context.Context, base *url.URL, op, method, path string, body any, bearer string) (*httpResult, error) {
 	if c.isClosed() {
 		return nil, ErrClientClosed
 	}
-	target := c.base.String() + path
+	target := base.String() + path
 	var reqBody []byte
 	if body != nil {
 		var err error
@@ -50,12 +57,12 @@ func (c *Client) do(ctx context.Context, op, method, path string, body any, bear
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	c.st.httpRequests.Add(1)
-	kind := method + " " + c.base.Path + path
+	kind := method + " " + base.Path + path
 	start := time.Now()
 	c.tapHTTPRequest(kind, req, reqBody)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		cerr := classifyNetErr(op, c.base.String(), err)
+		cerr := classifyNetErr(op, base.String(), err)
 		c.tapHTTPResponse(kind, 0, nil, nil, time.Since(start), cerr)
 		return nil, cerr
 	}
@@ -67,9 +74,9 @@ func (c *Client) do(ctx context.Context, op, method, path string, body any, bear
 	}
 	c.tapHTTPResponse(kind, resp.StatusCode, resp.Header, data, dur, err)
 	if err != nil {
-		return nil, classifyNetErr(op, c.base.String(), err)
+		return nil, classifyNetErr(op, base.String(), err)
 	}
-	if resp.StatusCode < 500 && json.Valid(data) {
+	if resp.StatusCode < 500 && json.Valid(data) && base == c.base {
 		c.st.httpAnswered.Store(true) // scheme, host and port are right
 	}
 	return &httpResult{status: resp.StatusCode, header: resp.Header, body: data}, nil

@@ -13,18 +13,35 @@ import (
 // and so override them. The server closes when the test ends.
 func Start(t testing.TB, alicePW, adminPW string, opts ...kalamtest.Option) *kalamtest.Server {
 	t.Helper()
-	base := []kalamtest.Option{
-		kalamtest.WithUser("alice", alicePW, "user"),
-		kalamtest.WithUser("admin", adminPW, "dba"),
-		kalamtest.WithAuthRateLimit(100000),
-		kalamtest.WithMessageRateLimit(100000),
-	}
-	srv, err := kalamtest.NewServer(append(base, opts...)...)
+	srv, err := kalamtest.NewServer(append(testUsers(alicePW, adminPW), opts...)...)
 	if err != nil {
 		t.Fatalf("kalamtest.NewServer: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	return srv
+}
+
+// StartCluster is Start for an n-node kalamtest cluster (every node takes
+// a free port): the same users and limits on every node. The cluster
+// closes when the test ends.
+func StartCluster(t testing.TB, n int, alicePW, adminPW string, opts ...kalamtest.Option) *kalamtest.Cluster {
+	t.Helper()
+	cl, err := kalamtest.NewCluster(n, append(testUsers(alicePW, adminPW), opts...)...)
+	if err != nil {
+		t.Fatalf("kalamtest.NewCluster: %v", err)
+	}
+	t.Cleanup(func() { _ = cl.Close() })
+	return cl
+}
+
+// testUsers are Start's users and limits.
+func testUsers(alicePW, adminPW string) []kalamtest.Option {
+	return []kalamtest.Option{
+		kalamtest.WithUser("alice", alicePW, "user"),
+		kalamtest.WithUser("admin", adminPW, "dba"),
+		kalamtest.WithAuthRateLimit(100000),
+		kalamtest.WithMessageRateLimit(100000),
+	}
 }
 
 // CreateTables creates, as admin, namespace app and a per-user table
