@@ -54,15 +54,20 @@ type Conn struct {
 	providers        ring[ProviderCall]
 	sampler          *statsSampler
 	statsTimer       Timer
-	liveCheckTimer   Timer // WithLiveCheck's next run
-	subs             map[string]*liveTable
-	subOrder         []string
-	subHandles       map[string]*client.Subscription
-	compression      bool
-	serial           string
-	embedded         bool
-	closed           bool
-	watch            *watched // a watched application's connection (watch.go); nil for our own client's
+	liveCheckTimer   Timer         // WithLiveCheck's next run
+	cluster          *ClusterState // the last PollCluster, nil before any
+	// provider and transport are what the client was built with, for
+	// Manager.OpenOnNode (nil for an attached client).
+	provider    client.AuthProvider
+	transport   []client.Option
+	subs        map[string]*liveTable
+	subOrder    []string
+	subHandles  map[string]*client.Subscription
+	compression bool
+	serial      string
+	embedded    bool
+	closed      bool
+	watch       *watched // a watched application's connection (watch.go); nil for our own client's
 }
 
 func newConn(m *Manager, p Profile) *Conn {

@@ -25,6 +25,26 @@ func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*
 		}
 		return nil, fmt.Errorf("profile %q: %w", p.Name, err)
 	}
+	c := newConn(m, p)
+	// The refresh the cache made on the way is this connection's first
+	// exchange: the log shows it before the socket's frames.
+	c.log.Append(res.frames...)
+	c.mu.Lock()
+	c.pasted, c.spareRefresh = pasted, spare
+	c.mu.Unlock()
+	if err := m.connect(ctx, c, provider, transport); err != nil {
+		return nil, err
+	}
+	if file != nil {
+		c.watchTokenFile(file)
+	}
+	return c, nil
+}
+
+// connect builds c's client with provider over transport, connects it and
+// adds c to the manager.
+func (m *Manager) connect(ctx context.Context, c *Conn, provider client.AuthProvider, transport []client.Option) error {
+	p := c.Profile()
 	// A deep tap: the dashboard drains it every pump interval, and a
 	// starved pump (a busy terminal) must not lose frames from the log.
 	opts := []client.Option{client.WithTapBuffer(1 << 16), client.WithDisableCompression(p.NoCompress)}
@@ -35,26 +55,43 @@ func (m *Manager) open(ctx context.Context, p Profile, extra []client.Option) (*
 		opts = append(opts, client.WithSerialization(p.Serialization))
 	}
 	opts = append(opts, transport...)
-
-	c := newConn(m, p)
-	// The refresh the cache made on the way is this connection's first
-	// exchange: the log shows it before the socket's frames.
-	c.log.Append(res.frames...)
 	c.mu.Lock()
-	c.pasted, c.spareRefresh = pasted, spare
+	c.provider, c.transport = provider, transport
 	c.setStateLocked(client.StateConnecting, StateDetail{Attempt: 1})
 	c.mu.Unlock()
 	cl, err := client.Connect(ctx, p.URL, opts...)
 	if err != nil {
 		c.cancel()
-		return nil, err
+		return err
 	}
 	c.start(cl)
-	if file != nil {
-		c.watchTokenFile(file)
-	}
 	if err := m.add(c); err != nil {
 		c.Close()
+		return err
+	}
+	return nil
+}
+
+// OpenOnNode opens a connection named name to another node of the
+// cluster origin is on (nodeURL, its base URL) with origin's credentials:
+// the same auth provider (password login, pasted token, token command or
+// file) and transport settings, so each node's live state can be watched
+// side by side. The token cache is left to origin.
+func (m *Manager) OpenOnNode(ctx context.Context, origin *Conn, nodeURL, name string) (*Conn, error) {
+	origin.mu.Lock()
+	p, provider, transport := origin.profile, origin.provider, origin.transport
+	origin.mu.Unlock()
+	if provider == nil && p.Mode() != AuthNone {
+		return nil, fmt.Errorf("%s: its credentials were not given to kalamdash, so they cannot be reused on another node", origin.Name())
+	}
+	p.URL, p.CacheToken = nodeURL, false
+	name, err := m.reserve(name)
+	if err != nil {
+		return nil, err
+	}
+	p.Name = name
+	c := newConn(m, p)
+	if err := m.connect(ctx, c, provider, transport); err != nil {
 		return nil, err
 	}
 	return c, nil
