@@ -12,10 +12,16 @@ type applyItem struct {
 	committed time.Time
 }
 
-// enqueueApply hands committed changes to this node's applier.
+// enqueueApply hands committed changes to this node's applier. A peer
+// joined with everything committed up to joinedSeq applied, so the
+// dispatcher's changes from before it joined are not applied twice (which
+// put its applied index ahead of the log's).
 func (s *Server) enqueueApply(batch []sqlengine.Change, at time.Time) {
 	s.applyMu.Lock()
 	for _, ch := range batch {
+		if ch.Seq <= s.joinedSeq {
+			continue
+		}
 		s.applyQ = append(s.applyQ, applyItem{ch: ch, committed: at})
 	}
 	s.applyMu.Unlock()

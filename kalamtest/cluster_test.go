@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
 
@@ -335,4 +336,27 @@ func TestStandaloneIsAOneNodeCluster(t *testing.T) {
 	if !bytes.Contains(h.body, []byte(`"catchup_progress_pct":null`)) {
 		t.Errorf("null fields must be present: %s", h.body)
 	}
+}
+
+// A cluster whose first node wrote rows while starting (the demo data)
+// has every follower exactly caught up, never ahead of the log: the
+// changes from before a peer joined are not applied a second time.
+func TestClusterPeersDoNotReapplyWhatTheyJoinedWith(t *testing.T) {
+	_, nodes := newKTCluster(t, 3, kalamtest.WithDemo(), kalamtest.WithDemoInterval(time.Hour))
+	lags := func() []any {
+		h := doHTTP(t, "GET", nodes[0].URL+"/v1/api/cluster/health", "", nil).json(t)
+		var out []any
+		for _, n := range h["nodes"].([]any) {
+			out = append(out, n.(map[string]any)["replication_lag"])
+		}
+		return out
+	}
+	testkit.Poll(t, "every node caught up, none ahead", lags, func(l []any) bool {
+		for _, v := range l {
+			if v != json.Number("0") {
+				return false
+			}
+		}
+		return true
+	})
 }

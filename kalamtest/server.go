@@ -65,6 +65,7 @@ type Server struct {
 	appliedSig   chan struct{} // closed and replaced at each apply
 	applied      atomic.Int64  // _seq of the last change this node applied
 	appliedIndex atomic.Int64  // how many changes this node has applied (its Raft applied index)
+	joinedSeq    int64         // a peer joined with the changes up to this _seq applied
 	startedNano  atomic.Int64  // when the node last started serving
 	stallUntil   atomic.Int64  // unix nanos of the real clock
 	// encodes counts change notifications serialized by fan-outs: once
@@ -188,7 +189,8 @@ func (s *Server) addPeer() *Server {
 		db:      s.db,
 		cl:      s.cl,
 	}
-	p.applied.Store(s.db.committed.Load())
+	p.joinedSeq = s.db.committed.Load()
+	p.applied.Store(p.joinedSeq)
 	p.appliedIndex.Store(s.db.logIndex.Load())
 	p.initNode()
 	s.cl.mu.Lock()
@@ -246,6 +248,9 @@ func (s *Server) start(addr string) error {
 		_ = srv.Serve(l)
 	}()
 	s.down.Store(false)
+	// Changes queued while the node was down (a first node's setup rows)
+	// would otherwise wait for the next change to be applied.
+	s.wakeApply()
 	s.startedNano.Store(time.Now().UnixNano())
 	s.log.Info("kalamtest listening", "url", s.URL, "node", s.nodeID, "demo", s.cfg.demo)
 	return nil
