@@ -331,21 +331,22 @@ func answeredAtAll(err error) bool {
 	return false
 }
 
-// deriveLag fills in the lag of nodes the server gave none for, from the
-// Meta leader's applied index.
+// deriveLag fills in the lag of answering nodes the server gave none for:
+// how far each is behind the most advanced node's applied index (only
+// the Meta leader knows the others' replication_lag).
 func deriveLag(nodes []ClusterNodeState) {
-	var lead *int64
+	var most *int64
 	for _, n := range nodes {
-		if n.IsLeader {
-			lead = n.Applied
+		if n.Answered && n.Applied != nil && (most == nil || *n.Applied > *most) {
+			most = n.Applied
 		}
 	}
-	if lead == nil {
+	if most == nil {
 		return
 	}
 	for i := range nodes {
 		if n := &nodes[i]; n.Lag == nil && n.Applied != nil && n.Answered {
-			n.Lag = new(max(*lead-*n.Applied, 0))
+			n.Lag = new(*most - *n.Applied)
 		}
 	}
 }
@@ -397,7 +398,9 @@ func (st *ClusterState) diff(prev *ClusterState) []ClusterChange {
 				what = append(what, "does not answer")
 			}
 		}
-		if p.Status != n.Status && n.Status != "" && p.Status != "" {
+		// A node that does not answer has the status the connection's
+		// node gives it (unknown on a follower): no news.
+		if p.Status != n.Status && n.Status != "" && p.Status != "" && n.Answered && p.Answered {
 			what = append(what, fmt.Sprintf("%s → %s", p.Status, n.Status))
 		}
 		if len(what) > 0 {

@@ -128,17 +128,3 @@ func (c *Conn) replicaView(id string) (liveView, []string, error) {
 	}
 	return t.view(), cols, nil
 }
-
-// SubscriptionFor returns the id of a subscription of c running sql
-// (exactly as written), if any: the other side of a replica comparison
-// reuses it rather than subscribing twice.
-func (c *Conn) SubscriptionFor(sql string) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, id := range c.subOrder {
-		if t := c.subs[id]; t != nil && t.snap.SQL == sql && t.snap.Status != SubFailed && t.snap.Status != SubClosed {
-			return id, true
-		}
-	}
-	return "", false
-}

@@ -23,6 +23,7 @@ type capabilities struct {
 	composer Composer     // hand-written frames (poke.go)
 	swapper  TokenSwapper // token swaps (poke.go)
 	steering Steering     // a watched application's connection (steering.go)
+	cluster  Cluster      // the server's Raft cluster (cluster.go)
 }
 
 // capabilitiesOf asks c for each optional interface.
@@ -36,15 +37,16 @@ func capabilitiesOf(c Conn) capabilities {
 	can.composer, _ = c.(Composer)
 	can.swapper, _ = c.(TokenSwapper)
 	can.steering, _ = c.(Steering)
+	can.cluster, _ = c.(Cluster)
 	return can
 }
 
 // capKey is capabilities as a comparable value, for render-cache keys.
-type capKey struct{ controls, sql, faults, rows, tables, composer, swapper, steering bool }
+type capKey struct{ controls, sql, faults, rows, tables, composer, swapper, steering, cluster bool }
 
 func (can capabilities) key() capKey {
 	return capKey{controls: can.controls != nil, sql: can.sql != nil, faults: can.faults != nil, rows: can.rows != nil, tables: can.tables != nil,
-		composer: can.composer != nil, swapper: can.swapper != nil, steering: can.steering != nil}
+		composer: can.composer != nil, swapper: can.swapper != nil, steering: can.steering != nil, cluster: can.cluster != nil}
 }
 
 // globalKeys returns g with the bindings the connection lacks disabled.
@@ -62,6 +64,15 @@ func (can capabilities) tokenKeys(k TokenKeyMap) TokenKeyMap {
 	k.Drop.SetEnabled(can.faults != nil)
 	k.Swap.SetEnabled(can.swapper != nil)
 	k.ClearSwap.SetEnabled(can.swapper != nil)
+	return k
+}
+
+// clusterKeys returns k with every binding disabled when the connection
+// cannot ask about its cluster.
+func (can capabilities) clusterKeys(k ClusterKeyMap) ClusterKeyMap {
+	for _, b := range []*key.Binding{&k.OpenAll, &k.Compare, &k.Poll, &k.OnlyDiffs, &k.OtherTab, &k.CheckToken} {
+		b.SetEnabled(can.cluster != nil)
+	}
 	return k
 }
 

@@ -13,6 +13,7 @@ type KeyMap struct {
 	ViewFrames  key.Binding
 	ViewToken   key.Binding
 	ViewData    key.Binding
+	ViewCluster key.Binding
 	NextTab     key.Binding
 	PrevTab     key.Binding
 	NewConn     key.Binding
@@ -31,6 +32,7 @@ func DefaultKeyMap() KeyMap {
 		ViewFrames:  key.NewBinding(key.WithKeys("1", "f1"), key.WithHelp("1", "frames")),
 		ViewToken:   key.NewBinding(key.WithKeys("2", "f2"), key.WithHelp("2", "token")),
 		ViewData:    key.NewBinding(key.WithKeys("3", "f3"), key.WithHelp("3", "data/sql")),
+		ViewCluster: key.NewBinding(key.WithKeys("4", "f4"), key.WithHelp("4", "cluster")),
 		NextTab:     key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "next conn")),
 		PrevTab:     key.NewBinding(key.WithKeys("["), key.WithHelp("[", "prev conn")),
 		NewConn:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new conn")),

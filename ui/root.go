@@ -28,10 +28,11 @@ const (
 	viewFrames = iota
 	viewToken
 	viewData
+	viewCluster
 	numViews
 )
 
-var viewNames = [numViews]string{"Frames", "Token", "Data/SQL"}
+var viewNames = [numViews]string{"Frames", "Token", "Data/SQL", "Cluster"}
 
 // Minimum usable size; smaller terminals get a notice instead of a broken
 // layout.
@@ -50,6 +51,7 @@ type tab struct {
 	data dataPanel
 	comp composer
 	swap swapper
+	cl   clusterPanel
 	// awaitSent: a composed frame was sent but not yet selected; the next
 	// frames select the first composed one after sentAfter (a frame ID).
 	awaitSent bool
@@ -77,11 +79,12 @@ type Model struct {
 	ticks      bool
 	exportDir  string
 
-	keys      KeyMap
-	tokenKeys TokenKeyMap
-	steerKeys SteerKeyMap
-	help      help.Model
-	showHelp  bool
+	keys        KeyMap
+	tokenKeys   TokenKeyMap
+	steerKeys   SteerKeyMap
+	clusterKeys ClusterKeyMap
+	help        help.Model
+	showHelp    bool
 
 	width, height int
 
@@ -131,17 +134,18 @@ func WithExportDir(dir string) Option { return func(m *Model) { m.exportDir = di
 // New returns the root model over a backend.
 func New(b Backend, opts ...Option) Model {
 	m := Model{
-		be:        b,
-		st:        new(theme.New(true)),
-		now:       time.Now,
-		ticks:     true,
-		keys:      DefaultKeyMap(),
-		tokenKeys: DefaultTokenKeyMap(),
-		steerKeys: DefaultSteerKeyMap(),
-		help:      help.New(),
-		loggingIn: true,
-		width:     80,
-		height:    24,
+		be:          b,
+		st:          new(theme.New(true)),
+		now:         time.Now,
+		ticks:       true,
+		keys:        DefaultKeyMap(),
+		tokenKeys:   DefaultTokenKeyMap(),
+		steerKeys:   DefaultSteerKeyMap(),
+		clusterKeys: DefaultClusterKeyMap(),
+		help:        help.New(),
+		loggingIn:   true,
+		width:       80,
+		height:      24,
 	}
 	for _, o := range opts {
 		o(&m)
@@ -215,10 +219,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tickMsg:
 		m.refreshAll()
+		poll := m.clusterPoll(false)
 		if !m.ticks {
-			return m, nil // tests deliver ticks themselves
+			return m, poll // tests deliver ticks themselves
 		}
-		return m, tickCmd()
+		return m, tea.Batch(tickCmd(), poll)
 	case eventsMsg:
 		m.handleEvents(msg)
 		return m, waitEventsCmd(m.be.Events())
@@ -231,13 +236,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case queryMsg:
 		return m.handleQuery(msg), nil
 	case subscribedMsg:
-		return m.handleSubscribed(msg), nil
+		m = m.handleSubscribed(msg)
+		m.refreshReplicas() // the other side of a comparison may have just subscribed
+		return m, nil
 	case verifiedMsg:
 		return m.handleVerified(msg), nil
 	case exportMsg:
 		return m.handleExport(msg), nil
 	case composedMsg:
 		return m.handleComposed(msg), nil
+	case clusterPolledMsg:
+		return m.handleClusterPolled(msg), nil
+	case nodeOpenedMsg:
+		return m.handleNodeOpened(msg), nil
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
 	case tea.PasteMsg:
@@ -282,6 +293,7 @@ func (m *Model) refreshAll() {
 		t.snap = t.conn.Snapshot()
 		t.insp.sync(t.conn.Frames(), 0)
 	}
+	m.refreshReplicas()
 	m.syncDetail()
 }
 
@@ -330,6 +342,7 @@ func (m *Model) handleEvents(evs eventsMsg) {
 			}
 		}
 	}
+	m.refreshReplicas()
 	m.syncDetail()
 }
 
@@ -502,6 +515,10 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			t.view = viewToken
 		case key.Matches(msg, m.keys.ViewData):
 			t.view = viewData
+		case key.Matches(msg, m.keys.ViewCluster):
+			t.view = viewCluster
+			m.relayout()
+			return m, m.clusterPoll(false)
 		case key.Matches(msg, m.keys.NextTab):
 			m.active = (m.active + 1) % len(m.tabs)
 		case key.Matches(msg, m.keys.PrevTab):
@@ -565,7 +582,13 @@ func (m Model) routeKey(t *tab, msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if t.swap.open {
 			return m, m.swapperKey(t, msg)
 		}
+		if key.Matches(msg, m.clusterKeys.CheckToken) && t.can.cluster != nil {
+			m.say(false, "trying this connection's token on every node…")
+			return m, m.clusterPoll(true)
+		}
 		return m, m.tokenAction(t, msg)
+	case viewCluster:
+		return m, m.clusterKey(t, msg)
 	case viewData:
 		if what, ok := pressedDisabled(msg, t.data.keys.SQL, t.data.keys.Subscribe, t.data.keys.Unsubscribe, t.data.keys.CheckLive); ok && !t.data.typing() {
 			m.unavailable(what, false)

@@ -97,7 +97,8 @@ func runCmds(m Model, cmd tea.Cmd, depth int) Model {
 		for _, c := range msg {
 			m = runCmds(m, c, depth+1)
 		}
-	case openedMsg, actionMsg, queryMsg, subscribedMsg, liveCheckMsg, exportMsg, verifiedMsg, composedMsg:
+	case openedMsg, actionMsg, queryMsg, subscribedMsg, liveCheckMsg, exportMsg, verifiedMsg, composedMsg,
+		clusterPolledMsg, nodeOpenedMsg:
 		tm, next := m.Update(msg)
 		m = tm.(Model)
 		m = runCmds(m, next, depth+1)

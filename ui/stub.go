@@ -30,10 +30,11 @@ type stubBackend struct {
 	profiles []Profile
 	now      func() time.Time
 	readOnly bool // Open returns connections with no optional interface, like a recording's
+	cluster  *stubCluster
 }
 
 func newStubBackend(now func() time.Time) *stubBackend {
-	return &stubBackend{now: now, profiles: []Profile{
+	return &stubBackend{now: now, cluster: newStubCluster(now), profiles: []Profile{
 		{Name: "local", URL: "http://localhost:8080", Auth: "password", User: "admin"},
 		{Name: "staging", URL: "https://staging.example.com", Auth: "jwt"},
 	}}
@@ -44,6 +45,7 @@ func (b *stubBackend) Open(_ context.Context, req LoginRequest) (Conn, error) {
 		return nil, b.openErr
 	}
 	c := newStubConn(fmt.Sprintf("c%d", len(b.conns)+1), req, b.now)
+	c.cluster, c.opened = b.cluster, &b.conns
 	b.conns = append(b.conns, c)
 	if b.readOnly {
 		return readOnlyConn{c}, nil
@@ -80,6 +82,8 @@ type stubConn struct {
 	now     func() time.Time
 	closed  bool
 	refresh int
+	cluster *stubCluster // the cluster it is a node of (stub_cluster.go)
+	opened  *[]*stubConn // where OpenNode records the connections it opens
 }
 
 func newStubConn(id string, req LoginRequest, now func() time.Time) *stubConn {

@@ -265,6 +265,12 @@ func (m *Model) shortHelp(t *tab) []key.Binding {
 		}
 		k := t.data.keys
 		return []key.Binding{g.Help, k.SQL, k.Subscribe, k.NextSub, k.Verify, k.Repair, k.Filter, k.Order, k.Oldest, k.Newest, g.Quit}
+	case viewCluster:
+		k := t.can.clusterKeys(m.clusterKeys)
+		if t.cl.replicas {
+			return []key.Binding{g.Help, k.Compare, k.OnlyDiffs, k.OtherTab, k.Down, k.Up, k.PageDown, g.NextTab, g.Quit}
+		}
+		return []key.Binding{g.Help, k.Poll, k.OpenAll, k.Compare, g.NextTab, g.ViewData, g.Quit}
 	}
 	return []key.Binding{g.Help, g.Quit}
 }
@@ -287,22 +293,26 @@ func (m *Model) fullHelp(t *tab, height int) string {
 	tk := t.can.tokenKeys(m.tokenKeys)
 	dk := t.data.keys
 	sk := t.can.steerKeys(m.steerKeys)
-	global := helpGroup{"global", []key.Binding{g.ViewFrames, g.ViewToken, g.ViewData, g.NextFocus, g.NextTab, g.PrevTab, g.NewConn, g.Palette, g.Compression, g.Reveal, g.Help, g.Quit}}
+	ck := t.can.clusterKeys(m.clusterKeys)
+	global := helpGroup{"global", []key.Binding{g.ViewFrames, g.ViewToken, g.ViewData, g.ViewCluster, g.NextFocus, g.NextTab, g.PrevTab, g.NewConn, g.Palette, g.Compression, g.Reveal, g.Help, g.Quit}}
 	frames := helpGroup{"frames", []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Pause, k.Filter, k.ClearFilter, k.Direction, k.Class, k.Detail, k.Copy, k.Export, k.Compose, k.Resend, k.Answer}}
 	detail := helpGroup{"detail", []key.Binding{d.Mode, d.Up, d.Down, d.Back}}
-	token := helpGroup{"token", []key.Binding{tk.Refresh, tk.UseRefresh, tk.Policy, tk.Longer, tk.Reconnect, tk.Swap, tk.ClearSwap, tk.Expire, tk.Drop}}
+	token := helpGroup{"token", []key.Binding{tk.Refresh, tk.UseRefresh, tk.Policy, tk.Longer, tk.Reconnect, tk.Swap, tk.ClearSwap, tk.Expire, tk.Drop, ck.CheckToken}}
+	cluster := helpGroup{"cluster", []key.Binding{ck.Poll, ck.OpenAll, ck.Compare, ck.OnlyDiffs, ck.OtherTab, ck.Down, ck.Up}}
 	data := helpGroup{"data/sql", []key.Binding{dk.SQL, dk.Subscribe, dk.Unsubscribe, dk.NextSub, dk.Frames, dk.Up, dk.Down, dk.PageUp, dk.PageDown, dk.Oldest, dk.Newest,
 		dk.Filter, dk.Order, dk.Verify, dk.Repair, dk.CheckLive, dk.Back}}
 	var groups []helpGroup
 	switch {
 	case t.view == viewToken:
-		groups = []helpGroup{global, token, frames, detail, data}
+		groups = []helpGroup{global, token, frames, detail, data, cluster}
 	case t.view == viewData:
-		groups = []helpGroup{global, data, frames, detail, token}
+		groups = []helpGroup{global, data, frames, detail, token, cluster}
+	case t.view == viewCluster:
+		groups = []helpGroup{global, cluster, frames, detail, token, data}
 	case t.focus == 1:
-		groups = []helpGroup{global, detail, frames, token, data}
+		groups = []helpGroup{global, detail, frames, token, data, cluster}
 	default:
-		groups = []helpGroup{global, frames, detail, token, data}
+		groups = []helpGroup{global, frames, detail, token, data, cluster}
 	}
 	if t.can.steering != nil {
 		// A watched application: its steering keys come right after the

@@ -94,6 +94,7 @@ type footerKey struct {
 	inspEditing, dataEditing bool
 	can                      capKey
 	composing                bool // the composer or the swap dialog has the keys
+	replicas                 bool // the Cluster view's replicas pane has the keys
 }
 
 func (m *Model) cachedFooter(t *tab) string {
@@ -111,6 +112,7 @@ func (m *Model) cachedFooter(t *tab) string {
 		k.kind = footerHelp
 		k.view, k.focus, k.inspEditing, k.dataEditing, k.can = t.view, t.focus, t.insp.editing, t.data.typing(), t.can.key()
 		k.composing = t.comp.open || t.swap.open
+		k.replicas = t.cl.replicas
 	}
 	if v, ok := m.rc.footer.get(k); ok {
 		return v
@@ -151,7 +153,14 @@ func (m *Model) cachedBody(t *tab) (body string, fitted bool) {
 	}
 	switch t.view {
 	case viewToken:
+		if nodes := m.tokenNodesLines(t); len(nodes) > 0 && !t.swap.open {
+			// The token on every node of the cluster, below the panel.
+			return m.cachedTokenView(t, max(l.bodyH-len(nodes), 1)) + "\n" + strings.Join(nodes, "\n"), false
+		}
 		return m.cachedTokenView(t, l.bodyH), false
+	case viewCluster:
+		// Small, and moves with the poll's age: not cached.
+		return m.clusterView(t, l.bodyH), false
 	case viewData:
 		return m.cachedDataView(t, t.can.rows, l.bodyH), false
 	}

@@ -152,7 +152,7 @@ func (b *Backend) Open(ctx context.Context, req ui.LoginRequest) (ui.Conn, error
 	p := saved.Merge(session.Profile{Name: req.Name, URL: req.URL, Auth: session.AuthMode(req.Auth), User: req.User,
 		Password: req.Password, Token: req.Token, TokenCommand: req.TokenCommand, TokenFile: req.TokenFile,
 		NoCompress: req.NoCompress, Serialization: req.Serialization})
-	p.Name = b.uniqueName(p.Name)
+	p.Name = uniqueName(b.mgr, p.Name)
 	c, err := b.mgr.Open(ctx, p)
 	if err != nil {
 		return nil, hintError{err: err, hint: client.Hint(err)}
@@ -175,11 +175,13 @@ func (b *Backend) Open(ctx context.Context, req ui.LoginRequest) (ui.Conn, error
 	return live, nil
 }
 
-func (b *Backend) uniqueName(name string) string {
+// uniqueName returns name, or name#2, #3… when mgr has a connection by
+// that name already.
+func uniqueName(mgr *session.Manager, name string) string {
 	if name == "" {
 		name = "conn"
 	}
-	taken := func(n string) bool { _, ok := b.mgr.Conn(n); return ok }
+	taken := func(n string) bool { _, ok := mgr.Conn(n); return ok }
 	if !taken(name) {
 		return name
 	}
