@@ -302,7 +302,7 @@ func probeNodes(ctx context.Context, cl *client.Client, nodes []ClusterNodeState
 					n.Applied = h.LastApplied
 				}
 			case !answeredAtAll(err) || ctx.Err() != nil:
-				n.Answered, n.ProbeErr = false, err.Error()
+				n.Answered, n.ProbeErr = false, briefError(err)
 			default:
 				// It answered, just not with its health (localhost only).
 				n.Answered = true
@@ -311,13 +311,27 @@ func probeNodes(ctx context.Context, cl *client.Client, nodes []ClusterNodeState
 				return
 			}
 			if _, err := cl.MeAt(ctx, n.URL); err != nil {
-				n.TokenErr = err.Error()
+				n.TokenErr = briefError(err)
 			} else {
 				n.TokenOK = true
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// briefError is what a node's probe says about err in one short line:
+// the client's message without the operation and the transport's detail
+// (the URL is on the node's row already).
+func briefError(err error) string {
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Message != "" {
+		if ce.Code != "" {
+			return ce.Code + ": " + ce.Message
+		}
+		return ce.Message
+	}
+	return err.Error()
 }
 
 // answeredAtAll reports whether err still means the node answered

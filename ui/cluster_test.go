@@ -28,7 +28,7 @@ func clusterShown(t *testing.T, w, h int) (Model, *stubBackend, *testClock) {
 func TestClusterViewShowsTheNodes(t *testing.T) {
 	m, _, clk := clusterShown(t, 120, 36)
 	requireContains(t, m, "4 Cluster", "Cluster kalamdb-cluster · 3 nodes · as of just now", "from system.cluster_groups",
-		"1 ★ •  leader    active", "1200", "10/10", "http://127.0.0.1:38081", "10 meta→1", "200 shared→1", "Changes 0")
+		"1 ★ •  leader   active", "1200", "10/10", "http://127.0.0.1:38081", "10 meta→1", "200 shared→1", "Changes 0")
 	// Tab 1 is on node 1.
 	for _, l := range strings.Split(screen(m), "\n") {
 		if strings.HasPrefix(l, " 1 ★") && !strings.Contains(l, "✓     1 ") {
@@ -117,7 +117,7 @@ func TestTokenViewAcrossNodes(t *testing.T) {
 	requireContains(t, m, "Across nodes", "C tries this token on every node")
 	b.cluster.down[3] = "connection refused"
 	m = drive(m, keyPress("C"))
-	requireContains(t, m, "✓ node 1", "✓ node 2", "✗ node 3: connection refused")
+	requireContains(t, m, "✓ node 1", "✓ node 2", "✗ node 3 does not answer: connection refused")
 }
 
 // Node ids, addresses, hostnames and errors from the server are drawn

@@ -31,8 +31,9 @@ func (m *Model) clusterView(t *tab, height int) string {
 	return box(m.nodesLines(t, height), m.width, height)
 }
 
-// clusterAge says how old the shown poll is, and whether one is running.
-func (m *Model) clusterAge(p *clusterPanel) string {
+// clusterAge says how old the shown poll is, and whether one is running;
+// polled says the view polls by itself (the Token view polls on C only).
+func (m *Model) clusterAge(p *clusterPanel, polled bool) string {
 	if p.info == nil {
 		if p.polling {
 			return "polling…"
@@ -43,7 +44,9 @@ func (m *Model) clusterAge(p *clusterPanel) string {
 	if age := m.now().Sub(p.info.PolledAt).Truncate(time.Second); age > 0 {
 		s = fmt.Sprintf("as of %s ago", age)
 	}
-	s += fmt.Sprintf(" (polled every %s while shown)", clusterPollEvery)
+	if polled {
+		s += fmt.Sprintf(" (polled every %s while shown)", clusterPollEvery)
+	}
 	if p.polling {
 		s += " · polling…"
 	}
@@ -60,7 +63,7 @@ func (m *Model) nodesLines(t *tab, height int) []string {
 	if p.info != nil {
 		head += st.Muted.Render(fmt.Sprintf(" · %d nodes", len(p.info.Nodes)))
 	}
-	lines := []string{fit(head+st.Muted.Render(" · "+m.clusterAge(p)), w)}
+	lines := []string{fit(head+st.Muted.Render(" · "+m.clusterAge(p, true)), w)}
 	if p.err != "" {
 		lines = append(lines, "  "+safeIn(&st, st.Err, truncate("poll failed: "+p.err, w-2)))
 	}
@@ -117,7 +120,7 @@ func (m *Model) nodesLines(t *tab, height int) []string {
 			leads = fmt.Sprintf("%d/%d", n.GroupsLeading, n.TotalGroups)
 		}
 		row := nodeRow(id, safe(&st, n.Role), status, optInt(n.Applied), optInt(n.Lag), leads, token, m.tabNames(n.URL),
-			safe(&st, n.URL), w)
+			safe(&st, shortAddr(n.URL, w)), w)
 		if marked(n.ChangedAt, now) {
 			row = within(st.Update, fit(row, w))
 		}
@@ -126,7 +129,7 @@ func (m *Model) nodesLines(t *tab, height int) []string {
 	for _, pr := range problems {
 		lines = append(lines, "  "+safeIn(&st, st.Err, truncate("✗ "+pr, w-2)))
 	}
-	lines = append(lines, "  "+st.Muted.Render(truncate("★ Meta leader · • this tab's node · TOKEN: this tab's token accepted there · TABS: tabs on the node", w-2)))
+	lines = append(lines, "  "+st.Muted.Render(truncate("★ Meta leader  • this tab's node  TOKEN: this tab's token works there  TABS: tabs on it", w-2)))
 
 	lines = append(lines, "", st.TitleFocused.Render("Raft group leaders")+st.Muted.Render(" (group→leader node)"))
 	if len(info.Groups) == 0 {
@@ -174,8 +177,24 @@ func optInt(p *int64) string {
 // nodeRow lays out one row of the nodes table; the address takes what is
 // left.
 func nodeRow(id, role, status, applied, lag, leads, token, tabs, addr string, w int) string {
-	return " " + fit(id, 7) + fit(role, 10) + fit(status, 12) + fitLeft(applied, 8) + fitLeft(lag, 6) + "  " +
-		fit(leads, 7) + fit(token, 6) + fit(tabs, 8) + truncate(addr, max(w-66, 8))
+	return " " + fit(id, 7) + fit(role, 9) + fit(status, 12) + fitLeft(applied, 8) + fitLeft(lag, 5) + "  " +
+		fit(leads, 6) + fit(token, 6) + fit(tabs, 6) + truncate(addr, max(w-nodeRowFixed, 8))
+}
+
+// nodeRowFixed is the width of a node row before its address.
+const nodeRowFixed = 62
+
+// shortAddr drops the scheme of a node's URL when the whole URL does not
+// fit the address column (at 80 columns the host and port are what tells
+// nodes apart).
+func shortAddr(url string, w int) string {
+	if len(url) <= w-nodeRowFixed {
+		return url
+	}
+	for _, p := range []string{"http://", "https://"} {
+		url = strings.TrimPrefix(url, p)
+	}
+	return url
 }
 
 // tabNames lists the numbers of the tabs on the node at url ("1,3"), as
@@ -281,7 +300,10 @@ func (m *Model) replicasView(t *tab, height int) string {
 			cols = append(cols, i)
 		}
 	}
-	keyW := 8
+	keyW := 3 // as wide as the widest key shown, from "KEY" to 12 cells
+	for _, r := range d.Rows {
+		keyW = max(keyW, min(lipgloss.Width(safe(&st, r.Key)), 12))
+	}
 	sideW := max((w-keyW-5)/2, 8) // key, " │ ", side, "│ ", side
 	cellW := max(sideW/max(len(cols), 1), 4)
 	side := func(cells []Cell, differ []bool, missing string) string {
@@ -352,13 +374,15 @@ func (m *Model) tokenNodesLines(t *tab) []string {
 		}
 		return []string{title + "  " + st.Muted.Render(truncate(hint, w-16))}
 	}
-	parts := []string{title + st.Muted.Render(" "+m.clusterAge(&t.cl))}
+	parts := []string{title + st.Muted.Render(" "+m.clusterAge(&t.cl, false)+", C again:")}
 	for _, n := range info.Nodes {
 		switch {
 		case n.TokenOK:
 			parts = append(parts, st.OK.Render(fmt.Sprintf("✓ node %d", n.ID)))
+		case !n.Answered:
+			parts = append(parts, safeIn(&st, st.Err, fmt.Sprintf("✗ node %d does not answer: %s", n.ID, n.ProbeErr)))
 		case n.TokenErr != "":
-			parts = append(parts, safeIn(&st, st.Err, fmt.Sprintf("✗ node %d: %s", n.ID, n.TokenErr)))
+			parts = append(parts, safeIn(&st, st.Err, fmt.Sprintf("✗ node %d refuses it: %s", n.ID, n.TokenErr)))
 		default:
 			parts = append(parts, st.Muted.Render(fmt.Sprintf("— node %d (no token)", n.ID)))
 		}
