@@ -99,24 +99,24 @@ func TestClusterReplicasSideBySide(t *testing.T) {
 	other.snap.Subs[0].Rows = rows
 	m = drive(m, eventsMsg{{ConnID: other.id, Kind: EventRows}})
 	requireContains(t, m, "0 only on admin@127.0.0.1:38080 · 0 only on node2 · 1 with other values")
-	m = drive(m, keyPress("D"))
+	m = drive(m, keyPress("f"))
 	requireContains(t, m, "only differing rows", "103", "scroll")
 	requireNotContains(t, m, "purchase")
 	other.snap.Subs[0].Rows = b.conns[0].snap.Subs[0].Rows
-	m = drive(m, eventsMsg{{ConnID: other.id, Kind: EventRows}}, keyPress("D"))
+	m = drive(m, eventsMsg{{ConnID: other.id, Kind: EventRows}}, keyPress("f"))
 	requireContains(t, m, "consistent: the 5 rows match")
 	requireFits(t, "replicas", m.View().Content, 120, 36)
 	m = drive(m, keyPress("d"))
 	requireContains(t, m, "Raft group leaders")
 }
 
-// The Token view tries the token on every node on C, and shows it.
+// The Token view tries the token on every node on A, and shows it.
 func TestTokenViewAcrossNodes(t *testing.T) {
 	m, b, _ := loggedIn(t, 120, 36)
 	m = drive(m, keyPress("2"))
-	requireContains(t, m, "Across nodes", "C tries this token on every node")
+	requireContains(t, m, "Across nodes", "A tries this token on all nodes")
 	b.cluster.down[3] = "connection refused"
-	m = drive(m, keyPress("C"))
+	m = drive(m, keyPress("A"))
 	requireContains(t, m, "✓ node 1", "✓ node 2", "✗ node 3 does not answer: connection refused")
 }
 

@@ -58,13 +58,13 @@ func DefaultClusterKeyMap() ClusterKeyMap {
 		OpenAll:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open every node")),
 		Compare:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "replicas side by side")),
 		Poll:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "poll now")),
-		OnlyDiffs:  key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "only differing rows")),
+		OnlyDiffs:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "only differing rows")),
 		OtherTab:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "compare with next tab")),
 		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:     key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
 		PageDown:   key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
-		CheckToken: key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "try token on every node")),
+		CheckToken: key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "try token on all nodes")),
 	}
 }
 

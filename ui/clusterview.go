@@ -368,13 +368,13 @@ func (m *Model) tokenNodesLines(t *tab) []string {
 	title := st.TitleFocused.Render("Across nodes")
 	info := t.cl.info
 	if info == nil || len(info.Nodes) == 0 {
-		hint := "C tries this token on every node of the cluster (the Cluster view, 4, does it on every poll)"
+		hint := "A tries this token on all nodes of the cluster (the Cluster view, 4, does it on every poll)"
 		if t.cl.polling {
 			hint = "trying the token on every node…"
 		}
 		return []string{title + "  " + st.Muted.Render(truncate(hint, w-16))}
 	}
-	parts := []string{title + st.Muted.Render(" "+m.clusterAge(&t.cl, false)+", C again:")}
+	parts := []string{title + st.Muted.Render(" "+m.clusterAge(&t.cl, false)+", A again:")}
 	for _, n := range info.Nodes {
 		switch {
 		case n.TokenOK:
