@@ -74,13 +74,20 @@ func BenchmarkKeyUpdateView(b *testing.B) {
 		c.log.add(f)
 	}
 	m = drive(m, eventsMsg{{ConnID: c.id, Kind: EventFrames, Count: 100_000}})
-	up, down := keyPress("k"), keyPress("j")
 	b.ReportAllocs()
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		k := up
-		if i%200 >= 100 {
-			k = down
+	benchKeys(b, m, keyPress("k"), keyPress("j"), 100)
+}
+
+// benchKeys runs b.N rounds of Update and View, each with one key: first
+// for run rounds, then second for run rounds, and so on (scrolling one
+// way, then back, so the selection stays inside the history).
+func benchKeys(b *testing.B, m Model, first, second tea.KeyPressMsg, run int) {
+	b.Helper()
+	for i := range b.N {
+		k := first
+		if i/run%2 == 1 {
+			k = second
 		}
 		tm, _ := m.Update(k)
 		m = tm.(Model)

@@ -120,34 +120,16 @@ func BenchmarkDetailPaneLargeFrame(b *testing.B) {
 				}
 				m = drive(m, keyPress("tab"))
 			}
-			down, up := keyPress("j"), keyPress("k")
 			b.ReportAllocs()
 			b.ResetTimer()
-			for i := range b.N {
-				k := up
-				if i%2 == 1 {
-					k = down
-				}
-				tm, _ := m.Update(k)
-				m = tm.(Model)
-				_ = m.View()
-			}
+			benchKeys(b, m, keyPress("k"), keyPress("j"), 1)
 		})
 	}
 	b.Run("scroll", func(b *testing.B) {
 		m := setup(b)
 		m = drive(m, keyPress("tab")) // focus the detail pane
-		down, up := keyPress("j"), keyPress("k")
 		b.ReportAllocs()
 		b.ResetTimer()
-		for i := range b.N {
-			k := down
-			if i%200 >= 100 {
-				k = up
-			}
-			tm, _ := m.Update(k)
-			m = tm.(Model)
-			_ = m.View()
-		}
+		benchKeys(b, m, keyPress("j"), keyPress("k"), 100)
 	})
 }

@@ -62,6 +62,30 @@ func execErr(t testing.TB, e *sqlengine.Engine, c sqlengine.Caller, sql string, 
 	return err
 }
 
+// failing is a statement that must fail, and the error it must give:
+// message always, status and code unless zero; redacted requires empty
+// Details (what a non-admin is shown).
+type failing struct {
+	who      sqlengine.Caller
+	sql      string
+	status   int
+	code     string
+	message  string
+	redacted bool
+}
+
+// checkFailures runs each statement in order and checks its error.
+func checkFailures(t *testing.T, e *sqlengine.Engine, cases ...failing) {
+	t.Helper()
+	for _, c := range cases {
+		err := execErr(t, e, c.who, c.sql)
+		if err.Message != c.message || c.status != 0 && err.Status != c.status ||
+			c.code != "" && err.Code != c.code || c.redacted && err.Details != "" {
+			t.Errorf("%s as %s: error %+v\nwant %+v", c.sql, c.who.UserID, err, c)
+		}
+	}
+}
+
 // query runs a single SELECT and returns its only result.
 func query(t testing.TB, e *sqlengine.Engine, c sqlengine.Caller, sql string, params ...any) sqlengine.Result {
 	t.Helper()

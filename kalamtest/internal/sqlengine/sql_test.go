@@ -126,26 +126,18 @@ func TestNamespaceAndTableDDL(t *testing.T) {
 	}
 
 	// Upstream parse errors are INVALID_SQL, redacted for non-admins.
-	err = execErr(t, e, dba, "CREATE STREAM TABLE app.s2 (id INT)")
-	if err.Code != sqlengine.CodeInvalidSQL || err.Message != "Invalid CREATE TABLE statement: STREAM tables must specify 'TTL_SECONDS'" {
-		t.Errorf("stream without TTL = %+v", err)
-	}
-	err = execErr(t, e, alice, "CREATE STREAM TABLE app.s2 (id INT)")
-	if err.Code != sqlengine.CodeInvalidSQL || err.Message != "SQL statement is invalid or not allowed" || err.Details != "" {
-		t.Errorf("redacted parse error = %+v", err)
-	}
-	err = execErr(t, e, dba, "CREATE TABLE app.nopk (v TEXT)")
-	if err.Message != "Statement 1 failed: Invalid operation: Shared tables require a PRIMARY KEY column" {
-		t.Errorf("missing PK = %+v", err)
-	}
-	err = execErr(t, e, dba, "CREATE USER TABLE ghost.t (id INT PRIMARY KEY)")
-	if err.Message != "Statement 1 failed: Invalid operation: Namespace 'ghost' does not exist. Create it first with CREATE NAMESPACE ghost" {
-		t.Errorf("missing namespace = %+v", err)
-	}
-	err = execErr(t, e, alice, "CREATE SHARED TABLE app.s3 (id INT PRIMARY KEY)")
-	if err.Status != http.StatusForbidden || err.Message != "Statement 1 failed: Unauthorized: Insufficient privileges to create shared tables" {
-		t.Errorf("user creating shared table = %+v", err)
-	}
+	checkFailures(t, e,
+		failing{who: dba, sql: "CREATE STREAM TABLE app.s2 (id INT)", code: sqlengine.CodeInvalidSQL,
+			message: "Invalid CREATE TABLE statement: STREAM tables must specify 'TTL_SECONDS'"},
+		failing{who: alice, sql: "CREATE STREAM TABLE app.s2 (id INT)", code: sqlengine.CodeInvalidSQL,
+			message: "SQL statement is invalid or not allowed", redacted: true},
+		failing{who: dba, sql: "CREATE TABLE app.nopk (v TEXT)",
+			message: "Statement 1 failed: Invalid operation: Shared tables require a PRIMARY KEY column"},
+		failing{who: dba, sql: "CREATE USER TABLE ghost.t (id INT PRIMARY KEY)",
+			message: "Statement 1 failed: Invalid operation: Namespace 'ghost' does not exist. Create it first with CREATE NAMESPACE ghost"},
+		failing{who: alice, sql: "CREATE SHARED TABLE app.s3 (id INT PRIMARY KEY)", status: http.StatusForbidden,
+			message: "Statement 1 failed: Unauthorized: Insufficient privileges to create shared tables"},
+	)
 	exec(t, e, alice, "CREATE USER TABLE app.todo (id BIGINT PRIMARY KEY DEFAULT SNOWFLAKE_ID(), title TEXT NOT NULL, done BOOLEAN DEFAULT false)")
 
 	err = execErr(t, e, alice, "DROP TABLE app.todo")
@@ -397,11 +389,9 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%q: %+v", sql, err)
 		}
 	}
-	err := execErr(t, e, alice, "SELEC * FROM app.messages")
-	if err.Code != sqlengine.CodeInvalidSQL || err.Message != "SQL statement is invalid or not allowed" || err.Details != "" {
-		t.Errorf("non-admin invalid SQL = %+v", err)
-	}
-	err = execErr(t, e, dba, "SELECT * FROM app.messages WHERE")
+	checkFailures(t, e, failing{who: alice, sql: "SELEC * FROM app.messages", code: sqlengine.CodeInvalidSQL,
+		message: "SQL statement is invalid or not allowed", redacted: true})
+	err := execErr(t, e, dba, "SELECT * FROM app.messages WHERE")
 	if err.Code != sqlengine.CodeInvalidSQL || !strings.HasPrefix(err.Message, "sql parser error: Expected: an expression, found: EOF") {
 		t.Errorf("admin invalid SQL = %+v", err)
 	}
@@ -410,20 +400,15 @@ func TestErrors(t *testing.T) {
 	if got := query(t, e, alice, "SELECT id FROM app.messages").Rows; len(got) != 0 {
 		t.Errorf("batch with a parse error ran: %v", got)
 	}
-	err = execErr(t, e, alice, "INSERT INTO app.messages (body) VALUES ('no id')")
-	if err.Message != "Statement 1 failed: Already exists: Execution error: NOT NULL constraint violation: column 'id' is missing in row 1 (row index 0)" {
-		t.Errorf("NOT NULL = %+v", err)
-	}
-	err = execErr(t, e, alice, "SELECT nope FROM app.messages")
-	if err.Message != "Statement 1 failed: Invalid operation: Schema error: No field named nope. Valid fields are app.messages.id, app.messages.body, app.messages.author, app.messages.created_at, app.messages._seq, app.messages._deleted." {
-		t.Errorf("unknown column = %+v", err)
-	}
-	err = execErr(t, e, alice, "INSERT INTO app.messages (id) VALUES ('abc')")
-	if err.Code != sqlengine.CodeSQLExecutionError || err.Message != "SQL statement failed" {
-		t.Errorf("bad cast, non-admin = %+v", err)
-	}
-	err = execErr(t, e, alice, "SELECT * FROM system.users")
-	if err.Status != http.StatusForbidden {
+	checkFailures(t, e,
+		failing{who: alice, sql: "INSERT INTO app.messages (body) VALUES ('no id')",
+			message: "Statement 1 failed: Already exists: Execution error: NOT NULL constraint violation: column 'id' is missing in row 1 (row index 0)"},
+		failing{who: alice, sql: "SELECT nope FROM app.messages",
+			message: "Statement 1 failed: Invalid operation: Schema error: No field named nope. Valid fields are app.messages.id, app.messages.body, app.messages.author, app.messages.created_at, app.messages._seq, app.messages._deleted."},
+		failing{who: alice, sql: "INSERT INTO app.messages (id) VALUES ('abc')", code: sqlengine.CodeSQLExecutionError,
+			message: "SQL statement failed"}, // a bad cast, as a non-admin sees it
+	)
+	if err := execErr(t, e, alice, "SELECT * FROM system.users"); err.Status != http.StatusForbidden {
 		t.Errorf("user reading system.users = %+v", err)
 	}
 	// Bad input of every sort fails cleanly.
