@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/recording"
 )
 
@@ -46,11 +47,8 @@ func TestExportFilteredFrames(t *testing.T) {
 	if len(entries) != 2 { // changes arrived on both sockets
 		t.Fatalf("%d HAR entries, want one per socket (2)", len(entries))
 	}
-	for _, p := range []string{jsonl, har} {
-		if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
-			t.Fatalf("%s mode %v", p, st.Mode().Perm())
-		}
-	}
+	testkit.WantMode(t, jsonl, 0o600)
+	testkit.WantMode(t, har, 0o600)
 	if err := recording.ExportTo(&bytes.Buffer{}, "csv", h, changes); err == nil {
 		t.Fatal("csv export accepted")
 	}

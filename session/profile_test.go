@@ -1,14 +1,10 @@
 package session
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/kalamdash/kalamdash/client"
 )
 
 const goodProfiles = `default = "local"
@@ -118,93 +114,6 @@ func TestConfigDirFollowsXDG(t *testing.T) {
 	t.Setenv("HOME", "/home/u")
 	if p, _ := DefaultProfilesPath(); p != "/home/u/.config/kalamdash/profiles.toml" {
 		t.Errorf("%s", p)
-	}
-}
-
-func TestTokenCache(t *testing.T) {
-	c := TokenCache{Dir: filepath.Join(t.TempDir(), "tokens")}
-	if _, ok, err := c.Load("p"); ok || err != nil {
-		t.Fatalf("empty: %v %v", ok, err)
-	}
-	in := CachedTokens{AccessToken: "aaa.bbb.ccc", RefreshToken: "rrr", SavedAt: time.Unix(5, 0).UTC()}
-	if err := c.Save("p/../x", in); err != nil {
-		t.Fatal(err)
-	}
-	out, ok, err := c.Load("p/../x")
-	if !ok || err != nil || out != in {
-		t.Fatalf("load %+v %v %v", out, ok, err)
-	}
-	if strings.Contains(out.String(), "aaa") || strings.Contains(out.String(), "rrr") {
-		t.Errorf("String leaks: %s", out)
-	}
-	ents, _ := os.ReadDir(c.Dir)
-	if len(ents) != 1 {
-		t.Fatalf("files %v", ents)
-	}
-	p := filepath.Join(c.Dir, ents[0].Name())
-	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
-		t.Errorf("mode %v", fi.Mode().Perm())
-	}
-	if fi, _ := os.Stat(c.Dir); fi.Mode().Perm() != 0o700 {
-		t.Errorf("dir mode %v", fi.Mode().Perm())
-	}
-	os.Chmod(p, 0o644)
-	if _, _, err := c.Load("p/../x"); err == nil || !strings.Contains(err.Error(), "readable by others") {
-		t.Errorf("world-readable cache: %v", err)
-	}
-	if err := c.Delete("p/../x"); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _ := c.Load("p/../x"); ok {
-		t.Error("still cached")
-	}
-}
-
-func TestTokenCacheResumesWithoutPassword(t *testing.T) {
-	cache := TokenCache{Dir: t.TempDir()}
-	e := newEnv(t, WithTokenCache(cache))
-	ctx := context.Background()
-	p := Profile{Name: "cached", URL: e.srv.URL, User: "alice", Password: "alice-pw", CacheToken: true}
-	c, err := e.m.Open(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved, ok, err := cache.Load("cached")
-	access, refresh := c.Client().Credentials()
-	if !ok || err != nil || saved.AccessToken != access || saved.RefreshToken != refresh {
-		t.Fatalf("cache after login: ok=%v err=%v", ok, err)
-	}
-	// Another manager (a restart) opens the profile without a password.
-	m2 := NewManager(WithClock(e.clock), WithTokenCache(cache))
-	defer m2.CloseAll()
-	p.Password = ""
-	c2, err := m2.Open(ctx, p)
-	if err != nil {
-		t.Fatalf("reopen from cache: %v", err)
-	}
-	if s := c2.Snapshot(); s.Access.Fingerprint != client.Fingerprint(access) || s.Access.Claims.Subject != "alice" ||
-		s.Refresh.Fingerprint != client.Fingerprint(refresh) {
-		t.Errorf("reopened with %+v / %+v", s.Access, s.Refresh)
-	}
-	// The cached refresh token works: a refresh rotates through it.
-	e.clock.Advance(time.Second)
-	if r, err := c2.Refresh(ctx); err != nil || r.Method != MethodRefreshToken || r.Unchanged {
-		t.Errorf("refresh from cache: %+v %v", r, err)
-	}
-	// Later sockets use the rotated token, not the cached one.
-	if err := c2.Reconnect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "socket on the new token", func() bool {
-		s := c2.Snapshot()
-		return s.State == client.StateConnected && s.Socket.Fingerprint == s.Access.Fingerprint && s.Access.Fingerprint != client.Fingerprint(access)
-	})
-	// Without CacheToken nothing is written.
-	if _, err := e.m.Open(ctx, Profile{Name: "nocache", URL: e.srv.URL, User: "bob", Password: "bob-pw"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _ := cache.Load("nocache"); ok {
-		t.Error("token cached without opt-in")
 	}
 }
 

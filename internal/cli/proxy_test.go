@@ -74,9 +74,7 @@ func TestProxyHeadlessRecordsAnotherApplication(t *testing.T) {
 				}
 			}
 
-			if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
-				t.Fatalf("recording: %v, mode %v; want 0600", err, st.Mode().Perm())
-			}
+			testkit.WantMode(t, path, 0o600)
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)

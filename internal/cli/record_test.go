@@ -16,6 +16,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/internal/app"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 	"github.com/kalamdash/kalamdash/kalamtest/mint"
 	"github.com/kalamdash/kalamdash/recording"
@@ -83,10 +84,7 @@ func record(t *testing.T, f recordFlags, stdin string) ([]byte, string, error) {
 		t.Fatalf("read output: %v", rerr)
 	}
 	if err == nil {
-		st, _ := os.Stat(f.out)
-		if st.Mode().Perm() != 0o600 {
-			t.Fatalf("output mode %v, want 0600", st.Mode().Perm())
-		}
+		testkit.WantMode(t, f.out, 0o600)
 	}
 	return data, stderr.String(), err
 }
@@ -354,9 +352,7 @@ func TestReplayCommand(t *testing.T) {
 	if b, err := os.ReadFile(harPath); err != nil || json.Unmarshal(b, &har) != nil || har.Log.Version != "1.2" || len(har.Log.Entries) == 0 {
 		t.Fatalf("HAR export: %v %+v", err, har.Log.Creator)
 	}
-	if st, _ := os.Stat(harPath); st.Mode().Perm() != 0o600 {
-		t.Fatalf("HAR mode %v", st.Mode().Perm())
-	}
+	testkit.WantMode(t, harPath, 0o600)
 
 	replayServes(t, path, 5)
 }

@@ -233,13 +233,7 @@ func TestSecretsFullSession(t *testing.T) {
 		t.Fatalf("token cache wrote nothing in %s (%v)", cacheDir, err)
 	}
 	for _, p := range append(files, cached...) {
-		st, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Mode().Perm() != 0o600 {
-			t.Errorf("%s has mode %v; credential-bearing files must be 0600", filepath.Base(p), st.Mode().Perm())
-		}
+		testkit.WantMode(t, p, 0o600)
 	}
 	// The cache is the one place tokens are meant to be: it proves the
 	// collected tokens are the real ones.

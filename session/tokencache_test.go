@@ -155,6 +155,91 @@ func noSecrets(t *testing.T, what, text string, tokens ...string) {
 	}
 }
 
+func TestTokenCache(t *testing.T) {
+	c := TokenCache{Dir: filepath.Join(t.TempDir(), "tokens")}
+	if _, ok, err := c.Load("p"); ok || err != nil {
+		t.Fatalf("empty: %v %v", ok, err)
+	}
+	in := CachedTokens{AccessToken: "aaa.bbb.ccc", RefreshToken: "rrr", SavedAt: time.Unix(5, 0).UTC()}
+	if err := c.Save("p/../x", in); err != nil {
+		t.Fatal(err)
+	}
+	out, ok, err := c.Load("p/../x")
+	if !ok || err != nil || out != in {
+		t.Fatalf("load %+v %v %v", out, ok, err)
+	}
+	if strings.Contains(out.String(), "aaa") || strings.Contains(out.String(), "rrr") {
+		t.Errorf("String leaks: %s", out)
+	}
+	ents, _ := os.ReadDir(c.Dir)
+	if len(ents) != 1 {
+		t.Fatalf("files %v", ents)
+	}
+	p := filepath.Join(c.Dir, ents[0].Name())
+	testkit.WantMode(t, p, 0o600)
+	testkit.WantMode(t, c.Dir, 0o700)
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Load("p/../x"); err == nil || !strings.Contains(err.Error(), "readable by others") {
+		t.Errorf("world-readable cache: %v", err)
+	}
+	if err := c.Delete("p/../x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := c.Load("p/../x"); ok {
+		t.Error("still cached")
+	}
+}
+
+func TestTokenCacheResumesWithoutPassword(t *testing.T) {
+	cache := TokenCache{Dir: t.TempDir()}
+	e := newEnv(t, WithTokenCache(cache))
+	ctx := context.Background()
+	p := Profile{Name: "cached", URL: e.srv.URL, User: "alice", Password: "alice-pw", CacheToken: true}
+	c, err := e.m.Open(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, ok, err := cache.Load("cached")
+	access, refresh := c.Client().Credentials()
+	if !ok || err != nil || saved.AccessToken != access || saved.RefreshToken != refresh {
+		t.Fatalf("cache after login: ok=%v err=%v", ok, err)
+	}
+	// Another manager (a restart) opens the profile without a password.
+	m2 := NewManager(WithClock(e.clock), WithTokenCache(cache))
+	defer m2.CloseAll()
+	p.Password = ""
+	c2, err := m2.Open(ctx, p)
+	if err != nil {
+		t.Fatalf("reopen from cache: %v", err)
+	}
+	if s := c2.Snapshot(); s.Access.Fingerprint != client.Fingerprint(access) || s.Access.Claims.Subject != "alice" ||
+		s.Refresh.Fingerprint != client.Fingerprint(refresh) {
+		t.Errorf("reopened with %+v / %+v", s.Access, s.Refresh)
+	}
+	// The cached refresh token works: a refresh rotates through it.
+	e.clock.Advance(time.Second)
+	if r, err := c2.Refresh(ctx); err != nil || r.Method != MethodRefreshToken || r.Unchanged {
+		t.Errorf("refresh from cache: %+v %v", r, err)
+	}
+	// Later sockets use the rotated token, not the cached one.
+	if err := c2.Reconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "socket on the new token", func() bool {
+		s := c2.Snapshot()
+		return s.State == client.StateConnected && s.Socket.Fingerprint == s.Access.Fingerprint && s.Access.Fingerprint != client.Fingerprint(access)
+	})
+	// Without CacheToken nothing is written.
+	if _, err := e.m.Open(ctx, Profile{Name: "nocache", URL: e.srv.URL, User: "bob", Password: "bob-pw"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := cache.Load("nocache"); ok {
+		t.Error("token cached without opt-in")
+	}
+}
+
 func TestTokenCacheLiveAccessTokenIsUsedWithoutRefresh(t *testing.T) {
 	e := newCacheEnv(t)
 	first := e.login()
@@ -192,13 +277,7 @@ func TestTokenCacheRefreshesDeadAccessToken(t *testing.T) {
 	if !saved.SavedAt.Equal(e.clock.Now()) {
 		t.Errorf("saved at %v, want %v", saved.SavedAt, e.clock.Now())
 	}
-	fi, err := os.Stat(e.cacheFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("cache file mode %v, want 0600", fi.Mode().Perm())
-	}
+	testkit.WantMode(t, e.cacheFile(), 0o600)
 	eventually(t, "connected", func() bool { return c.Snapshot().State == client.StateConnected })
 	s := c.Snapshot()
 	if s.Access.Fingerprint != client.Fingerprint(saved.AccessToken) || s.Socket.Fingerprint != client.Fingerprint(saved.AccessToken) ||

@@ -1,0 +1,22 @@
+package testkit
+
+import (
+	"io/fs"
+	"os"
+	"testing"
+)
+
+// WantMode fails the test unless the file at path exists with permission
+// bits want: 0600 for every file that holds credentials or a recording,
+// 0700 for the directories that hold them.
+func WantMode(t testing.TB, path string, want fs.FileMode) {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Errorf("want mode %v: %v", want, err)
+		return
+	}
+	if got := st.Mode().Perm(); got != want {
+		t.Errorf("%s has mode %v, want %v", path, got, want)
+	}
+}
