@@ -2,12 +2,14 @@ package session
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
+	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // env is a kalamtest server and a manager sharing one fake clock, so token
@@ -97,4 +99,52 @@ func eventually(t testing.TB, what string, cond func() bool) {
 func (e *env) waitState(c *Conn, s client.ConnState) {
 	e.t.Helper()
 	eventually(e.t, "state "+s.String(), func() bool { return c.Snapshot().State == s })
+}
+
+// notice waits for the manager's first NoticeEvent on connection conn,
+// passing over other events.
+func notice(t *testing.T, m *Manager, conn string) NoticeEvent {
+	t.Helper()
+	deadline := time.After(testkit.Deadline)
+	for {
+		select {
+		case ev, ok := <-m.Events():
+			if !ok {
+				t.Fatal("events closed before a notice")
+			}
+			if n, ok := ev.(NoticeEvent); ok && n.Conn == conn {
+				t.Logf("notice: %s — %s", n.Text, n.Hint)
+				return n
+			}
+		case <-deadline:
+			t.Fatalf("no notice on %s within %v", conn, testkit.Deadline)
+		}
+	}
+}
+
+// mintToken signs a token as a kalamtest server with secret would, issued
+// at iat, or fails the test.
+func mintToken(t testing.TB, secret, user, role string, ttl time.Duration, iat time.Time) string {
+	t.Helper()
+	tok, err := mint.Token(secret, user, role, ttl, iat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// mint signs a one-hour user token for user at the fake clock's now with
+// kalamtest's default secret.
+func (e *env) mint(user string) string {
+	e.t.Helper()
+	return mintToken(e.t, kalamtest.DefaultJWTSecret, user, "user", time.Hour, e.clock.Now())
+}
+
+// writeToken writes a freshly minted token of user to path (0600), as a
+// sidecar that rotates a token file does.
+func (e *env) writeToken(path, user string) {
+	e.t.Helper()
+	if err := os.WriteFile(path, []byte(e.mint(user)), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
 }

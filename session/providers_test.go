@@ -2,25 +2,13 @@ package session
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
-	"github.com/kalamdash/kalamdash/kalamtest"
-	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
-
-func (e *env) mint(user string) string {
-	e.t.Helper()
-	tok, err := mint.Token(kalamtest.DefaultJWTSecret, user, "user", time.Hour, e.clock.Now())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
-}
 
 // TestTokenFileRotationIsANotice: a token-file connection authenticates
 // with the file's token, and a token rotated on disk becomes a NoticeEvent
@@ -28,9 +16,7 @@ func (e *env) mint(user string) string {
 func TestTokenFileRotationIsANotice(t *testing.T) {
 	e := newEnv(t)
 	path := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(path, []byte(e.mint("alice")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	e.writeToken(path, "alice")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := e.m.Open(ctx, Profile{Name: "filed", URL: e.srv.URL, Auth: AuthTokenFile, TokenFile: path})
@@ -42,24 +28,9 @@ func TestTokenFileRotationIsANotice(t *testing.T) {
 		return s.State == client.StateConnected && s.Detail.User == "alice"
 	})
 	e.clock.Advance(time.Second) // a token minted in another second differs
-	if err := os.WriteFile(path, []byte(e.mint("bob")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case ev := <-e.m.Events():
-			n, ok := ev.(NoticeEvent)
-			if !ok {
-				continue
-			}
-			if n.Conn != "filed" || n.Level != NoticeInfo || !strings.Contains(n.Text, "token file changed") || !strings.Contains(n.Hint, "press R") {
-				t.Fatalf("notice = %+v", n)
-			}
-			return
-		case <-deadline:
-			t.Fatal("no notice for the rotated token file")
-		}
+	e.writeToken(path, "bob")
+	if n := notice(t, e.m, "filed"); n.Level != NoticeInfo || !strings.Contains(n.Text, "token file changed") || !strings.Contains(n.Hint, "press R") {
+		t.Fatalf("notice = %+v", n)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/kalamtest"
-	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // lastRotation returns the newest history entry matching ok.
@@ -32,10 +31,7 @@ func TestSwappedExpiredTokenFailsReconnectAndClearingRecovers(t *testing.T) {
 	e := newEnv(t)
 	c := e.open("alice", "alice", "alice-pw")
 	before := c.Snapshot().Access.Fingerprint
-	expired, err := mint.Token(kalamtest.DefaultJWTSecret, "alice", "user", time.Minute, e.clock.Now().Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
+	expired := mintToken(t, kalamtest.DefaultJWTSecret, "alice", "user", time.Minute, e.clock.Now().Add(-time.Hour))
 	r, err := c.SwapToken(expired, false)
 	if err != nil {
 		t.Fatal(err)
@@ -93,10 +89,7 @@ func TestSwapOnceForAnotherUser(t *testing.T) {
 	e := newEnv(t)
 	c := e.open("alice", "alice", "alice-pw")
 	aliceAccess := c.Snapshot().Access.Fingerprint
-	bob, err := mint.Token(kalamtest.DefaultJWTSecret, "bob", "dba", time.Hour, e.clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob := mintToken(t, kalamtest.DefaultJWTSecret, "bob", "dba", time.Hour, e.clock.Now())
 	if _, err := c.SwapToken(bob, true); err != nil {
 		t.Fatal(err)
 	}

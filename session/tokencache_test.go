@@ -11,7 +11,6 @@ import (
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
-	"github.com/kalamdash/kalamdash/kalamtest/mint"
 )
 
 // cacheEnv is a kalamtest server whose request log the test reads (one
@@ -77,7 +76,7 @@ func (e *cacheEnv) fallsBackToPassword(t *testing.T, what string, cached CachedT
 			t.Errorf("open with %s: error %q does not say %q", what, err, want)
 		}
 	}
-	n := notice(t, m)
+	n := notice(t, m, "cached")
 	if n.Level != NoticeWarn {
 		t.Errorf("open with %s: notice %+v, want a warning", what, n)
 	}
@@ -124,26 +123,6 @@ func (e *cacheEnv) cached() CachedTokens {
 }
 
 func (e *cacheEnv) cacheFile() string { return filepath.Join(e.cache.Dir, "cached.json") }
-
-// notice waits for the manager's first NoticeEvent for the profile.
-func notice(t *testing.T, m *Manager) NoticeEvent {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case ev, ok := <-m.Events():
-			if !ok {
-				t.Fatal("events closed before a notice")
-			}
-			if n, ok := ev.(NoticeEvent); ok && n.Conn == "cached" {
-				t.Logf("notice: %s — %s", n.Text, n.Hint)
-				return n
-			}
-		case <-deadline:
-			t.Fatal("no notice within 10 s")
-		}
-	}
-}
 
 // noSecrets fails if text holds any of the tokens.
 func noSecrets(t *testing.T, what, text string, tokens ...string) {
@@ -290,7 +269,7 @@ func TestTokenCacheRefreshesDeadAccessToken(t *testing.T) {
 	}
 
 	// The user is told, without a secret.
-	n := notice(t, m)
+	n := notice(t, m, "cached")
 	if n.Level != NoticeInfo || !strings.Contains(n.Text, "expired") || !strings.Contains(n.Text, "resumed with the cached refresh token") {
 		t.Errorf("notice %+v", n)
 	}
@@ -328,11 +307,7 @@ func TestTokenCacheRefusedRefreshFallsBackToLogin(t *testing.T) {
 		{"expired on the server", func(e *cacheEnv, _ CachedTokens) { e.srv.ExpireTokens() }, "Invalid credentials"},
 		{"not a refresh token", func(e *cacheEnv, first CachedTokens) {
 			// A live access token where the refresh token belongs.
-			tok, err := mint.Token(cacheSecret, "alice", "user", time.Hour, e.clock.Now())
-			if err != nil {
-				e.t.Fatal(err)
-			}
-			first.RefreshToken = tok
+			first.RefreshToken = mintToken(e.t, cacheSecret, "alice", "user", time.Hour, e.clock.Now())
 			if err := e.cache.Save("cached", first); err != nil {
 				e.t.Fatal(err)
 			}
