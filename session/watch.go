@@ -135,37 +135,54 @@ func (w *Watcher) Frame(from string, f client.Frame) {
 	c.observe(f, msg)
 }
 
-// route picks the connection f belongs to (see Watcher).
+// route picks the connection f belongs to (see Watcher). A WebSocket
+// upgrade goes to a connection without an open socket, as the socket it
+// opens will (Socket), so the token its header presents is that
+// connection's.
 func (w *Watcher) route(from string, f client.Frame) *Conn {
 	if f.ConnID != 0 {
 		if c := w.bySocket[f.ConnID]; c != nil {
 			return c
 		}
 	}
+	upgrade := f.Opcode == client.OpHTTP && f.Direction == client.Outbound && isUpgrade(f.Type)
+	fits := func(c *Conn) bool { return !upgrade || c.watch.socket == 0 }
 	if f.Opcode == client.OpHTTP && f.Direction == client.Outbound {
 		if tok := bearer(f.Wire); tok != "" {
 			fp := client.Fingerprint(tok)
 			for _, c := range w.conns {
-				if c.watch.known[fp] {
+				if c.watch.known[fp] && fits(c) {
 					w.byAddr[from] = c
 					return c
 				}
 			}
 		}
 	}
-	if c := w.byAddr[from]; c != nil {
+	if c := w.byAddr[from]; c != nil && fits(c) {
 		return c
 	}
 	host := hostOf(from)
-	for i := len(w.conns) - 1; i >= 0; i-- {
-		if c := w.conns[i]; c.watch.host == host {
-			w.byAddr[from] = c
-			return c
+	var c *Conn
+	if upgrade {
+		c = w.reconnecting(host)
+	} else {
+		for i := len(w.conns) - 1; i >= 0 && c == nil; i-- {
+			if w.conns[i].watch.host == host {
+				c = w.conns[i]
+			}
 		}
 	}
-	c := w.newConn(from)
+	if c == nil {
+		c = w.newConn(from)
+	}
 	w.byAddr[from] = c
 	return c
+}
+
+// isUpgrade reports whether an HTTP exchange of kind ("GET /v1/ws") is a
+// WebSocket upgrade: KalamDB's socket path, under any prefix.
+func isUpgrade(kind string) bool {
+	return strings.HasPrefix(kind, "GET ") && strings.HasSuffix(kind, "/ws")
 }
 
 // reconnecting returns the connection from host whose socket ended most
@@ -419,7 +436,7 @@ func (c *Conn) learnTokens(f client.Frame) {
 			return
 		}
 		c.sawTokens(tok, "", TriggerAppPresented)
-		if strings.HasPrefix(f.Type, "GET ") && strings.HasSuffix(f.Type, "/ws") {
+		if isUpgrade(f.Type) {
 			c.mu.Lock()
 			c.watch.presented = tok // header authentication of the upgrade
 			c.mu.Unlock()
