@@ -267,8 +267,11 @@ func (d *dataPanel) subsView(st theme.Styles, subs []Sub, lt LiveRows, now time.
 	}
 	var lines []string
 	if len(subs) == 0 {
-		lines = append(lines, ts.Render("Subscriptions"),
-			st.Muted.Render("  none: press s to subscribe with SQL (options: batch=N last=N; batch=0 shows only new changes)"))
+		hint := "  none: press s to subscribe with SQL (options: batch=N last=N; batch=0 shows only new changes)"
+		if !d.keys.Subscribe.Enabled() {
+			hint = "  none: this read-only connection shows the subscriptions it was seen making"
+		}
+		lines = append(lines, ts.Render("Subscriptions"), st.Muted.Render(hint))
 		return box(lines, width, height)
 	}
 	d.sel = clamp(d.sel, 0, len(subs)-1)
@@ -500,6 +503,8 @@ func (d *dataPanel) sqlView(st theme.Styles, focused bool, width, height int) st
 	if d.editing {
 		d.input.SetWidth(max(width-14, 10))
 		lines = append(lines, d.input.View())
+	} else if !d.keys.SQL.Enabled() {
+		lines = append(lines, st.Muted.Render("  none on this connection: it is read-only"))
 	} else {
 		lines = append(lines, st.Muted.Render("  enter: type SQL · s: subscribe · ↑ in the prompt recalls history"))
 	}

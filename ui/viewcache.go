@@ -316,6 +316,7 @@ type sqlKey struct {
 	stID              uint64
 	width, height     int
 	editing, running  bool
+	readOnly          bool // the connection has no SQL console
 	input             string
 	resultSQL, resErr string
 	result            *QueryResult
@@ -388,7 +389,7 @@ func (m *Model) cachedSubs(d *dataPanel, subs []Sub, lt LiveRows, height int) st
 
 func (m *Model) cachedSQL(d *dataPanel, height int) string {
 	k := sqlKey{stID: m.stID, width: m.width, height: height, editing: d.editing, running: d.running,
-		resErr: d.resultErr, result: d.result}
+		readOnly: !d.keys.SQL.Enabled(), resErr: d.resultErr, result: d.result}
 	if d.editing {
 		d.input.SetWidth(max(m.width-14, 10)) // as sqlView does
 		k.input = d.input.View()
