@@ -154,8 +154,7 @@ func (w watchedConn) Snapshot() ui.Snapshot {
 // CompressOffNext implements ui.Steering.
 func (w watchedConn) CompressOffNext() (string, error) {
 	w.pw.relay.CompressOffNext()
-	return "the next socket an application opens through the proxy goes upstream with compress=false: " +
-		"D drops this one, and the app's next socket should carry text frames", nil
+	return "compress=false on the next socket through the proxy: D drops this one, and the app's next one should carry text frames", nil
 }
 
 // DropSocket implements ui.Steering.
@@ -164,7 +163,7 @@ func (w watchedConn) DropSocket() (string, error) {
 	if id == 0 || !w.pw.relay.DropConn(id) {
 		return "", errors.New("the application has no open socket to drop")
 	}
-	return fmt.Sprintf("dropped socket #%d without a close frame (1006): the app should reconnect and re-authenticate; its next socket shows on this tab", id), nil
+	return fmt.Sprintf("dropped socket #%d (1006, no close frame): the app should reconnect and re-authenticate on this tab", id), nil
 }
 
 // ToggleStall implements ui.Steering.
@@ -176,8 +175,7 @@ func (w watchedConn) ToggleStall() (string, error) {
 	p.mu.Unlock()
 	p.faults.SetBlackhole(on)
 	if on {
-		return "stalled: no byte passes between the applications and the server (sockets stay open); " +
-			"watch the app's keepalive notice the silence · Z resumes", nil
+		return "stalled: nothing passes between the apps and the server, sockets stay open; does the app's keepalive notice? Z resumes", nil
 	}
 	return "resumed: held traffic flows again", nil
 }
@@ -193,5 +191,5 @@ func (w watchedConn) NextLatency() (string, error) {
 	if d == 0 {
 		return "latency removed", nil
 	}
-	return fmt.Sprintf("every chunk between the applications and the server now waits %s each way: watch the app's round trips and timeouts · T steps on", d), nil
+	return fmt.Sprintf("%s added each way to the apps' traffic: watch their round trips and timeouts · T steps on", d), nil
 }

@@ -31,11 +31,11 @@ type watchEnv struct {
 
 const watchAlicePW = "alice-watch-pw"
 
-func newWatchEnv(t *testing.T, o ProxyOptions, srvOpts ...kalamtest.Option) *watchEnv {
+func newWatchEnv(t *testing.T, o ProxyOptions, mgrOpts []session.ManagerOption, srvOpts ...kalamtest.Option) *watchEnv {
 	t.Helper()
 	srv := testkit.Start(t, watchAlicePW, "admin-watch-pw", append([]kalamtest.Option{kalamtest.WithNotifyQueue(1 << 12)}, srvOpts...)...)
 	testkit.CreateTables(t, srv, "messages")
-	mgr := session.NewManager(session.WithPumpInterval(5 * time.Millisecond))
+	mgr := session.NewManager(append([]session.ManagerOption{session.WithPumpInterval(5 * time.Millisecond)}, mgrOpts...)...)
 	pw, err := NewProxyWatch(mgr, srv.URL, o)
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func (tc *tapCollector) snapshot() []client.Frame {
 // them); its token panel has the login's claims and records the refresh
 // as a rotation; and its subscription's rows follow every change.
 func TestWatchedApplicationFramesTokensAndRows(t *testing.T) {
-	e := newWatchEnv(t, ProxyOptions{RevealSecrets: true})
+	e := newWatchEnv(t, ProxyOptions{RevealSecrets: true}, nil)
 	testkit.Insert(t, e.srv, 1, 4, "before")
 	app := e.app(t)
 	tap := collect(app)
@@ -262,7 +262,7 @@ func TestWatchedApplicationFramesTokensAndRows(t *testing.T) {
 // same tab: a second socket, a reconnect counted, its subscription
 // resumed, and the new socket's server frames are text.
 func TestWatchedApplicationSteering(t *testing.T) {
-	e := newWatchEnv(t, ProxyOptions{})
+	e := newWatchEnv(t, ProxyOptions{}, nil)
 	app := e.app(t)
 	tab, sc := e.opened(t)
 	subscribeMessages(t, app)
@@ -341,5 +341,56 @@ func TestWatchedApplicationSteering(t *testing.T) {
 		if msg, err := step(); err != nil || msg == "" {
 			t.Fatalf("steering step: %q, %v", msg, err)
 		}
+	}
+}
+
+// TestWatchedApplicationsAuthenticateAndOutliveTokens: an application
+// that authenticates with an authenticate message has that token as its
+// socket's; when the token is long dead the socket, still open, is
+// flagged as having outlived it. A second application on the same host,
+// connecting with a pasted JWT in its upgrade's Bearer header while the
+// first one's socket is open, gets a tab of its own, with that token as
+// presented (a rotation of its own).
+func TestWatchedApplicationsAuthenticateAndOutliveTokens(t *testing.T) {
+	clk := session.NewFakeClock(time.Now())
+	e := newWatchEnv(t, ProxyOptions{}, []session.ManagerOption{session.WithClock(clk)}, kalamtest.WithAccessTTL(2*time.Minute))
+	app := e.app(t, client.WithMessageAuth())
+	_, sc := e.opened(t)
+	access, _ := app.Credentials()
+	snap := testkit.Poll(t, "the authenticated socket", sc.Snapshot, func(s session.ConnSnapshot) bool {
+		return s.State == client.StateConnected && s.Socket.Fingerprint == client.Fingerprint(access)
+	})
+	var sawAuthenticate bool
+	for _, f := range logged(sc) {
+		sawAuthenticate = sawAuthenticate || (f.Direction == client.Outbound && f.Type == client.TypeAuthenticate)
+	}
+	if !sawAuthenticate || len(snap.History) != 1 || snap.SocketOutlivedToken {
+		t.Fatalf("authenticate logged %v, history %+v, outlived %v", sawAuthenticate, snap.History, snap.SocketOutlivedToken)
+	}
+	clk.Advance(2*time.Minute + session.Leeway + time.Second)
+	if s := sc.Snapshot(); !s.SocketOutlivedToken || s.State != client.StateConnected {
+		t.Fatalf("past exp+leeway: outlived %v in state %s", s.SocketOutlivedToken, s.State)
+	}
+
+	other := e.app(t, client.WithAuth(client.JWT(access)))
+	tab2, sc2 := e.opened(t)
+	if sc2 == sc {
+		t.Fatal("the second application joined the first one's tab")
+	}
+	snap2 := testkit.Poll(t, "the second application's socket", sc2.Snapshot, func(s session.ConnSnapshot) bool {
+		return s.State == client.StateConnected && s.Socket.Fingerprint == client.Fingerprint(access)
+	})
+	if len(snap2.History) != 1 || snap2.History[0].Trigger != session.TriggerAppPresented || snap2.History[0].Method != session.MethodObserved {
+		t.Fatalf("second application's rotations %+v", snap2.History)
+	}
+	if !strings.HasSuffix(tab2.Snapshot().Name, " alice") {
+		t.Fatalf("second tab %q", tab2.Snapshot().Name)
+	}
+	other.Close()
+	testkit.Poll(t, "the second application's tab to show it closed", sc2.Snapshot, func(s session.ConnSnapshot) bool {
+		return s.State == client.StateDisconnected && s.LiveSocket == 0
+	})
+	if _, ok := e.mgr.Conn(sc2.Name()); !ok {
+		t.Fatal("a closed application's tab left the dashboard")
 	}
 }

@@ -230,7 +230,7 @@ func runProxyDashboard(ctx context.Context, f proxyFlags, upstream string, tlsCf
 	addr := ln.Addr().String()
 	waiting := fmt.Sprintf("kalamdash proxy relays http://%s → %s. Point your application at http://%s instead of the server: "+
 		"each application that connects shows up here as a tab (its address and the user it authenticated as), with its frames, "+
-		"tokens and subscriptions, read-only. On its tab C, D, Z and T steer its connection (? lists them).", addr, pw.Upstream(), addr)
+		"tokens and subscriptions; kalamdash only watches. On its tab C, D, Z and T steer its connection (? lists them).", addr, pw.Upstream(), addr)
 	if warning != "" {
 		waiting += " " + warning + "."
 	}
