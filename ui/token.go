@@ -270,13 +270,31 @@ func tokenViewAt(st theme.Styles, s Snapshot, c tokenClock, keys TokenKeyMap, wi
 
 	// Rotation history, newest first, as many as fit.
 	lines = append(lines, st.TitleFocused.Render(fmt.Sprintf("Rotations %d", len(s.Rotations))))
-	lines = append(lines, st.Header.Render(fit(rotationRow("TIME", "TRIGGER", "LATENCY", "OLD EXP", "NEW EXP", "RESULT", width), width)))
+	// Expiries a day or more after their rotation carry the day, in wider
+	// columns: a 24-hour token rotated at 23:32:10 "expires 23:32:10".
+	expW := 9
+	expiry := func(exp, at time.Time) string {
+		if dayApart(exp, at) {
+			return exp.Format("Jan 2 15:04")
+		}
+		return clockTime(exp)
+	}
+	for _, r := range s.Rotations {
+		if len(expiry(r.OldExp, r.Time)) > 8 || len(expiry(r.NewExp, r.Time)) > 8 {
+			expW = 13
+		}
+	}
+	lines = append(lines, st.Header.Render(fit(rotationRow("TIME", "TRIGGER", "LATENCY", "OLD EXP", "NEW EXP", "RESULT", expW, width), width)))
 	room := height - len(lines)
 	if len(s.Providers) > 0 {
 		room -= min(len(s.Providers), 3) + 2 // keep space for the provider calls
 	}
 	if len(s.Rotations) == 0 {
-		lines = append(lines, st.Muted.Render("  none yet: press R to refresh now, or p for a policy"))
+		hint := "  none yet" // a recording or a watched application: nothing to press
+		if keys.Refresh.Enabled() {
+			hint += ": press R to refresh now, or p for a policy"
+		}
+		lines = append(lines, st.Muted.Render(hint))
 	}
 	for i := len(s.Rotations) - 1; i >= 0 && room > 0; i-- {
 		r := s.Rotations[i]
@@ -293,7 +311,7 @@ func tokenViewAt(st theme.Styles, s Snapshot, c tokenClock, keys TokenKeyMap, wi
 		if r.Method == "swap" && r.Trigger != "swap" && r.Trigger != "swap cleared" {
 			trig += "·swap" // a connection attempt made with a swapped token
 		}
-		lines = append(lines, rotationRow(clockTime(r.Time), safe(&st, trig), shortDur(r.Latency), clockTime(r.OldExp), clockTime(r.NewExp), res, width))
+		lines = append(lines, rotationRow(clockTime(r.Time), safe(&st, trig), shortDur(r.Latency), expiry(r.OldExp, r.Time), expiry(r.NewExp, r.Time), res, expW, width))
 		room--
 	}
 	if n := len(s.Providers); n > 0 && height-len(lines) >= 3 {
@@ -310,8 +328,8 @@ func tokenViewAt(st theme.Styles, s Snapshot, c tokenClock, keys TokenKeyMap, wi
 	return box(lines, width, height)
 }
 
-func rotationRow(t, trig, lat, oldE, newE, res string, width int) string {
-	return " " + fit(t, 9) + fit(trig, 15) + fitLeft(lat, 8) + "  " + fit(oldE, 9) + fit(newE, 9) + truncate(res, max(width-53, 6))
+func rotationRow(t, trig, lat, oldE, newE, res string, expW, width int) string {
+	return " " + fit(t, 9) + fit(trig, 15) + fitLeft(lat, 8) + "  " + fit(oldE, expW) + fit(newE, expW) + truncate(res, max(width-35-2*expW, 6))
 }
 
 func t2s(p Policy) string {

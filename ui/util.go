@@ -163,10 +163,17 @@ func clockTime(t time.Time) string {
 // is far enough from now that the time of day alone would name the wrong
 // day (a 30-day refresh token "at 09:12:00" looks like today's).
 func clockTimeNear(t, now time.Time) string {
-	if d := t.Sub(now); !t.IsZero() && (d >= 20*time.Hour || d <= -20*time.Hour) {
+	if dayApart(t, now) {
 		return t.Format("Jan 2 15:04:05")
 	}
 	return clockTime(t)
+}
+
+// dayApart reports whether t is so far from ref (20 hours or more) that
+// its time of day alone could name the wrong day.
+func dayApart(t, ref time.Time) bool {
+	d := t.Sub(ref)
+	return !t.IsZero() && (d >= 20*time.Hour || d <= -20*time.Hour)
 }
 
 // sparkline draws values as block characters, scaled to their maximum,

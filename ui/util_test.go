@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/kalamdash/kalamdash/theme"
 )
 
 // TestCellWidthMatchesAnsi checks the ASCII fast path agrees with x/ansi.
@@ -39,5 +42,22 @@ func TestLongLivedTokenTimes(t *testing.T) {
 	}
 	if p := countdownOf(now, now, now.Add(2*time.Minute), 80); p.at != "09:02:00" {
 		t.Errorf("2-minute token at %q, want the time of day only", p.at)
+	}
+}
+
+// TestRotationExpiriesNameTheDay: a rotation whose new token lives for a
+// day shows the day in the NEW EXP column, not a time equal to the
+// rotation's own; short-lived tokens keep the narrow columns.
+func TestRotationExpiriesNameTheDay(t *testing.T) {
+	at := time.Date(2026, 12, 6, 23, 32, 10, 0, time.UTC)
+	s := Snapshot{Rotations: []Rotation{{Time: at, Trigger: "app login", OK: true, NewExp: at.Add(24 * time.Hour)}}}
+	view := ansi.Strip(tokenView(theme.NoColor(), s, at, DefaultTokenKeyMap(), 100, 30))
+	if !strings.Contains(view, "Dec 7 23:32") {
+		t.Errorf("the rotation's new expiry lacks its day:\n%s", view)
+	}
+	s.Rotations[0].NewExp = at.Add(2 * time.Minute)
+	view = ansi.Strip(tokenView(theme.NoColor(), s, at, DefaultTokenKeyMap(), 100, 30))
+	if !strings.Contains(view, "23:34:10") || strings.Contains(view, "Dec 7") {
+		t.Errorf("a 2-minute token's expiry should be the time of day alone:\n%s", view)
 	}
 }
