@@ -21,6 +21,7 @@ func msgpackSeeds(tb testing.TB) [][]byte {
 		map[string]any{"z": 1, "a": -1, "m": uint64(math.MaxUint64), "i": int64(math.MinInt64), "f32": float32(1.1),
 			"tiny": 1e-7, "big": 1e21, "neg0": math.Copysign(0, -1), "t": true, "f": false, "nil": nil},
 		map[string]any{"esc": "quote\" back\\ <html> & \b\f\n\r\t \x01 \x7f é \u2028 \u2029 \xff\xfe", "bin": []byte{0, 'a', 0xff}},
+		map[string]any{"long": strings.Repeat("plain text,", 30) + "<" + strings.Repeat("x", 13) + "é\u2028\xff" + strings.Repeat("y", 17) + "\"&>"},
 		[]any{[]any{}, map[string]any{}, "", []any{1, []any{2, []any{3}}}},
 		map[string]any{"nan": math.NaN()},
 		map[string]any{"inf": math.Inf(-1)},
