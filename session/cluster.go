@@ -227,9 +227,9 @@ func readCluster(ctx context.Context, cl *client.Client) ClusterState {
 	}
 	st := ClusterState{Source: SourceHealth, ClusterID: h.ClusterID}
 	if client.IsSQLError(viewsErr) {
-		st.SourceNote = "group leaders need the dba role (system.cluster_groups refused it); the health endpoint names the Meta leader only"
+		st.SourceNote = "the leader of each group needs the dba role (system.cluster_groups refused it); health names the Meta leader only"
 	} else {
-		st.SourceNote = "system.cluster could not be read (" + viewsErr.Error() + "); the health endpoint names the Meta leader only"
+		st.SourceNote = "system.cluster could not be read (" + viewsErr.Error() + "); health names the Meta leader only"
 	}
 	for _, n := range h.Nodes {
 		ns := ClusterNodeState{ID: n.NodeID, APIAddr: n.APIAddr, URL: nodeURL(self, n.APIAddr, n.IsSelf),

@@ -61,7 +61,7 @@ func (m *Model) nodesLines(t *tab, height int) []string {
 		head += " " + safeIn(&st, st.Value, p.info.ClusterID)
 	}
 	if p.info != nil {
-		head += st.Muted.Render(fmt.Sprintf(" · %d nodes", len(p.info.Nodes)))
+		head += st.Muted.Render(" · " + plural(len(p.info.Nodes), "node"))
 	}
 	lines := []string{fit(head+st.Muted.Render(" · "+m.clusterAge(p, true)), w)}
 	if p.err != "" {
@@ -79,8 +79,13 @@ func (m *Model) nodesLines(t *tab, height int) []string {
 		lines = append(lines, "  "+st.Muted.Render("the server answered neither system.cluster nor /v1/api/cluster/health"))
 	default:
 		src := "from " + info.Source
-		if info.SourceNote != "" {
-			src += ": " + info.SourceNote
+		if note := info.SourceNote; note != "" {
+			if lipgloss.Width(src+": "+note) <= w-2 {
+				src += ": " + note
+			} else { // the why on a line of its own
+				lines = append(lines, "  "+safeIn(&st, st.Muted, truncate(src+":", w-2)))
+				src = "  " + note
+			}
 		}
 		lines = append(lines, "  "+safeIn(&st, st.Muted, truncate(src, w-2)))
 	}
@@ -136,9 +141,6 @@ func (m *Model) nodesLines(t *tab, height int) []string {
 		lines = append(lines, "  "+st.Muted.Render("no leader known"))
 	}
 	lines = append(lines, wrapTokens(groupTokens(st, info.Groups, now), "  ", w)...)
-	if info.Source != "system.cluster_groups" && info.Source != "" {
-		lines = append(lines, "  "+st.Muted.Render(truncate("only the Meta group: the leader of every group needs the dba role (system.cluster_groups)", w-2)))
-	}
 
 	// Leader moves and node changes, newest first, as many as fit above
 	// the key hints.
@@ -388,4 +390,12 @@ func (m *Model) tokenNodesLines(t *tab) []string {
 		}
 	}
 	return wrapTokens(parts, " ", w)
+}
+
+// plural is "1 node", "3 nodes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
