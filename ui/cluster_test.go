@@ -52,12 +52,12 @@ func TestClusterViewFollowsALeaderMoveAndAStoppedNode(t *testing.T) {
 	b.cluster.down[2] = "connection refused"
 	clk.advance(clusterPollEvery)
 	m = drive(m, tickMsg(clk.t))
-	requireContains(t, m, "10 meta→3 (term 1)", "Changes 1", "group 10 meta: leader node 1 → node 3 (term 2)",
+	requireContains(t, m, "10 meta→3 (term 2)", "Changes 1", "group 10 meta: leader node 1 → node 3 (term 2)",
 		"3 ★    leader", "unreachable", "✗ node 2 does not answer: connection refused")
 	// The mark fades: half a minute later the group is drawn plainly.
 	clk.advance(clusterMarkFor)
 	m = drive(m, tickMsg(clk.t))
-	requireContains(t, m, "10 meta→3  100→3")
+	requireContains(t, m, "10 meta→3  100→1")
 }
 
 // o opens a connection to every node no tab is on, named by node; the

@@ -61,6 +61,25 @@ func screens(st theme.Styles, width, height int) []Screen {
 
 	m = drive(m, keyPress("?"))
 	shot("help", "Full help")
+
+	// The Cluster view after o opened a tab per node: a leader moved and
+	// node 3 stopped answering since the view opened.
+	m = drive(m, keyPress("esc"), keyPress("4"), keyPress("o"))
+	b.cluster.moveLeader(2)
+	b.cluster.stopNode(3, "connection refused: is the server running at http://127.0.0.1:38082?")
+	node3 := b.conns[2]
+	node3.snap.State, node3.snap.LastError = "reconnecting", "connection refused"
+	m = drive(m, eventsMsg{{ConnID: node3.id, Kind: EventState}}, keyPress("r"))
+	shot("cluster", "Cluster view: every node, the group leaders, a leader move and a node that stopped answering")
+
+	// The same live query on node 2, which lags: one insert not there yet,
+	// one update not applied.
+	m = drive(m, keyPress("d"))
+	lagging := append([]Row(nil), b.conns[0].snap.Subs[0].Rows[:4]...)
+	lagging[2] = Row{Key: "103", Values: texts("103", "click", `{"x":12,"y":40}`, "1039")}
+	b.conns[1].snap.Subs[0].Columns, b.conns[1].snap.Subs[0].Rows = b.conns[0].snap.Subs[0].Columns, lagging
+	m = drive(m, eventsMsg{{ConnID: b.conns[1].id, Kind: EventRows}})
+	shot("replicas", "Replicas side by side: the rows node 2 has not applied yet are marked")
 	return out
 }
 

@@ -17,25 +17,35 @@ type stubCluster struct {
 	now     func() time.Time
 	base    int // port of node 1; node k listens on base+k-1
 	leader  int64
+	term    int64
 	down    map[int64]string // node → why it does not answer
-	host    string           // hostname of every node (tests make it hostile)
+	downAt  time.Time
+	host    string // hostname of every node (tests make it hostile)
 	changes []ClusterChange
 	moved   time.Time
 }
 
 func newStubCluster(now func() time.Time) *stubCluster {
-	return &stubCluster{now: now, base: 38080, leader: 1, down: map[int64]string{}, host: "kalam-1"}
+	return &stubCluster{now: now, base: 38080, leader: 1, term: 1, down: map[int64]string{}, host: "kalam-1"}
 }
 
 func (s *stubCluster) url(node int64) string {
 	return fmt.Sprintf("http://127.0.0.1:%d", s.base+int(node)-1)
 }
 
-// moveLeader makes node the leader of every group, as a move would.
+// moveLeader makes node the Meta group's leader (`lead N 10`); the data
+// groups stay with node 1.
 func (s *stubCluster) moveLeader(node int64) {
+	s.term++
 	s.changes = append(s.changes, ClusterChange{Time: s.now(),
-		Text: fmt.Sprintf("group 10 meta: leader node %d → node %d (term 2)", s.leader, node)})
+		Text: fmt.Sprintf("group 10 meta: leader node %d → node %d (term %d)", s.leader, node, s.term)})
 	s.leader, s.moved = node, s.now()
+}
+
+// stopNode makes node stop answering, saying why.
+func (s *stubCluster) stopNode(node int64, why string) {
+	s.down[node], s.downAt = why, s.now()
+	s.changes = append(s.changes, ClusterChange{Time: s.now(), Text: fmt.Sprintf("node %d: does not answer", node)})
 }
 
 // info is the cluster as the stub's node at url sees it.
@@ -47,19 +57,23 @@ func (s *stubCluster) info(url string) ClusterInfo {
 			IsSelf: nodeOfURL(url) == nodeOfURL(s.url(id)), IsLeader: id == s.leader, TotalGroups: 10,
 			Applied: new(int64(1200)), Lag: new(int64(0)), Version: "0.4.1", Hostname: s.host, Answered: true, TokenOK: true}
 		if id == s.leader {
-			n.Role, n.GroupsLeading = "leader", 10
+			n.Role = "leader"
+			n.GroupsLeading++
+		}
+		if id == 1 {
+			n.GroupsLeading += 9 // the data groups
 		}
 		if why, ok := s.down[id]; ok {
 			n.Answered, n.ProbeErr, n.TokenOK, n.TokenErr, n.Applied, n.Lag = false, why, false, why, nil, nil
-			n.Status = "offline"
+			n.Status, n.ChangedAt = "offline", s.downAt
 		}
 		in.Nodes = append(in.Nodes, n)
 	}
-	in.Groups = append(in.Groups, ClusterGroup{ID: 10, Name: "10 meta", Leader: s.leader, Term: 1, ChangedAt: s.moved})
+	in.Groups = append(in.Groups, ClusterGroup{ID: 10, Name: "10 meta", Leader: s.leader, Term: s.term, ChangedAt: s.moved})
 	for i := int64(0); i < 8; i++ {
-		in.Groups = append(in.Groups, ClusterGroup{ID: 100 + i, Name: fmt.Sprintf("%d user shard %d", 100+i, i), Leader: s.leader, Term: 1, ChangedAt: s.moved})
+		in.Groups = append(in.Groups, ClusterGroup{ID: 100 + i, Name: fmt.Sprintf("%d user shard %d", 100+i, i), Leader: 1, Term: 1})
 	}
-	in.Groups = append(in.Groups, ClusterGroup{ID: 200, Name: "200 shared shard 0", Leader: s.leader, Term: 1, ChangedAt: s.moved})
+	in.Groups = append(in.Groups, ClusterGroup{ID: 200, Name: "200 shared shard 0", Leader: 1, Term: 1})
 	return in
 }
 
