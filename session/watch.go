@@ -105,7 +105,7 @@ func (w *Watcher) Socket(ev SocketEvent) {
 	defer w.mu.Unlock()
 	if ev.Opened {
 		c := w.byAddr[ev.Client]
-		if c == nil || c.watch.socket != 0 {
+		if c == nil || c.watch.socket != 0 || c.isClosed() {
 			c = w.reconnecting(hostOf(ev.Client))
 		}
 		if c == nil {
@@ -116,7 +116,7 @@ func (w *Watcher) Socket(ev SocketEvent) {
 		c.socketOpened(ev)
 		return
 	}
-	if c := w.bySocket[ev.ConnID]; c != nil {
+	if c := w.bySocket[ev.ConnID]; c != nil && !c.isClosed() {
 		c.socketEnded(ev)
 	}
 }
@@ -128,6 +128,9 @@ func (w *Watcher) Frame(from string, f client.Frame) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	c := w.route(from, f)
+	if c == nil {
+		return
+	}
 	var msg *client.ServerMessage
 	if f.ConnID != 0 && f.Direction == client.Inbound && f.Err == "" && len(f.Decoded) > 0 {
 		msg, _ = w.parser.Parse(f.Decoded)
@@ -135,18 +138,22 @@ func (w *Watcher) Frame(from string, f client.Frame) {
 	c.observe(f, msg)
 }
 
-// route picks the connection f belongs to (see Watcher). A WebSocket
+// route picks the connection f belongs to (see Watcher), nil for a frame
+// of a socket whose connection the user closed. A WebSocket
 // upgrade goes to a connection without an open socket, as the socket it
 // opens will (Socket), so the token its header presents is that
 // connection's.
 func (w *Watcher) route(from string, f client.Frame) *Conn {
 	if f.ConnID != 0 {
 		if c := w.bySocket[f.ConnID]; c != nil {
+			if c.isClosed() {
+				return nil // the user stopped watching this socket's tab
+			}
 			return c
 		}
 	}
 	upgrade := f.Opcode == client.OpHTTP && f.Direction == client.Outbound && isUpgrade(f.Type)
-	fits := func(c *Conn) bool { return !upgrade || c.watch.socket == 0 }
+	fits := func(c *Conn) bool { return !c.isClosed() && (!upgrade || c.watch.socket == 0) }
 	if f.Opcode == client.OpHTTP && f.Direction == client.Outbound {
 		if tok := bearer(f.Wire); tok != "" {
 			fp := client.Fingerprint(tok)
@@ -167,7 +174,7 @@ func (w *Watcher) route(from string, f client.Frame) *Conn {
 		c = w.reconnecting(host)
 	} else {
 		for i := len(w.conns) - 1; i >= 0 && c == nil; i-- {
-			if w.conns[i].watch.host == host {
+			if w.conns[i].watch.host == host && !w.conns[i].isClosed() {
 				c = w.conns[i]
 			}
 		}
@@ -190,7 +197,7 @@ func isUpgrade(kind string) bool {
 func (w *Watcher) reconnecting(host string) *Conn {
 	for i := len(w.conns) - 1; i >= 0; i-- {
 		c := w.conns[i]
-		if c.watch.host == host && c.watch.socket == 0 {
+		if c.watch.host == host && c.watch.socket == 0 && !c.isClosed() {
 			return c
 		}
 	}
@@ -218,6 +225,14 @@ func hostOf(addr string) string {
 		return h
 	}
 	return addr
+}
+
+// isClosed reports whether the user closed the connection: a watched one
+// then gets nothing more (the application's next socket opens a new one).
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // Watched reports whether the connection observes another application

@@ -347,7 +347,8 @@ func TestWatchedApplicationSteering(t *testing.T) {
 // TestWatchedApplicationsAuthenticateAndOutliveTokens: an application
 // that authenticates with an authenticate message has that token as its
 // socket's; when the token is long dead the socket, still open, is
-// flagged as having outlived it. A second application on the same host,
+// flagged as having outlived it. When the user closes its tab, its frames
+// stop there and its reconnect opens a tab anew. A second application on the same host,
 // connecting with a pasted JWT in its upgrade's Bearer header while the
 // first one's socket is open, gets a tab of its own, with that token as
 // presented (a rotation of its own).
@@ -372,9 +373,27 @@ func TestWatchedApplicationsAuthenticateAndOutliveTokens(t *testing.T) {
 		t.Fatalf("past exp+leeway: outlived %v in state %s", s.SocketOutlivedToken, s.State)
 	}
 
+	// The user closes the first application's tab: its frames stop
+	// there, and when it reconnects it opens a tab anew.
+	live, logLen := sc.Snapshot().LiveSocket, sc.Log().Stats().Appended
+	if err := e.b.watched(sc.Name()).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !e.pw.relay.DropConn(live) {
+		t.Fatal("the first application's socket was not open")
+	}
+	_, sc3 := e.opened(t)
+	if sc3 == sc {
+		t.Fatal("the reconnect went to the tab that was closed")
+	}
+	testkit.Poll(t, "the reopened tab connected", sc3.Snapshot, func(s session.ConnSnapshot) bool { return s.State == client.StateConnected })
+	if n := sc.Log().Stats().Appended; n != logLen {
+		t.Fatalf("the closed tab got %d more frames", n-logLen)
+	}
+
 	other := e.app(t, client.WithAuth(client.JWT(access)))
 	tab2, sc2 := e.opened(t)
-	if sc2 == sc {
+	if sc2 == sc || sc2 == sc3 {
 		t.Fatal("the second application joined the first one's tab")
 	}
 	snap2 := testkit.Poll(t, "the second application's socket", sc2.Snapshot, func(s session.ConnSnapshot) bool {
