@@ -100,6 +100,17 @@ func TestProxyDashboardOpensWatchedTabs(t *testing.T) {
 
 	m = drive(m, keyPress("?"))
 	requireContains(t, m, "app (kalamdash proxy)", "app: drop its socket", "app: stall/resume traffic")
+
+	// The application's socket closed with a reason its server chose:
+	// the tab stays, disconnected, and the reason is drawn inertly.
+	w.snap.State, w.snap.CloseCode, w.snap.CloseReason = "disconnected", 4000, "bye\x1b]0;PWNED\x07\x1b[2J"
+	w.snap.LastError = "closed: " + w.snap.CloseReason
+	m = drive(m, keyPress("esc"), keyPress("1"), eventsMsg{{ConnID: "app-1", Kind: EventState}})
+	m.notice = notice{}
+	requireContains(t, m, "closed: bye␛]0;PWNED", "○")
+	if v := m.View().Content; strings.ContainsAny(v, "\x07") || strings.Contains(v, "\x1b]0;") || strings.Contains(v, "\x1b[2J") {
+		t.Fatalf("the close reason's controls reached the terminal: %q", v)
+	}
 }
 
 // TestSteeringKeysOnlyOnWatchedTabs: a connection of our own has no

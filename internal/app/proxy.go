@@ -175,7 +175,7 @@ func (w watchedConn) ToggleStall() (string, error) {
 	p.mu.Unlock()
 	p.faults.SetBlackhole(on)
 	if on {
-		return "stalled: nothing passes between the apps and the server, sockets stay open; does the app's keepalive notice? Z resumes", nil
+		return "stalled: no byte passes, sockets stay open; does the app's keepalive notice? · Z resumes", nil
 	}
 	return "resumed: held traffic flows again", nil
 }
