@@ -54,9 +54,10 @@ const maxBehind = 0.1
 // step; a step that fails is run once more before the ramp stops there.
 //
 // The ramp stops with src-limited 1 when the source, not the reader, was
-// the limit: it generated under 97 % of the rate, or it dropped changes
-// while the reader's socket had room (its writer fell behind, not the
-// reader: FirehoseSubscriber.DroppedSocketFull). The reader's limit is
+// the limit: it generated under 97 % of the rate (what it skipped when
+// it ran too late to catch up counts against it: FirehoseReport.Skipped),
+// or it dropped changes while the reader's socket had room (its writer
+// fell behind, not the reader: FirehoseSubscriber.DroppedSocketFull). The reader's limit is
 // then above the value. cpu-µs/event is the reader's CPU over the window
 // at the highest rate it sustained (the benchmark process for bare and
 // pipe, the record process's own for record), src-cpu-µs/event the
@@ -124,6 +125,7 @@ const (
 type stepResult struct {
 	rate        int
 	paced       float64 // changes/s the source generated
+	skipped     uint64  // changes the source skipped: it ran too late to catch up
 	sent        uint64  // changes written to the reader's socket
 	dropped     uint64  // changes the source's queue dropped
 	srcDropped  uint64  // of those, dropped while the socket had room
@@ -146,8 +148,8 @@ func (st stepResult) verdict() stepVerdict {
 }
 
 func (st stepResult) String() string {
-	return fmt.Sprintf("generated %.0f/s, sent %d, dropped %d (%d with the socket not full), tap drops %d, fell behind %.3f s; cpu-µs/event: reader %.2f, source %.2f",
-		st.paced, st.sent, st.dropped, st.srcDropped, st.tapDrops, st.behind, st.cpuPerEvent, st.srcPerEvent)
+	return fmt.Sprintf("generated %.0f/s (skipped %d), sent %d, dropped %d (%d with the socket not full), tap drops %d, fell behind %.3f s; cpu-µs/event: reader %.2f, source %.2f",
+		st.paced, st.skipped, st.sent, st.dropped, st.srcDropped, st.tapDrops, st.behind, st.cpuPerEvent, st.srcPerEvent)
 }
 
 // losslessReader is a reader under test on a firehose.
@@ -290,6 +292,7 @@ func losslessStep(ctx context.Context, r string, rate, rowBytes int) (stepResult
 	}
 
 	res.paced = float64(rep1.Generated-rep0.Generated) / t1.Sub(t0).Seconds()
+	res.skipped = rep1.Skipped - rep0.Skipped
 	res.sent = sub1.Sent - sub0.Sent
 	res.dropped = sub1.Dropped - sub0.Dropped
 	res.srcDropped = res.dropped - (sub1.DroppedSocketFull - sub0.DroppedSocketFull)

@@ -50,6 +50,11 @@ type FirehoseReport struct {
 	Rate      int    `json:"rate"` // 0: as fast as the sockets take them
 	RowBytes  int    `json:"row_bytes"`
 	Generated uint64 `json:"generated"` // changes generated so far
+	// Skipped counts changes that came due while the generator was more
+	// than FirehoseCatchUp late (the server's process did not run): they
+	// are not generated, so the stream never runs faster than the rate
+	// to catch up. Anything skipped means the server missed the rate.
+	Skipped uint64 `json:"skipped"`
 	// Encodes counts change frames serialized by every fan-out of the
 	// server (the firehose's and the SQL engine's): once per group of
 	// identical frames, however many sockets receive them.
@@ -86,6 +91,7 @@ type firehose struct {
 	subs      []*subStats // every subscriber, in subscribe order
 	nextID    int64
 	generated atomic.Uint64
+	skipped   atomic.Uint64
 }
 
 func validateFirehose(fc FirehoseConfig) error {
@@ -161,7 +167,7 @@ func (f *firehose) logSubscriber(msg string, st *subStats) {
 // logReport logs every subscriber's counts (at Close).
 func (f *firehose) logReport() {
 	r := f.report()
-	f.s.log.Info("firehose stopped", "generated", r.Generated, "encodes", r.Encodes, "subscribers", len(r.Subscribers))
+	f.s.log.Info("firehose stopped", "generated", r.Generated, "skipped", r.Skipped, "encodes", r.Encodes, "subscribers", len(r.Subscribers))
 	f.mu.Lock()
 	subs := append([]*subStats(nil), f.subs...)
 	f.mu.Unlock()
@@ -172,6 +178,7 @@ func (f *firehose) logReport() {
 
 func (f *firehose) report() FirehoseReport {
 	r := FirehoseReport{Rate: f.cfg.Rate, RowBytes: f.cfg.RowBytes, Generated: f.generated.Load(),
+		Skipped: f.skipped.Load(),
 		Encodes: f.s.encodes.Load(), Subscribers: []FirehoseSubscriber{}}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -209,11 +216,17 @@ func (s *Server) handleFirehose(w http.ResponseWriter, _ *http.Request) {
 // keeping up would have emptied.
 const firehoseChunk = 32
 
+// FirehoseCatchUp is how late the generator may fall behind its rate and
+// still catch up (a chunk at a time, as fast as it can); changes due
+// longer ago than that are skipped (FirehoseReport.Skipped).
+const FirehoseCatchUp = 20 * time.Millisecond
+
 // run generates changes until the server stops, only while someone
 // subscribes (the ids keep growing across idle spells). At a rate, the
 // changes are due evenly from when the first subscriber arrived; the
 // generator sleeps until the next one is due and, when it was late (the
-// process was not scheduled), catches up a chunk at a time.
+// process was not scheduled), catches up a chunk at a time — at most
+// FirehoseCatchUp's worth, skipping the rest.
 func (f *firehose) run() {
 	ctx := f.s.ctx
 	var start time.Time // when the current paced run began
@@ -232,7 +245,13 @@ func (f *firehose) run() {
 			}
 			elapsed := time.Since(start)
 			due := base + uint64(elapsed.Seconds()*float64(f.cfg.Rate))
-			n = int(min(due-min(due, f.generated.Load()), firehoseChunk))
+			late := due - min(due, f.generated.Load())
+			if limit := uint64(FirehoseCatchUp.Seconds() * float64(f.cfg.Rate)); late > max(limit, firehoseChunk) {
+				f.skipped.Add(late)
+				start, base = time.Now(), f.generated.Load()
+				continue
+			}
+			n = int(min(late, firehoseChunk))
 			if n == 0 {
 				// Until the next change is due (Go's timers wake no
 				// sooner than about a millisecond; the chunks catch up).
