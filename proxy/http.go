@@ -8,8 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/kalamdash/kalamdash/client"
 )
@@ -95,9 +98,21 @@ func (r *Relay) reverseProxy() *httputil.ReverseProxy {
 		ModifyResponse: func(resp *http.Response) error {
 			if ex, ok := resp.Request.Context().Value(exchangeKey{}).(*exchange); ok {
 				resp.Body = &tappedBody{ReadCloser: resp.Body, done: func(body []byte, cut bool, err error) {
+					var problem string
+					wire, inflated := len(body), false
+					if !cut {
+						body, inflated, problem = observedBody(resp.Header, body)
+					}
 					f := client.HTTPResponseFrame(ex.kind, resp.StatusCode, resp.Header, body, time.Since(ex.start), err, r.o.RevealSecrets)
-					if cut && f.Err == "" {
+					if inflated {
+						f.Encoding, f.WireSize = client.EncGzipJSON, wire
+					}
+					switch {
+					case f.Err != "":
+					case cut:
 						f.Err = "response body over 16 MiB: only its start is shown"
+					case problem != "":
+						f.Err = problem
 					}
 					r.emit(ex.from, f)
 				}}
@@ -111,6 +126,30 @@ func (r *Relay) reverseProxy() *httputil.ReverseProxy {
 			writeUpstreamError(w, err)
 		},
 	}
+}
+
+// observedBody is a response body as the application reads it: inflated
+// when the server gzipped it (Content-Encoding: gzip, which an application
+// asking with Accept-Encoding gets and its HTTP stack undoes), so the tap
+// shows the JSON, tokens included, not gzip bytes. The application still
+// gets the body as the server sent it. problem says why body is shown as
+// it came, if it is; inflated says it was inflated.
+func observedBody(h http.Header, body []byte) (observed []byte, inflated bool, problem string) {
+	if len(body) == 0 || !strings.EqualFold(strings.TrimSpace(h.Get("Content-Encoding")), "gzip") {
+		return body, false, ""
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return body, false, "gzip-encoded body that does not inflate: " + err.Error()
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxTappedBody+1))
+	if err != nil {
+		return body, false, "gzip-encoded body that does not inflate: " + err.Error()
+	}
+	if len(out) > maxTappedBody {
+		return out[:maxTappedBody], true, "response body inflates beyond 16 MiB: only its start is shown"
+	}
+	return out, true, ""
 }
 
 // writeUpstreamError answers a request the upstream could not: 502 with a
