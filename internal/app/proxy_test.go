@@ -262,7 +262,12 @@ func TestWatchedApplicationFramesTokensAndRows(t *testing.T) {
 // same tab: a second socket, a reconnect counted, its subscription
 // resumed, and the new socket's server frames are text.
 func TestWatchedApplicationSteering(t *testing.T) {
-	e := newWatchEnv(t, ProxyOptions{}, nil)
+	var recorded tapCollector // what a recording (--record) receives
+	e := newWatchEnv(t, ProxyOptions{OnFrame: func(_ string, f client.Frame) {
+		recorded.mu.Lock()
+		recorded.frames = append(recorded.frames, f)
+		recorded.mu.Unlock()
+	}}, nil)
 	app := e.app(t)
 	tab, sc := e.opened(t)
 	subscribeMessages(t, app)
@@ -328,13 +333,21 @@ func TestWatchedApplicationSteering(t *testing.T) {
 	if f := waitChange("2"); f.Opcode != client.OpText || f.Encoding != client.EncJSON || f.ConnID != second.LiveSocket {
 		t.Fatalf("long change after the flip: %s %s on socket %d (want text on %d)", f.Opcode, f.Encoding, f.ConnID, second.LiveSocket)
 	}
-	// Secrets stay out of the watched log unless revealed.
-	for _, f := range logged(sc) {
+	// Secrets stay out of the watched log and the recording unless
+	// revealed (the watcher read them: the token panel has the claims).
+	rec := recorded.snapshot()
+	if len(rec) < len(logged(sc)) {
+		t.Fatalf("the recording got %d frames, the log %d", len(rec), len(logged(sc)))
+	}
+	for _, f := range append(logged(sc), rec...) {
 		for _, tok := range []string{"access_token\":\"ey", "Bearer ey", watchAlicePW} {
 			if bytes.Contains(f.Wire, []byte(tok)) || bytes.Contains(f.Decoded, []byte(tok)) {
 				t.Fatalf("frame %s %s holds a secret (%q):\n%s", f.Direction, f.Type, tok, f.Wire)
 			}
 		}
+	}
+	if second.Access.Claims.Subject != "alice" {
+		t.Fatalf("the token panel lacks the claims the watcher read: subject %q", second.Access.Claims.Subject)
 	}
 	// Stall and latency step the fault proxy and say so.
 	for _, step := range []func() (string, error){steer.ToggleStall, steer.ToggleStall, steer.NextLatency} {
