@@ -111,21 +111,8 @@ func (c *Conn) framePump(cl *client.Client) {
 				flush()
 				return
 			}
-			buf = append(buf[:0], f)
-			open := true
-		drain:
-			for len(buf) < pumpBatch {
-				select {
-				case f, ok := <-frames:
-					if !ok {
-						open = false
-						break drain
-					}
-					buf = append(buf, f)
-				default:
-					break drain
-				}
-			}
+			var open bool
+			buf, open = takeWaiting(append(buf[:0], f), frames, pumpBatch)
 			c.log.Append(buf...)
 			pending += len(buf)
 			clear(buf) // the log copied the payloads
@@ -143,6 +130,24 @@ func (c *Conn) framePump(cl *client.Client) {
 			return
 		}
 	}
+}
+
+// takeWaiting appends to batch what ch holds right now, without waiting,
+// until batch has max items; open is false when ch turned out closed. The
+// pumps take a stream's backlog as one batch this way.
+func takeWaiting[T any](batch []T, ch <-chan T, max int) (_ []T, open bool) {
+	for len(batch) < max {
+		select {
+		case v, ok := <-ch:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, v)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 // eventPump follows the client's lifecycle events.

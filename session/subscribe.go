@@ -219,21 +219,8 @@ func (c *Conn) subPump(id string, sub *client.Subscription) {
 				c.m.emit(SubscriptionChangedEvent{Conn: c.name})
 				return
 			}
-			batch = append(batch[:0], ev)
-			open := true
-		drain:
-			for len(batch) < subPumpBatch {
-				select {
-				case ev, ok := <-events:
-					if !ok {
-						open = false
-						break drain
-					}
-					batch = append(batch, ev)
-				default:
-					break drain
-				}
-			}
+			var open bool
+			batch, open = takeWaiting(append(batch[:0], ev), events, subPumpBatch)
 			c.apply(id, sub, batch)
 			clear(batch) // let the rows go: the table holds what it keeps
 			dirty = true

@@ -83,21 +83,17 @@ type nodeOpenedMsg struct {
 }
 
 func pollClusterCmd(id string, c Cluster) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
-		defer cancel()
+	return background(actionTimeout, func(ctx context.Context) tea.Msg {
 		info, err := c.PollCluster(ctx)
 		return clusterPolledMsg{connID: id, info: info, err: err}
-	}
+	})
 }
 
 func openNodeCmd(c Cluster, node int64, url, name string) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
-		defer cancel()
+	return background(actionTimeout, func(ctx context.Context) tea.Msg {
 		conn, err := c.OpenNode(ctx, url, name)
 		return nodeOpenedMsg{node: node, conn: conn, err: err}
-	}
+	})
 }
 
 // clusterPoll starts a poll of the current tab's cluster when its Cluster

@@ -19,11 +19,9 @@ type composedMsg struct {
 
 // composeCmd sends text on c in the background.
 func composeCmd(id string, c Composer, text string) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
-		defer cancel()
+	return background(actionTimeout, func(ctx context.Context) tea.Msg {
 		return composedMsg{connID: id, err: c.SendText(ctx, text)}
-	}
+	})
 }
 
 // composerOf returns the tab's Composer, or says why there is none.

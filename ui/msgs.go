@@ -102,54 +102,54 @@ func tickCmd() tea.Cmd {
 // actionTimeout bounds every control call made from the UI.
 const actionTimeout = 30 * time.Second
 
-func openCmd(b Backend, req LoginRequest) tea.Cmd {
+// background returns a command that runs call with a context that ends
+// after d, so no call the UI makes in the background can hang it.
+func background(d time.Duration, call func(ctx context.Context) tea.Msg) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
+		return call(ctx)
+	}
+}
+
+func openCmd(b Backend, req LoginRequest) tea.Cmd {
+	return background(actionTimeout, func(ctx context.Context) tea.Msg {
 		c, err := b.Open(ctx, req)
 		return openedMsg{req: req, conn: c, err: err}
-	}
+	})
 }
 
 // actionCmd runs one control call on a connection in the background.
 func actionCmd(c Conn, what string, fn func(ctx context.Context) error) tea.Cmd {
 	id := c.ID()
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
-		defer cancel()
+	return background(actionTimeout, func(ctx context.Context) tea.Msg {
 		return actionMsg{connID: id, what: what, err: fn(ctx)}
-	}
+	})
 }
 
 // queryCmd runs one console statement on connection id.
 func queryCmd(id string, q SQL, sql string) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
-		defer cancel()
+	return background(actionTimeout, func(ctx context.Context) tea.Msg {
 		res, err := q.Query(ctx, sql)
 		return queryMsg{connID: id, res: res, err: err}
-	}
+	})
 }
 
 // liveCheckCmd checks connection id's subscriptions against the server's
 // live queries.
 func liveCheckCmd(id string, q SQL) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
-		defer cancel()
+	return background(actionTimeout, func(ctx context.Context) tea.Msg {
 		summary, err := q.CheckLive(ctx)
 		return liveCheckMsg{connID: id, summary: summary, err: err}
-	}
+	})
 }
 
 // subscribeCmd starts one live query on connection id.
 func subscribeCmd(id string, q SQL, sql string, o SubOptions) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
-		defer cancel()
+	return background(actionTimeout, func(ctx context.Context) tea.Msg {
 		sid, err := q.Subscribe(ctx, sql, o)
 		return subscribedMsg{connID: id, id: sid, opts: o, err: err}
-	}
+	})
 }
 
 // exportRecord is one line of a JSONL export.

@@ -25,34 +25,28 @@ func TestGoldenLogin(t *testing.T) {
 	golden.RequireEqual(t, screen(m))
 }
 
-func TestGoldenToken(t *testing.T) {
-	m, _, _ := loggedIn(t, 80, 24)
-	m = drive(m, keyPress("2"))
-	golden.RequireEqual(t, screen(m))
-}
-
-func TestGoldenInspectorGzipHex(t *testing.T) {
-	m, _, _ := loggedIn(t, 100, 30)
-	m = drive(m, keyPress("k"), keyPress("v"), keyPress("v"))
-	golden.RequireEqual(t, screen(m))
-}
-
-func TestGoldenInspectorWide(t *testing.T) {
-	m, _, _ := loggedIn(t, 160, 48)
-	m = drive(m, keyPress("c"), keyPress("G"))
-	golden.RequireEqual(t, screen(m))
-}
-
-func TestGoldenData(t *testing.T) {
-	m, _, _ := loggedIn(t, 80, 24)
-	m = drive(m, keyPress("3"))
-	golden.RequireEqual(t, screen(m))
-}
-
-func TestGoldenHelp(t *testing.T) {
-	m, _, _ := loggedIn(t, 80, 24)
-	m = drive(m, keyPress("?"))
-	golden.RequireEqual(t, screen(m))
+// TestGolden logs in at a size, presses keys and compares the screen with
+// testdata/TestGolden/<name>.golden.
+func TestGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		w, h int
+		keys []string
+	}{
+		{"Token", 80, 24, []string{"2"}},
+		{"InspectorGzipHex", 100, 30, []string{"k", "v", "v"}},
+		{"InspectorWide", 160, 48, []string{"c", "G"}},
+		{"Data", 80, 24, []string{"3"}},
+		{"Help", 80, 24, []string{"?"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, _ := loggedIn(t, tc.w, tc.h)
+			for _, k := range tc.keys {
+				m = drive(m, keyPress(k))
+			}
+			golden.RequireEqual(t, screen(m))
+		})
+	}
 }
 
 // TestLoginOneEnter: the pre-filled form reaches the dashboard with one Enter

@@ -19,12 +19,10 @@ type verifiedMsg struct {
 
 // verifyCmd verifies subscription sub of connection id.
 func verifyCmd(id string, lt LiveTables, sub string) tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), verifyTimeout)
-		defer cancel()
+	return background(verifyTimeout, func(ctx context.Context) tea.Msg {
 		v, err := lt.Verify(ctx, sub)
 		return verifiedMsg{connID: id, sub: sub, v: v, err: err}
-	}
+	})
 }
 
 // dataRequest runs what the data panel asked for, with what the

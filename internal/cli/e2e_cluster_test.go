@@ -70,11 +70,7 @@ func TestClusterDashboardEndToEnd(t *testing.T) {
 	fault("lead 3 10", "lead 3 10: done")
 	s.waitText(30*time.Second, "10 meta→3", "group 10 meta: leader node 1 → node 3")
 
-	s.keys("q")
-	testkit.Eventually(t, "kalamdash to exit after q", func() bool {
-		b, err := os.ReadFile(filepath.Join(s.dir, "status"))
-		return err == nil && strings.TrimSpace(string(b)) == "0"
-	})
+	s.quit()
 }
 
 // freePorts returns the first of n consecutive loopback ports that are

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kalamdash/kalamdash/internal/testkit"
 )
 
 // tmuxSession runs the kalamdash binary in a private tmux server at a fixed
@@ -61,6 +65,56 @@ func startTmuxWith(t *testing.T, dir, bin string, w, h int, env []string, args .
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// quit presses q and waits for the program to exit with status 0,
+// failing with the screen otherwise.
+func (s *tmuxSession) quit() {
+	s.t.Helper()
+	s.keys("q")
+	status := testkit.Poll(s.t, "the program to exit after q", func() string {
+		b, _ := os.ReadFile(filepath.Join(s.dir, "status"))
+		return strings.TrimSpace(string(b))
+	}, func(st string) bool { return st != "" })
+	if status != "0" {
+		s.t.Fatalf("exit status %s after q; screen:\n%s", status, s.screen())
+	}
+}
+
+// startServe runs `kalamdash serve` on a free port with args and returns
+// its URL; the server stops with the test.
+func startServe(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := serveURLRE.FindString(sc.Text()); m != "" {
+				urls <- m
+				break
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case u := <-urls:
+		return u
+	case <-time.After(30 * time.Second):
+		t.Fatal("kalamdash serve printed no URL")
+	}
+	return ""
+}
+
+var serveURLRE = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
 
 func envArgs(env []string) []string {
 	var out []string
@@ -185,19 +239,5 @@ func TestDashboardEndToEnd(t *testing.T) {
 	})
 
 	// q quits cleanly with status 0.
-	s.keys("q")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile(filepath.Join(s.dir, "status"))
-		if err == nil && len(b) > 0 {
-			if got := strings.TrimSpace(string(b)); got != "0" {
-				t.Fatalf("exit status %s; screen:\n%s", got, s.screen())
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kalamdash did not exit after q; screen:\n%s", s.screen())
-		}
-		time.Sleep(40 * time.Millisecond)
-	}
+	s.quit()
 }

@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -179,48 +176,8 @@ func TestDashboardHostileRowsEndToEnd(t *testing.T) {
 	if title := s.paneTitle(); strings.Contains(title, "PWNED") || !strings.Contains(title, "kalamdash") {
 		t.Fatalf("window title %q", title)
 	}
-	s.keys("q")
-	waitCLI(t, "kalamdash to exit", func() bool {
-		b, err := os.ReadFile(filepath.Join(dir, "status"))
-		return err == nil && len(b) > 0
-	})
+	s.quit()
 	if b, err := os.ReadFile(logFile); err == nil {
 		requireInert(t, "log file", string(b), false)
 	}
 }
-
-// startServe runs `kalamdash serve` on a free port with args and returns
-// its URL; the server stops with the test.
-func startServe(t *testing.T, bin string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := serveURLRE.FindString(sc.Text()); m != "" {
-				urls <- m
-				break
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case u := <-urls:
-		return u
-	case <-time.After(30 * time.Second):
-		t.Fatal("kalamdash serve printed no URL")
-	}
-	return ""
-}
-
-var serveURLRE = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -106,9 +105,5 @@ func TestProxyDashboardEndToEnd(t *testing.T) {
 	if strings.Contains(s.screen(), " 2 127.0.0.1:") {
 		t.Fatalf("the reconnect opened a second tab:\n%s", s.screen())
 	}
-	s.keys("q")
-	waitCLI(t, "kalamdash proxy to exit", func() bool {
-		b, err := os.ReadFile(filepath.Join(dir, "status"))
-		return err == nil && len(b) > 0
-	})
+	s.quit()
 }
