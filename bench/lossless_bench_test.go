@@ -162,7 +162,8 @@ type losslessReader struct {
 	stop     func() error
 }
 
-// sample is the source's count for the subscriber, at a time.
+// sample is the source's count for the subscriber, at a time (the
+// source's clock, which is this machine's).
 type sample struct {
 	at   time.Time
 	sent uint64
@@ -221,7 +222,7 @@ func losslessStep(ctx context.Context, r string, rate, rowBytes int) (stepResult
 		if sub = rep.Subscribers[0]; !sub.Active {
 			return rep, sub, false, errors.New("the reader's subscription ended")
 		}
-		samples = append(samples, sample{time.Now(), sub.Sent})
+		samples = append(samples, sample{rep.At, sub.Sent})
 		return rep, sub, true, nil
 	}
 	// Warm-up: until the source has sent warm's worth and the reader has
@@ -241,17 +242,10 @@ func losslessStep(ctx context.Context, r string, rate, rowBytes int) (stepResult
 			return res, fmt.Errorf("warming up: %w", err)
 		}
 	}
-	t0 := samples[len(samples)-1].at
-	taken0, takenAt0 := rd.taken()
-	cpu0, err := rd.cpu()
+	m0, err := markNow(rd, src, samples[len(samples)-1].at)
 	if err != nil {
 		return res, err
 	}
-	srcCPU0, err := src.CPU()
-	if err != nil {
-		return res, err
-	}
-	tap0 := rd.tapDrops()
 
 	// The window: until the source has sent window's worth more (or has
 	// dropped: the step has failed, no need to go on).
@@ -272,42 +266,54 @@ func losslessStep(ctx context.Context, r string, rate, rowBytes int) (stepResult
 			break
 		}
 	}
-	t1 := samples[len(samples)-1].at
-	taken1, takenAt1 := rd.taken()
-	cpu1, err := rd.cpu()
+	m1, err := markNow(rd, src, samples[len(samples)-1].at)
 	if err != nil {
 		return res, err
 	}
-	srcCPU1, err := src.CPU()
-	if err != nil {
-		return res, err
-	}
-	tap1 := rd.tapDrops()
 	if r == "record" { // its tap drops are known when it has stopped
 		stopped = true
 		if err := rd.stop(); err != nil {
 			return res, err
 		}
-		tap1 = rd.tapDrops()
+		m1.tapDrops = rd.tapDrops()
 	}
 
-	res.paced = float64(rep1.Generated-rep0.Generated) / t1.Sub(t0).Seconds()
+	res.paced = float64(rep1.Generated-rep0.Generated) / m1.at.Sub(m0.at).Seconds()
 	res.skipped = rep1.Skipped - rep0.Skipped
 	res.sent = sub1.Sent - sub0.Sent
 	res.dropped = sub1.Dropped - sub0.Dropped
 	res.srcDropped = res.dropped - (sub1.DroppedSocketFull - sub0.DroppedSocketFull)
-	res.tapDrops = tap1 - tap0
+	res.tapDrops = m1.tapDrops - m0.tapDrops
 	// Sent minus taken in over the window, where the reader counted: the
 	// lag it gained.
-	gained := (sentAt(samples, takenAt1) - sentAt(samples, takenAt0)) - float64(taken1-taken0)
+	taken := m1.taken - m0.taken
+	gained := (sentAt(samples, m1.takenAt) - sentAt(samples, m0.takenAt)) - float64(taken)
 	res.behind = max(gained, 0) / float64(rate)
-	if taken1 > taken0 {
-		res.cpuPerEvent = float64((cpu1 - cpu0).Microseconds()) / float64(taken1-taken0)
+	if taken > 0 {
+		res.cpuPerEvent = float64((m1.cpu - m0.cpu).Microseconds()) / float64(taken)
 	}
 	if res.sent > 0 {
-		res.srcPerEvent = float64((srcCPU1 - srcCPU0).Microseconds()) / float64(res.sent)
+		res.srcPerEvent = float64((m1.srcCPU - m0.srcCPU).Microseconds()) / float64(res.sent)
 	}
 	return res, nil
+}
+
+// mark is what a step reads at each end of its window.
+type mark struct {
+	at          time.Time // the source's sample that ended the phase
+	taken       uint64    // changes the reader had taken in…
+	takenAt     time.Time // …counted at this moment
+	cpu, srcCPU time.Duration
+	tapDrops    uint64
+}
+
+func markNow(rd *losslessReader, src *Firehose, at time.Time) (mark, error) {
+	m := mark{at: at, tapDrops: rd.tapDrops()}
+	m.taken, m.takenAt = rd.taken()
+	var err1, err2 error
+	m.cpu, err1 = rd.cpu()
+	m.srcCPU, err2 = src.CPU()
+	return m, errors.Join(err1, err2)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

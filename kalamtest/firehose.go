@@ -47,9 +47,12 @@ func WithFirehose(fc FirehoseConfig) Option { return func(c *config) { c.firehos
 
 // FirehoseReport is what FirehosePath answers.
 type FirehoseReport struct {
-	Rate      int    `json:"rate"` // 0: as fast as the sockets take them
-	RowBytes  int    `json:"row_bytes"`
-	Generated uint64 `json:"generated"` // changes generated so far
+	Rate     int `json:"rate"` // 0: as fast as the sockets take them
+	RowBytes int `json:"row_bytes"`
+	// At is when the counts were read, on the server's real clock (the
+	// generator's): rates from two reports need no request timing.
+	At        time.Time `json:"at"`
+	Generated uint64    `json:"generated"` // changes generated so far
 	// Skipped counts changes that came due while the generator was more
 	// than FirehoseCatchUp late (the server's process did not run): they
 	// are not generated, so the stream never runs faster than the rate
@@ -177,7 +180,7 @@ func (f *firehose) logReport() {
 }
 
 func (f *firehose) report() FirehoseReport {
-	r := FirehoseReport{Rate: f.cfg.Rate, RowBytes: f.cfg.RowBytes, Generated: f.generated.Load(),
+	r := FirehoseReport{Rate: f.cfg.Rate, RowBytes: f.cfg.RowBytes, At: time.Now(), Generated: f.generated.Load(),
 		Skipped: f.skipped.Load(),
 		Encodes: f.s.encodes.Load(), Subscribers: []FirehoseSubscriber{}}
 	f.mu.Lock()
