@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 // TestFirehoseSourceFeedsBothReaders checks the firehose benchmarks'
@@ -52,5 +53,45 @@ func TestFirehoseSourceFeedsBothReaders(t *testing.T) {
 		if s.Dropped != 0 || s.Sent < n {
 			t.Errorf("subscriber %+v: want ≥ %d sent, none dropped", s, n)
 		}
+	}
+}
+
+// TestFirehoseSkipsWhatItCannotCatchUp: a paced source that did not run
+// for a while (stopped with SIGSTOP for 300 ms) catches up at most
+// kalamtest.FirehoseCatchUp of its rate and counts the rest as skipped,
+// so its stream never runs faster than the rate; its reader loses
+// nothing (what was skipped was never generated).
+func TestFirehoseSkipsWhatItCannotCatchUp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), hangDeadline)
+	defer cancel()
+	src, err := StartFirehose(ctx, 1000, 160)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	bare, err := DialFirehoseBare(ctx, src, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close()
+	if _, err := bare.ReadN(ctx, 10); err != nil { // the generator is running
+		t.Fatal(err)
+	}
+	if err := src.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // 300 changes come due: more than 20 ms' worth
+	if err := src.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bare.ReadN(ctx, 10); err != nil { // it has run again
+		t.Fatal(err)
+	}
+	rep, err := src.Report(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Skipped == 0 || len(rep.Subscribers) != 1 || rep.Subscribers[0].Dropped != 0 {
+		t.Fatalf("after a 300 ms pause at 1000/s: %+v; want changes skipped, none dropped", rep)
 	}
 }
