@@ -80,6 +80,15 @@ func screens(st theme.Styles, width, height int) []Screen {
 	b.conns[1].snap.Subs[0].Columns, b.conns[1].snap.Subs[0].Rows = b.conns[0].snap.Subs[0].Columns, lagging
 	m = drive(m, eventsMsg{{ConnID: b.conns[1].id, Kind: EventRows}})
 	shot("replicas", "Replicas side by side: the rows node 2 has not applied yet are marked")
+
+	// kalamdash proxy's dashboard: an application that connected through
+	// it has a tab of its own, read-only, with the steering keys.
+	m = New(newStubBackend(now), WithStyles(st, true), WithClock(now), WithoutTicks(),
+		WithoutLogin("kalamdash proxy relays http://127.0.0.1:8081 → http://127.0.0.1:8080."))
+	app := newWatchedStub(now)
+	m = drive(m, tea.WindowSizeMsg{Width: width, Height: height}, eventsMsg{{ConnID: app.ID(), Kind: EventOpened, Conn: app}}, keyPress("2"))
+	m.notice = notice{}
+	shot("proxy", "kalamdash proxy: an application's own connection, watched — its login and refresh as rotations, C D Z T steer it")
 	return out
 }
 

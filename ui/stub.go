@@ -309,6 +309,36 @@ func (r readOnlyConn) Snapshot() Snapshot  { return r.c.Snapshot() }
 func (r readOnlyConn) Frames() FrameSource { return r.c.Frames() }
 func (r readOnlyConn) Close() error        { return r.c.Close() }
 
+// watchedStubConn is an application watched through kalamdash proxy: what
+// every Conn has, and steering (which only says what it would do).
+type watchedStubConn struct{ readOnlyConn }
+
+func (watchedStubConn) CompressOffNext() (string, error) {
+	return "compress=false on the next socket through the proxy", nil
+}
+func (watchedStubConn) DropSocket() (string, error) {
+	return "dropped socket #1 (1006, no close frame): the app should reconnect and re-authenticate on this tab", nil
+}
+func (watchedStubConn) ToggleStall() (string, error) { return "stalled · Z resumes", nil }
+func (watchedStubConn) NextLatency() (string, error) { return "250ms added each way", nil }
+
+// newWatchedStub is the application of the proxy screenshot: a password
+// login it made itself, seen through the proxy, refreshed once.
+func newWatchedStub(now func() time.Time) watchedStubConn {
+	c := newStubConn("app-1", LoginRequest{Name: "127.0.0.1:50412 demo", URL: "http://127.0.0.1:8080", User: "demo"}, now)
+	t0 := now()
+	iat := t0.Add(-95 * time.Second)
+	c.snap.Demo, c.snap.Role, c.snap.Token.Role = false, "user", "user"
+	c.snap.Token.Kind, c.snap.Token.Source = "observed", "what the application obtained or presented, seen through kalamdash proxy (read-only)"
+	c.snap.Token.Subject, c.snap.Token.Email = "demo", "demo@example.com"
+	c.snap.Policy, c.snap.Providers = Policy{Kind: "manual", Spec: "manual"}, nil
+	c.snap.Rotations = []Rotation{
+		{Time: t0.Add(-6 * time.Minute), Trigger: "app login", Method: "provider", NewExp: t0.Add(-4 * time.Minute), OK: true, NewFinger: "a1b2c3d4"},
+		{Time: iat, Trigger: "app refresh", Method: "refresh-token", OldExp: t0.Add(-4 * time.Minute), NewExp: iat.Add(2 * time.Minute), OK: true, OldFinger: "a1b2c3d4", NewFinger: "3fa9c1d2"},
+	}
+	return watchedStubConn{readOnlyConn{c}}
+}
+
 // stubLog is a simple FrameSource: unfiltered access is O(1), filtered
 // access scans (fine for tests; the session's log keeps indexes).
 type stubLog struct {

@@ -497,8 +497,8 @@ func TestLayoutFitsEverySize(t *testing.T) {
 // TestScreensDeterministic: two calls give identical output.
 func TestScreensDeterministic(t *testing.T) {
 	a, b := Screens(120, 36), Screens(120, 36)
-	if len(a) != 8 {
-		t.Fatalf("%d screens, want 8", len(a))
+	if len(a) != 9 {
+		t.Fatalf("%d screens, want 9", len(a))
 	}
 	for i := range a {
 		if a[i] != b[i] {
