@@ -201,6 +201,11 @@ func NewCluster(n int, opts ...Option) (*Cluster, error) {
 	for range n - 1 {
 		nodes = append(nodes, first.addPeer())
 	}
+	if n > 1 {
+		for _, s := range nodes {
+			s.seqs.Store(&nodeSeqs{worker: s.nodeID})
+		}
+	}
 	out := &Cluster{c: cl, nodes: nodes}
 	for i, s := range nodes {
 		addr := net.JoinHostPort(host, "0")

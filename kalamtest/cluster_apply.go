@@ -82,7 +82,11 @@ func (s *Server) applier() {
 				timer = time.NewTimer(wait)
 				break
 			}
-			f := &fanout{ch: head.ch, encodes: &s.encodes}
+			sq := s.seqs.Load()
+			if sq != nil {
+				sq.assign(head.ch.Seq, s.cl.leaderOf(s.cl.changeGroup(head.ch)) == s.nodeID, s.now())
+			}
+			f := &fanout{ch: head.ch, encodes: &s.encodes, seqs: sq}
 			for _, c := range s.connList() {
 				c.deliver(f)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -359,4 +360,70 @@ func TestClusterPeersDoNotReapplyWhatTheyJoinedWith(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// Each node numbers rows itself when it applies them: the leader keeps
+// the _seq it committed with, a follower takes a Snowflake of its own
+// clock with its node id as worker, so a from taken on one node means
+// other rows on another (jamals86/KalamDB:
+// backend/crates/kalamdb-tables/src/user_tables/user_table_provider.rs
+// generate_seq_ids, extract_worker_id in
+// backend/crates/kalamdb-core/src/app_context.rs; kalamdb-protocol §9.4).
+// A resume moved from the leader to a follower replays the rows the
+// follower numbered above the from; onto a node whose clock is behind,
+// it skips the rows that node numbered below it.
+func TestClusterNodesNumberRowsThemselves(t *testing.T) {
+	cl, nodes := newKTCluster(t, 3)
+	cl.SetClockSkew(3, -time.Hour)
+	ops := nodes[0].login(t, "ops", "OpsPass123!")
+	nodes[0].mustSQL(t, ops.access, "CREATE NAMESPACE app")
+	nodes[0].mustSQL(t, ops.access, messagesDDL)
+	alice := nodes[0].login(t, "alice", alicePW)
+	nodes[0].mustSQL(t, alice.access, "INSERT INTO app.messages (id, body) VALUES (1, 'a')")
+
+	// BIGINT cells, _seq among them, arrive as strings (protocol §3.8).
+	seqOf := func(v any) int64 {
+		t.Helper()
+		s, _ := v.(string)
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("_seq %T %v: want a decimal string", v, v)
+		}
+		return n
+	}
+	httpSeq := seqOf(resultRows(t, nodes[0].mustSQL(t, alice.access, "SELECT * FROM app.messages"))[0]["_seq"])
+	seqOn := func(n *ktServer, from string) []int64 {
+		t.Helper()
+		w := n.dialAuthed(t, alice.access, "")
+		defer w.c.CloseNow()
+		w.send(subscribeMsg("m", "SELECT * FROM app.messages", from))
+		w.readType("subscription_ack")
+		var out []int64
+		for _, r := range w.readType("initial_data_batch").msg["rows"].([]any) {
+			out = append(out, seqOf(r.(map[string]any)["_seq"]))
+		}
+		return out
+	}
+	on1, on2, on3 := seqOn(nodes[0], "{}"), seqOn(nodes[1], "{}"), seqOn(nodes[2], "{}")
+	if len(on1) != 1 || on1[0] != httpSeq {
+		t.Fatalf("leader's _seq %v, want the committed %d", on1, httpSeq)
+	}
+	if len(on2) != 1 || on2[0] <= httpSeq || on2[0]>>12&0x3ff != 2 {
+		t.Errorf("follower's _seq %v: want above the leader's %d, worker 2", on2, httpSeq)
+	}
+	if len(on3) != 1 || on3[0] >= httpSeq || on3[0]>>12&0x3ff != 3 {
+		t.Errorf("behind follower's _seq %v: want below the leader's %d, worker 3", on3, httpSeq)
+	}
+
+	from := fmt.Sprintf(`{"from":%d}`, httpSeq)
+	if got := seqOn(nodes[0], from); len(got) != 0 {
+		t.Errorf("resume on the leader from its own last _seq replayed %v", got)
+	}
+	if got := seqOn(nodes[1], from); len(got) != 1 {
+		t.Errorf("resume on node 2 from the leader's _seq: %v, want the row replayed", got)
+	}
+	nodes[0].mustSQL(t, alice.access, "INSERT INTO app.messages (id, body) VALUES (2, 'b')")
+	if got := seqOn(nodes[2], from); len(got) != 0 {
+		t.Errorf("resume on node 3 from the leader's _seq: %v, want row 2 skipped", got)
+	}
 }

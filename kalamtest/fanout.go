@@ -34,6 +34,9 @@ type fanout struct {
 	frames map[frameKey]*encodedFrame // nil: the change is not visible to that group
 	// encodes counts the serializations done, for Server.Encodes.
 	encodes *atomic.Uint64
+	// seqs renumbers the rows' _seq as the delivering node numbered
+	// them (nil: the engine's numbers, standalone).
+	seqs *nodeSeqs
 }
 
 // frame returns the group's encoded frame for the change, encoding it on
@@ -47,6 +50,8 @@ func (f *fanout) frame(k frameKey, sub *subscription) *encodedFrame {
 	}
 	var fr *encodedFrame
 	if ct, rows, old, ok := sub.q.Notification(f.ch); ok {
+		f.seqs.renumber(rows)
+		f.seqs.renumber(old)
 		msg := client.ChangeMessage{Type: client.TypeChange, SubscriptionID: sub.id, ChangeType: ct,
 			Rows: serdeFloatRows(rows), OldValues: serdeFloatRows(old)}
 		// Encoding a ChangeMessage of plain rows does not fail; if it

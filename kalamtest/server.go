@@ -60,14 +60,15 @@ type Server struct {
 	cl           *cluster // this node's cluster (a one-node one when standalone)
 	nodeID       int64
 	applyMu      sync.Mutex
-	applyQ       []applyItem   // committed changes this node has yet to apply
-	applyWake    chan struct{} // nudges the applier
-	appliedSig   chan struct{} // closed and replaced at each apply
-	applied      atomic.Int64  // _seq of the last change this node applied
-	appliedIndex atomic.Int64  // how many changes this node has applied (its Raft applied index)
-	joinedSeq    int64         // a peer joined with the changes up to this _seq applied
-	startedNano  atomic.Int64  // when the node last started serving
-	stallUntil   atomic.Int64  // unix nanos of the real clock
+	applyQ       []applyItem              // committed changes this node has yet to apply
+	applyWake    chan struct{}            // nudges the applier
+	appliedSig   chan struct{}            // closed and replaced at each apply
+	applied      atomic.Int64             // _seq of the last change this node applied
+	seqs         atomic.Pointer[nodeSeqs] // this node's own _seq numbering; nil when standalone (cluster_seq.go)
+	appliedIndex atomic.Int64             // how many changes this node has applied (its Raft applied index)
+	joinedSeq    int64                    // a peer joined with the changes up to this _seq applied
+	startedNano  atomic.Int64             // when the node last started serving
+	stallUntil   atomic.Int64             // unix nanos of the real clock
 	// encodes counts change notifications serialized by fan-outs: once
 	// per group of identical frames, not once per socket (fanout.go).
 	encodes     atomic.Uint64

@@ -110,14 +110,18 @@ func (wc *wsConn) subscribe(m inMsg) {
 	var rows []client.Row
 	var hasMore bool
 	var err error
+	seqs := s.seqs.Load()
 	switch o := m.options; {
 	case o.From != nil:
-		rows, hasMore, err = sub.page(o.From)
+		// In this node's numbering: a from another node gave is compared
+		// with this node's numbers, as upstream (cluster_seq.go).
+		rows, hasMore, err = sub.page(seqs.engineSeq(o.From))
 	case o.LastRows != nil:
 		rows, err = q.Last(int(*o.LastRows), sub.boundary)
 	default:
 		rows, hasMore, err = sub.page(nil)
 	}
+	seqs.renumber(rows)
 	if err != nil {
 		wc.dropSub(id, sub) // never counted: the registration failed
 		wc.sendError(id, "SUBSCRIPTION_FAILED", err.Error())
@@ -166,11 +170,13 @@ func (wc *wsConn) nextBatch(m inMsg) {
 	}
 	// A missing last_seq_id restarts the snapshot from its beginning (even
 	// for a resumed subscription), as upstream.
-	rows, hasMore, err := sub.page(m.lastSeq)
+	seqs := wc.s.seqs.Load()
+	rows, hasMore, err := sub.page(seqs.engineSeq(m.lastSeq))
 	if err != nil {
 		wc.sendError(m.subID, "BATCH_FETCH_FAILED", err.Error())
 		return
 	}
+	seqs.renumber(rows)
 	wc.mu.Lock()
 	defer wc.mu.Unlock()
 	if wc.subs[m.subID] != sub {

@@ -23,7 +23,8 @@ const clusterHelp = `faults (type one and Enter):
   stop N | start N        shut node N down (sockets close 1001, port refuses) / start it again
   lead N [GROUP]          make node N leader of GROUP (10 meta, 100-107 user shards, 200 shared; default all)
   partition N | heal N    cut node N off from its peers (it stops applying) / reconnect it
-  lag DURATION            followers apply changes this long after the commit (e.g. 2s, 0)`
+  lag DURATION            followers apply changes this long after the commit (e.g. 2s, 0)
+  skew N DURATION         node N's clock is off by DURATION when it numbers (_seq) what it applies as a follower (e.g. -1h)`
 
 // runServeCluster runs `serve --cluster N` until ctx ends, reading fault
 // commands from stdin.
@@ -93,6 +94,15 @@ func clusterCommand(cl *kalamtest.Cluster, line string) (string, error) {
 		return "", fmt.Errorf("%q: no node %q (nodes are 1 to %d)", verb, args[0], len(cl.Nodes()))
 	}
 	switch verb {
+	case "skew":
+		if len(args) != 2 {
+			return "", fmt.Errorf("skew: want a node and a duration, e.g. skew 3 -1h")
+		}
+		d, perr := time.ParseDuration(args[1])
+		if perr != nil {
+			return "", fmt.Errorf("skew %q: not a duration like -1h or 30s", args[1])
+		}
+		cl.SetClockSkew(node, d)
 	case "stop":
 		err = cl.StopNode(node)
 	case "start":

@@ -48,8 +48,8 @@ func TestServeClusterCommands(t *testing.T) {
 	if cl.Leader(kalamtest.MetaGroup) != cl.Node(1) || cl.Leader(cl.SharedGroup()) != cl.Node(1) {
 		t.Errorf("after stop and partition: meta on %s, shared on %s", cl.Leader(kalamtest.MetaGroup).URL, cl.Leader(cl.SharedGroup()).URL)
 	}
-	run("start 2", "heal 3", "lag 250ms", "lag 0")
-	for _, line := range []string{"stop", "stop 4", "stop x", "lead 1 99", "lead 1 x", "lag", "lag soon", "lag -1s", "reboot 1"} {
+	run("start 2", "heal 3", "lag 250ms", "lag 0", "skew 3 -1h", "skew 3 0s")
+	for _, line := range []string{"stop", "stop 4", "stop x", "lead 1 99", "lead 1 x", "lag", "lag soon", "lag -1s", "reboot 1", "skew 3", "skew 3 soon", "skew 9 1s"} {
 		if _, err := clusterCommand(cl, line); err == nil {
 			t.Errorf("%q: accepted", line)
 		}
