@@ -13,9 +13,11 @@ import (
 	"time"
 )
 
-// Client is a connection to one KalamDB server: HTTP calls (login, refresh,
-// me, sql, health) plus one multiplexed WebSocket carrying every
-// subscription, kept alive and reconnected in the background.
+// Client is a connection to one KalamDB server, or to one node at a time
+// of a cluster: HTTP calls (login, refresh, me, sql, health) plus one
+// multiplexed WebSocket carrying every subscription, kept alive and
+// reconnected in the background. Given several nodes, a reconnect moves
+// on to the next node when the current one is down (see Connect).
 //
 // Goroutines: a supervisor (dials, reconnects, emits lifecycle events);
 // per socket a read loop (decodes, taps, routes frames, pages next_batch)
@@ -25,7 +27,8 @@ import (
 // All methods are safe for concurrent use.
 type Client struct {
 	o      options
-	base   *url.URL // http(s)://host[:port][/prefix]
+	nodes  []*url.URL              // every node, in the order tried; one for a single server
+	base   atomic.Pointer[url.URL] // the current node, one of nodes: http(s)://host[:port][/prefix]
 	hc     *http.Client
 	wsHC   *http.Client // hc without Timeout, for the upgrade
 	ctx    context.Context
@@ -59,6 +62,9 @@ type Client struct {
 	gaveUpCh  chan struct{} // closed (and replaced) when reconnecting gives up
 	lastErr   error
 	subSerial uint64
+	nodeIdx   int      // index of base in nodes
+	lastNode  *url.URL // the node of the last socket that came up
+	leftErr   error    // why the client last moved off a node (for FailoverEvent)
 
 	refreshMu   sync.Mutex
 	refreshCall *refreshCall
@@ -78,6 +84,16 @@ type counters struct {
 // and, unless WithLazyConnect(true), opens and authenticates the WebSocket.
 // An eager Connect fails if that first socket cannot be opened; reconnects
 // after that happen in the background.
+//
+// rawURL may list the nodes of a cluster separated by commas (ParseNodes).
+// Login, HTTP calls and the WebSocket then go to one node at a time, the
+// first at start. When a connection attempt finds the node down (refused,
+// reset, hung up, timed out, 5xx), the next node is tried at once, the
+// provider running again for it; the reconnect backoff applies only after
+// a round in which every node failed. A socket that comes up on another
+// node than the last one is announced by a FailoverEvent, and its
+// subscriptions resume there with their last _seq — which that node
+// assigned differently (see SubEvent.PrevNode).
 func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -91,13 +107,13 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error
 	if o.provider != nil && o.staticAuth != nil {
 		return nil, &Error{Kind: KindOther, Op: "connect", Message: "WithAuth and WithAuthProvider are exclusive; use only WithAuthProvider"}
 	}
-	base, err := parseBaseURL(rawURL)
+	nodes, err := parseNodes(rawURL)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
 		o:        o,
-		base:     base,
+		nodes:    nodes,
 		compress: !o.disableCompress,
 		subs:     map[string]*Subscription{},
 		kick:     make(chan struct{}, 1),
@@ -105,6 +121,7 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error
 		gaveUpCh: make(chan struct{}),
 		events:   make(chan Event, o.eventBuffer),
 	}
+	c.base.Store(nodes[0])
 	if o.tapBuffer > 0 {
 		c.tap = make(chan Frame, o.tapBuffer)
 	}
@@ -118,30 +135,24 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 
-	trigger := "connect"
-	auth, _, err := c.resolveAuth(ctx, trigger)
-	if err != nil {
-		// A lazy client may start while the server is down: it resolves
-		// again before the first request or socket. Anything else (wrong
-		// password, broken provider) fails now.
-		if !o.lazy || !(isTransient(err) || isTransient(errors.Unwrap(err))) {
-			c.cancel()
-			c.closeChannels()
-			return nil, err
-		}
-		c.setLastErr(err)
-		c.emit(ErrorEvent{Time: c.now(), Err: err, Recoverable: true})
-	}
 	var first *wsConn
-	if !o.lazy {
-		c.setState(StateConnecting)
-		c.emit(ConnectingEvent{Time: c.now(), Attempt: 1, URL: c.wsURL()})
-		first, err = c.dial(ctx, auth)
-		if err != nil {
-			c.cancel()
-			c.closeChannels()
-			return nil, err
+	if o.lazy {
+		if _, _, err := c.resolveAuth(ctx, "connect"); err != nil {
+			// A lazy client may start while the server is down: it
+			// resolves again before the first request or socket. Anything
+			// else (wrong password, broken provider) fails now.
+			if !(isTransient(err) || isTransient(errors.Unwrap(err))) {
+				c.cancel()
+				c.closeChannels()
+				return nil, err
+			}
+			c.setLastErr(err)
+			c.emit(ErrorEvent{Time: c.now(), Err: err, Recoverable: true})
 		}
+	} else if first, err = c.connectRound(ctx, "connect", 1); err != nil {
+		c.cancel()
+		c.closeChannels()
+		return nil, err
 	}
 	c.mu.Lock()
 	c.want = !o.lazy
@@ -216,8 +227,10 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// URL returns the server's base URL (http or https, without secrets).
-func (c *Client) URL() string { return c.base.String() }
+// URL returns the base URL (http or https, without secrets) of the server,
+// or of the cluster node the client uses now: the one its socket is on,
+// or the next it will dial.
+func (c *Client) URL() string { return c.node().String() }
 
 func (c *Client) now() time.Time { return c.o.now() }
 

@@ -20,6 +20,7 @@ import (
 type wsConn struct {
 	c        *Client
 	id       uint64
+	node     *url.URL // the node dialed (one of Client.nodes)
 	ws       *websocket.Conn
 	ctx      context.Context // lives as long as the socket
 	cancel   context.CancelFunc
@@ -43,11 +44,9 @@ type wsConn struct {
 	local     bool   // we closed it
 }
 
-// wsURL returns the WebSocket URL for the next dial (no secrets in it).
-func (c *Client) wsURL() string { return c.wsURLFor(c.compressOn()) }
-
-func (c *Client) wsURLFor(compress bool) string {
-	u := *c.base
+// wsURLFor returns the WebSocket URL of node (no secrets in it).
+func (c *Client) wsURLFor(node *url.URL, compress bool) string {
+	u := *node
 	if u.Scheme == "https" {
 		u.Scheme = "wss"
 	} else {
@@ -65,21 +64,21 @@ func (c *Client) wsURLFor(compress bool) string {
 	return u.String()
 }
 
-// dial opens and authenticates a socket with auth, the credentials the
-// caller resolved just before (resolveAuth).
-func (c *Client) dial(ctx context.Context, auth Auth) (*wsConn, error) {
+// dial opens and authenticates a socket on node with auth, the
+// credentials the caller resolved just before (resolveAuth).
+func (c *Client) dial(ctx context.Context, auth Auth, node *url.URL) (*wsConn, error) {
 	c.mu.Lock()
 	c.connIDs++
 	id := c.connIDs
 	c.mu.Unlock()
 
 	compress := c.compressOn()
-	target := c.wsURLFor(compress)
+	target := c.wsURLFor(node, compress)
 	hdr := http.Header{}
 	if !c.o.messageAuth && auth.Kind() == AuthJWT {
 		hdr.Set("Authorization", "Bearer "+auth.Token())
 	}
-	wc := &wsConn{c: c, id: id, done: make(chan struct{}), endCode: -1, compress: compress}
+	wc := &wsConn{c: c, id: id, node: node, done: make(chan struct{}), endCode: -1, compress: compress}
 	wc.lastIn.Store(time.Now().UnixNano())
 	dctx := ctx
 	if c.o.httpTimeout > 0 {
@@ -150,7 +149,7 @@ func (wc *wsConn) authenticate(ctx context.Context, auth Auth) error {
 		msg := AuthenticateMessage{Type: TypeAuthenticate, Method: "jwt", Token: auth.Token(),
 			Protocol: &Protocol{Serialization: c.o.serialization, Compression: compression}}
 		if err := wc.send(ctx, msg); err != nil {
-			return classifyNetErr("connect", c.URL(), err)
+			return classifyNetErr("connect", wc.node.String(), err)
 		}
 	}
 	actx := ctx

@@ -52,7 +52,7 @@ func (c *Client) dialError(target string, status int, h http.Header, body []byte
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, hint: upgradeHint,
 			// No Err: the library's text only repeats the status.
 			Message: fmt.Sprintf("%s answered HTTP %d to the WebSocket upgrade: a proxy in between does not forward WebSockets", target, status)}
-	case status == http.StatusBadRequest && c.base.Scheme == "http":
+	case status == http.StatusBadRequest && strings.HasPrefix(target, "ws://"):
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: "upgrade answered HTTP 400: if the server uses TLS, use https:// or wss://", Err: err}
 	case status != 0 && status != http.StatusSwitchingProtocols:
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("upgrade answered HTTP %d, not a WebSocket: not KalamDB?", status), Err: err}

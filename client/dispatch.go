@@ -149,7 +149,10 @@ func (s *Subscription) handle(wc *wsConn, m *ServerMessage) {
 	switch ev.Kind {
 	case SubAck:
 		ev.Resumed = s.resumeAck
-		s.acked, s.resumeAck = true, false
+		if s.resumeAck && s.ackNode != nil && s.ackNode != wc.node {
+			ev.PrevNode = s.ackNode.String()
+		}
+		s.acked, s.resumeAck, s.ackNode = true, false, wc.node
 		select {
 		case s.ackCh <- nil:
 		default:

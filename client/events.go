@@ -5,7 +5,7 @@ import "time"
 // Event is a connection lifecycle event delivered on Client.Events. The
 // concrete types are ConnectingEvent, ConnectedEvent, AuthRefreshedEvent,
 // DisconnectedEvent, ReconnectScheduledEvent, ErrorEvent,
-// ProviderCalledEvent and SwapUsedEvent.
+// ProviderCalledEvent, SwapUsedEvent and FailoverEvent.
 //
 // Events are emitted by the connection supervisor goroutine (connecting,
 // connected, disconnected, reconnect scheduled, provider called), by the
@@ -33,6 +33,17 @@ type ConnectedEvent struct {
 	// TokenFingerprint identifies the access token this socket
 	// authenticated with (Auth.Fingerprint form); SocketToken has the token.
 	TokenFingerprint string
+	URL              string // base URL of the node the socket is on
+}
+
+// FailoverEvent: a socket came up on another cluster node than the last
+// socket: From was found down and the client moved to To. Emitted just
+// before To's ConnectedEvent. The subscriptions resume on To from the
+// _seq From assigned, which To does not share (SubEvent.PrevNode).
+type FailoverEvent struct {
+	Time     time.Time
+	From, To string // base URLs of the nodes
+	Cause    error  // why the client moved off From (nil if not known)
 }
 
 // AuthRefreshedEvent: credentials were swapped (RefreshAuth, RefreshToken,
@@ -101,6 +112,7 @@ func (ReconnectScheduledEvent) isEvent() {}
 func (ErrorEvent) isEvent()              {}
 func (ProviderCalledEvent) isEvent()     {}
 func (SwapUsedEvent) isEvent()           {}
+func (FailoverEvent) isEvent()           {}
 
 // ConnState is the state of a connection's WebSocket: the client runs it
 // and package session reports it, with this one vocabulary.

@@ -18,6 +18,7 @@ const maxBody = 64 << 20
 
 // httpResult is one HTTP exchange.
 type httpResult struct {
+	base   *url.URL // the node that answered
 	status int
 	header http.Header
 	body   []byte
@@ -26,7 +27,7 @@ type httpResult struct {
 // do performs one HTTP exchange against the server, tapping request and
 // response. bearer is sent as "Authorization: Bearer …" when non-empty.
 func (c *Client) do(ctx context.Context, op, method, path string, body any, bearer string) (*httpResult, error) {
-	return c.doAt(ctx, c.base, op, method, path, body, bearer)
+	return c.doAt(ctx, c.node(), op, method, path, body, bearer)
 }
 
 // doAt is do against another server's base URL (another node of the
@@ -76,10 +77,10 @@ func (c *Client) doAt(ctx context.Context, base *url.URL, op, method, path strin
 	if err != nil {
 		return nil, classifyNetErr(op, base.String(), err)
 	}
-	if resp.StatusCode < 500 && json.Valid(data) && base == c.base {
+	if resp.StatusCode < 500 && json.Valid(data) && c.ownNode(base) {
 		c.st.httpAnswered.Store(true) // scheme, host and port are right
 	}
-	return &httpResult{status: resp.StatusCode, header: resp.Header, body: data}, nil
+	return &httpResult{base: base, status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
 // notKalamDB recognises answers that cannot come from KalamDB's API.
@@ -89,17 +90,17 @@ func (c *Client) notKalamDB(op, path string, r *httpResult) *Error {
 	switch {
 	case r.status == http.StatusBadRequest && bytes.Contains(r.body, []byte("HTTP request to an HTTPS server")):
 		return &Error{Kind: KindTLS, Op: op, Status: r.status,
-			Message: fmt.Sprintf("%s speaks HTTPS: use https:// (or wss://) instead of http://", c.base.Host)}
+			Message: fmt.Sprintf("%s speaks HTTPS: use https:// (or wss://) instead of http://", r.base.Host)}
 	case isHTML(ct, trimmed) && (r.status == http.StatusBadGateway || r.status == http.StatusServiceUnavailable || r.status == http.StatusGatewayTimeout):
 		// An HTML 502/503/504 is a proxy's page: KalamDB itself answers JSON.
 		return &Error{Kind: KindUnreachable, Op: op, Status: r.status,
-			Message: fmt.Sprintf("the proxy at %s answered HTTP %d %s: the KalamDB server behind it is down or unreachable", c.base.Host, r.status, http.StatusText(r.status))}
+			Message: fmt.Sprintf("the proxy at %s answered HTTP %d %s: the KalamDB server behind it is down or unreachable", r.base.Host, r.status, http.StatusText(r.status))}
 	case isHTML(ct, trimmed):
 		return &Error{Kind: KindNotKalamDB, Op: op, Status: r.status,
-			Message: fmt.Sprintf("not a KalamDB server? got text/html (HTTP %d) from %s%s", r.status, c.base, path)}
+			Message: fmt.Sprintf("not a KalamDB server? got text/html (HTTP %d) from %s%s", r.status, r.base, path)}
 	case r.status == http.StatusNotFound:
 		return &Error{Kind: KindNotKalamDB, Op: op, Status: r.status,
-			Message: fmt.Sprintf("%s%s answered 404: wrong path prefix, or not a KalamDB server", c.base, path)}
+			Message: fmt.Sprintf("%s%s answered 404: wrong path prefix, or not a KalamDB server", r.base, path)}
 	}
 	return nil
 }

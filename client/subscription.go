@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -67,6 +68,14 @@ type SubEvent struct {
 	Code           string
 	Resumed        bool // SubAck: first ack after a reconnect (subscribe re-sent with from)
 	Dropped        int  // rows dropped as replays of already delivered ones
+	// PrevNode is set on the SubAck of a resume on another cluster node
+	// than the one the subscription was acknowledged on before: that
+	// node's base URL. Each node assigns _seq itself when it applies a
+	// change (jamals86/KalamDB: kalamdb-tables user_table_provider.rs
+	// generate_seq_ids, worker bits from the node id in kalamdb-core
+	// app_context.rs), so the from sent is in PrevNode's numbering and
+	// the resume may replay changes already delivered or skip some.
+	PrevNode string
 }
 
 // SubOption configures a subscription.
@@ -169,7 +178,8 @@ type Subscription struct {
 	resumeFrom int64
 	filter     bool // drop rows with _seq <= resumeFrom
 	acked      bool
-	resumeAck  bool // the next ack answers a re-sent subscribe
+	resumeAck  bool     // the next ack answers a re-sent subscribe
+	ackNode    *url.URL // the node of the last ack
 	ackCh      chan error
 	queue      []SubEvent
 	overflow   int // events dropped since the queue was last below the limit

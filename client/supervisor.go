@@ -3,18 +3,21 @@ package client
 import (
 	"context"
 	"math/rand/v2"
+	"net/url"
 	"time"
 )
 
 // supervise keeps a socket up while one is wanted: it serves the current
 // socket until it ends, then backs off and redials, calling the provider
 // before every attempt. It is the only goroutine that dials after Connect.
-// first, if set, is already registered (eager Connect).
+// first, if set, is already registered (eager Connect). An attempt is a
+// round over the nodes (connectRound): the backoff grows per round, never
+// between the nodes of one.
 func (c *Client) supervise(first *wsConn) {
 	defer c.wg.Done()
 	conn := first
 	registered := first != nil
-	attempt := 0              // failed attempts since the last success
+	attempt := 0              // failed rounds since the last success
 	var holdOff time.Duration // the last failure's Retry-After
 	for {
 		if conn != nil {
@@ -55,20 +58,8 @@ func (c *Client) supervise(first *wsConn) {
 			}
 		}
 		attempt++
-		if c.everConnected() {
-			c.setState(StateReconnecting)
-		} else {
-			c.setState(StateConnecting)
-		}
-		c.emit(ConnectingEvent{Time: c.now(), Attempt: attempt, URL: c.wsURL()})
-		trigger := "connect"
-		if c.everConnected() {
-			trigger = "reconnect"
-		}
-		auth, _, err := c.resolveAuth(c.ctx, trigger)
-		if err == nil {
-			conn, err = c.dial(c.ctx, auth)
-		}
+		var err error
+		conn, err = c.connectRound(c.ctx, "reconnect", attempt)
 		if err != nil {
 			if c.ctx.Err() != nil {
 				return
@@ -88,6 +79,59 @@ func (c *Client) supervise(first *wsConn) {
 			}
 		}
 	}
+}
+
+// connectRound is one connection attempt: it dials the current node and,
+// while nodes are found down (nodeDown), the next ones, each once, calling
+// the provider before each dial (the SDK contract: authProvider before
+// every connect, and a Basic login goes to the node being tried). It
+// stops at the first socket up, or at an error another node would answer
+// the same way (refused credentials). After a round in which every node
+// was down, the current node is the one it started with, and the error
+// names each node's failure.
+func (c *Client) connectRound(ctx context.Context, trigger string, attempt int) (*wsConn, error) {
+	if !c.everConnected() {
+		trigger = "connect"
+	}
+	var (
+		tried []*url.URL
+		errs  []error
+	)
+	for {
+		node := c.node()
+		if c.everConnected() {
+			c.setState(StateReconnecting)
+		} else {
+			c.setState(StateConnecting)
+		}
+		c.emit(ConnectingEvent{Time: c.now(), Attempt: attempt, URL: c.wsURLFor(node, c.compressOn())})
+		auth, _, err := c.resolveAuth(ctx, trigger)
+		if err == nil {
+			var conn *wsConn
+			if conn, err = c.dial(ctx, auth, node); err == nil {
+				return conn, nil
+			}
+		}
+		if ctx.Err() != nil || len(c.nodes) == 1 || !nodeDown(err) {
+			return nil, err
+		}
+		tried, errs = append(tried, node), append(errs, err)
+		c.leaveNode(node, err)
+		if len(tried) == len(c.nodes) {
+			return nil, allNodesDown(tried, errs)
+		}
+		// Said now, so the moves are visible; the round's own error
+		// comes only if every node fails.
+		c.emit(ErrorEvent{Time: c.now(), Err: err, Recoverable: true, Attempt: attempt})
+	}
+}
+
+// leaveNode moves the client off node, found down with err, to the next.
+func (c *Client) leaveNode(node *url.URL, err error) {
+	c.mu.Lock()
+	c.leftErr = err
+	c.mu.Unlock()
+	c.nextNode(node)
 }
 
 // backoff is min·2^attempt capped at max, jittered up to 20 % shorter so
@@ -187,6 +231,8 @@ func (c *Client) up(wc *wsConn) bool {
 	c.conn = wc
 	c.state = StateConnected
 	c.lastErr = nil
+	prevNode, cause := c.lastNode, c.leftErr
+	c.lastNode, c.leftErr = wc.node, nil
 	subs := make([]*Subscription, 0, len(c.subs))
 	for _, s := range c.subs {
 		subs = append(subs, s)
@@ -196,6 +242,9 @@ func (c *Client) up(wc *wsConn) bool {
 	c.mu.Unlock()
 	c.st.connectedSince.Store(time.Now().UnixNano())
 
+	if prevNode != nil && prevNode != wc.node {
+		c.emit(FailoverEvent{Time: c.now(), From: prevNode.String(), To: wc.node.String(), Cause: cause})
+	}
 	wc.run()
 	resumed := 0
 	for _, s := range subs {
@@ -204,7 +253,7 @@ func (c *Client) up(wc *wsConn) bool {
 		}
 	}
 	c.emit(ConnectedEvent{Time: c.now(), User: wc.user, Role: wc.role, Protocol: wc.proto, ConnID: wc.id, Resumed: resumed,
-		TokenFingerprint: Fingerprint(wc.token)})
+		TokenFingerprint: Fingerprint(wc.token), URL: wc.node.String()})
 	close(ch)
 	return true
 }

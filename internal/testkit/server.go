@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/kalamdash/kalamdash/kalamtest"
@@ -42,6 +43,16 @@ func testUsers(alicePW, adminPW string) []kalamtest.Option {
 		kalamtest.WithAuthRateLimit(100000),
 		kalamtest.WithMessageRateLimit(100000),
 	}
+}
+
+// NodeList is the cluster's nodes' URLs in the order given (node ids,
+// 1-based), separated by commas: a --url for a client that fails over.
+func NodeList(cl *kalamtest.Cluster, ids ...int) string {
+	urls := make([]string, len(ids))
+	for i, id := range ids {
+		urls[i] = cl.Node(id).URL
+	}
+	return strings.Join(urls, ",")
 }
 
 // CreateTables creates, as admin, namespace app and a per-user table

@@ -1,0 +1,152 @@
+package client
+
+// This file holds the client's list of cluster nodes and the rule that
+// moves it from one node to the next. KalamDB's official SDKs talk to one
+// base URL and nothing in the server redirects a client (no 3xx, no leader
+// address: jamals86/KalamDB link/link-common/src/connection/shared/reconnect.rs
+// connection_task takes one base_url; kalamdb-protocol §9.5), so a client
+// that should survive a node going down must know the other nodes itself.
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// NodeSeparator separates the nodes of a cluster in a URL list, e.g.
+// "http://10.0.0.1:8080,http://10.0.0.2:8080".
+const NodeSeparator = ","
+
+// ParseNodes splits raw, one server URL or several separated by
+// NodeSeparator, and validates each as Connect does. It returns the nodes'
+// base URLs (http or https, path prefix kept, /v1/… dropped). An error
+// names the entry at fault: "node 2 of 3 (…)".
+func ParseNodes(raw string) ([]string, error) {
+	us, err := parseNodes(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = u.String()
+	}
+	return out, nil
+}
+
+func parseNodes(raw string) ([]*url.URL, error) {
+	if !strings.Contains(raw, NodeSeparator) {
+		u, err := parseBaseURL(raw)
+		if err != nil {
+			return nil, err
+		}
+		return []*url.URL{u}, nil
+	}
+	parts := strings.Split(raw, NodeSeparator)
+	out := make([]*url.URL, 0, len(parts))
+	seen := map[string]int{}
+	for i, p := range parts {
+		where := fmt.Sprintf("node %d of %d", i+1, len(parts))
+		if strings.TrimSpace(p) == "" {
+			return nil, &Error{Kind: KindOther, Op: "connect",
+				Message: fmt.Sprintf("%s in the URL list is empty: separate node URLs with single commas, e.g. http://127.0.0.1:8080,http://127.0.0.1:8081", where)}
+		}
+		u, err := parseBaseURL(p)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				e2 := *e
+				e2.Message = fmt.Sprintf("%s (%q): %s", where, strings.TrimSpace(p), e.Message)
+				return nil, &e2
+			}
+			return nil, err
+		}
+		key := u.String()
+		if j, dup := seen[key]; dup {
+			return nil, &Error{Kind: KindOther, Op: "connect",
+				Message: fmt.Sprintf("%s (%q) repeats node %d: list each node once", where, strings.TrimSpace(p), j)}
+		}
+		seen[key] = i + 1
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// node returns the node the client uses now: for HTTP calls, login and
+// the next dial.
+func (c *Client) node() *url.URL { return c.base.Load() }
+
+// ownNode reports whether base is one of the client's nodes, not another
+// server asked through doAt.
+func (c *Client) ownNode(base *url.URL) bool { return slices.Contains(c.nodes, base) }
+
+// Nodes returns the base URLs of every node the client may use, in the
+// order it tries them; one for a single server.
+func (c *Client) Nodes() []string {
+	out := make([]string, len(c.nodes))
+	for i, u := range c.nodes {
+		out[i] = u.String()
+	}
+	return out
+}
+
+// nextNode makes the node after from the current one (wrapping around)
+// and returns it; it does nothing when another goroutine moved on already.
+func (c *Client) nextNode(from *url.URL) *url.URL {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur := c.base.Load(); cur != from || len(c.nodes) < 2 {
+		return cur
+	}
+	c.nodeIdx = (c.nodeIdx + 1) % len(c.nodes)
+	next := c.nodes[c.nodeIdx]
+	c.base.Store(next)
+	return next
+}
+
+// nodeDown reports whether err says the node itself is unavailable, so
+// the next node should be tried: nothing listening, a reset or hang-up
+// (during the upgrade too), no answer in time, or a 5xx (503 while it
+// shuts down or is full). Refused credentials, rate limits and anything
+// else would get the same answer from every node, and are not.
+func nodeDown(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Kind {
+	case KindUnreachable, KindTimeout:
+		return true
+	case KindAuth, KindTokenExpired, KindRateLimited, KindProvider, KindTLS, KindSetupRequired:
+		return false
+	}
+	return e.Status >= http.StatusInternalServerError && e.Status <= 599
+}
+
+// allNodesDown is the error of a round in which every node failed: tried
+// lists the nodes in the order tried, errs why each failed.
+func allNodesDown(tried []*url.URL, errs []error) *Error {
+	parts := make([]string, len(errs))
+	for i, err := range errs {
+		parts[i] = fmt.Sprintf("%s: %s", tried[i].Host, nodeErrText(err))
+	}
+	e := &Error{Kind: KindUnreachable, Op: "connect",
+		Message: fmt.Sprintf("all %d nodes are down (%s)", len(tried), strings.Join(parts, "; ")),
+		hint:    "start one of the nodes, or check the URL list; the client keeps trying them in turn"}
+	for _, err := range errs {
+		e.RetryAfter = max(e.RetryAfter, retryAfterOf(err))
+	}
+	return e
+}
+
+// nodeErrText is err's message without the "connect: " operation prefix
+// the whole round's error already carries.
+func nodeErrText(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Message != "" {
+		return e.Message
+	}
+	return err.Error()
+}
