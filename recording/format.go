@@ -51,8 +51,8 @@ type Options struct {
 	Count         int      `json:"count,omitempty"`         // --count
 }
 
-// Event names (Event.Event). The first seven mirror the client's lifecycle
-// events; the last two are written by the recorder itself.
+// Event names (Event.Event). The first eight mirror the client's
+// lifecycle events; the last two are written by the recorder itself.
 const (
 	EventConnecting         = "connecting"
 	EventConnected          = "connected"
@@ -61,6 +61,7 @@ const (
 	EventAuthRefreshed      = "auth_refreshed"
 	EventProviderCalled     = "provider_called"
 	EventError              = "error"
+	EventFailover           = "failover"   // a socket came up on another cluster node (From → URL)
 	EventSQL                = "sql"        // a --sql statement ran (Text; Error if it failed)
 	EventSubscribed         = "subscribed" // a --subscribe query was acknowledged (Text, SubscriptionID)
 )
@@ -73,6 +74,7 @@ type Event struct {
 	ConnID          uint64        `json:"conn_id,omitempty"`
 	Attempt         int           `json:"attempt,omitempty"`
 	URL             string        `json:"url,omitempty"`
+	From            string        `json:"from,omitempty"` // failover: the node left
 	User            string        `json:"user,omitempty"`
 	Role            string        `json:"role,omitempty"`
 	Serialization   string        `json:"serialization,omitempty"`

@@ -109,8 +109,10 @@ func FromClientEvent(ev client.Event) (e Event, ok bool) {
 	case client.ConnectingEvent:
 		return Event{Time: v.Time, Event: EventConnecting, Attempt: v.Attempt, URL: v.URL}, true
 	case client.ConnectedEvent:
-		return Event{Time: v.Time, Event: EventConnected, ConnID: v.ConnID, User: v.User, Role: v.Role,
+		return Event{Time: v.Time, Event: EventConnected, ConnID: v.ConnID, User: v.User, Role: v.Role, URL: v.URL,
 			Serialization: v.Protocol.Serialization, Compression: v.Protocol.Compression, Resumed: v.Resumed}, true
+	case client.FailoverEvent:
+		return Event{Time: v.Time, Event: EventFailover, From: v.From, URL: v.To, Error: errText(v.Cause)}, true
 	case client.DisconnectedEvent:
 		return Event{Time: v.Time, Event: EventDisconnected, ConnID: v.ConnID, Code: v.Code, Reason: v.Reason,
 			WillRetry: v.WillRetry, Error: errText(v.Err)}, true

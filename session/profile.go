@@ -40,7 +40,7 @@ func (m AuthMode) Valid() bool {
 // environment or the opt-in token cache).
 type Profile struct {
 	Name          string   `toml:"name"`
-	URL           string   `toml:"url"`
+	URL           string   `toml:"url"` // one server, or a cluster's nodes separated by commas (client.ParseNodes)
 	Auth          AuthMode `toml:"auth,omitempty"`
 	User          string   `toml:"user,omitempty"`
 	NoCompress    bool     `toml:"no_compress,omitempty"`   // send compress=false
@@ -69,6 +69,17 @@ func (p Profile) Validate() error {
 	if p.URL == "" {
 		return errors.New("no server URL: set url (e.g. http://127.0.0.1:8080) or KALAMDB_URL")
 	}
+	if strings.Contains(p.URL, client.NodeSeparator) {
+		// A cluster: every node is checked as the client will.
+		if _, err := client.ParseNodes(p.URL); err != nil {
+			var ce *client.Error
+			if errors.As(err, &ce) {
+				err = errors.New(ce.Message) // without the client's "connect: "
+			}
+			return fmt.Errorf("url %q lists cluster nodes, but %w", p.URL, err)
+		}
+		return p.validateAuth()
+	}
 	u, err := url.Parse(p.URL)
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("url %q is not a server URL: want e.g. http://127.0.0.1:8080", p.URL)
@@ -78,6 +89,11 @@ func (p Profile) Validate() error {
 	default:
 		return fmt.Errorf("url %q: scheme %q is not supported: use http, https, ws or wss", p.URL, u.Scheme)
 	}
+	return p.validateAuth()
+}
+
+// validateAuth checks the fields after the URL.
+func (p Profile) validateAuth() error {
 	if p.Auth != "" && !p.Auth.Valid() {
 		return fmt.Errorf("auth %q is not a mode: use password, jwt, none, token-command or token-file", p.Auth)
 	}

@@ -289,6 +289,9 @@ func (c *Conn) handle(ev client.Event) {
 	case client.SwapUsedEvent:
 		c.swapUsed(e)
 
+	case client.FailoverEvent:
+		c.failedOver(e)
+
 	case client.ProviderCalledEvent:
 		call := ProviderCall{Time: now, Duration: e.Duration, Kind: e.Kind.String(), Fingerprint: e.Fingerprint, Err: errText(e.Err)}
 		c.mu.Lock()

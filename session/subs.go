@@ -141,6 +141,7 @@ type SubSnapshot struct {
 	History   []SubHistoryEntry // oldest first, at most MaxSubHistory
 	Verified  *Verification     // the last Verify (nil before any, after a Repair or a Shortfall); shared, read-only
 	Shortfall *Shortfall        // a statement wrote more rows than changes arrived; cleared by Repair and a clean Verify
+	Resume    *ResumeCheck      // the last resume on another cluster node (nil before any); shared, read-only
 	Err, Code string
 	Since     time.Time // subscribe time
 	Updated   time.Time // last change of any kind
@@ -184,6 +185,7 @@ type liveTable struct {
 	selection *rowSelection
 	pending   *pendingWrite // a statement's changes still expected (see Shortfall)
 	ackConn   uint64        // the socket its last subscription_ack came on
+	resume    *resumeWatch  // a resume on another node being checked (failover.go)
 }
 
 // acked reports whether the server acknowledged the subscription and it
@@ -240,6 +242,7 @@ func (t *liveTable) reset(now time.Time) {
 	t.evicted.clear()
 	t.unrecorded, t.resumes, t.firstSeq = 0, nil, 0
 	t.pending, t.snap.Shortfall, t.snap.Verified = nil, nil, nil
+	t.resume = nil
 	t.snap.Status, t.snap.Err, t.snap.Code = SubPending, "", ""
 	t.snap.LastSeq, t.snap.BatchNum, t.snap.HasMore = 0, 0, false
 	t.snap.Updated = now
@@ -480,16 +483,19 @@ func (t *liveTable) apply(ev client.SubEvent, now time.Time) {
 	case client.SubAck:
 		t.ack(ev.Schema, ev.Batch, 0, ev.Resumed, now)
 	case client.SubBatch:
+		t.sawAgain(ev.Rows)
 		for _, r := range ev.Rows {
 			t.upsert(r, ChangeInitial, now)
 		}
 		t.batch(ev.Batch, now)
 	case client.SubInsert:
+		t.sawAgain(ev.Rows)
 		for _, r := range ev.Rows {
 			t.upsert(r, ChangeInsert, now)
 			t.snap.Inserts++
 		}
 	case client.SubUpdate:
+		t.sawAgain(ev.Rows)
 		for _, r := range ev.Rows {
 			t.upsert(r, ChangeUpdate, now)
 			t.snap.Updates++

@@ -262,9 +262,13 @@ func (c *Conn) apply(id string, sub *client.Subscription, evs []client.SubEvent)
 }
 
 // applyLocked applies one event to t, and what follows from it on this
-// connection (the socket of the ack, an automatic verify). Caller holds
-// c.mu.
+// connection (the socket of the ack, a resume's check, an automatic
+// verify). Caller holds c.mu.
 func (c *Conn) applyLocked(id string, t *liveTable, ev *client.SubEvent, now time.Time) {
+	if ev.Kind == client.SubAck && ev.Resumed && ev.PrevNode != "" && c.cl != nil {
+		// Before the ack moves LastSeq: the resume started after it.
+		t.watchResume(ev.PrevNode, c.cl.URL(), now)
+	}
 	t.apply(*ev, now)
 	if ev.Kind == client.SubAck {
 		t.ackConn = ev.ConnID
@@ -276,7 +280,10 @@ func (c *Conn) applyLocked(id string, t *liveTable, ev *client.SubEvent, now tim
 	// batch of rows arrives), or at the ack without initial data.
 	if t.verifyDue && t.snap.Status == SubReady && (ev.Kind == client.SubBatch || t.opts.NoInitialData) {
 		t.verifyDue = false
-		if n := c.m.o.autoVerifyRows; n > 0 && len(t.rows) <= n && t.snap.Evicted == 0 {
+		if t.resume != nil {
+			c.wg.Add(1) // safe: this pump's own count keeps the group above zero
+			go c.checkResume(id)
+		} else if n := c.m.o.autoVerifyRows; n > 0 && len(t.rows) <= n && t.snap.Evicted == 0 {
 			c.wg.Add(1) // safe: this pump's own count keeps the group above zero
 			go c.autoVerify(id)
 		}

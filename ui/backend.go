@@ -314,6 +314,10 @@ type Sub struct {
 	// Shortfall says a statement wrote more rows than changes arrived
 	// ("" when none): changes were likely lost; Verify tells which.
 	Shortfall string
+	// Failover is how the subscription's last resume on another cluster
+	// node went, in words ("" when none); FailoverLost: it lost changes.
+	Failover     string
+	FailoverLost bool
 }
 
 // Row is one live row. Values are its cells in Columns order.

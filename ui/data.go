@@ -335,6 +335,13 @@ func (d *dataPanel) subHeader(st theme.Styles, s Sub, live bool, width int) []st
 		}
 		lines = append(lines, st.BadgeWarn.Render("CHANGES MISSING?")+" "+safeIn(&st, st.Warn, s.Shortfall+hint))
 	}
+	if s.Failover != "" {
+		badge, style := st.BadgeInfo.Render("FAILOVER"), st.Muted
+		if s.FailoverLost {
+			badge, style = st.BadgeWarn.Render("FAILOVER"), st.Warn
+		}
+		lines = append(lines, badge+" "+safeIn(&st, style, s.Failover))
+	}
 	switch v := s.Verified; {
 	case d.verifying[s.ID]:
 		lines = append(lines, st.BadgeInfo.Render("VERIFYING")+" "+st.Muted.Render("reading the server's rows…"))

@@ -205,12 +205,32 @@ func (f *loginForm) focusInputs() {
 	}
 }
 
-// validateURL checks the server URL and says in plain words what is wrong.
+// validateURL checks the server URL, or a cluster's node URLs separated
+// by commas, and says in plain words what is wrong.
 func validateURL(raw string) error {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return errors.New("enter the server URL, for example http://localhost:8080")
 	}
+	nodes := strings.Split(raw, ",")
+	if len(nodes) == 1 {
+		return validateNodeURL(raw)
+	}
+	for i, n := range nodes {
+		n = strings.TrimSpace(n)
+		err := validateNodeURL(n)
+		if n == "" {
+			err = errors.New("empty: separate the nodes' URLs with single commas")
+		}
+		if err != nil {
+			return fmt.Errorf("node %d of %d: %w", i+1, len(nodes), err)
+		}
+	}
+	return nil
+}
+
+// validateNodeURL checks one server URL.
+func validateNodeURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("the URL does not parse: %v", err)
@@ -272,7 +292,9 @@ func (f *loginForm) request() (LoginRequest, error) {
 		}
 	}
 	if r.Name == "" {
-		u, _ := url.Parse(r.URL)
+		// Named after the (first) node: the URL is valid by now.
+		first, _, _ := strings.Cut(r.URL, ",")
+		u, _ := url.Parse(strings.TrimSpace(first))
 		r.Name = u.Host
 		if r.User != "" {
 			r.Name = r.User + "@" + u.Host

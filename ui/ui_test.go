@@ -602,6 +602,16 @@ func TestFooterSaysWhyTheConnectionIsDown(t *testing.T) {
 	requireNotContains(t, m, "connection refused")
 }
 
+// TestLoginNodeList: the form takes a cluster's nodes as one comma list
+// and names the connection after the first node.
+func TestLoginNodeList(t *testing.T) {
+	f := newLoginForm(theme.New(true), nil, LoginDefaults{URL: "http://127.0.0.1:8080, http://127.0.0.1:8081", Auth: "password", User: "alice", Password: "pw"})
+	r, err := f.request()
+	if err != nil || r.URL != "http://127.0.0.1:8080, http://127.0.0.1:8081" || r.Name != "alice@127.0.0.1:8080" {
+		t.Fatalf("request = %+v, %v", r, err)
+	}
+}
+
 // TestValidateURLCases: what the form refuses before any network call.
 func TestValidateURLCases(t *testing.T) {
 	for raw, want := range map[string]string{
@@ -611,6 +621,10 @@ func TestValidateURLCases(t *testing.T) {
 		"http://127.0.0.1:99999": "port 99999 is out of range",
 		"http://127.0.0.1:0":     "port 0 is out of range",
 		"https://db.example:443": "",
+		// A cluster's nodes, separated by commas.
+		"http://a:8080,http://b:8081":  "",
+		"http://a:8080,,http://b:8081": "node 2 of 3: empty",
+		"http://a:8080,ftp://b":        "node 2 of 2: the URL must start with http://",
 	} {
 		err := validateURL(raw)
 		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {

@@ -351,7 +351,7 @@ func (m *Model) cachedSubs(d *dataPanel, subs []Sub, lt LiveRows, height int) st
 			b.num(int64(keptRows(s)))
 		}
 		s := subs[clamp(d.sel, 0, len(subs)-1)]
-		for _, f := range []string{s.SQL, s.Status, s.PK, s.Gap, s.Err, s.Shortfall} {
+		for _, f := range []string{s.SQL, s.Status, s.PK, s.Gap, s.Err, s.Shortfall, s.Failover} {
 			b.str(f)
 		}
 		k.verifying, k.verified, k.kept, k.received = d.verifying[s.ID], s.Verified, s.Kept, s.Received

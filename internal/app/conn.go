@@ -203,6 +203,10 @@ func (c *conn) subOf(sub session.SubSnapshot) ui.Sub {
 	// The rows themselves are paged by the Data view (SubRows).
 	u.Kept, u.Cap, u.Evicted, u.Received = sub.Rows, sub.Cap, sub.Evicted, sub.Received
 	u.Verified, u.Shortfall = verificationOf(sub.Verified), shortfallText(sub.Shortfall)
+	if r := sub.Resume; r != nil {
+		u.Failover = r.Summary()
+		u.FailoverLost = r.Lost() > 0 || r.Outcome == session.ResumeLost
+	}
 	return u
 }
 

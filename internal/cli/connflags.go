@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/session"
 )
 
@@ -31,7 +32,7 @@ type connFlags struct {
 // register adds the connection flags to cmd.
 func (f *connFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.url, "url", "", "KalamDB server URL (http(s):// or ws(s)://); KALAMDB_URL")
+	fl.StringVar(&f.url, "url", "", "KalamDB server URL (http(s):// or ws(s)://), or a cluster's node URLs separated by commas (the client fails over between them); KALAMDB_URL")
 	fl.StringVar(&f.user, "user", "", "user name for password login; KALAMDB_USER")
 	fl.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of stdin (else KALAMDB_PASSWORD)")
 	fl.StringVar(&f.token, "token", "", "JWT access token to authenticate with (prefer KALAMDB_TOKEN: flags show in ps)")
@@ -71,7 +72,27 @@ func (f connFlags) resolve(stdin io.Reader, pf *session.ProfilesFile, path strin
 	if err != nil {
 		return p, fmt.Errorf("%w in %s", err, path)
 	}
+	if err := checkNodes(p.URL); err != nil {
+		return p, err
+	}
 	return p, nil
+}
+
+// checkNodes refuses a malformed server URL or node list (from --url,
+// KALAMDB_URL or the profile) before anything connects, naming the entry
+// at fault.
+func checkNodes(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	if _, err := client.ParseNodes(raw); err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) {
+			err = errors.New(ce.Message) // without the client's "connect: "
+		}
+		return fmt.Errorf("server URL %q: %w (list a cluster's nodes as http://host1:8080,http://host2:8080)", raw, err)
+	}
+	return nil
 }
 
 // loadProfiles reads the user's profiles file; without a config directory

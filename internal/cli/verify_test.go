@@ -88,3 +88,27 @@ func waitCLI(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A malformed node list in --url is refused before anything connects,
+// naming the entry at fault, for every command that takes the connection
+// flags.
+func TestMalformedNodeListIsRefused(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // no profiles file
+	for _, tc := range []struct{ url, want string }{
+		{"http://127.0.0.1:1,,http://127.0.0.1:2", "node 2 of 3 in the URL list is empty"},
+		{"http://127.0.0.1:1,127.0.0.1:2", `node 2 of 2 ("127.0.0.1:2"): URL "127.0.0.1:2" has no scheme`},
+		{"http://127.0.0.1:1,http://127.0.0.1:1", "repeats node 1"},
+	} {
+		f := verifyFlags{conn: connFlags{url: tc.url, user: "alice", passwordStdin: true},
+			subscribe: []string{"SELECT * FROM app.messages"}, timeout: time.Minute, pageSize: 100}
+		var out bytes.Buffer
+		err := runVerify(recCtx(t), f, strings.NewReader(recAlicePW+"\n"), &out)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "server URL") {
+			t.Errorf("verify --url %q: %v, want a refusal saying %q", tc.url, err, tc.want)
+		}
+		_, err = recordProfile(recordFlags{conn: connFlags{url: tc.url, user: "alice", passwordStdin: true}}, strings.NewReader(recAlicePW+"\n"))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("record --url %q: %v, want a refusal saying %q", tc.url, err, tc.want)
+		}
+	}
+}
