@@ -44,6 +44,7 @@ type FailoverEvent struct {
 	Time     time.Time
 	From, To string // base URLs of the nodes
 	Cause    error  // why the client moved off From (nil if not known)
+	Reason   string // Cause in a few words ("connection refused", "HTTP 503")
 }
 
 // AuthRefreshedEvent: credentials were swapped (RefreshAuth, RefreshToken,

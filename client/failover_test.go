@@ -109,7 +109,7 @@ func TestFailoverMovesToTheNextNodeWithTheProviderPerAttempt(t *testing.T) {
 	if provided != len(dials) || p.calls.Load()-callsBefore != int64(len(dials)) {
 		t.Errorf("provider ran %d times (events: %d) for %d dials, want once per dial", p.calls.Load()-callsBefore, provided, len(dials))
 	}
-	if failover == nil || failover.From != n1 || failover.To != n2 || !client.IsUnreachable(failover.Cause) {
+	if failover == nil || failover.From != n1 || failover.To != n2 || !client.IsUnreachable(failover.Cause) || failover.Reason != "connection refused" {
 		t.Errorf("failover event %+v, want %s → %s caused by the refusal", failover, n1, n2)
 	}
 	if c.URL() != n2 {
@@ -156,8 +156,8 @@ func TestAllNodesDownRetriesRoundsWithBackoff(t *testing.T) {
 		}
 		return len(delays) == 4
 	})
-	if allDown == nil || !strings.Contains(allDown.Error(), n1.Addr()) || !strings.Contains(allDown.Error(), n2.Addr()) ||
-		!strings.Contains(allDown.Error(), "connection refused") || !client.IsUnreachable(allDown) {
+	if allDown == nil || !strings.Contains(allDown.Error(), n1.Addr()+": connection refused") ||
+		!strings.Contains(allDown.Error(), n2.Addr()+": connection refused") || !client.IsUnreachable(allDown) {
 		t.Errorf("all-down error %v: want it to name both nodes and why", allDown)
 	}
 	if client.Hint(allDown) == "" {

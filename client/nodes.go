@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // NodeSeparator separates the nodes of a cluster in a URL list, e.g.
@@ -141,12 +142,25 @@ func allNodesDown(tried []*url.URL, errs []error) *Error {
 	return e
 }
 
-// nodeErrText is err's message without the "connect: " operation prefix
-// the whole round's error already carries.
+// nodeErrText says in a few words why one node of a round failed: the
+// round's error lists every node, so each gets the gist, not the advice.
 func nodeErrText(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case kindOf(err) == KindTimeout:
+		return "no answer in time"
+	}
 	var e *Error
-	if errors.As(err, &e) && e.Message != "" {
-		return e.Message
+	if errors.As(err, &e) {
+		if e.Status >= http.StatusInternalServerError && e.Status <= 599 {
+			return fmt.Sprintf("HTTP %d", e.Status)
+		}
+		if e.Message != "" {
+			return e.Message
+		}
 	}
 	return err.Error()
 }

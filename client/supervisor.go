@@ -243,7 +243,11 @@ func (c *Client) up(wc *wsConn) bool {
 	c.st.connectedSince.Store(time.Now().UnixNano())
 
 	if prevNode != nil && prevNode != wc.node {
-		c.emit(FailoverEvent{Time: c.now(), From: prevNode.String(), To: wc.node.String(), Cause: cause})
+		ev := FailoverEvent{Time: c.now(), From: prevNode.String(), To: wc.node.String(), Cause: cause}
+		if cause != nil {
+			ev.Reason = nodeErrText(cause)
+		}
+		c.emit(ev)
 	}
 	wc.run()
 	resumed := 0

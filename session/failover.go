@@ -65,7 +65,7 @@ func (r ResumeCheck) Lost() int { return r.Missing + r.Stale + r.Deleted }
 // Summary is one line about the resume for people.
 func (r ResumeCheck) Summary() string {
 	where := "resumed on " + nodeHost(r.To) + " after " + nodeHost(r.From) + " went down"
-	lost := fmt.Sprintf("%s lost (%d missing, %d stale, %d deleted rows still shown)", plural(r.Lost(), "change"), r.Missing, r.Stale, r.Deleted)
+	lost := fmt.Sprintf("%s lost (%d missing, %d stale, %s still shown)", plural(r.Lost(), "change"), r.Missing, r.Stale, plural(r.Deleted, "deleted row"))
 	again := ""
 	if r.Duplicated > 0 {
 		again = ", " + plural(r.Duplicated, "row") + " delivered again"
@@ -217,8 +217,8 @@ func (c *Conn) checkResume(id string) {
 // failedOver reports a socket that came up on another node than the last.
 func (c *Conn) failedOver(e client.FailoverEvent) {
 	text := fmt.Sprintf("node %s down → connected to node %s", nodeHost(e.From), nodeHost(e.To))
-	if e.Cause != nil {
-		text += " (" + errText(e.Cause) + ")"
+	if e.Reason != "" {
+		text += " (" + e.Reason + ")"
 	}
 	c.notice(NoticeWarn, text, "subscriptions resume there; each resume is checked against the server's rows")
 }

@@ -59,7 +59,7 @@ func failoverRun(t *testing.T, order []int, prepare func(*kalamtest.Cluster)) (R
 	if r := s.Resume; r.From != cl.Node(1).URL || r.To != cl.Node(order[1]).URL {
 		t.Errorf("resume from %s to %s, want node 1 to node %d", r.From, r.To, order[1])
 	}
-	notices.wait(t, "node "+cl.Node(1).Addr()+" down → connected to node "+cl.Node(order[1]).Addr())
+	notices.wait(t, "node "+cl.Node(1).Addr()+" down → connected to node "+cl.Node(order[1]).Addr()+" (connection refused)")
 	notices.wait(t, id+" "+s.Resume.Summary())
 	return *s.Resume, c, cl, notices
 }
