@@ -70,9 +70,18 @@ func (n *nodeSeqs) assign(seq int64, leader bool, now time.Time) int64 {
 		// mapping monotone by not recording it.
 		return cand
 	}
+	if len(n.pairs) >= maxSeqPairs {
+		// Forget the older half: rows last changed that long ago show
+		// the engine's numbers on this node from then on.
+		n.pairs = append(n.pairs[:0:0], n.pairs[len(n.pairs)/2:]...)
+	}
 	n.pairs = append(n.pairs, seqPair{engine: seq, node: cand})
 	return cand
 }
+
+// maxSeqPairs bounds the changes a node remembers its numbers for (16 MiB
+// of pairs), so a long-running cluster does not grow without end.
+const maxSeqPairs = 1 << 20
 
 // toNode is the node's _seq for the engine's seq; a row the node did not
 // apply itself (bootstrap data) keeps the engine's.
