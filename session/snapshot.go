@@ -12,7 +12,7 @@ import (
 // while copying.
 type ConnSnapshot struct {
 	Name string
-	URL  string    // without secrets
+	URL  string    // the server, or the cluster node the connection is on; without secrets
 	Now  time.Time // session clock when taken; use it for countdowns
 
 	State  client.ConnState

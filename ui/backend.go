@@ -167,7 +167,7 @@ const (
 // LoginRequest is what the login form submits.
 type LoginRequest struct {
 	Name          string // tab name (profile name or host)
-	URL           string
+	URL           string // one server, or a cluster's nodes separated by commas
 	Auth          string // "password" | "jwt" | "none" | "token-command" | "token-file"
 	User          string
 	Password      string
@@ -197,7 +197,7 @@ type Profile struct {
 // Snapshot is a copy of one connection's state.
 type Snapshot struct {
 	Name          string
-	URL           string
+	URL           string // the node this connection is on (a cluster's: the one its socket uses, or dials next)
 	User          string
 	Role          string
 	Demo          bool   // the embedded demo server (the DEMO SERVER badge)

@@ -111,6 +111,12 @@ func proxyUpstream(f proxyFlags) (session.Profile, error) {
 	if p.URL == "" {
 		return p, errors.New("no upstream: pass --upstream URL or --profile (or set KALAMDB_URL)")
 	}
+	if err := checkNodes(p.URL); err != nil {
+		return p, err
+	}
+	if nodes, _ := client.ParseNodes(p.URL); len(nodes) > 1 {
+		return p, fmt.Errorf("upstream %q lists %d cluster nodes: the proxy relays to one server, so pick one (the application behind it fails over itself)", p.URL, len(nodes))
+	}
 	if f.caFile != "" {
 		p.CAFile = f.caFile
 	}

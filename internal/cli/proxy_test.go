@@ -126,4 +126,9 @@ func TestProxyListensOnLoopbackUnlessAllowed(t *testing.T) {
 	if err := runProxy(recCtx(t), proxyFlags{listen: "127.0.0.1:0"}, &bytes.Buffer{}, &bytes.Buffer{}, nil); err == nil || !strings.Contains(err.Error(), "no upstream") {
 		t.Errorf("no upstream: %v", err)
 	}
+	// The proxy relays to one server: a cluster's node list is refused.
+	nodes := proxyFlags{listen: "127.0.0.1:0", upstream: srv.URL + ",http://127.0.0.1:1"}
+	if err := runProxy(recCtx(t), nodes, &bytes.Buffer{}, &bytes.Buffer{}, nil); err == nil || !strings.Contains(err.Error(), "lists 2 cluster nodes") {
+		t.Errorf("node list upstream: %v", err)
+	}
 }
