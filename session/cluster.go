@@ -372,12 +372,23 @@ func (st *ClusterState) diff(prev *ClusterState) []ClusterChange {
 	if prev == nil {
 		return nil
 	}
+	return append(st.diffGroups(prev), st.diffNodes(prev)...)
+}
+
+// byID indexes xs by their id.
+func byID[T any](xs []T, id func(T) int64) map[int64]T {
+	out := make(map[int64]T, len(xs))
+	for _, x := range xs {
+		out[id(x)] = x
+	}
+	return out
+}
+
+// diffGroups records the groups whose leader moved since prev.
+func (st *ClusterState) diffGroups(prev *ClusterState) []ClusterChange {
 	now := st.PolledAt
 	var out []ClusterChange
-	before := map[int64]ClusterGroupState{}
-	for _, g := range prev.Groups {
-		before[g.ID] = g
-	}
+	before := byID(prev.Groups, func(g ClusterGroupState) int64 { return g.ID })
 	for i := range st.Groups {
 		g := &st.Groups[i]
 		p, ok := before[g.ID]
@@ -391,10 +402,15 @@ func (st *ClusterState) diff(prev *ClusterState) []ClusterChange {
 				Text: fmt.Sprintf("group %s: leader %s → %s (term %d)", GroupName(g.ID, g.Type), nodeName(p.Leader), nodeName(g.Leader), g.Term)})
 		}
 	}
-	nodesBefore := map[int64]ClusterNodeState{}
-	for _, n := range prev.Nodes {
-		nodesBefore[n.ID] = n
-	}
+	return out
+}
+
+// diffNodes records the nodes that joined, or whose reachability or
+// status changed, since prev.
+func (st *ClusterState) diffNodes(prev *ClusterState) []ClusterChange {
+	now := st.PolledAt
+	var out []ClusterChange
+	nodesBefore := byID(prev.Nodes, func(n ClusterNodeState) int64 { return n.ID })
 	for i := range st.Nodes {
 		n := &st.Nodes[i]
 		p, ok := nodesBefore[n.ID]

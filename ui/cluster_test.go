@@ -145,5 +145,5 @@ func TestClusterViewReadOnly(t *testing.T) {
 	m = drive(m, keyPress("enter"), keyPress("4"))
 	requireContains(t, m, "cannot ask its server about the cluster")
 	m = drive(m, keyPress("o"))
-	requireContains(t, m, "read-only")
+	requireContains(t, m, "open every node is not available: this connection is read-only")
 }

@@ -129,11 +129,12 @@ func (m Model) handleClusterPolled(msg clusterPolledMsg) Model {
 
 // clusterKey handles a key of the Cluster view.
 func (m *Model) clusterKey(t *tab, msg tea.KeyPressMsg) tea.Cmd {
-	k := m.clusterKeys
+	k := t.can.clusterKeys(m.clusterKeys)
+	if what, ok := pressedDisabled(msg, k.OpenAll, k.Compare, k.Poll, k.OnlyDiffs, k.OtherTab); ok {
+		m.unavailable(what, false)
+		return nil
+	}
 	if t.can.cluster == nil {
-		if key.Matches(msg, k.OpenAll, k.Compare, k.Poll) {
-			m.unavailable(msg.String()+" (cluster)", false)
-		}
 		return nil
 	}
 	switch {
