@@ -19,7 +19,8 @@ import (
 // ClusterHealth is the body of GET /v1/api/cluster/health: the answering
 // node's view of its cluster. Status is "healthy" (a Meta leader is known
 // and this node is active), "degraded" or "unhealthy"; the endpoint
-// answers 200 either way.
+// answers 200 either way. The fields stand in upstream's source order and
+// absent values are null: kalamtest serves this type as the endpoint's body.
 type ClusterHealth struct {
 	Status               string       `json:"status"`
 	Version              string       `json:"version"`

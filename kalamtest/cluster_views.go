@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/kalamtest/internal/sqlengine"
 )
 
@@ -116,46 +117,13 @@ func humanUptime(sec int64) string {
 	return fmt.Sprintf("%dm %ds", m, sec%60)
 }
 
-// clusterHealth is GET /v1/api/cluster/health's body, keys in upstream's
-// source order and null, never omitted, for absent values
-// (jamals86/KalamDB: backend/crates/kalamdb-api/src/http/cluster/models/cluster_health_response.rs).
-type clusterHealth struct {
-	Status               string       `json:"status"`
-	Version              string       `json:"version"`
-	BuildDate            string       `json:"build_date"`
-	IsClusterMode        bool         `json:"is_cluster_mode"`
-	ClusterID            string       `json:"cluster_id"`
-	NodeID               int64        `json:"node_id"`
-	IsLeader             bool         `json:"is_leader"`
-	TotalGroups          int64        `json:"total_groups"`
-	GroupsLeading        int64        `json:"groups_leading"`
-	CurrentTerm          int64        `json:"current_term"`
-	LastApplied          *int64       `json:"last_applied"`
-	MillisSinceQuorumAck *int64       `json:"millis_since_quorum_ack"`
-	Nodes                []nodeHealth `json:"nodes"`
-}
-
-// nodeHealth is one entry of its nodes
-// (jamals86/KalamDB: backend/crates/kalamdb-api/src/http/cluster/models/node_health.rs).
-type nodeHealth struct {
-	NodeID             int64    `json:"node_id"`
-	Role               string   `json:"role"`
-	Status             string   `json:"status"`
-	APIAddr            string   `json:"api_addr"`
-	IsSelf             bool     `json:"is_self"`
-	IsLeader           bool     `json:"is_leader"`
-	ReplicationLag     *int64   `json:"replication_lag"`
-	CatchupProgressPct *int64   `json:"catchup_progress_pct"`
-	Hostname           *string  `json:"hostname"`
-	MemoryUsageMB      *int64   `json:"memory_usage_mb"`
-	CPUUsagePercent    *float64 `json:"cpu_usage_percent"`
-	UptimeSeconds      *int64   `json:"uptime_seconds"`
-	UptimeHuman        *string  `json:"uptime_human"`
-}
-
 // handleClusterHealth is localhost-only and reads no credentials; once
 // allowed it is always 200, with the verdict in status
 // (jamals86/KalamDB: backend/crates/kalamdb-api/src/http/cluster/health.rs).
+// The body is the client's ClusterHealth, whose fields stand in upstream's
+// source order and are null, never omitted, when absent
+// (kalamdb-api/src/http/cluster/models/cluster_health_response.rs and
+// node_health.rs).
 func (s *Server) handleClusterHealth(w http.ResponseWriter, r *http.Request) {
 	if !isLocalhost(r) {
 		writeJSON(w, http.StatusForbidden, struct {
@@ -164,8 +132,8 @@ func (s *Server) handleClusterHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := s.clusterView()
-	out := clusterHealth{Version: ServerVersion, BuildDate: serverBuildDate, IsClusterMode: true,
-		ClusterID: s.cl.id, NodeID: s.nodeID, Nodes: []nodeHealth{}}
+	out := client.ClusterHealth{Version: ServerVersion, BuildDate: serverBuildDate, IsClusterMode: true,
+		ClusterID: s.cl.id, NodeID: s.nodeID, Nodes: []client.NodeHealth{}}
 	leaderKnown := false
 	for _, n := range view.Nodes {
 		if n.IsLeader {
@@ -178,7 +146,7 @@ func (s *Server) handleClusterHealth(w http.ResponseWriter, r *http.Request) {
 				out.MillisSinceQuorumAck = ptr(int64(0))
 			}
 		}
-		out.Nodes = append(out.Nodes, nodeHealth{NodeID: n.NodeID, Role: n.Role, Status: n.Status,
+		out.Nodes = append(out.Nodes, client.NodeHealth{NodeID: n.NodeID, Role: n.Role, Status: n.Status,
 			APIAddr: n.APIAddr, IsSelf: n.IsSelf, IsLeader: n.IsLeader, ReplicationLag: n.ReplicationLag,
 			UptimeSeconds: n.UptimeSeconds, UptimeHuman: n.UptimeHuman})
 	}
