@@ -304,9 +304,9 @@ func (cl *Cluster) MoveAllLeaders(node int) error {
 // with 1001, its port refuses connections); it stops applying, and the
 // groups it led elect a new leader among the reachable nodes.
 func (cl *Cluster) StopNode(node int) error {
-	n := cl.c.node(int64(node))
-	if n == nil {
-		return fmt.Errorf("kalamtest: no node %d", node)
+	n, err := cl.member(node)
+	if err != nil {
+		return err
 	}
 	n.stopServing()
 	cl.c.reelect()
@@ -316,9 +316,9 @@ func (cl *Cluster) StopNode(node int) error {
 // RestartNode starts a stopped node again on the same address; it catches
 // up on the changes it missed (after the replication lag) as a follower.
 func (cl *Cluster) RestartNode(node int) error {
-	n := cl.c.node(int64(node))
-	if n == nil {
-		return fmt.Errorf("kalamtest: no node %d", node)
+	n, err := cl.member(node)
+	if err != nil {
+		return err
 	}
 	if !n.down.Load() {
 		return nil
@@ -331,13 +331,21 @@ func (cl *Cluster) RestartNode(node int) error {
 	return nil
 }
 
+// member returns node id, or an error naming it when the cluster has none.
+func (cl *Cluster) member(node int) (*Server, error) {
+	if n := cl.c.node(int64(node)); n != nil {
+		return n, nil
+	}
+	return nil, fmt.Errorf("kalamtest: no node %d", node)
+}
+
 // Partition cuts node id off from its peers: it keeps serving its clients
 // but applies nothing more, cannot forward (FORWARD_FAILED), and the
 // groups it led elect a new leader. Heal ends it; the node then catches up.
 func (cl *Cluster) Partition(node int) error {
-	n := cl.c.node(int64(node))
-	if n == nil {
-		return fmt.Errorf("kalamtest: no node %d", node)
+	n, err := cl.member(node)
+	if err != nil {
+		return err
 	}
 	n.partitioned.Store(true)
 	cl.c.reelect()
@@ -346,9 +354,9 @@ func (cl *Cluster) Partition(node int) error {
 
 // Heal ends a partition of node id.
 func (cl *Cluster) Heal(node int) error {
-	n := cl.c.node(int64(node))
-	if n == nil {
-		return fmt.Errorf("kalamtest: no node %d", node)
+	n, err := cl.member(node)
+	if err != nil {
+		return err
 	}
 	n.partitioned.Store(false)
 	cl.c.reelect()
