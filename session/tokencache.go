@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -212,18 +213,8 @@ func drainFrames(cl *client.Client) []client.Frame {
 	if cl == nil {
 		return nil
 	}
-	var out []client.Frame
-	for {
-		select {
-		case f, ok := <-cl.Frames():
-			if !ok {
-				return out
-			}
-			out = append(out, f)
-		default:
-			return out
-		}
-	}
+	out, _ := takeWaiting(nil, cl.Frames(), math.MaxInt)
+	return out
 }
 
 func cacheNotice(conn string, level NoticeLevel, now time.Time, text, hint string) *NoticeEvent {

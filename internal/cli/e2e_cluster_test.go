@@ -20,9 +20,6 @@ import (
 // fault commands typed on serve's stdin (stop 3, start 3, lead 3 10) show
 // on the dashboard as they happen.
 func TestClusterDashboardEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SKIPPED in -short: builds the binary and drives it in tmux")
-	}
 	dir, bin := buildForTmux(t)
 	port := freePorts(t, 3)
 	srv := exec.Command(bin, "serve", "--cluster", "3", "--demo", "--addr", fmt.Sprintf("127.0.0.1:%d", port))

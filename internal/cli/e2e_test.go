@@ -29,10 +29,14 @@ func startTmux(t *testing.T, w, h int, args ...string) *tmuxSession {
 	return startTmuxWith(t, dir, bin, w, h, nil, args...)
 }
 
-// buildForTmux builds the binary into a new directory, skipping the test
-// when tmux is missing.
+// buildForTmux builds the binary into a new directory for a test that
+// drives it in tmux, skipping the test in -short mode or when tmux is
+// missing.
 func buildForTmux(t *testing.T) (dir, bin string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("SKIPPED in -short: builds the binary and drives it in tmux")
+	}
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("SKIPPED: tmux is not installed; the end-to-end dashboard test needs it (apt-get install tmux)")
 	}
@@ -198,9 +202,6 @@ var (
 // switches to text frames whose raw JSON shows in the detail pane, and a
 // manual refresh adds a rotation row. Run: go test -run TestDashboardEndToEnd .
 func TestDashboardEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SKIPPED in -short: builds the binary and drives it in tmux")
-	}
 	s := startTmux(t, 100, 30)
 	s.waitText(15*time.Second, "Demo server", "Press Enter to connect")
 	s.keys("Enter")

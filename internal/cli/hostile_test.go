@@ -127,9 +127,6 @@ func TestHeadlessOutputsShowHostileTextInertly(t *testing.T) {
 // keeps its colours (no SGR 31 anywhere), the window title stays the
 // dashboard's, and the log file holds no control character either.
 func TestDashboardHostileRowsEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SKIPPED in -short: builds the binary and drives it in tmux")
-	}
 	dir, bin := buildForTmux(t)
 	url := startServe(t, bin, "--user", "alice:hostile-pw:dba")
 	ctx := recCtx(t)

@@ -29,9 +29,6 @@ var relayAddrRE = regexp.MustCompile(`relays (http://127\.0\.0\.1:\d+)`)
 // are written, hostile ones inert; D drops its socket and the same tab
 // shows it reconnect.
 func TestProxyDashboardEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("SKIPPED in -short: builds the binary and drives it in tmux")
-	}
 	dir, bin := buildForTmux(t)
 	url := startServe(t, bin, "--user", "alice:proxy-pw:dba", "--user", hostileUser+":eve-pw:user", "--access-ttl", "10m")
 	ctx := recCtx(t)
