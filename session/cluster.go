@@ -433,6 +433,10 @@ func (st *ClusterState) diffNodes(prev *ClusterState) []ClusterChange {
 		if p.Status != n.Status && n.Status != "" && p.Status != "" && n.Answered && p.Answered {
 			what = append(what, fmt.Sprintf("%s → %s", p.Status, n.Status))
 		}
+		// The connection moved here (it failed over, or was pointed here).
+		if n.IsSelf && !p.IsSelf {
+			what = append(what, "this connection is on it now")
+		}
 		if len(what) > 0 {
 			n.ChangedAt = now
 			out = append(out, ClusterChange{Time: now, Node: n.ID, Text: fmt.Sprintf("node %d: %s", n.ID, strings.Join(what, ", "))})

@@ -193,6 +193,33 @@ func TestPollClusterOwnNodeDown(t *testing.T) {
 	}
 }
 
+// A connection that fails over to another node (--url listing the
+// nodes) is found on its new node by the next poll, which says so.
+func TestPollClusterFollowsAFailover(t *testing.T) {
+	cl, m := clusterEnv(t, 3)
+	admin := openOn(t, m, "admin", cl.Node(2).URL+","+cl.Node(3).URL, "admin", clusterAdminPW)
+	if st := poll(t, admin); !st.Nodes[1].IsSelf {
+		t.Fatalf("first poll: the connection is not on node 2: %+v", st.Nodes)
+	}
+	if err := cl.StopNode(2); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Poll(t, "the connection on node 3", func() string { return admin.Snapshot().URL }, func(u string) bool {
+		return u == strings.TrimRight(cl.Node(3).URL, "/")
+	})
+	st := poll(t, admin)
+	if !st.Nodes[2].IsSelf || st.Nodes[1].IsSelf || st.Nodes[1].Answered {
+		t.Fatalf("after the failover: %+v", st.Nodes)
+	}
+	var texts []string
+	for _, ch := range st.Changes {
+		texts = append(texts, ch.Text)
+	}
+	if all := strings.Join(texts, "\n"); !strings.Contains(all, "node 3: this connection is on it now") || !strings.Contains(all, "node 2: does not answer") {
+		t.Errorf("changes: %s", all)
+	}
+}
+
 // The same live query on the leader and on a lagging follower: an insert
 // is on the leader's side only until the follower applies it, then the
 // two agree again.
