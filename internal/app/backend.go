@@ -65,6 +65,7 @@ func (b *Backend) watched(name string) ui.Conn {
 func (b *Backend) pump() {
 	defer b.wg.Done()
 	in := b.mgr.Events()
+	announced := map[string]bool{} // watched connections the UI has a tab for
 	for {
 		select {
 		case <-b.stop:
@@ -74,6 +75,19 @@ func (b *Backend) pump() {
 				return
 			}
 			u := ui.Event{ConnID: ev.ConnName(), Kind: ui.EventState}
+			if name := ev.ConnName(); b.proxy != nil && !announced[name] {
+				// Any event of a watched connection announces it first:
+				// the UI learns of its tab only so, and the manager may
+				// have dropped its ConnOpenedEvent under a flood.
+				if c := b.watched(name); c != nil {
+					announced[name] = true
+					select {
+					case b.events <- ui.Event{ConnID: name, Kind: ui.EventOpened, Conn: c}:
+					case <-b.stop:
+						return
+					}
+				}
+			}
 			switch e := ev.(type) {
 			case session.FramesAppendedEvent:
 				u.Kind, u.Count = ui.EventFrames, e.Count
@@ -86,14 +100,8 @@ func (b *Backend) pump() {
 			case session.NoticeEvent:
 				u.Kind, u.Text, u.Hint, u.Err = ui.EventNotice, e.Text, e.Hint, e.Level != session.NoticeInfo
 			case session.ConnOpenedEvent:
-				if c := b.watched(e.Conn); c != nil {
-					// Not a hint: the UI learns of the tab only here.
-					select {
-					case b.events <- ui.Event{ConnID: e.Conn, Kind: ui.EventOpened, Conn: c}:
-					case <-b.stop:
-						return
-					}
-					continue
+				if announced[e.Conn] {
+					continue // announced above
 				}
 			}
 			select {
