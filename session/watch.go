@@ -111,12 +111,16 @@ func (w *Watcher) Socket(ev SocketEvent) {
 		if c == nil {
 			c = w.newConn(ev.Client)
 		}
-		w.byAddr[ev.Client] = c
+		w.remember(ev.Client, c)
 		w.bySocket[ev.ConnID] = c
 		c.socketOpened(ev)
 		return
 	}
-	if c := w.bySocket[ev.ConnID]; c != nil && !c.isClosed() {
+	// The relay reports a socket's end after both its directions ended:
+	// no frame of it follows.
+	c := w.bySocket[ev.ConnID]
+	delete(w.bySocket, ev.ConnID)
+	if c != nil && !c.isClosed() {
 		c.socketEnded(ev)
 	}
 }
@@ -159,7 +163,7 @@ func (w *Watcher) route(from string, f client.Frame) *Conn {
 			fp := client.Fingerprint(tok)
 			for _, c := range w.conns {
 				if c.watch.known[fp] && fits(c) {
-					w.byAddr[from] = c
+					w.remember(from, c)
 					return c
 				}
 			}
@@ -182,9 +186,22 @@ func (w *Watcher) route(from string, f client.Frame) *Conn {
 	if c == nil {
 		c = w.newConn(from)
 	}
-	w.byAddr[from] = c
+	w.remember(from, c)
 	return c
 }
+
+// remember routes what comes from addr to c from now on.
+func (w *Watcher) remember(addr string, c *Conn) {
+	if len(w.byAddr) >= maxAddrs {
+		// An application opening TCP connection after connection: forget
+		// the old ones (the host and token rules still route them).
+		clear(w.byAddr)
+	}
+	w.byAddr[addr] = c
+}
+
+// maxAddrs bounds the application TCP connections a Watcher remembers.
+const maxAddrs = 4096
 
 // isUpgrade reports whether an HTTP exchange of kind ("GET /v1/ws") is a
 // WebSocket upgrade: KalamDB's socket path, under any prefix.
