@@ -475,7 +475,7 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.updatePalette(msg)
 	}
 	if m.loggingIn {
-		if msg.String() == "esc" && len(m.tabs) > 0 {
+		if msg.String() == "esc" && (len(m.tabs) > 0 || m.waiting != "") {
 			m.loggingIn = false
 			return m, nil
 		}

@@ -62,6 +62,12 @@ func TestProxyDashboardOpensWatchedTabs(t *testing.T) {
 	m = drive(m, tea.WindowSizeMsg{Width: 110, Height: 30})
 	requireContains(t, m, "point your app at http://127.0.0.1:8081", "n opens a connection of your own")
 	requireNotContains(t, m, "server URL")
+	// n opens the login form for a connection of one's own; esc goes back
+	// to waiting.
+	m = drive(m, keyPress("n"))
+	requireContains(t, m, "server URL")
+	m = drive(m, keyPress("esc"))
+	requireContains(t, m, "point your app at http://127.0.0.1:8081")
 
 	w := &watchedStub{log: &stubLog{}, snap: Snapshot{Name: "127.0.0.1:50412 eve\x1b]0;PWNED\x07\x1b[31m", State: "connected",
 		URL: "http://127.0.0.1:8080", User: "eve", Token: Token{Kind: "observed"}}}
