@@ -157,9 +157,7 @@ func TestTokenCache(t *testing.T) {
 	p := filepath.Join(c.Dir, ents[0].Name())
 	testkit.WantMode(t, p, 0o600)
 	testkit.WantMode(t, c.Dir, 0o700)
-	if err := os.Chmod(p, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testkit.SetMode(t, p, 0o644)
 	if _, _, err := c.Load("p/../x"); err == nil || !strings.Contains(err.Error(), "readable by others") {
 		t.Errorf("world-readable cache: %v", err)
 	}
@@ -387,9 +385,7 @@ func TestTokenCacheUnreachableServerKeepsCache(t *testing.T) {
 func TestTokenCacheUnusableFileSaysWhy(t *testing.T) {
 	e := newCacheEnv(t)
 	first := e.login()
-	if err := os.Chmod(e.cacheFile(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testkit.SetMode(t, e.cacheFile(), 0o644)
 	_, n := e.fallsBackToPassword(t, "a world-readable cache", first, "readable by others")
 	if n := e.requests("/v1/api/auth/refresh"); n != 0 {
 		t.Errorf("%d refresh requests from a refused cache file", n)

@@ -3,7 +3,6 @@ package tokensource_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/client/tokensource"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 )
 
 // TestFileRotatedTokenUsedOnReconnect: a sidecar rotates the file; the next
@@ -62,9 +62,7 @@ func TestFileErrorsAndWarnings(t *testing.T) {
 	}
 	open := filepath.Join(dir, "open")
 	writeFile(t, open, mintToken(t, "alice", time.Hour))
-	if err := os.Chmod(open, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testkit.SetMode(t, open, 0o644)
 	src := tokensource.NewFile(open)
 	if _, err := src.Provide(ctx); err != nil {
 		t.Fatal(err)

@@ -20,3 +20,13 @@ func WantMode(t testing.TB, path string, want fs.FileMode) {
 		t.Errorf("%s has mode %v, want %v", path, got, want)
 	}
 }
+
+// SetMode changes the permission bits of the file at path, failing the
+// test if it cannot: how a test makes a credentials file readable by
+// others to see it refused.
+func SetMode(t testing.TB, path string, mode fs.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
