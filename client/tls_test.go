@@ -5,12 +5,12 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 )
 
 // tlsFront puts a TLS-terminating reverse proxy (self-signed certificate)
@@ -26,9 +26,7 @@ func tlsFront(t *testing.T, target string) (*httptest.Server, string) {
 	t.Cleanup(front.Close)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: front.Certificate().Raw})
-	if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFile(t, caFile, string(pemBytes))
 	return front, caFile
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/recording"
 )
 
@@ -44,9 +45,7 @@ func TestReadFileErrorsNameTheLine(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "rec.jsonl")
-			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			testkit.WriteFile(t, path, tc.content)
 			_, err := recording.ReadFile(path)
 			var le *recording.LineError
 			if !errors.As(err, &le) {
@@ -72,9 +71,7 @@ func TestReadFileLenient(t *testing.T) {
 	content := goodHeader + "\r\n\n" + goodFrame + "\r\n" + `{"kind":"bookmark","label":"x"}` + "\n" +
 		strings.Replace(goodEvent, `"conn_id":1`, `"conn_id":1,"future_field":true`, 1) + "\n" + goodFrame
 	path := filepath.Join(t.TempDir(), "rec.jsonl")
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFile(t, path, content)
 	rec, err := recording.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

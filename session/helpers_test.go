@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -144,7 +143,5 @@ func (e *env) mint(user string) string {
 // sidecar that rotates a token file does.
 func (e *env) writeToken(path, user string) {
 	e.t.Helper()
-	if err := os.WriteFile(path, []byte(e.mint(user)), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
+	testkit.WriteFile(e.t, path, e.mint(user))
 }

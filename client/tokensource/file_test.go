@@ -19,13 +19,13 @@ func TestFileRotatedTokenUsedOnReconnect(t *testing.T) {
 	srv := newServer(t)
 	path := filepath.Join(t.TempDir(), "token")
 	aliceTok, bobTok := mintToken(t, "alice", time.Hour), mintToken(t, "bob", time.Hour)
-	writeFile(t, path, aliceTok+"\n")
+	testkit.WriteFile(t, path, aliceTok+"\n")
 	src := tokensource.NewFile(path)
 	c := connect(t, srv, src.Provider())
 	if ev := waitConnected(t, c); ev.User != "alice" {
 		t.Fatalf("first connection as %q, want alice", ev.User)
 	}
-	writeFile(t, path, `{"access_token":"`+bobTok+`"}`)
+	testkit.WriteFile(t, path, `{"access_token":"`+bobTok+`"}`)
 	srv.DropAll()
 	if ev := waitConnected(t, c); ev.User != "bob" {
 		t.Fatalf("after rotation connected as %q, want bob", ev.User)
@@ -56,12 +56,12 @@ func TestFileErrorsAndWarnings(t *testing.T) {
 		t.Fatalf("directory: %v", err)
 	}
 	garbage := filepath.Join(dir, "garbage")
-	writeFile(t, garbage, "<html>login</html>")
+	testkit.WriteFile(t, garbage, "<html>login</html>")
 	if _, err := tokensource.NewFile(garbage).Provide(ctx); err == nil || !strings.Contains(err.Error(), "holds no usable token") {
 		t.Fatalf("garbage: %v", err)
 	}
 	open := filepath.Join(dir, "open")
-	writeFile(t, open, mintToken(t, "alice", time.Hour))
+	testkit.WriteFile(t, open, mintToken(t, "alice", time.Hour))
 	testkit.SetMode(t, open, 0o644)
 	src := tokensource.NewFile(open)
 	if _, err := src.Provide(ctx); err != nil {
@@ -76,12 +76,12 @@ func TestFileErrorsAndWarnings(t *testing.T) {
 // with the new token's fingerprint; an unusable rewrite is reported too.
 func TestFileWatchReportsChanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token")
-	writeFile(t, path, mintToken(t, "alice", time.Hour))
+	testkit.WriteFile(t, path, mintToken(t, "alice", time.Hour))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	changes := tokensource.NewFile(path).Watch(ctx, 10*time.Millisecond)
 	next := mintToken(t, "bob", time.Hour)
-	writeFile(t, path, next)
+	testkit.WriteFile(t, path, next)
 	select {
 	case ch := <-changes:
 		if ch.Err != nil || ch.Fingerprint != client.Fingerprint(next) {
@@ -90,7 +90,7 @@ func TestFileWatchReportsChanges(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no change reported")
 	}
-	writeFile(t, path, "not a token")
+	testkit.WriteFile(t, path, "not a token")
 	select {
 	case ch := <-changes:
 		if ch.Err == nil {

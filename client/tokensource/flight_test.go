@@ -35,9 +35,7 @@ func newGated(t *testing.T, opts ...tokensource.CommandOption) *gated {
 // open lets every run, current and future, print its token.
 func (g *gated) open(t *testing.T) {
 	t.Helper()
-	if err := os.WriteFile(g.release, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFile(t, g.release, "")
 }
 
 // wantCachedAfter requires the command to have run n times, and one more

@@ -47,19 +47,6 @@ func mintToken(t *testing.T, user string, ttl time.Duration) string {
 	return tok
 }
 
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	// Write then rename, as a rotating sidecar does, so a reader never
-	// sees a half-written token.
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // countedCommand is a real token command for a test: a shell script in
 // its own directory that counts each run in a file, runs wait (shell, may
 // be empty), then prints tok.
@@ -74,7 +61,7 @@ type countedCommand struct {
 func newCountedCommand(t *testing.T, tok, wait string, opts ...tokensource.CommandOption) *countedCommand {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "token"), tok)
+	testkit.WriteFile(t, filepath.Join(dir, "token"), tok)
 	sh := script(t, dir, "token.sh", `echo run >> "$DIR/count"`+"\n"+wait+`cat "$DIR/token"`+"\n")
 	cmd, err := tokensource.NewCommand(sh, append([]tokensource.CommandOption{tokensource.WithEnv("DIR=" + dir)}, opts...)...)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/internal/testkit"
 )
 
 // The rows of issue 14, written into a server by whoever may write a row:
@@ -76,9 +77,7 @@ func TestHeadlessOutputsShowHostileTextInertly(t *testing.T) {
 	if hostileFrame < 0 {
 		t.Fatalf("no subscription_ack in the recording:\n%s", data)
 	}
-	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFile(t, path, strings.Join(lines, "\n")+"\n")
 
 	var list bytes.Buffer
 	if err := runReplay(recCtx(t), path, replayFlags{list: true}, &list, io.Discard); err != nil {

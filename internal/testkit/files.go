@@ -30,3 +30,18 @@ func SetMode(t testing.TB, path string, mode fs.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// WriteFile writes content to path with mode 0600, failing the test if it
+// cannot. It writes a temporary file beside path and renames it, as a
+// sidecar rotating a token does, so a reader watching path never sees
+// half of the content.
+func WriteFile(t testing.TB, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
