@@ -16,6 +16,10 @@ import (
 const (
 	hostileUser      = "eve\x1b]0;PWNED-TITLE\x07\x1b[31m"
 	inertHostileUser = `eve␛]0;PWNED-TITLE\x07␛[31m`
+	// A column name (a subscription's alias) with a colour change, in the
+	// rows' header.
+	hostileColumn = "n\x1b[31mote"
+	inertColumn   = `n␛[31mote`
 )
 
 var relayAddrRE = regexp.MustCompile(`relays (http://127\.0\.0\.1:\d+)`)
@@ -60,7 +64,7 @@ func TestProxyDashboardEndToEnd(t *testing.T) {
 	proxyURL := m[1]
 
 	app := exec.Command(bin, "record", "--url", proxyURL, "--user", hostileUser, "--password-stdin",
-		"--subscribe", "SELECT * FROM app.t", "--duration", "2m", "--out", filepath.Join(dir, "app.jsonl"))
+		"--subscribe", "SELECT id, body AS \""+hostileColumn+"\" FROM app.t", "--duration", "2m", "--out", filepath.Join(dir, "app.jsonl"))
 	app.Stdin = strings.NewReader("eve-pw\n")
 	if err := app.Start(); err != nil {
 		t.Fatal(err)
@@ -80,7 +84,7 @@ func TestProxyDashboardEndToEnd(t *testing.T) {
 	s.waitText(10*time.Second, "app login", "what the application obtained or presented")
 	// Its rows, as they are written: a hostile one drawn inertly.
 	s.keys("3")
-	s.waitText(30*time.Second, "first row")
+	s.waitText(30*time.Second, "first row", inertColumn)
 	if _, err := eve.Query(ctx, "INSERT INTO app.t (id, body) VALUES (2, $1), (3, $2)", hostileEscapes, hostileLines); err != nil {
 		t.Fatal(err)
 	}
