@@ -161,12 +161,15 @@ const maxResumePoints = 20
 // liveTable holds a subscription's rows keyed by primary key, in arrival
 // order. It is guarded by its Conn's mutex.
 type liveTable struct {
-	snap    SubSnapshot
-	opts    SubscribeOptions // as subscribed, for Repair
-	pk      []string
-	rows    []LiveRow
-	base    int            // absolute index of rows[0] (grows as old rows are evicted)
-	byKey   map[string]int // key → absolute index (base + position in rows)
+	snap  SubSnapshot
+	opts  SubscribeOptions // as subscribed, for Repair
+	pk    []string
+	rows  []LiveRow
+	base  int            // absolute index of rows[0] (grows as old rows are evicted)
+	byKey map[string]int // key → absolute index (base + position in rows)
+	// deleted counts the rows marked deleted: prune, which every
+	// snapshot and page runs, has nothing to look for without them.
+	deleted int
 	evicted evictedKeys
 	// unrecorded counts evictions beyond maxEvictedKeys, whose keys are
 	// not remembered.
@@ -236,7 +239,7 @@ func (t *liveTable) note(kind, detail string, now time.Time) {
 // counters and history; the last verification and shortfall no longer
 // apply.
 func (t *liveTable) reset(now time.Time) {
-	t.rows, t.base = nil, 0
+	t.rows, t.base, t.deleted = nil, 0, 0
 	t.version++
 	clear(t.byKey)
 	t.evicted.clear()
@@ -363,6 +366,9 @@ func (t *liveTable) upsert(r Row, change RowChange, now time.Time) {
 	t.version++
 	if i, ok := t.byKey[k]; ok {
 		lr := &t.rows[i-t.base]
+		if lr.Change == ChangeDelete {
+			t.deleted--
+		}
 		lr.Values, lr.Seq, lr.Change, lr.ChangedAt = r, seq, change, now
 		return
 	}
@@ -378,6 +384,9 @@ func (t *liveTable) add(r LiveRow) {
 	t.evicted.remove(r.Key)
 	t.byKey[r.Key] = t.base + len(t.rows)
 	t.rows = append(t.rows, r)
+	if r.Change == ChangeDelete {
+		t.deleted++
+	}
 }
 
 // evictOldest drops the first row in O(1): later rows keep their absolute
@@ -387,12 +396,13 @@ func (t *liveTable) add(r LiveRow) {
 func (t *liveTable) evictOldest() {
 	old := t.rows[0]
 	delete(t.byKey, old.Key)
-	if old.Change != ChangeDelete {
-		if t.evicted.len() < maxEvictedKeys {
-			t.evicted.set(old.Key, old.Seq)
-		} else {
-			t.unrecorded++
-		}
+	switch {
+	case old.Change == ChangeDelete:
+		t.deleted--
+	case t.evicted.len() < maxEvictedKeys:
+		t.evicted.set(old.Key, old.Seq)
+	default:
+		t.unrecorded++
 	}
 	t.rows[0] = LiveRow{}
 	t.rows = t.rows[1:]
@@ -409,6 +419,9 @@ func (t *liveTable) markDeleted(old Row, now time.Time) {
 	t.version++
 	t.evicted.remove(k)
 	if i, ok := t.byKey[k]; ok {
+		if t.rows[i-t.base].Change != ChangeDelete {
+			t.deleted++
+		}
 		t.rows[i-t.base].Change, t.rows[i-t.base].ChangedAt = ChangeDelete, now
 		return
 	}
@@ -418,6 +431,9 @@ func (t *liveTable) markDeleted(old Row, now time.Time) {
 
 // prune removes deleted rows whose marker has expired.
 func (t *liveTable) prune(now time.Time) {
+	if t.deleted == 0 {
+		return
+	}
 	expired := func(r *LiveRow) bool { return r.Change == ChangeDelete && !r.Recent(now) }
 	// Find the first expired row before moving any: every snapshot and
 	// page prunes, and most find nothing to remove.
@@ -435,6 +451,7 @@ func (t *liveTable) prune(now time.Time) {
 		}
 	}
 	t.version++
+	t.deleted -= len(t.rows) - n
 	clear(t.rows[n:])
 	t.rows = t.rows[:n]
 	clear(t.byKey)

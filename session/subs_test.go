@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
@@ -83,5 +84,40 @@ func BenchmarkLiveTableInsertAtCap(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		tb.upsert(Row{"id": strconv.Itoa(DefaultLiveRowCap + i)}, ChangeInsert, now)
+	}
+}
+
+// TestLiveTableCountsDeletedRows: the count of rows marked deleted, which
+// lets prune skip its scan, stays exact through random inserts, updates,
+// deletes, evictions at a small cap, fades and a reset.
+func TestLiveTableCountsDeletedRows(t *testing.T) {
+	now := time.Unix(0, 0)
+	tb := newLiveTable("s", "q", 50, now)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 5000 {
+		now = now.Add(time.Duration(rng.IntN(300)) * time.Millisecond)
+		key := strconv.Itoa(rng.IntN(120))
+		switch rng.IntN(5) {
+		case 0, 1:
+			tb.upsert(Row{"id": key}, ChangeInsert, now)
+		case 2:
+			tb.upsert(Row{"id": key}, ChangeUpdate, now)
+		case 3:
+			tb.markDeleted(Row{"id": key}, now)
+		case 4:
+			tb.prune(now)
+		}
+		if i == 4000 {
+			tb.reset(now)
+		}
+		want := 0
+		for _, r := range tb.rows {
+			if r.Change == ChangeDelete {
+				want++
+			}
+		}
+		if tb.deleted != want {
+			t.Fatalf("step %d: counted %d deleted rows, the table holds %d", i, tb.deleted, want)
+		}
 	}
 }
