@@ -3,6 +3,8 @@
 // lossless rate on a firehose served by `kalamdash serve --firehose` in
 // its own process (Firehose) — the dashboard pipeline next to a bare
 // coder/websocket read loop and `kalamdash record` on the same stream —,
+// the floor of what the pipeline must do per event beyond the bare reader
+// (FirehoseFloor, the budget the CPU target is judged against),
 // renders of a real tea.Program under a stream, frame decoding, and the
 // login handshake. (The in-process kalamtest and replay sources of issue 7
 // remain for BenchmarkStream and BenchmarkReplay, which bench/run no
