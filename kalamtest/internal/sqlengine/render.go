@@ -239,15 +239,11 @@ func (r *renderer) render(x expr) (string, error) {
 		}
 		return "(-" + s + ")", nil
 	case binExpr:
-		l, err := r.render(n.l)
+		p, err := r.renderAll(n.l, n.r)
 		if err != nil {
 			return "", err
 		}
-		rs, err := r.render(n.r)
-		if err != nil {
-			return "", err
-		}
-		return "(" + l + " " + n.op + " " + rs + ")", nil
+		return "(" + p[0] + " " + n.op + " " + p[1] + ")", nil
 	case isNullExpr:
 		s, err := r.render(n.x)
 		if err != nil {
@@ -258,31 +254,17 @@ func (r *renderer) render(x expr) (string, error) {
 		}
 		return "(" + s + " IS NULL)", nil
 	case inExpr:
-		s, err := r.render(n.x)
+		p, err := r.renderAll(append([]expr{n.x}, n.list...)...)
 		if err != nil {
 			return "", err
-		}
-		parts := make([]string, len(n.list))
-		for i, it := range n.list {
-			if parts[i], err = r.render(it); err != nil {
-				return "", err
-			}
 		}
 		op := " IN "
 		if n.not {
 			op = " NOT IN "
 		}
-		return "(" + s + op + "(" + strings.Join(parts, ", ") + "))", nil
+		return "(" + p[0] + op + "(" + strings.Join(p[1:], ", ") + "))", nil
 	case betweenExpr:
-		s, err := r.render(n.x)
-		if err != nil {
-			return "", err
-		}
-		lo, err := r.render(n.lo)
-		if err != nil {
-			return "", err
-		}
-		hi, err := r.render(n.hi)
+		p, err := r.renderAll(n.x, n.lo, n.hi)
 		if err != nil {
 			return "", err
 		}
@@ -290,24 +272,21 @@ func (r *renderer) render(x expr) (string, error) {
 		if n.not {
 			op = " NOT BETWEEN "
 		}
-		return "(" + s + op + lo + " AND " + hi + ")", nil
+		return "(" + p[0] + op + p[1] + " AND " + p[2] + ")", nil
 	case likeExpr:
-		s, err := r.render(n.x)
+		p, err := r.renderAll(n.x, n.pat)
 		if err != nil {
 			return "", err
 		}
-		p, err := r.render(n.pat)
-		if err != nil {
-			return "", err
-		}
+		s, pat := p[0], p[1]
 		if n.ci {
-			s, p = "lower("+s+")", "lower("+p+")"
+			s, pat = "lower("+s+")", "lower("+pat+")"
 		}
 		op := " LIKE "
 		if n.not {
 			op = " NOT LIKE "
 		}
-		return "(" + s + op + p + ")", nil
+		return "(" + s + op + pat + ")", nil
 	case funcExpr:
 		name, ok := sqliteFuncs[n.name]
 		if !ok {
@@ -319,13 +298,9 @@ func (r *renderer) render(x expr) (string, error) {
 			}
 			return "count(*)", nil
 		}
-		parts := make([]string, len(n.args))
-		for i, a := range n.args {
-			s, err := r.render(a)
-			if err != nil {
-				return "", err
-			}
-			parts[i] = s
+		parts, err := r.renderAll(n.args...)
+		if err != nil {
+			return "", err
 		}
 		d := ""
 		if n.distinct {
@@ -340,6 +315,19 @@ func (r *renderer) render(x expr) (string, error) {
 		return "CAST(" + s + " AS " + n.typ.sqliteType() + ")", nil
 	}
 	return "", errf(kindPlain, "unsupported expression")
+}
+
+// renderAll renders each of xs in order, stopping at the first error.
+func (r *renderer) renderAll(xs ...expr) ([]string, error) {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		s, err := r.render(x)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = s
+	}
+	return out, nil
 }
 
 // exprType infers the KalamDataType of an expression's result.
