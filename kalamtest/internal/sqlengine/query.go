@@ -62,6 +62,18 @@ func (e *Engine) selectQuery(ctx context.Context, c Caller, s selectStmt, ns str
 		return coerceLiterals(x, def.colType), nil
 	}
 	r := &renderer{colType: def.colType, def: def, aliases: map[string]bool{}}
+	// sqlOf prepares x (prep) and renders it as SQLite text.
+	sqlOf := func(x expr) (expr, string, *kerr) {
+		x, k := prep(x)
+		if k != nil {
+			return nil, "", k
+		}
+		text, err := r.render(x)
+		if err != nil {
+			return nil, "", err.(*kerr)
+		}
+		return x, text, nil
+	}
 	for _, it := range s.items {
 		if it.alias != "" {
 			r.aliases[it.alias] = true
@@ -79,13 +91,9 @@ func (e *Engine) selectQuery(ctx context.Context, c Caller, s selectStmt, ns str
 			}
 			continue
 		}
-		x, k := prep(it.x)
+		x, sqlText, k := sqlOf(it.x)
 		if k != nil {
 			return Result{}, k
-		}
-		sqlText, err := r.render(x)
-		if err != nil {
-			return Result{}, err.(*kerr)
 		}
 		oc := outCol{name: it.alias, typ: exprType(x, def.colType)}
 		if ce, ok := x.(colExpr); ok {
@@ -117,39 +125,27 @@ func (e *Engine) selectQuery(ctx context.Context, c Caller, s selectStmt, ns str
 	q.WriteString(base)
 	r.args = append(r.args, bargs...)
 	if s.where != nil {
-		x, k := prep(s.where)
+		_, w, k := sqlOf(s.where)
 		if k != nil {
 			return Result{}, k
-		}
-		w, err := r.render(x)
-		if err != nil {
-			return Result{}, err.(*kerr)
 		}
 		q.WriteString(" AND " + w)
 	}
 	if len(s.groupBy) > 0 {
 		parts := make([]string, len(s.groupBy))
 		for i, g := range s.groupBy {
-			x, k := prep(g)
+			_, p, k := sqlOf(g)
 			if k != nil {
 				return Result{}, k
-			}
-			p, err := r.render(x)
-			if err != nil {
-				return Result{}, err.(*kerr)
 			}
 			parts[i] = p
 		}
 		q.WriteString(" GROUP BY " + strings.Join(parts, ", "))
 	}
 	if s.having != nil {
-		x, k := prep(s.having)
+		_, h, k := sqlOf(s.having)
 		if k != nil {
 			return Result{}, k
-		}
-		h, err := r.render(x)
-		if err != nil {
-			return Result{}, err.(*kerr)
 		}
 		q.WriteString(" HAVING " + h)
 	}
@@ -157,13 +153,9 @@ func (e *Engine) selectQuery(ctx context.Context, c Caller, s selectStmt, ns str
 	case len(s.orderBy) > 0:
 		parts := make([]string, len(s.orderBy))
 		for i, o := range s.orderBy {
-			x, k := prep(o.x)
+			_, p, k := sqlOf(o.x)
 			if k != nil {
 				return Result{}, k
-			}
-			p, err := r.render(x)
-			if err != nil {
-				return Result{}, err.(*kerr)
 			}
 			if o.desc {
 				p += " DESC"
