@@ -20,6 +20,19 @@ type evalCtx struct {
 	genID func() int64
 }
 
+// evalAll evaluates each of xs in order, stopping at the first error.
+func evalAll(ctx *evalCtx, xs ...expr) ([]any, error) {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		v, err := eval(x, ctx)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 // eval evaluates x. NULL is nil; comparisons follow SQL three-valued logic.
 func eval(x expr, ctx *evalCtx) (any, error) {
 	switch x := x.(type) {
@@ -87,18 +100,11 @@ func eval(x expr, ctx *evalCtx) (any, error) {
 		}
 		return x.not, nil
 	case betweenExpr:
-		v, err := eval(x.x, ctx)
+		vs, err := evalAll(ctx, x.x, x.lo, x.hi)
 		if err != nil {
 			return nil, err
 		}
-		lo, err := eval(x.lo, ctx)
-		if err != nil {
-			return nil, err
-		}
-		hi, err := eval(x.hi, ctx)
-		if err != nil {
-			return nil, err
-		}
+		v, lo, hi := vs[0], vs[1], vs[2]
 		if v == nil || lo == nil || hi == nil {
 			return nil, nil
 		}
@@ -109,14 +115,11 @@ func eval(x expr, ctx *evalCtx) (any, error) {
 		}
 		return (c1 >= 0 && c2 <= 0) != x.not, nil
 	case likeExpr:
-		v, err := eval(x.x, ctx)
+		vs, err := evalAll(ctx, x.x, x.pat)
 		if err != nil {
 			return nil, err
 		}
-		p, err := eval(x.pat, ctx)
-		if err != nil {
-			return nil, err
-		}
+		v, p := vs[0], vs[1]
 		if v == nil || p == nil {
 			return nil, nil
 		}
