@@ -36,6 +36,23 @@ type ReplicaDiff struct {
 	// OnlyA, OnlyB and Differ count the differing keys of the whole
 	// comparison (not only Rows); Keys counts every key.
 	OnlyA, OnlyB, Differ, Keys int
+	// Evicted counts the keys not compared because one side's row cap
+	// evicted them (the other side still keeps them).
+	Evicted int
+}
+
+// dropEvicted removes from other the rows that v's row cap evicted: v no
+// longer holds them, which says nothing about its node. It returns how
+// many it removed.
+func dropEvicted(v, other liveView) int {
+	n := 0
+	for k := range other.rows {
+		if _, gone := v.evicted.get(k); gone {
+			delete(other.rows, k)
+			n++
+		}
+	}
+	return n
 }
 
 // Clean reports whether the two sides hold the same rows.
@@ -59,10 +76,15 @@ func CompareReplicas(a *Conn, aSub string, b *Conn, bSub string, q ReplicaQuery)
 	if err != nil {
 		return ReplicaDiff{}, err
 	}
-	// Verify's comparer with A in the server's place: "missing" is a row
-	// only A has, "extra" one only B has.
-	res := diffRows(av.rows, bv)
 	out := ReplicaDiff{Columns: acols}
+	out.Evicted = dropEvicted(av, bv) + dropEvicted(bv, av)
+	// Verify's comparer with A in the server's place: "missing" is a row
+	// only A has, "extra" one only B has. The two sides' _seq come from
+	// different nodes, so its _seq-based allowances (an eviction at the
+	// same _seq, a partial subscription's window) cannot apply: evictions
+	// were set aside above.
+	bv.evicted, bv.partial = newEvictedKeys(), false
+	res := diffRows(av.rows, bv)
 	diffs := make(map[string]RowDiff, len(res.diffs))
 	for _, d := range res.diffs {
 		diffs[d.Key] = d

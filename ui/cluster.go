@@ -94,8 +94,10 @@ type ReplicaDiff struct {
 	Columns []string
 	Rows    []ReplicaRow // the page asked for, in key order
 	Total   int          // rows the query selects
-	// OnlyA, OnlyB and Differ count the differing keys; Keys every key.
-	OnlyA, OnlyB, Differ, Keys int
+	// OnlyA, OnlyB and Differ count the differing keys; Keys every key;
+	// Evicted the keys not compared because one side's row cap evicted
+	// them.
+	OnlyA, OnlyB, Differ, Keys, Evicted int
 }
 
 // Clean reports whether both sides hold the same rows.

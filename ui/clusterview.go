@@ -287,6 +287,9 @@ func (m *Model) replicasView(t *tab, height int) string {
 		verdict = st.Err.Render(fmt.Sprintf("%d only on %s · %d only on %s · %d with other values", d.OnlyA, safe(&st, t.snap.Name),
 			d.OnlyB, safe(&st, otherName), d.Differ)) + st.Muted.Render(fmt.Sprintf(" · %d keys", d.Keys))
 	}
+	if d.Evicted > 0 {
+		verdict += st.Muted.Render(fmt.Sprintf(" · %d not compared (evicted by a row cap)", d.Evicted))
+	}
 	if p.err != "" {
 		verdict = safeIn(&st, st.Warn, p.err)
 	}

@@ -60,7 +60,7 @@ func (c *conn) CompareReplica(sub string, other ui.Conn, otherSub string, q ui.R
 	if !ok {
 		return ui.ReplicaDiff{}, fmt.Errorf("no subscription %q", sub)
 	}
-	out := ui.ReplicaDiff{Total: d.Total, OnlyA: d.OnlyA, OnlyB: d.OnlyB, Differ: d.Differ, Keys: d.Keys}
+	out := ui.ReplicaDiff{Total: d.Total, OnlyA: d.OnlyA, OnlyB: d.OnlyB, Differ: d.Differ, Keys: d.Keys, Evicted: d.Evicted}
 	for _, col := range info.Columns {
 		out.Columns = append(out.Columns, col.Name)
 	}
