@@ -135,7 +135,7 @@ func allNodesDown(tried []*url.URL, errs []error) *Error {
 	}
 	e := &Error{Kind: KindUnreachable, Op: "connect",
 		Message: fmt.Sprintf("all %d nodes are down (%s)", len(tried), strings.Join(parts, "; ")),
-		hint:    "start one of the nodes, or check the URL list; the client keeps trying them in turn"}
+		hint:    "start one of the nodes, or check the URL list; a connection that was up keeps trying them in turn"}
 	for _, err := range errs {
 		e.RetryAfter = max(e.RetryAfter, retryAfterOf(err))
 	}

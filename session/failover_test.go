@@ -15,11 +15,13 @@ import (
 // failoverRun is one failover as a user lives it, over a three-node
 // kalamtest cluster: a connection opened on the node list order (node ids),
 // subscribed to app.messages; one row inserted and shown; node 1 (the one
-// the connection is on, and every group's leader) stopped; two rows
-// inserted while it is down (on the new leader), which reach the client
-// in its resume or as changes after it. It waits for the resume's check
-// and returns it with the connection and the notices seen.
-func failoverRun(t *testing.T, order []int, prepare func(*kalamtest.Cluster)) (ResumeCheck, *Conn, *kalamtest.Cluster, *noticeLog) {
+// the connection is on, and every group's leader) cut off from its peers,
+// two rows inserted while it cannot see them, then node 1 stopped; with
+// duringFailover, one more row inserted as the connection fails over (it
+// reaches the client in the resume or as a change after it, whichever
+// comes first: neither is lost or repeated). It waits for the resume's
+// check and returns it with the connection and the notices seen.
+func failoverRun(t *testing.T, order []int, duringFailover bool, prepare func(*kalamtest.Cluster)) (ResumeCheck, *Conn, *kalamtest.Cluster, *noticeLog) {
 	t.Helper()
 	const pw = "alice-pw"
 	cl := testkit.StartCluster(t, 3, pw, "admin-pw")
@@ -46,12 +48,22 @@ func failoverRun(t *testing.T, order []int, prepare func(*kalamtest.Cluster)) (R
 	testkit.Insert(t, cl.Node(1), 1, 2, "before")
 	testkit.Poll(t, "the row shown", sub, func(s SubSnapshot) bool { return s.Rows == 1 && s.LastSeq > 0 })
 
+	// Cut off first, so the rows written while node 1 is away are
+	// committed before the connection can leave it.
+	if err := cl.Partition(1); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Insert(t, cl.Node(2), 2, 4, "while-away")
 	if err := cl.StopNode(1); err != nil {
 		t.Fatal(err)
 	}
-	testkit.Insert(t, cl.Node(2), 2, 4, "while-down")
+	want := 3
+	if duringFailover {
+		testkit.Insert(t, cl.Node(2), 4, 5, "during-failover")
+		want++
+	}
 	s := testkit.Poll(t, "the resume checked", sub, func(s SubSnapshot) bool {
-		return s.Resume != nil && s.Resume.Outcome != ResumeChecking && s.Rows == 3
+		return s.Resume != nil && s.Resume.Outcome != ResumeChecking && s.Rows == want
 	})
 	if got := c.Snapshot().URL; got != cl.Node(order[1]).URL {
 		t.Errorf("snapshot URL %s, want the node failed over to, %s", got, cl.Node(order[1]).URL)
@@ -72,7 +84,7 @@ func failoverRun(t *testing.T, order []int, prepare func(*kalamtest.Cluster)) (R
 // link/link-common/src/connection/shared/reconnect.rs resubscribe_all).
 // The check counts it, finds nothing lost, and says so.
 func TestFailoverResumeDuplicatesAreCounted(t *testing.T) {
-	r, _, _, _ := failoverRun(t, []int{1, 2, 3}, nil)
+	r, _, _, _ := failoverRun(t, []int{1, 2, 3}, true, nil)
 	if r.Outcome != ResumeDuplicated || r.Duplicated != 1 || r.Lost() != 0 {
 		t.Errorf("resume %+v: want 1 row delivered again, nothing lost", r)
 	}
@@ -82,12 +94,12 @@ func TestFailoverResumeDuplicatesAreCounted(t *testing.T) {
 }
 
 // A resume onto a node whose clock is an hour behind is read in its lower
-// numbers: it skips the two rows written while node 1 was down, and the
+// numbers: it skips the two rows written while node 1 was away, and the
 // changes after it too (the client drops rows at or below its from,
 // link/link-common/src/seq_tracking.rs retain_rows_after). The check finds
 // them missing, reloads the subscription and says how many were lost.
 func TestFailoverResumeLosingChangesIsResnapshotted(t *testing.T) {
-	r, c, _, notices := failoverRun(t, []int{1, 3, 2}, func(cl *kalamtest.Cluster) { cl.SetClockSkew(3, -time.Hour) })
+	r, c, _, notices := failoverRun(t, []int{1, 3, 2}, false, func(cl *kalamtest.Cluster) { cl.SetClockSkew(3, -time.Hour) })
 	if r.Outcome != ResumeResnapshotted || r.Missing != 2 || r.Lost() != 2 || r.Duplicated != 0 {
 		t.Errorf("resume %+v: want 2 changes missing, re-snapshotted", r)
 	}
@@ -104,7 +116,7 @@ func TestFailoverResumeLosingChangesIsResnapshotted(t *testing.T) {
 // clock behind) and the rows written since, as their leader, above it
 // loads exactly what changed: the check says so.
 func TestFailoverResumeExact(t *testing.T) {
-	r, _, _, _ := failoverRun(t, []int{1, 2, 3}, func(cl *kalamtest.Cluster) { cl.SetClockSkew(2, -time.Hour) })
+	r, _, _, _ := failoverRun(t, []int{1, 2, 3}, true, func(cl *kalamtest.Cluster) { cl.SetClockSkew(2, -time.Hour) })
 	if r.Outcome != ResumeExact || r.Duplicated != 0 || r.Lost() != 0 {
 		t.Errorf("resume %+v: want exact", r)
 	}

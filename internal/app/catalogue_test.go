@@ -641,6 +641,18 @@ func catalogue() []catalogueCase {
 			Message: "login: connection refused: is the server running at http://127.0.0.1:PORT?: Post \"http://127.0.0.1:PORT/v1/api/auth/login\": dial tcp 127.0.0.1:PORT: connect: connection refused",
 			Hint:    "is the server running at that address? check host, port and firewall",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, "http://"+freePort(t)) }},
+		{Name: "node-list-empty-entry", Input: "`http://127.0.0.1:8080,,http://127.0.0.1:8081` (an empty entry in a cluster's node list)", Where: whereLogin,
+			Message: "profile \"local\": url \"http://127.0.0.1:8080,,http://127.0.0.1:8081\" lists cluster nodes, but node 2 of 3 in the URL list is empty: separate node URLs with single commas, e.g. http://127.0.0.1:8080,http://127.0.0.1:8081",
+			Hint:    "",
+			run: func(t *testing.T) (string, string) {
+				return passwordFails(t, "http://127.0.0.1:8080,,http://127.0.0.1:8081")
+			}},
+		{Name: "all-nodes-down", Input: "a cluster's node list where no node listens", Where: whereLogin,
+			Message: "connect: all 2 nodes are down (127.0.0.1:PORT: connection refused; 127.0.0.1:PORT: connection refused)",
+			Hint:    "start one of the nodes, or check the URL list; a connection that was up keeps trying them in turn",
+			run: func(t *testing.T) (string, string) {
+				return passwordFails(t, "http://"+freePort(t)+",http://"+freePort(t))
+			}},
 		{Name: "https-to-http", Input: "`https://` to a plain-HTTP server", Where: whereLogin,
 			Message: "login: https://127.0.0.1:PORT speaks plain HTTP: use http:// (or ws://) instead of https://: Post \"https://127.0.0.1:PORT/v1/api/auth/login\": http: server gave HTTP response to HTTPS client",
 			Hint:    "check http vs https (ws vs wss), and the profile's TLS settings (ca_file, insecure)",
