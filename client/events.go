@@ -18,8 +18,8 @@ type Event interface{ isEvent() }
 // ConnectingEvent: a WebSocket connection attempt starts.
 type ConnectingEvent struct {
 	Time    time.Time
-	Attempt int    // 1 for the first attempt after a success or a Reconnect
-	URL     string // WebSocket URL, without secrets
+	Attempt int    // 1 for the first attempt after a success or a Reconnect; every node dialed in one round over a cluster's nodes carries the round's number
+	URL     string // WebSocket URL of the node dialed, without secrets
 }
 
 // ConnectedEvent: the socket is authenticated (auth_success received).

@@ -118,7 +118,9 @@ func WithKeepalive(interval, pongTimeout time.Duration) Option {
 }
 
 // WithReconnect sets the reconnect backoff: min doubling up to max, with
-// jitter; maxAttempts 0 means unlimited (default 1 s, 30 s, 0).
+// jitter; maxAttempts 0 means unlimited (default 1 s, 30 s, 0). With a
+// cluster's nodes, an attempt is a round over them: the backoff and the
+// count grow per round, never between the nodes of one.
 func WithReconnect(min, max time.Duration, maxAttempts int) Option {
 	return func(o *options) {
 		if min <= 0 || max < min || maxAttempts < 0 {

@@ -167,12 +167,14 @@ func (c *Conn) checkResume(id string) {
 	if w == nil {
 		return
 	}
+	v, err := c.Verify(c.ctx, id, VerifyOptions{})
+	c.mu.Lock() // the pump counts rows delivered again until now
 	rc := w.check
 	rc.Duplicated = len(w.again)
+	c.mu.Unlock()
 	if rc.FromSeq == 0 {
 		rc.Duplicated = 0 // a whole reload delivers every row again by design
 	}
-	v, err := c.Verify(c.ctx, id, VerifyOptions{})
 	switch {
 	case err != nil:
 		rc.Outcome, rc.Err = ResumeLost, "could not compare with the server: "+errText(err)
@@ -206,9 +208,11 @@ func (c *Conn) checkResume(id string) {
 	}
 	c.mu.Unlock()
 	level, hint := NoticeInfo, ""
-	if rc.Outcome == ResumeResnapshotted && rc.Lost() > 0 || rc.Outcome == ResumeLost {
-		level = NoticeWarn
-		hint = "each node assigns _seq itself, so a resume on another node can skip changes; the subscription was checked against the server's rows"
+	switch {
+	case rc.Outcome == ResumeLost:
+		level, hint = NoticeWarn, "press v to compare again and R to reload the subscription"
+	case rc.Lost() > 0:
+		level, hint = NoticeWarn, "a resume on another node can skip changes (each node numbers _seq itself) and never replays a deletion; the rows now shown are the server's"
 	}
 	c.notice(level, id+" "+rc.Summary(), hint)
 	c.m.emit(SubscriptionChangedEvent{Conn: c.name})
