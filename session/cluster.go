@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -110,7 +111,8 @@ type ClusterGroupState struct {
 // ClusterChange is one leader move or node change, in words.
 type ClusterChange struct {
 	Time  time.Time
-	Group int64 // the group whose leader moved; 0 for a node change
+	Group int64 // the group whose leader moved (the first of several that moved alike); 0 for a node change
+	Moved int   // how many groups moved alike in this change (0 for a node change)
 	Node  int64 // the node concerned (the new leader for a move)
 	Text  string
 }
@@ -384,10 +386,17 @@ func byID[T any](xs []T, id func(T) int64) map[int64]T {
 	return out
 }
 
-// diffGroups records the groups whose leader moved since prev.
+// diffGroups records the groups whose leader moved since prev. Groups
+// that moved alike (same old and new leader, same term) are one change:
+// a stopped node hands all ten of its groups over at once, and ten lines
+// saying so would push everything else out of the list.
 func (st *ClusterState) diffGroups(prev *ClusterState) []ClusterChange {
+	type move struct {
+		from, to, term int64
+	}
 	now := st.PolledAt
-	var out []ClusterChange
+	var order []move
+	moved := map[move][]*ClusterGroupState{}
 	before := byID(prev.Groups, func(g ClusterGroupState) int64 { return g.ID })
 	for i := range st.Groups {
 		g := &st.Groups[i]
@@ -398,11 +407,48 @@ func (st *ClusterState) diffGroups(prev *ClusterState) []ClusterChange {
 		g.ChangedAt = p.ChangedAt
 		if p.Leader != g.Leader {
 			g.ChangedAt = now
-			out = append(out, ClusterChange{Time: now, Group: g.ID, Node: g.Leader,
-				Text: fmt.Sprintf("group %s: leader %s → %s (term %d)", GroupName(g.ID, g.Type), nodeName(p.Leader), nodeName(g.Leader), g.Term)})
+			m := move{p.Leader, g.Leader, g.Term}
+			if moved[m] == nil {
+				order = append(order, m)
+			}
+			moved[m] = append(moved[m], g)
 		}
 	}
+	var out []ClusterChange
+	for _, m := range order {
+		gs := moved[m]
+		what := "group " + GroupName(gs[0].ID, gs[0].Type)
+		if len(gs) > 1 {
+			what = "groups " + groupRanges(gs)
+		}
+		out = append(out, ClusterChange{Time: now, Group: gs[0].ID, Moved: len(gs), Node: m.to,
+			Text: fmt.Sprintf("%s: leader %s → %s (term %d)", what, nodeName(m.from), nodeName(m.to), m.term)})
+	}
 	return out
+}
+
+// groupRanges names groups by id, runs of consecutive ids as a range:
+// "10, 100–107, 200".
+func groupRanges(gs []*ClusterGroupState) string {
+	ids := make([]int64, len(gs))
+	for i, g := range gs {
+		ids[i] = g.ID
+	}
+	slices.Sort(ids)
+	var parts []string
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d–%d", ids[i], ids[j]))
+		} else {
+			parts = append(parts, strconv.FormatInt(ids[i], 10))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
 }
 
 // diffNodes records the nodes that joined, or whose reachability or
@@ -456,8 +502,8 @@ func changesNotice(changes []ClusterChange) string {
 	var move string
 	for _, ch := range changes {
 		if ch.Group != 0 {
-			moves++
-			to[ch.Node]++
+			moves += ch.Moved
+			to[ch.Node] += ch.Moved
 			move = ch.Text
 		} else {
 			nodes = append(nodes, ch.Text)

@@ -309,3 +309,41 @@ func TestCompareReplicasSetsEvictedRowsAside(t *testing.T) {
 		t.Fatalf("an evicted row counted as a difference: %+v", d)
 	}
 }
+
+// TestClusterDiffFoldsLikeMoves: when a stopped leader hands every group to
+// the same node in the same term, the change list says so once, naming the
+// groups as ranges; a group that moved elsewhere keeps its own line.
+func TestClusterDiffFoldsLikeMoves(t *testing.T) {
+	groups := func(leader func(id int64) int64, term int64) []ClusterGroupState {
+		var gs []ClusterGroupState
+		for _, id := range []int64{10, 100, 101, 102, 103, 104, 105, 106, 107, 200} {
+			gs = append(gs, ClusterGroupState{ID: id, Type: "user_data", Leader: leader(id), Term: term})
+		}
+		return gs
+	}
+	prev := &ClusterState{Groups: groups(func(int64) int64 { return 1 }, 1)}
+	now := &ClusterState{PolledAt: time.Unix(100, 0), Groups: groups(func(id int64) int64 {
+		if id == 104 {
+			return 3
+		}
+		return 2
+	}, 2)}
+	changes := now.diff(prev)
+	if len(changes) != 2 {
+		t.Fatalf("%d changes, want 2: %+v", len(changes), changes)
+	}
+	if changes[0].Moved != 9 || changes[1].Moved != 1 {
+		t.Errorf("moved counts %d and %d, want 9 and 1", changes[0].Moved, changes[1].Moved)
+	}
+	if want := "groups 10, 100–103, 105–107, 200: leader node 1 → node 2 (term 2)"; changes[0].Text != want {
+		t.Errorf("folded change %q, want %q", changes[0].Text, want)
+	}
+	if !strings.HasPrefix(changes[1].Text, "group ") || !strings.HasSuffix(changes[1].Text, ": leader node 1 → node 3 (term 2)") {
+		t.Errorf("the single move %q", changes[1].Text)
+	}
+	for _, g := range now.Groups {
+		if !g.ChangedAt.Equal(now.PolledAt) {
+			t.Errorf("group %d not marked as changed", g.ID)
+		}
+	}
+}
