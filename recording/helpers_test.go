@@ -74,6 +74,8 @@ func recordSession(t *testing.T, srv *kalamtest.Server, opts ...client.Option) s
 	}
 	var sess session
 	copied := make(chan error, 1)
+	// recording.Copy's loop, but keeping each frame as tapped: Copy must be
+	// the tap's only reader, and the round trip compares with the originals.
 	go func() {
 		frames, events := c.Frames(), c.Events()
 		for frames != nil || events != nil {
