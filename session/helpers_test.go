@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -137,6 +138,15 @@ func mintToken(t testing.TB, secret, user, role string, ttl time.Duration, iat t
 func (e *env) mint(user string) string {
 	e.t.Helper()
 	return mintToken(e.t, kalamtest.DefaultJWTSecret, user, "user", time.Hour, e.clock.Now())
+}
+
+// tokenFile writes a freshly minted token of user into a new file (0600)
+// and returns its path, for a token-file profile.
+func (e *env) tokenFile(user string) string {
+	e.t.Helper()
+	path := filepath.Join(e.t.TempDir(), "token")
+	e.writeToken(path, user)
+	return path
 }
 
 // writeToken writes a freshly minted token of user to path (0600), as a

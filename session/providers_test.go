@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +14,7 @@ import (
 // on that connection offering a refresh.
 func TestTokenFileRotationIsANotice(t *testing.T) {
 	e := newEnv(t)
-	path := filepath.Join(t.TempDir(), "token")
-	e.writeToken(path, "alice")
+	path := e.tokenFile("alice")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := e.m.Open(ctx, Profile{Name: "filed", URL: e.srv.URL, Auth: AuthTokenFile, TokenFile: path})
