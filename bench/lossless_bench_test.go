@@ -103,7 +103,11 @@ func losslessStepTwice(b *testing.B, r string, rate int) (stepResult, error) {
 		if err != nil {
 			return st, err
 		}
-		b.Logf("%s %d/s (try %d): %s", r, rate, try+1, st)
+		// Straight to stdout, not b.Logf: the testing package cuts a
+		// benchmark's log to its first 10 lines ("[output truncated]"), and
+		// the raw output beside RESULTS.md must hold every step of the
+		// ramp, the top ones most of all.
+		fmt.Printf("    lossless step: %s %d/s (try %d): %s\n", r, rate, try+1, st)
 		if st.verdict() == stepOK {
 			break
 		}
