@@ -7,7 +7,9 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
 
 	"github.com/kalamdash/kalamdash/redact"
 	"github.com/kalamdash/kalamdash/theme"
@@ -94,4 +96,43 @@ func TestMain(m *testing.M) {
 	// The theme must not depend on the developer's terminal.
 	os.Unsetenv("NO_COLOR")
 	os.Exit(m.Run())
+}
+
+// drawnCell is one cell of a line as a terminal draws it.
+type drawnCell struct {
+	text  string
+	attrs uint8 // uv.Attr* bits, underline folded in as underlineAttr
+}
+
+// underlineAttr marks an underlined cell in drawnCell.attrs (the emulator
+// keeps underline apart from the other attributes).
+const underlineAttr = 1 << 7
+
+// drawnCells feeds one rendered line into a w-cell virtual terminal and
+// returns its cells up to the line's width: what the user sees, however
+// the SGR sequences nest.
+func drawnCells(t *testing.T, line string, w int) []drawnCell {
+	t.Helper()
+	emu := vt.NewEmulator(w, 1)
+	if _, err := emu.Write([]byte(line)); err != nil {
+		t.Fatalf("vt: %v", err)
+	}
+	out := make([]drawnCell, min(ansi.StringWidth(line), w))
+	for x := range out {
+		c := emu.CellAt(x, 0)
+		if c == nil {
+			t.Fatalf("vt: no cell %d", x)
+		}
+		out[x] = drawnCell{text: c.Content, attrs: c.Style.Attrs}
+		if c.Style.Underline != ansi.UnderlineNone {
+			out[x].attrs |= underlineAttr
+		}
+	}
+	return out
+}
+
+// sgrAttrs is the attributes a terminal gives a letter drawn in style.
+func sgrAttrs(t *testing.T, style lipgloss.Style) uint8 {
+	t.Helper()
+	return drawnCells(t, lipgloss.NewStyle().Inherit(style).Render("x"), 1)[0].attrs
 }

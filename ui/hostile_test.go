@@ -345,3 +345,41 @@ func TestPrettyJSONKeepsColourAfterMarker(t *testing.T) {
 		t.Fatalf("the string colour is not reopened after the marker: %q", got)
 	}
 }
+
+// TestWithinKeepsTheRowStyleAroundStyledRuns: a styled run inside a styled
+// line (a marker, a NULL) keeps its own attributes on every cell and the
+// line's style holds on every cell around and under it, whatever the
+// style (reverse, underline, strikethrough, padded), as a terminal draws
+// it. lipgloss draws underline and strikethrough letter by letter, which
+// once ended a NULL's italics after its first letter.
+func TestWithinKeepsTheRowStyleAroundStyledRuns(t *testing.T) {
+	st := theme.NoColor()
+	null := cellText(&st, Cell{Null: true})
+	marked := safe(&st, "\x1b")
+	line := "a " + null + " " + marked + " b"
+	nullAt, markerAt := 2, 2+len(nullText)+1
+	for name, style := range map[string]lipgloss.Style{
+		"selected": st.Selected, "update": st.Update, "delete": st.Delete,
+		"header": st.Header, "active tab": st.TabActive, "error": st.Err,
+	} {
+		out := within(style, line)
+		pad := style.GetPaddingLeft()
+		cells := drawnCells(t, out, 40)
+		if got, want := ansi.Strip(out), strings.Repeat(" ", pad)+ansi.Strip(line)+strings.Repeat(" ", style.GetPaddingRight()); got != want {
+			t.Errorf("%s: reads %q, want %q", name, got, want)
+		}
+		outer := sgrAttrs(t, style)
+		for x := pad; x < pad+ansi.StringWidth(line); x++ {
+			want := outer
+			switch i := x - pad; {
+			case i >= nullAt && i < nullAt+len(nullText):
+				want |= sgrAttrs(t, st.Null)
+			case i == markerAt:
+				want |= sgrAttrs(t, st.Marker)
+			}
+			if cells[x].attrs != want {
+				t.Errorf("%s: cell %d (%q) has attributes %08b, want %08b: %q", name, x, cells[x].text, cells[x].attrs, want, out)
+			}
+		}
+	}
+}

@@ -122,18 +122,33 @@ func reopenAfterMarkers(s, open, close string) string {
 const reset = "\x1b[m"
 
 // within renders s in style when s may already hold styled runs (markers,
-// arrows): each run ends with a full reset, after which style's own
+// arrows, NULL): each run ends with a full reset, after which style's own
 // attributes are opened again, so the rest of s keeps the style (a
 // selected row keeps its background after a marker).
+//
+// s is not handed to style.Render as it is: for an underlined or struck
+// style lipgloss styles each grapheme on its own (open, grapheme, reset),
+// and that reset would end an inner run after its first letter (a NULL
+// in an underlined row lost its italics after the N). So style renders a
+// one-letter probe, which gives the shell (padding included) with the
+// probe between the style's opener and its reset, and s, reopened after
+// each of its resets, takes the probe's place. Lines are composed one by
+// one; callers pass lines already fitted to their width.
 func within(style lipgloss.Style, s string) string {
 	if !strings.Contains(s, reset) {
 		return style.Render(s)
 	}
 	open, _ := stylePair(lipgloss.NewStyle().Inherit(style)) // without padding
-	if open == "" {
+	shell := style.Render("x")
+	at := strings.IndexByte(shell, 'x') // SGR sequences hold no letter but m
+	if open == "" || at < 0 {
 		return style.Render(s)
 	}
-	return style.Render(strings.ReplaceAll(s, reset, reset+open))
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = shell[:at] + strings.ReplaceAll(l, reset, reset+open) + shell[at+1:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // stylePair returns the sequences style opens and closes a one-word run
