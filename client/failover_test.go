@@ -37,6 +37,8 @@ func TestParseNodes(t *testing.T) {
 		{"http://a:1,b:2", `node 2 of 2 ("b:2"): URL "b:2" has no scheme`},
 		{"http://a:1,http://b:99999", `node 2 of 2 ("http://b:99999"): port 99999`},
 		{"http://a:1,http://b:2,http://a:1/", `node 3 of 3 ("http://a:1/") repeats node 1`},
+		{"http://localhost:8081,http://127.0.0.1:8081", `node 2 of 2 ("http://127.0.0.1:8081") repeats node 1`},
+		{"https://db.example,https://DB.example:443", `node 2 of 2 ("https://DB.example:443") repeats node 1`},
 	} {
 		_, err := client.ParseNodes(tc.raw)
 		var ce *client.Error
@@ -59,6 +61,41 @@ func TestParseNodes(t *testing.T) {
 // resolves auth per connection). The subscription resumes there with the
 // node it was on before in PrevNode: nothing in upstream hands a
 // subscription over (kalamdb-protocol §9.5).
+// TestNodeKey pins which URLs name the same node: the Cluster view, the
+// replica comparison and the URL list's duplicate check all match nodes
+// by this key.
+func TestNodeKey(t *testing.T) {
+	same := [][]string{
+		{"http://localhost:8081", "http://127.0.0.1:8081", "http://[::1]:8081", "ws://LOCALHOST:8081/", "http://127.0.0.1:8081/v1/api"},
+		{"http://db.example", "http://DB.example:80", "ws://db.example/v1/ws"},
+		{"https://db.example", "https://db.example:443/", "wss://db.example"},
+		{"http://10.0.0.1:8080/kalam", "http://10.0.0.1:8080/kalam/"},
+	}
+	for _, group := range same {
+		for _, u := range group[1:] {
+			if a, b := client.NodeKey(group[0]), client.NodeKey(u); a != b {
+				t.Errorf("NodeKey(%q) = %q, NodeKey(%q) = %q: want the same node", group[0], a, u, b)
+			}
+		}
+	}
+	for _, pair := range [][2]string{
+		{"http://localhost:8081", "http://localhost:8082"},  // another port
+		{"http://localhost:8081", "https://localhost:8081"}, // another scheme
+		{"http://localhost:8081", "http://10.0.0.1:8081"},   // another host
+		{"http://127.0.0.2:8081", "http://127.0.0.1:8081"},  // another loopback address
+		{"http://db.example", "http://db.example:8080"},     // default port is 80, not 8080
+		{"http://h:1/kalam", "http://h:1/other"},            // another path prefix
+		{"not a url", "http://not a url"},                   // unparseable: only itself
+	} {
+		if a, b := client.NodeKey(pair[0]), client.NodeKey(pair[1]); a == b {
+			t.Errorf("NodeKey(%q) = NodeKey(%q) = %q: want different nodes", pair[0], pair[1], a)
+		}
+	}
+	if a, b := client.NodeKey(" Not-A-URL "), client.NodeKey("not-a-url"); a != b {
+		t.Errorf("an unparseable URL's key should be its trimmed lower-case text: %q vs %q", a, b)
+	}
+}
+
 func TestFailoverMovesToTheNextNodeWithTheProviderPerAttempt(t *testing.T) {
 	cl := newCluster(t, 3)
 	n1, n2 := cl.Node(1).URL, cl.Node(2).URL

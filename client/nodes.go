@@ -10,6 +10,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -64,7 +65,7 @@ func parseNodes(raw string) ([]*url.URL, error) {
 			}
 			return nil, err
 		}
-		key := u.String()
+		key := nodeKey(u)
 		if j, dup := seen[key]; dup {
 			return nil, &Error{Kind: KindOther, Op: "connect",
 				Message: fmt.Sprintf("%s (%q) repeats node %d: list each node once", where, strings.TrimSpace(p), j)}
@@ -73,6 +74,41 @@ func parseNodes(raw string) ([]*url.URL, error) {
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// NodeKey is the identity of the node at a base URL, for telling whether
+// two URLs name the same node: equal keys, same node. The scheme counts
+// (ws is http, wss https), the port is made explicit (80, 443), the host
+// is compared without case and the loopback names (localhost, 127.0.0.1,
+// ::1) are one host, and a path prefix counts with /v1/… dropped, as in
+// a base URL. A URL that does not parse is its own key (trimmed, lower
+// case), so it matches only itself. The key is for comparing, not for
+// showing or dialing.
+func NodeKey(raw string) string {
+	u, err := parseBaseURL(raw)
+	if err != nil {
+		return strings.ToLower(strings.TrimRight(strings.TrimSpace(raw), "/"))
+	}
+	return nodeKey(u)
+}
+
+// loopbackKey stands for every loopback name in a node key.
+const loopbackKey = "loopback"
+
+func nodeKey(u *url.URL) string {
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	switch host {
+	case "localhost", "127.0.0.1", "::1":
+		host = loopbackKey
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return u.Scheme + "://" + net.JoinHostPort(host, port) + u.Path
 }
 
 // node returns the node the client uses now: for HTTP calls, login and

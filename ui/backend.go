@@ -219,6 +219,12 @@ type Snapshot struct {
 	Failures      int            // consecutive failed refreshes
 	Stats         Stats
 	Subs          []Sub
+
+	// Node identifies the node the connection is on, for matching it with
+	// a ClusterNode's or another tab's: equal Node, same node, however the
+	// URLs are spelled (the backend decides). Compared, never drawn; empty
+	// (a recording) matches nothing.
+	Node string
 }
 
 // Token describes the credentials in use. It never carries the token.

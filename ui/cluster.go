@@ -55,6 +55,7 @@ type ClusterInfo struct {
 type ClusterNode struct {
 	ID                         int64
 	URL                        string // base URL it is reached at
+	Node                       string // identifies the node, as Snapshot.Node does
 	APIAddr                    string
 	Role, Status               string
 	IsSelf, IsLeader           bool

@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -179,21 +178,16 @@ func (m *Model) replicasKey(t *tab, msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// nodeOfURL normalises a base URL for comparing where connections are.
-func nodeOfURL(u string) string {
-	u = strings.ToLower(strings.TrimRight(u, "/"))
-	for _, p := range []string{"http://", "https://", "ws://", "wss://"} {
-		u = strings.TrimPrefix(u, p)
-	}
-	return u
-}
+// sameNode reports whether two Node identities (Snapshot.Node,
+// ClusterNode.Node) are the same node; an unknown one is no node.
+func sameNode(a, b string) bool { return a != "" && a == b }
 
-// tabsOn returns the tabs whose connection is on the node at url.
-func (m *Model) tabsOn(url string) []int {
+// tabsOn returns the tabs whose connection is on the node identified by
+// node.
+func (m *Model) tabsOn(node string) []int {
 	var out []int
-	want := nodeOfURL(url)
 	for i, t := range m.tabs {
-		if nodeOfURL(t.snap.URL) == want {
+		if sameNode(t.snap.Node, node) {
 			out = append(out, i)
 		}
 	}
@@ -209,7 +203,7 @@ func (m *Model) openEveryNode(t *tab) tea.Cmd {
 	}
 	var cmds []tea.Cmd
 	for _, n := range t.cl.info.Nodes {
-		if len(m.tabsOn(n.URL)) > 0 {
+		if len(m.tabsOn(n.Node)) > 0 {
 			continue
 		}
 		cmds = append(cmds, openNodeCmd(t.can.cluster, n.ID, n.URL, fmt.Sprintf("node%d", n.ID)))
@@ -276,7 +270,7 @@ func (m *Model) peerTab(t *tab, after string) *tab {
 	}
 	for j := 1; j <= len(m.tabs); j++ {
 		x := m.tabs[(start+j)%len(m.tabs)]
-		if x != t && nodeOfURL(x.snap.URL) != nodeOfURL(t.snap.URL) {
+		if x != t && !sameNode(x.snap.Node, t.snap.Node) {
 			return x
 		}
 	}

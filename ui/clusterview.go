@@ -124,7 +124,7 @@ func (m *Model) nodesLines(t *tab, height int) []string {
 		if n.TotalGroups > 0 {
 			leads = fmt.Sprintf("%d/%d", n.GroupsLeading, n.TotalGroups)
 		}
-		row := nodeRow(id, safe(&st, n.Role), status, optInt(n.Applied), optInt(n.Lag), leads, token, m.tabNames(n.URL),
+		row := nodeRow(id, safe(&st, n.Role), status, optInt(n.Applied), optInt(n.Lag), leads, token, m.tabNames(n.Node),
 			safe(&st, shortAddr(n.URL, w)), w)
 		if marked(n.ChangedAt, now) {
 			row = within(st.Update, fit(row, w))
@@ -199,11 +199,11 @@ func shortAddr(url string, w int) string {
 	return url
 }
 
-// tabNames lists the numbers of the tabs on the node at url ("1,3"), as
-// the top bar numbers them.
-func (m *Model) tabNames(url string) string {
+// tabNames lists the numbers of the tabs on the node identified by node
+// ("1,3"), as the top bar numbers them.
+func (m *Model) tabNames(node string) string {
 	var parts []string
-	for _, i := range m.tabsOn(url) {
+	for _, i := range m.tabsOn(node) {
 		parts = append(parts, strconv.Itoa(i+1))
 	}
 	if len(parts) == 0 {

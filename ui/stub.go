@@ -91,7 +91,7 @@ func newStubConn(id string, req LoginRequest, now func() time.Time) *stubConn {
 	iat := t0.Add(-95 * time.Second)
 	c := &stubConn{id: id, now: now, log: &stubLog{}}
 	c.snap = Snapshot{
-		Name: req.Name, URL: req.URL, User: req.User, Role: "dba", Demo: true,
+		Name: req.Name, URL: req.URL, Node: req.URL, User: req.User, Role: "dba", Demo: true,
 		State: "connected", Serialization: "json", NoCompress: req.NoCompress, ConnID: 1,
 		Token: Token{
 			Kind: "password", Source: "password login (" + req.User + ")", Subject: req.User, Role: "dba", Email: "admin@demo.kalamdb.local", Issuer: "kalamdb",

@@ -53,8 +53,8 @@ func (s *stubCluster) info(url string) ClusterInfo {
 	in := ClusterInfo{ClusterID: "kalamdb-cluster", Source: "system.cluster_groups", MetaLeader: s.leader,
 		PolledAt: s.now(), Changes: append([]ClusterChange(nil), s.changes...), Token: "3fa9c1d2"}
 	for id := int64(1); id <= 3; id++ {
-		n := ClusterNode{ID: id, URL: s.url(id), APIAddr: s.url(id), Role: "follower", Status: "active",
-			IsSelf: nodeOfURL(url) == nodeOfURL(s.url(id)), IsLeader: id == s.leader, TotalGroups: 10,
+		n := ClusterNode{ID: id, URL: s.url(id), Node: s.url(id), APIAddr: s.url(id), Role: "follower", Status: "active",
+			IsSelf: url == s.url(id), IsLeader: id == s.leader, TotalGroups: 10,
 			Applied: new(int64(1200)), Lag: new(int64(0)), Version: "0.4.1", Hostname: s.host, Answered: true, TokenOK: true}
 		if id == s.leader {
 			n.Role = "leader"

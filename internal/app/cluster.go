@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/session"
 	"github.com/kalamdash/kalamdash/ui"
 )
@@ -21,7 +22,7 @@ func (c *conn) PollCluster(ctx context.Context) (ui.ClusterInfo, error) {
 	out := ui.ClusterInfo{ClusterID: st.ClusterID, Source: string(st.Source), SourceNote: st.SourceNote,
 		MetaLeader: st.MetaLeader, PolledAt: st.PolledAt, Err: st.Err, Token: st.Token}
 	for _, n := range st.Nodes {
-		out.Nodes = append(out.Nodes, ui.ClusterNode{ID: n.ID, URL: n.URL, APIAddr: n.APIAddr, Role: n.Role, Status: n.Status,
+		out.Nodes = append(out.Nodes, ui.ClusterNode{ID: n.ID, URL: n.URL, Node: client.NodeKey(n.URL), APIAddr: n.APIAddr, Role: n.Role, Status: n.Status,
 			IsSelf: n.IsSelf, IsLeader: n.IsLeader, GroupsLeading: n.GroupsLeading, TotalGroups: n.TotalGroups,
 			Applied: n.Applied, Lag: n.Lag, Version: n.Version, Hostname: n.Hostname,
 			Answered: n.Answered, ProbeErr: n.ProbeErr, TokenOK: n.TokenOK, TokenErr: n.TokenErr, ChangedAt: n.ChangedAt})

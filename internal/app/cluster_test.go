@@ -64,12 +64,24 @@ func TestBackendCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	other, err := cc.OpenNode(ctx, cl.Node(2).URL, "alice")
+	// Node 2 opened by another spelling of its address is still node 2:
+	// the view matches tabs to nodes by Node, not by the URL's text.
+	node2 := strings.Replace(cl.Node(2).URL, "127.0.0.1", "localhost", 1)
+	if node2 == cl.Node(2).URL {
+		t.Fatalf("kalamtest node URL %q is not on 127.0.0.1", node2)
+	}
+	other, err := cc.OpenNode(ctx, node2, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if other.ID() != "alice#2" || other.Snapshot().URL != strings.TrimRight(cl.Node(2).URL, "/") {
+	if other.ID() != "alice#2" || other.Snapshot().URL != node2 {
 		t.Fatalf("OpenNode: %s on %s", other.ID(), other.Snapshot().URL)
+	}
+	if got, want := other.Snapshot().Node, info.Nodes[1].Node; got == "" || got != want || info.Nodes[1].URL == node2 {
+		t.Fatalf("the tab on %s has Node %q; the poll's node 2 (%s) has %q: want the same node", node2, got, info.Nodes[1].URL, want)
+	}
+	if c.Snapshot().Node != info.Nodes[0].Node || c.Snapshot().Node == info.Nodes[1].Node {
+		t.Fatalf("the first tab's Node %q should be node 1's (%q) only", c.Snapshot().Node, info.Nodes[0].Node)
 	}
 	oc := other.(clusterConn)
 	const sql = "SELECT * FROM app.messages"

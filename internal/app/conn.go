@@ -131,7 +131,7 @@ func (c *conn) Snapshot() ui.Snapshot {
 	s := c.c.Snapshot()
 	d := s.Detail
 	out := ui.Snapshot{
-		Name: s.Name, URL: s.URL, User: d.User, Role: d.Role, Demo: s.Embedded,
+		Name: s.Name, URL: s.URL, Node: client.NodeKey(s.URL), User: d.User, Role: d.Role, Demo: s.Embedded,
 		State: s.State.String(), ReconnectAt: d.RetryAt, Attempt: d.Attempt,
 		CloseCode: d.CloseCode, CloseReason: d.CloseReason, LastError: d.Err, Hint: d.Hint,
 		NoCompress: !s.Compression, Serialization: s.Serialization, ConnID: d.ConnID,
