@@ -804,3 +804,39 @@ func TestNotificationDropRunLoggedAtClose(t *testing.T) {
 	testkit.Poll(t, "the log line of the dropped run", log.String, func(out string) bool { return strings.Contains(out, want) })
 	l.Stall(0)
 }
+
+// A row an UPDATE leaves as it was is skipped like upstream: no new
+// version, no change frame, not counted in the answer's row_count. Upstream
+// drops it twice over: the DataFusion UPDATE loop skips it before writing
+// (update_assignments_noop in kalamdb-tables/src/utils/datafusion_dml.rs,
+// called from update() in user_tables/user_table_provider.rs and
+// shared_tables/shared_table_provider.rs, counting only rows written), and
+// update_by_pk_value returns None before notify_table_change when the
+// merged row equals the stored one.
+func TestNoOpUpdateNotifiesNobody(t *testing.T) {
+	l := newLive(t)
+	l.insertMessages(t, l.alice.access, 1, 2)
+	w := l.dialAuthed(t, l.alice.access, "")
+	w.subscribe("sub-1", "SELECT * FROM app.messages", `{"batch_size":0}`)
+	w.readType("initial_data_batch") // empty: batch_size 0 skips the existing rows
+
+	answer := func(sql string) map[string]any {
+		t.Helper()
+		res := l.mustSQL(t, l.alice.access, sql)["results"].([]any)
+		return res[0].(map[string]any)
+	}
+	if r := answer("UPDATE app.messages SET body = 'message 1' WHERE id = 1"); mustJSONNumber(t, r["row_count"]) != 0 || r["message"] != "Updated 0 row(s)" {
+		t.Errorf("no-op UPDATE answered %v, want row_count 0 and Updated 0 row(s)", r)
+	}
+	// Row 2 already reads 'message 2'; only row 1 changes.
+	if r := answer("UPDATE app.messages SET body = 'message 2' WHERE id IN (1, 2)"); mustJSONNumber(t, r["row_count"]) != 1 || r["message"] != "Updated 1 row(s)" {
+		t.Errorf("half no-op UPDATE answered %v, want row_count 1 and Updated 1 row(s)", r)
+	}
+	// Frames arrive in commit order, so the first change must be row 1's
+	// real edit: a notification for the no-op would have come before it.
+	f := w.readType("change")
+	if rows := rowsOf(t, f); len(rows) != 1 || rows[0]["id"] != "1" || rows[0]["body"] != "message 2" {
+		t.Fatalf("first change after a no-op UPDATE: %s", f.text)
+	}
+	w.sentinel() // and no change for the unchanged row 2
+}

@@ -339,6 +339,7 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 	owner := ownerOf(c, def)
 	var changes []Change
 	for ri, old := range rows {
+		changed := false
 		next := make(map[string]any, len(old.vals))
 		for key, v := range old.vals {
 			next[key] = v
@@ -357,7 +358,13 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 			if cv == nil && col.notNull {
 				return Result{}, providerErr("NOT NULL constraint violation: column '%s' cannot be NULL (row %d)", col.name, ri+1)
 			}
+			changed = changed || !sameValue(old.vals[sc.col], cv)
 			next[sc.col] = cv
+		}
+		if !changed {
+			// Upstream skips a row the assignments leave as it was: no
+			// new version, no notification, not counted as affected.
+			continue
 		}
 		seq := e.nextSeq()
 		next[colSeq] = seq
@@ -370,7 +377,7 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 	if k := e.publish(tx, changes); k != nil {
 		return Result{}, k
 	}
-	return Result{RowCount: len(rows), Message: fmt.Sprintf("Updated %d row(s)", len(rows))}, nil
+	return Result{RowCount: len(changes), Message: fmt.Sprintf("Updated %d row(s)", len(changes))}, nil
 }
 
 func (e *Engine) delete(ctx context.Context, c Caller, s deleteStmt, ns string, params []any) (Result, *kerr) {
