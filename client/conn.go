@@ -42,6 +42,7 @@ type wsConn struct {
 	endCode   int    // close code (-1 if none)
 	endReason string // close reason
 	local     bool   // we closed it
+	sentCode  int    // the close code we sent: the peer's echo of it is not tapped
 }
 
 // wsURLFor returns the WebSocket URL of node (no secrets in it).

@@ -108,6 +108,6 @@ type Frame struct {
 	Status         int    // HTTP status for OpHTTP
 	Duration       time.Duration
 	ConnID         uint64 // which socket (increments on each reconnect); 0 for HTTP
-	Err            string // decode problem, if any
+	Err            string // what went wrong with the frame, if anything: undecodable, or an outbound frame not (surely) written
 	Composed       bool   // written by hand and sent with SendText, not by the client's protocol code
 }

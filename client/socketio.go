@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -114,8 +115,14 @@ func (c *Client) tapControl(id uint64, dir Direction, op Opcode, payload []byte)
 }
 
 func (c *Client) tapClose(id uint64, dir Direction, code int, reason string) {
-	c.tapFrame(Frame{Direction: dir, Opcode: OpClose, Encoding: EncNone, Type: "close", ConnID: id,
-		CloseCode: code, CloseReason: reason, Wire: []byte(reason), WireSize: len(reason) + 2})
+	c.tapFrame(closeFrame(id, dir, code, reason, time.Time{}))
+}
+
+// closeFrame is the tapped frame of a close with code and reason; a zero
+// at is stamped when tapped.
+func closeFrame(id uint64, dir Direction, code int, reason string, at time.Time) Frame {
+	return Frame{Time: at, Direction: dir, Opcode: OpClose, Encoding: EncNone, Type: "close", ConnID: id,
+		CloseCode: code, CloseReason: reason, Wire: []byte(reason), WireSize: len(reason) + 2}
 }
 
 // run starts the socket's read and keepalive loops.
@@ -183,9 +190,14 @@ func (wc *wsConn) readLoop() {
 			if wc.endErr == nil {
 				wc.endErr, wc.endCode, wc.endReason = err, code, reason
 			}
-			local := wc.local
+			// The peer's echo of our own close (same code; servers may
+			// drop the reason) is not tapped; any other close is the
+			// server's own, tapped even when we were closing too: it may
+			// have arrived first (then ours was never written) or
+			// crossed ours on the wire.
+			echo := wc.local && tapDir == Inbound && code == wc.sentCode
 			wc.endMu.Unlock()
-			if code >= 0 && !local {
+			if code >= 0 && !echo {
 				c.tapClose(wc.id, tapDir, code, tapReason)
 			}
 			_ = wc.ws.CloseNow()
@@ -290,6 +302,7 @@ func (wc *wsConn) close(code int, reason string) <-chan struct{} {
 		wc.local = true
 		wc.endErr = &Error{Kind: KindClosed, Op: "close", Status: code, Message: reason}
 		wc.endCode, wc.endReason = code, reason
+		wc.sentCode = code
 	}
 	wc.endMu.Unlock()
 	if !first {
@@ -297,7 +310,7 @@ func (wc *wsConn) close(code int, reason string) <-chan struct{} {
 		return done
 	}
 	c := wc.c
-	c.tapClose(wc.id, Outbound, code, reason)
+	start := c.now()
 	// Close waits for the peer's answer (up to 5 s in coder/websocket);
 	// don't make the caller wait, and cut the socket after a second if the
 	// peer never answers. Tracked so Close outlives it.
@@ -307,7 +320,33 @@ func (wc *wsConn) close(code int, reason string) <-chan struct{} {
 		defer close(done)
 		t := time.AfterFunc(time.Second, func() { _ = wc.ws.CloseNow() })
 		defer t.Stop()
-		_ = wc.ws.Close(websocket.StatusCode(code), reason)
+		err := wc.ws.Close(websocket.StatusCode(code), reason)
+		// The close frame is tapped only once the library has written
+		// it: when the server's close arrived first (just before this
+		// call, ahead of the read loop noticing) or the socket was
+		// already cut, the library was closing already, reports
+		// net.ErrClosed and wrote nothing of ours — the read loop taps
+		// the server's close instead. Tapped after the handshake, the
+		// frame keeps the time it was sent; frames that arrived during
+		// the handshake precede it in the tap.
+		// The close frame is tapped once the library is done with it:
+		// when the server's close arrived first (just before this call,
+		// ahead of the read loop noticing) or the socket was already
+		// cut, the library was closing already, reports net.ErrClosed
+		// and wrote nothing of ours — the read loop taps the server's
+		// close instead. When the server's close arrives while ours is
+		// being written, coder/websocket does not say which went first:
+		// ours is tapped, marked as possibly never written. Tapped after
+		// the handshake, the frame keeps the time it was sent; frames
+		// that arrived during the handshake precede it in the tap.
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		f := closeFrame(wc.id, Outbound, code, reason, start)
+		if theirs := websocket.CloseStatus(err); theirs != -1 && int(theirs) != code {
+			f.Err = fmt.Sprintf("crossed the server's close %d: may never have been written", theirs)
+		}
+		c.tapFrame(f)
 	}()
 	return done
 }
