@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -282,7 +283,8 @@ type helpGroup struct {
 }
 
 // fullHelp renders the bindings, grouped, for ? . The focused view's group
-// comes right after the global one. When the terminal is too narrow for
+// comes right after the global one (then, on a watched application, its
+// steering keys). When the terminal is too narrow for
 // every group with whole descriptions, the others are left out from the
 // last (and the title says so), so what the user is looking at is readable
 // rather than every description cut to a stub.
@@ -314,19 +316,21 @@ func (m *Model) fullHelp(t *tab, height int) string {
 	default:
 		groups = []helpGroup{global, frames, detail, token, data, cluster}
 	}
+	keep := 2 // the global group and the focused view's, whatever the size
 	if t.can.steering != nil {
 		// A watched application: its steering keys come right after the
-		// global ones, in every view.
+		// focused view's, in every view, and are always kept.
 		steer := helpGroup{"app (kalamdash proxy)", []key.Binding{sk.CompressNext, sk.Drop, sk.Stall, sk.Latency}}
-		groups = append([]helpGroup{global, steer}, groups[1:]...)
+		groups = slices.Insert(groups, 2, steer)
+		keep = 3
 	}
 	title := m.st.TitleFocused.Render("Help") + m.st.Muted.Render(" (any key closes) · filter: / then text, ctrl+r regex · subscribe options: batch=N last=N (0: only new changes)")
 	colH := max(height-1, 1)
-	// As many groups as fit with whole descriptions, the focused view's
-	// always (cut to fit only if even those two do not).
+	// As many groups as fit with whole descriptions, the kept ones always
+	// (cut to fit only if even those do not).
 	n := len(groups)
 	cols, natural := m.helpColumns(groups, colH)
-	for n > 2 && len(cols)*(natural+1)-1 > m.width {
+	for n > keep && len(cols)*(natural+1)-1 > m.width {
 		n--
 		cols, natural = m.helpColumns(groups[:n], colH)
 	}
@@ -354,6 +358,9 @@ func (m *Model) helpColumns(groups []helpGroup, colH int) (cols [][]string, natu
 		natural = max(natural, ansi.StringWidth(l))
 	}
 	for _, grp := range groups {
+		if !slices.ContainsFunc(grp.bindings, key.Binding.Enabled) {
+			continue // a read-only connection's token keys, say: no title alone
+		}
 		if len(cur) > 0 && len(cur)+3 > colH {
 			cols, cur = append(cols, cur), nil
 		}

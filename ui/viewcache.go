@@ -122,11 +122,14 @@ func (m *Model) cachedFooter(t *tab) string {
 	return v
 }
 
-// helpKey is everything the full help shows.
+// helpKey is everything the full help shows. The focused view and pane
+// decide which group comes first (and which are left out when the
+// terminal is small), so help opened on one view is not shown on another.
 type helpKey struct {
 	stID          uint64
 	width, height int
 	can           capKey
+	view, focus   int
 }
 
 // panesKey is the frames view: the list and the detail pane (compared by
@@ -143,7 +146,7 @@ type panesKey struct {
 func (m *Model) cachedBody(t *tab) (body string, fitted bool) {
 	l := m.layout()
 	if m.showHelp {
-		k := helpKey{stID: m.stID, width: m.width, height: l.bodyH, can: t.can.key()}
+		k := helpKey{stID: m.stID, width: m.width, height: l.bodyH, can: t.can.key(), view: t.view, focus: t.focus}
 		if v, ok := m.rc.help.get(k); ok {
 			return v, false
 		}
