@@ -89,7 +89,7 @@ type ErrorEvent struct {
 // provider's answer.
 type SwapUsedEvent struct {
 	Time        time.Time
-	Trigger     string // "connect", "reconnect", "refresh-auth", "token-expired"
+	Trigger     string // "connect", "reconnect", "refresh-auth", "token-expired", "failover"
 	Fingerprint string // Auth.Fingerprint of the swapped token
 	Ended       bool   // this use ended a once-only swap
 }
@@ -99,7 +99,7 @@ type SwapUsedEvent struct {
 type ProviderCalledEvent struct {
 	Time        time.Time
 	Duration    time.Duration
-	Trigger     string // "connect", "reconnect", "refresh-auth", "token-expired"
+	Trigger     string // "connect", "reconnect", "refresh-auth", "token-expired", "failover"
 	Kind        AuthKind
 	Err         error
 	Fingerprint string // Auth.Fingerprint of the result

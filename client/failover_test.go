@@ -51,16 +51,6 @@ func TestParseNodes(t *testing.T) {
 	}
 }
 
-// Stopping the node the client is on moves it to the next node of its
-// list: the first reconnect finds the node refusing, and the next node is
-// dialed at once, in the same round, with one backoff before the round
-// and none between its nodes. The auth provider runs once per dial (a
-// Basic provider logs in on the node being tried: the SDK contract is
-// authProvider before every connect; jamals86/KalamDB:
-// link/link-common/src/connection/shared/reconnect.rs establish_ws
-// resolves auth per connection). The subscription resumes there with the
-// node it was on before in PrevNode: nothing in upstream hands a
-// subscription over (kalamdb-protocol §9.5).
 // TestNodeKey pins which URLs name the same node: the Cluster view, the
 // replica comparison and the URL list's duplicate check all match nodes
 // by this key.
@@ -96,6 +86,16 @@ func TestNodeKey(t *testing.T) {
 	}
 }
 
+// Stopping the node the client is on moves it to the next node of its
+// list: the first reconnect finds the node refusing, and the next node is
+// dialed at once, in the same round, with one backoff before the round
+// and none between its nodes. The auth provider runs once per dial (a
+// Basic provider logs in on the node being tried: the SDK contract is
+// authProvider before every connect; jamals86/KalamDB:
+// link/link-common/src/connection/shared/reconnect.rs establish_ws
+// resolves auth per connection). The subscription resumes there with the
+// node it was on before in PrevNode: nothing in upstream hands a
+// subscription over (kalamdb-protocol §9.5).
 func TestFailoverMovesToTheNextNodeWithTheProviderPerAttempt(t *testing.T) {
 	cl := newCluster(t, 3)
 	n1, n2 := cl.Node(1).URL, cl.Node(2).URL
@@ -275,5 +275,62 @@ func drainEvents(c *client.Client) {
 		default:
 			return
 		}
+	}
+}
+
+// A lazy client that never opened its socket moves on for HTTP calls as a
+// dialing one does: with node 1 stopped, a query (and the Basic login
+// behind it) goes to node 2, the provider running again for the attempt
+// there, as before every dial (jamals86/KalamDB:
+// link/link-common/src/connection/shared/reconnect.rs establish_ws
+// resolves auth per connection attempt). A refusal is not a node down and
+// stays on the node; with every node down the call says so, naming each.
+func TestLazyClientHTTPCallsMoveToTheNextNode(t *testing.T) {
+	cl := newCluster(t, 3)
+	testkit.Insert(t, cl.Node(1), 1, 2, "before")
+	n1, n2 := cl.Node(1).URL, cl.Node(2).URL
+	if err := cl.StopNode(1); err != nil {
+		t.Fatal(err)
+	}
+	p := newCountingProvider(client.Basic("alice", alicePW))
+	c := connectNodes(t, testkit.NodeList(cl, 1, 2, 3), client.WithAuthProvider(p.provide), client.WithLazyConnect(true))
+	if c.URL() != n1 {
+		t.Fatalf("URL() = %s before any call, want the first node %s", c.URL(), n1)
+	}
+	drainEvents(c)
+	res, err := c.Query(ctxT(t), "SELECT * FROM app.messages")
+	if err != nil {
+		t.Fatalf("query with node 1 down: %v", err)
+	}
+	if len(res.Results) != 1 || len(res.Results[0].Rows) != 1 {
+		t.Fatalf("query on node 2: %+v", res.Results)
+	}
+	if c.URL() != n2 {
+		t.Fatalf("URL() = %s after the query, want node 2 %s", c.URL(), n2)
+	}
+	waitEvent[client.ProviderCalledEvent](t, c, func(e client.ProviderCalledEvent) bool { return e.Trigger == "failover" && e.Err == nil })
+
+	// Node 2 answers now: the next call stays there and reuses the token.
+	calls := p.calls.Load()
+	if _, err := c.Me(ctxT(t)); err != nil || c.URL() != n2 || p.calls.Load() != calls {
+		t.Fatalf("Me on node 2: %v, URL %s, provider calls %d → %d", err, c.URL(), calls, p.calls.Load())
+	}
+	// Wrong credentials are refused by every node alike: no move.
+	if _, err := c.Login(ctxT(t), "alice", "wrong"); !client.IsAuthError(err) || c.URL() != n2 {
+		t.Fatalf("Login with a wrong password = %v on %s, want the refusal from node 2", err, c.URL())
+	}
+
+	for _, n := range []int{2, 3} {
+		if err := cl.StopNode(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = c.Query(ctxT(t), "INSERT INTO app.messages (id, body) VALUES (3, 'nowhere')")
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Kind != client.KindUnreachable || ce.Op != "query" || !strings.Contains(ce.Message, "all 3 nodes are down") {
+		t.Fatalf("query with every node down = %v, want all 3 nodes named", err)
+	}
+	if c.URL() != n2 {
+		t.Errorf("URL() = %s after a call on which every node was down, want the node it started on (%s)", c.URL(), n2)
 	}
 }

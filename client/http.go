@@ -168,7 +168,11 @@ func (c *Client) authFailure(op, path string, r *httpResult) *Error {
 // (re)connect.
 func (c *Client) Login(ctx context.Context, user, password string) (*Tokens, error) {
 	old := c.currentExpiry()
-	t, err := c.login(ctx, user, password)
+	var t *Tokens
+	err := c.onNodes(ctx, "login", func(*url.URL, bool) (err error) {
+		t, err = c.login(ctx, user, password)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -241,10 +245,13 @@ func (c *Client) bearer() string {
 // Me returns the authenticated user (GET /v1/api/auth/me).
 func (c *Client) Me(ctx context.Context) (*MeResponse, error) {
 	const path = "/v1/api/auth/me"
-	if err := c.ensureAuth(ctx); err != nil {
-		return nil, err
-	}
-	r, err := c.do(ctx, "me", http.MethodGet, path, nil, c.bearer())
+	var r *httpResult
+	err := c.onNodes(ctx, "me", func(node *url.URL, moved bool) (err error) {
+		if err = c.authOnNode(ctx, moved); err == nil {
+			r, err = c.doAt(ctx, node, "me", http.MethodGet, path, nil, c.bearer())
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ package client
 // that should survive a node going down must know the other nodes itself.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -141,6 +142,48 @@ func (c *Client) nextNode(from *url.URL) *url.URL {
 	next := c.nodes[c.nodeIdx]
 	c.base.Store(next)
 	return next
+}
+
+// onNodes runs call, one HTTP call, against the client's node and, while
+// no socket is up and call finds the node down (nodeDown, the judgement a
+// dial gets in connectRound), against the next nodes, each once per call:
+// a lazy client that never opened its socket moves on as a connecting one
+// does. moved is true on the attempts against a node moved to, whose
+// credentials authOnNode resolves afresh. While a socket is up its node
+// stays the client's node: the supervisor moves it when the socket drops.
+// After a call on which every node was down, the current node is the one
+// it started on, and the error names each node's failure.
+func (c *Client) onNodes(ctx context.Context, op string, call func(node *url.URL, moved bool) error) error {
+	var (
+		tried []*url.URL
+		errs  []error
+	)
+	for {
+		node := c.node()
+		err := call(node, len(tried) > 0)
+		if err == nil || ctx.Err() != nil || len(c.nodes) == 1 || c.socketUp() || !nodeDown(err) || slices.Contains(tried, node) {
+			return err
+		}
+		tried, errs = append(tried, node), append(errs, err)
+		c.nextNode(node)
+		if len(tried) == len(c.nodes) {
+			e := allNodesDown(tried, errs)
+			e.Op = op
+			return e
+		}
+	}
+}
+
+// authOnNode resolves the credentials of an HTTP call on the current
+// node: on the first node the ones in use (ensureAuth); on a node moved
+// to, the provider runs again, as connectRound runs it before every dial,
+// so a Basic login goes to that node.
+func (c *Client) authOnNode(ctx context.Context, moved bool) error {
+	if !moved || c.o.provider == nil {
+		return c.ensureAuth(ctx)
+	}
+	_, _, err := c.resolveAuth(ctx, "failover")
+	return err
 }
 
 // nodeDown reports whether err says the node itself is unavailable, so

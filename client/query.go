@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -76,10 +77,13 @@ func (c *Client) Query(ctx context.Context, sql string, params ...any) (*QueryRe
 
 func (c *Client) queryOnce(ctx context.Context, sql string, params []any) (*QueryResult, error) {
 	const path = "/v1/api/sql"
-	if err := c.ensureAuth(ctx); err != nil {
-		return nil, err
-	}
-	r, err := c.do(ctx, "query", http.MethodPost, path, SQLRequest{SQL: sql, Params: params}, c.bearer())
+	var r *httpResult
+	err := c.onNodes(ctx, "query", func(node *url.URL, moved bool) (err error) {
+		if err = c.authOnNode(ctx, moved); err == nil {
+			r, err = c.doAt(ctx, node, "query", http.MethodPost, path, SQLRequest{SQL: sql, Params: params}, c.bearer())
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,8 @@ func IsTransient(err error) bool { return isTransient(err) }
 type triggerKey struct{}
 
 // ProviderTrigger tells an AuthProvider why it is being called: "connect",
-// "reconnect", "refresh-auth" or "token-expired" ("" when ctx did not come
+// "reconnect", "refresh-auth", "token-expired" or "failover" (an HTTP call
+// moved to the next cluster node, its node down) ("" when ctx did not come
 // from the client). A caching provider can serve connects from its cache
 // but run afresh when the user explicitly asked for new credentials.
 func ProviderTrigger(ctx context.Context) string {
