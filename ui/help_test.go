@@ -3,11 +3,6 @@ package ui
 import (
 	"strings"
 	"testing"
-
-	tea "charm.land/bubbletea/v2"
-
-	"github.com/kalamdash/kalamdash/redact"
-	"github.com/kalamdash/kalamdash/theme"
 )
 
 // tokenHelp is every token-panel key's description in the full help.
@@ -40,12 +35,7 @@ func TestFullHelpAt80x24ListsTheFocusedViewsKeys(t *testing.T) {
 // a group whose keys are all off (the read-only tab's token keys) is left
 // out rather than drawn as a title alone.
 func TestFullHelpAt80x24OnAWatchedApplication(t *testing.T) {
-	clk := &testClock{t: stubEpoch}
-	b := newStubBackend(clk.now)
-	b.redact = redact.Text
-	m := New(b, WithStyles(theme.NoColor(), true), WithClock(clk.now), WithoutTicks(),
-		WithoutLogin("point your app at http://127.0.0.1:8081"))
-	m = drive(m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	m := waitingModel(t, 80, 24)
 	w := &watchedStub{log: &stubLog{}, snap: Snapshot{Name: "127.0.0.1:50412 eve", State: "connected",
 		URL: "http://127.0.0.1:8080", User: "eve", Token: Token{Kind: "observed"}}}
 	m = drive(m, eventsMsg{{ConnID: "app-1", Kind: EventOpened, Conn: w}})

@@ -48,18 +48,26 @@ func (w *watchedStub) NextLatency() (string, error) {
 	return "250ms added", nil
 }
 
+// waitingModel is the kalamdash proxy dashboard before any application
+// connects: no login form, a line saying where to point the application;
+// w×h, no-colour theme, fixed clock, no ticks.
+func waitingModel(t *testing.T, w, h int) Model {
+	t.Helper()
+	clk := &testClock{t: stubEpoch}
+	b := newStubBackend(clk.now)
+	b.redact = redact.Text
+	m := New(b, WithStyles(theme.NoColor(), true), WithClock(clk.now), WithoutTicks(),
+		WithoutLogin("point your app at http://127.0.0.1:8081"))
+	return drive(m, tea.WindowSizeMsg{Width: w, Height: h})
+}
+
 // TestProxyDashboardOpensWatchedTabs: without the login form the
 // dashboard waits, saying where to point the application; the backend's
 // EventOpened makes a tab named after the application (its hostile user
 // name drawn inertly); the steering keys act on it, say what happened,
 // and are listed in the help.
 func TestProxyDashboardOpensWatchedTabs(t *testing.T) {
-	clk := &testClock{t: stubEpoch}
-	b := newStubBackend(clk.now)
-	b.redact = redact.Text
-	m := New(b, WithStyles(theme.NoColor(), true), WithClock(clk.now), WithoutTicks(),
-		WithoutLogin("point your app at http://127.0.0.1:8081"))
-	m = drive(m, tea.WindowSizeMsg{Width: 110, Height: 30})
+	m := waitingModel(t, 110, 30)
 	requireContains(t, m, "point your app at http://127.0.0.1:8081", "n opens a connection of your own")
 	requireNotContains(t, m, "server URL")
 	// n opens the login form for a connection of one's own; esc goes back
