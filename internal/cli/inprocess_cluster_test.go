@@ -5,14 +5,9 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/exp/teatest/v2"
 
-	"github.com/kalamdash/kalamdash/internal/app"
 	"github.com/kalamdash/kalamdash/internal/testkit"
-	"github.com/kalamdash/kalamdash/internal/vtscreen"
 	"github.com/kalamdash/kalamdash/kalamtest"
-	"github.com/kalamdash/kalamdash/session"
-	"github.com/kalamdash/kalamdash/theme"
 	"github.com/kalamdash/kalamdash/ui"
 )
 
@@ -33,41 +28,29 @@ func TestClusterViewInProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b := app.NewBackend(session.NewManager(), nil, nil)
-	defer b.Close()
-	m := ui.New(b, ui.WithStyles(theme.NoColor(), true), ui.WithLogin(ui.LoginDefaults{
-		URL: node1.URL, Auth: "password", User: "admin", Password: "admin-pw"}))
-	const w, h = 120, 36
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
-	scr := vtscreen.New(tm.Output(), w, h)
-	defer scr.Close()
-	key := func(r rune) { tm.Send(tea.KeyPressMsg{Code: r, Text: string(r)}) }
-
-	scr.WaitFor(t, 10*time.Second, "server URL")
-	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
-	scr.WaitFor(t, 15*time.Second, "● connected")
-	key('4')
-	scr.WaitFor(t, 15*time.Second, "Cluster kalamdb-cluster · 3 nodes", "from system.cluster_groups", "10 meta→1")
+	d := startDashboard(t, nil, ui.LoginDefaults{URL: node1.URL, Auth: "password", User: "admin", Password: "admin-pw"}, 120, 36)
+	d.key('4')
+	d.scr.WaitFor(t, 15*time.Second, "Cluster kalamdb-cluster · 3 nodes", "from system.cluster_groups", "10 meta→1")
 
 	if err := cl.MoveLeader(kalamtest.MetaGroup, 3); err != nil {
 		t.Fatal(err)
 	}
-	scr.WaitFor(t, 15*time.Second, "10 meta→3 (term 2)", "group 10 meta: leader node 1 → node 3 (term 2)")
+	d.scr.WaitFor(t, 15*time.Second, "10 meta→3 (term 2)", "group 10 meta: leader node 1 → node 3 (term 2)")
 
-	key('o')
-	scr.WaitFor(t, 15*time.Second, "node2 ●", "node3 ●")
+	d.key('o')
+	d.scr.WaitFor(t, 15*time.Second, "node2 ●", "node3 ●")
 
-	key('3')
-	key('s')
-	tm.Send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	d.key('3')
+	d.key('s')
+	d.tm.Send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
 	for _, r := range "SELECT * FROM app.messages" {
-		key(r)
+		d.key(r)
 	}
-	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
-	scr.WaitFor(t, 15*time.Second, "SELECT * FROM app.messages  ready")
-	key('4')
-	key('d')
-	scr.WaitFor(t, 15*time.Second, "Replicas SELECT * FROM app.messages", "consistent: the 2 rows match")
+	d.tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	d.scr.WaitFor(t, 15*time.Second, "SELECT * FROM app.messages  ready")
+	d.key('4')
+	d.key('d')
+	d.scr.WaitFor(t, 15*time.Second, "Replicas SELECT * FROM app.messages", "consistent: the 2 rows match")
 
 	// The followers hold the next insert back; node 1 leads admin's shard
 	// and applies it at once.
@@ -75,10 +58,9 @@ func TestClusterViewInProcess(t *testing.T) {
 	if _, err := node1.Exec("admin", "INSERT INTO app.messages (id, body) VALUES (3, 'held back')"); err != nil {
 		t.Fatal(err)
 	}
-	scr.WaitFor(t, 15*time.Second, "1 only on admin@", "held back", "(not on this node yet)")
+	d.scr.WaitFor(t, 15*time.Second, "1 only on admin@", "held back", "(not on this node yet)")
 	cl.SetReplicationLag(0)
-	scr.WaitFor(t, 15*time.Second, "consistent: the 3 rows match")
+	d.scr.WaitFor(t, 15*time.Second, "consistent: the 3 rows match")
 
-	key('q')
-	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	d.quit(t)
 }
