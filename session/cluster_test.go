@@ -2,10 +2,12 @@ package session
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/internal/testkit"
 	"github.com/kalamdash/kalamdash/kalamtest"
 )
@@ -345,5 +347,53 @@ func TestClusterDiffFoldsLikeMoves(t *testing.T) {
 		if !g.ChangedAt.Equal(now.PolledAt) {
 			t.Errorf("group %d not marked as changed", g.ID)
 		}
+	}
+}
+
+// A node tab opened from a token-file or token-command tab (o in the
+// Cluster view) gets its credentials from the same source, not a copy of
+// the token: it connects with the source's token, names the source as the
+// original does, and a token rotated in the source is the one a provider
+// refresh of the node tab picks up.
+func TestOpenOnNodeKeepsTheCredentialSource(t *testing.T) {
+	cl, m := clusterEnv(t, 2)
+	for _, tc := range []struct {
+		name    string
+		profile func(path string) Profile
+	}{
+		{"file", func(path string) Profile { return Profile{Auth: AuthTokenFile, TokenFile: path} }},
+		{"command", func(path string) Profile { return Profile{Auth: AuthTokenCommand, TokenCommand: "cat '" + path + "'"} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "token")
+			now := time.Now()
+			first := mintToken(t, kalamtest.DefaultJWTSecret, "alice", "user", time.Hour, now.Add(-time.Minute))
+			testkit.WriteFile(t, path, first)
+			p := tc.profile(path)
+			p.Name, p.URL = tc.name+"1", cl.Node(1).URL
+			a, err := m.Open(ctxT(t), p)
+			if err != nil {
+				t.Fatalf("open on node 1: %v", err)
+			}
+			b, err := m.OpenOnNode(ctxT(t), a, cl.Node(2).URL, tc.name+"2")
+			if err != nil {
+				t.Fatalf("OpenOnNode: %v", err)
+			}
+			if pa, pb := a.Profile(), b.Profile(); pb.Mode() != pa.Mode() || pb.CredentialSource() != pa.CredentialSource() {
+				t.Fatalf("node tab's credentials: %s (%s), want the original's %s (%s)", pb.Mode(), pb.CredentialSource(), pa.Mode(), pa.CredentialSource())
+			}
+			if got := b.Snapshot().Access.Fingerprint; got != client.Fingerprint(first) {
+				t.Fatalf("node tab connected with token %s, want the source's %s", got, client.Fingerprint(first))
+			}
+			rotated := mintToken(t, kalamtest.DefaultJWTSecret, "alice", "user", time.Hour, now)
+			testkit.WriteFile(t, path, rotated)
+			r, err := b.RefreshWith(ctxT(t), MethodProvider)
+			if err != nil || !r.OK() || r.NewFingerprint != client.Fingerprint(rotated) {
+				t.Fatalf("provider refresh of the node tab: %+v, %v; want the rotated token %s", r, err, client.Fingerprint(rotated))
+			}
+			if got := b.Snapshot().Access.Fingerprint; got != client.Fingerprint(rotated) {
+				t.Fatalf("node tab uses %s after the refresh, want the rotated %s", got, client.Fingerprint(rotated))
+			}
+		})
 	}
 }
