@@ -80,26 +80,39 @@ func (wc *wsConn) send(ctx context.Context, msg any) error {
 
 // write sends b as one text frame and taps it (redacted) with its message
 // type and subscription id; composed marks a frame the user wrote by hand
-// (SendText). The frame is tapped before it is written, so the server's
-// answer, tapped by the read loop, can never precede it in the tap; a
-// failed write is the caller's error (and the socket's end), not the
-// frame's.
+// (SendText).
+//
+// The frame is tapped before it is written, so the server's answer,
+// tapped by the read loop, can never precede it in the tap. A write that
+// fails is therefore told by a second frame right after it: the same
+// frame without its payload, its Err saying the write failed. Amending
+// the first is impossible (the tap hands out copies, maybe consumed
+// already) and tapping only after the write would let answers overtake
+// their requests; this way the tap stays append-only and in wire order.
 func (wc *wsConn) write(ctx context.Context, b []byte, typ, sid string, composed bool) error {
 	c := wc.c
 	red := redactJSON(b, c.o.revealSecrets)
-	c.tapFrame(Frame{Direction: Outbound, Opcode: OpText, Encoding: EncJSON, Type: typ, SubscriptionID: sid,
-		Wire: red, WireSize: len(b), Decoded: red, DecodedSize: len(b), ConnID: wc.id, Composed: composed})
+	f := Frame{Direction: Outbound, Opcode: OpText, Encoding: EncJSON, Type: typ, SubscriptionID: sid,
+		Wire: red, WireSize: len(b), Decoded: red, DecodedSize: len(b), ConnID: wc.id, Composed: composed}
+	c.tapFrame(f)
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// No lock of ours is held across the write: coder/websocket
 	// serialises concurrent writers itself.
 	if err := wc.ws.Write(wctx, websocket.MessageText, b); err != nil {
+		f.Wire, f.WireSize, f.Decoded, f.DecodedSize = nil, 0, nil, 0
+		f.Err = WriteFailed + err.Error()
+		c.tapFrame(f)
 		return err
 	}
 	c.st.framesOut.Add(1)
 	c.st.wireOut.Add(uint64(len(b)))
 	return nil
 }
+
+// WriteFailed starts the Err of the frame tapped after an outbound frame
+// whose write failed: that frame may never have reached the server.
+const WriteFailed = "write failed: "
 
 func (c *Client) tapControl(id uint64, dir Direction, op Opcode, payload []byte) {
 	if dir == Inbound {

@@ -22,7 +22,7 @@ import (
 func renderDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, hide secrets) []string {
 	var out []string
 	if f.Err != "" {
-		out = append(out, safeIn(&st, st.Err, "decode problem: "+f.Err))
+		out = append(out, safeIn(&st, st.Err, problemLine(f)))
 	}
 	if f.Opcode == "close" {
 		out = append(out, safe(&st, fmt.Sprintf("close code %d %s", f.CloseCode, f.CloseReason)))

@@ -47,7 +47,7 @@ const maxHex = 64 << 10
 // reveal state and style: a few eager head lines, then body lines rendered
 // on demand.
 type detailDoc struct {
-	head []string // decode problem, close code: rendered eagerly
+	head []string // the frame's problem, close code: rendered eagerly
 
 	width int
 	// src is the body: pretty JSON (uncoloured) or plain text, split at
@@ -78,13 +78,23 @@ type wrappedLine struct {
 	pieces   []string
 }
 
+// problemLine words a frame's Err: for an inbound WebSocket frame it is a
+// decode problem; an outbound frame's (a failed write) and an HTTP
+// exchange's say what went wrong themselves.
+func problemLine(f Frame) string {
+	if f.Dir == "in" && f.Opcode != "http" {
+		return "decode problem: " + f.Err
+	}
+	return f.Err
+}
+
 // layoutDetail lays out a frame's detail text; js is jsonStyle(st). It does
 // the work that does not depend on which lines are shown.
 func layoutDetail(st theme.Styles, js *pretty.Style, f Frame, mode, width int, hide secrets) *detailDoc {
 	d := &detailDoc{width: width}
 	d.mark[0], d.mark[1] = stylePair(st.Marker)
 	if f.Err != "" {
-		d.head = append(d.head, safeIn(&st, st.Err, "decode problem: "+f.Err))
+		d.head = append(d.head, safeIn(&st, st.Err, problemLine(f)))
 	}
 	if f.Opcode == "close" {
 		d.head = append(d.head, safe(&st, fmt.Sprintf("close code %d %s", f.CloseCode, f.CloseReason)))

@@ -181,3 +181,24 @@ func TestDetailPaneScrollsLargeFrame(t *testing.T) {
 	}
 	check("back up")
 }
+
+// TestDetailNamesAFailedWriteAsSuch: an inbound frame's Err is a decode
+// problem; an outbound frame's (the mark of a write that failed) and an
+// HTTP exchange's are shown as they are, not as decode problems.
+func TestDetailNamesAFailedWriteAsSuch(t *testing.T) {
+	st := theme.New(true)
+	for _, tc := range []struct {
+		f    Frame
+		want string
+	}{
+		{Frame{Dir: "in", Opcode: "binary", Err: "msgpack: unexpected byte"}, "decode problem: msgpack: unexpected byte"},
+		{Frame{Dir: "out", Opcode: "text", Type: "ping", Err: "write failed: broken pipe"}, "write failed: broken pipe"},
+		{Frame{Dir: "in", Opcode: "http", Err: "connection refused"}, "connection refused"},
+	} {
+		d := layoutDetail(st, jsonStyle(st), tc.f, modePretty, 80, nil)
+		if len(d.head) == 0 || !strings.Contains(d.head[0], tc.want) ||
+			(tc.f.Dir == "out" && strings.Contains(d.head[0], "decode problem")) {
+			t.Errorf("%s %s frame with Err %q: detail head %q, want %q first", tc.f.Dir, tc.f.Opcode, tc.f.Err, d.head, tc.want)
+		}
+	}
+}
