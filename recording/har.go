@@ -137,6 +137,13 @@ type HARMessage struct {
 	// Decoded is the decoded JSON of a binary (gzip or MessagePack) frame,
 	// a kalamdash extension so the HAR stays readable.
 	Decoded string `json:"_decoded,omitempty"`
+	// Composed marks a message written by hand in the frame composer
+	// rather than by the client's protocol code (a kalamdash extension).
+	Composed bool `json:"_composed,omitempty"`
+	// Error is what went wrong with the message: an inbound frame that
+	// did not decode, or a send whose write failed (so it may never have
+	// reached the server). A kalamdash extension.
+	Error string `json:"_error,omitempty"`
 }
 
 // HAR converts a recording to HAR 1.2: one entry per HTTP exchange
@@ -405,7 +412,18 @@ func addWSFrame(e *HAREntry, f client.Frame) {
 	if f.Direction == client.Outbound {
 		typ = "send"
 	}
-	m := HARMessage{Type: typ, Time: float64(f.Time.UnixNano()) / 1e9}
+	if f.Direction == client.Outbound && f.Opcode == client.OpText && f.Err != "" && len(f.Wire) == 0 {
+		// The client's mark of a failed write (client.WriteFailed): it
+		// follows the frame it marks, which it annotates here instead of
+		// adding an empty message.
+		for i := len(e.WebSocketMessages) - 1; i >= 0; i-- {
+			if e.WebSocketMessages[i].Type == "send" {
+				e.WebSocketMessages[i].Error = f.Err
+				return
+			}
+		}
+	}
+	m := HARMessage{Type: typ, Time: float64(f.Time.UnixNano()) / 1e9, Composed: f.Composed, Error: f.Err}
 	switch f.Opcode {
 	case client.OpText:
 		m.Opcode, m.Data = 1, string(f.Wire)
