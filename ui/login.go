@@ -54,6 +54,9 @@ type loginForm struct {
 	hint       string
 	busy       bool
 	banner     string
+	// pasteNote says what the last paste lost (cleanPaste), until the
+	// next key.
+	pasteNote string
 	// inputW is the width the text inputs were given for the current
 	// terminal width (setWidth); 0 until the first WindowSizeMsg.
 	inputW int
@@ -308,6 +311,7 @@ func (f *loginForm) Update(msg tea.KeyPressMsg) (tea.Cmd, *LoginRequest) {
 	if f.busy {
 		return nil, nil
 	}
+	f.pasteNote = ""
 	switch msg.String() {
 	case "enter", "ctrl+s":
 		r, err := f.request()
@@ -487,6 +491,11 @@ func (f *loginForm) render(st theme.Styles, width, height int, iv loginInputs) s
 			}
 		}
 	default:
+		if f.pasteNote != "" {
+			for _, l := range strings.Split(lipgloss.Wrap(f.pasteNote, inner, " "), "\n") {
+				rows = append(rows, st.Warn.Render(l))
+			}
+		}
 		if f.cachedToken() {
 			for _, l := range strings.Split(lipgloss.Wrap(cachedTokenHelp, inner, " "), "\n") {
 				rows = append(rows, st.Muted.Render(l))

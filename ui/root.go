@@ -639,9 +639,17 @@ func (m *Model) cycleFocus() {
 	}
 }
 
+// handlePaste hands a bracketed paste, cleaned (see cleanPaste), to the
+// text input being edited, and says what the cleaning removed.
 func (m Model) handlePaste(msg tea.PasteMsg) (tea.Model, tea.Cmd) {
+	var removed string
+	msg.Content, removed = cleanPaste(msg.Content)
 	if m.loggingIn {
+		m.login.pasteNote = removed
 		return m, m.login.paste(msg)
+	}
+	if removed != "" {
+		m.say(false, "%s", removed)
 	}
 	if m.paletteOn {
 		var cmd tea.Cmd

@@ -250,7 +250,7 @@ type loginKey struct {
 	focus, auth, profile      int
 	noCompress, msgpack, busy bool
 	cachedToken               bool
-	err, hint, banner         string
+	err, hint, banner, paste  string
 	profiles                  string // profile names, NUL-separated
 	inputs                    loginInputs
 }
@@ -261,7 +261,7 @@ type loginKey struct {
 func (m *Model) cachedLogin(w, h int) string {
 	f := m.login
 	k := loginKey{stID: m.stID, width: w, height: h, focus: f.focus, auth: f.auth, profile: f.profile,
-		noCompress: f.noCompress, msgpack: f.msgpack, busy: f.busy, err: f.err, hint: f.hint, banner: f.banner,
+		noCompress: f.noCompress, msgpack: f.msgpack, busy: f.busy, err: f.err, hint: f.hint, banner: f.banner, paste: f.pasteNote,
 		cachedToken: f.cachedToken(), inputs: f.inputViews()}
 	if len(f.profiles) > 0 {
 		var b strings.Builder
