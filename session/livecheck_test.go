@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,19 +10,42 @@ import (
 	"github.com/kalamdash/kalamdash/client"
 )
 
-// killLive kills a subscription of user's open socket with KILL LIVE QUERY,
-// as a DBA would, and returns its live id.
+// killLive kills user's subscription subID as a DBA does, over the wire:
+// bob (role dba) finds its live id in system.live and runs KILL LIVE QUERY
+// through the SQL API. The server unregisters it and tells its client
+// nothing (upstream backend/crates/kalamdb-handlers/crates/admin/src/jobs/kill_live_query.rs,
+// backend/crates/kalamdb-live/src/manager/queries_manager.rs). It returns
+// the live id.
 func killLive(t *testing.T, e *env, user, subID string) string {
 	t.Helper()
-	for _, ci := range e.srv.Conns() {
-		if ci.User == user && slices.Contains(ci.Subs, subID) {
-			id := fmt.Sprintf("%s-conn%d-%s", user, ci.ID, subID)
-			e.srv.MustExec("root", "KILL LIVE QUERY '"+id+"'")
-			return id
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dba, err := client.Connect(ctx, e.srv.URL, client.WithLazyConnect(true), client.WithAuth(client.Basic("bob", "bob-pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dba.Close()
+	live, err := dba.LiveQueries(ctx)
+	if err != nil {
+		t.Fatalf("system.live as a dba: %v", err)
+	}
+	var ids []string
+	for _, lq := range live {
+		if lq.UserID == user && lq.SubscriptionID == subID {
+			ids = append(ids, lq.LiveID)
 		}
 	}
-	t.Fatalf("no socket of %s holds %s: %+v", user, subID, e.srv.Conns())
-	return ""
+	if len(ids) != 1 {
+		t.Fatalf("system.live lists %d live queries %s of %s, want 1: %+v", len(ids), subID, user, live)
+	}
+	res, err := dba.Query(ctx, "KILL LIVE QUERY '"+ids[0]+"'")
+	if err != nil {
+		t.Fatalf("KILL LIVE QUERY as a dba: %v", err)
+	}
+	if len(res.Results) != 1 || res.Results[0].Message != "Live query killed: "+ids[0] {
+		t.Fatalf("KILL LIVE QUERY answered %+v", res.Results)
+	}
+	return ids[0]
 }
 
 // subscribeReady subscribes c to app.items under each id and waits until

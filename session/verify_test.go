@@ -307,13 +307,12 @@ func TestParseSnapshotSQL(t *testing.T) {
 	}
 }
 
-// TestVerifyReportsKilledSubscription: the server forgets the live query
-// without telling the client (as KILL LIVE QUERY does upstream:
-// kalamdb-handlers admin/src/jobs/kill_live_query.rs unregisters it and
-// sends nothing; here a hand-written unsubscribe frame does the same), so
-// the view goes quiet while rows keep being written. A DBA, who can read
-// system.live, is told the live query is gone; anyone else that nothing
-// arrived after those rows.
+// TestVerifyReportsKilledSubscription: a DBA kills the live query with
+// KILL LIVE QUERY (killLive), which tells the client nothing, so the view
+// goes quiet while rows keep being written. A DBA, who can read
+// system.live, is told the live query is gone (and CheckLive then marks
+// it killed); anyone else that nothing arrived after those rows (and
+// CheckLive says it cannot look).
 func TestVerifyReportsKilledSubscription(t *testing.T) {
 	for _, tc := range []struct {
 		user, pw  string
@@ -328,19 +327,7 @@ func TestVerifyReportsKilledSubscription(t *testing.T) {
 			verifyTableOf(t, e, tc.user, 5)
 			c := e.open(tc.user, tc.user, tc.pw)
 			id := subscribeItems(t, c, 5)
-			ctx, cancel := context.WithTimeout(context.Background(), verifyDeadline)
-			defer cancel()
-			if err := c.SendText(ctx, `{"type":"unsubscribe","subscription_id":"items"}`); err != nil {
-				t.Fatal(err)
-			}
-			waitUntil(t, "the server to forget the live query", func() bool {
-				for _, ci := range e.srv.Conns() {
-					if len(ci.Subs) > 0 {
-						return false
-					}
-				}
-				return true
-			}, nil)
+			killLive(t, e, tc.user, id)
 			insertItemsOf(t, e, tc.user, 10, 12)
 
 			v := verify(t, c, id)
@@ -349,6 +336,22 @@ func TestVerifyReportsKilledSubscription(t *testing.T) {
 			}
 			if s, _ := c.Subscription(id); s.Status != SubReady {
 				t.Errorf("the client was told (status %s): the kill is meant to be silent", s.Status)
+			}
+
+			ctx, cancel := context.WithTimeout(context.Background(), verifyDeadline)
+			defer cancel()
+			lc, err := c.CheckLive(ctx)
+			if tc.cause != CauseKilled {
+				if err == nil || !strings.Contains(err.Error(), "dba and system roles") {
+					t.Fatalf("CheckLive as %s: %+v %v, want told it needs a dba", tc.user, lc, err)
+				}
+				return
+			}
+			if err != nil || strings.Join(lc.Killed, ",") != id || lc.Listed != 0 {
+				t.Fatalf("CheckLive: %+v %v, want %s killed", lc, err, id)
+			}
+			if s, _ := c.Subscription(id); s.Status != SubKilled {
+				t.Errorf("after CheckLive: status %s, want killed", s.Status)
 			}
 		})
 	}
