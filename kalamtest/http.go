@@ -33,7 +33,9 @@ func (s *Server) routes() http.Handler {
 			s.log.Info("http refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 			return
 		}
-		if r.URL.Path == "/v1/ws" {
+		// Upstream's route admits only GET (#[get("/ws")] in
+		// kalamdb-api/src/ws/handler.rs): other methods find no route.
+		if r.URL.Path == "/v1/ws" && r.Method == http.MethodGet {
 			release, ok := s.guardWS(w, r)
 			if !ok {
 				s.log.Info("ws refused: too many connections from one IP", "remote", r.RemoteAddr)

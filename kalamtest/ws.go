@@ -90,6 +90,14 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.releaseTotal()
+	if refusal := checkHandshake(r); refusal != nil {
+		s.log.Info("ws upgrade refused", "remote", r.RemoteAddr, "reason", refusal.reason)
+		refusal.write(w)
+		return
+	}
+	// Actix also speaks the drafts 7 and 8, whose framing is version 13's;
+	// coder/websocket accepts only "13", so tell it that.
+	r.Header.Set("Sec-WebSocket-Version", "13")
 	// Exactly "Bearer " (case-sensitive, one space) means header auth, even
 	// with an empty token; anything else waits for an authenticate message.
 	h := r.Header.Get("Authorization")

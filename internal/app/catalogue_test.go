@@ -327,28 +327,16 @@ var timeRE = regexp.MustCompile(`current time \S+ is`)
 // closes without answering: a server dying mid-handshake.
 func hangUpAfterRequest(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return "http://" + testkit.ServeTCP(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
 				return
 			}
-			br := bufio.NewReader(c)
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil || line == "\r\n" {
-					break
-				}
-			}
-			c.Close()
 		}
-	}()
-	return "http://" + ln.Addr().String()
+	})
 }
 
 // hangUpOnUpgrade fronts srv with a server that passes HTTP API calls
@@ -720,7 +708,7 @@ func catalogue() []catalogueCase {
 			Hint:    "check that proxies in between pass the Upgrade and Connection headers (WebSockets), and that the server is running",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, hangUpOnUpgrade(t, newCatServer(t))) }},
 		{Name: "proxy-drops-upgrade", Input: "a proxy forwards HTTP but drops the WebSocket Upgrade headers", Where: whereLogin,
-			Message: "connect: ws://127.0.0.1:PORT/v1/ws answered HTTP 426 to the WebSocket upgrade: a proxy in between does not forward WebSockets",
+			Message: "connect: ws://127.0.0.1:PORT/v1/ws answered HTTP 400 to the WebSocket upgrade: a proxy in between does not forward WebSockets",
 			Hint:    "check that proxies in between pass the Upgrade and Connection headers (WebSockets), and that the server is running",
 			run:     func(t *testing.T) (string, string) { return passwordFails(t, upgradeStripper(t, newCatServer(t))) }},
 		{Name: "server-full", Input: "server has no free WebSocket slot (performance.max_connections) or is shutting down", Where: whereLogin,
