@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -106,11 +107,12 @@ func (c *Client) dial(ctx context.Context, auth Auth, node *url.URL) (*wsConn, e
 			c.tapControl(wc.id, Inbound, OpPong, p)
 		},
 	})
-	status := 0
+	status, reason := 0, ""
 	var rh http.Header
 	var body []byte
 	if resp != nil {
 		status, rh = resp.StatusCode, resp.Header
+		reason = strings.TrimPrefix(resp.Status, strconv.Itoa(status)+" ")
 		if err != nil && resp.Body != nil {
 			// A refused upgrade's body says why (coder/websocket keeps
 			// the start of it readable).
@@ -119,7 +121,7 @@ func (c *Client) dial(ctx context.Context, auth Auth, node *url.URL) (*wsConn, e
 	}
 	c.tapHTTPResponse(kind, status, rh, body, time.Since(start), err)
 	if err != nil {
-		return nil, c.dialError(target, status, rh, body, err)
+		return nil, c.dialError(target, status, reason, rh, body, err)
 	}
 	ws.SetReadLimit(readLimit)
 	wc.ws, wc.dialed = ws, start

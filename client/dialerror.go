@@ -6,7 +6,8 @@ package client
 // performance.max_connections slots taken, or too many connections from
 // one address), 429 when this address sent too many requests or is
 // banned, 403 for an origin it does not allow, 404/400/426 for a wrong
-// address or a proxy — or from the network error when nothing answered.
+// address or a proxy (KalamDB answers 400 to an upgrade missing headers)
+// — or from the network error when nothing answered.
 
 import (
 	"encoding/json"
@@ -31,8 +32,9 @@ type tooManyConnections struct {
 	Max     int    `json:"max"`
 }
 
-// dialError explains a failed upgrade; status is 0 when nothing answered.
-func (c *Client) dialError(target string, status int, h http.Header, body []byte, err error) error {
+// dialError explains a failed upgrade; status is 0 when nothing answered,
+// reason the status line's text after the code.
+func (c *Client) dialError(target string, status int, reason string, h http.Header, body []byte, err error) error {
 	switch {
 	case status == http.StatusServiceUnavailable:
 		return noSocket(target, h, body)
@@ -44,20 +46,39 @@ func (c *Client) dialError(target string, status int, h http.Header, body []byte
 			hint:    "the server checks the Origin header of WebSocket upgrades: allow this client's origin in its CORS settings"}
 	case status == http.StatusNotFound:
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("%s answered 404: wrong path prefix, or not a KalamDB server", target), Err: err}
-	case status == http.StatusUpgradeRequired || status == http.StatusBadRequest && c.st.httpAnswered.Load():
+	case status == http.StatusUpgradeRequired || status == http.StatusBadRequest && (c.st.httpAnswered.Load() || actixRefusals[reason]):
 		// The server wanted an upgrade it did not get (KalamDB's actix
-		// answers 400, coder/websocket 426), and the same address answered
-		// HTTP in JSON, so the scheme is right: something in between
-		// dropped the Upgrade/Connection headers.
+		// answers 400 naming the missing header, coder/websocket 426), and
+		// the scheme is right (the same address answered HTTP in JSON, or
+		// the reason is actix's): something in between dropped or mangled
+		// the Upgrade/Connection/Sec-WebSocket-* headers.
+		said := ""
+		if actixRefusals[reason] {
+			said = fmt.Sprintf(" (%q)", reason)
+		}
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, hint: upgradeHint,
 			// No Err: the library's text only repeats the status.
-			Message: fmt.Sprintf("%s answered HTTP %d to the WebSocket upgrade: a proxy in between does not forward WebSockets", target, status)}
+			Message: fmt.Sprintf("%s answered HTTP %d%s to the WebSocket upgrade: a proxy in between does not forward WebSockets", target, status, said)}
 	case status == http.StatusBadRequest && strings.HasPrefix(target, "ws://"):
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: "upgrade answered HTTP 400: if the server uses TLS, use https:// or wss://", Err: err}
 	case status != 0 && status != http.StatusSwitchingProtocols:
 		return &Error{Kind: KindNotKalamDB, Op: "connect", Status: status, Message: fmt.Sprintf("upgrade answered HTTP %d, not a WebSocket: not KalamDB?", status), Err: err}
 	}
 	return classifyNetErr("connect", target, err)
+}
+
+// actixRefusals are the reason phrases of the 400s with which KalamDB's
+// actix refuses a request for /v1/ws that is not a complete WebSocket
+// upgrade; this client always sends one, so such an answer means that
+// something in between took headers out (actix/actix-web:
+// actix-http/src/ws/mod.rs, From<HandshakeError> for Response). Only these
+// known phrases are quoted back: a reason phrase is the server's text.
+var actixRefusals = map[string]bool{
+	"No WebSocket Upgrade header found":    true,
+	"No Connection upgrade":                true,
+	"WebSocket version header is required": true,
+	"Unsupported WebSocket version":        true,
+	"Handshake error":                      true,
 }
 
 // noSocket describes a 503 answer to the upgrade: the per-address guard's
