@@ -11,12 +11,15 @@ import (
 // headers of HTTP exchanges, SQL password literals and JWT-shaped text.
 // Frames tapped with WithRevealSecrets carry secrets in clear; whatever
 // shows or writes them redacted (the dashboard, exports, recordings)
-// passes them through here. Binary payloads (gzip, msgpack) are left as
-// they are: no KalamDB message that carries a secret is large enough to be
-// compressed.
+// passes them through here. Binary WebSocket payloads (gzip, msgpack) are
+// left as they are, so the inspector can still show and decode them: no
+// KalamDB message that carries a secret is large enough to be compressed.
+// An HTTP exchange is always redacted, whatever its body holds: its head
+// carries the Authorization and cookie headers, and one byte of Latin-1 or
+// a gzip request body must not keep them in clear.
 func RedactFrame(f Frame) Frame {
 	f.Decoded = redact.Text(f.Decoded)
-	if utf8.Valid(f.Wire) {
+	if f.Opcode == OpHTTP || utf8.Valid(f.Wire) {
 		f.Wire = redact.Text(f.Wire)
 	}
 	return f
