@@ -60,6 +60,47 @@ func TestClusterViewFollowsALeaderMoveAndAStoppedNode(t *testing.T) {
 	requireContains(t, m, "10 meta→3  100→1")
 }
 
+// Tabs are matched to nodes by the backend's Node identity, not by the
+// text of their URLs: a tab whose URL spells node 1 another way is on
+// node 1 (its TABS cell, and o opens nodes 2 and 3 only); a tab without
+// an identity (a recording) is on no node.
+func TestClusterTabsMatchNodesByIdentity(t *testing.T) {
+	m, b, clk := clusterShown(t, 120, 36)
+	c := b.conns[0]
+	c.snap.URL = "http://localhost:38080" // its Node stays node 1's
+	clk.advance(clusterPollEvery)
+	m = drive(m, tickMsg(clk.t))
+	if m.current().snap.URL != c.snap.URL {
+		t.Fatalf("the tab did not take its new snapshot: %s", m.current().snap.URL)
+	}
+	node1Tabs := func(m Model) string {
+		for _, l := range strings.Split(screen(m), "\n") {
+			if strings.HasPrefix(l, " 1 ★") {
+				return l
+			}
+		}
+		t.Fatalf("no node 1 row:\n%s", screen(m))
+		return ""
+	}
+	if l := node1Tabs(m); !strings.Contains(l, "✓     1 ") {
+		t.Errorf("node 1's row does not count the tab on localhost:38080: %q", l)
+	}
+	c.snap.Node = ""
+	clk.advance(clusterPollEvery)
+	m = drive(m, tickMsg(clk.t))
+	if l := node1Tabs(m); strings.Contains(l, "✓     1 ") {
+		t.Errorf("a tab without a node identity is counted on node 1: %q", l)
+	}
+	c.snap.Node = "http://127.0.0.1:38080"
+	clk.advance(clusterPollEvery)
+	m = drive(m, tickMsg(clk.t))
+	m = drive(m, keyPress("o"))
+	if len(m.tabs) != 3 {
+		t.Fatalf("o opened %d tabs in all, want nodes 2 and 3 only (3 tabs)", len(m.tabs))
+	}
+	requireContains(t, m, "2 node2", "3 node3")
+}
+
 // o opens a connection to every node no tab is on, named by node; the
 // TABS column then shows one tab per node.
 func TestClusterOpenEveryNode(t *testing.T) {
