@@ -151,6 +151,37 @@ func TestClusterReplicasSideBySide(t *testing.T) {
 	requireContains(t, m, "Raft group leaders")
 }
 
+// A replica comparison copies both tables, so it is redone only for the
+// active tab's visible replicas pane, and only when rows of one of its two
+// connections changed (or on the tick).
+func TestClusterReplicasRefreshOnlyWhenShown(t *testing.T) {
+	m, b, _ := clusterShown(t, 120, 36)
+	m = drive(m, keyPress("o"), keyPress("d"))
+	requireContains(t, m, "Replicas SELECT * FROM demo.events")
+	a, other := b.conns[0], b.conns[1]
+	n := a.compares
+	m = drive(m, eventsMsg{{ConnID: "elsewhere", Kind: EventRows}}, eventsMsg{{ConnID: other.id, Kind: EventFrames}})
+	if a.compares != n {
+		t.Fatalf("events not about the pair's rows re-compared %d times", a.compares-n)
+	}
+	m = drive(m, eventsMsg{{ConnID: other.id, Kind: EventRows}})
+	if a.compares != n+1 {
+		t.Fatalf("a row event of the other side re-compared %d times, want 1", a.compares-n)
+	}
+	m = drive(m, keyPress("3"), eventsMsg{{ConnID: other.id, Kind: EventRows}}, tickMsg(time.Now()))
+	if a.compares != n+1 {
+		t.Fatalf("the hidden pane was re-compared %d times", a.compares-n-1)
+	}
+	m = drive(m, keyPress("4"))
+	if a.compares != n+2 {
+		t.Fatalf("showing the pane again re-compared %d times, want 1", a.compares-n-1)
+	}
+	drive(m, tickMsg(time.Now()))
+	if a.compares != n+3 {
+		t.Fatalf("the tick re-compared the shown pane %d times, want 1", a.compares-n-2)
+	}
+}
+
 // The Token view tries the token on every node on A, and shows it.
 func TestTokenViewAcrossNodes(t *testing.T) {
 	m, b, _ := loggedIn(t, 120, 36)

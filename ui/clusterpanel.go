@@ -316,12 +316,19 @@ func (m *Model) compareReplicas(t *tab) {
 	}
 }
 
-// refreshReplicas re-compares every tab's replica pair (the tick and row
-// events call it).
-func (m *Model) refreshReplicas() {
-	for _, t := range m.tabs {
-		if t.cl.cmp != nil {
-			m.compareReplicas(t)
-		}
+// refreshReplicas re-compares the active tab's replica pair when its
+// replicas pane is on screen and the change concerns one of its two
+// connections (changed holds connection ids; nil means any, as on the
+// once-a-second tick). A comparison copies and sorts both tables under both
+// connections' locks, so hidden panes and unrelated tabs are left until they
+// are shown again.
+func (m *Model) refreshReplicas(changed map[string]bool) {
+	t := m.current()
+	if t == nil || t.view != viewCluster || !t.cl.replicas || t.cl.cmp == nil {
+		return
 	}
+	if changed != nil && !changed[t.conn.ID()] && !changed[t.cl.cmp.other] {
+		return
+	}
+	m.compareReplicas(t)
 }

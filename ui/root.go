@@ -237,7 +237,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.handleQuery(msg), nil
 	case subscribedMsg:
 		m = m.handleSubscribed(msg)
-		m.refreshReplicas() // the other side of a comparison may have just subscribed
+		m.refreshReplicas(nil) // the other side of a comparison may have just subscribed
 		return m, nil
 	case verifiedMsg:
 		return m.handleVerified(msg), nil
@@ -293,7 +293,7 @@ func (m *Model) refreshAll() {
 		t.snap = t.conn.Snapshot()
 		t.insp.sync(t.conn.Frames(), 0)
 	}
-	m.refreshReplicas()
+	m.refreshReplicas(nil)
 	m.syncDetail()
 }
 
@@ -301,9 +301,12 @@ func (m *Model) handleEvents(evs eventsMsg) {
 	// Coalesce: one snapshot and one frame sync per connection per batch.
 	frames := map[string]int{}
 	touched := map[string]bool{}
+	rows := map[string]bool{}
 	for _, e := range evs {
 		touched[e.ConnID] = true
 		switch e.Kind {
+		case EventRows:
+			rows[e.ConnID] = true
 		case EventFrames:
 			frames[e.ConnID] += max(e.Count, 1)
 		case EventOpened:
@@ -342,7 +345,9 @@ func (m *Model) handleEvents(evs eventsMsg) {
 			}
 		}
 	}
-	m.refreshReplicas()
+	if len(rows) > 0 {
+		m.refreshReplicas(rows)
+	}
 	m.syncDetail()
 }
 
@@ -518,11 +523,14 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, m.keys.ViewCluster):
 			t.view = viewCluster
 			m.relayout()
+			m.refreshReplicas(nil) // hidden panes are not kept current
 			return m, m.clusterPoll(false)
 		case key.Matches(msg, m.keys.NextTab):
 			m.active = (m.active + 1) % len(m.tabs)
+			m.refreshReplicas(nil)
 		case key.Matches(msg, m.keys.PrevTab):
 			m.active = (m.active - 1 + len(m.tabs)) % len(m.tabs)
+			m.refreshReplicas(nil)
 		case key.Matches(msg, m.keys.NextFocus), key.Matches(msg, m.keys.PrevFocus):
 			m.cycleFocus()
 		case key.Matches(msg, m.keys.Compression):

@@ -76,14 +76,15 @@ func (e stubHintErr) Error() string { return e.msg }
 func (e stubHintErr) Hint() string  { return e.hint }
 
 type stubConn struct {
-	id      string
-	snap    Snapshot
-	log     *stubLog
-	now     func() time.Time
-	closed  bool
-	refresh int
-	cluster *stubCluster // the cluster it is a node of (stub_cluster.go)
-	opened  *[]*stubConn // where OpenNode records the connections it opens
+	id       string
+	snap     Snapshot
+	log      *stubLog
+	now      func() time.Time
+	closed   bool
+	refresh  int
+	cluster  *stubCluster // the cluster it is a node of (stub_cluster.go)
+	opened   *[]*stubConn // where OpenNode records the connections it opens
+	compares int          // CompareReplica calls on this connection
 }
 
 func newStubConn(id string, req LoginRequest, now func() time.Time) *stubConn {

@@ -102,6 +102,7 @@ func (c *stubConn) CompareReplica(sub string, other Conn, otherSub string, q Rep
 	if !ok {
 		return ReplicaDiff{}, fmt.Errorf("%s is not a live connection", other.ID())
 	}
+	c.compares++
 	a, b := c.sub(sub), o.sub(otherSub)
 	if a == nil || b == nil {
 		return ReplicaDiff{}, errors.New("no such subscription")
