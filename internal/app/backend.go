@@ -50,22 +50,24 @@ func NewProxyBackend(mgr *session.Manager, pw *ProxyWatch, profiles []session.Pr
 }
 
 // watched returns the tab of the watched connection named name, or nil
-// when it is not one.
-func (b *Backend) watched(name string) ui.Conn {
+// when it is not one; known reports whether the manager lists name at all.
+func (b *Backend) watched(name string) (tab ui.Conn, known bool) {
 	if b.proxy == nil {
-		return nil
+		return nil, false
 	}
 	c, ok := b.mgr.Conn(name)
 	if !ok || !c.Watched() {
-		return nil
+		return nil, ok
 	}
-	return watchedConn{live: &conn{c: c, mgr: b.mgr}, pw: b.proxy}
+	return watchedConn{live: &conn{c: c, mgr: b.mgr}, pw: b.proxy}, true
 }
 
 func (b *Backend) pump() {
 	defer b.wg.Done()
 	in := b.mgr.Events()
-	announced := map[string]bool{} // watched connections the UI has a tab for
+	// Connections looked up: true for watched ones, announced to the UI;
+	// false for the user's own, so their events cost no lookup each.
+	seen := map[string]bool{}
 	for {
 		select {
 		case <-b.stop:
@@ -75,12 +77,19 @@ func (b *Backend) pump() {
 				return
 			}
 			u := ui.Event{ConnID: ev.ConnName(), Kind: ui.EventState}
-			if name := ev.ConnName(); b.proxy != nil && !announced[name] {
+			if name := ev.ConnName(); b.proxy != nil {
 				// Any event of a watched connection announces it first:
 				// the UI learns of its tab only so, and the manager may
-				// have dropped its ConnOpenedEvent under a flood.
-				if c := b.watched(name); c != nil {
-					announced[name] = true
+				// have dropped its ConnOpenedEvent under a flood. A name
+				// the manager does not list yet is looked up again.
+				var c ui.Conn
+				if _, looked := seen[name]; !looked {
+					var known bool
+					if c, known = b.watched(name); known {
+						seen[name] = c != nil
+					}
+				}
+				if c != nil {
 					select {
 					case b.events <- ui.Event{ConnID: name, Kind: ui.EventOpened, Conn: c}:
 					case <-b.stop:
@@ -100,7 +109,7 @@ func (b *Backend) pump() {
 			case session.NoticeEvent:
 				u.Kind, u.Text, u.Hint, u.Err = ui.EventNotice, e.Text, e.Hint, e.Level != session.NoticeInfo
 			case session.ConnOpenedEvent:
-				if announced[e.Conn] {
+				if seen[e.Conn] {
 					continue // announced above
 				}
 			}

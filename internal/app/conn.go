@@ -127,8 +127,13 @@ func (c *conn) CheckLive(ctx context.Context) (string, error) {
 	return lc.Summary(), nil
 }
 
+// Snapshot implements ui.Conn.
 func (c *conn) Snapshot() ui.Snapshot {
-	s := c.c.Snapshot()
+	return c.snapshotOf(c.c.Snapshot())
+}
+
+// snapshotOf builds the UI's snapshot from one session snapshot s of c.
+func (c *conn) snapshotOf(s session.ConnSnapshot) ui.Snapshot {
 	d := s.Detail
 	out := ui.Snapshot{
 		Name: s.Name, URL: s.URL, Node: client.NodeKey(s.URL), User: d.User, Role: d.Role, Demo: s.Embedded,

@@ -140,8 +140,8 @@ func (w watchedConn) SubRows(id string, q ui.RowQuery, offset, n int) ([]ui.Row,
 // Snapshot is the live connection's, named after the application: its
 // address and the user it authenticated as.
 func (w watchedConn) Snapshot() ui.Snapshot {
-	s := w.live.Snapshot()
 	cs := w.live.c.Snapshot()
+	s := w.live.snapshotOf(cs)
 	s.Name = cs.Client
 	if s.User != "" {
 		s.Name += " " + s.User

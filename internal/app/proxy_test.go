@@ -389,7 +389,7 @@ func TestWatchedApplicationsAuthenticateAndOutliveTokens(t *testing.T) {
 	// The user closes the first application's tab: its frames stop
 	// there, and when it reconnects it opens a tab anew.
 	live, logLen := sc.Snapshot().LiveSocket, sc.Log().Stats().Appended
-	if err := e.b.watched(sc.Name()).Close(); err != nil {
+	if err := watchedTab(t, e.b, sc.Name()).Close(); err != nil {
 		t.Fatal(err)
 	}
 	if !e.pw.relay.DropConn(live) {
@@ -425,4 +425,14 @@ func TestWatchedApplicationsAuthenticateAndOutliveTokens(t *testing.T) {
 	if _, ok := e.mgr.Conn(sc2.Name()); !ok {
 		t.Fatal("a closed application's tab left the dashboard")
 	}
+}
+
+// watchedTab is the UI connection of the watched connection name.
+func watchedTab(t *testing.T, b *Backend, name string) ui.Conn {
+	t.Helper()
+	c, _ := b.watched(name)
+	if c == nil {
+		t.Fatalf("%s is not a watched connection", name)
+	}
+	return c
 }
