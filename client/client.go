@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kalamdash/kalamdash/redact"
 )
 
 // Client is a connection to one KalamDB server, or to one node at a time
@@ -186,6 +188,18 @@ func (c *Client) buildHTTP() error {
 	return nil
 }
 
+// shownURL is raw as messages quote it: without the password of its
+// userinfo or the values of secret query parameters (package redact). A
+// URL is refused for carrying credentials, and the message that says so
+// reaches stderr and the screen.
+func shownURL(raw string) string {
+	raw = strings.TrimSpace(raw)
+	if !strings.Contains(raw, "://") { // "user:pw@host" parses as scheme "user"
+		return strings.TrimPrefix(redact.URL("http://"+raw), "http://")
+	}
+	return redact.URL(raw)
+}
+
 // parseBaseURL accepts http(s):// and ws(s):// URLs, keeps a path prefix
 // (for servers behind a proxy) and drops a trailing /v1/ws or /v1/api.
 func parseBaseURL(raw string) (*url.URL, error) {
@@ -193,12 +207,17 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, &Error{Kind: KindOther, Op: "connect", Message: "empty server URL; try http://127.0.0.1:8080"}
 	}
+	shown := shownURL(raw)
 	if !strings.Contains(raw, "://") {
-		return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("URL %q has no scheme; did you mean http://%s?", raw, raw)}
+		return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("URL %q has no scheme; did you mean http://%s?", shown, shown)}
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, &Error{Kind: KindOther, Op: "connect", Message: "cannot parse server URL", Err: err}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // *url.Error quotes the whole URL, credentials included
+		}
+		return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("cannot parse server URL %q", shown), Err: err}
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "http", "ws":
@@ -209,14 +228,14 @@ func parseBaseURL(raw string) (*url.URL, error) {
 		return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("unsupported URL scheme %q; use http://, https://, ws:// or wss://", u.Scheme)}
 	}
 	if u.Host == "" {
-		return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("URL %q has no host", raw)}
+		return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("URL %q has no host", shown)}
 	}
 	if u.User != nil {
 		return nil, &Error{Kind: KindOther, Op: "connect", Message: "credentials in the URL are not used; pass them as Basic auth instead"}
 	}
 	if port := u.Port(); port != "" {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("port %s in %q is out of range (1–65535)", port, raw)}
+			return nil, &Error{Kind: KindOther, Op: "connect", Message: fmt.Sprintf("port %s in %q is out of range (1–65535)", port, shown)}
 		}
 	}
 	p := strings.TrimRight(u.Path, "/")

@@ -39,8 +39,16 @@ func TestParseNodes(t *testing.T) {
 		{"http://a:1,http://b:2,http://a:1/", `node 3 of 3 ("http://a:1/") repeats node 1`},
 		{"http://localhost:8081,http://127.0.0.1:8081", `node 2 of 2 ("http://127.0.0.1:8081") repeats node 1`},
 		{"https://db.example,https://DB.example:443", `node 2 of 2 ("https://DB.example:443") repeats node 1`},
+		// Refused for carrying credentials, quoted without them.
+		{"http://a:1,http://alice:hunter2@b:2", `node 2 of 2 ("http://alice@b:2"): credentials in the URL are not used`},
+		{"http://a:1,alice:hunter2@b:2", `URL "alice@b:2" has no scheme; did you mean http://alice@b:2?`},
+		{"http://a:1,http://alice:hunter2@b:99999", `node 2 of 2 ("http://alice@b:99999")`},
+		{"http://a:1,http://b:2,http://b:2/?token=hunter2", `node 3 of 3 ("http://b:2/?token=redacted") repeats node 2`},
 	} {
 		_, err := client.ParseNodes(tc.raw)
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("ParseNodes(%q) quotes the credentials: %v", tc.raw, err)
+		}
 		var ce *client.Error
 		if !errors.As(err, &ce) || !strings.Contains(ce.Message, tc.want) {
 			t.Errorf("ParseNodes(%q) = %v, want a message containing %q", tc.raw, err, tc.want)

@@ -61,7 +61,7 @@ func parseNodes(raw string) ([]*url.URL, error) {
 			var e *Error
 			if errors.As(err, &e) {
 				e2 := *e
-				e2.Message = fmt.Sprintf("%s (%q): %s", where, strings.TrimSpace(p), e.Message)
+				e2.Message = fmt.Sprintf("%s (%q): %s", where, shownURL(p), e.Message)
 				return nil, &e2
 			}
 			return nil, err
@@ -69,7 +69,7 @@ func parseNodes(raw string) ([]*url.URL, error) {
 		key := nodeKey(u)
 		if j, dup := seen[key]; dup {
 			return nil, &Error{Kind: KindOther, Op: "connect",
-				Message: fmt.Sprintf("%s (%q) repeats node %d: list each node once", where, strings.TrimSpace(p), j)}
+				Message: fmt.Sprintf("%s (%q) repeats node %d: list each node once", where, shownURL(p), j)}
 		}
 		seen[key] = i + 1
 		out = append(out, u)

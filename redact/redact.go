@@ -65,15 +65,16 @@ func Header(name, value string) string {
 
 // URL removes credentials from a URL: the password of its userinfo and
 // the values of secret query parameters, replaced by "redacted" (ASCII: the
-// Marker would be percent-encoded). Text that does not parse as a URL comes
-// back unchanged.
+// Marker would be percent-encoded). Text that does not parse as a URL
+// loses the password of anything shaped like userinfo and is otherwise
+// unchanged: a malformed URL is what an error message quotes.
 func URL(raw string) string {
 	if raw == "" {
 		return raw
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return raw
+		return withoutPassword(raw)
 	}
 	if u.User != nil {
 		// Drop the password; the user name is not a secret.
@@ -95,6 +96,29 @@ func URL(raw string) string {
 		}
 	}
 	return u.String()
+}
+
+// withoutPassword drops the password from the userinfo of text that looks
+// like scheme://user:password@host but does not parse as a URL.
+func withoutPassword(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	rest := raw[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPassword := strings.Cut(rest[:at], ":")
+	if !hasPassword {
+		return raw
+	}
+	return raw[:i+3] + user + rest[at:]
 }
 
 // alternation is names as a regexp alternation, longest first so

@@ -98,6 +98,7 @@ func TestURL(t *testing.T) {
 		"ws://h/v1/ws?Access_Token=abc":                              "ws://h/v1/ws?Access_Token=redacted",
 		"":                                                           "",
 		"::not a url":                                                "::not a url",
+		"http://alice:pw@b:2x/path":                                  "http://alice@b:2x/path", // unparsable (bad port): the password still goes
 	} {
 		if got := URL(in); got != want {
 			t.Errorf("URL(%q) = %q, want %q", in, got, want)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kalamdash/kalamdash/client"
+	"github.com/kalamdash/kalamdash/redact"
 	"github.com/kalamdash/kalamdash/session"
 )
 
@@ -90,9 +91,19 @@ func checkNodes(raw string) error {
 		if errors.As(err, &ce) {
 			err = errors.New(ce.Message) // without the client's "connect: "
 		}
-		return fmt.Errorf("server URL %q: %w (list a cluster's nodes as http://host1:8080,http://host2:8080)", raw, err)
+		return fmt.Errorf("server URL %q: %w (list a cluster's nodes as http://host1:8080,http://host2:8080)", shownNodes(raw), err)
 	}
 	return nil
+}
+
+// shownNodes is a URL or node list as messages quote it: each node without
+// its credentials (a list is refused for carrying them).
+func shownNodes(raw string) string {
+	parts := strings.Split(raw, client.NodeSeparator)
+	for i, p := range parts {
+		parts[i] = redact.URL(p)
+	}
+	return strings.Join(parts, client.NodeSeparator)
 }
 
 // loadProfiles reads the user's profiles file; without a config directory

@@ -115,7 +115,7 @@ func proxyUpstream(f proxyFlags) (session.Profile, error) {
 		return p, err
 	}
 	if nodes, _ := client.ParseNodes(p.URL); len(nodes) > 1 {
-		return p, fmt.Errorf("upstream %q lists %d cluster nodes: the proxy relays to one server, so pick one (the application behind it fails over itself)", p.URL, len(nodes))
+		return p, fmt.Errorf("upstream %q lists %d cluster nodes: the proxy relays to one server, so pick one (the application behind it fails over itself)", shownNodes(p.URL), len(nodes))
 	}
 	if f.caFile != "" {
 		p.CAFile = f.caFile

@@ -98,12 +98,14 @@ func TestMalformedNodeListIsRefused(t *testing.T) {
 		{"http://127.0.0.1:1,,http://127.0.0.1:2", "node 2 of 3 in the URL list is empty"},
 		{"http://127.0.0.1:1,127.0.0.1:2", `node 2 of 2 ("127.0.0.1:2"): URL "127.0.0.1:2" has no scheme`},
 		{"http://127.0.0.1:1,http://127.0.0.1:1", "repeats node 1"},
+		// Quoted without the credentials it is refused for.
+		{"http://127.0.0.1:1,http://alice:hunter2@127.0.0.1:2", `server URL "http://127.0.0.1:1,http://alice@127.0.0.1:2"`},
 	} {
 		f := verifyFlags{conn: connFlags{url: tc.url, user: "alice", passwordStdin: true},
 			subscribe: []string{"SELECT * FROM app.messages"}, timeout: time.Minute, pageSize: 100}
 		var out bytes.Buffer
 		err := runVerify(recCtx(t), f, strings.NewReader(recAlicePW+"\n"), &out)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "server URL") {
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "server URL") || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("verify --url %q: %v, want a refusal saying %q", tc.url, err, tc.want)
 		}
 		_, err = recordProfile(recordFlags{conn: connFlags{url: tc.url, user: "alice", passwordStdin: true}}, strings.NewReader(recAlicePW+"\n"))
