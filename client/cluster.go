@@ -91,10 +91,14 @@ func (c *Client) ClusterHealthAt(ctx context.Context, nodeURL string) (*ClusterH
 // with this client's current access token: the cheapest authenticated
 // call, so it tells whether the token works on that node (KalamDB nodes
 // share the JWT secret and the users table).
+// The token goes only where CredentialsMayGo allows.
 func (c *Client) MeAt(ctx context.Context, nodeURL string) (*MeResponse, error) {
 	const op, path = "me", "/v1/api/auth/me"
 	base, err := parseBaseURL(nodeURL)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.CredentialsMayGo(nodeURL); err != nil {
 		return nil, err
 	}
 	if err := c.ensureAuth(ctx); err != nil {
@@ -260,4 +264,34 @@ func (r namedRow) intPtr(col string) *int64 {
 		return nil
 	}
 	return &n
+}
+
+// CredentialsMayGo reports whether this client's credentials may be sent
+// to the node at nodeURL, which the server named (system.cluster's
+// api_addr): a server, or anyone who can change what it answers, must not
+// be able to collect the user's token or password by advertising a host.
+// They may go to the nodes the user listed (the client's own) and to
+// another port of the current node's host, but never from https to plain
+// http. Otherwise the error says why and how to allow it.
+func (c *Client) CredentialsMayGo(nodeURL string) error {
+	target, err := parseBaseURL(nodeURL)
+	if err != nil {
+		return err
+	}
+	key := nodeKey(target)
+	for _, n := range c.nodes {
+		if nodeKey(n) == key {
+			return nil
+		}
+	}
+	cur := c.node()
+	if cur.Scheme == "https" && target.Scheme != "https" {
+		return &Error{Kind: KindOther, Op: "credentials", Message: fmt.Sprintf(
+			"not sending credentials to %s: it is plain http and this connection uses https; list it in --url to allow it", shownURL(nodeURL))}
+	}
+	if hostKey(target) != hostKey(cur) {
+		return &Error{Kind: KindOther, Op: "credentials", Message: fmt.Sprintf(
+			"not sending credentials to %s: the server named it and it is not in --url; list it there to allow it", shownURL(nodeURL))}
+	}
+	return nil
 }

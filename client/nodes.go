@@ -97,11 +97,7 @@ func NodeKey(raw string) string {
 const loopbackKey = "loopback"
 
 func nodeKey(u *url.URL) string {
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	switch host {
-	case "localhost", "127.0.0.1", "::1":
-		host = loopbackKey
-	}
+	host := hostKey(u)
 	port := u.Port()
 	if port == "" {
 		port = "80"
@@ -110,6 +106,17 @@ func nodeKey(u *url.URL) string {
 		}
 	}
 	return u.Scheme + "://" + net.JoinHostPort(host, port) + u.Path
+}
+
+// hostKey is the host part of a node key: lower case, loopback names as
+// one.
+func hostKey(u *url.URL) string {
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	switch host {
+	case "localhost", "127.0.0.1", "::1":
+		host = loopbackKey
+	}
+	return host
 }
 
 // node returns the node the client uses now: for HTTP calls, login and

@@ -84,6 +84,13 @@ func (m *Manager) OpenOnNode(ctx context.Context, origin *Conn, nodeURL, name st
 	if provider == nil && p.Mode() != AuthNone {
 		return nil, fmt.Errorf("%s: its credentials were not given to kalamdash, so they cannot be reused on another node", origin.Name())
 	}
+	// The node's address came from the server: the origin's credentials
+	// go only where its client would send them.
+	if cl := origin.Client(); cl != nil && p.Mode() != AuthNone {
+		if err := cl.CredentialsMayGo(nodeURL); err != nil {
+			return nil, err
+		}
+	}
 	p.URL, p.CacheToken = nodeURL, false
 	name, err := m.reserve(name)
 	if err != nil {
