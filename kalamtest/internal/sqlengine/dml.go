@@ -311,9 +311,6 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 	if k != nil {
 		return Result{}, k
 	}
-	if s.where == nil {
-		return Result{}, errf(kindExecution, "Error during planning: UPDATE requires a WHERE clause")
-	}
 	sets := make([]setClause, len(s.sets))
 	for i, sc := range s.sets {
 		if sc.col == colSeq || sc.col == colDeleted || sc.col == "_commit_seq" {
@@ -322,14 +319,24 @@ func (e *Engine) update(ctx context.Context, c Caller, s updateStmt, ns string, 
 		if _, ok := def.col(sc.col); !ok {
 			return Result{}, noField(def, sc.col)
 		}
-		if sc.col == def.pk {
-			return Result{}, errf(kindAlreadyExists, "Error during planning: UPDATE cannot modify primary key column '%s'", sc.col)
-		}
 		x, err := bindParams(sc.x, params)
 		if err != nil {
 			return Result{}, errf(kindPlain, "%s", err.Error())
 		}
 		sets[i] = setClause{col: sc.col, x: x}
+	}
+	// The table provider's own checks follow the planner's: a STREAM
+	// table refuses every UPDATE before looking at WHERE or SET.
+	if def.typ == tableStream {
+		return Result{}, errf(kindExecution, "Error during planning: UPDATE not supported for STREAM tables")
+	}
+	if s.where == nil {
+		return Result{}, errf(kindExecution, "Error during planning: UPDATE requires a WHERE clause")
+	}
+	for _, sc := range sets {
+		if sc.col == def.pk {
+			return Result{}, errf(kindAlreadyExists, "Error during planning: UPDATE cannot modify primary key column '%s'", sc.col)
+		}
 	}
 	tx, rows, ectx, k := e.beginMatch(ctx, c, def, s.where, params)
 	if k != nil {

@@ -622,3 +622,28 @@ func TestHostileNestingIsRefused(t *testing.T) {
 		t.Errorf("deep NOT in live query = %+v", err)
 	}
 }
+
+// A STREAM table's provider refuses every UPDATE with a planning error,
+// before any WHERE or SET check of its own; the planner still names an
+// unknown column first (jamals86/KalamDB:
+// backend/crates/kalamdb-tables/src/stream_tables/stream_table_provider.rs,
+// its DataFusion update(); kalamdb-core/src/sql/executor/sql_executor.rs
+// sends UPDATE through DataFusion).
+func TestStreamTableRefusesUpdate(t *testing.T) {
+	e := newEngine(t, sqlengine.Options{})
+	exec(t, e, root, "CREATE NAMESPACE app")
+	exec(t, e, root, "CREATE STREAM TABLE app.events (kind TEXT, n INT) WITH (TTL_SECONDS = 10)")
+	exec(t, e, alice, "INSERT INTO app.events VALUES ('a', 1)")
+	const refused = "Error during planning: UPDATE not supported for STREAM tables"
+	for _, sql := range []string{"UPDATE app.events SET kind = 'b' WHERE n = 1", "UPDATE app.events SET kind = 'b'"} {
+		if err := execErr(t, e, dba, sql); err.Code != sqlengine.CodeSQLExecutionError || !strings.HasSuffix(err.Message, refused) {
+			t.Errorf("%s = %+v, want %q", sql, err, refused)
+		}
+	}
+	if err := execErr(t, e, dba, "UPDATE app.events SET nope = 1 WHERE n = 1"); strings.HasSuffix(err.Message, refused) {
+		t.Errorf("unknown column = %+v, want the planner's error", err)
+	}
+	if got := query(t, e, alice, "SELECT kind FROM app.events").Rows; len(got) != 1 || got[0][0] != "a" {
+		t.Errorf("rows after refused UPDATEs = %v", got)
+	}
+}
