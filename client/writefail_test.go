@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kalamdash/kalamdash/client"
 	"github.com/kalamdash/kalamdash/internal/testkit"
@@ -18,7 +19,9 @@ import (
 // checked too, and repeated until a write itself fails.
 func TestFailedWriteIsMarkedInTheTap(t *testing.T) {
 	srv := newServer(t)
-	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithTapBuffer(1<<16))
+	// A slower reconnect keeps the sends of a round off the next socket.
+	c := connect(t, srv, client.WithAuth(client.Basic("alice", alicePW)), client.WithTapBuffer(1<<16),
+		client.WithReconnect(200*time.Millisecond, time.Second, 0))
 	for round := 0; ; round++ {
 		if round == 200 {
 			t.Fatalf("no write failed in %d rounds of sends into a cut socket", round)
@@ -28,7 +31,9 @@ func TestFailedWriteIsMarkedInTheTap(t *testing.T) {
 		probe := fmt.Sprintf("r%d-", round)
 		var sent []string // texts whose write succeeded
 		failed := ""      // the text whose write failed
-		for i := 0; failed == ""; i++ {
+		// Bounded: a round stalled past the reconnect sends on the next
+		// socket, and those writes succeed.
+		for i := 0; failed == "" && i < 1000; i++ {
 			text := fmt.Sprintf(`{"type":"ping","probe":"%s%d"}`, probe, i)
 			err := c.SendText(ctxT(t), text)
 			if err == nil {
