@@ -44,8 +44,7 @@ func (c *Client) dispatch(wc *wsConn, m *ServerMessage) {
 		}
 	case TypeError:
 		if s := c.sub(m.SubscriptionID); s != nil {
-			ev, _, _ := SubEventOf(m)
-			s.handleError(wc, ev.Err.(*Error))
+			s.handleError(wc, subscriptionError(m))
 			return
 		}
 		c.emit(ErrorEvent{Time: c.now(), Recoverable: true, Err: unroutedError(m)})
@@ -128,11 +127,17 @@ func SubEventOf(m *ServerMessage) (ev SubEvent, ok bool, err error) {
 			return ev, false, nil
 		}
 		ev.Kind, ev.Code = SubError, m.Code
-		ev.Err = &Error{Kind: KindSubscription, Op: "subscribe", Code: m.Code, Message: m.Message}
+		ev.Err = subscriptionError(m)
 	default:
 		return ev, false, nil
 	}
 	return ev, true, nil
+}
+
+// subscriptionError is the error a server error frame m reports about one
+// subscription.
+func subscriptionError(m *ServerMessage) *Error {
+	return &Error{Kind: KindSubscription, Op: "subscribe", Code: m.Code, Message: m.Message}
 }
 
 // handle processes an ack, batch or change for s, tracking the highest

@@ -334,14 +334,6 @@ func (wc *wsConn) close(code int, reason string) <-chan struct{} {
 		t := time.AfterFunc(time.Second, func() { _ = wc.ws.CloseNow() })
 		defer t.Stop()
 		err := wc.ws.Close(websocket.StatusCode(code), reason)
-		// The close frame is tapped only once the library has written
-		// it: when the server's close arrived first (just before this
-		// call, ahead of the read loop noticing) or the socket was
-		// already cut, the library was closing already, reports
-		// net.ErrClosed and wrote nothing of ours — the read loop taps
-		// the server's close instead. Tapped after the handshake, the
-		// frame keeps the time it was sent; frames that arrived during
-		// the handshake precede it in the tap.
 		// The close frame is tapped once the library is done with it:
 		// when the server's close arrived first (just before this call,
 		// ahead of the read loop noticing) or the socket was already

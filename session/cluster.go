@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -256,8 +257,8 @@ func readCluster(ctx context.Context, cl *client.Client) ClusterState {
 const metaGroupID = 10
 
 func sortCluster(st *ClusterState) {
-	slices.SortFunc(st.Nodes, func(a, b ClusterNodeState) int { return int(a.ID - b.ID) })
-	slices.SortFunc(st.Groups, func(a, b ClusterGroupState) int { return int(a.ID - b.ID) })
+	slices.SortFunc(st.Nodes, func(a, b ClusterNodeState) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(st.Groups, func(a, b ClusterGroupState) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // nodeURL is the base URL a node is reached at: the connection's own URL

@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -395,5 +397,28 @@ func TestOpenOnNodeKeepsTheCredentialSource(t *testing.T) {
 				t.Fatalf("node tab uses %s after the refresh, want the rotated %s", got, client.Fingerprint(rotated))
 			}
 		})
+	}
+}
+
+// Node and group ids come from the server: ids far apart (a difference
+// past int64) still sort in order.
+func TestSortClusterHostileIDs(t *testing.T) {
+	st := ClusterState{
+		Nodes:  []ClusterNodeState{{ID: math.MaxInt64}, {ID: math.MinInt64}, {ID: 2}, {ID: -1}},
+		Groups: []ClusterGroupState{{ID: 100}, {ID: math.MinInt64}, {ID: math.MaxInt64}, {ID: 10}},
+	}
+	sortCluster(&st)
+	var nodes, groups []int64
+	for _, n := range st.Nodes {
+		nodes = append(nodes, n.ID)
+	}
+	for _, g := range st.Groups {
+		groups = append(groups, g.ID)
+	}
+	if want := []int64{math.MinInt64, -1, 2, math.MaxInt64}; !slices.Equal(nodes, want) {
+		t.Errorf("nodes sorted %v, want %v", nodes, want)
+	}
+	if want := []int64{math.MinInt64, 10, 100, math.MaxInt64}; !slices.Equal(groups, want) {
+		t.Errorf("groups sorted %v, want %v", groups, want)
 	}
 }

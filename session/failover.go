@@ -200,10 +200,15 @@ func (c *Conn) checkResume(id string) {
 	rc.Finished = c.clock.Now()
 	c.mu.Lock()
 	if t := c.subs[id]; t != nil {
+		// An older check finishing late must not overwrite a newer
+		// failover's state. Its own Repair may have cleared the watch,
+		// so the check shown is what tells whose state it is.
 		if t.resume == w {
 			t.resume = nil
 		}
-		t.snap.Resume = &rc
+		if shown := t.snap.Resume; t.resume == nil && shown != nil && shown.Started.Equal(w.check.Started) && shown.To == w.check.To {
+			t.snap.Resume = &rc
+		}
 		t.note("failover", rc.Summary(), rc.Finished)
 	}
 	c.mu.Unlock()

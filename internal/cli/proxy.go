@@ -223,7 +223,9 @@ func runProxyHeadless(ctx context.Context, f proxyFlags, upstream string, tlsCfg
 // applications that connect, until the user quits (or ctx ends).
 func runProxyDashboard(ctx context.Context, f proxyFlags, upstream string, tlsCfg *tls.Config, ln net.Listener,
 	rec *proxyRecording, warning string, ready chan<- string) error {
+	prev := log.Writer()
 	log.SetOutput(io.Discard) // the TUI owns the terminal
+	defer log.SetOutput(prev)
 	mgr := session.NewManager()
 	pw, err := app.NewProxyWatch(mgr, upstream, app.ProxyOptions{TLS: tlsCfg, RevealSecrets: f.reveal,
 		OnFrame: rec.frame, OnConn: rec.conn})
