@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -92,10 +93,12 @@ func NewWatcher(m *Manager, o WatchOptions) *Watcher {
 	return &Watcher{m: m, o: o, bySocket: map[uint64]*Conn{}, byAddr: map[string]*Conn{}}
 }
 
-// Conns returns the watched connections, in the order they appeared.
+// Conns returns the watched connections the user has not closed, in the
+// order they appeared.
 func (w *Watcher) Conns() []*Conn {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.forgetClosed()
 	return append([]*Conn(nil), w.conns...)
 }
 
@@ -223,17 +226,39 @@ func (w *Watcher) reconnecting(host string) *Conn {
 
 // newConn adds a watched connection for the application at addr.
 func (w *Watcher) newConn(addr string) *Conn {
-	w.n++
-	c := newConn(w.m, Profile{Name: fmt.Sprintf("app-%d", w.n), URL: w.o.URL, Auth: AuthNone})
+	w.forgetClosed()
+	c := newConn(w.m, Profile{URL: w.o.URL, Auth: AuthNone})
 	c.watch = &watched{client: addr, host: hostOf(addr), known: map[string]bool{}, reveal: w.o.RevealSecrets}
-	c.statsTimer = c.clock.AfterFunc(c.m.o.statsInterval, c.sampleStats)
-	w.conns = append(w.conns, c)
-	if err := w.m.add(c); err != nil {
-		// Names are the watcher's own and never reused; another
-		// connection opened under the same name keeps it.
-		c.notice(NoticeWarn, "watched connection not listed: "+err.Error(), "")
+	// The names are the watcher's own and never reused, but the user may
+	// have opened a connection under one: the next free one is taken
+	// then (a connection not listed would have no tab yet get frames).
+	for {
+		w.n++
+		c.name = fmt.Sprintf("app-%d", w.n)
+		c.profile.Name = c.name
+		if w.m.add(c) == nil {
+			break
+		}
 	}
+	c.mu.Lock()
+	if !c.closed {
+		c.statsTimer = c.clock.AfterFunc(c.m.o.statsInterval, c.sampleStats)
+	}
+	c.mu.Unlock()
+	w.conns = append(w.conns, c)
 	return c
+}
+
+// forgetClosed drops the connections the user closed from the routing
+// tables, so they are not kept for good. The frames of a socket still open
+// keep going nowhere: bySocket holds it until the socket ends.
+func (w *Watcher) forgetClosed() {
+	w.conns = slices.DeleteFunc(w.conns, (*Conn).isClosed)
+	for addr, c := range w.byAddr {
+		if c.isClosed() {
+			delete(w.byAddr, addr)
+		}
+	}
 }
 
 // hostOf is addr's host, addr itself when it has no port.

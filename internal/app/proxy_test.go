@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -399,6 +400,9 @@ func TestWatchedApplicationsAuthenticateAndOutliveTokens(t *testing.T) {
 	if sc3 == sc {
 		t.Fatal("the reconnect went to the tab that was closed")
 	}
+	if slices.Contains(e.pw.Watcher().Conns(), sc) {
+		t.Fatal("the watcher still routes to the closed tab")
+	}
 	testkit.Poll(t, "the reopened tab connected", sc3.Snapshot, func(s session.ConnSnapshot) bool { return s.State == client.StateConnected })
 	if n := sc.Log().Stats().Appended; n != logLen {
 		t.Fatalf("the closed tab got %d more frames", n-logLen)
@@ -424,6 +428,34 @@ func TestWatchedApplicationsAuthenticateAndOutliveTokens(t *testing.T) {
 	})
 	if _, ok := e.mgr.Conn(sc2.Name()); !ok {
 		t.Fatal("a closed application's tab left the dashboard")
+	}
+}
+
+// An application whose watched name the user already gave a connection of
+// their own gets the next free name, listed with a tab, rather than a
+// connection no tab shows that keeps getting frames.
+func TestWatchedApplicationNameTaken(t *testing.T) {
+	e := newWatchEnv(t, ProxyOptions{}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	own, err := e.mgr.Open(ctx, session.Profile{Name: "app-1", URL: e.srv.URL, User: "alice", Password: watchAlicePW})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := e.app(t)
+	subscribeMessages(t, app)
+	_, sc := e.opened(t)
+	if sc == own || sc.Name() == own.Name() {
+		t.Fatalf("the application's connection is named %q like the user's own", sc.Name())
+	}
+	if got, ok := e.mgr.Conn(sc.Name()); !ok || got != sc {
+		t.Fatalf("the application's connection %q is not listed", sc.Name())
+	}
+	testkit.Poll(t, "the application's subscription on its tab", sc.Snapshot, func(s session.ConnSnapshot) bool {
+		return len(s.Subs) == 1 && s.State == client.StateConnected
+	})
+	if n := len(own.Snapshot().Subs); n != 0 {
+		t.Fatalf("the user's own connection got the application's %d subscriptions", n)
 	}
 }
 
