@@ -76,24 +76,28 @@ func URL(raw string) string {
 	if err != nil {
 		return withoutPassword(raw)
 	}
-	if u.User != nil {
+	changed := false
+	if _, hasPassword := u.User.Password(); hasPassword {
 		// Drop the password; the user name is not a secret.
-		u.User = url.User(u.User.Username())
+		u.User, changed = url.User(u.User.Username()), true
 	}
 	if u.RawQuery != "" {
 		q := u.Query()
-		changed := false
+		secret := false
 		for k := range q {
 			if isSecret(k) {
 				for i := range q[k] {
 					q[k][i] = "redacted"
 				}
-				changed = true
+				secret = true
 			}
 		}
-		if changed {
-			u.RawQuery = q.Encode()
+		if secret {
+			u.RawQuery, changed = q.Encode(), true
 		}
+	}
+	if !changed {
+		return raw // as written: u.String() would respell it ("http://" → "http:")
 	}
 	return u.String()
 }
