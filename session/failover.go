@@ -135,6 +135,21 @@ func (t *liveTable) watchResume(from, to string, now time.Time) {
 	t.note("failover", fmt.Sprintf("resumed on %s after %s went down, from _seq %d: checking", nodeHost(to), nodeHost(from), w.check.FromSeq), now)
 }
 
+// resumeChecked records the outcome rc of w's check in the history, and
+// as the subscription's resume state unless a newer failover's is shown: an
+// older check finishing late must not overwrite it. w's own Repair may have
+// cleared the watch, so the check shown tells whose state it is. Caller
+// holds the Conn's mutex.
+func (t *liveTable) resumeChecked(w *resumeWatch, rc ResumeCheck) {
+	if t.resume == w {
+		t.resume = nil
+	}
+	if shown := t.snap.Resume; t.resume == nil && shown != nil && shown.Started.Equal(w.check.Started) && shown.To == w.check.To {
+		t.snap.Resume = &rc
+	}
+	t.note("failover", rc.Summary(), rc.Finished)
+}
+
 // sawAgain notes, while a resume on another node is checked, the rows of
 // rows that the view showed with the same values when the resume began:
 // delivered again. The values are compared as Verify compares them.
@@ -200,16 +215,7 @@ func (c *Conn) checkResume(id string) {
 	rc.Finished = c.clock.Now()
 	c.mu.Lock()
 	if t := c.subs[id]; t != nil {
-		// An older check finishing late must not overwrite a newer
-		// failover's state. Its own Repair may have cleared the watch,
-		// so the check shown is what tells whose state it is.
-		if t.resume == w {
-			t.resume = nil
-		}
-		if shown := t.snap.Resume; t.resume == nil && shown != nil && shown.Started.Equal(w.check.Started) && shown.To == w.check.To {
-			t.snap.Resume = &rc
-		}
-		t.note("failover", rc.Summary(), rc.Finished)
+		t.resumeChecked(w, rc)
 	}
 	c.mu.Unlock()
 	level, hint := NoticeInfo, ""

@@ -180,3 +180,34 @@ func (l *noticeLog) wait(t *testing.T, sub string) {
 		return texts
 	}, func([]string) bool { return l.find(sub) != nil })
 }
+
+// Two failovers in a row: the first one's check finishing after the second
+// began records its outcome in the history but leaves the second's
+// "checking" shown, even once the second's own reload cleared its watch; the
+// second's outcome then shows.
+func TestResumeCheckFinishingLateKeepsNewerState(t *testing.T) {
+	now := time.Now()
+	tb := newLiveTable("s", "SELECT * FROM app.t", 0, now)
+	tb.watchResume("http://n1", "http://n2", now)
+	first := tb.resume
+	tb.watchResume("http://n2", "http://n3", now.Add(time.Second))
+	second := tb.resume
+	tb.reset(now.Add(2 * time.Second)) // the second check's Repair
+
+	late := first.check
+	late.Outcome, late.Finished = ResumeExact, now.Add(3*time.Second)
+	tb.resumeChecked(first, late)
+	if r := tb.snap.Resume; r == nil || r.Outcome != ResumeChecking || r.To != "http://n3" {
+		t.Fatalf("after the first check finished late the resume shows %+v, want the second still checking", r)
+	}
+	if h := tb.history.snapshot(); len(h) == 0 || h[len(h)-1].Kind != "failover" || h[len(h)-1].Time != late.Finished {
+		t.Fatalf("the late check is not in the history: %+v", h)
+	}
+
+	done := second.check
+	done.Outcome, done.Finished = ResumeResnapshotted, now.Add(4*time.Second)
+	tb.resumeChecked(second, done)
+	if r := tb.snap.Resume; r == nil || r.Outcome != ResumeResnapshotted || r.To != "http://n3" {
+		t.Fatalf("after the second check the resume shows %+v, want its outcome", r)
+	}
+}
