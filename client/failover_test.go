@@ -342,3 +342,36 @@ func TestLazyClientHTTPCallsMoveToTheNextNode(t *testing.T) {
 		t.Errorf("URL() = %s after a call on which every node was down, want the node it started on (%s)", c.URL(), n2)
 	}
 }
+
+// TestCredentialsGoOnlyToTrustedNodes: a node's address comes from the
+// server (system.cluster's api_addr), so the Cluster view's token probe
+// and `o` must not hand the user's token to any host a server advertises:
+// only to the nodes the user listed, or another port of the current
+// node's host, and never from https down to plain http. MeAt refuses
+// before any request is made.
+func TestCredentialsGoOnlyToTrustedNodes(t *testing.T) {
+	c, err := client.Connect(ctxT(t), "https://a.example:8443,https://b.example:8443", client.WithLazyConnect(true),
+		client.WithAuth(client.Basic("alice", "pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	for _, ok := range []string{"https://b.example:8443", "https://A.example:9443", "wss://a.example:8443/v1/ws"} {
+		if err := c.CredentialsMayGo(ok); err != nil {
+			t.Errorf("CredentialsMayGo(%q) = %v, want allowed", ok, err)
+		}
+	}
+	for refused, why := range map[string]string{
+		"https://evil.example:8443":       "not in --url",
+		"http://a.example:8080":           "plain http",
+		"http://c.example/?token=hunter2": "plain http",
+	} {
+		err := c.CredentialsMayGo(refused)
+		if err == nil || !strings.Contains(err.Error(), why) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("CredentialsMayGo(%q) = %v, want a refusal saying %q", refused, err, why)
+		}
+		if _, err := c.MeAt(ctxT(t), refused); err == nil || !strings.Contains(err.Error(), why) {
+			t.Errorf("MeAt(%q) = %v, want the same refusal", refused, err)
+		}
+	}
+}
