@@ -435,23 +435,11 @@ func throttledServer(t *testing.T, spent int, upgradesOnly bool) (*kalamtest.Ser
 // handshake (after reading the ClientHello).
 func tlsHangUp(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 512)
-			_, _ = c.Read(buf)
-			c.Close()
-		}
-	}()
-	return "https://" + ln.Addr().String()
+	return "https://" + testkit.ServeTCP(t, func(c net.Conn) {
+		buf := make([]byte, 512)
+		_, _ = c.Read(buf)
+		c.Close()
+	})
 }
 
 // corruptGzip is a real gzip'd KalamDB message with its deflate data
